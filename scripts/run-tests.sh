@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Runs the given cmocka suites, then (unless E2E=0) every tests/e2e/*.sh against $CGPC, and
+# prints one closing line "tests: N passed, N failed". Exit status 1 if anything failed.
+# Slow tests run only with SLOW=1.
+set -uo pipefail
+: "${CGPC:=bin/cgpc}"
+export CGPC
+export CGPC_ROOT="$PWD"
+passed=0
+failed=0
+failed_names=()
+
+for suite in "$@"; do
+    name=$(basename "$suite")
+    out=$("$suite" 2>&1)
+    rc=$?
+    printf '%s\n' "$out"
+    p=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test(s)\./\1/p' | tail -n 1)
+    f=$(printf '%s\n' "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test(s), listed below:/\1/p' | tail -n 1)
+    p=${p:-0}
+    f=${f:-0}
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+        f=1 # crashed or aborted before cmocka could count
+    fi
+    passed=$((passed + p))
+    failed=$((failed + f))
+    [ "$f" -ne 0 ] && failed_names+=("$name")
+done
+
+if [ "${E2E:-1}" != 0 ]; then
+    for t in tests/e2e/*.sh; do
+        [ "$(basename "$t")" = lib.sh ] && continue
+        [ -e "$t" ] || continue
+        name=$(basename "$t" .sh)
+        log=$(mktemp)
+        if bash "$t" >"$log" 2>&1; then
+            echo "[e2e PASSED] $name"
+            passed=$((passed + 1))
+        else
+            rc=$?
+            if [ "$rc" -eq 77 ]; then
+                echo "[e2e SKIPPED] $name: $(tail -n 1 "$log")"
+            else
+                echo "[e2e FAILED] $name (exit $rc); last lines:"
+                tail -n 30 "$log" | sed 's/^/    /'
+                failed=$((failed + 1))
+                failed_names+=("$name")
+            fi
+        fi
+        rm -f "$log"
+    done
+fi
+
+[ ${#failed_names[@]} -gt 0 ] && echo "failed: ${failed_names[*]}"
+echo "tests: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

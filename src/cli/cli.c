@@ -1,0 +1,93 @@
+#include "cli.h"
+
+#include <stdarg.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../common/parallel.h"
+#include "../common/parse.h"
+
+static int cli_verbose_flag;
+
+void cli_common_defaults(struct cli_common *c)
+{
+    memset(c, 0, sizeof *c);
+    c->seed = 1;
+}
+
+int cli_common_option(const char *cmd, int opt, const char *arg, struct cli_common *c)
+{
+    struct cgpc_err err = {0};
+    switch (opt) {
+    case CLI_OPT_THREADS:
+        if (cgpc_parse_int(arg, 1, 4096, &c->threads, &err) != CGPC_OK) {
+            cli_error(cmd, "--threads", "%s", err.msg);
+            return -1;
+        }
+        return 1;
+    case CLI_OPT_SEED:
+        if (cgpc_parse_u64(arg, &c->seed, &err) != CGPC_OK) {
+            cli_error(cmd, "--seed", "%s", err.msg);
+            return -1;
+        }
+        return 1;
+    case CLI_OPT_VERBOSE:
+        c->verbose = 1;
+        cli_verbose_flag = 1;
+        return 1;
+    case CLI_OPT_HELP:
+        c->help = 1;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+void cli_common_apply(const struct cli_common *c)
+{
+    cgpc_set_threads(c->threads);
+}
+
+void cli_error(const char *cmd, const char *what, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "cgpc %s: %s: ", cmd, what);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "cgpc %s: usage: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\ntry 'cgpc help %s'\n", cmd);
+    va_end(ap);
+    return CLI_EXIT_USAGE;
+}
+
+int cli_report(const char *cmd, const struct cgpc_err *err, int is_usage)
+{
+    if (cli_verbose_flag && err->file)
+        fprintf(stderr, "cgpc %s: %s [%s, %s:%d]\n", cmd, err->msg, cgpc_status_name(err->code),
+                err->file, err->line);
+    else
+        fprintf(stderr, "cgpc %s: %s\n", cmd, err->msg);
+    if (is_usage && (err->code == CGPC_ERR_ARG || err->code == CGPC_ERR_RANGE))
+        return CLI_EXIT_USAGE;
+    return CLI_EXIT_FAILURE;
+}
+
+int cli_progress_enabled(void)
+{
+    return isatty(STDERR_FILENO);
+}
+
+void cli_getopt_reset(void)
+{
+    optind = 0; /* glibc: 0 forces full re-initialisation */
+    opterr = 0; /* commands report unknown options themselves, in the cgpc format */
+}

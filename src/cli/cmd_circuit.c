@@ -1,0 +1,15 @@
+/* cmd_circuit.c - `cgpc circuit`. PLACEHOLDER: being implemented; replaced by the real command. */
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+
+void cmd_circuit_usage(FILE *out) { fprintf(out, "usage: cgpc circuit (not implemented yet)\n"); }
+
+int cmd_circuit(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "--help") == 0)
+        return fprintf(stdout, "usage: cgpc %s (not implemented yet)\n", argv[0]), 0;
+    cli_error("circuit", "not implemented", "this command is not built yet");
+    return CLI_EXIT_FAILURE;
+}

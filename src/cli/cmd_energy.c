@@ -1,0 +1,15 @@
+/* cmd_energy.c - `cgpc energy`. PLACEHOLDER: being implemented; replaced by the real command. */
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+
+void cmd_energy_usage(FILE *out) { fprintf(out, "usage: cgpc energy (not implemented yet)\n"); }
+
+int cmd_energy(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "--help") == 0)
+        return fprintf(stdout, "usage: cgpc %s (not implemented yet)\n", argv[0]), 0;
+    cli_error("energy", "not implemented", "this command is not built yet");
+    return CLI_EXIT_FAILURE;
+}

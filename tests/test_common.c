@@ -1,0 +1,208 @@
+/* test_common.c - cmocka suite for src/common: errors, RNG streams, strict parsing,
+ * atomic files and (gz) whole-file reading. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <zlib.h>
+
+#include "common/error.h"
+#include "common/fileio.h"
+#include "common/parse.h"
+#include "common/rng.h"
+
+static void err_set__formats_message_and_location(void **state)
+{
+    (void)state;
+    struct cgpc_err err = {0};
+    cgpc_status st = CGPC_FAIL(&err, CGPC_ERR_FORMAT, "%s: bad magic 0x%x", "f.idx", 0x801);
+    assert_int_equal(st, CGPC_ERR_FORMAT);
+    assert_int_equal(err.code, CGPC_ERR_FORMAT);
+    assert_string_equal(err.msg, "f.idx: bad magic 0x801");
+    assert_non_null(strstr(err.file, "test_common.c"));
+    cgpc_err_prefix(&err, "loading %s", "model");
+    assert_string_equal(err.msg, "loading model: f.idx: bad magic 0x801");
+    assert_int_equal(CGPC_FAIL(NULL, CGPC_ERR_IO, "ignored"), CGPC_ERR_IO);
+}
+
+static void rng__same_key_same_stream_other_key_differs(void **state)
+{
+    (void)state;
+    cgpc_rng a, b, c;
+    cgpc_rng_seed(&a, 42, 7, 3);
+    cgpc_rng_seed(&b, 42, 7, 3);
+    cgpc_rng_seed(&c, 42, 7, 4);
+    int differ = 0;
+    for (int i = 0; i < 100; i++) {
+        uint64_t x = cgpc_rng_u64(&a);
+        assert_true(x == cgpc_rng_u64(&b));
+        differ += x != cgpc_rng_u64(&c);
+    }
+    assert_true(differ > 95);
+}
+
+static void rng_below__uniform_and_in_range(void **state)
+{
+    (void)state;
+    cgpc_rng r;
+    cgpc_rng_seed(&r, 1, 0, 0);
+    int counts[7] = {0};
+    for (int i = 0; i < 70000; i++) {
+        uint32_t v = cgpc_rng_below(&r, 7);
+        assert_true(v < 7);
+        counts[v]++;
+    }
+    for (int i = 0; i < 7; i++)
+        assert_true(counts[i] > 9500 && counts[i] < 10500);
+    for (int i = 0; i < 1000; i++) {
+        double d = cgpc_rng_double(&r);
+        assert_true(d >= 0.0 && d < 1.0);
+        float f = cgpc_rng_float(&r);
+        assert_true(f >= 0.0f && f < 1.0f);
+    }
+}
+
+static void parse_int__strict(void **state)
+{
+    (void)state;
+    int v = 0;
+    assert_int_equal(cgpc_parse_int("42", 0, 100, &v, NULL), CGPC_OK);
+    assert_int_equal(v, 42);
+    assert_int_equal(cgpc_parse_int("-3", -5, 5, &v, NULL), CGPC_OK);
+    assert_int_equal(v, -3);
+    assert_int_equal(cgpc_parse_int("", 0, 100, &v, NULL), CGPC_ERR_ARG);
+    assert_int_equal(cgpc_parse_int("4x", 0, 100, &v, NULL), CGPC_ERR_ARG);
+    assert_int_equal(cgpc_parse_int(" 4", 0, 100, &v, NULL), CGPC_ERR_ARG);
+    assert_int_equal(cgpc_parse_int("101", 0, 100, &v, NULL), CGPC_ERR_RANGE);
+    assert_int_equal(cgpc_parse_int("99999999999999999999", 0, 100, &v, NULL), CGPC_ERR_RANGE);
+    uint64_t u;
+    assert_int_equal(cgpc_parse_u64("18446744073709551615", &u, NULL), CGPC_OK);
+    assert_true(u == UINT64_MAX);
+    assert_int_equal(cgpc_parse_u64("-1", &u, NULL), CGPC_ERR_ARG);
+}
+
+static void parse_double_and_duration(void **state)
+{
+    (void)state;
+    double d;
+    assert_int_equal(cgpc_parse_double("0.01", 0, 1, &d, NULL), CGPC_OK);
+    assert_true(d == 0.01);
+    assert_int_equal(cgpc_parse_double("nan", 0, 1, &d, NULL), CGPC_ERR_ARG);
+    assert_int_equal(cgpc_parse_double("2", 0, 1, &d, NULL), CGPC_ERR_RANGE);
+    assert_int_equal(cgpc_parse_duration("48:00:00", &d, NULL), CGPC_OK);
+    assert_true(d == 48 * 3600);
+    assert_int_equal(cgpc_parse_duration("10:30", &d, NULL), CGPC_OK);
+    assert_true(d == 630);
+    assert_int_equal(cgpc_parse_duration("90", &d, NULL), CGPC_OK);
+    assert_true(d == 90);
+    assert_int_equal(cgpc_parse_duration("1:2:3:4", &d, NULL), CGPC_ERR_ARG);
+    assert_int_equal(cgpc_parse_duration("1h", &d, NULL), CGPC_ERR_ARG);
+    char buf[] = "  key = value \t\n";
+    assert_string_equal(cgpc_trim(buf), "key = value");
+}
+
+static void atomic_write__replaces_whole_file_and_leaves_no_temp(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/cgpc-test-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256], tmp[512];
+    snprintf(path, sizeof path, "%s/a.bin", dir);
+    assert_int_equal(cgpc_write_file_atomic(path, "old", 3, NULL), CGPC_OK);
+    assert_int_equal(cgpc_write_file_atomic(path, "new!", 4, NULL), CGPC_OK);
+    unsigned char *data;
+    size_t len;
+    assert_int_equal(cgpc_read_file(path, &data, &len, NULL), CGPC_OK);
+    assert_int_equal(len, 4);
+    assert_memory_equal(data, "new!", 4);
+    free(data);
+    assert_int_equal(cgpc_atomic_tmp_path(path, tmp, sizeof tmp, NULL), CGPC_OK);
+    assert_false(cgpc_path_exists(tmp));
+
+    /* An aborted write leaves the previous version intact. */
+    struct cgpc_atomic_file af;
+    assert_int_equal(cgpc_atomic_open(&af, path, NULL), CGPC_OK);
+    fputs("partial", af.fp);
+    cgpc_atomic_abort(&af);
+    assert_int_equal(cgpc_read_file(path, &data, &len, NULL), CGPC_OK);
+    assert_memory_equal(data, "new!", 4);
+    free(data);
+    assert_false(cgpc_path_exists(tmp));
+    unlink(path);
+    rmdir(dir);
+}
+
+static void read_file__gz_and_errors(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/cgpc-test-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char gzpath[256], badpath[256];
+    snprintf(gzpath, sizeof gzpath, "%s/x.gz", dir);
+    snprintf(badpath, sizeof badpath, "%s/trunc.gz", dir);
+    static unsigned char payload[200000];
+    for (size_t i = 0; i < sizeof payload; i++)
+        payload[i] = (unsigned char)(i * 7u);
+    gzFile gz = gzopen(gzpath, "wb");
+    assert_non_null(gz);
+    assert_int_equal(gzwrite(gz, payload, sizeof payload), (int)sizeof payload);
+    gzclose(gz);
+    unsigned char *data;
+    size_t len;
+    assert_int_equal(cgpc_read_file(gzpath, &data, &len, NULL), CGPC_OK);
+    assert_int_equal(len, sizeof payload);
+    assert_memory_equal(data, payload, sizeof payload);
+    free(data);
+
+    /* Truncated gzip stream: a format error that names the file. */
+    FILE *in = fopen(gzpath, "rb");
+    unsigned char head[100];
+    size_t got = fread(head, 1, sizeof head, in);
+    fclose(in);
+    assert_int_equal(cgpc_write_file_atomic(badpath, head, got, NULL), CGPC_OK);
+    struct cgpc_err err = {0};
+    assert_int_not_equal(cgpc_read_file(badpath, &data, &len, &err), CGPC_OK);
+    assert_non_null(strstr(err.msg, "trunc.gz"));
+
+    assert_int_equal(cgpc_read_file("/nonexistent/file", &data, &len, &err), CGPC_ERR_IO);
+    assert_non_null(strstr(err.msg, "/nonexistent/file"));
+    unlink(gzpath);
+    unlink(badpath);
+    rmdir(dir);
+}
+
+static void mkdirs__nested_and_existing(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/cgpc-test-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char nested[256];
+    snprintf(nested, sizeof nested, "%s/a/b/c", dir);
+    assert_int_equal(cgpc_mkdirs(nested, NULL), CGPC_OK);
+    assert_int_equal(cgpc_mkdirs(nested, NULL), CGPC_OK);
+    assert_true(cgpc_path_exists(nested));
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(err_set__formats_message_and_location),
+        cmocka_unit_test(rng__same_key_same_stream_other_key_differs),
+        cmocka_unit_test(rng_below__uniform_and_in_range),
+        cmocka_unit_test(parse_int__strict),
+        cmocka_unit_test(parse_double_and_duration),
+        cmocka_unit_test(atomic_write__replaces_whole_file_and_leaves_no_temp),
+        cmocka_unit_test(read_file__gz_and_errors),
+        cmocka_unit_test(mkdirs__nested_and_existing),
+    };
+    return cmocka_run_group_tests_name("common", tests, NULL, NULL);
+}
