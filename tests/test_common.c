@@ -14,6 +14,7 @@
 
 #include "common/error.h"
 #include "common/fileio.h"
+#include "common/ops.h"
 #include "common/parse.h"
 #include "common/rng.h"
 
@@ -192,6 +193,19 @@ static void mkdirs__nested_and_existing(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+static void ops__names_round_trip_and_thesis_set_is_first(void **state)
+{
+    (void)state;
+    assert_int_equal(CGPC_OP_COUNT, 30);
+    for (int op = 0; op < CGPC_OP_COUNT; op++)
+        assert_int_equal(cgpc_op_from_name(cgpc_op_name(op)), op);
+    assert_int_equal(cgpc_op_from_name("nope"), -1);
+    assert_null(cgpc_op_name(CGPC_OP_COUNT));
+    assert_int_equal(cgpc_op_arity(CGPC_OP_MUL), 2);
+    assert_int_equal(cgpc_op_arity(CGPC_OP_CONST127), 0);
+    assert_int_equal(CGPC_OP_CONST127 + 1, CGPC_OP_THESIS_COUNT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -203,6 +217,7 @@ int main(void)
         cmocka_unit_test(atomic_write__replaces_whole_file_and_leaves_no_temp),
         cmocka_unit_test(read_file__gz_and_errors),
         cmocka_unit_test(mkdirs__nested_and_existing),
+        cmocka_unit_test(ops__names_round_trip_and_thesis_set_is_first),
     };
     return cmocka_run_group_tests_name("common", tests, NULL, NULL);
 }
