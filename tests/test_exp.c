@@ -7,6 +7,12 @@
 
 #include <cmocka.h>
 
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "common/fileio.h"
+#include "exp/config.h"
 #include "exp/select.h"
 
 /* LeNet-5's weight tensors, shapes as in the model. */
@@ -181,6 +187,109 @@ static void select__bad_selectors__clear_errors(void **state)
     assert_int_equal(exp_item_mode_from_name("bogus"), -1);
 }
 
+/* Write `text` to a fresh temp file; returns its path in buf. */
+static const char *temp_file(char *buf, size_t cap, const char *text)
+{
+    snprintf(buf, cap, "/tmp/cgpc-exp-XXXXXX");
+    int fd = mkstemp(buf);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(cgpc_write_file_atomic(buf, text, strlen(text), NULL), CGPC_OK);
+    return buf;
+}
+
+static void config_load__values_defaults_and_overrides(void **state)
+{
+    (void)state;
+    char path[64];
+    temp_file(path, sizeof path,
+              "# single channel\n\ncgpc-experiment 1\n"
+              "name = single_channel   # trailing comment\n"
+              "inputs = conv1.weight:core\noutputs=conv1.weight:ring\nitems = kernel\n"
+              "rows = 30\ncols = 7\nthresholds = 0, 1 2.5\nerror = se\n");
+    struct exp_config cfg;
+    exp_config_defaults(&cfg);
+    assert_int_equal(exp_config_load(&cfg, path, NULL), CGPC_OK);
+    assert_string_equal(exp_config_str(&cfg, "name"), "single_channel");
+    assert_string_equal(exp_config_str(&cfg, "outputs"), "conv1.weight:ring");
+    assert_int_equal(exp_config_int(&cfg, "rows"), 30);
+    assert_int_equal(exp_config_int(&cfg, "lambda"), 4); /* default */
+    double t[8];
+    assert_int_equal(exp_config_doubles(&cfg, "thresholds", t, 8), 3);
+    assert_true(t[0] == 0 && t[1] == 1 && t[2] == 2.5);
+    char origin[80];
+    snprintf(origin, sizeof origin, "%s:8", path);
+    assert_string_equal(exp_config_origin(&cfg, "rows"), origin);
+    /* command-line override, dashes accepted */
+    assert_int_equal(exp_config_set(&cfg, "mutation-max", "0.05", "--mutation-max", NULL), CGPC_OK);
+    assert_true(exp_config_double(&cfg, "mutation_max") == 0.05);
+    assert_string_equal(exp_config_origin(&cfg, "mutation_max"), "--mutation-max");
+    assert_int_equal(exp_config_validate(&cfg, NULL), CGPC_OK);
+    assert_int_equal(exp_config_bool(&cfg, "multiplex"), -1); /* auto */
+
+    /* The written configuration reads back to the same values. */
+    char out_path[64];
+    temp_file(out_path, sizeof out_path, "");
+    FILE *f = fopen(out_path, "w");
+    assert_int_equal(exp_config_write(&cfg, f, NULL), CGPC_OK);
+    fclose(f);
+    struct exp_config again;
+    exp_config_defaults(&again);
+    assert_int_equal(exp_config_load(&again, out_path, NULL), CGPC_OK);
+    for (int i = 0; exp_config_keys[i].key; i++)
+        assert_string_equal(again.values[i].text, cfg.values[i].text);
+    unlink(path);
+    unlink(out_path);
+}
+
+static void config_load__bad_files__error_names_file_and_line(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        const char *want; /* substring of the message */
+        int line;         /* expected line in the message, 0: none */
+    } cases[] = {
+        {"name = x\n", "expected the first line 'cgpc-experiment 1'", 1},
+        {"cgpc-experiment 2\n", "version 2", 1},
+        {"cgpc-experiment 1\nrows = 30\ncolour = red\n", "unknown key 'colour'", 3},
+        {"cgpc-experiment 1\nrows = 30\nrows = 31\n", "already set on line 2", 3},
+        {"cgpc-experiment 1\nrows = -3\n", "rows", 2},
+        {"cgpc-experiment 1\nrows 30\n", "expected 'key = value'", 2},
+        {"cgpc-experiment 1\nerror = rmse\n", "one of se|mse|ae", 2},
+        {"cgpc-experiment 1\nthresholds = 1 x\n", "thresholds", 2},
+        {"cgpc-experiment 1\nmutation_max = 2\n", "mutation_max", 2},
+        {"# only a comment\n", "empty experiment file", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char path[64], where[96];
+        temp_file(path, sizeof path, cases[i].text);
+        struct exp_config cfg;
+        exp_config_defaults(&cfg);
+        struct cgpc_err err = {0};
+        assert_int_equal(exp_config_load(&cfg, path, &err), CGPC_ERR_FORMAT);
+        if (!strstr(err.msg, cases[i].want))
+            fail_msg("case %zu: '%s' lacks '%s'", i, err.msg, cases[i].want);
+        if (cases[i].line) {
+            snprintf(where, sizeof where, "%s:%d", path, cases[i].line);
+            if (!strstr(err.msg, where))
+                fail_msg("case %zu: '%s' lacks '%s'", i, err.msg, where);
+        }
+        unlink(path);
+    }
+    struct exp_config cfg;
+    exp_config_defaults(&cfg);
+    struct cgpc_err err = {0};
+    assert_int_equal(exp_config_set(&cfg, "no_such", "1", "--no-such", &err), CGPC_ERR_ARG);
+    assert_int_equal(exp_config_validate(&cfg, &err), CGPC_ERR_ARG); /* outputs missing */
+    assert_non_null(strstr(err.msg, "outputs"));
+    assert_int_equal(exp_config_set(&cfg, "outputs", "conv1.weight", "--outputs", NULL), CGPC_OK);
+    assert_int_equal(exp_config_set(&cfg, "cols", "4", "--cols", NULL), CGPC_OK);
+    assert_int_equal(exp_config_set(&cfg, "levels_back", "5", "--levels-back", NULL), CGPC_OK);
+    assert_int_equal(exp_config_validate(&cfg, &err), CGPC_ERR_ARG);
+    assert_non_null(strstr(err.msg, "levels_back"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -192,6 +301,8 @@ int main(void)
         cmocka_unit_test(select__worst_case__literal_values),
         cmocka_unit_test(select__explicit_filters),
         cmocka_unit_test(select__bad_selectors__clear_errors),
+        cmocka_unit_test(config_load__values_defaults_and_overrides),
+        cmocka_unit_test(config_load__bad_files__error_names_file_and_line),
     };
     return cmocka_run_group_tests_name("exp", tests, NULL, NULL);
 }

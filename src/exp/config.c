@@ -1,0 +1,312 @@
+/* config.c - experiment file parsing and the table of experiment keys. */
+#include "exp/config.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/fileio.h"
+#include "common/parse.h"
+
+const struct exp_key_info exp_config_keys[] = {
+    {"name", EXP_T_STRING, "", NULL, 0, 0, "experiment name (default: the file's base name)"},
+    {"description", EXP_T_STRING, "", NULL, 0, 0, "one line on what the experiment tests"},
+    {"model", EXP_T_STRING, "models/lenet5-mnist-int8.safetensors", NULL, 0, 0,
+     "int8 model whose weights are selected (relative paths: cwd, then the file's dir, then its parent)"},
+    {"dataset", EXP_T_STRING, "mnist", NULL, 0, 0, "dataset for model metrics: mnist, fashion-mnist or DIR"},
+    {"split", EXP_T_CHOICE, "test", "train|test", 0, 0, "dataset split for model metrics"},
+    {"eval_limit", EXP_T_INT, "0", NULL, 0, 1e9, "evaluate at most N images (0: all)"},
+    {"inputs", EXP_T_STRING, "none", NULL, 0, 0, "selector of the weights kept as circuit inputs"},
+    {"outputs", EXP_T_STRING, "", NULL, 0, 0, "selector of the weights the circuit must produce (required)"},
+    {"items", EXP_T_CHOICE, "one", "one|kernel|layer", 0, 0,
+     "data items: one, one per kernel, or one per layer (multiplexed)"},
+    {"rows", EXP_T_INT, "8", NULL, 1, 65536, "CGP grid rows"},
+    {"cols", EXP_T_INT, "8", NULL, 1, 65536, "CGP grid columns"},
+    {"levels_back", EXP_T_INT, "0", NULL, 0, 65536, "levels-back L (0: cols, fully connected)"},
+    {"lambda", EXP_T_INT, "4", NULL, 1, 4096, "offspring per generation"},
+    {"mutation_max", EXP_T_DOUBLE, "0.01", NULL, 0, 1, "at most this fraction of genes mutated"},
+    {"generations", EXP_T_INT, "100000", NULL, 0, 1e15, "generations per threshold (0: unlimited)"},
+    {"patience", EXP_T_INT, "0", NULL, 0, 1e15, "stop a threshold after N generations without improvement (0: off)"},
+    {"time_limit", EXP_T_DOUBLE, "0", NULL, 0, 1e9, "seconds per run (0: none)"},
+    {"thresholds", EXP_T_LIST, "0", NULL, 0, 255,
+     "error thresholds per weight in int8 units (converted: SE e^2*N, MSE e^2, AE e*N)"},
+    {"threshold_mode", EXP_T_CHOICE, "chain", "chain|independent", 0, 0,
+     "chain: each threshold starts from the previous best; independent: from scratch"},
+    {"error", EXP_T_CHOICE, "mse", "se|mse|ae", 0, 0, "error metric"},
+    {"functions", EXP_T_STRING, "thesis", NULL, 0, 0, "operator names, comma separated, or 'thesis' (the 27)"},
+    {"runs", EXP_T_INT, "1", NULL, 1, 1e6, "independent runs (seeds seed, seed+1, ...)"},
+    {"seed", EXP_T_INT, "1", NULL, 0, 9.2e18, "seed of the first run"},
+    {"multiplex", EXP_T_BOOL, "auto", NULL, 0, 0, "share one grid across items with muxes (auto: when items = layer)"},
+    {"value_slots", EXP_T_BOOL, "auto", NULL, 0, 0, "value-slot mode for no-input circuits (auto: when inputs = none)"},
+    {"top", EXP_T_INT, "1", NULL, 1, 1e6, "model metrics: best N circuits per run and threshold"},
+    {NULL, 0, NULL, NULL, 0, 0, NULL},
+};
+
+int exp_config_key_index(const char *key)
+{
+    char norm[64];
+    size_t n = strlen(key);
+    if (n >= sizeof norm)
+        return -1;
+    for (size_t i = 0; i <= n; i++)
+        norm[i] = key[i] == '-' ? '_' : key[i];
+    for (int i = 0; exp_config_keys[i].key; i++)
+        if (strcmp(exp_config_keys[i].key, norm) == 0)
+            return i;
+    return -1;
+}
+
+static int key_index_or_die(const char *key)
+{
+    int i = exp_config_key_index(key);
+    CGPC_ASSERT(i >= 0);
+    return i;
+}
+
+void exp_config_defaults(struct exp_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    for (int i = 0; exp_config_keys[i].key; i++) {
+        CGPC_ASSERT(i < (int)(sizeof cfg->values / sizeof cfg->values[0]));
+        snprintf(cfg->values[i].text, EXP_VALUE_MAX, "%s", exp_config_keys[i].def);
+        snprintf(cfg->values[i].origin, sizeof cfg->values[i].origin, "default");
+    }
+}
+
+static int parse_bool(const char *s, int *out)
+{
+    if (!strcmp(s, "1") || !strcmp(s, "true") || !strcmp(s, "yes") || !strcmp(s, "on"))
+        return *out = 1, 1;
+    if (!strcmp(s, "0") || !strcmp(s, "false") || !strcmp(s, "no") || !strcmp(s, "off"))
+        return *out = 0, 1;
+    if (!strcmp(s, "auto"))
+        return *out = -1, 1;
+    return 0;
+}
+
+/* Parse up to cap numbers separated by commas and/or whitespace; -1 if malformed. */
+static int parse_number_list(const char *text, double min, double max, double *out, int cap)
+{
+    char buf[EXP_VALUE_MAX];
+    snprintf(buf, sizeof buf, "%s", text);
+    int n = 0;
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+        double v;
+        if (n >= cap || cgpc_parse_double(tok, min, max, &v, NULL) != CGPC_OK)
+            return -1;
+        out[n++] = v;
+    }
+    return n;
+}
+
+static cgpc_status check_value(const struct exp_key_info *k, const char *value, const char *origin,
+                               struct cgpc_err *err)
+{
+    struct cgpc_err sub = {0};
+    switch (k->type) {
+    case EXP_T_STRING:
+        return CGPC_OK;
+    case EXP_T_INT: {
+        int64_t v;
+        if (cgpc_parse_i64(value, (int64_t)k->min, (int64_t)k->max, &v, &sub) != CGPC_OK)
+            return CGPC_FAIL(err, sub.code, "%s: %s: %s", origin, k->key, sub.msg);
+        return CGPC_OK;
+    }
+    case EXP_T_DOUBLE: {
+        double v;
+        if (cgpc_parse_double(value, k->min, k->max, &v, &sub) != CGPC_OK)
+            return CGPC_FAIL(err, sub.code, "%s: %s: %s", origin, k->key, sub.msg);
+        return CGPC_OK;
+    }
+    case EXP_T_BOOL: {
+        int b;
+        if (!parse_bool(value, &b))
+            return CGPC_FAIL(err, CGPC_ERR_ARG, "%s: %s: '%s': expected true, false or auto",
+                             origin, k->key, value);
+        return CGPC_OK;
+    }
+    case EXP_T_LIST: {
+        double tmp[EXP_MAX_THRESHOLDS];
+        int n = parse_number_list(value, k->min, k->max, tmp, EXP_MAX_THRESHOLDS);
+        if (n <= 0)
+            return CGPC_FAIL(err, CGPC_ERR_ARG,
+                             "%s: %s: '%s': expected 1 to %d numbers in [%g, %g]", origin, k->key,
+                             value, EXP_MAX_THRESHOLDS, k->min, k->max);
+        return CGPC_OK;
+    }
+    case EXP_T_CHOICE: {
+        size_t n = strlen(value);
+        for (const char *c = k->choices; *c;) {
+            const char *bar = strchr(c, '|');
+            size_t len = bar ? (size_t)(bar - c) : strlen(c);
+            if (len == n && strncmp(c, value, n) == 0)
+                return CGPC_OK;
+            c += len + (bar ? 1 : 0);
+        }
+        return CGPC_FAIL(err, CGPC_ERR_ARG, "%s: %s: '%s': expected one of %s", origin, k->key,
+                         value, k->choices);
+    }
+    }
+    return CGPC_FAIL(err, CGPC_ERR_INTERNAL, "bad key type");
+}
+
+cgpc_status exp_config_set(struct exp_config *cfg, const char *key, const char *value,
+                           const char *origin, struct cgpc_err *err)
+{
+    int i = exp_config_key_index(key);
+    if (i < 0)
+        return CGPC_FAIL(err, CGPC_ERR_ARG, "%s: unknown key '%s'", origin, key);
+    if (strlen(value) >= EXP_VALUE_MAX)
+        return CGPC_FAIL(err, CGPC_ERR_ARG, "%s: %s: value longer than %d characters", origin,
+                         key, EXP_VALUE_MAX - 1);
+    cgpc_status st = check_value(&exp_config_keys[i], value, origin, err);
+    if (st != CGPC_OK)
+        return st;
+    snprintf(cfg->values[i].text, EXP_VALUE_MAX, "%s", value);
+    snprintf(cfg->values[i].origin, sizeof cfg->values[i].origin, "%s", origin);
+    cfg->values[i].set = 1;
+    return CGPC_OK;
+}
+
+cgpc_status exp_config_load(struct exp_config *cfg, const char *path, struct cgpc_err *err)
+{
+    unsigned char *data = NULL;
+    size_t len = 0;
+    cgpc_status st = cgpc_read_file(path, &data, &len, err);
+    if (st != CGPC_OK)
+        return st;
+    snprintf(cfg->path, sizeof cfg->path, "%s", path);
+    int from_file[64] = {0};
+    int line_no = 0, seen_magic = 0;
+    /* Walk lines by hand: strtok would merge empty lines and lose the numbering. */
+    char *p = (char *)data;
+    while (p && *p) {
+        char *nl = strchr(p, '\n');
+        if (nl)
+            *nl = '\0';
+        line_no++;
+        char *hash = strchr(p, '#');
+        if (hash)
+            *hash = '\0';
+        char *line = cgpc_trim(p);
+        p = nl ? nl + 1 : NULL;
+        if (!*line)
+            continue;
+        char origin[160];
+        snprintf(origin, sizeof origin, "%s:%d", path, line_no);
+        if (!seen_magic) {
+            char magic[64];
+            int version = 0;
+            if (sscanf(line, "%63s %d", magic, &version) != 2 || strcmp(magic, EXP_CONFIG_MAGIC)) {
+                st = CGPC_FAIL(err, CGPC_ERR_FORMAT,
+                               "%s: expected the first line '%s %d' (is this an experiment file?)",
+                               origin, EXP_CONFIG_MAGIC, EXP_CONFIG_VERSION);
+                goto out;
+            }
+            if (version != EXP_CONFIG_VERSION) {
+                st = CGPC_FAIL(err, CGPC_ERR_FORMAT,
+                               "%s: experiment format version %d; this cgpc reads version %d",
+                               origin, version, EXP_CONFIG_VERSION);
+                goto out;
+            }
+            seen_magic = 1;
+            continue;
+        }
+        char *eq = strchr(line, '=');
+        if (!eq) {
+            st = CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s: expected 'key = value', got '%s'", origin,
+                           line);
+            goto out;
+        }
+        *eq = '\0';
+        char *key = cgpc_trim(line), *value = cgpc_trim(eq + 1);
+        int idx = exp_config_key_index(key);
+        if (idx < 0) {
+            st = CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s: unknown key '%s' (see 'cgpc help train')",
+                           origin, key);
+            goto out;
+        }
+        if (from_file[idx]) {
+            st = CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s: '%s' already set on line %d", origin, key,
+                           from_file[idx]);
+            goto out;
+        }
+        from_file[idx] = line_no;
+        if ((st = exp_config_set(cfg, key, value, origin, err)) != CGPC_OK) {
+            err->code = CGPC_ERR_FORMAT;
+            st = CGPC_ERR_FORMAT;
+            goto out;
+        }
+    }
+    if (!seen_magic)
+        st = CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s: empty experiment file (expected '%s %d')", path,
+                       EXP_CONFIG_MAGIC, EXP_CONFIG_VERSION);
+out:
+    free(data);
+    return st;
+}
+
+cgpc_status exp_config_validate(const struct exp_config *cfg, struct cgpc_err *err)
+{
+    if (!exp_config_str(cfg, "outputs")[0])
+        return CGPC_FAIL(err, CGPC_ERR_ARG, "%s: 'outputs' is required (which weights to produce)",
+                         cfg->path[0] ? cfg->path : "experiment");
+    if (exp_config_int(cfg, "levels_back") > exp_config_int(cfg, "cols"))
+        return CGPC_FAIL(err, CGPC_ERR_ARG, "%s: levels_back (%lld) exceeds cols (%lld)",
+                         exp_config_origin(cfg, "levels_back"),
+                         (long long)exp_config_int(cfg, "levels_back"),
+                         (long long)exp_config_int(cfg, "cols"));
+    return CGPC_OK;
+}
+
+const char *exp_config_str(const struct exp_config *cfg, const char *key)
+{
+    return cfg->values[key_index_or_die(key)].text;
+}
+
+const char *exp_config_origin(const struct exp_config *cfg, const char *key)
+{
+    return cfg->values[key_index_or_die(key)].origin;
+}
+
+int64_t exp_config_int(const struct exp_config *cfg, const char *key)
+{
+    return strtoll(exp_config_str(cfg, key), NULL, 10); /* validated when set */
+}
+
+double exp_config_double(const struct exp_config *cfg, const char *key)
+{
+    return strtod(exp_config_str(cfg, key), NULL);
+}
+
+int exp_config_bool(const struct exp_config *cfg, const char *key)
+{
+    int b = -1;
+    parse_bool(exp_config_str(cfg, key), &b);
+    return b;
+}
+
+int exp_config_doubles(const struct exp_config *cfg, const char *key, double *out, int cap)
+{
+    const struct exp_key_info *k = &exp_config_keys[key_index_or_die(key)];
+    return parse_number_list(exp_config_str(cfg, key), k->min, k->max, out, cap);
+}
+
+cgpc_status exp_config_write(const struct exp_config *cfg, FILE *out, struct cgpc_err *err)
+{
+    fprintf(out, "%s %d\n", EXP_CONFIG_MAGIC, EXP_CONFIG_VERSION);
+    if (cfg->path[0])
+        fprintf(out, "# from %s\n", cfg->path);
+    for (int i = 0; exp_config_keys[i].key; i++) {
+        if (strchr(cfg->values[i].text, '#') || strchr(cfg->values[i].text, '\n'))
+            return CGPC_FAIL(err, CGPC_ERR_ARG, "%s: value contains '#' or a newline",
+                             exp_config_keys[i].key);
+        fprintf(out, "%s = %s%s%s\n", exp_config_keys[i].key, cfg->values[i].text,
+                cfg->values[i].set ? "  # " : "",
+                cfg->values[i].set ? cfg->values[i].origin : "");
+    }
+    if (ferror(out))
+        return CGPC_FAIL(err, CGPC_ERR_IO, "writing the experiment configuration failed");
+    return CGPC_OK;
+}
