@@ -9,6 +9,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <glob.h>
 #include <unistd.h>
 
 #include "common/fileio.h"
@@ -290,6 +291,35 @@ static void config_load__bad_files__error_names_file_and_line(void **state)
     assert_non_null(strstr(err.msg, "levels_back"));
 }
 
+/* Every shipped experiment parses, validates, and its selectors resolve on LeNet-5's shapes
+ * (all experiments of the thesis set are LeNet-5 ones). */
+static void shipped_experiments__parse_and_select(void **state)
+{
+    (void)state;
+    const char *root = getenv("CGPC_ROOT");
+    char pattern[1024];
+    snprintf(pattern, sizeof pattern, "%s/experiments/*.exp", root ? root : ".");
+    glob_t g;
+    assert_int_equal(glob(pattern, 0, NULL, &g), 0);
+    assert_true(g.gl_pathc >= 8);
+    for (size_t i = 0; i < g.gl_pathc; i++) {
+        struct exp_config cfg;
+        struct cgpc_err err = {0};
+        exp_config_defaults(&cfg);
+        if (exp_config_load(&cfg, g.gl_pathv[i], &err) != CGPC_OK ||
+            exp_config_validate(&cfg, &err) != CGPC_OK)
+            fail_msg("%s", err.msg);
+        struct exp_selection sel;
+        int mode = exp_item_mode_from_name(exp_config_str(&cfg, "items"));
+        if (exp_select(lenet, N_LENET, exp_config_str(&cfg, "inputs"),
+                       exp_config_str(&cfg, "outputs"), mode, &sel, &err) != CGPC_OK)
+            fail_msg("%s: %s", g.gl_pathv[i], err.msg);
+        assert_true(sel.n_outputs > 0);
+        exp_selection_free(&sel);
+    }
+    globfree(&g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -303,6 +333,7 @@ int main(void)
         cmocka_unit_test(select__bad_selectors__clear_errors),
         cmocka_unit_test(config_load__values_defaults_and_overrides),
         cmocka_unit_test(config_load__bad_files__error_names_file_and_line),
+        cmocka_unit_test(shipped_experiments__parse_and_select),
     };
     return cmocka_run_group_tests_name("exp", tests, NULL, NULL);
 }
