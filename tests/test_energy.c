@@ -51,6 +51,17 @@ static struct energy_circuit_cost account(const struct energy_gate_table *t,
     return c;
 }
 
+/* All five results of a circuit; energies, delays and areas within 1e-9. */
+static void assert_cost(struct energy_circuit_cost c, double pj, double ns, double um2, int gates,
+                        int depth)
+{
+    assert_near(c.energy_pj, pj, 1e-9);
+    assert_near(c.delay_ns, ns, 1e-9);
+    assert_near(c.area_um2, um2, 1e-9);
+    assert_int_equal(c.gates, gates);
+    assert_int_equal(c.depth, depth);
+}
+
 static void circuit_account__sums_and_critical_path(void **state)
 {
     (void)state;
@@ -60,12 +71,7 @@ static void circuit_account__sums_and_critical_path(void **state)
     struct energy_node nodes[] = {
         {CGPC_OP_MUL, {0, 1}}, {CGPC_OP_ADD, {3, 2}}, {CGPC_OP_SHR1, {4}}};
     int32_t outputs[] = {5, 3};
-    struct energy_circuit_cost c = account(&t, nodes, 3, 3, outputs, 2);
-    assert_near(c.energy_pj, 0.2 + 0.03, 1e-12);
-    assert_near(c.delay_ns, 1.43 + 0.63, 1e-12);
-    assert_near(c.area_um2, 709.6 + 70.4, 1e-9);
-    assert_int_equal(c.gates, 2);
-    assert_int_equal(c.depth, 2);
+    assert_cost(account(&t, nodes, 3, 3, outputs, 2), 0.2 + 0.03, 1.43 + 0.63, 709.6 + 70.4, 2, 2);
 }
 
 static void circuit_account__diamond__longer_branch_is_critical(void **state)
@@ -80,17 +86,13 @@ static void circuit_account__diamond__longer_branch_is_critical(void **state)
                                   {CGPC_OP_ADD, {2, 0}},
                                   {CGPC_OP_XOR, {1, 3}}};
     int32_t out[] = {4};
-    struct energy_circuit_cost c = account(&t, nodes, 4, 1, out, 1);
-    assert_near(c.energy_pj, 0.00258 + 0.2 + 0.03 + 0.00258, 1e-12);
-    assert_near(c.delay_ns, 1.43 + 0.63 + 0.05418, 1e-12); /* mul, add, xor; not is off-path */
-    assert_int_equal(c.gates, 4);
-    assert_int_equal(c.depth, 3);
-
+    /* critical path: mul, add, xor; the not is off it */
+    double pj = 0.00258 + 0.2 + 0.03 + 0.00258, ns = 1.43 + 0.63 + 0.05418;
+    double um2 = 6.0544 + 709.6 + 70.4 + 6.0544;
+    assert_cost(account(&t, nodes, 4, 1, out, 1), pj, ns, um2, 4, 3);
     /* The same diamond, with the branches swapped in the xor: same answer. */
     nodes[3] = (struct energy_node){CGPC_OP_XOR, {3, 1}};
-    struct energy_circuit_cost d = account(&t, nodes, 4, 1, out, 1);
-    assert_near(d.delay_ns, c.delay_ns, 0);
-    assert_int_equal(d.depth, 3);
+    assert_cost(account(&t, nodes, 4, 1, out, 1), pj, ns, um2, 4, 3);
 }
 
 static void circuit_account__free_gates__add_no_delay_depth_or_gates(void **state)
@@ -104,15 +106,10 @@ static void circuit_account__free_gates__add_no_delay_depth_or_gates(void **stat
                                   {CGPC_OP_ADD, {3, 1}},
                                   {CGPC_OP_SHR2, {4}}};
     int32_t out[] = {5};
-    struct energy_circuit_cost c = account(&t, nodes, 4, 2, out, 1);
     /* energies are 2^op, so the sum proves every given gate was counted exactly once */
     double want = (double)((1u << CGPC_OP_SHL1) | (1u << CGPC_OP_ID) | (1u << CGPC_OP_ADD) |
                            (1u << CGPC_OP_SHR2));
-    assert_near(c.energy_pj, want, 0);
-    assert_near(c.delay_ns, CGPC_OP_ADD + 1, 0);
-    assert_near(c.area_um2, 1, 0);
-    assert_int_equal(c.gates, 1);
-    assert_int_equal(c.depth, 1);
+    assert_cost(account(&t, nodes, 4, 2, out, 1), want, CGPC_OP_ADD + 1, 1, 1, 1);
 }
 
 static void circuit_account__constants__no_inputs_zero_delay(void **state)
@@ -124,21 +121,13 @@ static void circuit_account__constants__no_inputs_zero_delay(void **state)
     struct energy_node nodes[] = {
         {CGPC_OP_CONST127, {0}}, {CGPC_OP_CONSTM1, {0}}, {CGPC_OP_ADD, {0, 1}}};
     int32_t out[] = {2, 0};
-    struct energy_circuit_cost c = account(&t, nodes, 3, 0, out, 2);
-    assert_near(c.energy_pj, 0.03, 1e-15);
-    assert_near(c.delay_ns, 0.63, 1e-15);
-    assert_int_equal(c.gates, 1);
-    assert_int_equal(c.depth, 1);
+    assert_cost(account(&t, nodes, 3, 0, out, 2), 0.03, 0.63, 70.4, 1, 1);
 
     /* A constant alone as the output: nothing physical. Its `in` holds garbage that must not
      * be read (arity 0). */
     struct energy_node lone[] = {{CGPC_OP_CONST0, {-7, 99, -1, 1000}}};
     int32_t out0[] = {3};
-    struct energy_circuit_cost z = account(&t, lone, 1, 3, out0, 1);
-    assert_near(z.energy_pj, 0, 0);
-    assert_near(z.delay_ns, 0, 0);
-    assert_int_equal(z.gates, 0);
-    assert_int_equal(z.depth, 0);
+    assert_cost(account(&t, lone, 1, 3, out0, 1), 0, 0, 0, 0, 0);
 }
 
 static void circuit_account__mux__reads_arity_inputs_only(void **state)
@@ -152,15 +141,12 @@ static void circuit_account__mux__reads_arity_inputs_only(void **state)
                                   {CGPC_OP_MUX4, {2, 4, 3, 0}},
                                   {CGPC_OP_MUX2, {5, 1, -5, 12345}}};
     int32_t out[] = {6};
-    struct energy_circuit_cost c = account(&t, nodes, 3, 4, out, 1);
-    assert_near(c.delay_ns, (CGPC_OP_MUL + 1) + (CGPC_OP_MUX4 + 1) + (CGPC_OP_MUX2 + 1), 0);
-    assert_int_equal(c.depth, 3);
-    assert_int_equal(c.gates, 3);
-
+    double pj = (double)((1u << CGPC_OP_MUL) | (1u << CGPC_OP_MUX4) | (1u << CGPC_OP_MUX2));
+    double ns = (CGPC_OP_MUL + 1) + (CGPC_OP_MUX4 + 1) + (CGPC_OP_MUX2 + 1);
+    assert_cost(account(&t, nodes, 3, 4, out, 1), pj, ns, 3, 3, 3);
     /* The mux4's late input moved to its last slot: still on the critical path. */
     nodes[1] = (struct energy_node){CGPC_OP_MUX4, {2, 3, 0, 4}};
-    struct energy_circuit_cost d = account(&t, nodes, 3, 4, out, 1);
-    assert_near(d.delay_ns, c.delay_ns, 0);
+    assert_cost(account(&t, nodes, 3, 4, out, 1), pj, ns, 3, 3, 3);
 }
 
 static void circuit_account__outputs__max_over_outputs_and_inputs_pass_through(void **state)
@@ -171,24 +157,17 @@ static void circuit_account__outputs__max_over_outputs_and_inputs_pass_through(v
     /* n2 = in0 & in1 (shallow), n3 = in0 - in1, n4 = n3 + n2 (deep) */
     struct energy_node nodes[] = {
         {CGPC_OP_AND, {0, 1}}, {CGPC_OP_SUB, {0, 1}}, {CGPC_OP_ADD, {3, 2}}};
+    /* energy, area and gates count every given gate, also those no output reads */
+    double pj = (double)((1u << CGPC_OP_AND) | (1u << CGPC_OP_SUB) | (1u << CGPC_OP_ADD));
     int32_t shallow[] = {2, 1};
-    struct energy_circuit_cost a = account(&t, nodes, 3, 2, shallow, 2);
-    assert_near(a.delay_ns, CGPC_OP_AND + 1, 0);
-    assert_int_equal(a.depth, 1);
-    /* energy and area count every given gate, also those no output reads */
-    assert_near(a.energy_pj, (double)((1u << CGPC_OP_AND) | (1u << CGPC_OP_SUB) | (1u << CGPC_OP_ADD)), 0);
-    assert_near(a.area_um2, 3, 0);
+    assert_cost(account(&t, nodes, 3, 2, shallow, 2), pj, CGPC_OP_AND + 1, 3, 3, 1);
     int32_t both[] = {2, 4};
-    struct energy_circuit_cost b = account(&t, nodes, 3, 2, both, 2);
     double and_then_add = (CGPC_OP_AND + 1) + (CGPC_OP_ADD + 1);
     double sub_then_add = (CGPC_OP_SUB + 1) + (CGPC_OP_ADD + 1);
-    assert_near(b.delay_ns, and_then_add > sub_then_add ? and_then_add : sub_then_add, 0);
-    assert_int_equal(b.depth, 2);
+    double ns = and_then_add > sub_then_add ? and_then_add : sub_then_add;
+    assert_cost(account(&t, nodes, 3, 2, both, 2), pj, ns, 3, 3, 2);
     int32_t wire[] = {0};
-    struct energy_circuit_cost w = account(&t, nodes, 0, 2, wire, 1);
-    assert_near(w.energy_pj, 0, 0);
-    assert_near(w.delay_ns, 0, 0);
-    assert_int_equal(w.depth, 0);
+    assert_cost(account(&t, nodes, 0, 2, wire, 1), 0, 0, 0, 0, 0);
 }
 
 /* ---- the default table -------------------------------------------------------------------- */

@@ -1,6 +1,5 @@
 /* gatefile.c - reading and writing gate-cost files (format in energy.h). */
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "common/fileio.h"
@@ -99,16 +98,16 @@ cgpc_status energy_gate_table_parse(struct energy_gate_table *t, const char *tex
     return CGPC_OK;
 }
 
+static cgpc_status parse_table(void *t, const char *text, size_t len, const char *origin,
+                               struct cgpc_err *err)
+{
+    return energy_gate_table_parse(t, text, len, origin, err);
+}
+
 cgpc_status energy_gate_table_load(struct energy_gate_table *t, const char *path,
                                    struct cgpc_err *err)
 {
-    unsigned char *data = NULL;
-    size_t len = 0;
-    cgpc_status st = cgpc_read_file(path, &data, &len, err);
-    if (st == CGPC_OK)
-        st = energy_gate_table_parse(t, (const char *)data, len, path, err);
-    free(data);
-    return st;
+    return energy_text_load(path, parse_table, t, err);
 }
 
 static void write_row(FILE *out, const char *name, const struct energy_gate_cost *c,

@@ -1,5 +1,4 @@
 /* memory.c - energy of reading weights from memory: built-ins, lookup, memory files. */
-#include <stdlib.h>
 #include <string.h>
 
 #include "common/fileio.h"
@@ -106,15 +105,15 @@ cgpc_status energy_memory_parse(struct energy_memory *m, const char *text, size_
     return CGPC_OK;
 }
 
+static cgpc_status parse_memory(void *m, const char *text, size_t len, const char *origin,
+                                struct cgpc_err *err)
+{
+    return energy_memory_parse(m, text, len, origin, err);
+}
+
 cgpc_status energy_memory_load(struct energy_memory *m, const char *path, struct cgpc_err *err)
 {
-    unsigned char *data = NULL;
-    size_t len = 0;
-    cgpc_status st = cgpc_read_file(path, &data, &len, err);
-    if (st == CGPC_OK)
-        st = energy_memory_parse(m, (const char *)data, len, path, err);
-    free(data);
-    return st;
+    return energy_text_load(path, parse_memory, m, err);
 }
 
 cgpc_status energy_memory_select(struct energy_memory *m, const char *spec, struct cgpc_err *err)

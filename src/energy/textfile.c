@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/fileio.h"
 #include "common/parse.h"
 
 /* Copy the next physical line (without its newline, CR stripped) into tx->buf; *got = 0 at the
@@ -123,4 +124,16 @@ void energy_text_format_double(char *buf, size_t cap, double v)
         if (strtod(buf, NULL) == v)
             return;
     }
+}
+
+cgpc_status energy_text_load(const char *path, energy_text_parser parse, void *out,
+                             struct cgpc_err *err)
+{
+    unsigned char *data = NULL;
+    size_t len = 0;
+    cgpc_status st = cgpc_read_file(path, &data, &len, err);
+    if (st == CGPC_OK)
+        st = parse(out, (const char *)data, len, path, err);
+    free(data);
+    return st;
 }

@@ -39,6 +39,12 @@ cgpc_status energy_text_next(struct energy_text *tx, char **fields, int max_fiel
 cgpc_status energy_text_number(const struct energy_text *tx, const char *s, const char *what,
                                double *out, struct cgpc_err *err);
 
+/* Read `path` (plain or .gz) and hand its text to parse(out, text, len, path, err). */
+typedef cgpc_status (*energy_text_parser)(void *out, const char *text, size_t len,
+                                          const char *origin, struct cgpc_err *err);
+cgpc_status energy_text_load(const char *path, energy_text_parser parse, void *out,
+                             struct cgpc_err *err);
+
 /* Write v into buf (cap >= 32) with the fewest significant digits that read back exactly. */
 void energy_text_format_double(char *buf, size_t cap, double v);
 
