@@ -11,10 +11,12 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <math.h>
 
 #include "common/fileio.h"
 #include "common/rng.h"
 #include "energy/energy.h"
+#include "energy/textfile.h"
 
 #define assert_near(a, b, tol)                                                                \
     do {                                                                                      \
@@ -290,6 +292,29 @@ static void gate_table_write__random_values__parse_back_bit_exact(void **state)
             fail_msg("%s", err.msg);
         assert_tables_equal(&back, &t);
         free(text);
+    }
+}
+
+static void text_format_double__shortest_exact_and_plain_decimals(void **state)
+{
+    (void)state;
+    const struct { double v; const char *want; } cases[] = {
+        {0, "0"}, {0.03, "0.03"}, {25920, "25920"}, {7265367, "7265367"}, {15598.08, "15598.08"},
+        {0.0022575, "0.0022575"}, {1e20, "1e+20"}, {5e-05, "5e-05"}, {0.1 + 0.2, "0.30000000000000004"},
+    };
+    char buf[48];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        energy_text_format_double(buf, sizeof buf, cases[i].v);
+        assert_string_equal(buf, cases[i].want);
+    }
+    cgpc_rng r;
+    cgpc_rng_seed(&r, 7, 0, 0);
+    for (int i = 0; i < 100000; i++) {
+        /* magnitudes from 1e-8 to 1e18, across the switch between the two notations */
+        double v = cgpc_rng_double(&r) * pow(10, (double)cgpc_rng_below(&r, 27) - 8);
+        energy_text_format_double(buf, sizeof buf, v);
+        if (strtod(buf, NULL) != v)
+            fail_msg("%.17g written as '%s'", v, buf);
     }
 }
 
@@ -818,6 +843,47 @@ static void tables_format__gates_and_memories__all_rows_and_active_mark(void **s
     free(buf);
 }
 
+static void format_json__budget_and_tables__exact_numbers_and_escaped_strings(void **state)
+{
+    (void)state;
+    struct energy_gate_table t;
+    energy_gate_table_default(&t);
+    struct energy_memory m;
+    energy_memory_lookup(&m, "dram", NULL);
+    struct energy_layer_budget per[LENET_LAYERS], tot;
+    struct energy_replacement rings = {0, 96, 0.32, 6};
+    assert_int_equal(energy_inference_account(&t, &m, lenet5, LENET_LAYERS, &rings, 1, per, &tot, NULL),
+                     CGPC_OK);
+    char *buf = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&buf, &n);
+    assert_int_equal(energy_budget_format_json(lenet5, LENET_LAYERS, per, &tot, &m, f, NULL), CGPC_OK);
+    fclose(f);
+    assert_non_null(strstr(buf, "\"layers\": [\n    {\"name\": \"conv1\", \"macs\": 86400, "
+                                "\"weights_read\": 54, \"weights_replaced\": 96, \"read_bytes\": 54, "
+                                "\"baseline_bytes\": 150, \"mac_pJ\": 25920, \"read_pJ\": 8775, "
+                                "\"circuit_pJ\": 1.92,"));
+    assert_non_null(strstr(buf, "\"total\": {\"name\": \"total\", \"macs\": 281640, "));
+    assert_non_null(strstr(buf, "\"baseline_pJ\": 7265367, "));
+    assert_non_null(strstr(buf, "\"fc3\""));
+    free(buf);
+
+    /* strings are escaped: quote, backslash, control characters */
+    struct energy_memory odd = {"q\"b\\s", 1, "tab\there"};
+    f = open_memstream(&buf, &n);
+    assert_int_equal(energy_tables_format_json(&t, &odd, f, NULL), CGPC_OK);
+    fclose(f);
+    assert_non_null(strstr(buf, "\"memory\": {\"name\": \"q\\\"b\\\\s\", \"pJ_per_byte\": 1, "
+                                "\"source\": \"tab\\u0009here\"}"));
+    assert_non_null(strstr(buf, "{\"name\": \"mac\", \"energy_pJ\": 0.3, \"delay_ns\": 3.95, "));
+    assert_non_null(strstr(buf, "\"mac_pJ\": 0.3,"));
+    int gates = 0;
+    for (char *p = buf; (p = strstr(p, "\"energy_pJ\"")); p++)
+        gates++;
+    assert_int_equal(gates, CGPC_OP_COUNT + 1);
+    free(buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -830,6 +896,7 @@ int main(void)
         cmocka_unit_test(gate_table_default__every_row_sourced_and_derivations_hold),
         cmocka_unit_test(gate_table_load__shipped_file__equals_builtin_and_write_reproduces_it),
         cmocka_unit_test(gate_table_write__random_values__parse_back_bit_exact),
+        cmocka_unit_test(text_format_double__shortest_exact_and_plain_decimals),
         cmocka_unit_test(gate_table_parse__bad_values__error_names_file_line_and_field),
         cmocka_unit_test(gate_table_parse__bad_rows__unknown_duplicate_missing),
         cmocka_unit_test(gate_table_parse__bad_magic__rejected_with_hint),
@@ -846,6 +913,7 @@ int main(void)
         cmocka_unit_test(inference_account__bad_input__arg_or_range_error),
         cmocka_unit_test(budget_format__lenet5__one_line_per_layer_and_saving),
         cmocka_unit_test(tables_format__gates_and_memories__all_rows_and_active_mark),
+        cmocka_unit_test(format_json__budget_and_tables__exact_numbers_and_escaped_strings),
     };
     return cmocka_run_group_tests_name("energy", tests, NULL, NULL);
 }

@@ -13,6 +13,7 @@ struct energy_opts {
     const char *memory;          /* built-in name or memory file */
     const char *model;           /* NULL: print the tables */
     const char *dump_gate_costs; /* NULL: no dump; "-": stdout */
+    int json;                    /* print JSON instead of aligned tables */
 };
 
 static void energy_opts_defaults(struct energy_opts *o)
@@ -27,6 +28,7 @@ enum {
     OPT_MEMORY,
     OPT_MODEL,
     OPT_DUMP_GATE_COSTS,
+    OPT_JSON,
 };
 
 void cmd_energy_usage(FILE *out)
@@ -47,6 +49,8 @@ void cmd_energy_usage(FILE *out)
             "  --dump-gate-costs FILE\n"
             "                       write the active gate table as a gate-cost file ('-' for\n"
             "                       stdout) and exit (default: none)\n"
+            "  --json               print the tables or the budget as one JSON object\n"
+            "                       (default: aligned text tables)\n"
             "%s"
             "\n"
             "Exit status: 0 ok, 1 a file could not be read or is malformed, 2 usage error.\n",
@@ -71,6 +75,10 @@ static int print_tables(const struct energy_opts *o, const struct energy_gate_ta
                         const struct energy_memory *mem)
 {
     struct cgpc_err err = {0};
+    if (o->json)
+        return energy_tables_format_json(t, mem, stdout, &err) == CGPC_OK
+                   ? CLI_EXIT_OK
+                   : cli_report("energy", &err, 0);
     printf("gate costs (%s), per 8-bit evaluation:\n",
            o->gate_costs ? o->gate_costs : "built-in 45 nm defaults");
     if (energy_gate_table_format(t, stdout, &err) != CGPC_OK)
@@ -100,7 +108,8 @@ static int print_model_budget(const struct energy_opts *o, const struct energy_g
         goto out;
     }
     if (energy_inference_account(t, mem, layers, n, NULL, 0, per_layer, &total, &err) != CGPC_OK ||
-        energy_budget_format(layers, n, per_layer, &total, mem, stdout, &err) != CGPC_OK)
+        (o->json ? energy_budget_format_json(layers, n, per_layer, &total, mem, stdout, &err)
+                 : energy_budget_format(layers, n, per_layer, &total, mem, stdout, &err)) != CGPC_OK)
         rc = cli_report("energy", &err, 0);
 out:
     free(per_layer);
@@ -115,6 +124,7 @@ int cmd_energy(int argc, char **argv)
         {"memory", required_argument, NULL, OPT_MEMORY},
         {"model", required_argument, NULL, OPT_MODEL},
         {"dump-gate-costs", required_argument, NULL, OPT_DUMP_GATE_COSTS},
+        {"json", no_argument, NULL, OPT_JSON},
         CLI_COMMON_LONG_OPTIONS,
         {NULL, 0, NULL, 0},
     };
@@ -140,6 +150,9 @@ int cmd_energy(int argc, char **argv)
             break;
         case OPT_DUMP_GATE_COSTS:
             o.dump_gate_costs = optarg;
+            break;
+        case OPT_JSON:
+            o.json = 1;
             break;
         case ':':
             return cli_usage_error("energy", "%s needs a value", argv[optind - 1]);

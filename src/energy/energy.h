@@ -188,4 +188,21 @@ cgpc_status energy_budget_format(const struct energy_layer *layers, int n_layers
                                  const struct energy_memory *mem, FILE *out,
                                  struct cgpc_err *err);
 
+/* The same as JSON, one object, for scripts:
+ *   tables: {"gates": [{"name", "energy_pJ", "delay_ns", "area_um2", "source"}...] (operators,
+ *            then "mac"), "mac_pJ", "memory": {"name", "pJ_per_byte", "source"},
+ *            "memories": [built-ins, same keys]}
+ *   budget: {"memory": {...}, "layers": [{"name", "macs", "mac_pJ", "weights_read",
+ *            "weights_replaced", "read_bytes", "read_pJ", "circuit_pJ", "total_pJ",
+ *            "baseline_bytes", "baseline_pJ", "saving_pJ", "saving_pct"}...], "total": {...}}
+ * Numbers are written so that they read back exactly. */
+cgpc_status energy_tables_format_json(const struct energy_gate_table *t,
+                                      const struct energy_memory *active, FILE *out,
+                                      struct cgpc_err *err);
+cgpc_status energy_budget_format_json(const struct energy_layer *layers, int n_layers,
+                                      const struct energy_layer_budget *per_layer,
+                                      const struct energy_layer_budget *total,
+                                      const struct energy_memory *mem, FILE *out,
+                                      struct cgpc_err *err);
+
 #endif

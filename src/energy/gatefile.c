@@ -113,7 +113,7 @@ cgpc_status energy_gate_table_load(struct energy_gate_table *t, const char *path
 static void write_row(FILE *out, const char *name, const struct energy_gate_cost *c,
                       const char *source)
 {
-    char pj[32], ns[32], um2[32];
+    char pj[48], ns[48], um2[48];
     energy_text_format_double(pj, sizeof pj, c->energy_pj);
     energy_text_format_double(ns, sizeof ns, c->delay_ns);
     energy_text_format_double(um2, sizeof um2, c->area_um2);

@@ -122,8 +122,18 @@ void energy_text_format_double(char *buf, size_t cap, double v)
     for (int prec = 1; prec <= 17; prec++) {
         snprintf(buf, cap, "%.*g", prec, v);
         if (strtod(buf, NULL) == v)
+            break;
+    }
+    /* %g switches to an exponent at 1e+<digits>: "2.592e+04". Plain decimals read better. */
+    double a = fabs(v);
+    if (!strchr(buf, 'e') || a < 1e-4 || a >= 1e15)
+        return;
+    for (int decimals = 0; decimals <= 17; decimals++) {
+        snprintf(buf, cap, "%.*f", decimals, v);
+        if (strtod(buf, NULL) == v)
             return;
     }
+    snprintf(buf, cap, "%.17g", v);
 }
 
 cgpc_status energy_text_load(const char *path, energy_text_parser parse, void *out,

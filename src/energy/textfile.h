@@ -45,7 +45,8 @@ typedef cgpc_status (*energy_text_parser)(void *out, const char *text, size_t le
 cgpc_status energy_text_load(const char *path, energy_text_parser parse, void *out,
                              struct cgpc_err *err);
 
-/* Write v into buf (cap >= 32) with the fewest significant digits that read back exactly. */
+/* Write v into buf (cap >= 48) with the fewest significant digits that read back exactly,
+ * without an exponent for 1e-4 <= |v| < 1e15 (25920, not 2.592e+04). */
 void energy_text_format_double(char *buf, size_t cap, double v);
 
 #endif

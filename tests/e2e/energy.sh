@@ -63,6 +63,20 @@ printf '# cgpc-memory v1\nhbm,31.2,word32\n' >"$T/badmem.csv"
 expect_exit 1 "$CGPC" energy --memory "$T/badmem.csv"
 expect_contains "$T/err" "badmem.csv:2: per 'word32'"
 
+# --json: one object with every gate, the MAC and the memories; numbers as in the tables.
+expect_exit 0 "$CGPC" energy --json --memory sram-32k --gate-costs "$T/mine.csv"
+expect_contains "$T/out" '{"name": "add", "energy_pJ": 0.05, "delay_ns": 0.63, "area_um2": 70.4, '
+expect_contains "$T/out" '"memory": {"name": "sram-32k", "pJ_per_byte": 2.5, '
+if [ -x /usr/bin/python3 ]; then
+    /usr/bin/python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert len(d["gates"]) == 31 and d["gates"][-1]["name"] == "mac", d["gates"][-1]
+assert d["mac_pJ"] == 0.3 and len(d["memories"]) == 4
+assert [m["pJ_per_byte"] for m in d["memories"]] == [162.5, 1.25, 2.5, 12.5]
+' "$T/out" || fail "--json output is not the expected JSON"
+fi
+
 # Usage errors: exit 2.
 expect_exit 2 "$CGPC" energy --memory sram-64k
 expect_contains "$T/err" "'sram-64k': neither a built-in memory (dram, sram-8k, sram-32k, sram-1m)"
