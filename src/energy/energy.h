@@ -42,7 +42,7 @@ struct energy_gate_table {
     char mac_source[200];
 };
 
-/* The shipped defaults (45 nm, 8-bit; Horowitz ISSCC 2014 and EvoApprox8b, see energy.c). */
+/* The shipped defaults (45 nm, 8-bit; Horowitz ISSCC 2014 and EvoApprox8b, see gates.c). */
 void energy_gate_table_default(struct energy_gate_table *t);
 
 /* ---- gate-cost files (gatefile.c) ---------------------------------------------------------
