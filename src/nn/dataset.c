@@ -26,15 +26,15 @@ static cgpc_status idx_check(const char *path, const unsigned char *data, size_t
                              uint32_t magic, int ndims, uint32_t *dims, struct cgpc_err *err)
 {
     size_t hdr = 4 + 4 * (size_t)ndims;
-    if (len < hdr)
-        return CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s: truncated IDX header (%zu bytes, need %zu)",
-                         path, len, hdr);
-    uint32_t m = be32(data);
+    uint32_t m = len >= 4 ? be32(data) : magic;
     if (m != magic)
         return CGPC_FAIL(err, CGPC_ERR_FORMAT,
                          "%s: bad IDX magic 0x%08x (expected 0x%08x for %s; is this the right "
                          "file?)",
                          path, m, magic, ndims == 3 ? "images" : "labels");
+    if (len < hdr)
+        return CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s: truncated IDX header (%zu bytes, need %zu)",
+                         path, len, hdr);
     size_t want = 1;
     for (int i = 0; i < ndims; i++) {
         dims[i] = be32(data + 4 + 4 * i);
