@@ -1,15 +1,162 @@
-/* cmd_eval.c - `cgpc eval`. PLACEHOLDER: being implemented; replaced by the real command. */
+/* cmd_eval.c - `cgpc eval`: top-1, top-5, mean cross-entropy and images/s of a float or int8
+ * model on a dataset split; optional JSON output and per-image logits CSV. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "../common/fileio.h"
+#include "../common/parse.h"
+#include "../nn/eval.h"
 #include "cli.h"
 #include "commands.h"
+#include "nn_cli.h"
 
-void cmd_eval_usage(FILE *out) { fprintf(out, "usage: cgpc eval (not implemented yet)\n"); }
+struct eval_opts {
+    struct cli_common common;
+    const char *model;
+    const char *dataset;
+    enum nn_split split;
+    int limit;
+    const char *logits;
+    int json;
+};
+
+static void eval_defaults(struct eval_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    cli_common_defaults(&o->common);
+    o->dataset = "mnist";
+    o->split = NN_SPLIT_TEST;
+}
+
+void cmd_eval_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: cgpc eval --model FILE [options]\n\n"
+            "Evaluate a float or int8 model (safetensors) on a dataset split: top-1, top-5,\n"
+            "mean cross-entropy loss, images/s.\n\n"
+            "options:\n"
+            "  --model FILE         model to evaluate, float or int8 (required)\n"
+            "  --dataset NAME|DIR   mnist, fashion-mnist or an IDX directory (default: mnist)\n"
+            "  --split train|test   which split (default: test)\n"
+            "  --limit N            evaluate only the first N images (default: 0 = all)\n"
+            "  --logits FILE        write one CSV row of logits per image, dataset order\n"
+            "                       (default: none)\n"
+            "  --json               print one JSON object with keys top1, top5, loss, images,\n"
+            "                       seconds, images_per_s, format (default: text line)\n" CLI_COMMON_USAGE);
+}
+
+enum { OPT_MODEL = CLI_OPT_FIRST_COMMAND_SPECIFIC, OPT_DATASET, OPT_SPLIT, OPT_LIMIT, OPT_LOGITS,
+       OPT_JSON };
+
+static cgpc_status write_logits(const char *path, const float *lg, int n, int nc,
+                                struct cgpc_err *err)
+{
+    struct cgpc_atomic_file af;
+    cgpc_status st = cgpc_atomic_open(&af, path, err);
+    if (st)
+        return st;
+    for (int i = 0; i < n; i++)
+        for (int c = 0; c < nc; c++)
+            fprintf(af.fp, "%.9g%c", (double)lg[(size_t)i * nc + c], c == nc - 1 ? '\n' : ',');
+    if (ferror(af.fp)) {
+        cgpc_atomic_abort(&af);
+        return CGPC_FAIL(err, CGPC_ERR_IO, "%s: write failed", path);
+    }
+    return cgpc_atomic_close(&af, err);
+}
 
 int cmd_eval(int argc, char **argv)
 {
-    if (argc > 1 && strcmp(argv[1], "--help") == 0)
-        return fprintf(stdout, "usage: cgpc %s (not implemented yet)\n", argv[0]), 0;
-    cli_error("eval", "not implemented", "this command is not built yet");
-    return CLI_EXIT_FAILURE;
+    static const struct option longopts[] = {
+        {"model", required_argument, NULL, OPT_MODEL},
+        {"dataset", required_argument, NULL, OPT_DATASET},
+        {"split", required_argument, NULL, OPT_SPLIT},
+        {"limit", required_argument, NULL, OPT_LIMIT},
+        {"logits", required_argument, NULL, OPT_LOGITS},
+        {"json", no_argument, NULL, OPT_JSON},
+        CLI_COMMON_LONG_OPTIONS,
+        {NULL, 0, NULL, 0}};
+    const char *cmd = "eval";
+    struct eval_opts o;
+    struct cgpc_err err = {0};
+    eval_defaults(&o);
+    cli_getopt_reset();
+    int c;
+    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        int r = cli_common_option(cmd, c, optarg, &o.common);
+        if (r < 0)
+            return CLI_EXIT_USAGE;
+        if (r > 0)
+            continue;
+        switch (c) {
+        case OPT_MODEL: o.model = optarg; break;
+        case OPT_DATASET: o.dataset = optarg; break;
+        case OPT_SPLIT:
+            if (nn_split_parse(optarg, &o.split, &err))
+                return cli_usage_error(cmd, "--split: %s", err.msg);
+            break;
+        case OPT_LIMIT:
+            if (cgpc_parse_int(optarg, 0, 1 << 30, &o.limit, &err))
+                return cli_usage_error(cmd, "--limit: %s", err.msg);
+            break;
+        case OPT_LOGITS: o.logits = optarg; break;
+        case OPT_JSON: o.json = 1; break;
+        default:
+            return cli_usage_error(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (o.common.help) {
+        cmd_eval_usage(stdout);
+        return CLI_EXIT_OK;
+    }
+    if (optind < argc)
+        return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+    if (!o.model)
+        return cli_usage_error(cmd, "--model is required");
+    cli_common_apply(&o.common);
+
+    int rc = CLI_EXIT_FAILURE;
+    struct nn_model m;
+    struct nn_dataset ds;
+    float *logits = NULL;
+    memset(&ds, 0, sizeof ds);
+    if (nn_model_load(o.model, &m, &err))
+        return cli_report(cmd, &err, 0);
+    if (nn_cli_load_dataset(o.dataset, o.split, &ds, &err)) {
+        rc = cli_report(cmd, &err, 0);
+        goto out;
+    }
+    nn_dataset_truncate(&ds, o.limit);
+    if (o.logits && !(logits = malloc((size_t)ds.n * m.nclasses * sizeof *logits))) {
+        cli_error(cmd, "logits", "out of memory");
+        goto out;
+    }
+    struct nn_eval_opts eo = {0, logits};
+    struct nn_eval_result res;
+    if (nn_eval(&m, &ds, &eo, &res, &err)) {
+        rc = cli_report(cmd, &err, 0);
+        goto out;
+    }
+    if (o.logits && write_logits(o.logits, logits, res.images, m.nclasses, &err)) {
+        rc = cli_report(cmd, &err, 0);
+        goto out;
+    }
+    double ips = res.seconds > 0 ? res.images / res.seconds : 0;
+    const char *fmt = m.quantized ? "int8" : "float";
+    if (o.json)
+        printf("{\"top1\": %.6f, \"top5\": %.6f, \"loss\": %.6f, \"images\": %d, "
+               "\"seconds\": %.6f, \"images_per_s\": %.1f, \"format\": \"%s\"}\n",
+               res.top1, res.top5, res.loss, res.images, res.seconds, ips, fmt);
+    else
+        printf("%s (%s) on %s/%s: top1 %.4f  top5 %.4f  loss %.4f  images %d  %.3f s  "
+               "%.0f images/s\n",
+               o.model, fmt, o.dataset, o.split == NN_SPLIT_TEST ? "test" : "train", res.top1,
+               res.top5, res.loss, res.images, res.seconds, ips);
+    rc = CLI_EXIT_OK;
+out:
+    free(logits);
+    nn_dataset_free(&ds);
+    nn_model_free(&m);
+    return rc;
 }

@@ -1,15 +1,265 @@
-/* cmd_train_model.c - `cgpc train-model`. PLACEHOLDER: being implemented; replaced by the real command. */
+/* cmd_train_model.c - `cgpc train-model`: train LeNet-5 in C (Adam or SGD with momentum),
+ * deterministic for a seed and any --threads; --qat fine-tunes with fake quantization and
+ * writes an int8 model. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "../common/parse.h"
+#include "../nn/eval.h"
+#include "../nn/quant.h"
+#include "../nn/train.h"
 #include "cli.h"
 #include "commands.h"
+#include "nn_cli.h"
 
-void cmd_train_model_usage(FILE *out) { fprintf(out, "usage: cgpc train-model (not implemented yet)\n"); }
+struct train_opts {
+    struct cli_common common;
+    const char *arch, *dataset, *out, *init;
+    struct nn_train_opts t;
+    int qat, qat_epochs, calib_limit;
+    double qat_lr;
+};
+
+static void train_defaults(struct train_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    cli_common_defaults(&o->common);
+    nn_train_defaults(&o->t);
+    o->arch = "lenet5";
+    o->dataset = "mnist";
+    o->qat_epochs = 2;
+    o->qat_lr = 1e-4;
+    o->calib_limit = 2000;
+}
+
+void cmd_train_model_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: cgpc train-model --out FILE [options]\n\n"
+            "Train a network in C on an IDX dataset and save it as safetensors (float, or int8\n"
+            "with --qat). Deterministic for a seed, for any --threads. Prints a progress line on\n"
+            "a terminal and one summary line per epoch (stderr).\n\n"
+            "options:\n"
+            "  --arch NAME          architecture: lenet5 (default: lenet5)\n"
+            "  --dataset NAME|DIR   mnist, fashion-mnist or an IDX directory (default: mnist)\n"
+            "  --out FILE           output .safetensors (required)\n"
+            "  --init FILE          start from this float model instead of random weights\n"
+            "                       (default: none; with --init, --epochs 0 is allowed)\n"
+            "  --epochs N           float training epochs (default: 10)\n"
+            "  --lr X               learning rate (default: 0.001)\n"
+            "  --batch N            batch size (default: 64)\n"
+            "  --optim adam|sgd     optimizer; sgd uses momentum (default: adam)\n"
+            "  --momentum X         SGD momentum (default: 0.9)\n"
+            "  --weight-decay X     L2 weight decay (default: 0)\n"
+            "  --no-cosine          constant learning rate (default: cosine decay to 0)\n"
+            "  --shift N            augmentation: random shifts of +-N pixels (default: 0)\n"
+            "  --limit N            train on the first N images only (default: 0 = all)\n"
+            "  --qat                after float training, calibrate, fine-tune with fake\n"
+            "                       quantization (straight-through estimator) and write an\n"
+            "                       int8 model (default: off)\n"
+            "  --qat-epochs N       QAT fine-tuning epochs (default: 2)\n"
+            "  --qat-lr X           QAT learning rate (default: 0.0001)\n"
+            "  --calib-limit N      calibration images for --qat, from the train split\n"
+            "                       (default: 2000; 0 = all)\n" CLI_COMMON_USAGE);
+}
+
+enum { OPT_ARCH = CLI_OPT_FIRST_COMMAND_SPECIFIC, OPT_DATASET, OPT_OUT, OPT_INIT, OPT_EPOCHS,
+       OPT_LR, OPT_BATCH, OPT_OPTIM, OPT_MOMENTUM, OPT_WD, OPT_NOCOS, OPT_SHIFT, OPT_LIMIT,
+       OPT_QAT, OPT_QAT_EPOCHS, OPT_QAT_LR, OPT_CALIB_LIMIT };
+
+static void progress(const struct nn_train_progress *p, void *ctx)
+{
+    const char *tag = ctx;
+    int tty = cli_progress_enabled();
+    if (tty && (!p->end_of_epoch))
+        fprintf(stderr, "\r%sepoch %d/%d batch %d/%d loss %.4f acc %.4f %.0f img/s   ", tag,
+                p->epoch, p->epochs, p->batch, p->nbatches, p->loss, p->acc, p->images_per_s);
+    if (p->end_of_epoch) {
+        fprintf(stderr, "%s%sepoch %d/%d: train loss %.4f acc %.4f", tty ? "\r" : "", tag,
+                p->epoch, p->epochs, p->loss, p->acc);
+        if (p->test_top1 >= 0)
+            fprintf(stderr, "  test top1 %.4f loss %.4f", p->test_top1, p->test_loss);
+        fprintf(stderr, "  %.0f img/s  %.1f s\n", p->images_per_s, p->seconds);
+    }
+}
+
+static int parse_args(int argc, char **argv, struct train_opts *o)
+{
+    static const struct option longopts[] = {
+        {"arch", required_argument, NULL, OPT_ARCH},
+        {"dataset", required_argument, NULL, OPT_DATASET},
+        {"out", required_argument, NULL, OPT_OUT},
+        {"init", required_argument, NULL, OPT_INIT},
+        {"epochs", required_argument, NULL, OPT_EPOCHS},
+        {"lr", required_argument, NULL, OPT_LR},
+        {"batch", required_argument, NULL, OPT_BATCH},
+        {"optim", required_argument, NULL, OPT_OPTIM},
+        {"momentum", required_argument, NULL, OPT_MOMENTUM},
+        {"weight-decay", required_argument, NULL, OPT_WD},
+        {"no-cosine", no_argument, NULL, OPT_NOCOS},
+        {"shift", required_argument, NULL, OPT_SHIFT},
+        {"limit", required_argument, NULL, OPT_LIMIT},
+        {"qat", no_argument, NULL, OPT_QAT},
+        {"qat-epochs", required_argument, NULL, OPT_QAT_EPOCHS},
+        {"qat-lr", required_argument, NULL, OPT_QAT_LR},
+        {"calib-limit", required_argument, NULL, OPT_CALIB_LIMIT},
+        CLI_COMMON_LONG_OPTIONS,
+        {NULL, 0, NULL, 0}};
+    const char *cmd = "train-model";
+    struct cgpc_err err = {0};
+    cli_getopt_reset();
+    int c;
+    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        int r = cli_common_option(cmd, c, optarg, &o->common);
+        if (r < 0)
+            return CLI_EXIT_USAGE;
+        if (r > 0)
+            continue;
+        cgpc_status st = CGPC_OK;
+        const char *what = argv[optind - 1];
+        switch (c) {
+        case OPT_ARCH: o->arch = optarg; break;
+        case OPT_DATASET: o->dataset = optarg; break;
+        case OPT_OUT: o->out = optarg; break;
+        case OPT_INIT: o->init = optarg; break;
+        case OPT_EPOCHS: st = cgpc_parse_int(optarg, 0, 100000, &o->t.epochs, &err); break;
+        case OPT_LR: st = cgpc_parse_double(optarg, 1e-12, 100, &o->t.lr, &err); break;
+        case OPT_BATCH: st = cgpc_parse_int(optarg, 1, 1 << 20, &o->t.batch, &err); break;
+        case OPT_OPTIM:
+            if (strcmp(optarg, "adam") == 0)
+                o->t.optim = NN_OPTIM_ADAM;
+            else if (strcmp(optarg, "sgd") == 0)
+                o->t.optim = NN_OPTIM_SGD;
+            else
+                return cli_usage_error(cmd, "--optim: '%s': expected adam or sgd", optarg);
+            break;
+        case OPT_MOMENTUM: st = cgpc_parse_double(optarg, 0, 1, &o->t.momentum, &err); break;
+        case OPT_WD: st = cgpc_parse_double(optarg, 0, 1, &o->t.weight_decay, &err); break;
+        case OPT_NOCOS: o->t.cosine = 0; break;
+        case OPT_SHIFT: st = cgpc_parse_int(optarg, 0, 8, &o->t.shift, &err); break;
+        case OPT_LIMIT: st = cgpc_parse_int(optarg, 0, 1 << 30, &o->t.limit, &err); break;
+        case OPT_QAT: o->qat = 1; break;
+        case OPT_QAT_EPOCHS: st = cgpc_parse_int(optarg, 1, 100000, &o->qat_epochs, &err); break;
+        case OPT_QAT_LR: st = cgpc_parse_double(optarg, 1e-12, 100, &o->qat_lr, &err); break;
+        case OPT_CALIB_LIMIT: st = cgpc_parse_int(optarg, 0, 1 << 30, &o->calib_limit, &err);
+            break;
+        default:
+            return cli_usage_error(cmd, "unknown or incomplete option '%s'", what);
+        }
+        if (st)
+            return cli_usage_error(cmd, "%s: %s", what, err.msg);
+    }
+    if (o->common.help)
+        return -1;
+    if (optind < argc)
+        return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+    if (strcmp(o->arch, "lenet5") != 0)
+        return cli_usage_error(cmd, "--arch: '%s' is not supported (supported: lenet5)", o->arch);
+    if (!o->out)
+        return cli_usage_error(cmd, "--out is required");
+    if (o->t.epochs == 0 && !o->init)
+        return cli_usage_error(cmd, "--epochs 0 needs --init MODEL");
+    return CLI_EXIT_OK;
+}
+
+static cgpc_status set_meta(struct nn_model *m, const struct train_opts *o,
+                            const struct nn_dataset *test, struct cgpc_err *err)
+{
+    char buf[64];
+    struct nn_eval_result res;
+    cgpc_status st;
+    if ((st = nn_eval(m, test, NULL, &res, err)))
+        return st;
+    snprintf(buf, sizeof buf, "%.6f", res.top1);
+    if ((st = nn_model_set_meta(m, "test_top1", buf, err)))
+        return st;
+    snprintf(buf, sizeof buf, "%d", o->t.epochs);
+    if ((st = nn_model_set_meta(m, "epochs", buf, err)) ||
+        (st = nn_model_set_meta(m, "dataset", o->dataset, err)))
+        return st;
+    snprintf(buf, sizeof buf, "%llu", (unsigned long long)o->t.seed);
+    if ((st = nn_model_set_meta(m, "seed", buf, err)))
+        return st;
+    if (o->qat) {
+        snprintf(buf, sizeof buf, "%d", o->qat_epochs);
+        if ((st = nn_model_set_meta(m, "qat_epochs", buf, err)))
+            return st;
+    }
+    return CGPC_OK;
+}
 
 int cmd_train_model(int argc, char **argv)
 {
-    if (argc > 1 && strcmp(argv[1], "--help") == 0)
-        return fprintf(stdout, "usage: cgpc %s (not implemented yet)\n", argv[0]), 0;
-    cli_error("train-model", "not implemented", "this command is not built yet");
-    return CLI_EXIT_FAILURE;
+    const char *cmd = "train-model";
+    struct train_opts o;
+    struct cgpc_err err = {0};
+    train_defaults(&o);
+    int rc = parse_args(argc, argv, &o);
+    if (rc < 0) {
+        cmd_train_model_usage(stdout);
+        return CLI_EXIT_OK;
+    }
+    if (rc)
+        return rc;
+    cli_common_apply(&o.common);
+    o.t.seed = o.common.seed;
+
+    struct nn_model m;
+    struct nn_dataset train, test;
+    memset(&m, 0, sizeof m);
+    memset(&test, 0, sizeof test);
+    rc = CLI_EXIT_FAILURE;
+    if (nn_cli_load_dataset(o.dataset, NN_SPLIT_TRAIN, &train, &err) ||
+        nn_cli_load_dataset(o.dataset, NN_SPLIT_TEST, &test, &err)) {
+        rc = cli_report(cmd, &err, 0);
+        goto out;
+    }
+    if (o.init) {
+        if (nn_model_load(o.init, &m, &err)) {
+            rc = cli_report(cmd, &err, 0);
+            goto out;
+        }
+        if (!m.has_float) {
+            cli_error(cmd, o.init, "--init needs a float model, this one is int8");
+            goto out;
+        }
+    } else {
+        if (nn_model_init_lenet5(&m, &err)) {
+            rc = cli_report(cmd, &err, 0);
+            goto out;
+        }
+        nn_model_init_params(&m, o.t.seed);
+    }
+    o.t.test = &test;
+    o.t.progress = progress;
+    o.t.ctx = "";
+    if (o.t.epochs > 0 && nn_train(&m, &train, &o.t, &err)) {
+        rc = cli_report(cmd, &err, 0);
+        goto out;
+    }
+    if (o.qat) {
+        struct nn_train_opts q = o.t;
+        q.epochs = o.qat_epochs;
+        q.lr = o.qat_lr;
+        q.qat = 1;
+        q.ctx = "qat ";
+        if (nn_quantize_model(&m, &train, o.calib_limit, &err) || nn_train(&m, &train, &q, &err)) {
+            rc = cli_report(cmd, &err, 0);
+            goto out;
+        }
+        nn_quantize_weights(&m);
+    }
+    if (set_meta(&m, &o, &test, &err) || nn_model_save(&m, o.out, &err)) {
+        rc = cli_report(cmd, &err, 0);
+        goto out;
+    }
+    fprintf(stderr, "cgpc %s: wrote %s (%s, test top1 %s)\n", cmd, o.out,
+            m.quantized ? "int8" : "float", m.meta[0].value);
+    rc = CLI_EXIT_OK;
+out:
+    nn_model_free(&m);
+    nn_dataset_free(&train);
+    nn_dataset_free(&test);
+    return rc;
 }

@@ -1,0 +1,23 @@
+/* nn_cli.h - what the nn commands (train-model, quantize, eval) share: resolving dataset
+ * names to directories and loading them with cgpc-formatted errors.
+ *
+ * `mnist` -> the first existing of $CGPC_DATA_DIR/mnist, <dir of the executable>/../data/mnist
+ * (via /proc/self/exe), ./data/mnist. `fashion-mnist` -> $CGPC_DATA_DIR/fashion-mnist if it
+ * exists, else /usr/share/datasets/fashion-mnist (Debian dataset-fashion-mnist). Anything
+ * else is a directory. */
+#ifndef CGPC_CLI_NN_CLI_H
+#define CGPC_CLI_NN_CLI_H
+
+#include <stddef.h>
+
+#include "../common/error.h"
+#include "../nn/dataset.h"
+
+cgpc_status nn_cli_resolve_dataset(const char *name, char *dir, size_t cap,
+                                   struct cgpc_err *err);
+
+/* Resolve + load one split; on failure fills err (message names the file). */
+cgpc_status nn_cli_load_dataset(const char *name, enum nn_split split, struct nn_dataset *ds,
+                                struct cgpc_err *err);
+
+#endif

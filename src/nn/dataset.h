@@ -1,0 +1,56 @@
+/* dataset.h - IDX image datasets (MNIST, QMNIST, Fashion-MNIST layout), plain or gzip.
+ *
+ * Job: load `{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]` from a directory into one
+ * struct nn_dataset holding uint8 pixels [n, rows, cols] and uint8 labels [n]. Library code
+ * takes a directory; resolving the names `mnist` / `fashion-mnist` is the CLI's job
+ * (src/cli/nn_cli.c). Ownership: nn_dataset_load() allocates, nn_dataset_free() releases
+ * (free(NULL)-like on a zeroed struct). A dataset is read-only after loading and can be
+ * shared by any number of threads.
+ *
+ * Validation: magic (0x00000803 images, 0x00000801 labels), dims > 0, the file size matches
+ * the header exactly, image and label counts agree, every label < NN_NUM_CLASSES. Errors name
+ * the file and the problem. */
+#ifndef CGPC_NN_DATASET_H
+#define CGPC_NN_DATASET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/error.h"
+
+#define NN_NUM_CLASSES 10
+#define NN_IDX_MAGIC_IMAGES 0x00000803u
+#define NN_IDX_MAGIC_LABELS 0x00000801u
+
+enum nn_split { NN_SPLIT_TRAIN = 0, NN_SPLIT_TEST = 1 };
+
+struct nn_dataset {
+    int n;           /* number of images */
+    int rows, cols;  /* image size in pixels */
+    uint8_t *images; /* [n, rows, cols], row-major, 0..255 */
+    uint8_t *labels; /* [n], each < NN_NUM_CLASSES */
+    char path[4096]; /* the images file it came from (for messages) */
+};
+
+/* Load one split from `dir`: tries "<prefix>-images-idx3-ubyte" then ".gz" (same for labels),
+ * prefix "train" or "t10k". */
+cgpc_status nn_dataset_load(const char *dir, enum nn_split split, struct nn_dataset *ds,
+                            struct cgpc_err *err);
+
+/* Load from explicit image and label file paths (plain or .gz). */
+cgpc_status nn_dataset_load_files(const char *images_path, const char *labels_path,
+                                  struct nn_dataset *ds, struct cgpc_err *err);
+
+/* Keep only the first `limit` images (limit <= 0 or >= n: unchanged). No reallocation. */
+void nn_dataset_truncate(struct nn_dataset *ds, int limit);
+
+void nn_dataset_free(struct nn_dataset *ds);
+
+/* Write a dataset as an IDX pair (plain, or gzip if a name ends in ".gz"), atomically. */
+cgpc_status nn_dataset_save_files(const struct nn_dataset *ds, const char *images_path,
+                                  const char *labels_path, struct cgpc_err *err);
+
+/* "train" / "test" -> split; CGPC_ERR_ARG otherwise. */
+cgpc_status nn_split_parse(const char *s, enum nn_split *out, struct cgpc_err *err);
+
+#endif

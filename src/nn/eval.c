@@ -1,0 +1,196 @@
+#include "nn/eval.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/parallel.h"
+
+static size_t align64(size_t n) { return (n + 63) / 64 * 64; }
+
+size_t nn_forward_scratch_size(const struct nn_model *m)
+{
+    /* float: two activations + im2col; int8: two activations + im2col + int32 accumulators */
+    size_t f = 2 * align64(m->max_act * sizeof(float)) + align64(m->max_col * sizeof(float));
+    size_t q = 2 * align64(m->max_act) + align64(m->max_col) +
+               align64(m->max_act * sizeof(int32_t));
+    return f > q ? f : q;
+}
+
+void nn_input_normalize(const struct nn_model *m, const uint8_t *pixels, float *x)
+{
+    int n = m->in_c * m->in_h * m->in_w;
+    for (int i = 0; i < n; i++)
+        x[i] = ((float)pixels[i] / 255.0f - m->in_mean) / m->in_std;
+}
+
+void nn_layer_forward(const struct nn_layer *l, const float *w, const float *b, const float *x,
+                      float *y, float *col, int32_t *arg)
+{
+    switch (l->op) {
+    case NN_OP_CONV2D:
+        nn_conv2d(x, l->in_c, l->in_h, l->in_w, w, b, l->out_c, l->kh, l->kw, l->stride, l->pad,
+                  l->groups, y, col);
+        break;
+    case NN_OP_LINEAR:
+        nn_linear(x, l->in_c, w, b, l->out_c, y);
+        break;
+    case NN_OP_MAXPOOL:
+        nn_maxpool2d(x, l->in_c, l->in_h, l->in_w, l->kh, l->stride, y, arg);
+        break;
+    case NN_OP_AVGPOOL:
+        nn_avgpool2d(x, l->in_c, l->in_h, l->in_w, l->kh, l->stride, y);
+        break;
+    }
+    nn_act_forward(l->act, y, (size_t)l->out_c * l->out_h * l->out_w);
+}
+
+void nn_forward_float(const struct nn_model *m, const uint8_t *pixels, float *logits,
+                      void *scratch)
+{
+    unsigned char *s = scratch;
+    size_t abytes = align64(m->max_act * sizeof(float));
+    float *cur = (float *)(void *)s, *nxt = (float *)(void *)(s + abytes);
+    float *col = (float *)(void *)(s + 2 * abytes);
+    nn_input_normalize(m, pixels, cur);
+    for (int i = 0; i < m->nlayers; i++) {
+        const struct nn_layer *l = &m->layers[i];
+        float *y = i == m->nlayers - 1 ? logits : nxt;
+        nn_layer_forward(l, l->w, l->b, cur, y, col, NULL);
+        float *t = cur;
+        cur = y;
+        nxt = t;
+    }
+}
+
+/* Clamp range of a quint8 output with a fused activation (fbgemm: ReLU clamps at the zero
+ * point; ReLU6 additionally at the code of 6.0). */
+static void act_clamp(const struct nn_layer *l, int *qmin, int *qmax)
+{
+    *qmin = 0;
+    *qmax = 255;
+    if (l->act == NN_ACT_RELU || l->act == NN_ACT_RELU6)
+        *qmin = l->out_zp;
+    if (l->act == NN_ACT_RELU6) {
+        int six = nn_quantize_value(6.0f, 1.0f / l->out_scale, l->out_zp, 0, 255);
+        *qmax = six;
+    }
+}
+
+void nn_forward_int8(const struct nn_model *m, const uint8_t *pixels, float *logits,
+                     void *scratch)
+{
+    unsigned char *s = scratch;
+    size_t abytes = align64(m->max_act);
+    uint8_t *cur = s, *nxt = s + abytes, *col = s + 2 * abytes;
+    int32_t *acc = (int32_t *)(void *)(s + 2 * abytes + align64(m->max_col));
+    const struct nn_layer *first = &m->layers[0];
+    int n = m->in_c * m->in_h * m->in_w;
+    float inv = 1.0f / first->in_scale;
+    for (int i = 0; i < n; i++) {
+        float x = ((float)pixels[i] / 255.0f - m->in_mean) / m->in_std;
+        cur[i] = (uint8_t)nn_quantize_value(x, inv, first->in_zp, 0, 255);
+    }
+    int zp = first->in_zp;
+    float scale = first->in_scale;
+    for (int i = 0; i < m->nlayers; i++) {
+        const struct nn_layer *l = &m->layers[i];
+        int qmin, qmax;
+        switch (l->op) {
+        case NN_OP_CONV2D:
+            act_clamp(l, &qmin, &qmax);
+            nn_qconv2d(cur, l->in_zp, l->in_c, l->in_h, l->in_w, l->qw, l->qb, l->out_c, l->kh,
+                       l->kw, l->stride, l->pad, l->groups, l->qmult, l->out_zp, qmin, qmax,
+                       nxt, col, acc);
+            zp = l->out_zp;
+            scale = l->out_scale;
+            break;
+        case NN_OP_LINEAR:
+            act_clamp(l, &qmin, &qmax);
+            nn_qlinear(cur, l->in_zp, l->in_c, l->qw, l->qb, l->out_c, l->qmult, l->out_zp,
+                       qmin, qmax, nxt);
+            zp = l->out_zp;
+            scale = l->out_scale;
+            break;
+        case NN_OP_MAXPOOL:
+        case NN_OP_AVGPOOL: /* avgpool int8 arrives with MobileNetV2 */
+            nn_qmaxpool2d(cur, l->in_c, l->in_h, l->in_w, l->kh, l->stride, nxt);
+            break;
+        }
+        uint8_t *t = cur;
+        cur = nxt;
+        nxt = t;
+    }
+    for (int c = 0; c < m->nclasses; c++)
+        logits[c] = nn_dequantize_value(cur[c], scale, zp);
+}
+
+void nn_forward(const struct nn_model *m, const uint8_t *pixels, float *logits, void *scratch)
+{
+    if (m->quantized)
+        nn_forward_int8(m, pixels, logits, scratch);
+    else
+        nn_forward_float(m, pixels, logits, scratch);
+}
+
+cgpc_status nn_eval(const struct nn_model *m, const struct nn_dataset *ds,
+                    const struct nn_eval_opts *opts, struct nn_eval_result *res,
+                    struct cgpc_err *err)
+{
+    cgpc_status st = CGPC_OK;
+    memset(res, 0, sizeof *res);
+    if (ds->rows * ds->cols != m->in_h * m->in_w * m->in_c)
+        return CGPC_FAIL(err, CGPC_ERR_ARG, "%s: images are %dx%d but the %s model takes %dx%dx%d",
+                         ds->path, ds->rows, ds->cols, m->arch, m->in_c, m->in_h, m->in_w);
+    if (!m->quantized && !m->has_float)
+        return CGPC_FAIL(err, CGPC_ERR_ARG, "model has no parameters");
+    int n = ds->n;
+    if (opts && opts->limit > 0 && opts->limit < n)
+        n = opts->limit;
+    int nt = cgpc_max_threads(), nc = m->nclasses;
+    size_t ss = align64(nn_forward_scratch_size(m)) + align64((size_t)nc * sizeof(float));
+    unsigned char *scratch = aligned_alloc(64, ss * (size_t)nt);
+    float *loss = malloc((size_t)(n ? n : 1) * sizeof *loss);
+    unsigned char *hit = malloc((size_t)(n ? n : 1) * 2);
+    if (!scratch || !loss || !hit) {
+        st = CGPC_FAIL(err, CGPC_ERR_NOMEM, "evaluation scratch");
+        goto out;
+    }
+    size_t img = (size_t)ds->rows * ds->cols;
+    float *out_logits = opts ? opts->logits : NULL;
+    double t0 = cgpc_wtime();
+#pragma omp parallel num_threads(nt)
+    {
+        unsigned char *sc = scratch + ss * (size_t)cgpc_thread_id();
+        float *lg = (float *)(void *)(sc + align64(nn_forward_scratch_size(m)));
+#pragma omp for schedule(static)
+        for (int i = 0; i < n; i++) {
+            float *li = out_logits ? out_logits + (size_t)i * nc : lg;
+            nn_forward(m, ds->images + (size_t)i * img, li, sc);
+            int y = ds->labels[i], above = 0;
+            for (int c = 0; c < nc; c++)
+                above += li[c] > li[y] || (li[c] == li[y] && c < y);
+            hit[2 * i] = above == 0;
+            hit[2 * i + 1] = above < 5;
+            loss[i] = nn_softmax_xent(li, nc, y, NULL);
+        }
+    }
+    res->seconds = cgpc_wtime() - t0;
+    double ls = 0;
+    long h1 = 0, h5 = 0;
+    for (int i = 0; i < n; i++) {
+        ls += loss[i];
+        h1 += hit[2 * i];
+        h5 += hit[2 * i + 1];
+    }
+    res->images = n;
+    if (n > 0) {
+        res->top1 = (double)h1 / n;
+        res->top5 = (double)h5 / n;
+        res->loss = ls / n;
+    }
+out:
+    free(scratch);
+    free(loss);
+    free(hit);
+    return st;
+}

@@ -1,0 +1,376 @@
+#include "nn/kernels.h"
+
+#include <string.h>
+
+/* ---- float ------------------------------------------------------------------------------ */
+
+void nn_conv2d_ref(const float *x, int C, int H, int W, const float *w, const float *b, int OC,
+                   int KH, int KW, int stride, int pad, int groups, float *y)
+{
+    int OH = nn_conv_out(H, KH, stride, pad), OW = nn_conv_out(W, KW, stride, pad);
+    int cg = C / groups, ocg = OC / groups;
+    for (int oc = 0; oc < OC; oc++) {
+        int g = oc / ocg;
+        for (int oy = 0; oy < OH; oy++)
+            for (int ox = 0; ox < OW; ox++) {
+                float s = b ? b[oc] : 0.0f;
+                for (int ic = 0; ic < cg; ic++)
+                    for (int ky = 0; ky < KH; ky++)
+                        for (int kx = 0; kx < KW; kx++) {
+                            int iy = oy * stride - pad + ky, ix = ox * stride - pad + kx;
+                            float v = (iy < 0 || iy >= H || ix < 0 || ix >= W)
+                                          ? 0.0f
+                                          : x[((size_t)(g * cg + ic) * H + iy) * W + ix];
+                            s += w[(((size_t)oc * cg + ic) * KH + ky) * KW + kx] * v;
+                        }
+                y[((size_t)oc * OH + oy) * OW + ox] = s;
+            }
+    }
+}
+
+size_t nn_conv2d_col_size(int C, int H, int W, int KH, int KW, int stride, int pad, int groups)
+{
+    size_t P = (size_t)nn_conv_out(H, KH, stride, pad) * (size_t)nn_conv_out(W, KW, stride, pad);
+    return (size_t)(C / groups) * KH * KW * P;
+}
+
+/* im2col of one group, generic over the element type: col[K = cg*KH*KW][P = OH*OW]. */
+#define NN_IM2COL(T, x, cg, H, W, KH, KW, stride, pad, OH, OW, padval, col)                  \
+    do {                                                                                    \
+        size_t k_ = 0;                                                                      \
+        for (int ic = 0; ic < (cg); ic++)                                                   \
+            for (int ky = 0; ky < (KH); ky++)                                               \
+                for (int kx = 0; kx < (KW); kx++, k_++) {                                   \
+                    T *row_ = (col) + k_ * (size_t)(OH) * (OW);                             \
+                    const T *src_ = (x) + (size_t)ic * (H) * (W);                           \
+                    for (int oy = 0; oy < (OH); oy++) {                                     \
+                        int iy = oy * (stride) - (pad) + ky;                                \
+                        for (int ox = 0; ox < (OW); ox++) {                                 \
+                            int ix = ox * (stride) - (pad) + kx;                            \
+                            row_[oy * (OW) + ox] = (iy < 0 || iy >= (H) || ix < 0 || ix >= (W)) \
+                                                       ? (padval)                           \
+                                                       : src_[iy * (W) + ix];               \
+                        }                                                                   \
+                    }                                                                       \
+                }                                                                           \
+    } while (0)
+
+void nn_conv2d(const float *x, int C, int H, int W, const float *w, const float *b, int OC,
+               int KH, int KW, int stride, int pad, int groups, float *y, float *col)
+{
+    int OH = nn_conv_out(H, KH, stride, pad), OW = nn_conv_out(W, KW, stride, pad);
+    int P = OH * OW, cg = C / groups, ocg = OC / groups, K = cg * KH * KW;
+    for (int g = 0; g < groups; g++) {
+        NN_IM2COL(float, x + (size_t)g * cg * H * W, cg, H, W, KH, KW, stride, pad, OH, OW,
+                  0.0f, col);
+        for (int oc = g * ocg; oc < (g + 1) * ocg; oc++) {
+            float *restrict yo = y + (size_t)oc * P;
+            const float *wo = w + (size_t)oc * K;
+            float bias = b ? b[oc] : 0.0f;
+            for (int p = 0; p < P; p++)
+                yo[p] = bias;
+            for (int k = 0; k < K; k++) {
+                float wk = wo[k];
+                const float *restrict cr = col + (size_t)k * P;
+                for (int p = 0; p < P; p++)
+                    yo[p] += wk * cr[p];
+            }
+        }
+    }
+}
+
+void nn_conv2d_backward(const float *x, int C, int H, int W, const float *w, int OC, int KH,
+                        int KW, int stride, int pad, int groups, const float *dy, float *dx,
+                        float *dw, float *db)
+{
+    int OH = nn_conv_out(H, KH, stride, pad), OW = nn_conv_out(W, KW, stride, pad);
+    int cg = C / groups, ocg = OC / groups;
+    if (dx)
+        memset(dx, 0, (size_t)C * H * W * sizeof *dx);
+    for (int oc = 0; oc < OC; oc++) {
+        int g = oc / ocg;
+        const float *dyo = dy + (size_t)oc * OH * OW;
+        if (db) {
+            float s = 0.0f;
+            for (int p = 0; p < OH * OW; p++)
+                s += dyo[p];
+            db[oc] += s;
+        }
+        for (int ic = 0; ic < cg; ic++) {
+            const float *xc = x + (size_t)(g * cg + ic) * H * W;
+            float *dxc = dx ? dx + (size_t)(g * cg + ic) * H * W : NULL;
+            for (int ky = 0; ky < KH; ky++)
+                for (int kx = 0; kx < KW; kx++) {
+                    size_t wi = (((size_t)oc * cg + ic) * KH + ky) * KW + kx;
+                    float wv = w[wi], s = 0.0f;
+                    for (int oy = 0; oy < OH; oy++) {
+                        int iy = oy * stride - pad + ky;
+                        if (iy < 0 || iy >= H)
+                            continue;
+                        for (int ox = 0; ox < OW; ox++) {
+                            int ix = ox * stride - pad + kx;
+                            if (ix < 0 || ix >= W)
+                                continue;
+                            float g_ = dyo[oy * OW + ox];
+                            s += g_ * xc[iy * W + ix];
+                            if (dxc)
+                                dxc[iy * W + ix] += g_ * wv;
+                        }
+                    }
+                    dw[wi] += s;
+                }
+        }
+    }
+}
+
+void nn_linear_ref(const float *x, int IN, const float *w, const float *b, int OUT, float *y)
+{
+    for (int o = 0; o < OUT; o++) {
+        float s = 0.0f;
+        const float *wo = w + (size_t)o * IN;
+        for (int i = 0; i < IN; i++)
+            s += wo[i] * x[i];
+        y[o] = s + (b ? b[o] : 0.0f);
+    }
+}
+
+#define NN_LANES 16
+
+void nn_linear(const float *x, int IN, const float *w, const float *b, int OUT, float *y)
+{
+    int main_ = IN - IN % NN_LANES;
+    for (int o = 0; o < OUT; o++) {
+        const float *restrict wo = w + (size_t)o * IN;
+        float lane[NN_LANES] = {0};
+        for (int i = 0; i < main_; i += NN_LANES)
+            for (int l = 0; l < NN_LANES; l++)
+                lane[l] += wo[i + l] * x[i + l];
+        for (int i = main_; i < IN; i++)
+            lane[i - main_] += wo[i] * x[i];
+        float s = 0.0f;
+        for (int l = 0; l < NN_LANES; l++)
+            s += lane[l];
+        y[o] = s + (b ? b[o] : 0.0f);
+    }
+}
+
+void nn_linear_backward(const float *x, int IN, const float *w, int OUT, const float *dy,
+                        float *dx, float *dw, float *db)
+{
+    if (dx)
+        memset(dx, 0, (size_t)IN * sizeof *dx);
+    for (int o = 0; o < OUT; o++) {
+        float g = dy[o];
+        if (db)
+            db[o] += g;
+        float *restrict dwo = dw + (size_t)o * IN;
+        for (int i = 0; i < IN; i++)
+            dwo[i] += g * x[i];
+        if (dx) {
+            const float *restrict wo = w + (size_t)o * IN;
+            for (int i = 0; i < IN; i++)
+                dx[i] += g * wo[i];
+        }
+    }
+}
+
+void nn_maxpool2d(const float *x, int C, int H, int W, int K, int S, float *y, int32_t *arg)
+{
+    int OH = nn_conv_out(H, K, S, 0), OW = nn_conv_out(W, K, S, 0);
+    for (int c = 0; c < C; c++)
+        for (int oy = 0; oy < OH; oy++)
+            for (int ox = 0; ox < OW; ox++) {
+                int best = (c * H + oy * S) * W + ox * S;
+                for (int ky = 0; ky < K; ky++)
+                    for (int kx = 0; kx < K; kx++) {
+                        int i = (c * H + oy * S + ky) * W + ox * S + kx;
+                        if (x[i] > x[best])
+                            best = i;
+                    }
+                int o = (c * OH + oy) * OW + ox;
+                y[o] = x[best];
+                if (arg)
+                    arg[o] = best;
+            }
+}
+
+void nn_maxpool2d_backward(const float *dy, int C, int OH, int OW, const int32_t *arg,
+                           float *dx, int in_size)
+{
+    memset(dx, 0, (size_t)in_size * sizeof *dx);
+    for (int o = 0; o < C * OH * OW; o++)
+        dx[arg[o]] += dy[o];
+}
+
+void nn_avgpool2d(const float *x, int C, int H, int W, int K, int S, float *y)
+{
+    int OH = nn_conv_out(H, K, S, 0), OW = nn_conv_out(W, K, S, 0);
+    float inv = 1.0f / (float)(K * K);
+    for (int c = 0; c < C; c++)
+        for (int oy = 0; oy < OH; oy++)
+            for (int ox = 0; ox < OW; ox++) {
+                float s = 0.0f;
+                for (int ky = 0; ky < K; ky++)
+                    for (int kx = 0; kx < K; kx++)
+                        s += x[(c * H + oy * S + ky) * W + ox * S + kx];
+                y[(c * OH + oy) * OW + ox] = s * inv;
+            }
+}
+
+void nn_act_forward(enum nn_act act, float *x, size_t n)
+{
+    switch (act) {
+    case NN_ACT_NONE:
+        break;
+    case NN_ACT_RELU:
+        for (size_t i = 0; i < n; i++)
+            x[i] = x[i] > 0.0f ? x[i] : 0.0f;
+        break;
+    case NN_ACT_RELU6:
+        for (size_t i = 0; i < n; i++)
+            x[i] = x[i] > 0.0f ? (x[i] < 6.0f ? x[i] : 6.0f) : 0.0f;
+        break;
+    case NN_ACT_TANH:
+        for (size_t i = 0; i < n; i++)
+            x[i] = tanhf(x[i]);
+        break;
+    }
+}
+
+void nn_act_backward(enum nn_act act, const float *y, float *dy, size_t n)
+{
+    switch (act) {
+    case NN_ACT_NONE:
+        break;
+    case NN_ACT_RELU:
+        for (size_t i = 0; i < n; i++)
+            dy[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+        break;
+    case NN_ACT_RELU6:
+        for (size_t i = 0; i < n; i++)
+            dy[i] = (y[i] > 0.0f && y[i] < 6.0f) ? dy[i] : 0.0f;
+        break;
+    case NN_ACT_TANH:
+        for (size_t i = 0; i < n; i++)
+            dy[i] *= 1.0f - y[i] * y[i];
+        break;
+    }
+}
+
+float nn_softmax_xent(const float *logits, int n, int label, float *dlogits)
+{
+    float m = logits[0];
+    for (int i = 1; i < n; i++)
+        m = logits[i] > m ? logits[i] : m;
+    double z = 0.0;
+    for (int i = 0; i < n; i++)
+        z += exp((double)(logits[i] - m));
+    double logz = log(z) + m;
+    if (dlogits)
+        for (int i = 0; i < n; i++)
+            dlogits[i] = (float)exp((double)logits[i] - logz) - (i == label ? 1.0f : 0.0f);
+    return (float)(logz - logits[label]);
+}
+
+/* ---- int8 ------------------------------------------------------------------------------- */
+
+void nn_qconv2d_ref(const uint8_t *x, int x_zp, int C, int H, int W, const int8_t *w,
+                    const int32_t *bias, int OC, int KH, int KW, int stride, int pad, int groups,
+                    const float *mult, int y_zp, int qmin, int qmax, uint8_t *y)
+{
+    int OH = nn_conv_out(H, KH, stride, pad), OW = nn_conv_out(W, KW, stride, pad);
+    int cg = C / groups, ocg = OC / groups;
+    for (int oc = 0; oc < OC; oc++) {
+        int g = oc / ocg;
+        for (int oy = 0; oy < OH; oy++)
+            for (int ox = 0; ox < OW; ox++) {
+                int32_t acc = bias ? bias[oc] : 0;
+                for (int ic = 0; ic < cg; ic++)
+                    for (int ky = 0; ky < KH; ky++)
+                        for (int kx = 0; kx < KW; kx++) {
+                            int iy = oy * stride - pad + ky, ix = ox * stride - pad + kx;
+                            if (iy < 0 || iy >= H || ix < 0 || ix >= W)
+                                continue;
+                            int v = x[((size_t)(g * cg + ic) * H + iy) * W + ix] - x_zp;
+                            acc += v * w[(((size_t)oc * cg + ic) * KH + ky) * KW + kx];
+                        }
+                y[((size_t)oc * OH + oy) * OW + ox] =
+                    nn_requantize(acc, mult[oc], y_zp, qmin, qmax);
+            }
+    }
+}
+
+void nn_qconv2d(const uint8_t *x, int x_zp, int C, int H, int W, const int8_t *w,
+                const int32_t *bias, int OC, int KH, int KW, int stride, int pad, int groups,
+                const float *mult, int y_zp, int qmin, int qmax, uint8_t *y, uint8_t *col,
+                int32_t *acc)
+{
+    int OH = nn_conv_out(H, KH, stride, pad), OW = nn_conv_out(W, KW, stride, pad);
+    int P = OH * OW, cg = C / groups, ocg = OC / groups, K = cg * KH * KW;
+    for (int g = 0; g < groups; g++) {
+        NN_IM2COL(uint8_t, x + (size_t)g * cg * H * W, cg, H, W, KH, KW, stride, pad, OH, OW,
+                  (uint8_t)x_zp, col);
+        for (int oc = g * ocg; oc < (g + 1) * ocg; oc++) {
+            const int8_t *wo = w + (size_t)oc * K;
+            int32_t wsum = 0;
+            for (int k = 0; k < K; k++)
+                wsum += wo[k];
+            int32_t base = (bias ? bias[oc] : 0) - x_zp * wsum;
+            int32_t *restrict a = acc;
+            for (int p = 0; p < P; p++)
+                a[p] = base;
+            for (int k = 0; k < K; k++) {
+                int32_t wk = wo[k];
+                const uint8_t *restrict cr = col + (size_t)k * P;
+                for (int p = 0; p < P; p++)
+                    a[p] += wk * (int32_t)cr[p];
+            }
+            uint8_t *yo = y + (size_t)oc * P;
+            float m = mult[oc];
+            for (int p = 0; p < P; p++)
+                yo[p] = nn_requantize(a[p], m, y_zp, qmin, qmax);
+        }
+    }
+}
+
+void nn_qlinear_ref(const uint8_t *x, int x_zp, int IN, const int8_t *w, const int32_t *bias,
+                    int OUT, const float *mult, int y_zp, int qmin, int qmax, uint8_t *y)
+{
+    for (int o = 0; o < OUT; o++) {
+        int32_t acc = bias ? bias[o] : 0;
+        for (int i = 0; i < IN; i++)
+            acc += (x[i] - x_zp) * w[(size_t)o * IN + i];
+        y[o] = nn_requantize(acc, mult[o], y_zp, qmin, qmax);
+    }
+}
+
+void nn_qlinear(const uint8_t *x, int x_zp, int IN, const int8_t *w, const int32_t *bias,
+                int OUT, const float *mult, int y_zp, int qmin, int qmax, uint8_t *y)
+{
+    for (int o = 0; o < OUT; o++) {
+        const int8_t *restrict wo = w + (size_t)o * IN;
+        int32_t dot = 0, wsum = 0;
+        for (int i = 0; i < IN; i++) {
+            dot += (int32_t)wo[i] * (int32_t)x[i];
+            wsum += wo[i];
+        }
+        int32_t acc = (bias ? bias[o] : 0) + dot - x_zp * wsum;
+        y[o] = nn_requantize(acc, mult[o], y_zp, qmin, qmax);
+    }
+}
+
+void nn_qmaxpool2d(const uint8_t *x, int C, int H, int W, int K, int S, uint8_t *y)
+{
+    int OH = nn_conv_out(H, K, S, 0), OW = nn_conv_out(W, K, S, 0);
+    for (int c = 0; c < C; c++)
+        for (int oy = 0; oy < OH; oy++)
+            for (int ox = 0; ox < OW; ox++) {
+                uint8_t m = 0;
+                for (int ky = 0; ky < K; ky++)
+                    for (int kx = 0; kx < K; kx++) {
+                        uint8_t v = x[(c * H + oy * S + ky) * W + ox * S + kx];
+                        m = v > m ? v : m;
+                    }
+                y[(c * OH + oy) * OW + ox] = m;
+            }
+}

@@ -1,0 +1,136 @@
+/* model.h - a network = a list of layers over one sample's activations; LeNet-5 today.
+ *
+ * Job: hold a model's architecture and its parameters (float, int8, or both during QAT),
+ * load and save them as safetensors with PyTorch state_dict names, and expose each layer's
+ * kind, weight shape, weight count, MACs per inference and output shape (the energy module's
+ * accounting) and the int8 weight codes by tensor name (CGP replaces codes in place; call
+ * nn_eval() again afterwards: no reload needed).
+ *
+ * Shape of a model: layers run in order; layer i reads the output of layer i-1 (layer 0 reads
+ * the normalised input [in_c, in_h, in_w]). Conv and linear layers carry a fused activation.
+ * A flatten is implicit (activations are contiguous [C,H,W]). MobileNetV2 will add ops
+ * (depthwise conv = NN_OP_CONV2D with groups == in_c, NN_OP_ADD reading an earlier output,
+ * avgpool) and BN folding at load time; the kernels in kernels.h already take
+ * groups/stride/padding.
+ *
+ * Ownership: nn_model_* allocate all parameter arrays in one arena owned by the model;
+ * nn_model_free() releases everything (NULL-safe). Layer pointers stay valid for the
+ * model's lifetime. A model is read-only during nn_eval() and may be shared by threads.
+ *
+ * Files (docs/ARCHITECTURE.md has the exact layout):
+ *   float: tensors `<layer>.weight` F32 [OC,C/groups,KH,KW] or [OUT,IN], `<layer>.bias` F32;
+ *          __metadata__ {"format":"cgpc-float","format_version":"1","arch":"lenet5",...};
+ *          files without metadata (exported by PyTorch) are recognised by names and shapes.
+ *   int8:  `<layer>.weight` I8 (symmetric per output channel, zero point 0),
+ *          `<layer>.weight_scale` F32 [OC], `<layer>.bias` I32 [OC] in units of
+ *          input_scale*weight_scale[oc], `<layer>.input_scale` F32 [1],
+ *          `<layer>.input_zero_point` I32 [1], `<layer>.output_scale` F32 [1],
+ *          `<layer>.output_zero_point` I32 [1];
+ *          __metadata__ {"format":"cgpc-int8","format_version":"1","arch":"lenet5",...}. */
+#ifndef CGPC_NN_MODEL_H
+#define CGPC_NN_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/error.h"
+#include "nn/kernels.h"
+#include "nn/safetensors.h"
+
+#define NN_MAX_LAYERS 64
+#define NN_MAX_META 16
+#define NN_FORMAT_VERSION "1"
+
+enum nn_op { NN_OP_CONV2D, NN_OP_LINEAR, NN_OP_MAXPOOL, NN_OP_AVGPOOL };
+
+struct nn_layer {
+    enum nn_op op;
+    char name[32];   /* state_dict prefix: "conv1"; pools: "pool1" (no tensors) */
+    enum nn_act act; /* fused activation after conv/linear */
+    int in_c, in_h, in_w, out_c, out_h, out_w; /* linear: in_c = IN, out_c = OUT, h = w = 1 */
+    int kh, kw, stride, pad, groups;           /* conv; pools use kh = kw = K, stride */
+    int64_t nweights; /* weight elements (conv1: 150) */
+    int64_t macs;     /* multiply-accumulates per inference (conv1: 86,400) */
+    /* float parameters (NULL in an int8-only model) */
+    float *w, *b;
+    /* int8 parameters (NULL in a float-only model) */
+    int8_t *qw;      /* same shape as w */
+    float *w_scale;  /* [out_c] */
+    int32_t *qb;     /* [out_c], units in_scale * w_scale[oc] */
+    float *qmult;    /* [out_c] derived: (float)(in_scale*w_scale[oc]) / out_scale */
+    float in_scale, out_scale;
+    int in_zp, out_zp;
+};
+
+struct nn_model {
+    char arch[32];     /* "lenet5" */
+    int has_float;     /* float parameters present */
+    int quantized;     /* int8 parameters present and used by nn_eval */
+    int in_c, in_h, in_w, nclasses;
+    float in_mean, in_std; /* input x = (pixel/255 - mean) / std */
+    int nlayers;
+    struct nn_layer layers[NN_MAX_LAYERS];
+    size_t max_act;    /* largest activation (elements) of one sample, input included */
+    size_t max_col;    /* largest im2col scratch (elements) of one sample */
+    void *arena;       /* float parameter arrays */
+    void *qarena;      /* int8 parameter arrays */
+    int nmeta;
+    struct nn_st_meta meta[NN_MAX_META]; /* extra metadata saved with the model */
+};
+
+/* The LeNet-5 architecture with float parameters all zero (use nn_model_init_params). */
+cgpc_status nn_model_init_lenet5(struct nn_model *m, struct cgpc_err *err);
+
+/* PyTorch default init (kaiming_uniform a=sqrt(5): U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for
+ * weights and biases), from the keyed stream (seed, layer index). */
+void nn_model_init_params(struct nn_model *m, uint64_t seed);
+
+/* Allocate the int8 parameter arrays (zeroed) next to the float ones. */
+cgpc_status nn_model_alloc_int8(struct nn_model *m, struct cgpc_err *err);
+
+/* Recompute every layer's qmult from its scales (after changing scales). */
+void nn_model_update_requant(struct nn_model *m);
+
+void nn_model_free(struct nn_model *m);
+
+/* Load a float or int8 model (detected by __metadata__ "format"; none = float from PyTorch). */
+cgpc_status nn_model_load(const char *path, struct nn_model *m, struct cgpc_err *err);
+
+/* Save as int8 if m->quantized, else float; metadata: format, format_version, arch and
+ * m->meta. Atomic. */
+cgpc_status nn_model_save(const struct nn_model *m, const char *path, struct cgpc_err *err);
+
+/* Set (or replace) one metadata entry saved with the model. */
+cgpc_status nn_model_set_meta(struct nn_model *m, const char *key, const char *value,
+                              struct cgpc_err *err);
+
+/* Layer by name ("conv1"), or NULL. */
+struct nn_layer *nn_model_layer(struct nn_model *m, const char *name);
+
+/* Weight shape of a conv ([OC, C/groups, KH, KW], returns 4) or linear ([OUT, IN], 2);
+ * 0 for layers without weights. */
+int nn_layer_weight_shape(const struct nn_layer *l, int64_t shape[4]);
+
+/* Flat offset of weight (oc, ic, ky, kx) in a conv layer's weight array (ic within the
+ * group); for linear layers use (out, in, 0, 0). */
+static inline size_t nn_weight_index(const struct nn_layer *l, int oc, int ic, int ky, int kx)
+{
+    if (l->op == NN_OP_LINEAR)
+        return (size_t)oc * (size_t)l->in_c + (size_t)ic;
+    return (((size_t)oc * (size_t)(l->in_c / l->groups) + (size_t)ic) * (size_t)l->kh +
+            (size_t)ky) * (size_t)l->kw + (size_t)kx;
+}
+
+/* The int8 codes of tensor `name` ("conv1.weight") with its layer and shape; the codes are
+ * writable (CGP). CGPC_ERR_NOT_FOUND if no such weight, CGPC_ERR_ARG if the model is not
+ * quantized. */
+cgpc_status nn_model_weight_codes(struct nn_model *m, const char *name, int8_t **codes,
+                                  struct nn_layer **layer, int64_t shape[4], int *ndim,
+                                  struct cgpc_err *err);
+
+/* Total parameter count (weights + biases). */
+int64_t nn_model_param_count(const struct nn_model *m);
+
+const char *nn_op_name(enum nn_op op);
+
+#endif

@@ -1,0 +1,361 @@
+#include "nn/train.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/parallel.h"
+#include "common/rng.h"
+#include "nn/eval.h"
+#include "nn/quant.h"
+
+void nn_train_defaults(struct nn_train_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->epochs = 10;
+    o->batch = 64;
+    o->lr = 1e-3;
+    o->optim = NN_OPTIM_ADAM;
+    o->momentum = 0.9;
+    o->cosine = 1;
+    o->seed = 1;
+}
+
+static int has_weights(const struct nn_layer *l)
+{
+    return l->op == NN_OP_CONV2D || l->op == NN_OP_LINEAR;
+}
+
+/* Everything one batch gradient needs; sized once. */
+struct trainer {
+    const struct nn_model *m;
+    const float *params; /* weights used by forward/backward: the arena or fake-quantized copy */
+    size_t np;           /* parameter count (floats in the arena) */
+    size_t act_off[NN_MAX_LAYERS + 1], act_total; /* per-sample activation record */
+    size_t arg_off[NN_MAX_LAYERS], arg_total;     /* maxpool argmax record */
+    size_t work_floats;  /* per-thread: acts + 2 gradient buffers + col + input image */
+    int qat;
+    int shift;
+    uint64_t seed, epoch;
+    float *work;         /* [threads][work_floats] */
+    int32_t *args;       /* [threads][arg_total] */
+    float *chunk_grad;   /* [max chunks][np] */
+    double *chunk_loss;
+    int *chunk_correct;
+    int max_chunks, threads;
+};
+
+static void trainer_free(struct trainer *t)
+{
+    free(t->work);
+    free(t->args);
+    free(t->chunk_grad);
+    free(t->chunk_loss);
+    free(t->chunk_correct);
+}
+
+static cgpc_status trainer_init(struct trainer *t, const struct nn_model *m, int max_batch,
+                                struct cgpc_err *err)
+{
+    memset(t, 0, sizeof *t);
+    t->m = m;
+    t->params = m->arena;
+    t->np = (size_t)nn_model_param_count(m);
+    size_t off = 0, aoff = 0;
+    t->act_off[0] = 0;
+    off += (size_t)m->in_c * m->in_h * m->in_w;
+    for (int i = 0; i < m->nlayers; i++) {
+        const struct nn_layer *l = &m->layers[i];
+        if (l->op == NN_OP_AVGPOOL)
+            return CGPC_FAIL(err, CGPC_ERR_ARG, "training: layer '%s': avgpool backward is not "
+                             "implemented", l->name);
+        t->act_off[i + 1] = off;
+        off += (size_t)l->out_c * l->out_h * l->out_w;
+        t->arg_off[i] = aoff;
+        if (l->op == NN_OP_MAXPOOL)
+            aoff += (size_t)l->out_c * l->out_h * l->out_w;
+    }
+    t->act_total = off;
+    t->arg_total = aoff ? aoff : 1;
+    size_t img = (size_t)m->in_c * m->in_h * m->in_w;
+    t->work_floats = t->act_total + 2 * m->max_act + m->max_col + img;
+    t->threads = cgpc_max_threads();
+    t->max_chunks = (max_batch + NN_TRAIN_CHUNK - 1) / NN_TRAIN_CHUNK;
+    t->work = malloc(t->work_floats * (size_t)t->threads * sizeof *t->work);
+    t->args = malloc(t->arg_total * (size_t)t->threads * sizeof *t->args);
+    t->chunk_grad = malloc(t->np * (size_t)t->max_chunks * sizeof *t->chunk_grad);
+    t->chunk_loss = malloc((size_t)t->max_chunks * sizeof *t->chunk_loss);
+    t->chunk_correct = malloc((size_t)t->max_chunks * sizeof *t->chunk_correct);
+    if (!t->work || !t->args || !t->chunk_grad || !t->chunk_loss || !t->chunk_correct) {
+        trainer_free(t);
+        return CGPC_FAIL(err, CGPC_ERR_NOMEM, "training buffers");
+    }
+    return CGPC_OK;
+}
+
+/* Offset of a parameter pointer within the float arena. */
+static size_t poff(const struct nn_model *m, const float *p)
+{
+    return (size_t)(p - (const float *)m->arena);
+}
+
+/* Forward one (already shifted) image, recording every activation. */
+static void sample_forward(const struct trainer *t, const uint8_t *pix, float *acts,
+                           int32_t *args, float *col)
+{
+    const struct nn_model *m = t->m;
+    float *x = acts;
+    nn_input_normalize(m, pix, x);
+    if (t->qat)
+        nn_fake_quant_act(x, (size_t)m->in_c * m->in_h * m->in_w, m->layers[0].in_scale,
+                          m->layers[0].in_zp);
+    for (int i = 0; i < m->nlayers; i++) {
+        const struct nn_layer *l = &m->layers[i];
+        const float *w = has_weights(l) ? t->params + poff(m, l->w) : NULL;
+        const float *b = has_weights(l) ? t->params + poff(m, l->b) : NULL;
+        float *y = acts + t->act_off[i + 1];
+        nn_layer_forward(l, w, b, acts + t->act_off[i], y, col, args + t->arg_off[i]);
+        if (t->qat && has_weights(l))
+            nn_fake_quant_act(y, (size_t)l->out_c * l->out_h * l->out_w, l->out_scale,
+                              l->out_zp);
+    }
+}
+
+/* Backward one sample; accumulates into grad; returns the loss. */
+static float sample_backward(const struct trainer *t, const float *acts, const int32_t *args,
+                             int label, float *grad, float *ga, float *gb, int *correct)
+{
+    const struct nn_model *m = t->m;
+    const struct nn_layer *last = &m->layers[m->nlayers - 1];
+    const float *logits = acts + t->act_off[m->nlayers];
+    int best = 0;
+    for (int c = 1; c < last->out_c; c++)
+        best = logits[c] > logits[best] ? c : best;
+    *correct += best == label;
+    float loss = nn_softmax_xent(logits, last->out_c, label, ga);
+    for (int i = m->nlayers - 1; i >= 0; i--) {
+        const struct nn_layer *l = &m->layers[i];
+        const float *x = acts + t->act_off[i], *y = acts + t->act_off[i + 1];
+        float *dx = i > 0 ? gb : NULL;
+        nn_act_backward(l->act, y, ga, (size_t)l->out_c * l->out_h * l->out_w);
+        if (l->op == NN_OP_CONV2D)
+            nn_conv2d_backward(x, l->in_c, l->in_h, l->in_w, t->params + poff(m, l->w),
+                               l->out_c, l->kh, l->kw, l->stride, l->pad, l->groups, ga, dx,
+                               grad + poff(m, l->w), grad + poff(m, l->b));
+        else if (l->op == NN_OP_LINEAR)
+            nn_linear_backward(x, l->in_c, t->params + poff(m, l->w), l->out_c, ga, dx,
+                               grad + poff(m, l->w), grad + poff(m, l->b));
+        else if (dx)
+            nn_maxpool2d_backward(ga, l->out_c, l->out_h, l->out_w, args + t->arg_off[i], dx,
+                                  l->in_c * l->in_h * l->in_w);
+        float *tmp = ga;
+        ga = gb;
+        gb = tmp;
+    }
+    return loss;
+}
+
+/* Shift an image by (dy, dx) with zero fill. */
+static void shift_image(const uint8_t *src, int rows, int cols, int dy, int dx, uint8_t *dst)
+{
+    for (int y = 0; y < rows; y++)
+        for (int x = 0; x < cols; x++) {
+            int sy = y - dy, sx = x - dx;
+            dst[y * cols + x] =
+                (sy < 0 || sy >= rows || sx < 0 || sx >= cols) ? 0 : src[sy * cols + sx];
+        }
+}
+
+/* grad = mean gradient over idx[0..n); returns loss sum and correct count. */
+static void batch_gradient(struct trainer *t, const struct nn_dataset *ds, const int *idx, int n,
+                           float *grad, double *loss_sum, int *correct)
+{
+    const struct nn_model *m = t->m;
+    int nchunks = (n + NN_TRAIN_CHUNK - 1) / NN_TRAIN_CHUNK;
+    size_t img = (size_t)ds->rows * ds->cols;
+#pragma omp parallel num_threads(t->threads)
+    {
+        int tid = cgpc_thread_id();
+        float *w = t->work + t->work_floats * (size_t)tid;
+        float *acts = w, *ga = w + t->act_total, *gb = ga + m->max_act, *col = gb + m->max_act;
+        uint8_t *shifted = (uint8_t *)(void *)(col + m->max_col);
+        int32_t *args = t->args + t->arg_total * (size_t)tid;
+#pragma omp for schedule(dynamic, 1)
+        for (int c = 0; c < nchunks; c++) {
+            float *cg = t->chunk_grad + t->np * (size_t)c;
+            memset(cg, 0, t->np * sizeof *cg);
+            double ls = 0;
+            int corr = 0;
+            for (int s = c * NN_TRAIN_CHUNK; s < n && s < (c + 1) * NN_TRAIN_CHUNK; s++) {
+                int i = idx[s];
+                const uint8_t *pix = ds->images + (size_t)i * img;
+                if (t->shift > 0) {
+                    cgpc_rng r;
+                    cgpc_rng_seed(&r, t->seed ^ 0x5a17ull, t->epoch, (uint64_t)i);
+                    int dy = (int)cgpc_rng_below(&r, (uint32_t)(2 * t->shift + 1)) - t->shift;
+                    int dx = (int)cgpc_rng_below(&r, (uint32_t)(2 * t->shift + 1)) - t->shift;
+                    shift_image(pix, ds->rows, ds->cols, dy, dx, shifted);
+                    pix = shifted;
+                }
+                sample_forward(t, pix, acts, args, col);
+                ls += sample_backward(t, acts, args, ds->labels[i], cg, ga, gb, &corr);
+            }
+            t->chunk_loss[c] = ls;
+            t->chunk_correct[c] = corr;
+        }
+        /* fixed-order reduction over chunks, parallel over parameters */
+        float inv = 1.0f / (float)n;
+#pragma omp for schedule(static)
+        for (size_t p = 0; p < t->np; p++) {
+            float s = 0.0f;
+            for (int c = 0; c < nchunks; c++)
+                s += t->chunk_grad[t->np * (size_t)c + p];
+            grad[p] = s * inv;
+        }
+    }
+    *loss_sum = 0;
+    *correct = 0;
+    for (int c = 0; c < nchunks; c++) {
+        *loss_sum += t->chunk_loss[c];
+        *correct += t->chunk_correct[c];
+    }
+}
+
+cgpc_status nn_train_gradient(const struct nn_model *m, const struct nn_dataset *ds,
+                              const int *idx, int n, float *grad, double *loss,
+                              struct cgpc_err *err)
+{
+    struct trainer t;
+    cgpc_status st = trainer_init(&t, m, n, err);
+    if (st)
+        return st;
+    int correct;
+    batch_gradient(&t, ds, idx, n, grad, loss, &correct);
+    *loss /= n > 0 ? n : 1;
+    trainer_free(&t);
+    return CGPC_OK;
+}
+
+cgpc_status nn_train(struct nn_model *m, const struct nn_dataset *train,
+                     const struct nn_train_opts *o, struct cgpc_err *err)
+{
+    cgpc_status st = CGPC_OK;
+    struct trainer t;
+    int n = o->limit > 0 && o->limit < train->n ? o->limit : train->n;
+    if (!m->has_float)
+        return CGPC_FAIL(err, CGPC_ERR_ARG, "training needs float parameters");
+    if (o->qat && !m->qarena)
+        return CGPC_FAIL(err, CGPC_ERR_ARG, "QAT needs a calibrated model (nn_calibrate first)");
+    if (train->rows * train->cols != m->in_c * m->in_h * m->in_w)
+        return CGPC_FAIL(err, CGPC_ERR_ARG, "%s: images are %dx%d, the model takes %dx%d",
+                         train->path, train->rows, train->cols, m->in_h, m->in_w);
+    if (o->epochs < 1 || o->batch < 1 || !(o->lr > 0))
+        return CGPC_FAIL(err, CGPC_ERR_ARG, "epochs, batch and lr must be positive");
+    int batch = o->batch < n ? o->batch : n;
+    if ((st = trainer_init(&t, m, batch, err)))
+        return st;
+    size_t np = t.np;
+    float *grad = calloc(np, sizeof *grad), *mom = calloc(np, sizeof *mom),
+          *vel = calloc(np, sizeof *vel), *fq = o->qat ? calloc(np, sizeof *fq) : NULL;
+    int *perm = malloc((size_t)n * sizeof *perm);
+    if (!grad || !mom || !vel || !perm || (o->qat && !fq)) {
+        st = CGPC_FAIL(err, CGPC_ERR_NOMEM, "optimizer state");
+        goto out;
+    }
+    t.qat = o->qat;
+    t.shift = o->shift;
+    t.seed = o->seed;
+    float *params = m->arena;
+    int nb = (n + batch - 1) / batch;
+    long step = 0, total = (long)nb * o->epochs;
+    double t_start = cgpc_wtime();
+    for (int ep = 0; ep < o->epochs; ep++) {
+        cgpc_rng r;
+        cgpc_rng_seed(&r, o->seed, 0x5f0ff1eull, (uint64_t)ep);
+        for (int i = 0; i < n; i++)
+            perm[i] = i;
+        for (int i = n - 1; i > 0; i--) {
+            int j = (int)cgpc_rng_below(&r, (uint32_t)i + 1), tmp = perm[i];
+            perm[i] = perm[j];
+            perm[j] = tmp;
+        }
+        t.epoch = (uint64_t)ep;
+        double ep_loss = 0, t_ep = cgpc_wtime();
+        int ep_correct = 0, seen = 0;
+        for (int bi = 0; bi < nb; bi++) {
+            int b0 = bi * batch, bn = b0 + batch <= n ? batch : n - b0;
+            if (o->qat) {
+                memcpy(fq, params, np * sizeof *fq);
+                for (int i = 0; i < m->nlayers; i++)
+                    if (has_weights(&m->layers[i]))
+                        nn_fake_quant_weights(&m->layers[i], m->layers[i].w,
+                                              fq + poff(m, m->layers[i].w));
+                t.params = fq;
+            }
+            double ls;
+            int corr;
+            batch_gradient(&t, train, perm + b0, bn, grad, &ls, &corr);
+            ep_loss += ls;
+            ep_correct += corr;
+            seen += bn;
+            double lr = o->lr;
+            if (o->cosine)
+                lr *= 0.5 * (1.0 + cos(M_PI * (double)step / (double)total));
+            step++;
+            float flr = (float)lr, wd = (float)o->weight_decay;
+            if (o->optim == NN_OPTIM_ADAM) {
+                const float b1 = 0.9f, b2 = 0.999f, eps = 1e-8f;
+                float c1 = 1.0f - powf(b1, (float)step), c2 = 1.0f - powf(b2, (float)step);
+#pragma omp parallel for schedule(static)
+                for (size_t p = 0; p < np; p++) {
+                    float g = grad[p] + wd * params[p];
+                    mom[p] = b1 * mom[p] + (1.0f - b1) * g;
+                    vel[p] = b2 * vel[p] + (1.0f - b2) * g * g;
+                    params[p] -= flr * (mom[p] / c1) / (sqrtf(vel[p] / c2) + eps);
+                }
+            } else {
+                float mu = (float)o->momentum;
+#pragma omp parallel for schedule(static)
+                for (size_t p = 0; p < np; p++) {
+                    float g = grad[p] + wd * params[p];
+                    mom[p] = mu * mom[p] + g;
+                    params[p] -= flr * mom[p];
+                }
+            }
+            if (o->progress) {
+                struct nn_train_progress pr = {0};
+                pr.epoch = ep + 1;
+                pr.epochs = o->epochs;
+                pr.batch = bi + 1;
+                pr.nbatches = nb;
+                pr.loss = ep_loss / seen;
+                pr.acc = (double)ep_correct / seen;
+                double dt = cgpc_wtime() - t_ep;
+                pr.images_per_s = dt > 0 ? seen / dt : 0;
+                pr.seconds = cgpc_wtime() - t_start;
+                pr.test_top1 = pr.test_loss = -1;
+                if (bi == nb - 1) {
+                    pr.end_of_epoch = 1;
+                    if (o->test) {
+                        struct nn_eval_result res;
+                        if (o->qat)
+                            nn_quantize_weights(m);
+                        if ((st = nn_eval(m, o->test, NULL, &res, err)))
+                            goto out;
+                        pr.test_top1 = res.top1;
+                        pr.test_loss = res.loss;
+                    }
+                }
+                o->progress(&pr, o->ctx);
+            }
+        }
+    }
+out:
+    trainer_free(&t);
+    free(grad);
+    free(mom);
+    free(vel);
+    free(fq);
+    free(perm);
+    return st;
+}

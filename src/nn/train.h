@@ -1,0 +1,71 @@
+/* train.h - training in C: per-sample backprop, fixed-order gradient reduction, SGD/Adam, QAT.
+ *
+ * Job: fit a float nn_model to an nn_dataset. Determinism: results are a function of the
+ * seed only, bit-identical for any --threads. A batch is split into fixed chunks of
+ * NN_TRAIN_CHUNK samples (independent of the thread count); each chunk accumulates its
+ * samples' gradients sequentially into its own buffer; chunks are then summed in chunk order.
+ * Shuffling is keyed by (seed, epoch); augmentation (random shifts of up to `shift` pixels,
+ * zero fill) by (seed, epoch, image index).
+ *
+ * QAT (opts.qat): the model must already carry int8 scales (nn_quantize_model() on float
+ * weights = calibration). Forward passes then use fake-quantized weights (per-channel
+ * symmetric, recomputed from the float master weights every step) and fake-quantized
+ * activations at every quantized tensor (input and each conv/linear output, with the fixed
+ * calibrated scales); gradients pass straight through (STE). Afterwards call
+ * nn_quantize_model() again to produce the int8 parameters from the fine-tuned weights.
+ *
+ * The library never prints: progress goes to an optional callback (the CLI prints it). */
+#ifndef CGPC_NN_TRAIN_H
+#define CGPC_NN_TRAIN_H
+
+#include <stdint.h>
+
+#include "common/error.h"
+#include "nn/dataset.h"
+#include "nn/model.h"
+
+#define NN_TRAIN_CHUNK 8
+
+enum nn_optim { NN_OPTIM_ADAM = 0, NN_OPTIM_SGD };
+
+struct nn_train_progress {
+    int epoch, epochs;     /* 1-based epoch */
+    int batch, nbatches;   /* 1-based batch within the epoch */
+    double loss, acc;      /* running mean train loss / accuracy this epoch */
+    double images_per_s;   /* this epoch so far */
+    double seconds;        /* since the start of training */
+    int end_of_epoch;      /* 1 on the last call of an epoch */
+    double test_top1;      /* end of epoch, if a test set was given; else -1 */
+    double test_loss;
+};
+
+struct nn_train_opts {
+    int epochs;          /* default 10 */
+    int batch;           /* default 64 */
+    double lr;           /* default 1e-3 (Adam) */
+    enum nn_optim optim; /* default Adam */
+    double momentum;     /* SGD momentum, default 0.9 */
+    double weight_decay; /* L2, default 0 */
+    int cosine;          /* cosine learning-rate decay to 0 over all steps, default 1 */
+    int shift;           /* augmentation: random shift up to +-shift px, default 0 */
+    uint64_t seed;
+    int limit;           /* use the first `limit` training images; <= 0: all */
+    int qat;             /* quantization-aware fine-tuning, see above */
+    const struct nn_dataset *test; /* optional: evaluated after each epoch */
+    void (*progress)(const struct nn_train_progress *p, void *ctx);
+    void *ctx;
+};
+
+void nn_train_defaults(struct nn_train_opts *o);
+
+cgpc_status nn_train(struct nn_model *m, const struct nn_dataset *train,
+                     const struct nn_train_opts *o, struct cgpc_err *err);
+
+/* Mean loss and gradient (sum over the samples / n) of the model on images idx[0..n) without
+ * augmentation: the building block of nn_train, exposed for tests (gradient checks,
+ * determinism). grad has nn_model_param_count() floats in the model's arena layout. */
+cgpc_status nn_train_gradient(const struct nn_model *m, const struct nn_dataset *ds,
+                              const int *idx, int n, float *grad, double *loss,
+                              struct cgpc_err *err);
+
+#endif
