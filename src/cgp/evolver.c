@@ -37,6 +37,9 @@ void cgp_evolver_free(struct cgp_evolver *ev)
     free(ev->win_gene);
     free(ev->win_val);
     free(ev->active_gene);
+    free(ev->mu.n_src);
+    free(ev->mu.n_prim);
+    free(ev->mu.back0);
     cgp_scratch_free(&ev->psc);
     cgp_genome_free(&ev->parent);
     free(ev);
@@ -75,8 +78,19 @@ cgpc_status cgp_evolver_init(struct cgp_evolver **out, const struct cgp_params *
     ev->off = calloc((size_t)p->lambda, sizeof *ev->off);
     ev->win_gene = malloc((size_t)ev->max_mut * sizeof *ev->win_gene);
     ev->win_val = malloc((size_t)ev->max_mut * sizeof *ev->win_val);
-    if (!ev->active_gene || !ev->w || !ev->off || !ev->win_gene || !ev->win_val)
+    ev->mu.n_src = malloc((size_t)ev->shape.n_nodes * sizeof *ev->mu.n_src);
+    ev->mu.n_prim = malloc((size_t)ev->shape.n_nodes * sizeof *ev->mu.n_prim);
+    ev->mu.back0 = malloc((size_t)ev->shape.n_nodes * sizeof *ev->mu.back0);
+    if (!ev->active_gene || !ev->w || !ev->off || !ev->win_gene || !ev->win_val ||
+        !ev->mu.n_src || !ev->mu.n_prim || !ev->mu.back0)
         goto nomem;
+    for (int k = 0; k < ev->shape.n_nodes; k++) {
+        const struct cgp_shape *sh = &ev->shape;
+        int c = k / sh->rows, lo = c - sh->levels_back < 0 ? 0 : c - sh->levels_back;
+        ev->mu.n_prim[k] = c <= sh->levels_back ? sh->n_inputs : 0;
+        ev->mu.n_src[k] = (uint32_t)(ev->mu.n_prim[k] + (c - lo) * sh->rows);
+        ev->mu.back0[k] = sh->n_inputs + lo * sh->rows;
+    }
     for (int i = 0; i < ev->n_workers; i++) {
         struct cgp_worker *w = &ev->w[i];
         w->genes = malloc((size_t)ev->shape.n_genes * sizeof *w->genes);
@@ -193,35 +207,72 @@ void cgp_evolver_begin(struct cgp_evolver *ev, int run, int stage, const int32_t
     cgp_evolver_reset_parent(ev);
 }
 
-/* Make and evaluate offspring i on worker w. */
+int32_t cgp_mutator_value(const struct cgp_mutator *mu, const struct cgp_shape *s,
+                          const struct cgp_fset *f, int gene, cgpc_rng *rng)
+{
+    const int A = s->node_arity;
+    int node_genes = s->n_nodes * (A + 1);
+    if (gene >= node_genes)
+        return (int32_t)cgpc_rng_below(rng, (uint32_t)(s->n_inputs + s->n_nodes));
+    int node = A == 2 ? gene / 3 : gene / (A + 1), j = gene - node * (A + 1);
+    uint32_t n = mu->n_src[node];
+    if (j == A)
+        return n == 0 ? f->nullary[cgpc_rng_below(rng, (uint32_t)f->n_nullary)]
+                      : f->ops[cgpc_rng_below(rng, (uint32_t)f->n_ops)];
+    if (n == 0)
+        return 0;
+    int r = (int)cgpc_rng_below(rng, n);
+    return r < mu->n_prim[node] ? r : mu->back0[node] + (r - mu->n_prim[node]);
+}
+
+/* Offspring i's streams: positions (and count) from one, new values from another, so an
+ * offspring found neutral from its positions alone never draws values unless accepted. */
+static void offspring_rng(const struct cgp_evolver *ev, int i, int values, cgpc_rng *r)
+{
+    uint64_t b = ((uint64_t)ev->stage << 32) | (uint32_t)i | ((uint64_t)values << 63);
+    cgpc_rng_seed(r, ev->run_seed, (uint64_t)ev->generation, b);
+}
+
+static void draw_values(const struct cgp_evolver *ev, struct cgp_offspring *o, int i)
+{
+    cgpc_rng r;
+    offspring_rng(ev, i, 1, &r);
+    for (int m = 0; m < o->n_mut; m++)
+        o->val[m] = cgp_mutator_value(&ev->mu, &ev->shape, &ev->fset, o->gene[m], &r);
+    o->has_vals = 1;
+}
+
+/* Make and evaluate offspring i on worker w (whose genes equal the parent's). */
 static void make_offspring(struct cgp_evolver *ev, struct cgp_worker *w, int i)
 {
     struct cgp_offspring *o = &ev->off[i];
     cgpc_rng r;
-    cgpc_rng_seed(&r, ev->run_seed, (uint64_t)ev->generation, ((uint64_t)ev->stage << 32) | (uint32_t)i);
+    offspring_rng(ev, i, 0, &r);
     int n = 1 + (int)cgpc_rng_below(&r, (uint32_t)ev->max_mut);
     int touched = 0;
     const uint32_t n_genes = (uint32_t)ev->shape.n_genes;
     for (int m = 0; m < n; m++) {
-        int g = (int)cgpc_rng_below(&r, n_genes);
-        int32_t v = cgp_gene_random(&ev->shape, &ev->fset, g, &r);
-        o->gene[m] = g;
-        o->val[m] = v;
-        w->old[m] = w->genes[g];
-        w->genes[g] = v;
+        uint32_t g = cgpc_rng_below(&r, n_genes);
+        o->gene[m] = (int32_t)g;
         touched |= ev->active_gene[g];
     }
     o->n_mut = n;
     o->neutral = !touched;
+    o->has_vals = 0;
     if (!touched) {
         o->fit = ev->parent_fit;
         w->skipped++;
-    } else {
-        cgp_scratch_decode(&w->sc, &ev->shape, w->genes);
-        evaluate(ev, &w->sc, w->genes, &o->fit);
-        w->evaluations++;
-        w->node_evals += (int64_t)w->sc.n_active * ev->ds->n_items;
+        return;
     }
+    draw_values(ev, o, i);
+    for (int m = 0; m < n; m++) {
+        w->old[m] = w->genes[o->gene[m]];
+        w->genes[o->gene[m]] = o->val[m];
+    }
+    cgp_scratch_decode(&w->sc, &ev->shape, w->genes);
+    evaluate(ev, &w->sc, w->genes, &o->fit);
+    w->evaluations++;
+    w->node_evals += (int64_t)w->sc.n_active * ev->ds->n_items;
     for (int m = n - 1; m >= 0; m--)
         w->genes[o->gene[m]] = w->old[m];
 }
@@ -241,6 +292,8 @@ static int select_and_check(struct cgp_evolver *ev, int64_t n_target, int64_t do
     if (win >= 0) {
         struct cgp_offspring *o = &ev->off[win];
         improved = cgp_fitness_cmp(&o->fit, &ev->parent_fit, ev->limit) < 0;
+        if (!o->has_vals)
+            draw_values(ev, o, win);
         if (!o->neutral)
             clear_active(ev);
         for (int m = 0; m < o->n_mut; m++)
@@ -284,13 +337,24 @@ static int select_and_check(struct cgp_evolver *ev, int64_t n_target, int64_t do
     return ev->stop != CGP_STOP_NONE;
 }
 
-int64_t cgp_evolver_advance(struct cgp_evolver *ev, int64_t n)
+/* Run generations until select_and_check says stop; n is the pause target. */
+static void run_generations(struct cgp_evolver *ev, int64_t n, int parallel)
 {
-    if (n <= 0)
-        return 0;
-    int64_t start = ev->stage_gens;
-    double t0 = cgpc_wtime();
-    ev->stop = CGP_STOP_NONE;
+    if (!parallel) {
+        struct cgp_worker *w = &ev->w[0];
+        for (int64_t done = 1;; done++) {
+            for (int i = 0; i < ev->p.lambda; i++)
+                make_offspring(ev, w, i);
+            int stop = select_and_check(ev, n, done);
+            for (int m = 0; m < ev->win_n; m++)
+                w->genes[ev->win_gene[m]] = ev->win_val[m];
+            if (stop)
+                return;
+        }
+    }
+    /* Workers other than 0 may be stale after serial stretches. */
+    for (int i = 1; i < ev->n_workers; i++)
+        memcpy(ev->w[i].genes, ev->parent.genes, (size_t)ev->shape.n_genes * sizeof(int32_t));
     int stop = 0;
 #ifdef _OPENMP
 #pragma omp parallel num_threads(ev->n_workers)
@@ -316,6 +380,30 @@ int64_t cgp_evolver_advance(struct cgp_evolver *ev, int64_t n)
              * single, which every worker reaches after patching (the omp for barrier). */
         }
     }
+}
+
+int64_t cgp_evolver_advance(struct cgp_evolver *ev, int64_t n)
+{
+    if (n <= 0)
+        return 0;
+    int64_t start = ev->stage_gens;
+    double t0 = cgpc_wtime();
+    ev->stop = CGP_STOP_NONE;
+    int parallel = ev->n_workers > 1;
+    if (parallel && ev->p.parallel_min_us > 0) {
+        /* Calibrate on one thread: threads pay two barriers per generation, worth it only
+         * when a generation is expensive. The choice never changes results. */
+        int64_t probe = n < 256 ? n : 256;
+        run_generations(ev, probe, 0);
+        double us = (cgpc_wtime() - t0) * 1e6 / (double)(ev->stage_gens - start);
+        if (ev->stop != CGP_STOP_PAUSE || ev->stage_gens - start >= n)
+            goto out;
+        ev->stop = CGP_STOP_NONE;
+        parallel = us >= ev->p.parallel_min_us;
+        n -= ev->stage_gens - start;
+    }
+    run_generations(ev, n, parallel);
+out:
     ev->search_seconds += cgpc_wtime() - t0;
     return ev->stage_gens - start;
 }

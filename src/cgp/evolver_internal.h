@@ -21,6 +21,7 @@ struct cgp_offspring {
     int32_t *gene;
     int32_t *val;
     int neutral; /* 1: no active gene touched, fitness is the parent's */
+    int has_vals; /* values drawn (neutral offspring draw them only when accepted) */
     struct cgp_fitness fit;
 };
 
@@ -32,6 +33,17 @@ struct cgp_worker {
     int64_t evaluations, skipped, node_evals;
     char pad[64]; /* keep counters of different workers on different cache lines */
 };
+
+/* Precomputed per-node source ranges so a mutation's new value costs one bounded draw:
+ * an input gene of node k takes r = below(n_src[k]) and means input r when r < n_prim[k],
+ * else source back0[k] + r - n_prim[k]. Same draws and results as cgp_gene_random. */
+struct cgp_mutator {
+    uint32_t *n_src;
+    int32_t *n_prim;
+    int32_t *back0;
+};
+int32_t cgp_mutator_value(const struct cgp_mutator *mu, const struct cgp_shape *s,
+                          const struct cgp_fset *f, int gene, cgpc_rng *rng);
 
 struct cgp_evolver {
     struct cgp_params p;
@@ -49,6 +61,7 @@ struct cgp_evolver {
     int n_workers;
     struct cgp_worker *w;
     int max_mut;
+    struct cgp_mutator mu;
     struct cgp_offspring *off; /* lambda */
     int32_t *win_gene, *win_val; /* the accepted offspring's mutations, for the workers */
     int win_n;

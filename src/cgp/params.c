@@ -24,6 +24,7 @@ void cgp_params_default(struct cgp_params *p)
     p->seed = 1;
     p->runs = 1;
     p->checkpoint_every = 60;
+    p->parallel_min_us = 30;
 }
 
 cgpc_status cgp_params_set_functions(struct cgp_params *p, const char *list,

@@ -547,15 +547,15 @@ static cgpc_status run_stage(struct run_state *rs, const struct cgp_callbacks *c
     struct cgp_evolver *ev = rs->ev;
     const struct cgp_params *p = &ev->p;
     double next_ckpt = cgpc_wtime() + (p->checkpoint_every > 0 ? p->checkpoint_every : 1e300);
-    double last_t = cgpc_wtime();
+    double last_t = cgpc_wtime(), last_report = last_t;
     int64_t last_g = ev->generation;
     struct checkpoint ck;
     cgpc_status st;
     for (;;) {
         double now = cgpc_wtime();
-        double pause = next_ckpt;
-        if (cb && cb->progress && now + 0.5 < pause)
-            pause = now + 0.5;
+        /* Pause at least every 0.25 s: progress, and the evolver re-measures whether threads
+         * pay off for the current circuit size. */
+        double pause = next_ckpt < now + 0.25 ? next_ckpt : now + 0.25;
         ev->pause_at = pause;
         cgp_evolver_advance(ev, INT64_MAX);
         if (ev->hook_failed) {
@@ -566,7 +566,10 @@ static cgpc_status run_stage(struct run_state *rs, const struct cgp_callbacks *c
         double rate = now > last_t ? (double)(ev->generation - last_g) / (now - last_t) : 0;
         last_t = now;
         last_g = ev->generation;
-        report_progress(rs, cb, rate);
+        if (now - last_report >= 0.5 || ev->stop != CGP_STOP_PAUSE) {
+            report_progress(rs, cb, rate);
+            last_report = now;
+        }
         switch (ev->stop) {
         case CGP_STOP_PAUSE:
             if (now >= next_ckpt) {
