@@ -1,0 +1,306 @@
+/* cgp.h - Cartesian Genetic Programming of int8 arithmetic circuits.
+ *
+ * Job: find a small circuit (a grid of rows x cols gates with levels-back L over the operators of
+ * src/common/ops.h) whose outputs reproduce target int8 values (kept weights -> other weights)
+ * over a data set of D items, first to an error threshold, then with the least energy, delay and
+ * gate count (costs from src/energy). The search is a (1+lambda) evolution strategy with neutral
+ * drift; offspring are the parent plus a short list of gene mutations, only active nodes are
+ * evaluated, offspring that touch no active gene are not evaluated at all, and evaluation runs
+ * SIMD over data items. Results are a pure function of the seed: bit-identical for any thread
+ * count, and a resumed run ends exactly like an uninterrupted one.
+ *
+ * Ownership: every struct here is caller-owned with x_init/x_free pairs (x_free(NULL) and
+ * x_free of a zeroed struct are no-ops). Library code never prints or exits; progress goes
+ * through struct cgp_callbacks, which the CLI fills. No globals, no rand().
+ *
+ * Genome layout (flat int32): node k (column k / rows, row k % rows) owns genes
+ * [k*(A+1), k*(A+1)+A): its A input genes (A = 2, or 4 when mux4 is in the function set),
+ * then gene k*(A+1)+A: its operator (enum cgpc_op). Output genes follow the nodes. A source
+ * value s < n_inputs names primary input s, s >= n_inputs names node s - n_inputs. A node in
+ * column c reads columns max(0, c-L) .. c-1, and the primary inputs while c <= L; outputs may
+ * read any node or input. Only the first arity(op) input genes of a node are used. */
+#ifndef CGPC_CGP_H
+#define CGPC_CGP_H
+
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "common/error.h"
+#include "common/ops.h"
+#include "common/rng.h"
+#include "energy/energy.h"
+
+#define CGP_MAX_THRESHOLDS 32
+#define CGP_LANES 32 /* SIMD lane count: item rows are padded to a multiple of this (D >= 16) */
+
+/* ---- data sets ---------------------------------------------------------------------------- */
+
+/* D items; each an input vector (n_inputs int8) and a target vector (n_outputs int8) whose
+ * entries may be don't-care. Stored lane-major for SIMD: in[i*stride + d], target[o*stride + d],
+ * care[o*stride + d] (1 = counts, 0 = don't care), stride >= n_items (padding lanes have
+ * care 0). weight[o] multiplies output o's error (1 unless built by the value-slot mode). */
+struct cgp_dataset {
+    int n_inputs, n_outputs, n_items;
+    int stride;
+    int8_t *in;
+    int8_t *target;
+    uint8_t *care;
+    int32_t *weight;
+};
+
+/* Allocate a zeroed data set (all outputs care = 1 for real items, weight 1). */
+cgpc_status cgp_dataset_init(struct cgp_dataset *ds, int n_inputs, int n_outputs, int n_items,
+                             struct cgpc_err *err);
+void cgp_dataset_free(struct cgp_dataset *ds);
+/* Build from item-major arrays: in[d*n_inputs + i], out[d*n_outputs + o], care likewise or
+ * NULL (all care). in may be NULL when n_inputs == 0. */
+cgpc_status cgp_dataset_from_arrays(struct cgp_dataset *ds, int n_inputs, int n_outputs,
+                                    int n_items, const int8_t *in, const int8_t *out,
+                                    const uint8_t *care, struct cgpc_err *err);
+/* Text format "cgpc-data v1" (see docs/ARCHITECTURE.md). `name` is used in messages. */
+cgpc_status cgp_dataset_parse(struct cgp_dataset *ds, const char *text, const char *name,
+                              struct cgpc_err *err);
+cgpc_status cgp_dataset_load(struct cgp_dataset *ds, const char *path, struct cgpc_err *err);
+cgpc_status cgp_dataset_write(const struct cgp_dataset *ds, FILE *fp, struct cgpc_err *err);
+cgpc_status cgp_dataset_save(const struct cgp_dataset *ds, const char *path,
+                             struct cgpc_err *err);
+
+/* ---- parameters ----------------------------------------------------------------------------- */
+
+enum cgp_error_kind { CGP_ERROR_SE = 0, CGP_ERROR_MSE, CGP_ERROR_AE };
+
+struct cgp_params {
+    int rows;               /* grid rows; default 8 */
+    int cols;               /* grid columns; default 8 */
+    int levels_back;        /* L; default 0 = cols (full connectivity) */
+    int lambda;             /* offspring per generation; default 4 (independent of threads) */
+    double mutation_max;    /* mutate uniform [1, ceil(m * genes)] genes; default 0.01 */
+    int64_t generations;    /* generations per threshold stage; default 10000 */
+    int64_t patience;       /* end a stage after this many generations without improvement; 0 off */
+    double time_limit;      /* seconds per stage; 0 = off (not reproducible on resume) */
+    enum cgp_error_kind error_kind;                 /* default CGP_ERROR_MSE */
+    double thresholds[CGP_MAX_THRESHOLDS];          /* error thresholds; default {0} */
+    int n_thresholds;                               /* default 1 */
+    int independent;        /* 1: every threshold starts from a fresh random genome; default 0 */
+    int multiplex;          /* 1: allow mux2/mux4 selected by the item index; default 0 */
+    int value_slots;        /* 1: value-slot mode for data sets without inputs; default 0 */
+    int32_t functions[CGPC_OP_COUNT]; /* allowed operators; default the thesis's 27 */
+    int n_functions;
+    uint64_t seed;          /* default 1 */
+    int runs;               /* independent runs, run r uses seed hash (seed, r); default 1 */
+    double checkpoint_every; /* seconds between checkpoints; default 60 */
+    double parallel_min_us; /* evaluate offspring on several threads only when a generation
+                               takes at least this many microseconds on one thread (measured);
+                               0 = always; default 30. Never changes results. */
+    int64_t stop_after;     /* testing hook: stop as if interrupted once this many generations
+                               of the current run are done; 0 = off */
+};
+
+/* Fill the defaults above. */
+void cgp_params_default(struct cgp_params *p);
+/* Parse "add,sub,mul" into p->functions (names of src/common/ops.h). mux2/mux4 are rejected
+ * unless p->multiplex is set. */
+cgpc_status cgp_params_set_functions(struct cgp_params *p, const char *list,
+                                     struct cgpc_err *err);
+/* Check the parameters against a data set (grid sizes, thresholds, function set). */
+cgpc_status cgp_params_check(const struct cgp_params *p, const struct cgp_dataset *ds,
+                             struct cgpc_err *err);
+const char *cgp_error_kind_name(enum cgp_error_kind k);
+int cgp_error_kind_from_name(const char *name); /* -1 if unknown */
+
+/* ---- genomes ----------------------------------------------------------------------------- */
+
+struct cgp_shape {
+    int rows, cols, levels_back;
+    int n_inputs, n_outputs;
+    int node_arity; /* input genes per node: 2, or 4 with mux4 */
+    int n_nodes;    /* rows * cols */
+    int n_genes;    /* n_nodes * (node_arity + 1) + n_outputs */
+};
+
+/* The function set: allowed operators, and the nullary ones (for nodes that have no source:
+ * column 0 of a circuit without inputs). */
+struct cgp_fset {
+    int32_t ops[CGPC_OP_COUNT];
+    int n_ops;
+    int32_t nullary[CGPC_OP_COUNT];
+    int n_nullary;
+};
+
+struct cgp_genome {
+    struct cgp_shape shape;
+    struct cgp_fset fset;
+    int32_t *genes; /* shape.n_genes */
+};
+
+void cgp_shape_make(struct cgp_shape *s, int rows, int cols, int levels_back, int n_inputs,
+                    int n_outputs, int node_arity);
+void cgp_fset_make(struct cgp_fset *f, const int32_t *ops, int n_ops);
+cgpc_status cgp_genome_init(struct cgp_genome *g, const struct cgp_shape *s,
+                            const struct cgp_fset *f, struct cgpc_err *err);
+void cgp_genome_free(struct cgp_genome *g);
+/* A uniformly random valid genome. */
+void cgp_genome_randomize(struct cgp_genome *g, cgpc_rng *rng);
+/* A random valid value for gene `gene` (pure function of shape, fset and the stream). */
+int32_t cgp_gene_random(const struct cgp_shape *s, const struct cgp_fset *f, int gene,
+                        cgpc_rng *rng);
+/* Check every gene against the shape and function set (for loaded chromosomes). */
+cgpc_status cgp_genome_check(const struct cgp_genome *g, struct cgpc_err *err);
+
+/* Chromosome text format "cgpc-chromosome v1" (docs/ARCHITECTURE.md). `comment` lines (may be
+ * NULL) are written as "# ..." after the header. */
+cgpc_status cgp_genome_write(const struct cgp_genome *g, const char *comment, FILE *fp,
+                             struct cgpc_err *err);
+cgpc_status cgp_genome_save(const struct cgp_genome *g, const char *comment, const char *path,
+                            struct cgpc_err *err);
+cgpc_status cgp_genome_parse(struct cgp_genome *g, const char *text, const char *name,
+                             struct cgpc_err *err);
+cgpc_status cgp_genome_load(struct cgp_genome *g, const char *path, struct cgpc_err *err);
+
+/* ---- kernels: operator semantics, decoding, evaluation ----------------------------------- */
+
+/* Operator arity as used by the decoder (ops.h arity; a table lookup). */
+int cgp_op_arity(int op);
+/* Scalar reference semantics of one operator on int8 (item = data item index, for muxes). */
+int8_t cgp_op_scalar(int op, int8_t a, int8_t b, int8_t c, int8_t d, int item);
+/* dst[0..n) = op(a, b, c, d) lane-wise; lane l is item item0 + l. Scalar loop. */
+void cgp_op_lanes_scalar(int op, int8_t *dst, const int8_t *a, const int8_t *b,
+                         const int8_t *c, const int8_t *d, int n, int item0);
+/* Same with AVX2 when compiled in (n multiple of 32, item0 multiple of 4); falls back to the
+ * scalar loop otherwise. Returns 1 if the SIMD path ran. */
+int cgp_op_lanes_simd(int op, int8_t *dst, const int8_t *a, const int8_t *b, const int8_t *c,
+                      const int8_t *d, int n, int item0);
+
+/* Decode the active nodes by a backward depth-first walk from the outputs: order[0..n) lists
+ * active node indices in topological (post-)order. stamp: n_nodes uint32 marks (a node is
+ * visited when stamp[k] == mark; pass a fresh mark each call); stack: 2*n_nodes int32.
+ * O(active). Returns n. */
+int cgp_decode_active(const struct cgp_shape *s, const int32_t *genes, uint32_t *stamp,
+                      uint32_t mark, int32_t *stack, int32_t *order);
+
+/* Fast evaluation of the active nodes order[0..n_active) over all items: values is
+ * (n_inputs + n_nodes) rows of ds->stride int8 lanes, rows 0..n_inputs-1 holding the inputs
+ * (see cgp_values_load_inputs). Writes the rows of active nodes. */
+void cgp_eval_active(const struct cgp_shape *s, const int32_t *genes, const int32_t *order,
+                     int n_active, int n_items, int stride, int8_t *values);
+void cgp_values_load_inputs(const struct cgp_dataset *ds, int8_t *values);
+/* Weighted error sum over outputs (SE or AE; MSE uses SE) from evaluated values. */
+int64_t cgp_error_sum(const struct cgp_shape *s, const int32_t *genes, const int8_t *values,
+                      const struct cgp_dataset *ds, enum cgp_error_kind kind);
+/* Reference: evaluates every node in index order for every item (scalar), writes
+ * outputs[o * n_items + d]. Used by tests and `circuit eval` cross-checks. */
+cgpc_status cgp_eval_reference(const struct cgp_genome *g, const struct cgp_dataset *ds,
+                               int8_t *outputs, struct cgpc_err *err);
+
+/* ---- fitness and measurement -------------------------------------------------------------- */
+
+struct cgp_fitness;
+
+/* Per-thread scratch for decoding, evaluating and costing one circuit; sized once. */
+struct cgp_scratch {
+    uint32_t *stamp;  /* n_nodes decode marks */
+    uint32_t mark;    /* last mark used */
+    int32_t *stack;   /* 2 * n_nodes */
+    int32_t *order;   /* n_nodes: active nodes, topological */
+    int n_active;
+    int32_t *pos;     /* n_nodes: node -> position in order */
+    struct energy_node *enodes; /* n_nodes */
+    int32_t *eout;    /* n_outputs */
+    double *arrival;  /* n_inputs + n_nodes */
+    int *depth;       /* n_inputs + n_nodes */
+    int8_t *values;   /* (n_inputs + n_nodes) * stride, input rows loaded */
+};
+cgpc_status cgp_scratch_init(struct cgp_scratch *sc, const struct cgp_shape *s,
+                             const struct cgp_dataset *ds, struct cgpc_err *err);
+void cgp_scratch_free(struct cgp_scratch *sc);
+/* Decode genes into sc->order / sc->n_active (fresh mark each call). */
+void cgp_scratch_decode(struct cgp_scratch *sc, const struct cgp_shape *s, const int32_t *genes);
+/* Fill fit's cost fields for the decoded circuit via energy_circuit_account. */
+void cgp_scratch_cost(struct cgp_scratch *sc, const struct cgp_shape *s, const int32_t *genes,
+                      const struct energy_gate_table *t, struct cgp_fitness *fit);
+
+struct cgp_fitness {
+    int64_t err_sum;  /* weighted SE or AE sum over cared outputs */
+    double error;     /* reported error: err_sum, or err_sum / cared count for MSE */
+    int costed;       /* 1 when the fields below are filled */
+    double energy_pj, delay_ns, area_um2;
+    int gates, depth;
+    int active;       /* active nodes */
+};
+
+/* Error and costs of a genome on a data set (allocates scratch; for reports, not hot loops). */
+cgpc_status cgp_measure(const struct cgp_genome *g, const struct cgp_dataset *ds,
+                        const struct energy_gate_table *t, enum cgp_error_kind kind,
+                        struct cgp_fitness *out, struct cgpc_err *err);
+/* Largest err_sum whose reported error is <= threshold. */
+int64_t cgp_threshold_limit(double threshold, enum cgp_error_kind kind,
+                            const struct cgp_dataset *ds);
+/* Number of cared (weighted) output values: the MSE divisor. */
+int64_t cgp_dataset_cared(const struct cgp_dataset *ds);
+/* Compare under threshold limit: <0 a better, 0 neutral, >0 b better. */
+int cgp_fitness_cmp(const struct cgp_fitness *a, const struct cgp_fitness *b, int64_t limit);
+
+/* ---- the evolver -------------------------------------------------------------------------- */
+
+struct cgp_progress {
+    int run, stage;
+    double threshold;
+    int64_t generation;      /* generations done in this run */
+    const struct cgp_fitness *best;
+    double gens_per_s;
+};
+
+struct cgp_callbacks {
+    /* Called about every 0.5 s of search and at stage ends, from one thread. May be NULL. */
+    void (*progress)(void *user, const struct cgp_progress *p);
+    void *user;
+    /* When *stop becomes nonzero (a signal handler), the evolver writes a checkpoint and
+     * returns CGPC_ERR_INTERRUPTED. May be NULL. */
+    volatile sig_atomic_t *stop;
+};
+
+/* In-memory search state for one run and one threshold at a time (no files). */
+struct cgp_evolver;
+
+struct cgp_stage_result {
+    double threshold;
+    int reached;             /* error <= threshold at the end of the stage */
+    int64_t generations;     /* generations this stage ran */
+    struct cgp_fitness fit;
+};
+
+struct cgp_totals {
+    int64_t generations;     /* all generations over all runs and stages */
+    int64_t evaluations;     /* offspring evaluated (not skipped as neutral) */
+    int64_t skipped;         /* offspring skipped: no active gene touched */
+    int64_t node_evals;      /* active node evaluations x items */
+    double seconds;          /* search wall time */
+};
+
+cgpc_status cgp_evolver_init(struct cgp_evolver **ev, const struct cgp_params *p,
+                             const struct cgp_dataset *ds, const struct energy_gate_table *t,
+                             struct cgpc_err *err);
+void cgp_evolver_free(struct cgp_evolver *ev);
+/* Start run `run`, stage `stage` with the given genome (NULL: random keyed by run/stage). */
+void cgp_evolver_begin(struct cgp_evolver *ev, int run, int stage, const int32_t *genes,
+                       int64_t generation);
+/* Run up to n generations (stops early on patience/time/stop flag). Returns generations run. */
+int64_t cgp_evolver_advance(struct cgp_evolver *ev, int64_t n);
+const struct cgp_genome *cgp_evolver_parent(const struct cgp_evolver *ev);
+const struct cgp_fitness *cgp_evolver_fitness(const struct cgp_evolver *ev);
+void cgp_evolver_totals(const struct cgp_evolver *ev, struct cgp_totals *out);
+
+/* Full runs with files in out_dir (layout: docs/ARCHITECTURE.md). resume=1 continues from
+ * out_dir/checkpoint (the params and data stored in out_dir are used; p and ds may be NULL).
+ * Returns CGPC_ERR_INTERRUPTED (checkpoint written) when stopped by cb->stop or stop_after. */
+cgpc_status cgp_evolve_dir(const struct cgp_params *p, const struct cgp_dataset *ds,
+                           const struct energy_gate_table *t, const char *out_dir, int resume,
+                           const struct cgp_callbacks *cb, struct cgp_totals *totals,
+                           struct cgpc_err *err);
+
+/* Write the active gates of a genome (one per line, with costs) to fp. */
+cgpc_status cgp_genome_describe(const struct cgp_genome *g, const struct energy_gate_table *t,
+                                FILE *fp, struct cgpc_err *err);
+
+#endif

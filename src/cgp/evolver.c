@@ -1,0 +1,453 @@
+/* evolver.c - the (1+lambda) evolution strategy with neutral drift.
+ *
+ * One generation: every offspring i draws its mutations from the stream keyed by
+ * (run seed, generation, stage << 32 | i), applies them to its worker's private copy of the
+ * parent, is skipped as neutral when no mutated gene is active in the parent, else decoded and
+ * evaluated on its active nodes only, and the mutations are undone. Then one thread picks the
+ * best offspring (lowest index among equals); if it is at least as good as the parent it replaces
+ * it (neutral drift) and every worker patches its copy with the winner's mutations. Genomes are
+ * never copied per offspring. OpenMP: one parallel region per advance() call with two barriers
+ * per generation; which worker evaluates which offspring never changes a result. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cgp/evolver_internal.h"
+#include "common/parallel.h"
+
+static void worker_free(struct cgp_worker *w)
+{
+    free(w->genes);
+    free(w->old);
+    cgp_scratch_free(&w->sc);
+}
+
+void cgp_evolver_free(struct cgp_evolver *ev)
+{
+    if (!ev)
+        return;
+    for (int i = 0; ev->w && i < ev->n_workers; i++)
+        worker_free(&ev->w[i]);
+    free(ev->w);
+    for (int i = 0; ev->off && i < ev->p.lambda; i++) {
+        free(ev->off[i].gene);
+        free(ev->off[i].val);
+    }
+    free(ev->off);
+    free(ev->win_gene);
+    free(ev->win_val);
+    free(ev->active_gene);
+    free(ev->mu.n_src);
+    free(ev->mu.n_prim);
+    free(ev->mu.back0);
+    cgp_scratch_free(&ev->psc);
+    cgp_genome_free(&ev->parent);
+    free(ev);
+}
+
+cgpc_status cgp_evolver_init(struct cgp_evolver **out, const struct cgp_params *p,
+                             const struct cgp_dataset *ds, const struct energy_gate_table *t,
+                             struct cgpc_err *err)
+{
+    *out = NULL;
+    cgpc_status st = cgp_params_check(p, ds, err);
+    if (st != CGPC_OK)
+        return st;
+    struct cgp_evolver *ev = calloc(1, sizeof *ev);
+    if (!ev)
+        return CGPC_FAIL(err, CGPC_ERR_NOMEM, "evolver");
+    ev->p = *p;
+    ev->ds = ds;
+    ev->t = t;
+    int mux4 = 0;
+    for (int i = 0; i < p->n_functions; i++)
+        mux4 |= p->functions[i] == CGPC_OP_MUX4;
+    int lb = p->levels_back > 0 ? p->levels_back : p->cols;
+    cgp_shape_make(&ev->shape, p->rows, p->cols, lb, ds->n_inputs, ds->n_outputs, mux4 ? 4 : 2);
+    cgp_fset_make(&ev->fset, p->functions, p->n_functions);
+    ev->cared = cgp_dataset_cared(ds);
+    ev->max_mut = (int)ceil(p->mutation_max * ev->shape.n_genes);
+    if (ev->max_mut < 1)
+        ev->max_mut = 1;
+    ev->n_workers = cgpc_max_threads() < p->lambda ? cgpc_max_threads() : p->lambda;
+    if ((st = cgp_genome_init(&ev->parent, &ev->shape, &ev->fset, err)) != CGPC_OK ||
+        (st = cgp_scratch_init(&ev->psc, &ev->shape, ds, err)) != CGPC_OK)
+        goto fail;
+    ev->active_gene = calloc((size_t)ev->shape.n_genes, 1);
+    ev->w = calloc((size_t)ev->n_workers, sizeof *ev->w);
+    ev->off = calloc((size_t)p->lambda, sizeof *ev->off);
+    ev->win_gene = malloc((size_t)ev->max_mut * sizeof *ev->win_gene);
+    ev->win_val = malloc((size_t)ev->max_mut * sizeof *ev->win_val);
+    ev->mu.n_src = malloc((size_t)ev->shape.n_nodes * sizeof *ev->mu.n_src);
+    ev->mu.n_prim = malloc((size_t)ev->shape.n_nodes * sizeof *ev->mu.n_prim);
+    ev->mu.back0 = malloc((size_t)ev->shape.n_nodes * sizeof *ev->mu.back0);
+    if (!ev->active_gene || !ev->w || !ev->off || !ev->win_gene || !ev->win_val ||
+        !ev->mu.n_src || !ev->mu.n_prim || !ev->mu.back0)
+        goto nomem;
+    for (int k = 0; k < ev->shape.n_nodes; k++) {
+        const struct cgp_shape *sh = &ev->shape;
+        int c = k / sh->rows, lo = c - sh->levels_back < 0 ? 0 : c - sh->levels_back;
+        ev->mu.n_prim[k] = c <= sh->levels_back ? sh->n_inputs : 0;
+        ev->mu.n_src[k] = (uint32_t)(ev->mu.n_prim[k] + (c - lo) * sh->rows);
+        ev->mu.back0[k] = sh->n_inputs + lo * sh->rows;
+    }
+    for (int i = 0; i < ev->n_workers; i++) {
+        struct cgp_worker *w = &ev->w[i];
+        w->genes = malloc((size_t)ev->shape.n_genes * sizeof *w->genes);
+        w->old = malloc((size_t)ev->max_mut * sizeof *w->old);
+        if (!w->genes || !w->old)
+            goto nomem;
+        if ((st = cgp_scratch_init(&w->sc, &ev->shape, ds, err)) != CGPC_OK)
+            goto fail;
+    }
+    for (int i = 0; i < p->lambda; i++) {
+        ev->off[i].gene = malloc((size_t)ev->max_mut * sizeof(int32_t));
+        ev->off[i].val = malloc((size_t)ev->max_mut * sizeof(int32_t));
+        if (!ev->off[i].gene || !ev->off[i].val)
+            goto nomem;
+    }
+    ev->threshold = p->thresholds[0];
+    ev->limit = cgp_threshold_limit(ev->threshold, p->error_kind, ds);
+    *out = ev;
+    return CGPC_OK;
+nomem:
+    st = CGPC_FAIL(err, CGPC_ERR_NOMEM, "evolver buffers (%d genes, %d workers)",
+                   ev->shape.n_genes, ev->n_workers);
+fail:
+    cgp_evolver_free(ev);
+    return st;
+}
+
+static void fitness_error(const struct cgp_evolver *ev, struct cgp_fitness *f)
+{
+    f->error = ev->p.error_kind == CGP_ERROR_MSE
+                   ? (ev->cared ? (double)f->err_sum / (double)ev->cared : 0)
+                   : (double)f->err_sum;
+}
+
+/* Evaluate the circuit decoded in sc (genes) into f: error always, costs within the limit. */
+static void evaluate(const struct cgp_evolver *ev, struct cgp_scratch *sc, const int32_t *genes,
+                     struct cgp_fitness *f)
+{
+    memset(f, 0, sizeof *f);
+    cgp_eval_active(&ev->shape, genes, sc->order, sc->n_active, ev->ds->n_items,
+                    ev->ds->stride, sc->values);
+    f->err_sum = cgp_error_sum(&ev->shape, genes, sc->values, ev->ds, ev->p.error_kind);
+    f->active = sc->n_active;
+    fitness_error(ev, f);
+    if (f->err_sum <= ev->limit)
+        cgp_scratch_cost(sc, &ev->shape, genes, ev->t, f);
+}
+
+/* Mark (value 1) or clear (0) the genes the decoded parent uses; output genes stay marked. */
+static void mark_active(struct cgp_evolver *ev, uint8_t value)
+{
+    const int A = ev->shape.node_arity;
+    for (int i = 0; i < ev->psc.n_active; i++) {
+        int k = ev->psc.order[i];
+        const int32_t *ng = ev->parent.genes + (size_t)k * (A + 1);
+        uint8_t *ag = ev->active_gene + (size_t)k * (A + 1);
+        for (int j = 0; j < cgp_op_arity(ng[A]); j++)
+            ag[j] = value;
+        ag[A] = value;
+    }
+}
+
+static void clear_active(struct cgp_evolver *ev)
+{
+    const int A = ev->shape.node_arity;
+    for (int i = 0; i < ev->psc.n_active; i++)
+        memset(ev->active_gene + (size_t)ev->psc.order[i] * (A + 1), 0, (size_t)A + 1);
+}
+
+void cgp_evolver_reset_parent(struct cgp_evolver *ev)
+{
+    memset(ev->active_gene, 0, (size_t)ev->shape.n_genes);
+    memset(ev->active_gene + (size_t)ev->shape.n_nodes * (ev->shape.node_arity + 1), 1,
+           (size_t)ev->shape.n_outputs);
+    cgp_scratch_decode(&ev->psc, &ev->shape, ev->parent.genes);
+    mark_active(ev, 1);
+    evaluate(ev, &ev->psc, ev->parent.genes, &ev->parent_fit);
+    for (int i = 0; i < ev->n_workers; i++)
+        memcpy(ev->w[i].genes, ev->parent.genes, (size_t)ev->shape.n_genes * sizeof(int32_t));
+}
+
+void cgp_evolver_cost_parent(struct cgp_evolver *ev)
+{
+    if (!ev->parent_fit.costed)
+        cgp_scratch_cost(&ev->psc, &ev->shape, ev->parent.genes, ev->t, &ev->parent_fit);
+}
+
+void cgp_evolver_set_threshold(struct cgp_evolver *ev, double threshold)
+{
+    ev->threshold = threshold;
+    ev->limit = cgp_threshold_limit(threshold, ev->p.error_kind, ev->ds);
+}
+
+void cgp_evolver_begin(struct cgp_evolver *ev, int run, int stage, const int32_t *genes,
+                       int64_t generation)
+{
+    ev->run = run;
+    ev->stage = stage;
+    ev->run_seed = cgpc_hash3(ev->p.seed, (uint64_t)run, 0x43475052554eull /* "CGPRUN" */);
+    cgp_evolver_set_threshold(ev, ev->p.thresholds[stage % ev->p.n_thresholds]);
+    if (genes) {
+        if (genes != ev->parent.genes)
+            memcpy(ev->parent.genes, genes, (size_t)ev->shape.n_genes * sizeof *genes);
+    } else {
+        cgpc_rng r;
+        cgpc_rng_seed(&r, ev->run_seed, UINT64_MAX, (uint64_t)stage);
+        cgp_genome_randomize(&ev->parent, &r);
+    }
+    ev->generation = generation;
+    ev->stage_gens = 0;
+    ev->since_improve = 0;
+    ev->stage_t0 = cgpc_wtime();
+    ev->stop = CGP_STOP_NONE;
+    cgp_evolver_reset_parent(ev);
+}
+
+int32_t cgp_mutator_value(const struct cgp_mutator *mu, const struct cgp_shape *s,
+                          const struct cgp_fset *f, int gene, cgpc_rng *rng)
+{
+    const int A = s->node_arity;
+    int node_genes = s->n_nodes * (A + 1);
+    if (gene >= node_genes)
+        return (int32_t)cgpc_rng_below(rng, (uint32_t)(s->n_inputs + s->n_nodes));
+    int node = A == 2 ? gene / 3 : gene / (A + 1), j = gene - node * (A + 1);
+    uint32_t n = mu->n_src[node];
+    if (j == A)
+        return n == 0 ? f->nullary[cgpc_rng_below(rng, (uint32_t)f->n_nullary)]
+                      : f->ops[cgpc_rng_below(rng, (uint32_t)f->n_ops)];
+    if (n == 0)
+        return 0;
+    int r = (int)cgpc_rng_below(rng, n);
+    return r < mu->n_prim[node] ? r : mu->back0[node] + (r - mu->n_prim[node]);
+}
+
+/* Offspring i's streams: positions (and count) from one, new values from another, so an
+ * offspring found neutral from its positions alone never draws values unless accepted. */
+static void offspring_rng(const struct cgp_evolver *ev, int i, int values, cgpc_rng *r)
+{
+    uint64_t b = ((uint64_t)ev->stage << 32) | (uint32_t)i | ((uint64_t)values << 63);
+    cgpc_rng_seed(r, ev->run_seed, (uint64_t)ev->generation, b);
+}
+
+static void draw_values(const struct cgp_evolver *ev, struct cgp_offspring *o, int i)
+{
+    cgpc_rng r;
+    offspring_rng(ev, i, 1, &r);
+    for (int m = 0; m < o->n_mut; m++)
+        o->val[m] = cgp_mutator_value(&ev->mu, &ev->shape, &ev->fset, o->gene[m], &r);
+    o->has_vals = 1;
+}
+
+/* Make and evaluate offspring i on worker w (whose genes equal the parent's). */
+static void make_offspring(struct cgp_evolver *ev, struct cgp_worker *w, int i)
+{
+    struct cgp_offspring *o = &ev->off[i];
+    cgpc_rng r;
+    offspring_rng(ev, i, 0, &r);
+    int n = 1 + (int)cgpc_rng_below(&r, (uint32_t)ev->max_mut);
+    int touched = 0;
+    const uint32_t n_genes = (uint32_t)ev->shape.n_genes;
+    for (int m = 0; m < n; m++) {
+        uint32_t g = cgpc_rng_below(&r, n_genes);
+        o->gene[m] = (int32_t)g;
+        touched |= ev->active_gene[g];
+    }
+    o->n_mut = n;
+    o->neutral = !touched;
+    o->has_vals = 0;
+    if (!touched) {
+        o->fit = ev->parent_fit;
+        w->skipped++;
+        return;
+    }
+    draw_values(ev, o, i);
+    for (int m = 0; m < n; m++) {
+        w->old[m] = w->genes[o->gene[m]];
+        w->genes[o->gene[m]] = o->val[m];
+    }
+    cgp_scratch_decode(&w->sc, &ev->shape, w->genes);
+    evaluate(ev, &w->sc, w->genes, &o->fit);
+    w->evaluations++;
+    w->node_evals += (int64_t)w->sc.n_active * ev->ds->n_items;
+    for (int m = n - 1; m >= 0; m--)
+        w->genes[o->gene[m]] = w->old[m];
+}
+
+/* One thread: pick the winner, update the parent, decide whether to stop. Returns 1 to stop. */
+static int select_and_check(struct cgp_evolver *ev, int64_t n_target, int64_t done)
+{
+    int win = -1;
+    for (int i = 0; i < ev->p.lambda; i++) {
+        const struct cgp_fitness *ref = win < 0 ? &ev->parent_fit : &ev->off[win].fit;
+        int c = cgp_fitness_cmp(&ev->off[i].fit, ref, ev->limit);
+        if (win < 0 ? c <= 0 : c < 0)
+            win = i;
+    }
+    int improved = 0;
+    ev->win_n = 0;
+    if (win >= 0) {
+        struct cgp_offspring *o = &ev->off[win];
+        improved = cgp_fitness_cmp(&o->fit, &ev->parent_fit, ev->limit) < 0;
+        if (!o->has_vals)
+            draw_values(ev, o, win);
+        if (!o->neutral)
+            clear_active(ev);
+        for (int m = 0; m < o->n_mut; m++)
+            ev->parent.genes[o->gene[m]] = o->val[m];
+        memcpy(ev->win_gene, o->gene, (size_t)o->n_mut * sizeof *o->gene);
+        memcpy(ev->win_val, o->val, (size_t)o->n_mut * sizeof *o->val);
+        ev->win_n = o->n_mut;
+        if (!o->neutral) {
+            cgp_scratch_decode(&ev->psc, &ev->shape, ev->parent.genes);
+            mark_active(ev, 1);
+            ev->parent_fit = o->fit;
+        }
+    }
+    ev->generation++;
+    ev->stage_gens++;
+    ev->generations_total++;
+    if (improved) {
+        ev->since_improve = 0;
+        if (ev->on_improve)
+            ev->on_improve(ev, ev->hook_user);
+    } else {
+        ev->since_improve++;
+    }
+    if (ev->stage_gens >= ev->p.generations)
+        ev->stop = CGP_STOP_BUDGET;
+    else if (ev->p.patience > 0 && ev->since_improve >= ev->p.patience)
+        ev->stop = CGP_STOP_PATIENCE;
+    else if (ev->p.stop_after > 0 && ev->generation >= ev->p.stop_after)
+        ev->stop = CGP_STOP_AFTER;
+    else if (ev->hook_failed || (ev->cb && ev->cb->stop && *ev->cb->stop))
+        ev->stop = CGP_STOP_SIGNAL;
+    else if (done >= n_target)
+        ev->stop = CGP_STOP_PAUSE;
+    else if ((ev->p.time_limit > 0 || ev->pause_at > 0) && (ev->generation & 15) == 0) {
+        double now = cgpc_wtime();
+        if (ev->p.time_limit > 0 && now - ev->stage_t0 >= ev->p.time_limit)
+            ev->stop = CGP_STOP_TIME;
+        else if (ev->pause_at > 0 && now >= ev->pause_at)
+            ev->stop = CGP_STOP_PAUSE;
+    }
+    return ev->stop != CGP_STOP_NONE;
+}
+
+/* Run generations until select_and_check says stop; n is the pause target. */
+static void run_generations(struct cgp_evolver *ev, int64_t n, int parallel)
+{
+    if (!parallel) {
+        struct cgp_worker *w = &ev->w[0];
+        for (int64_t done = 1;; done++) {
+            for (int i = 0; i < ev->p.lambda; i++)
+                make_offspring(ev, w, i);
+            int stop = select_and_check(ev, n, done);
+            for (int m = 0; m < ev->win_n; m++)
+                w->genes[ev->win_gene[m]] = ev->win_val[m];
+            if (stop)
+                return;
+        }
+    }
+    /* Workers other than 0 may be stale after serial stretches. */
+    for (int i = 1; i < ev->n_workers; i++)
+        memcpy(ev->w[i].genes, ev->parent.genes, (size_t)ev->shape.n_genes * sizeof(int32_t));
+    int stop = 0;
+#ifdef _OPENMP
+#pragma omp parallel num_threads(ev->n_workers)
+#endif
+    {
+        struct cgp_worker *w = &ev->w[cgpc_thread_id()];
+        int64_t done = 0;
+        while (!stop) {
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
+            for (int i = 0; i < ev->p.lambda; i++)
+                make_offspring(ev, w, i);
+            done++;
+#ifdef _OPENMP
+#pragma omp single
+#endif
+            stop = select_and_check(ev, n, done);
+            /* implicit barrier: the parent and win_* are final for this generation */
+            for (int m = 0; m < ev->win_n; m++)
+                w->genes[ev->win_gene[m]] = ev->win_val[m];
+            /* No barrier needed here: win_* and the parent change again only in the next
+             * single, which every worker reaches after patching (the omp for barrier). */
+        }
+    }
+}
+
+int64_t cgp_evolver_advance(struct cgp_evolver *ev, int64_t n)
+{
+    if (n <= 0)
+        return 0;
+    int64_t start = ev->stage_gens;
+    double t0 = cgpc_wtime();
+    ev->stop = CGP_STOP_NONE;
+    int parallel = ev->n_workers > 1;
+    if (parallel && ev->p.parallel_min_us > 0) {
+        /* Calibrate on one thread: threads pay two barriers per generation, worth it only
+         * when a generation is expensive. The choice never changes results. */
+        int64_t probe = n < 256 ? n : 256;
+        run_generations(ev, probe, 0);
+        double us = (cgpc_wtime() - t0) * 1e6 / (double)(ev->stage_gens - start);
+        if (ev->stop != CGP_STOP_PAUSE || ev->stage_gens - start >= n)
+            goto out;
+        ev->stop = CGP_STOP_NONE;
+        parallel = us >= ev->p.parallel_min_us;
+        n -= ev->stage_gens - start;
+    }
+    run_generations(ev, n, parallel);
+out:
+    ev->search_seconds += cgpc_wtime() - t0;
+    return ev->stage_gens - start;
+}
+
+const struct cgp_genome *cgp_evolver_parent(const struct cgp_evolver *ev) { return &ev->parent; }
+const struct cgp_fitness *cgp_evolver_fitness(const struct cgp_evolver *ev)
+{
+    return &ev->parent_fit;
+}
+
+void cgp_evolver_totals(const struct cgp_evolver *ev, struct cgp_totals *out)
+{
+    memset(out, 0, sizeof *out);
+    out->generations = ev->generations_total;
+    out->seconds = ev->search_seconds;
+    for (int i = 0; i < ev->n_workers; i++) {
+        out->evaluations += ev->w[i].evaluations;
+        out->skipped += ev->w[i].skipped;
+        out->node_evals += ev->w[i].node_evals;
+    }
+}
+
+char *cgp_evolver_circuit_string(const struct cgp_evolver *ev)
+{
+    const struct cgp_shape *s = &ev->shape;
+    const int A = s->node_arity, ni = s->n_inputs;
+    size_t cap = (size_t)(ev->psc.n_active + 1) * 64 + (size_t)s->n_outputs * 12 + 16, len = 0;
+    char *buf = malloc(cap);
+    if (!buf)
+        return NULL;
+    buf[0] = 0;
+    for (int i = 0; i < ev->psc.n_active; i++) {
+        int k = ev->psc.order[i];
+        const int32_t *ng = ev->parent.genes + (size_t)k * (A + 1);
+        len += (size_t)snprintf(buf + len, cap - len, "n%d=%s(", k, cgpc_op_name(ng[A]));
+        for (int j = 0; j < cgp_op_arity(ng[A]); j++)
+            len += (size_t)snprintf(buf + len, cap - len, "%s%c%d", j ? "," : "",
+                                    ng[j] < ni ? 'i' : 'n', ng[j] < ni ? ng[j] : ng[j] - ni);
+        len += (size_t)snprintf(buf + len, cap - len, ");");
+    }
+    len += (size_t)snprintf(buf + len, cap - len, "out=");
+    const int32_t *out = ev->parent.genes + (size_t)s->n_nodes * (A + 1);
+    for (int o = 0; o < s->n_outputs; o++)
+        len += (size_t)snprintf(buf + len, cap - len, "%s%c%d", o ? "," : "",
+                                out[o] < ni ? 'i' : 'n', out[o] < ni ? out[o] : out[o] - ni);
+    return buf;
+}

@@ -1,0 +1,101 @@
+/* evolver_internal.h - the search state shared by evolver.c (the (1+lambda) loop) and run.c
+ * (files, checkpoints, runs and thresholds). Not part of the public API. */
+#ifndef CGPC_CGP_EVOLVER_INTERNAL_H
+#define CGPC_CGP_EVOLVER_INTERNAL_H
+
+#include "cgp/cgp.h"
+
+enum cgp_stop {
+    CGP_STOP_NONE = 0,
+    CGP_STOP_BUDGET,    /* generations of the stage done */
+    CGP_STOP_PATIENCE,  /* no improvement for patience generations */
+    CGP_STOP_TIME,      /* time limit of the stage */
+    CGP_STOP_PAUSE,     /* pause_at reached: the caller checkpoints / reports, then continues */
+    CGP_STOP_SIGNAL,    /* *cb->stop was set */
+    CGP_STOP_AFTER      /* params.stop_after reached (testing hook) */
+};
+
+/* One offspring: the parent plus n_mut (gene, value) mutations. */
+struct cgp_offspring {
+    int n_mut;
+    int32_t *gene;
+    int32_t *val;
+    int neutral; /* 1: no active gene touched, fitness is the parent's */
+    int has_vals; /* values drawn (neutral offspring draw them only when accepted) */
+    struct cgp_fitness fit;
+};
+
+/* One worker thread: a private copy of the parent, undo buffer, scratch, counters. */
+struct cgp_worker {
+    int32_t *genes;
+    int32_t *old;
+    struct cgp_scratch sc;
+    int64_t evaluations, skipped, node_evals;
+    char pad[64]; /* keep counters of different workers on different cache lines */
+};
+
+/* Precomputed per-node source ranges so a mutation's new value costs one bounded draw:
+ * an input gene of node k takes r = below(n_src[k]) and means input r when r < n_prim[k],
+ * else source back0[k] + r - n_prim[k]. Same draws and results as cgp_gene_random. */
+struct cgp_mutator {
+    uint32_t *n_src;
+    int32_t *n_prim;
+    int32_t *back0;
+};
+int32_t cgp_mutator_value(const struct cgp_mutator *mu, const struct cgp_shape *s,
+                          const struct cgp_fset *f, int gene, cgpc_rng *rng);
+
+struct cgp_evolver {
+    struct cgp_params p;
+    const struct cgp_dataset *ds;
+    const struct energy_gate_table *t;
+    struct cgp_shape shape;
+    struct cgp_fset fset;
+    int64_t cared; /* MSE divisor */
+
+    struct cgp_genome parent;
+    struct cgp_fitness parent_fit;
+    struct cgp_scratch psc;  /* parent's decoded active set (psc.order) */
+    uint8_t *active_gene;    /* n_genes: 1 if the gene is used by the parent's phenotype */
+
+    int n_workers;
+    struct cgp_worker *w;
+    int max_mut;
+    struct cgp_mutator mu;
+    struct cgp_offspring *off; /* lambda */
+    int32_t *win_gene, *win_val; /* the accepted offspring's mutations, for the workers */
+    int win_n;
+
+    /* where the search is */
+    int run, stage;
+    uint64_t run_seed;
+    double threshold;
+    int64_t limit;          /* err_sum limit for the threshold */
+    int64_t generation;     /* generations done in this run (all stages) */
+    int64_t stage_gens;     /* generations done in this stage */
+    int64_t since_improve;
+    double stage_t0;        /* wall time the stage (re)started minus seconds already spent */
+    double run_t0;
+    double pause_at;        /* wall time to pause at (0 = never) */
+    enum cgp_stop stop;
+    const struct cgp_callbacks *cb;
+
+    /* called (from one thread) after every strict improvement of the parent */
+    void (*on_improve)(struct cgp_evolver *ev, void *user);
+    void *hook_user;
+    int hook_failed; /* set by on_improve on an error: the search stops (CGP_STOP_SIGNAL) */
+
+    int64_t generations_total;
+    double search_seconds;
+};
+
+/* Evaluate the parent (after its genes changed wholesale) and rebuild the active bitmap. */
+void cgp_evolver_reset_parent(struct cgp_evolver *ev);
+/* Fill parent_fit's cost fields if missing. */
+void cgp_evolver_cost_parent(struct cgp_evolver *ev);
+/* The parent's active circuit as one line "n5=add(i0,i1);n9=shr1(n5);out=n9,i2"; malloc'ed. */
+char *cgp_evolver_circuit_string(const struct cgp_evolver *ev);
+/* Set the stage's threshold (limit) and start its clock. */
+void cgp_evolver_set_threshold(struct cgp_evolver *ev, double threshold);
+
+#endif
