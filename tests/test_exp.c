@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/fileio.h"
+#include "exp/bridge.h"
 #include "exp/config.h"
 #include "exp/select.h"
 
@@ -320,6 +321,38 @@ static void shipped_experiments__parse_and_select(void **state)
     globfree(&g);
 }
 
+/* The model views match LeNet-5's hand-counted shapes, MACs and weights. */
+static void bridge__lenet5_layers_and_tensors(void **state)
+{
+    (void)state;
+    struct nn_model m = {0};
+    assert_int_equal(nn_model_init_lenet5(&m, NULL), CGPC_OK);
+    struct energy_layer *layers;
+    int n;
+    assert_int_equal(exp_model_energy_layers(&m, &layers, &n, NULL), CGPC_OK);
+    assert_int_equal(n, 5);
+    assert_string_equal(layers[0].name, "conv1");
+    assert_int_equal(layers[0].weights, 150);
+    assert_int_equal(layers[0].macs, 86400);
+    assert_int_equal(layers[1].weights, 2400);
+    assert_int_equal(layers[1].macs, 153600);
+    assert_int_equal(layers[4].macs, 840);
+    assert_int_equal(layers[0].weight_bits, 32); /* float model */
+    free(layers);
+    struct exp_tensor *t;
+    assert_int_equal(exp_model_tensors(&m, &t, &n, NULL), CGPC_OK);
+    assert_int_equal(n, 5);
+    for (int i = 0; i < n; i++) { /* the same shapes the selector tests above assume */
+        assert_string_equal(t[i].name, lenet[i].name);
+        assert_int_equal(t[i].out, lenet[i].out);
+        assert_int_equal(t[i].in, lenet[i].in);
+        assert_int_equal(t[i].kh, lenet[i].kh);
+        assert_int_equal(t[i].kw, lenet[i].kw);
+    }
+    free(t);
+    nn_model_free(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -334,6 +367,7 @@ int main(void)
         cmocka_unit_test(config_load__values_defaults_and_overrides),
         cmocka_unit_test(config_load__bad_files__error_names_file_and_line),
         cmocka_unit_test(shipped_experiments__parse_and_select),
+        cmocka_unit_test(bridge__lenet5_layers_and_tensors),
     };
     return cmocka_run_group_tests_name("exp", tests, NULL, NULL);
 }

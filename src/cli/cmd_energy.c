@@ -6,6 +6,8 @@
 #include "cli.h"
 #include "commands.h"
 #include "energy/energy.h"
+#include "exp/bridge.h"
+#include "nn/model.h"
 
 struct energy_opts {
     struct cli_common common;
@@ -63,12 +65,12 @@ void cmd_energy_usage(FILE *out)
 static int load_model_layers(const char *path, struct energy_layer **layers, int *n,
                              struct cgpc_err *err)
 {
-    *layers = NULL;
-    *n = 0;
-    return CGPC_FAIL(err, CGPC_ERR_INTERNAL,
-                     "%s: reading models is not available yet in this build (src/nn is not "
-                     "wired to cgpc energy)",
-                     path);
+    struct nn_model model = {0};
+    cgpc_status st = nn_model_load(path, &model, err);
+    if (st == CGPC_OK)
+        st = exp_model_energy_layers(&model, layers, n, err);
+    nn_model_free(&model);
+    return st;
 }
 
 static int print_tables(const struct energy_opts *o, const struct energy_gate_table *t,

@@ -87,4 +87,10 @@ expect_exit 2 "$CGPC" energy --threads 0
 
 # --model: a model that cannot be read is a runtime failure.
 expect_exit 1 "$CGPC" energy --model "$T/no-such-model.safetensors"
+expect_contains "$T/err" "no-such-model.safetensors"
+
+# --model on the shipped int8 LeNet-5: the per-layer budget with the hand-checked counts.
+expect_exit 0 "$CGPC" energy --model "$CGPC_ROOT/models/lenet5-mnist-int8.safetensors"
+grep -E "^ *conv1 .*86,?400" "$T/out" >/dev/null || { cat "$T/out" >&2; fail "conv1 row lacks 86,400 MACs"; }
+grep -E "^ *conv2 .*153,?600" "$T/out" >/dev/null || { cat "$T/out" >&2; fail "conv2 row lacks 153,600 MACs"; }
 echo ok

@@ -1,0 +1,24 @@
+/* bridge.h - views of a loaded model for the other modules: its layers as the energy module's
+ * generic layer list, and its int8 weight tensors as the selector's tensor shapes. Keeping
+ * these here lets src/energy and the selector stay independent of src/nn.
+ *
+ * Ownership: the arrays returned are malloc'ed; the caller frees them with free(). */
+#ifndef CGPC_EXP_BRIDGE_H
+#define CGPC_EXP_BRIDGE_H
+
+#include "common/error.h"
+#include "energy/energy.h"
+#include "exp/select.h"
+#include "nn/model.h"
+
+/* One energy_layer per layer with weights (conv, linear), in network order; weight_bits is 8
+ * for a quantized model, 32 for a float one; biases are not counted as weights. */
+cgpc_status exp_model_energy_layers(const struct nn_model *m, struct energy_layer **layers,
+                                    int *n, struct cgpc_err *err);
+
+/* One exp_tensor per weight tensor ("<layer>.weight"), shapes [O, I/groups, KH, KW]
+ * (linear: KH = KW = 1), in network order. */
+cgpc_status exp_model_tensors(const struct nn_model *m, struct exp_tensor **tensors, int *n,
+                              struct cgpc_err *err);
+
+#endif
