@@ -1,0 +1,96 @@
+/* pbs.h - experiments as PBS cluster jobs: the job directory, batch planning, job-script
+ * templates and batch status.
+ *
+ * A job directory (made by `cgpc pbs generate|submit`):
+ *   DIR/pbs.conf          "cgpc-pbs 1" + key = value: the job's settings (struct pbs_job)
+ *   DIR/experiment.exp    the effective experiment (file + command-line overrides)
+ *   DIR/job.sh            the job script rendered from a template (an array job over batches)
+ *   DIR/run-batch.sh      what job.sh runs: one batch, with scratch handling and state files
+ *   DIR/submissions.log   one line per qsub: time, batches, job id
+ *   DIR/batches/B/state   "running <epoch> <jobid> <host>" | "done" | "unfinished" | "failed <rc>"
+ *   DIR/batches/B/log     the batch's output (cgpc train's stdout/stderr)
+ *   DIR/batches/B/out/    the batch's `cgpc train --out` directory (runs first..first+count-1)
+ *   DIR/merged/           `cgpc pbs merge`: one experiment directory with every batch's runs
+ *
+ * Batch b of B holds runs [b*R/B, (b+1)*R/B) of R runs (integer division): contiguous, sizes
+ * differing by at most one, every run in exactly one batch.
+ *
+ * Templates are text with {{KEY}} placeholders (pbs_template_keys lists them); an unknown key
+ * is an error naming the line. Ownership: struct pbs_job is a plain value; rendered text is
+ * malloc'ed and freed by the caller. */
+#ifndef CGPC_PBS_H
+#define CGPC_PBS_H
+
+#include <stdint.h>
+
+#include "common/error.h"
+
+#define PBS_CONF_MAGIC "cgpc-pbs"
+#define PBS_CONF_VERSION 1
+
+struct pbs_job {
+    char name[64];        /* job name (#PBS -N), from the experiment name */
+    char cgpc[1024];      /* absolute path of the cgpc binary the jobs run */
+    char template_name[1024];
+    int runs;             /* total runs of the experiment */
+    int batches;          /* array size; 1..runs */
+    int first_run;        /* run index of the experiment's first run (default 0) */
+    double walltime_s;    /* requested walltime, seconds */
+    double margin_s;      /* evolution stops this long before the walltime (default 10% up to 10 min) */
+    char mem[32];         /* "500mb" */
+    char scratch[32];     /* "" or "20gb" (scratch_local) */
+    int ncpus;            /* cores per batch; also --threads */
+    char queue[64];       /* "" = the site default */
+};
+
+void pbs_job_defaults(struct pbs_job *job);
+
+/* The default margin for a walltime: 10%, at least 60 s, at most 600 s, never more than half. */
+double pbs_default_margin(double walltime_s);
+
+/* Runs of batch b: [*first, *first + *count). */
+void pbs_batch_runs(const struct pbs_job *job, int b, int *first, int *count);
+
+/* Validate settings (batches within 1..runs, walltime > margin, memory/scratch syntax like
+ * 500mb / 20gb, names safe for #PBS lines). */
+cgpc_status pbs_job_check(const struct pbs_job *job, struct cgpc_err *err);
+
+/* dir/pbs.conf, atomically / back. */
+cgpc_status pbs_job_save(const struct pbs_job *job, const char *dir, struct cgpc_err *err);
+cgpc_status pbs_job_load(struct pbs_job *job, const char *dir, struct cgpc_err *err);
+
+/* "HH:MM:SS" for a walltime (hours may exceed 24). */
+void pbs_format_walltime(double seconds, char *buf, int cap);
+
+/* Render a template for the job in `dir` (absolute). name is used in error messages. */
+cgpc_status pbs_template_render(const char *text, const char *name, const struct pbs_job *job,
+                                const char *dir, char **out, struct cgpc_err *err);
+
+/* The placeholder names, NULL-terminated, with one line of help each (for docs and --help). */
+extern const char *const pbs_template_keys[][2];
+
+enum pbs_batch_state {
+    PBS_NOT_STARTED = 0, /* no state file: queued, or never submitted */
+    PBS_RUNNING,
+    PBS_DONE,
+    PBS_UNFINISHED,      /* stopped before the end (walltime, signal) with a checkpoint */
+    PBS_FAILED
+};
+const char *pbs_state_name(enum pbs_batch_state s);
+
+struct pbs_batch_status {
+    enum pbs_batch_state state;
+    int first_run, count;
+    int64_t started;   /* epoch seconds from a "running" state line, 0 if none */
+    char jobid[64];
+    char detail[256];  /* e.g. "exit 1", "running for 3m12s on node7", "no state after walltime" */
+    char log_tail[2048]; /* last lines of the log, for failed batches */
+};
+
+/* Status of batch b. A "running" batch whose walltime (plus 5 minutes) has passed since it
+ * started cannot be running any more (killed hard): it is reported unfinished if its output
+ * has a checkpoint, failed otherwise. now = current epoch seconds. */
+cgpc_status pbs_batch_status(const char *dir, const struct pbs_job *job, int b, int64_t now,
+                             struct pbs_batch_status *st, struct cgpc_err *err);
+
+#endif
