@@ -55,6 +55,8 @@ size_t nn_conv2d_col_size(int C, int H, int W, int KH, int KW, int stride, int p
                 }                                                                           \
     } while (0)
 
+#define NN_PBLOCK 64
+
 void nn_conv2d(const float *x, int C, int H, int W, const float *w, const float *b, int OC,
                int KH, int KW, int stride, int pad, int groups, float *y, float *col)
 {
@@ -64,16 +66,33 @@ void nn_conv2d(const float *x, int C, int H, int W, const float *w, const float 
         NN_IM2COL(float, x + (size_t)g * cg * H * W, cg, H, W, KH, KW, stride, pad, OH, OW,
                   0.0f, col);
         for (int oc = g * ocg; oc < (g + 1) * ocg; oc++) {
-            float *restrict yo = y + (size_t)oc * P;
             const float *wo = w + (size_t)oc * K;
             float bias = b ? b[oc] : 0.0f;
-            for (int p = 0; p < P; p++)
-                yo[p] = bias;
-            for (int k = 0; k < K; k++) {
-                float wk = wo[k];
-                const float *restrict cr = col + (size_t)k * P;
-                for (int p = 0; p < P; p++)
-                    yo[p] += wk * cr[p];
+            /* register blocks of NN_PBLOCK output positions; k innermost keeps the
+             * reference's summation order */
+            for (int p0 = 0; p0 < P; p0 += NN_PBLOCK) {
+                int pn = P - p0 < NN_PBLOCK ? P - p0 : NN_PBLOCK;
+                float acc[NN_PBLOCK];
+                if (pn == NN_PBLOCK) {
+                    for (int p = 0; p < NN_PBLOCK; p++)
+                        acc[p] = bias;
+                    for (int k = 0; k < K; k++) {
+                        float wk = wo[k];
+                        const float *restrict cr = col + (size_t)k * P + p0;
+                        for (int p = 0; p < NN_PBLOCK; p++)
+                            acc[p] += wk * cr[p];
+                    }
+                } else {
+                    for (int p = 0; p < pn; p++)
+                        acc[p] = bias;
+                    for (int k = 0; k < K; k++) {
+                        float wk = wo[k];
+                        const float *restrict cr = col + (size_t)k * P + p0;
+                        for (int p = 0; p < pn; p++)
+                            acc[p] += wk * cr[p];
+                    }
+                }
+                memcpy(y + (size_t)oc * P + p0, acc, (size_t)pn * sizeof *acc);
             }
         }
     }
@@ -302,8 +321,7 @@ void nn_qconv2d_ref(const uint8_t *x, int x_zp, int C, int H, int W, const int8_
 
 void nn_qconv2d(const uint8_t *x, int x_zp, int C, int H, int W, const int8_t *w,
                 const int32_t *bias, int OC, int KH, int KW, int stride, int pad, int groups,
-                const float *mult, int y_zp, int qmin, int qmax, uint8_t *y, uint8_t *col,
-                int32_t *acc)
+                const float *mult, int y_zp, int qmin, int qmax, uint8_t *y, uint8_t *col)
 {
     int OH = nn_conv_out(H, KH, stride, pad), OW = nn_conv_out(W, KW, stride, pad);
     int P = OH * OW, cg = C / groups, ocg = OC / groups, K = cg * KH * KW;
@@ -316,19 +334,33 @@ void nn_qconv2d(const uint8_t *x, int x_zp, int C, int H, int W, const int8_t *w
             for (int k = 0; k < K; k++)
                 wsum += wo[k];
             int32_t base = (bias ? bias[oc] : 0) - x_zp * wsum;
-            int32_t *restrict a = acc;
-            for (int p = 0; p < P; p++)
-                a[p] = base;
-            for (int k = 0; k < K; k++) {
-                int32_t wk = wo[k];
-                const uint8_t *restrict cr = col + (size_t)k * P;
-                for (int p = 0; p < P; p++)
-                    a[p] += wk * (int32_t)cr[p];
-            }
             uint8_t *yo = y + (size_t)oc * P;
             float m = mult[oc];
-            for (int p = 0; p < P; p++)
-                yo[p] = nn_requantize(a[p], m, y_zp, qmin, qmax);
+            for (int p0 = 0; p0 < P; p0 += NN_PBLOCK) {
+                int pn = P - p0 < NN_PBLOCK ? P - p0 : NN_PBLOCK;
+                int32_t a[NN_PBLOCK];
+                if (pn == NN_PBLOCK) {
+                    for (int p = 0; p < NN_PBLOCK; p++)
+                        a[p] = base;
+                    for (int k = 0; k < K; k++) {
+                        int32_t wk = wo[k];
+                        const uint8_t *restrict cr = col + (size_t)k * P + p0;
+                        for (int p = 0; p < NN_PBLOCK; p++)
+                            a[p] += wk * (int32_t)cr[p];
+                    }
+                } else {
+                    for (int p = 0; p < pn; p++)
+                        a[p] = base;
+                    for (int k = 0; k < K; k++) {
+                        int32_t wk = wo[k];
+                        const uint8_t *restrict cr = col + (size_t)k * P + p0;
+                        for (int p = 0; p < pn; p++)
+                            a[p] += wk * (int32_t)cr[p];
+                    }
+                }
+                for (int p = 0; p < pn; p++)
+                    yo[p0 + p] = nn_requantize(a[p], m, y_zp, qmin, qmax);
+            }
         }
     }
 }

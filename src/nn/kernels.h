@@ -75,26 +75,32 @@ float nn_softmax_xent(const float *logits, int n, int label, float *dlogits);
 /* ---- int8 ------------------------------------------------------------------------------- */
 
 /* THE requantization primitive (PyTorch eager mode, fbgemm ReQuantizeOutput semantics):
- *     q = clamp(lrintf((float)acc * multiplier) + zero_point, qmin, qmax)
+ *     q = clamp(nearbyintf((float)acc * multiplier) + zero_point, qmin, qmax)
  * where acc is the int32 accumulator sum((x_q - x_zp) * w_q) + bias_q and
  * multiplier = (float)(in_scale * w_scale[oc]) / out_scale computed in float32, as fbgemm
- * does. Rounding is round-half-to-even (lrintf in the default FE_TONEAREST mode), exactly
+ * does. Rounding is round-half-to-even (nearbyintf in the default FE_TONEAREST mode), exactly
  * what fbgemm's std::lrintf does, so ties like 2.5 -> 2 and -2.5 -> -2 match PyTorch.
  * qmin/qmax: [0,255] for quint8 outputs; a fused ReLU clamps at the zero point instead of 0
  * (qmin = zero_point), as fbgemm does for ConvReLU / LinearReLU. */
 static inline uint8_t nn_requantize(int32_t acc, float multiplier, int zero_point, int qmin,
                                     int qmax)
 {
-    long r = lrintf((float)acc * multiplier) + zero_point;
-    return (uint8_t)(r < qmin ? qmin : r > qmax ? qmax : r);
+    /* nearbyintf == lrintf's rounding, but inlined and vectorisable (roundps); adding the
+     * zero point and clamping in float is exact for every result that is not clamped */
+    float r = nearbyintf((float)acc * multiplier) + (float)zero_point;
+    r = r < (float)qmin ? (float)qmin : r;
+    r = r > (float)qmax ? (float)qmax : r;
+    return (uint8_t)(int)r;
 }
 
 /* Affine quantization of one float (PyTorch quantize_per_tensor): clamp(zp + nearbyint(x *
  * (1/scale)), qmin, qmax), round half to even. */
 static inline int nn_quantize_value(float x, float inv_scale, int zero_point, int qmin, int qmax)
 {
-    long r = lrintf(x * inv_scale) + zero_point;
-    return (int)(r < qmin ? qmin : r > qmax ? qmax : r);
+    float r = nearbyintf(x * inv_scale) + (float)zero_point;
+    r = r < (float)qmin ? (float)qmin : r;
+    r = r > (float)qmax ? (float)qmax : r;
+    return (int)r;
 }
 
 static inline float nn_dequantize_value(int q, float scale, int zero_point)
@@ -109,12 +115,11 @@ void nn_qconv2d_ref(const uint8_t *x, int x_zp, int C, int H, int W, const int8_
                     const float *mult, int y_zp, int qmin, int qmax, uint8_t *y);
 
 /* Fast: im2col (padding filled with x_zp, so it contributes 0), int32 GEMM with output
- * positions innermost, zero-point correction x_zp*sum(w) per channel. Scratch: `col` of
- * nn_conv2d_col_size bytes, `acc` of OH*OW int32. Exactly equal to the reference. */
+ * positions innermost (register blocks of 64), zero-point correction x_zp*sum(w) per
+ * channel. Scratch: `col` of nn_conv2d_col_size bytes. Exactly equal to the reference. */
 void nn_qconv2d(const uint8_t *x, int x_zp, int C, int H, int W, const int8_t *w,
                 const int32_t *bias, int OC, int KH, int KW, int stride, int pad, int groups,
-                const float *mult, int y_zp, int qmin, int qmax, uint8_t *y, uint8_t *col,
-                int32_t *acc);
+                const float *mult, int y_zp, int qmin, int qmax, uint8_t *y, uint8_t *col);
 
 /* y[OUT] = requant(w[OUT,IN] (x - x_zp) + bias). */
 void nn_qlinear_ref(const uint8_t *x, int x_zp, int IN, const int8_t *w, const int32_t *bias,
