@@ -384,6 +384,30 @@ static void pool_act__known_values__match(void **state)
     assert_true(fabsf(th - tanhf(0.3f)) < 1e-7f);
 }
 
+static void maxpool__fast_paths_vs_generic__equal(void **state)
+{
+    (void)state;
+    cgpc_rng r;
+    cgpc_rng_seed(&r, 12, 0, 0);
+    enum { C = 6, H = 24, W = 24, N = C * H * W, ON = N / 4 };
+    float *x = malloc(N * 4), y0[ON], y1[ON], yq[ON];
+    int32_t arg[ON];
+    uint8_t *qx = malloc(N), qy[ON];
+    for (int i = 0; i < N; i++) {
+        qx[i] = (uint8_t)cgpc_rng_below(&r, 256);
+        x[i] = (float)qx[i] - 100.0f;
+    }
+    nn_maxpool2d(x, C, H, W, 2, 2, y0, arg); /* generic path (records argmax) */
+    nn_maxpool2d(x, C, H, W, 2, 2, y1, NULL); /* K=2 S=2 fast path */
+    assert_memory_equal(y0, y1, sizeof y0);
+    nn_qmaxpool2d(qx, C, H, W, 2, 2, qy);
+    for (int i = 0; i < ON; i++)
+        yq[i] = (float)qy[i] - 100.0f;
+    assert_memory_equal(y0, yq, sizeof y0);
+    free(x);
+    free(qx);
+}
+
 static void softmax_xent__gradient__matches_finite_difference(void **state)
 {
     (void)state;
@@ -860,6 +884,7 @@ int main(void)
         cmocka_unit_test(conv2d__fast_vs_reference__random_inputs_agree),
         cmocka_unit_test(linear__fast_vs_reference__random_inputs_agree),
         cmocka_unit_test(pool_act__known_values__match),
+        cmocka_unit_test(maxpool__fast_paths_vs_generic__equal),
         cmocka_unit_test(softmax_xent__gradient__matches_finite_difference),
         cmocka_unit_test(conv_linear_backward__vs_finite_difference__agree),
         cmocka_unit_test(requantize__edge_cases__saturate_round_half_even),

@@ -34,26 +34,48 @@ size_t nn_conv2d_col_size(int C, int H, int W, int KH, int KW, int stride, int p
     return (size_t)(C / groups) * KH * KW * P;
 }
 
-/* im2col of one group, generic over the element type: col[K = cg*KH*KW][P = OH*OW]. */
-#define NN_IM2COL(T, x, cg, H, W, KH, KW, stride, pad, OH, OW, padval, col)                  \
-    do {                                                                                    \
-        size_t k_ = 0;                                                                      \
-        for (int ic = 0; ic < (cg); ic++)                                                   \
-            for (int ky = 0; ky < (KH); ky++)                                               \
-                for (int kx = 0; kx < (KW); kx++, k_++) {                                   \
-                    T *row_ = (col) + k_ * (size_t)(OH) * (OW);                             \
-                    const T *src_ = (x) + (size_t)ic * (H) * (W);                           \
-                    for (int oy = 0; oy < (OH); oy++) {                                     \
-                        int iy = oy * (stride) - (pad) + ky;                                \
-                        for (int ox = 0; ox < (OW); ox++) {                                 \
-                            int ix = ox * (stride) - (pad) + kx;                            \
-                            row_[oy * (OW) + ox] = (iy < 0 || iy >= (H) || ix < 0 || ix >= (W)) \
-                                                       ? (padval)                           \
-                                                       : src_[iy * (W) + ix];               \
+/* im2col of one group, generic over the element type: col[K = cg*KH*KW][P = OH*OW].
+ * Rows inside the image are copied as contiguous runs when stride == 1. */
+#define NN_DEFINE_IM2COL(fname, T)                                                          \
+    static void fname(const T *x, int cg, int H, int W, int KH, int KW, int stride, int pad, \
+                      int OH, int OW, T padval, T *col)                                     \
+    {                                                                                       \
+        size_t k = 0;                                                                       \
+        for (int ic = 0; ic < cg; ic++)                                                     \
+            for (int ky = 0; ky < KH; ky++)                                                 \
+                for (int kx = 0; kx < KW; kx++, k++) {                                      \
+                    T *row = col + k * (size_t)OH * OW;                                     \
+                    const T *src = x + (size_t)ic * H * W;                                  \
+                    /* ox range whose input column is inside the image */                   \
+                    int lo = 0, hi = OW;                                                    \
+                    while (lo < OW && lo * stride - pad + kx < 0)                           \
+                        lo++;                                                               \
+                    while (hi > lo && (hi - 1) * stride - pad + kx >= W)                    \
+                        hi--;                                                               \
+                    for (int oy = 0; oy < OH; oy++) {                                       \
+                        int iy = oy * stride - pad + ky;                                    \
+                        T *r = row + (size_t)oy * OW;                                       \
+                        if (iy < 0 || iy >= H) {                                            \
+                            for (int ox = 0; ox < OW; ox++)                                 \
+                                r[ox] = padval;                                             \
+                            continue;                                                       \
                         }                                                                   \
+                        const T *s = src + (size_t)iy * W - pad + kx;                       \
+                        for (int ox = 0; ox < lo; ox++)                                     \
+                            r[ox] = padval;                                                 \
+                        if (stride == 1)                                                    \
+                            memcpy(r + lo, s + lo, (size_t)(hi - lo) * sizeof(T));          \
+                        else                                                                \
+                            for (int ox = lo; ox < hi; ox++)                                \
+                                r[ox] = s[ox * stride];                                     \
+                        for (int ox = hi; ox < OW; ox++)                                    \
+                            r[ox] = padval;                                                 \
                     }                                                                       \
                 }                                                                           \
-    } while (0)
+    }
+
+NN_DEFINE_IM2COL(im2col_f32, float)
+NN_DEFINE_IM2COL(im2col_u8, uint8_t)
 
 #define NN_PBLOCK 64
 
@@ -63,8 +85,7 @@ void nn_conv2d(const float *x, int C, int H, int W, const float *w, const float 
     int OH = nn_conv_out(H, KH, stride, pad), OW = nn_conv_out(W, KW, stride, pad);
     int P = OH * OW, cg = C / groups, ocg = OC / groups, K = cg * KH * KW;
     for (int g = 0; g < groups; g++) {
-        NN_IM2COL(float, x + (size_t)g * cg * H * W, cg, H, W, KH, KW, stride, pad, OH, OW,
-                  0.0f, col);
+        im2col_f32(x + (size_t)g * cg * H * W, cg, H, W, KH, KW, stride, pad, OH, OW, 0.0f, col);
         for (int oc = g * ocg; oc < (g + 1) * ocg; oc++) {
             const float *wo = w + (size_t)oc * K;
             float bias = b ? b[oc] : 0.0f;
@@ -196,6 +217,19 @@ void nn_linear_backward(const float *x, int IN, const float *w, int OUT, const f
 void nn_maxpool2d(const float *x, int C, int H, int W, int K, int S, float *y, int32_t *arg)
 {
     int OH = nn_conv_out(H, K, S, 0), OW = nn_conv_out(W, K, S, 0);
+    if (K == 2 && S == 2 && !arg) { /* inference fast path, same result */
+        for (int c = 0; c < C; c++)
+            for (int oy = 0; oy < OH; oy++) {
+                const float *r0 = x + ((size_t)c * H + 2 * oy) * W, *r1 = r0 + W;
+                float *o = y + ((size_t)c * OH + oy) * OW;
+                for (int ox = 0; ox < OW; ox++) {
+                    float a = r0[2 * ox] > r0[2 * ox + 1] ? r0[2 * ox] : r0[2 * ox + 1];
+                    float b = r1[2 * ox] > r1[2 * ox + 1] ? r1[2 * ox] : r1[2 * ox + 1];
+                    o[ox] = a > b ? a : b;
+                }
+            }
+        return;
+    }
     for (int c = 0; c < C; c++)
         for (int oy = 0; oy < OH; oy++)
             for (int ox = 0; ox < OW; ox++) {
@@ -326,7 +360,7 @@ void nn_qconv2d(const uint8_t *x, int x_zp, int C, int H, int W, const int8_t *w
     int OH = nn_conv_out(H, KH, stride, pad), OW = nn_conv_out(W, KW, stride, pad);
     int P = OH * OW, cg = C / groups, ocg = OC / groups, K = cg * KH * KW;
     for (int g = 0; g < groups; g++) {
-        NN_IM2COL(uint8_t, x + (size_t)g * cg * H * W, cg, H, W, KH, KW, stride, pad, OH, OW,
+        im2col_u8(x + (size_t)g * cg * H * W, cg, H, W, KH, KW, stride, pad, OH, OW,
                   (uint8_t)x_zp, col);
         for (int oc = g * ocg; oc < (g + 1) * ocg; oc++) {
             const int8_t *wo = w + (size_t)oc * K;
@@ -343,10 +377,11 @@ void nn_qconv2d(const uint8_t *x, int x_zp, int C, int H, int W, const int8_t *w
                     for (int p = 0; p < NN_PBLOCK; p++)
                         a[p] = base;
                     for (int k = 0; k < K; k++) {
-                        int32_t wk = wo[k];
+                        /* |w * x| <= 128 * 255 fits int16: 16-bit multiplies, widened adds */
+                        int16_t wk = wo[k];
                         const uint8_t *restrict cr = col + (size_t)k * P + p0;
                         for (int p = 0; p < NN_PBLOCK; p++)
-                            a[p] += wk * (int32_t)cr[p];
+                            a[p] += (int16_t)(wk * (int16_t)cr[p]);
                     }
                 } else {
                     for (int p = 0; p < pn; p++)
@@ -394,6 +429,19 @@ void nn_qlinear(const uint8_t *x, int x_zp, int IN, const int8_t *w, const int32
 void nn_qmaxpool2d(const uint8_t *x, int C, int H, int W, int K, int S, uint8_t *y)
 {
     int OH = nn_conv_out(H, K, S, 0), OW = nn_conv_out(W, K, S, 0);
+    if (K == 2 && S == 2) {
+        for (int c = 0; c < C; c++)
+            for (int oy = 0; oy < OH; oy++) {
+                const uint8_t *r0 = x + ((size_t)c * H + 2 * oy) * W, *r1 = r0 + W;
+                uint8_t *o = y + ((size_t)c * OH + oy) * OW;
+                for (int ox = 0; ox < OW; ox++) {
+                    uint8_t a = r0[2 * ox] > r0[2 * ox + 1] ? r0[2 * ox] : r0[2 * ox + 1];
+                    uint8_t b = r1[2 * ox] > r1[2 * ox + 1] ? r1[2 * ox] : r1[2 * ox + 1];
+                    o[ox] = a > b ? a : b;
+                }
+            }
+        return;
+    }
     for (int c = 0; c < C; c++)
         for (int oy = 0; oy < OH; oy++)
             for (int ox = 0; ox < OW; ox++) {
