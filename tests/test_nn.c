@@ -148,6 +148,7 @@ static void idx_load__malformed_files__errors_name_file_and_problem(void **state
     write_raw("few-lab", lab, ll - 1);
     expect_idx_error("ok-img", "few-lab", "3 labels but");
     expect_idx_error("missing", "ok-lab", "missing");
+    nn_dataset_free(&a);
     assert_int_equal(nn_dataset_load(tmp("nodir"), NN_SPLIT_TEST, &a, &err), CGPC_ERR_NOT_FOUND);
     assert_non_null(strstr(err.msg, "t10k-images-idx3-ubyte"));
     free(big);
