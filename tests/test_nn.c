@@ -267,6 +267,7 @@ struct conv_case {
 static const struct conv_case conv_cases[] = {
     {1, 28, 28, 6, 5, 1, 0, 1}, {6, 12, 12, 16, 5, 1, 0, 1}, {4, 9, 7, 8, 3, 2, 1, 2},
     {8, 8, 8, 8, 3, 1, 1, 8},   {3, 10, 11, 6, 1, 1, 0, 3},  {2, 5, 5, 4, 3, 2, 2, 1},
+    {2, 6, 7, 3, 3, 1, 0, 1},   {2, 10, 10, 4, 3, 1, 0, 2},  {1, 8, 71, 2, 3, 1, 0, 1},
 };
 
 static void conv2d__fast_vs_reference__random_inputs_agree(void **state)

@@ -30,14 +30,16 @@ void nn_conv2d_ref(const float *x, int C, int H, int W, const float *w, const fl
 
 size_t nn_conv2d_col_size(int C, int H, int W, int KH, int KW, int stride, int pad, int groups)
 {
-    size_t P = (size_t)nn_conv_out(H, KH, stride, pad) * (size_t)nn_conv_out(W, KW, stride, pad);
-    return (size_t)(C / groups) * KH * KW * P;
+    size_t OH = (size_t)nn_conv_out(H, KH, stride, pad);
+    size_t P = OH * (size_t)nn_conv_out(W, KW, stride, pad);
+    size_t im2col = (size_t)(C / groups) * KH * KW * P, wide = 4 * OH * (size_t)W;
+    return im2col > wide ? im2col : wide;
 }
 
 /* im2col of one group, generic over the element type: col[K = cg*KH*KW][P = OH*OW].
  * Rows inside the image are copied as contiguous runs when stride == 1. */
 #define NN_DEFINE_IM2COL(fname, T)                                                          \
-    static void fname(const T *x, int cg, int H, int W, int KH, int KW, int stride, int pad, \
+    __attribute__((optimize("no-tree-loop-distribute-patterns"))) static void fname(const T *x, int cg, int H, int W, int KH, int KW, int stride, int pad, \
                       int OH, int OW, T padval, T *col)                                     \
     {                                                                                       \
         size_t k = 0;                                                                       \
@@ -64,7 +66,8 @@ size_t nn_conv2d_col_size(int C, int H, int W, int KH, int KW, int stride, int p
                         for (int ox = 0; ox < lo; ox++)                                     \
                             r[ox] = padval;                                                 \
                         if (stride == 1)                                                    \
-                            memcpy(r + lo, s + lo, (size_t)(hi - lo) * sizeof(T));          \
+                            for (int ox = lo; ox < hi; ox++)                                \
+                                r[ox] = s[ox];                                              \
                         else                                                                \
                             for (int ox = lo; ox < hi; ox++)                                \
                                 r[ox] = s[ox * stride];                                     \
@@ -79,11 +82,117 @@ NN_DEFINE_IM2COL(im2col_u8, uint8_t)
 
 #define NN_PBLOCK 64
 
+/* GCC vector extension: 16 floats, lowered to AVX-512, AVX2 or SSE as the target allows. */
+typedef float nn_v16f __attribute__((vector_size(64)));
+
+static inline nn_v16f nn_v16f_load(const float *p)
+{
+    nn_v16f v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline nn_v16f nn_v16f_splat(float x)
+{
+    return (nn_v16f){x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x};
+}
+
+/* Stride 1, no padding: "wide" direct convolution of one output channel. Output (oy, ox) is
+ * computed at wide index q = oy*W + ox, so its input tap (ic, ky, kx) is x[ic*H*W + ky*W + kx
+ * + q] for every q: contiguous loads, no im2col. The W - OW extra columns of each wide row
+ * are computed and dropped. The highest index read is H*W - 1. Same summation order as the
+ * reference (bias, then taps in (ic, ky, kx) order). acc: L = (OH-1)*W + OW floats. */
+static void conv_wide_f32(const float *x, int cg, int H, int W, const float *wo, float bias,
+                          int KH, int KW, int OH, int OW, float *y, float *acc)
+{
+    int L = (OH - 1) * W + OW, q0 = 0;
+    /* blocks of 64; the last block is moved back to end at L (overlap recomputes the same
+     * values), so only L < 64 takes the scalar loop */
+    for (; q0 < L && L >= 64; q0 = q0 + 128 <= L ? q0 + 64 : (q0 + 64 < L ? L - 64 : L)) {
+        nn_v16f a0 = nn_v16f_splat(bias), a1 = a0, a2 = a0, a3 = a0;
+        const float *wk = wo;
+        for (int ic = 0; ic < cg; ic++)
+            for (int ky = 0; ky < KH; ky++) {
+                const float *xr = x + ((size_t)ic * H + ky) * W + q0;
+                for (int kx = 0; kx < KW; kx++) {
+                    nn_v16f wv = nn_v16f_splat(*wk++);
+                    a0 += wv * nn_v16f_load(xr + kx);
+                    a1 += wv * nn_v16f_load(xr + kx + 16);
+                    a2 += wv * nn_v16f_load(xr + kx + 32);
+                    a3 += wv * nn_v16f_load(xr + kx + 48);
+                }
+            }
+        memcpy(acc + q0, &a0, 64);
+        memcpy(acc + q0 + 16, &a1, 64);
+        memcpy(acc + q0 + 32, &a2, 64);
+        memcpy(acc + q0 + 48, &a3, 64);
+    }
+    for (; q0 < L; q0++) {
+        float sum = bias;
+        const float *wk = wo;
+        for (int ic = 0; ic < cg; ic++)
+            for (int ky = 0; ky < KH; ky++)
+                for (int kx = 0; kx < KW; kx++)
+                    sum += *wk++ * x[((size_t)ic * H + ky) * W + kx + q0];
+        acc[q0] = sum;
+    }
+    for (int oy = 0; oy < OH; oy++)
+        memcpy(y + (size_t)oy * OW, acc + (size_t)oy * W, (size_t)OW * sizeof *y);
+}
+
+/* int8 twin of conv_wide_f32: int32 accumulators (start: bias - x_zp*sum(w)), then
+ * requantization of the valid columns. acc: L int32. */
+static void conv_wide_u8(const uint8_t *x, int cg, int H, int W, const int8_t *wo,
+                         int32_t base, int KH, int KW, int OH, int OW, float mult, int y_zp,
+                         int qmin, int qmax, uint8_t *y, int32_t *acc)
+{
+    int L = (OH - 1) * W + OW, q0 = 0;
+    for (; q0 < L && L >= 64; q0 = q0 + 128 <= L ? q0 + 64 : (q0 + 64 < L ? L - 64 : L)) {
+        int32_t a[64];
+        for (int p = 0; p < 64; p++)
+            a[p] = base;
+        const int8_t *wk = wo;
+        for (int ic = 0; ic < cg; ic++)
+            for (int ky = 0; ky < KH; ky++) {
+                const uint8_t *xr = x + ((size_t)ic * H + ky) * W + q0;
+                for (int kx = 0; kx < KW; kx++) {
+                    int16_t wv = *wk++;
+                    const uint8_t *restrict xp = xr + kx;
+                    /* |w * x| <= 128 * 255 fits int16: 16-bit multiplies, widened adds */
+                    for (int p = 0; p < 64; p++)
+                        a[p] += (int16_t)(wv * (int16_t)xp[p]);
+                }
+            }
+        memcpy(acc + q0, a, sizeof a);
+    }
+    for (; q0 < L; q0++) {
+        int32_t sum = base;
+        const int8_t *wk = wo;
+        for (int ic = 0; ic < cg; ic++)
+            for (int ky = 0; ky < KH; ky++)
+                for (int kx = 0; kx < KW; kx++)
+                    sum += *wk++ * (int32_t)x[((size_t)ic * H + ky) * W + kx + q0];
+        acc[q0] = sum;
+    }
+    for (int oy = 0; oy < OH; oy++) {
+        const int32_t *ar = acc + (size_t)oy * W;
+        uint8_t *yr = y + (size_t)oy * OW;
+        for (int ox = 0; ox < OW; ox++)
+            yr[ox] = nn_requantize(ar[ox], mult, y_zp, qmin, qmax);
+    }
+}
+
 void nn_conv2d(const float *x, int C, int H, int W, const float *w, const float *b, int OC,
                int KH, int KW, int stride, int pad, int groups, float *y, float *col)
 {
     int OH = nn_conv_out(H, KH, stride, pad), OW = nn_conv_out(W, KW, stride, pad);
     int P = OH * OW, cg = C / groups, ocg = OC / groups, K = cg * KH * KW;
+    if (stride == 1 && pad == 0) {
+        for (int oc = 0; oc < OC; oc++)
+            conv_wide_f32(x + (size_t)(oc / ocg) * cg * H * W, cg, H, W, w + (size_t)oc * K,
+                          b ? b[oc] : 0.0f, KH, KW, OH, OW, y + (size_t)oc * P, col);
+        return;
+    }
     for (int g = 0; g < groups; g++) {
         im2col_f32(x + (size_t)g * cg * H * W, cg, H, W, KH, KW, stride, pad, OH, OW, 0.0f, col);
         for (int oc = g * ocg; oc < (g + 1) * ocg; oc++) {
@@ -95,14 +204,22 @@ void nn_conv2d(const float *x, int C, int H, int W, const float *w, const float 
                 int pn = P - p0 < NN_PBLOCK ? P - p0 : NN_PBLOCK;
                 float acc[NN_PBLOCK];
                 if (pn == NN_PBLOCK) {
-                    for (int p = 0; p < NN_PBLOCK; p++)
-                        acc[p] = bias;
+                    /* four 16-float vectors stay in registers over the k loop; separate
+                     * multiply and add (no FMA contraction in ISO C mode): bit-identical to
+                     * the reference */
+                    nn_v16f a0 = nn_v16f_splat(bias), a1 = a0, a2 = a0, a3 = a0;
                     for (int k = 0; k < K; k++) {
-                        float wk = wo[k];
-                        const float *restrict cr = col + (size_t)k * P + p0;
-                        for (int p = 0; p < NN_PBLOCK; p++)
-                            acc[p] += wk * cr[p];
+                        nn_v16f wk = nn_v16f_splat(wo[k]);
+                        const float *cr = col + (size_t)k * P + p0;
+                        a0 += wk * nn_v16f_load(cr);
+                        a1 += wk * nn_v16f_load(cr + 16);
+                        a2 += wk * nn_v16f_load(cr + 32);
+                        a3 += wk * nn_v16f_load(cr + 48);
                     }
+                    memcpy(acc, &a0, 64);
+                    memcpy(acc + 16, &a1, 64);
+                    memcpy(acc + 32, &a2, 64);
+                    memcpy(acc + 48, &a3, 64);
                 } else {
                     for (int p = 0; p < pn; p++)
                         acc[p] = bias;
@@ -359,6 +476,18 @@ void nn_qconv2d(const uint8_t *x, int x_zp, int C, int H, int W, const int8_t *w
 {
     int OH = nn_conv_out(H, KH, stride, pad), OW = nn_conv_out(W, KW, stride, pad);
     int P = OH * OW, cg = C / groups, ocg = OC / groups, K = cg * KH * KW;
+    if (stride == 1 && pad == 0) {
+        for (int oc = 0; oc < OC; oc++) {
+            const int8_t *wo = w + (size_t)oc * K;
+            int32_t wsum = 0;
+            for (int k = 0; k < K; k++)
+                wsum += wo[k];
+            conv_wide_u8(x + (size_t)(oc / ocg) * cg * H * W, cg, H, W, wo,
+                         (bias ? bias[oc] : 0) - x_zp * wsum, KH, KW, OH, OW, mult[oc], y_zp,
+                         qmin, qmax, y + (size_t)oc * P, (int32_t *)(void *)col);
+        }
+        return;
+    }
     for (int g = 0; g < groups; g++) {
         im2col_u8(x + (size_t)g * cg * H * W, cg, H, W, KH, KW, stride, pad, OH, OW,
                   (uint8_t)x_zp, col);

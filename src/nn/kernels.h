@@ -35,8 +35,11 @@ static inline int nn_conv_out(int in, int k, int stride, int pad)
 void nn_conv2d_ref(const float *x, int C, int H, int W, const float *w, const float *b, int OC,
                    int KH, int KW, int stride, int pad, int groups, float *y);
 
-/* Fast: im2col per group into `col` (scratch of nn_conv2d_col_size floats), then a GEMM with
- * the output position innermost (vectorised), same summation order as the reference. */
+/* Fast: stride 1 without padding runs a "wide" direct convolution (contiguous shifted input
+ * rows, no copies); otherwise im2col per group into `col`, then a GEMM with the output
+ * position innermost. Both vectorised in register blocks, same summation order as the
+ * reference. `col`: scratch of nn_conv2d_col_size() elements (floats here, bytes for int8;
+ * 64-byte aligned for the int8 kernel). */
 size_t nn_conv2d_col_size(int C, int H, int W, int KH, int KW, int stride, int pad, int groups);
 void nn_conv2d(const float *x, int C, int H, int W, const float *w, const float *b, int OC,
                int KH, int KW, int stride, int pad, int groups, float *y, float *col);
@@ -114,9 +117,10 @@ void nn_qconv2d_ref(const uint8_t *x, int x_zp, int C, int H, int W, const int8_
                     const int32_t *bias, int OC, int KH, int KW, int stride, int pad, int groups,
                     const float *mult, int y_zp, int qmin, int qmax, uint8_t *y);
 
-/* Fast: im2col (padding filled with x_zp, so it contributes 0), int32 GEMM with output
- * positions innermost (register blocks of 64), zero-point correction x_zp*sum(w) per
- * channel. Scratch: `col` of nn_conv2d_col_size bytes. Exactly equal to the reference. */
+/* Fast: like nn_conv2d (wide direct path for stride 1 / no padding, else im2col with padding
+ * filled with x_zp, so it contributes 0), int32 accumulation in register blocks with int16
+ * products, zero-point correction x_zp*sum(w) per channel. Scratch: `col` of
+ * nn_conv2d_col_size() bytes, 4-byte aligned. Exactly equal to the reference. */
 void nn_qconv2d(const uint8_t *x, int x_zp, int C, int H, int W, const int8_t *w,
                 const int32_t *bias, int OC, int KH, int KW, int stride, int pad, int groups,
                 const float *mult, int y_zp, int qmin, int qmax, uint8_t *y, uint8_t *col);
