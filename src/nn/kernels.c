@@ -175,8 +175,8 @@ static void conv_wide_u8(const uint8_t *x, int cg, int H, int W, const int8_t *w
         acc[q0] = sum;
     }
     for (int oy = 0; oy < OH; oy++) {
-        const int32_t *ar = acc + (size_t)oy * W;
-        uint8_t *yr = y + (size_t)oy * OW;
+        const int32_t *restrict ar = acc + (size_t)oy * W;
+        uint8_t *restrict yr = y + (size_t)oy * OW;
         for (int ox = 0; ox < OW; ox++)
             yr[ox] = nn_requantize(ar[ox], mult, y_zp, qmin, qmax);
     }
@@ -293,21 +293,45 @@ void nn_linear_ref(const float *x, int IN, const float *w, const float *b, int O
 
 #define NN_LANES 16
 
+/* One output's 16 lane sums plus the tail and the bias, combined in lane order. */
+static float linear_finish(nn_v16f acc, const float *wo, const float *x, int main_, int IN,
+                           float bias)
+{
+    float lane[NN_LANES];
+    memcpy(lane, &acc, sizeof lane);
+    for (int i = main_; i < IN; i++)
+        lane[i - main_] += wo[i] * x[i];
+    float s = 0.0f;
+    for (int l = 0; l < NN_LANES; l++)
+        s += lane[l];
+    return s + bias;
+}
+
 void nn_linear(const float *x, int IN, const float *w, const float *b, int OUT, float *y)
 {
-    int main_ = IN - IN % NN_LANES;
-    for (int o = 0; o < OUT; o++) {
-        const float *restrict wo = w + (size_t)o * IN;
-        float lane[NN_LANES] = {0};
+    int main_ = IN - IN % NN_LANES, o = 0;
+    /* four outputs at a time share the x loads and hide the add latency */
+    for (; o + 4 <= OUT; o += 4) {
+        const float *w0 = w + (size_t)o * IN, *w1 = w0 + IN, *w2 = w1 + IN, *w3 = w2 + IN;
+        nn_v16f s0 = nn_v16f_splat(0.0f), s1 = s0, s2 = s0, s3 = s0;
+        for (int i = 0; i < main_; i += NN_LANES) {
+            nn_v16f xv = nn_v16f_load(x + i);
+            s0 += nn_v16f_load(w0 + i) * xv;
+            s1 += nn_v16f_load(w1 + i) * xv;
+            s2 += nn_v16f_load(w2 + i) * xv;
+            s3 += nn_v16f_load(w3 + i) * xv;
+        }
+        y[o] = linear_finish(s0, w0, x, main_, IN, b ? b[o] : 0.0f);
+        y[o + 1] = linear_finish(s1, w1, x, main_, IN, b ? b[o + 1] : 0.0f);
+        y[o + 2] = linear_finish(s2, w2, x, main_, IN, b ? b[o + 2] : 0.0f);
+        y[o + 3] = linear_finish(s3, w3, x, main_, IN, b ? b[o + 3] : 0.0f);
+    }
+    for (; o < OUT; o++) {
+        const float *wo = w + (size_t)o * IN;
+        nn_v16f s0 = nn_v16f_splat(0.0f);
         for (int i = 0; i < main_; i += NN_LANES)
-            for (int l = 0; l < NN_LANES; l++)
-                lane[l] += wo[i + l] * x[i + l];
-        for (int i = main_; i < IN; i++)
-            lane[i - main_] += wo[i] * x[i];
-        float s = 0.0f;
-        for (int l = 0; l < NN_LANES; l++)
-            s += lane[l];
-        y[o] = s + (b ? b[o] : 0.0f);
+            s0 += nn_v16f_load(wo + i) * nn_v16f_load(x + i);
+        y[o] = linear_finish(s0, wo, x, main_, IN, b ? b[o] : 0.0f);
     }
 }
 
