@@ -1,6 +1,9 @@
 #include "nn/kernels.h"
 
 #include <string.h>
+#ifdef __AVX512BW__
+#include <immintrin.h>
+#endif
 
 /* ---- float ------------------------------------------------------------------------------ */
 
@@ -32,7 +35,9 @@ size_t nn_conv2d_col_size(int C, int H, int W, int KH, int KW, int stride, int p
 {
     size_t OH = (size_t)nn_conv_out(H, KH, stride, pad);
     size_t P = OH * (size_t)nn_conv_out(W, KW, stride, pad);
-    size_t im2col = (size_t)(C / groups) * KH * KW * P, wide = 4 * OH * (size_t)W;
+    /* wide path: L int32 accumulators + (int8, AVX-512BW) an int16 copy of the input */
+    size_t im2col = (size_t)(C / groups) * KH * KW * P,
+           wide = (4 * OH * (size_t)W + 63) / 64 * 64 + 2 * ((size_t)C * H * W + 64);
     return im2col > wide ? im2col : wide;
 }
 
@@ -142,12 +147,52 @@ static void conv_wide_f32(const float *x, int cg, int H, int W, const float *wo,
 
 /* int8 twin of conv_wide_f32: int32 accumulators (start: bias - x_zp*sum(w)), then
  * requantization of the valid columns. acc: L int32. */
-static void conv_wide_u8(const uint8_t *x, int cg, int H, int W, const int8_t *wo,
-                         int32_t base, int KH, int KW, int OH, int OW, float mult, int y_zp,
-                         int qmin, int qmax, uint8_t *y, int32_t *acc)
+#ifdef __AVX512BW__
+/* 64 wide outputs q0..q0+63 with vpmaddwd on pairs of horizontal taps (kx, kx+1): loading the
+ * int16 input at x16 + off + q0 + 2j gives lane j = x[q0+2j+kx]*w[kx] + x[q0+2j+kx+1]*w[kx+1],
+ * i.e. output q0+2j; the load one element later gives the odd outputs. An odd KW pairs its
+ * last tap with weight 0 (reads one element past the plane: x16 is padded). Integer sums:
+ * exactly the reference's result. */
+static void conv_wide_block_avx512(const int16_t *x16, int cg, int H, int W, const int8_t *wo,
+                                   int32_t base, int KH, int KW, int q0, int32_t *out)
+{
+    __m512i e0 = _mm512_set1_epi32(base), o0 = e0, e1 = e0, o1 = e0;
+    const int8_t *wk = wo;
+    for (int ic = 0; ic < cg; ic++)
+        for (int ky = 0; ky < KH; ky++, wk += KW) {
+            const int16_t *xr = x16 + ((size_t)ic * H + ky) * W + q0;
+            for (int kx = 0; kx < KW; kx += 2) {
+                uint32_t lo = (uint16_t)(int16_t)wk[kx];
+                uint32_t hi = kx + 1 < KW ? (uint16_t)(int16_t)wk[kx + 1] : 0;
+                __m512i wv = _mm512_set1_epi32((int32_t)(lo | hi << 16));
+                e0 = _mm512_add_epi32(e0, _mm512_madd_epi16(_mm512_loadu_si512(xr + kx), wv));
+                o0 = _mm512_add_epi32(o0, _mm512_madd_epi16(_mm512_loadu_si512(xr + kx + 1), wv));
+                e1 = _mm512_add_epi32(e1, _mm512_madd_epi16(_mm512_loadu_si512(xr + kx + 32), wv));
+                o1 = _mm512_add_epi32(o1, _mm512_madd_epi16(_mm512_loadu_si512(xr + kx + 33), wv));
+            }
+        }
+    /* interleave even/odd lanes back into output order */
+    __m512i idx_lo = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    __m512i idx_hi = _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8);
+    _mm512_storeu_si512(out, _mm512_permutex2var_epi32(e0, idx_lo, o0));
+    _mm512_storeu_si512(out + 16, _mm512_permutex2var_epi32(e0, idx_hi, o0));
+    _mm512_storeu_si512(out + 32, _mm512_permutex2var_epi32(e1, idx_lo, o1));
+    _mm512_storeu_si512(out + 48, _mm512_permutex2var_epi32(e1, idx_hi, o1));
+}
+#endif
+
+static void conv_wide_u8(const uint8_t *x, const int16_t *x16, int cg, int H, int W,
+                         const int8_t *wo, int32_t base, int KH, int KW, int OH, int OW,
+                         float mult, int y_zp, int qmin, int qmax, uint8_t *y, int32_t *acc)
 {
     int L = (OH - 1) * W + OW, q0 = 0;
     for (; q0 < L && L >= 64; q0 = q0 + 128 <= L ? q0 + 64 : (q0 + 64 < L ? L - 64 : L)) {
+#ifdef __AVX512BW__
+        conv_wide_block_avx512(x16, cg, H, W, wo, base, KH, KW, q0, acc + q0);
+        continue;
+#else
+        (void)x16;
+#endif
         int32_t a[64];
         for (int p = 0; p < 64; p++)
             a[p] = base;
@@ -501,14 +546,22 @@ void nn_qconv2d(const uint8_t *x, int x_zp, int C, int H, int W, const int8_t *w
     int OH = nn_conv_out(H, KH, stride, pad), OW = nn_conv_out(W, KW, stride, pad);
     int P = OH * OW, cg = C / groups, ocg = OC / groups, K = cg * KH * KW;
     if (stride == 1 && pad == 0) {
+        /* scratch: accumulators, then the int16 copy of the input (zero-padded) */
+        int32_t *acc = (int32_t *)(void *)col;
+        int16_t *x16 = (int16_t *)(void *)(col + ((size_t)4 * OH * W + 63) / 64 * 64);
+        size_t n = (size_t)C * H * W;
+        for (size_t i = 0; i < n; i++)
+            x16[i] = x[i];
+        for (size_t i = n; i < n + 64; i++)
+            x16[i] = 0;
         for (int oc = 0; oc < OC; oc++) {
             const int8_t *wo = w + (size_t)oc * K;
             int32_t wsum = 0;
             for (int k = 0; k < K; k++)
                 wsum += wo[k];
-            conv_wide_u8(x + (size_t)(oc / ocg) * cg * H * W, cg, H, W, wo,
-                         (bias ? bias[oc] : 0) - x_zp * wsum, KH, KW, OH, OW, mult[oc], y_zp,
-                         qmin, qmax, y + (size_t)oc * P, (int32_t *)(void *)col);
+            size_t in0 = (size_t)(oc / ocg) * cg * H * W;
+            conv_wide_u8(x + in0, x16 + in0, cg, H, W, wo, (bias ? bias[oc] : 0) - x_zp * wsum,
+                         KH, KW, OH, OW, mult[oc], y_zp, qmin, qmax, y + (size_t)oc * P, acc);
         }
         return;
     }
