@@ -35,9 +35,10 @@ size_t nn_conv2d_col_size(int C, int H, int W, int KH, int KW, int stride, int p
 {
     size_t OH = (size_t)nn_conv_out(H, KH, stride, pad);
     size_t P = OH * (size_t)nn_conv_out(W, KW, stride, pad);
-    /* wide path: L int32 accumulators + (int8, AVX-512BW) an int16 copy of the input */
+    /* wide path: L int32 accumulators + L requantized bytes + (int8) an int16 copy of the
+     * input, with L <= OH*W */
     size_t im2col = (size_t)(C / groups) * KH * KW * P,
-           wide = (4 * OH * (size_t)W + 63) / 64 * 64 + 2 * ((size_t)C * H * W + 64);
+           wide = (5 * OH * (size_t)W + 63) / 64 * 64 + 2 * ((size_t)C * H * W + 64);
     return im2col > wide ? im2col : wide;
 }
 
@@ -147,6 +148,13 @@ static void conv_wide_f32(const float *x, int cg, int H, int W, const float *wo,
 
 /* int8 twin of conv_wide_f32: int32 accumulators (start: bias - x_zp*sum(w)), then
  * requantization of the valid columns. acc: L int32. */
+static void requant_array(const int32_t *restrict acc, uint8_t *restrict y, int n, float mult,
+                          int y_zp, int qmin, int qmax)
+{
+    for (int i = 0; i < n; i++)
+        y[i] = nn_requantize(acc[i], mult, y_zp, qmin, qmax);
+}
+
 #ifdef __AVX512BW__
 /* 64 wide outputs q0..q0+63 with vpmaddwd on pairs of horizontal taps (kx, kx+1): loading the
  * int16 input at x16 + off + q0 + 2j gives lane j = x[q0+2j+kx]*w[kx] + x[q0+2j+kx+1]*w[kx+1],
@@ -219,12 +227,12 @@ static void conv_wide_u8(const uint8_t *x, const int16_t *x16, int cg, int H, in
                     sum += *wk++ * (int32_t)x[((size_t)ic * H + ky) * W + kx + q0];
         acc[q0] = sum;
     }
-    for (int oy = 0; oy < OH; oy++) {
-        const int32_t *restrict ar = acc + (size_t)oy * W;
-        uint8_t *restrict yr = y + (size_t)oy * OW;
-        for (int ox = 0; ox < OW; ox++)
-            yr[ox] = nn_requantize(ar[ox], mult, y_zp, qmin, qmax);
-    }
+    /* requantize the whole wide plane in one vectorised pass (into the tail of acc's
+     * scratch, see nn_conv2d_col_size), then keep the valid columns */
+    uint8_t *q = (uint8_t *)(void *)(acc + L);
+    requant_array(acc, q, L, mult, y_zp, qmin, qmax);
+    for (int oy = 0; oy < OH; oy++)
+        memcpy(y + (size_t)oy * OW, q + (size_t)oy * W, (size_t)OW);
 }
 
 void nn_conv2d(const float *x, int C, int H, int W, const float *w, const float *b, int OC,
@@ -548,7 +556,7 @@ void nn_qconv2d(const uint8_t *x, int x_zp, int C, int H, int W, const int8_t *w
     if (stride == 1 && pad == 0) {
         /* scratch: accumulators, then the int16 copy of the input (zero-padded) */
         int32_t *acc = (int32_t *)(void *)col;
-        int16_t *x16 = (int16_t *)(void *)(col + ((size_t)4 * OH * W + 63) / 64 * 64);
+        int16_t *x16 = (int16_t *)(void *)(col + ((size_t)5 * OH * W + 63) / 64 * 64);
         size_t n = (size_t)C * H * W;
         for (size_t i = 0; i < n; i++)
             x16[i] = x[i];
