@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "common/parallel.h"
+#include "nn/nn_omp.h"
 
 static size_t align64(size_t n) { return (n + 63) / 64 * 64; }
 
@@ -154,11 +155,11 @@ cgpc_status nn_eval(const struct nn_model *m, const struct nn_dataset *ds,
     size_t img = (size_t)ds->rows * ds->cols;
     float *out_logits = opts ? opts->logits : NULL;
     double t0 = cgpc_wtime();
-#pragma omp parallel num_threads(nt)
+NN_OMP(parallel num_threads(nt))
     {
         unsigned char *sc = scratch + ss * (size_t)cgpc_thread_id();
         float *lg = (float *)(void *)(sc + align64(nn_forward_scratch_size(m)));
-#pragma omp for schedule(static)
+NN_OMP(for schedule(static))
         for (int i = 0; i < n; i++) {
             float *li = out_logits ? out_logits + (size_t)i * nc : lg;
             nn_forward(m, ds->images + (size_t)i * img, li, sc);

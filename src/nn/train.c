@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/parallel.h"
+#include "nn/nn_omp.h"
 #include "common/rng.h"
 #include "nn/eval.h"
 #include "nn/quant.h"
@@ -173,14 +174,14 @@ static void batch_gradient(struct trainer *t, const struct nn_dataset *ds, const
     const struct nn_model *m = t->m;
     int nchunks = (n + NN_TRAIN_CHUNK - 1) / NN_TRAIN_CHUNK;
     size_t img = (size_t)ds->rows * ds->cols;
-#pragma omp parallel num_threads(t->threads)
+NN_OMP(parallel num_threads(t->threads))
     {
         int tid = cgpc_thread_id();
         float *w = t->work + t->work_floats * (size_t)tid;
         float *acts = w, *ga = w + t->act_total, *gb = ga + m->max_act, *col = gb + m->max_act;
         uint8_t *shifted = (uint8_t *)(void *)(col + m->max_col);
         int32_t *args = t->args + t->arg_total * (size_t)tid;
-#pragma omp for schedule(dynamic, 1)
+NN_OMP(for schedule(dynamic, 1))
         for (int c = 0; c < nchunks; c++) {
             float *cg = t->chunk_grad + t->np * (size_t)c;
             memset(cg, 0, t->np * sizeof *cg);
@@ -205,7 +206,7 @@ static void batch_gradient(struct trainer *t, const struct nn_dataset *ds, const
         }
         /* fixed-order reduction over chunks, parallel over parameters */
         float inv = 1.0f / (float)n;
-#pragma omp for schedule(static)
+NN_OMP(for schedule(static))
         for (size_t p = 0; p < t->np; p++) {
             float s = 0.0f;
             for (int c = 0; c < nchunks; c++)
@@ -306,7 +307,7 @@ cgpc_status nn_train(struct nn_model *m, const struct nn_dataset *train,
             if (o->optim == NN_OPTIM_ADAM) {
                 const float b1 = 0.9f, b2 = 0.999f, eps = 1e-8f;
                 float c1 = 1.0f - powf(b1, (float)step), c2 = 1.0f - powf(b2, (float)step);
-#pragma omp parallel for schedule(static)
+NN_OMP(parallel for schedule(static))
                 for (size_t p = 0; p < np; p++) {
                     float g = grad[p] + wd * params[p];
                     mom[p] = b1 * mom[p] + (1.0f - b1) * g;
@@ -315,7 +316,7 @@ cgpc_status nn_train(struct nn_model *m, const struct nn_dataset *train,
                 }
             } else {
                 float mu = (float)o->momentum;
-#pragma omp parallel for schedule(static)
+NN_OMP(parallel for schedule(static))
                 for (size_t p = 0; p < np; p++) {
                     float g = grad[p] + wd * params[p];
                     mom[p] = mu * mom[p] + g;
