@@ -7,29 +7,13 @@
 import gzip, json, os, struct, sys, time
 
 import torch
-import torch.nn as nn
-import torch.nn.functional as F
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
+                                "golden"))
+from make_lenet5_golden import LeNet5, read_idx  # noqa: E402  (the same module definition)
 
 DT = {"F32": torch.float32, "I8": torch.int8, "U8": torch.uint8, "I32": torch.int32,
       "I64": torch.int64}
-
-
-class LeNet5(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv1 = nn.Conv2d(1, 6, 5)
-        self.conv2 = nn.Conv2d(6, 16, 5)
-        self.fc1 = nn.Linear(256, 120)
-        self.fc2 = nn.Linear(120, 84)
-        self.fc3 = nn.Linear(84, 10)
-
-    def forward(self, x):
-        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
-        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
-        x = torch.flatten(x, 1)
-        x = F.relu(self.fc1(x))
-        x = F.relu(self.fc2(x))
-        return self.fc3(x)
 
 
 def load_safetensors(path):
@@ -46,17 +30,6 @@ def load_safetensors(path):
         out[name] = torch.frombuffer(bytearray(data[base + b:base + e]),
                                      dtype=DT[t["dtype"]]).reshape(t["shape"])
     return out
-
-
-def read_idx(path):
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rb") as f:
-        data = f.read()
-    magic, n = struct.unpack(">II", data[:8])
-    if magic == 0x803:
-        r, c = struct.unpack(">II", data[8:16])
-        return torch.frombuffer(bytearray(data[16:]), dtype=torch.uint8).reshape(n, r, c)
-    return torch.frombuffer(bytearray(data[8:]), dtype=torch.uint8)
 
 
 def find(d, stem):

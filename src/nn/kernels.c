@@ -408,20 +408,31 @@ void nn_linear_backward(const float *x, int IN, const float *w, int OUT, const f
     }
 }
 
+/* 2x2 stride-2 max pooling, generic over the element type (float and quint8 codes). */
+#define NN_DEFINE_MAXPOOL2X2(fname, T)                                                      \
+    static void fname(const T *x, int C, int H, int W, T *y)                                \
+    {                                                                                       \
+        int OH = H / 2, OW = W / 2;                                                         \
+        for (int c = 0; c < C; c++)                                                         \
+            for (int oy = 0; oy < OH; oy++) {                                               \
+                const T *r0 = x + ((size_t)c * H + 2 * oy) * W, *r1 = r0 + W;               \
+                T *o = y + ((size_t)c * OH + oy) * OW;                                      \
+                for (int ox = 0; ox < OW; ox++) {                                           \
+                    T a = r0[2 * ox] > r0[2 * ox + 1] ? r0[2 * ox] : r0[2 * ox + 1];        \
+                    T b = r1[2 * ox] > r1[2 * ox + 1] ? r1[2 * ox] : r1[2 * ox + 1];        \
+                    o[ox] = a > b ? a : b;                                                  \
+                }                                                                           \
+            }                                                                               \
+    }
+
+NN_DEFINE_MAXPOOL2X2(maxpool2x2_f32, float)
+NN_DEFINE_MAXPOOL2X2(maxpool2x2_u8, uint8_t)
+
 void nn_maxpool2d(const float *x, int C, int H, int W, int K, int S, float *y, int32_t *arg)
 {
     int OH = nn_conv_out(H, K, S, 0), OW = nn_conv_out(W, K, S, 0);
     if (K == 2 && S == 2 && !arg) { /* inference fast path, same result */
-        for (int c = 0; c < C; c++)
-            for (int oy = 0; oy < OH; oy++) {
-                const float *r0 = x + ((size_t)c * H + 2 * oy) * W, *r1 = r0 + W;
-                float *o = y + ((size_t)c * OH + oy) * OW;
-                for (int ox = 0; ox < OW; ox++) {
-                    float a = r0[2 * ox] > r0[2 * ox + 1] ? r0[2 * ox] : r0[2 * ox + 1];
-                    float b = r1[2 * ox] > r1[2 * ox + 1] ? r1[2 * ox] : r1[2 * ox + 1];
-                    o[ox] = a > b ? a : b;
-                }
-            }
+        maxpool2x2_f32(x, C, H, W, y);
         return;
     }
     for (int c = 0; c < C; c++)
@@ -644,16 +655,7 @@ void nn_qmaxpool2d(const uint8_t *x, int C, int H, int W, int K, int S, uint8_t 
 {
     int OH = nn_conv_out(H, K, S, 0), OW = nn_conv_out(W, K, S, 0);
     if (K == 2 && S == 2) {
-        for (int c = 0; c < C; c++)
-            for (int oy = 0; oy < OH; oy++) {
-                const uint8_t *r0 = x + ((size_t)c * H + 2 * oy) * W, *r1 = r0 + W;
-                uint8_t *o = y + ((size_t)c * OH + oy) * OW;
-                for (int ox = 0; ox < OW; ox++) {
-                    uint8_t a = r0[2 * ox] > r0[2 * ox + 1] ? r0[2 * ox] : r0[2 * ox + 1];
-                    uint8_t b = r1[2 * ox] > r1[2 * ox + 1] ? r1[2 * ox] : r1[2 * ox + 1];
-                    o[ox] = a > b ? a : b;
-                }
-            }
+        maxpool2x2_u8(x, C, H, W, y);
         return;
     }
     for (int c = 0; c < C; c++)
