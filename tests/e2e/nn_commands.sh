@@ -22,6 +22,9 @@ expect_exit 0 "$CGPC" eval --model "$T/m1.safetensors" --dataset mnist --limit 1
 for k in top1 top5 loss images seconds; do expect_contains "$T/out" "\"$k\": "; done
 expect_contains "$T/out" '"images": 100,'
 expect_contains "$T/out" '"format": "float"'
+expect_exit 0 "$CGPC" eval --model "$T/m1.safetensors" --limit 10 --verbose
+expect_contains "$T/err" "conv1    conv2d     6x1x5x5               150      86400  6x24x24"
+expect_contains "$T/err" "44426 parameters, 281640 MACs per image"
 
 # --logits: one row of 10 values per image
 expect_exit 0 "$CGPC" eval --model "$T/m1.safetensors" --dataset "$CGPC_ROOT/data/mnist" --limit 37 --logits "$T/l.csv"
