@@ -368,6 +368,8 @@ static void pool_act__known_values__match(void **state)
     assert_true(dx[5] == 1 && dx[7] == 2 && dx[13] == 3 && dx[10] == 4 && dx[0] == 0);
     nn_avgpool2d(x, 1, 4, 4, 2, 2, y);
     assert_true(fabsf(y[0] - 2.5f) < 1e-6f && fabsf(y[2] - 1.5f) < 1e-6f);
+    nn_avgpool2d_backward(dy, 1, 4, 4, 2, 2, dx); /* each input gets dy/4 of its window */
+    assert_true(dx[0] == 0.25f && dx[5] == 0.25f && dx[7] == 0.5f && dx[10] == 1.0f);
     uint8_t qx[16], qy[4];
     for (int i = 0; i < 16; i++)
         qx[i] = (uint8_t)(x[i] + 10);

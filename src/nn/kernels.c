@@ -475,6 +475,21 @@ void nn_avgpool2d(const float *x, int C, int H, int W, int K, int S, float *y)
             }
 }
 
+void nn_avgpool2d_backward(const float *dy, int C, int H, int W, int K, int S, float *dx)
+{
+    int OH = nn_conv_out(H, K, S, 0), OW = nn_conv_out(W, K, S, 0);
+    float inv = 1.0f / (float)(K * K);
+    memset(dx, 0, (size_t)C * H * W * sizeof *dx);
+    for (int c = 0; c < C; c++)
+        for (int oy = 0; oy < OH; oy++)
+            for (int ox = 0; ox < OW; ox++) {
+                float g = dy[(c * OH + oy) * OW + ox] * inv;
+                for (int ky = 0; ky < K; ky++)
+                    for (int kx = 0; kx < K; kx++)
+                        dx[(c * H + oy * S + ky) * W + ox * S + kx] += g;
+            }
+}
+
 void nn_act_forward(enum nn_act act, float *x, size_t n)
 {
     switch (act) {

@@ -65,6 +65,8 @@ void nn_maxpool2d(const float *x, int C, int H, int W, int K, int S, float *y, i
 void nn_maxpool2d_backward(const float *dy, int C, int OH, int OW, const int32_t *arg,
                            float *dx, int in_size);
 void nn_avgpool2d(const float *x, int C, int H, int W, int K, int S, float *y);
+/* dx[C,H,W] = backward of nn_avgpool2d given dy[C,OH,OW] (overwrites dx). */
+void nn_avgpool2d_backward(const float *dy, int C, int H, int W, int K, int S, float *dx);
 
 /* In-place activation over n values, and its backward given the activation's OUTPUT y:
  * dy *= act'(.) */

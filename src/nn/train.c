@@ -67,9 +67,6 @@ static cgpc_status trainer_init(struct trainer *t, const struct nn_model *m, int
     off += (size_t)m->in_c * m->in_h * m->in_w;
     for (int i = 0; i < m->nlayers; i++) {
         const struct nn_layer *l = &m->layers[i];
-        if (l->op == NN_OP_AVGPOOL)
-            return CGPC_FAIL(err, CGPC_ERR_ARG, "training: layer '%s': avgpool backward is not "
-                             "implemented", l->name);
         t->act_off[i + 1] = off;
         off += (size_t)l->out_c * l->out_h * l->out_w;
         t->arg_off[i] = aoff;
@@ -146,9 +143,11 @@ static float sample_backward(const struct trainer *t, const float *acts, const i
         else if (l->op == NN_OP_LINEAR)
             nn_linear_backward(x, l->in_c, t->params + poff(m, l->w), l->out_c, ga, dx,
                                grad + poff(m, l->w), grad + poff(m, l->b));
-        else if (dx)
+        else if (dx && l->op == NN_OP_MAXPOOL)
             nn_maxpool2d_backward(ga, l->out_c, l->out_h, l->out_w, args + t->arg_off[i], dx,
                                   l->in_c * l->in_h * l->in_w);
+        else if (dx)
+            nn_avgpool2d_backward(ga, l->in_c, l->in_h, l->in_w, l->kh, l->stride, dx);
         float *tmp = ga;
         ga = gb;
         gb = tmp;
