@@ -317,6 +317,39 @@ static void conv2d__fast_vs_reference__random_inputs_agree(void **state)
     }
 }
 
+static void conv2d_backward__fast_vs_reference__agree(void **state)
+{
+    (void)state;
+    cgpc_rng r;
+    cgpc_rng_seed(&r, 13, 0, 0);
+    for (size_t c = 0; c < sizeof conv_cases / sizeof conv_cases[0]; c++) {
+        const struct conv_case *k = &conv_cases[c];
+        int OH = nn_conv_out(k->H, k->K, k->stride, k->pad);
+        int OW = nn_conv_out(k->W, k->K, k->stride, k->pad);
+        size_t nx = (size_t)k->C * k->H * k->W, nw = (size_t)k->OC * (k->C / k->groups) * k->K * k->K;
+        size_t ny = (size_t)k->OC * OH * OW;
+        float *x = malloc(nx * 4), *w = malloc(nw * 4), *dy = malloc(ny * 4);
+        float *dx0 = malloc(nx * 4), *dx1 = malloc(nx * 4), *dw0 = calloc(nw, 4), *dw1 = calloc(nw, 4);
+        float *db0 = calloc((size_t)k->OC, 4), *db1 = calloc((size_t)k->OC, 4);
+        float *scratch = malloc(nn_conv2d_col_size(k->C, k->H, k->W, k->K, k->K, k->stride,
+                                                   k->pad, k->groups) * 4);
+        fill_uniform(x, nx, &r, -1, 1);
+        fill_uniform(w, nw, &r, -1, 1);
+        fill_uniform(dy, ny, &r, -1, 1);
+        nn_conv2d_backward_ref(x, k->C, k->H, k->W, w, k->OC, k->K, k->K, k->stride, k->pad,
+                               k->groups, dy, dx0, dw0, db0);
+        nn_conv2d_backward(x, k->C, k->H, k->W, w, k->OC, k->K, k->K, k->stride, k->pad,
+                           k->groups, dy, dx1, dw1, db1, scratch);
+        assert_memory_equal(dx0, dx1, nx * 4); /* same order: identical */
+        assert_memory_equal(db0, db1, (size_t)k->OC * 4);
+        for (size_t i = 0; i < nw; i++)
+            if (fabsf(dw0[i] - dw1[i]) > 1e-5f * (1 + fabsf(dw0[i])))
+                fail_msg("case %zu dw[%zu]: ref %g fast %g", c, i, dw0[i], dw1[i]);
+        free(x); free(w); free(dy); free(dx0); free(dx1); free(dw0); free(dw1); free(db0);
+        free(db1); free(scratch);
+    }
+}
+
 static void linear__fast_vs_reference__random_inputs_agree(void **state)
 {
     (void)state;
@@ -463,8 +496,8 @@ static void conv_linear_backward__vs_finite_difference__agree(void **state)
             s_ += (double)y[i_] * rr[i_];                                                   \
         (out) = s_;                                                                         \
     } while (0)
-    nn_conv2d_backward(x, k->C, k->H, k->W, w, k->OC, k->K, k->K, k->stride, k->pad, k->groups,
-                       rr, dx, dw, db);
+    nn_conv2d_backward_ref(x, k->C, k->H, k->W, w, k->OC, k->K, k->K, k->stride, k->pad,
+                           k->groups, rr, dx, dw, db);
     float *params[3] = {x, w, b}, *grads[3] = {dx, dw, db};
     size_t sizes[3] = {nx, nw, (size_t)k->OC};
     for (int p = 0; p < 3; p++)
@@ -887,6 +920,7 @@ int main(void)
         cmocka_unit_test(st_save_load__round_trip__sorted_aligned_with_metadata),
         cmocka_unit_test(st_parse__malformed_headers__clear_errors),
         cmocka_unit_test(conv2d__fast_vs_reference__random_inputs_agree),
+        cmocka_unit_test(conv2d_backward__fast_vs_reference__agree),
         cmocka_unit_test(linear__fast_vs_reference__random_inputs_agree),
         cmocka_unit_test(pool_act__known_values__match),
         cmocka_unit_test(maxpool__fast_paths_vs_generic__equal),

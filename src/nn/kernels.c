@@ -289,9 +289,9 @@ void nn_conv2d(const float *x, int C, int H, int W, const float *w, const float 
     }
 }
 
-void nn_conv2d_backward(const float *x, int C, int H, int W, const float *w, int OC, int KH,
-                        int KW, int stride, int pad, int groups, const float *dy, float *dx,
-                        float *dw, float *db)
+void nn_conv2d_backward_ref(const float *x, int C, int H, int W, const float *w, int OC, int KH,
+                            int KW, int stride, int pad, int groups, const float *dy, float *dx,
+                            float *dw, float *db)
 {
     int OH = nn_conv_out(H, KH, stride, pad), OW = nn_conv_out(W, KW, stride, pad);
     int cg = C / groups, ocg = OC / groups;
@@ -330,6 +330,64 @@ void nn_conv2d_backward(const float *x, int C, int H, int W, const float *w, int
                     dw[wi] += s;
                 }
         }
+    }
+}
+
+/* Sum of a[i]*b[i], i < n, in 16 fixed lanes combined in lane order (deterministic). */
+static float dot_lanes(const float *a, const float *b, int n)
+{
+    int main_ = n - n % 16;
+    nn_v16f acc = nn_v16f_splat(0.0f);
+    for (int i = 0; i < main_; i += 16)
+        acc += nn_v16f_load(a + i) * nn_v16f_load(b + i);
+    float lane[16];
+    memcpy(lane, &acc, sizeof lane);
+    for (int i = main_; i < n; i++)
+        lane[i - main_] += a[i] * b[i];
+    float s = 0.0f;
+    for (int l = 0; l < 16; l++)
+        s += lane[l];
+    return s;
+}
+
+void nn_conv2d_backward(const float *x, int C, int H, int W, const float *w, int OC, int KH,
+                        int KW, int stride, int pad, int groups, const float *dy, float *dx,
+                        float *dw, float *db, float *scratch)
+{
+    if (stride != 1 || pad != 0) {
+        nn_conv2d_backward_ref(x, C, H, W, w, OC, KH, KW, stride, pad, groups, dy, dx, dw, db);
+        return;
+    }
+    int OH = nn_conv_out(H, KH, 1, 0), OW = nn_conv_out(W, KW, 1, 0), L = (OH - 1) * W + OW;
+    int cg = C / groups, ocg = OC / groups;
+    float *dyw = scratch;
+    if (dx)
+        memset(dx, 0, (size_t)C * H * W * sizeof *dx);
+    for (int oc = 0; oc < OC; oc++) {
+        int g = oc / ocg;
+        const float *dyo = dy + (size_t)oc * OH * OW;
+        if (db) {
+            float s = 0.0f;
+            for (int p = 0; p < OH * OW; p++)
+                s += dyo[p];
+            db[oc] += s;
+        }
+        memset(dyw, 0, (size_t)L * sizeof *dyw);
+        for (int oy = 0; oy < OH; oy++)
+            memcpy(dyw + (size_t)oy * W, dyo + (size_t)oy * OW, (size_t)OW * sizeof *dyw);
+        for (int ic = 0; ic < cg; ic++)
+            for (int ky = 0; ky < KH; ky++)
+                for (int kx = 0; kx < KW; kx++) {
+                    size_t wi = (((size_t)oc * cg + ic) * KH + ky) * KW + kx;
+                    size_t off = ((size_t)(g * cg + ic) * H + ky) * W + kx;
+                    dw[wi] += dot_lanes(dyw, x + off, L);
+                    if (dx) {
+                        float wv = w[wi];
+                        float *restrict d = dx + off;
+                        for (int q = 0; q < L; q++)
+                            d[q] += dyw[q] * wv;
+                    }
+                }
     }
 }
 

@@ -45,10 +45,19 @@ void nn_conv2d(const float *x, int C, int H, int W, const float *w, const float 
                int KH, int KW, int stride, int pad, int groups, float *y, float *col);
 
 /* Backward of nn_conv2d given dy[OC,OH,OW]: dw += dL/dw, db += dL/db (db may be NULL),
- * dx = dL/dx (dx may be NULL: not needed for the first layer). */
+ * dx = dL/dx (dx may be NULL: not needed for the first layer).
+ * Reference: direct loops, each dw element summed over (oy, ox) in order. */
+void nn_conv2d_backward_ref(const float *x, int C, int H, int W, const float *w, int OC, int KH,
+                            int KW, int stride, int pad, int groups, const float *dy, float *dx,
+                            float *dw, float *db);
+/* Fast: for stride 1 without padding, dy is laid out "wide" (rows of W, zero columns beyond
+ * OW) in `scratch` (nn_conv2d_col_size floats) so every tap is a contiguous dot product
+ * (dw: 16 fixed lanes summed in lane order, deterministic; differs from the reference by
+ * rounding, tested to 1e-5) and a contiguous axpy (dx: same order as the reference,
+ * identical). Other geometries call the reference. */
 void nn_conv2d_backward(const float *x, int C, int H, int W, const float *w, int OC, int KH,
                         int KW, int stride, int pad, int groups, const float *dy, float *dx,
-                        float *dw, float *db);
+                        float *dw, float *db, float *scratch);
 
 /* y[OUT] = w[OUT,IN] x[IN] + b[OUT] (b may be NULL). Reference: sequential dot product. */
 void nn_linear_ref(const float *x, int IN, const float *w, const float *b, int OUT, float *y);

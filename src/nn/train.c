@@ -121,7 +121,8 @@ static void sample_forward(const struct trainer *t, const uint8_t *pix, float *a
 
 /* Backward one sample; accumulates into grad; returns the loss. */
 static float sample_backward(const struct trainer *t, const float *acts, const int32_t *args,
-                             int label, float *grad, float *ga, float *gb, int *correct)
+                             int label, float *grad, float *ga, float *gb, float *col,
+                             int *correct)
 {
     const struct nn_model *m = t->m;
     const struct nn_layer *last = &m->layers[m->nlayers - 1];
@@ -139,7 +140,7 @@ static float sample_backward(const struct trainer *t, const float *acts, const i
         if (l->op == NN_OP_CONV2D)
             nn_conv2d_backward(x, l->in_c, l->in_h, l->in_w, t->params + poff(m, l->w),
                                l->out_c, l->kh, l->kw, l->stride, l->pad, l->groups, ga, dx,
-                               grad + poff(m, l->w), grad + poff(m, l->b));
+                               grad + poff(m, l->w), grad + poff(m, l->b), col);
         else if (l->op == NN_OP_LINEAR)
             nn_linear_backward(x, l->in_c, t->params + poff(m, l->w), l->out_c, ga, dx,
                                grad + poff(m, l->w), grad + poff(m, l->b));
@@ -198,7 +199,7 @@ NN_OMP(for schedule(dynamic, 1))
                     pix = shifted;
                 }
                 sample_forward(t, pix, acts, args, col);
-                ls += sample_backward(t, acts, args, ds->labels[i], cg, ga, gb, &corr);
+                ls += sample_backward(t, acts, args, ds->labels[i], cg, ga, gb, col, &corr);
             }
             t->chunk_loss[c] = ls;
             t->chunk_correct[c] = corr;
