@@ -66,6 +66,28 @@ static cgpc_status write_logits(const char *path, const float *lg, int n, int nc
     return cgpc_atomic_close(&af, err);
 }
 
+/* --verbose: the model's layers with their weight shapes, MACs and output shapes. */
+static void print_layers(const struct nn_model *m)
+{
+    int64_t macs = 0;
+    fprintf(stderr, "%-8s %-10s %-16s %8s %10s  %s\n", "layer", "op", "weight", "weights",
+            "MACs", "output");
+    for (int i = 0; i < m->nlayers; i++) {
+        const struct nn_layer *l = &m->layers[i];
+        int64_t shape[4];
+        char ws[64] = "-";
+        int nd = nn_layer_weight_shape(l, shape);
+        for (int d = 0, n = 0; d < nd; d++)
+            n += snprintf(ws + n, sizeof ws - (size_t)n, "%s%lld", d ? "x" : "",
+                          (long long)shape[d]);
+        fprintf(stderr, "%-8s %-10s %-16s %8lld %10lld  %dx%dx%d\n", l->name, nn_op_name(l->op),
+                ws, (long long)l->nweights, (long long)l->macs, l->out_c, l->out_h, l->out_w);
+        macs += l->macs;
+    }
+    fprintf(stderr, "%s: %lld parameters, %lld MACs per image, %s\n", m->arch,
+            (long long)nn_model_param_count(m), (long long)macs, m->quantized ? "int8" : "float");
+}
+
 int cmd_eval(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -128,6 +150,8 @@ int cmd_eval(int argc, char **argv)
         goto out;
     }
     nn_dataset_truncate(&ds, o.limit);
+    if (o.common.verbose)
+        print_layers(&m);
     if (o.logits && !(logits = malloc((size_t)ds.n * m.nclasses * sizeof *logits))) {
         cli_error(cmd, "logits", "out of memory");
         goto out;

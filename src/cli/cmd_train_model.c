@@ -255,7 +255,7 @@ int cmd_train_model(int argc, char **argv)
         goto out;
     }
     fprintf(stderr, "cgpc %s: wrote %s (%s, test top1 %s)\n", cmd, o.out,
-            m.quantized ? "int8" : "float", m.meta[0].value);
+            m.quantized ? "int8" : "float", nn_model_get_meta(&m, "test_top1"));
     rc = CLI_EXIT_OK;
 out:
     nn_model_free(&m);

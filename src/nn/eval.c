@@ -4,16 +4,14 @@
 #include <string.h>
 
 #include "common/parallel.h"
+#include "nn/nn_omp.h"
 
 static size_t align64(size_t n) { return (n + 63) / 64 * 64; }
 
 size_t nn_forward_scratch_size(const struct nn_model *m)
 {
-    /* float: two activations + im2col; int8: two activations + im2col + int32 accumulators */
-    size_t f = 2 * align64(m->max_act * sizeof(float)) + align64(m->max_col * sizeof(float));
-    size_t q = 2 * align64(m->max_act) + align64(m->max_col) +
-               align64(m->max_act * sizeof(int32_t));
-    return f > q ? f : q;
+    /* two activations + im2col, in floats (int8 needs a quarter of it) */
+    return 2 * align64(m->max_act * sizeof(float)) + align64(m->max_col * sizeof(float));
 }
 
 void nn_input_normalize(const struct nn_model *m, const uint8_t *pixels, float *x)
@@ -82,7 +80,6 @@ void nn_forward_int8(const struct nn_model *m, const uint8_t *pixels, float *log
     unsigned char *s = scratch;
     size_t abytes = align64(m->max_act);
     uint8_t *cur = s, *nxt = s + abytes, *col = s + 2 * abytes;
-    int32_t *acc = (int32_t *)(void *)(s + 2 * abytes + align64(m->max_col));
     const struct nn_layer *first = &m->layers[0];
     int n = m->in_c * m->in_h * m->in_w;
     float inv = 1.0f / first->in_scale;
@@ -100,7 +97,7 @@ void nn_forward_int8(const struct nn_model *m, const uint8_t *pixels, float *log
             act_clamp(l, &qmin, &qmax);
             nn_qconv2d(cur, l->in_zp, l->in_c, l->in_h, l->in_w, l->qw, l->qb, l->out_c, l->kh,
                        l->kw, l->stride, l->pad, l->groups, l->qmult, l->out_zp, qmin, qmax,
-                       nxt, col, acc);
+                       nxt, col);
             zp = l->out_zp;
             scale = l->out_scale;
             break;
@@ -158,11 +155,11 @@ cgpc_status nn_eval(const struct nn_model *m, const struct nn_dataset *ds,
     size_t img = (size_t)ds->rows * ds->cols;
     float *out_logits = opts ? opts->logits : NULL;
     double t0 = cgpc_wtime();
-#pragma omp parallel num_threads(nt)
+NN_OMP(parallel num_threads(nt))
     {
         unsigned char *sc = scratch + ss * (size_t)cgpc_thread_id();
         float *lg = (float *)(void *)(sc + align64(nn_forward_scratch_size(m)));
-#pragma omp for schedule(static)
+NN_OMP(for schedule(static))
         for (int i = 0; i < n; i++) {
             float *li = out_logits ? out_logits + (size_t)i * nc : lg;
             nn_forward(m, ds->images + (size_t)i * img, li, sc);

@@ -1,6 +1,9 @@
 #include "nn/kernels.h"
 
 #include <string.h>
+#ifdef __AVX512BW__
+#include <immintrin.h>
+#endif
 
 /* ---- float ------------------------------------------------------------------------------ */
 
@@ -30,58 +33,265 @@ void nn_conv2d_ref(const float *x, int C, int H, int W, const float *w, const fl
 
 size_t nn_conv2d_col_size(int C, int H, int W, int KH, int KW, int stride, int pad, int groups)
 {
-    size_t P = (size_t)nn_conv_out(H, KH, stride, pad) * (size_t)nn_conv_out(W, KW, stride, pad);
-    return (size_t)(C / groups) * KH * KW * P;
+    size_t OH = (size_t)nn_conv_out(H, KH, stride, pad);
+    size_t P = OH * (size_t)nn_conv_out(W, KW, stride, pad);
+    /* wide path: L int32 accumulators + L requantized bytes + (int8) an int16 copy of the
+     * input, with L <= OH*W */
+    size_t im2col = (size_t)(C / groups) * KH * KW * P,
+           wide = (5 * OH * (size_t)W + 63) / 64 * 64 + 2 * ((size_t)C * H * W + 64);
+    return im2col > wide ? im2col : wide;
 }
 
-/* im2col of one group, generic over the element type: col[K = cg*KH*KW][P = OH*OW]. */
-#define NN_IM2COL(T, x, cg, H, W, KH, KW, stride, pad, OH, OW, padval, col)                  \
-    do {                                                                                    \
-        size_t k_ = 0;                                                                      \
-        for (int ic = 0; ic < (cg); ic++)                                                   \
-            for (int ky = 0; ky < (KH); ky++)                                               \
-                for (int kx = 0; kx < (KW); kx++, k_++) {                                   \
-                    T *row_ = (col) + k_ * (size_t)(OH) * (OW);                             \
-                    const T *src_ = (x) + (size_t)ic * (H) * (W);                           \
-                    for (int oy = 0; oy < (OH); oy++) {                                     \
-                        int iy = oy * (stride) - (pad) + ky;                                \
-                        for (int ox = 0; ox < (OW); ox++) {                                 \
-                            int ix = ox * (stride) - (pad) + kx;                            \
-                            row_[oy * (OW) + ox] = (iy < 0 || iy >= (H) || ix < 0 || ix >= (W)) \
-                                                       ? (padval)                           \
-                                                       : src_[iy * (W) + ix];               \
+/* im2col of one group, generic over the element type: col[K = cg*KH*KW][P = OH*OW].
+ * Rows inside the image are copied as contiguous runs when stride == 1. */
+#define NN_DEFINE_IM2COL(fname, T)                                                          \
+    __attribute__((optimize("no-tree-loop-distribute-patterns"))) static void fname(const T *x, int cg, int H, int W, int KH, int KW, int stride, int pad, \
+                      int OH, int OW, T padval, T *col)                                     \
+    {                                                                                       \
+        size_t k = 0;                                                                       \
+        for (int ic = 0; ic < cg; ic++)                                                     \
+            for (int ky = 0; ky < KH; ky++)                                                 \
+                for (int kx = 0; kx < KW; kx++, k++) {                                      \
+                    T *row = col + k * (size_t)OH * OW;                                     \
+                    const T *src = x + (size_t)ic * H * W;                                  \
+                    /* ox range whose input column is inside the image */                   \
+                    int lo = 0, hi = OW;                                                    \
+                    while (lo < OW && lo * stride - pad + kx < 0)                           \
+                        lo++;                                                               \
+                    while (hi > lo && (hi - 1) * stride - pad + kx >= W)                    \
+                        hi--;                                                               \
+                    for (int oy = 0; oy < OH; oy++) {                                       \
+                        int iy = oy * stride - pad + ky;                                    \
+                        T *r = row + (size_t)oy * OW;                                       \
+                        if (iy < 0 || iy >= H) {                                            \
+                            for (int ox = 0; ox < OW; ox++)                                 \
+                                r[ox] = padval;                                             \
+                            continue;                                                       \
                         }                                                                   \
+                        const T *s = src + (size_t)iy * W - pad + kx;                       \
+                        for (int ox = 0; ox < lo; ox++)                                     \
+                            r[ox] = padval;                                                 \
+                        if (stride == 1)                                                    \
+                            for (int ox = lo; ox < hi; ox++)                                \
+                                r[ox] = s[ox];                                              \
+                        else                                                                \
+                            for (int ox = lo; ox < hi; ox++)                                \
+                                r[ox] = s[ox * stride];                                     \
+                        for (int ox = hi; ox < OW; ox++)                                    \
+                            r[ox] = padval;                                                 \
                     }                                                                       \
                 }                                                                           \
-    } while (0)
+    }
+
+NN_DEFINE_IM2COL(im2col_f32, float)
+NN_DEFINE_IM2COL(im2col_u8, uint8_t)
+
+#define NN_PBLOCK 64
+
+/* GCC vector extension: 16 floats, lowered to AVX-512, AVX2 or SSE as the target allows. */
+typedef float nn_v16f __attribute__((vector_size(64)));
+
+static inline nn_v16f nn_v16f_load(const float *p)
+{
+    nn_v16f v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline nn_v16f nn_v16f_splat(float x)
+{
+    return (nn_v16f){x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x};
+}
+
+/* Stride 1, no padding: "wide" direct convolution of one output channel. Output (oy, ox) is
+ * computed at wide index q = oy*W + ox, so its input tap (ic, ky, kx) is x[ic*H*W + ky*W + kx
+ * + q] for every q: contiguous loads, no im2col. The W - OW extra columns of each wide row
+ * are computed and dropped. The highest index read is H*W - 1. Same summation order as the
+ * reference (bias, then taps in (ic, ky, kx) order). acc: L = (OH-1)*W + OW floats. */
+static void conv_wide_f32(const float *x, int cg, int H, int W, const float *wo, float bias,
+                          int KH, int KW, int OH, int OW, float *y, float *acc)
+{
+    int L = (OH - 1) * W + OW, q0 = 0;
+    /* blocks of 64; the last block is moved back to end at L (overlap recomputes the same
+     * values), so only L < 64 takes the scalar loop */
+    for (; q0 < L && L >= 64; q0 = q0 + 128 <= L ? q0 + 64 : (q0 + 64 < L ? L - 64 : L)) {
+        nn_v16f a0 = nn_v16f_splat(bias), a1 = a0, a2 = a0, a3 = a0;
+        const float *wk = wo;
+        for (int ic = 0; ic < cg; ic++)
+            for (int ky = 0; ky < KH; ky++) {
+                const float *xr = x + ((size_t)ic * H + ky) * W + q0;
+                for (int kx = 0; kx < KW; kx++) {
+                    nn_v16f wv = nn_v16f_splat(*wk++);
+                    a0 += wv * nn_v16f_load(xr + kx);
+                    a1 += wv * nn_v16f_load(xr + kx + 16);
+                    a2 += wv * nn_v16f_load(xr + kx + 32);
+                    a3 += wv * nn_v16f_load(xr + kx + 48);
+                }
+            }
+        memcpy(acc + q0, &a0, 64);
+        memcpy(acc + q0 + 16, &a1, 64);
+        memcpy(acc + q0 + 32, &a2, 64);
+        memcpy(acc + q0 + 48, &a3, 64);
+    }
+    for (; q0 < L; q0++) {
+        float sum = bias;
+        const float *wk = wo;
+        for (int ic = 0; ic < cg; ic++)
+            for (int ky = 0; ky < KH; ky++)
+                for (int kx = 0; kx < KW; kx++)
+                    sum += *wk++ * x[((size_t)ic * H + ky) * W + kx + q0];
+        acc[q0] = sum;
+    }
+    for (int oy = 0; oy < OH; oy++)
+        memcpy(y + (size_t)oy * OW, acc + (size_t)oy * W, (size_t)OW * sizeof *y);
+}
+
+/* int8 twin of conv_wide_f32: int32 accumulators (start: bias - x_zp*sum(w)), then
+ * requantization of the valid columns. acc: L int32. */
+static void requant_array(const int32_t *restrict acc, uint8_t *restrict y, int n, float mult,
+                          int y_zp, int qmin, int qmax)
+{
+    for (int i = 0; i < n; i++)
+        y[i] = nn_requantize(acc[i], mult, y_zp, qmin, qmax);
+}
+
+#ifdef __AVX512BW__
+/* 64 wide outputs q0..q0+63 with vpmaddwd on pairs of horizontal taps (kx, kx+1): loading the
+ * int16 input at x16 + off + q0 + 2j gives lane j = x[q0+2j+kx]*w[kx] + x[q0+2j+kx+1]*w[kx+1],
+ * i.e. output q0+2j; the load one element later gives the odd outputs. An odd KW pairs its
+ * last tap with weight 0 (reads one element past the plane: x16 is padded). Integer sums:
+ * exactly the reference's result. */
+static void conv_wide_block_avx512(const int16_t *x16, int cg, int H, int W, const int8_t *wo,
+                                   int32_t base, int KH, int KW, int q0, int32_t *out)
+{
+    __m512i e0 = _mm512_set1_epi32(base), o0 = e0, e1 = e0, o1 = e0;
+    const int8_t *wk = wo;
+    for (int ic = 0; ic < cg; ic++)
+        for (int ky = 0; ky < KH; ky++, wk += KW) {
+            const int16_t *xr = x16 + ((size_t)ic * H + ky) * W + q0;
+            for (int kx = 0; kx < KW; kx += 2) {
+                uint32_t lo = (uint16_t)(int16_t)wk[kx];
+                uint32_t hi = kx + 1 < KW ? (uint16_t)(int16_t)wk[kx + 1] : 0;
+                __m512i wv = _mm512_set1_epi32((int32_t)(lo | hi << 16));
+                e0 = _mm512_add_epi32(e0, _mm512_madd_epi16(_mm512_loadu_si512(xr + kx), wv));
+                o0 = _mm512_add_epi32(o0, _mm512_madd_epi16(_mm512_loadu_si512(xr + kx + 1), wv));
+                e1 = _mm512_add_epi32(e1, _mm512_madd_epi16(_mm512_loadu_si512(xr + kx + 32), wv));
+                o1 = _mm512_add_epi32(o1, _mm512_madd_epi16(_mm512_loadu_si512(xr + kx + 33), wv));
+            }
+        }
+    /* interleave even/odd lanes back into output order */
+    __m512i idx_lo = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    __m512i idx_hi = _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8);
+    _mm512_storeu_si512(out, _mm512_permutex2var_epi32(e0, idx_lo, o0));
+    _mm512_storeu_si512(out + 16, _mm512_permutex2var_epi32(e0, idx_hi, o0));
+    _mm512_storeu_si512(out + 32, _mm512_permutex2var_epi32(e1, idx_lo, o1));
+    _mm512_storeu_si512(out + 48, _mm512_permutex2var_epi32(e1, idx_hi, o1));
+}
+#endif
+
+static void conv_wide_u8(const uint8_t *x, const int16_t *x16, int cg, int H, int W,
+                         const int8_t *wo, int32_t base, int KH, int KW, int OH, int OW,
+                         float mult, int y_zp, int qmin, int qmax, uint8_t *y, int32_t *acc)
+{
+    int L = (OH - 1) * W + OW, q0 = 0;
+    for (; q0 < L && L >= 64; q0 = q0 + 128 <= L ? q0 + 64 : (q0 + 64 < L ? L - 64 : L)) {
+#ifdef __AVX512BW__
+        conv_wide_block_avx512(x16, cg, H, W, wo, base, KH, KW, q0, acc + q0);
+        continue;
+#else
+        (void)x16;
+#endif
+        int32_t a[64];
+        for (int p = 0; p < 64; p++)
+            a[p] = base;
+        const int8_t *wk = wo;
+        for (int ic = 0; ic < cg; ic++)
+            for (int ky = 0; ky < KH; ky++) {
+                const uint8_t *xr = x + ((size_t)ic * H + ky) * W + q0;
+                for (int kx = 0; kx < KW; kx++) {
+                    int16_t wv = *wk++;
+                    const uint8_t *restrict xp = xr + kx;
+                    /* |w * x| <= 128 * 255 fits int16: 16-bit multiplies, widened adds */
+                    for (int p = 0; p < 64; p++)
+                        a[p] += (int16_t)(wv * (int16_t)xp[p]);
+                }
+            }
+        memcpy(acc + q0, a, sizeof a);
+    }
+    for (; q0 < L; q0++) {
+        int32_t sum = base;
+        const int8_t *wk = wo;
+        for (int ic = 0; ic < cg; ic++)
+            for (int ky = 0; ky < KH; ky++)
+                for (int kx = 0; kx < KW; kx++)
+                    sum += *wk++ * (int32_t)x[((size_t)ic * H + ky) * W + kx + q0];
+        acc[q0] = sum;
+    }
+    /* requantize the whole wide plane in one vectorised pass (into the tail of acc's
+     * scratch, see nn_conv2d_col_size), then keep the valid columns */
+    uint8_t *q = (uint8_t *)(void *)(acc + L);
+    requant_array(acc, q, L, mult, y_zp, qmin, qmax);
+    for (int oy = 0; oy < OH; oy++)
+        memcpy(y + (size_t)oy * OW, q + (size_t)oy * W, (size_t)OW);
+}
 
 void nn_conv2d(const float *x, int C, int H, int W, const float *w, const float *b, int OC,
                int KH, int KW, int stride, int pad, int groups, float *y, float *col)
 {
     int OH = nn_conv_out(H, KH, stride, pad), OW = nn_conv_out(W, KW, stride, pad);
     int P = OH * OW, cg = C / groups, ocg = OC / groups, K = cg * KH * KW;
+    if (stride == 1 && pad == 0) {
+        for (int oc = 0; oc < OC; oc++)
+            conv_wide_f32(x + (size_t)(oc / ocg) * cg * H * W, cg, H, W, w + (size_t)oc * K,
+                          b ? b[oc] : 0.0f, KH, KW, OH, OW, y + (size_t)oc * P, col);
+        return;
+    }
     for (int g = 0; g < groups; g++) {
-        NN_IM2COL(float, x + (size_t)g * cg * H * W, cg, H, W, KH, KW, stride, pad, OH, OW,
-                  0.0f, col);
+        im2col_f32(x + (size_t)g * cg * H * W, cg, H, W, KH, KW, stride, pad, OH, OW, 0.0f, col);
         for (int oc = g * ocg; oc < (g + 1) * ocg; oc++) {
-            float *restrict yo = y + (size_t)oc * P;
             const float *wo = w + (size_t)oc * K;
             float bias = b ? b[oc] : 0.0f;
-            for (int p = 0; p < P; p++)
-                yo[p] = bias;
-            for (int k = 0; k < K; k++) {
-                float wk = wo[k];
-                const float *restrict cr = col + (size_t)k * P;
-                for (int p = 0; p < P; p++)
-                    yo[p] += wk * cr[p];
+            /* register blocks of NN_PBLOCK output positions; k innermost keeps the
+             * reference's summation order */
+            for (int p0 = 0; p0 < P; p0 += NN_PBLOCK) {
+                int pn = P - p0 < NN_PBLOCK ? P - p0 : NN_PBLOCK;
+                float acc[NN_PBLOCK];
+                if (pn == NN_PBLOCK) {
+                    /* four 16-float vectors stay in registers over the k loop; separate
+                     * multiply and add (no FMA contraction in ISO C mode): bit-identical to
+                     * the reference */
+                    nn_v16f a0 = nn_v16f_splat(bias), a1 = a0, a2 = a0, a3 = a0;
+                    for (int k = 0; k < K; k++) {
+                        nn_v16f wk = nn_v16f_splat(wo[k]);
+                        const float *cr = col + (size_t)k * P + p0;
+                        a0 += wk * nn_v16f_load(cr);
+                        a1 += wk * nn_v16f_load(cr + 16);
+                        a2 += wk * nn_v16f_load(cr + 32);
+                        a3 += wk * nn_v16f_load(cr + 48);
+                    }
+                    memcpy(acc, &a0, 64);
+                    memcpy(acc + 16, &a1, 64);
+                    memcpy(acc + 32, &a2, 64);
+                    memcpy(acc + 48, &a3, 64);
+                } else {
+                    for (int p = 0; p < pn; p++)
+                        acc[p] = bias;
+                    for (int k = 0; k < K; k++) {
+                        float wk = wo[k];
+                        const float *restrict cr = col + (size_t)k * P + p0;
+                        for (int p = 0; p < pn; p++)
+                            acc[p] += wk * cr[p];
+                    }
+                }
+                memcpy(y + (size_t)oc * P + p0, acc, (size_t)pn * sizeof *acc);
             }
         }
     }
 }
 
-void nn_conv2d_backward(const float *x, int C, int H, int W, const float *w, int OC, int KH,
-                        int KW, int stride, int pad, int groups, const float *dy, float *dx,
-                        float *dw, float *db)
+void nn_conv2d_backward_ref(const float *x, int C, int H, int W, const float *w, int OC, int KH,
+                            int KW, int stride, int pad, int groups, const float *dy, float *dx,
+                            float *dw, float *db)
 {
     int OH = nn_conv_out(H, KH, stride, pad), OW = nn_conv_out(W, KW, stride, pad);
     int cg = C / groups, ocg = OC / groups;
@@ -123,6 +333,64 @@ void nn_conv2d_backward(const float *x, int C, int H, int W, const float *w, int
     }
 }
 
+/* Sum of a[i]*b[i], i < n, in 16 fixed lanes combined in lane order (deterministic). */
+static float dot_lanes(const float *a, const float *b, int n)
+{
+    int main_ = n - n % 16;
+    nn_v16f acc = nn_v16f_splat(0.0f);
+    for (int i = 0; i < main_; i += 16)
+        acc += nn_v16f_load(a + i) * nn_v16f_load(b + i);
+    float lane[16];
+    memcpy(lane, &acc, sizeof lane);
+    for (int i = main_; i < n; i++)
+        lane[i - main_] += a[i] * b[i];
+    float s = 0.0f;
+    for (int l = 0; l < 16; l++)
+        s += lane[l];
+    return s;
+}
+
+void nn_conv2d_backward(const float *x, int C, int H, int W, const float *w, int OC, int KH,
+                        int KW, int stride, int pad, int groups, const float *dy, float *dx,
+                        float *dw, float *db, float *scratch)
+{
+    if (stride != 1 || pad != 0) {
+        nn_conv2d_backward_ref(x, C, H, W, w, OC, KH, KW, stride, pad, groups, dy, dx, dw, db);
+        return;
+    }
+    int OH = nn_conv_out(H, KH, 1, 0), OW = nn_conv_out(W, KW, 1, 0), L = (OH - 1) * W + OW;
+    int cg = C / groups, ocg = OC / groups;
+    float *dyw = scratch;
+    if (dx)
+        memset(dx, 0, (size_t)C * H * W * sizeof *dx);
+    for (int oc = 0; oc < OC; oc++) {
+        int g = oc / ocg;
+        const float *dyo = dy + (size_t)oc * OH * OW;
+        if (db) {
+            float s = 0.0f;
+            for (int p = 0; p < OH * OW; p++)
+                s += dyo[p];
+            db[oc] += s;
+        }
+        memset(dyw, 0, (size_t)L * sizeof *dyw);
+        for (int oy = 0; oy < OH; oy++)
+            memcpy(dyw + (size_t)oy * W, dyo + (size_t)oy * OW, (size_t)OW * sizeof *dyw);
+        for (int ic = 0; ic < cg; ic++)
+            for (int ky = 0; ky < KH; ky++)
+                for (int kx = 0; kx < KW; kx++) {
+                    size_t wi = (((size_t)oc * cg + ic) * KH + ky) * KW + kx;
+                    size_t off = ((size_t)(g * cg + ic) * H + ky) * W + kx;
+                    dw[wi] += dot_lanes(dyw, x + off, L);
+                    if (dx) {
+                        float wv = w[wi];
+                        float *restrict d = dx + off;
+                        for (int q = 0; q < L; q++)
+                            d[q] += dyw[q] * wv;
+                    }
+                }
+    }
+}
+
 void nn_linear_ref(const float *x, int IN, const float *w, const float *b, int OUT, float *y)
 {
     for (int o = 0; o < OUT; o++) {
@@ -136,21 +404,45 @@ void nn_linear_ref(const float *x, int IN, const float *w, const float *b, int O
 
 #define NN_LANES 16
 
+/* One output's 16 lane sums plus the tail and the bias, combined in lane order. */
+static float linear_finish(nn_v16f acc, const float *wo, const float *x, int main_, int IN,
+                           float bias)
+{
+    float lane[NN_LANES];
+    memcpy(lane, &acc, sizeof lane);
+    for (int i = main_; i < IN; i++)
+        lane[i - main_] += wo[i] * x[i];
+    float s = 0.0f;
+    for (int l = 0; l < NN_LANES; l++)
+        s += lane[l];
+    return s + bias;
+}
+
 void nn_linear(const float *x, int IN, const float *w, const float *b, int OUT, float *y)
 {
-    int main_ = IN - IN % NN_LANES;
-    for (int o = 0; o < OUT; o++) {
-        const float *restrict wo = w + (size_t)o * IN;
-        float lane[NN_LANES] = {0};
+    int main_ = IN - IN % NN_LANES, o = 0;
+    /* four outputs at a time share the x loads and hide the add latency */
+    for (; o + 4 <= OUT; o += 4) {
+        const float *w0 = w + (size_t)o * IN, *w1 = w0 + IN, *w2 = w1 + IN, *w3 = w2 + IN;
+        nn_v16f s0 = nn_v16f_splat(0.0f), s1 = s0, s2 = s0, s3 = s0;
+        for (int i = 0; i < main_; i += NN_LANES) {
+            nn_v16f xv = nn_v16f_load(x + i);
+            s0 += nn_v16f_load(w0 + i) * xv;
+            s1 += nn_v16f_load(w1 + i) * xv;
+            s2 += nn_v16f_load(w2 + i) * xv;
+            s3 += nn_v16f_load(w3 + i) * xv;
+        }
+        y[o] = linear_finish(s0, w0, x, main_, IN, b ? b[o] : 0.0f);
+        y[o + 1] = linear_finish(s1, w1, x, main_, IN, b ? b[o + 1] : 0.0f);
+        y[o + 2] = linear_finish(s2, w2, x, main_, IN, b ? b[o + 2] : 0.0f);
+        y[o + 3] = linear_finish(s3, w3, x, main_, IN, b ? b[o + 3] : 0.0f);
+    }
+    for (; o < OUT; o++) {
+        const float *wo = w + (size_t)o * IN;
+        nn_v16f s0 = nn_v16f_splat(0.0f);
         for (int i = 0; i < main_; i += NN_LANES)
-            for (int l = 0; l < NN_LANES; l++)
-                lane[l] += wo[i + l] * x[i + l];
-        for (int i = main_; i < IN; i++)
-            lane[i - main_] += wo[i] * x[i];
-        float s = 0.0f;
-        for (int l = 0; l < NN_LANES; l++)
-            s += lane[l];
-        y[o] = s + (b ? b[o] : 0.0f);
+            s0 += nn_v16f_load(wo + i) * nn_v16f_load(x + i);
+        y[o] = linear_finish(s0, wo, x, main_, IN, b ? b[o] : 0.0f);
     }
 }
 
@@ -174,9 +466,33 @@ void nn_linear_backward(const float *x, int IN, const float *w, int OUT, const f
     }
 }
 
+/* 2x2 stride-2 max pooling, generic over the element type (float and quint8 codes). */
+#define NN_DEFINE_MAXPOOL2X2(fname, T)                                                      \
+    static void fname(const T *x, int C, int H, int W, T *y)                                \
+    {                                                                                       \
+        int OH = H / 2, OW = W / 2;                                                         \
+        for (int c = 0; c < C; c++)                                                         \
+            for (int oy = 0; oy < OH; oy++) {                                               \
+                const T *r0 = x + ((size_t)c * H + 2 * oy) * W, *r1 = r0 + W;               \
+                T *o = y + ((size_t)c * OH + oy) * OW;                                      \
+                for (int ox = 0; ox < OW; ox++) {                                           \
+                    T a = r0[2 * ox] > r0[2 * ox + 1] ? r0[2 * ox] : r0[2 * ox + 1];        \
+                    T b = r1[2 * ox] > r1[2 * ox + 1] ? r1[2 * ox] : r1[2 * ox + 1];        \
+                    o[ox] = a > b ? a : b;                                                  \
+                }                                                                           \
+            }                                                                               \
+    }
+
+NN_DEFINE_MAXPOOL2X2(maxpool2x2_f32, float)
+NN_DEFINE_MAXPOOL2X2(maxpool2x2_u8, uint8_t)
+
 void nn_maxpool2d(const float *x, int C, int H, int W, int K, int S, float *y, int32_t *arg)
 {
     int OH = nn_conv_out(H, K, S, 0), OW = nn_conv_out(W, K, S, 0);
+    if (K == 2 && S == 2 && !arg) { /* inference fast path, same result */
+        maxpool2x2_f32(x, C, H, W, y);
+        return;
+    }
     for (int c = 0; c < C; c++)
         for (int oy = 0; oy < OH; oy++)
             for (int ox = 0; ox < OW; ox++) {
@@ -214,6 +530,21 @@ void nn_avgpool2d(const float *x, int C, int H, int W, int K, int S, float *y)
                     for (int kx = 0; kx < K; kx++)
                         s += x[(c * H + oy * S + ky) * W + ox * S + kx];
                 y[(c * OH + oy) * OW + ox] = s * inv;
+            }
+}
+
+void nn_avgpool2d_backward(const float *dy, int C, int H, int W, int K, int S, float *dx)
+{
+    int OH = nn_conv_out(H, K, S, 0), OW = nn_conv_out(W, K, S, 0);
+    float inv = 1.0f / (float)(K * K);
+    memset(dx, 0, (size_t)C * H * W * sizeof *dx);
+    for (int c = 0; c < C; c++)
+        for (int oy = 0; oy < OH; oy++)
+            for (int ox = 0; ox < OW; ox++) {
+                float g = dy[(c * OH + oy) * OW + ox] * inv;
+                for (int ky = 0; ky < K; ky++)
+                    for (int kx = 0; kx < K; kx++)
+                        dx[(c * H + oy * S + ky) * W + ox * S + kx] += g;
             }
 }
 
@@ -302,13 +633,32 @@ void nn_qconv2d_ref(const uint8_t *x, int x_zp, int C, int H, int W, const int8_
 
 void nn_qconv2d(const uint8_t *x, int x_zp, int C, int H, int W, const int8_t *w,
                 const int32_t *bias, int OC, int KH, int KW, int stride, int pad, int groups,
-                const float *mult, int y_zp, int qmin, int qmax, uint8_t *y, uint8_t *col,
-                int32_t *acc)
+                const float *mult, int y_zp, int qmin, int qmax, uint8_t *y, uint8_t *col)
 {
     int OH = nn_conv_out(H, KH, stride, pad), OW = nn_conv_out(W, KW, stride, pad);
     int P = OH * OW, cg = C / groups, ocg = OC / groups, K = cg * KH * KW;
+    if (stride == 1 && pad == 0) {
+        /* scratch: accumulators, then the int16 copy of the input (zero-padded) */
+        int32_t *acc = (int32_t *)(void *)col;
+        int16_t *x16 = (int16_t *)(void *)(col + ((size_t)5 * OH * W + 63) / 64 * 64);
+        size_t n = (size_t)C * H * W;
+        for (size_t i = 0; i < n; i++)
+            x16[i] = x[i];
+        for (size_t i = n; i < n + 64; i++)
+            x16[i] = 0;
+        for (int oc = 0; oc < OC; oc++) {
+            const int8_t *wo = w + (size_t)oc * K;
+            int32_t wsum = 0;
+            for (int k = 0; k < K; k++)
+                wsum += wo[k];
+            size_t in0 = (size_t)(oc / ocg) * cg * H * W;
+            conv_wide_u8(x + in0, x16 + in0, cg, H, W, wo, (bias ? bias[oc] : 0) - x_zp * wsum,
+                         KH, KW, OH, OW, mult[oc], y_zp, qmin, qmax, y + (size_t)oc * P, acc);
+        }
+        return;
+    }
     for (int g = 0; g < groups; g++) {
-        NN_IM2COL(uint8_t, x + (size_t)g * cg * H * W, cg, H, W, KH, KW, stride, pad, OH, OW,
+        im2col_u8(x + (size_t)g * cg * H * W, cg, H, W, KH, KW, stride, pad, OH, OW,
                   (uint8_t)x_zp, col);
         for (int oc = g * ocg; oc < (g + 1) * ocg; oc++) {
             const int8_t *wo = w + (size_t)oc * K;
@@ -316,19 +666,34 @@ void nn_qconv2d(const uint8_t *x, int x_zp, int C, int H, int W, const int8_t *w
             for (int k = 0; k < K; k++)
                 wsum += wo[k];
             int32_t base = (bias ? bias[oc] : 0) - x_zp * wsum;
-            int32_t *restrict a = acc;
-            for (int p = 0; p < P; p++)
-                a[p] = base;
-            for (int k = 0; k < K; k++) {
-                int32_t wk = wo[k];
-                const uint8_t *restrict cr = col + (size_t)k * P;
-                for (int p = 0; p < P; p++)
-                    a[p] += wk * (int32_t)cr[p];
-            }
             uint8_t *yo = y + (size_t)oc * P;
             float m = mult[oc];
-            for (int p = 0; p < P; p++)
-                yo[p] = nn_requantize(a[p], m, y_zp, qmin, qmax);
+            for (int p0 = 0; p0 < P; p0 += NN_PBLOCK) {
+                int pn = P - p0 < NN_PBLOCK ? P - p0 : NN_PBLOCK;
+                int32_t a[NN_PBLOCK];
+                if (pn == NN_PBLOCK) {
+                    for (int p = 0; p < NN_PBLOCK; p++)
+                        a[p] = base;
+                    for (int k = 0; k < K; k++) {
+                        /* |w * x| <= 128 * 255 fits int16: 16-bit multiplies, widened adds */
+                        int16_t wk = wo[k];
+                        const uint8_t *restrict cr = col + (size_t)k * P + p0;
+                        for (int p = 0; p < NN_PBLOCK; p++)
+                            a[p] += (int16_t)(wk * (int16_t)cr[p]);
+                    }
+                } else {
+                    for (int p = 0; p < pn; p++)
+                        a[p] = base;
+                    for (int k = 0; k < K; k++) {
+                        int32_t wk = wo[k];
+                        const uint8_t *restrict cr = col + (size_t)k * P + p0;
+                        for (int p = 0; p < pn; p++)
+                            a[p] += wk * (int32_t)cr[p];
+                    }
+                }
+                for (int p = 0; p < pn; p++)
+                    yo[p0 + p] = nn_requantize(a[p], m, y_zp, qmin, qmax);
+            }
         }
     }
 }
@@ -362,6 +727,10 @@ void nn_qlinear(const uint8_t *x, int x_zp, int IN, const int8_t *w, const int32
 void nn_qmaxpool2d(const uint8_t *x, int C, int H, int W, int K, int S, uint8_t *y)
 {
     int OH = nn_conv_out(H, K, S, 0), OW = nn_conv_out(W, K, S, 0);
+    if (K == 2 && S == 2) {
+        maxpool2x2_u8(x, C, H, W, y);
+        return;
+    }
     for (int c = 0; c < C; c++)
         for (int oy = 0; oy < OH; oy++)
             for (int ox = 0; ox < OW; ox++) {

@@ -35,17 +35,29 @@ static inline int nn_conv_out(int in, int k, int stride, int pad)
 void nn_conv2d_ref(const float *x, int C, int H, int W, const float *w, const float *b, int OC,
                    int KH, int KW, int stride, int pad, int groups, float *y);
 
-/* Fast: im2col per group into `col` (scratch of nn_conv2d_col_size floats), then a GEMM with
- * the output position innermost (vectorised), same summation order as the reference. */
+/* Fast: stride 1 without padding runs a "wide" direct convolution (contiguous shifted input
+ * rows, no copies); otherwise im2col per group into `col`, then a GEMM with the output
+ * position innermost. Both vectorised in register blocks, same summation order as the
+ * reference. `col`: scratch of nn_conv2d_col_size() elements (floats here, bytes for int8;
+ * 64-byte aligned for the int8 kernel). */
 size_t nn_conv2d_col_size(int C, int H, int W, int KH, int KW, int stride, int pad, int groups);
 void nn_conv2d(const float *x, int C, int H, int W, const float *w, const float *b, int OC,
                int KH, int KW, int stride, int pad, int groups, float *y, float *col);
 
 /* Backward of nn_conv2d given dy[OC,OH,OW]: dw += dL/dw, db += dL/db (db may be NULL),
- * dx = dL/dx (dx may be NULL: not needed for the first layer). */
+ * dx = dL/dx (dx may be NULL: not needed for the first layer).
+ * Reference: direct loops, each dw element summed over (oy, ox) in order. */
+void nn_conv2d_backward_ref(const float *x, int C, int H, int W, const float *w, int OC, int KH,
+                            int KW, int stride, int pad, int groups, const float *dy, float *dx,
+                            float *dw, float *db);
+/* Fast: for stride 1 without padding, dy is laid out "wide" (rows of W, zero columns beyond
+ * OW) in `scratch` (nn_conv2d_col_size floats) so every tap is a contiguous dot product
+ * (dw: 16 fixed lanes summed in lane order, deterministic; differs from the reference by
+ * rounding, tested to 1e-5) and a contiguous axpy (dx: same order as the reference,
+ * identical). Other geometries call the reference. */
 void nn_conv2d_backward(const float *x, int C, int H, int W, const float *w, int OC, int KH,
                         int KW, int stride, int pad, int groups, const float *dy, float *dx,
-                        float *dw, float *db);
+                        float *dw, float *db, float *scratch);
 
 /* y[OUT] = w[OUT,IN] x[IN] + b[OUT] (b may be NULL). Reference: sequential dot product. */
 void nn_linear_ref(const float *x, int IN, const float *w, const float *b, int OUT, float *y);
@@ -62,6 +74,8 @@ void nn_maxpool2d(const float *x, int C, int H, int W, int K, int S, float *y, i
 void nn_maxpool2d_backward(const float *dy, int C, int OH, int OW, const int32_t *arg,
                            float *dx, int in_size);
 void nn_avgpool2d(const float *x, int C, int H, int W, int K, int S, float *y);
+/* dx[C,H,W] = backward of nn_avgpool2d given dy[C,OH,OW] (overwrites dx). */
+void nn_avgpool2d_backward(const float *dy, int C, int H, int W, int K, int S, float *dx);
 
 /* In-place activation over n values, and its backward given the activation's OUTPUT y:
  * dy *= act'(.) */
@@ -75,26 +89,32 @@ float nn_softmax_xent(const float *logits, int n, int label, float *dlogits);
 /* ---- int8 ------------------------------------------------------------------------------- */
 
 /* THE requantization primitive (PyTorch eager mode, fbgemm ReQuantizeOutput semantics):
- *     q = clamp(lrintf((float)acc * multiplier) + zero_point, qmin, qmax)
+ *     q = clamp(nearbyintf((float)acc * multiplier) + zero_point, qmin, qmax)
  * where acc is the int32 accumulator sum((x_q - x_zp) * w_q) + bias_q and
  * multiplier = (float)(in_scale * w_scale[oc]) / out_scale computed in float32, as fbgemm
- * does. Rounding is round-half-to-even (lrintf in the default FE_TONEAREST mode), exactly
+ * does. Rounding is round-half-to-even (nearbyintf in the default FE_TONEAREST mode), exactly
  * what fbgemm's std::lrintf does, so ties like 2.5 -> 2 and -2.5 -> -2 match PyTorch.
  * qmin/qmax: [0,255] for quint8 outputs; a fused ReLU clamps at the zero point instead of 0
  * (qmin = zero_point), as fbgemm does for ConvReLU / LinearReLU. */
 static inline uint8_t nn_requantize(int32_t acc, float multiplier, int zero_point, int qmin,
                                     int qmax)
 {
-    long r = lrintf((float)acc * multiplier) + zero_point;
-    return (uint8_t)(r < qmin ? qmin : r > qmax ? qmax : r);
+    /* nearbyintf == lrintf's rounding, but inlined and vectorisable (roundps); adding the
+     * zero point and clamping in float is exact for every result that is not clamped */
+    float r = nearbyintf((float)acc * multiplier) + (float)zero_point;
+    r = r < (float)qmin ? (float)qmin : r;
+    r = r > (float)qmax ? (float)qmax : r;
+    return (uint8_t)(int)r;
 }
 
 /* Affine quantization of one float (PyTorch quantize_per_tensor): clamp(zp + nearbyint(x *
  * (1/scale)), qmin, qmax), round half to even. */
 static inline int nn_quantize_value(float x, float inv_scale, int zero_point, int qmin, int qmax)
 {
-    long r = lrintf(x * inv_scale) + zero_point;
-    return (int)(r < qmin ? qmin : r > qmax ? qmax : r);
+    float r = nearbyintf(x * inv_scale) + (float)zero_point;
+    r = r < (float)qmin ? (float)qmin : r;
+    r = r > (float)qmax ? (float)qmax : r;
+    return (int)r;
 }
 
 static inline float nn_dequantize_value(int q, float scale, int zero_point)
@@ -108,13 +128,13 @@ void nn_qconv2d_ref(const uint8_t *x, int x_zp, int C, int H, int W, const int8_
                     const int32_t *bias, int OC, int KH, int KW, int stride, int pad, int groups,
                     const float *mult, int y_zp, int qmin, int qmax, uint8_t *y);
 
-/* Fast: im2col (padding filled with x_zp, so it contributes 0), int32 GEMM with output
- * positions innermost, zero-point correction x_zp*sum(w) per channel. Scratch: `col` of
- * nn_conv2d_col_size bytes, `acc` of OH*OW int32. Exactly equal to the reference. */
+/* Fast: like nn_conv2d (wide direct path for stride 1 / no padding, else im2col with padding
+ * filled with x_zp, so it contributes 0), int32 accumulation in register blocks with int16
+ * products, zero-point correction x_zp*sum(w) per channel. Scratch: `col` of
+ * nn_conv2d_col_size() bytes, 4-byte aligned. Exactly equal to the reference. */
 void nn_qconv2d(const uint8_t *x, int x_zp, int C, int H, int W, const int8_t *w,
                 const int32_t *bias, int OC, int KH, int KW, int stride, int pad, int groups,
-                const float *mult, int y_zp, int qmin, int qmax, uint8_t *y, uint8_t *col,
-                int32_t *acc);
+                const float *mult, int y_zp, int qmin, int qmax, uint8_t *y, uint8_t *col);
 
 /* y[OUT] = requant(w[OUT,IN] (x - x_zp) + bias). */
 void nn_qlinear_ref(const uint8_t *x, int x_zp, int IN, const int8_t *w, const int32_t *bias,

@@ -198,6 +198,14 @@ void nn_model_free(struct nn_model *m)
     memset(m, 0, sizeof *m);
 }
 
+const char *nn_model_get_meta(const struct nn_model *m, const char *key)
+{
+    for (int i = 0; i < m->nmeta; i++)
+        if (strcmp(m->meta[i].key, key) == 0)
+            return m->meta[i].value;
+    return NULL;
+}
+
 struct nn_layer *nn_model_layer(struct nn_model *m, const char *name)
 {
     for (int i = 0; i < m->nlayers; i++)

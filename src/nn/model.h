@@ -104,6 +104,9 @@ cgpc_status nn_model_save(const struct nn_model *m, const char *path, struct cgp
 cgpc_status nn_model_set_meta(struct nn_model *m, const char *key, const char *value,
                               struct cgpc_err *err);
 
+/* Metadata value by key, or NULL. */
+const char *nn_model_get_meta(const struct nn_model *m, const char *key);
+
 /* Layer by name ("conv1"), or NULL. */
 struct nn_layer *nn_model_layer(struct nn_model *m, const char *name);
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/parallel.h"
+#include "nn/nn_omp.h"
 #include "nn/eval.h"
 
 void nn_qparams_affine(float lo, float hi, float *scale, int *zero_point)
@@ -121,11 +122,11 @@ cgpc_status nn_calibrate(struct nn_model *m, const struct nn_dataset *ds, int li
             work[per * t + 2 * m->max_act + m->max_col + nl + i] = -INFINITY;
         }
     size_t img = (size_t)ds->rows * ds->cols;
-#pragma omp parallel num_threads(nt)
+NN_OMP(parallel num_threads(nt))
     {
         float *w = work + per * (size_t)cgpc_thread_id();
         float *lo = w + 2 * m->max_act + m->max_col;
-#pragma omp for schedule(static)
+NN_OMP(for schedule(static))
         for (int i = 0; i < n; i++)
             observe(m, ds->images + (size_t)i * img, w, w + m->max_act, w + 2 * m->max_act, lo,
                     lo + nl);

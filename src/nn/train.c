@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/parallel.h"
+#include "nn/nn_omp.h"
 #include "common/rng.h"
 #include "nn/eval.h"
 #include "nn/quant.h"
@@ -66,9 +67,6 @@ static cgpc_status trainer_init(struct trainer *t, const struct nn_model *m, int
     off += (size_t)m->in_c * m->in_h * m->in_w;
     for (int i = 0; i < m->nlayers; i++) {
         const struct nn_layer *l = &m->layers[i];
-        if (l->op == NN_OP_AVGPOOL)
-            return CGPC_FAIL(err, CGPC_ERR_ARG, "training: layer '%s': avgpool backward is not "
-                             "implemented", l->name);
         t->act_off[i + 1] = off;
         off += (size_t)l->out_c * l->out_h * l->out_w;
         t->arg_off[i] = aoff;
@@ -123,7 +121,8 @@ static void sample_forward(const struct trainer *t, const uint8_t *pix, float *a
 
 /* Backward one sample; accumulates into grad; returns the loss. */
 static float sample_backward(const struct trainer *t, const float *acts, const int32_t *args,
-                             int label, float *grad, float *ga, float *gb, int *correct)
+                             int label, float *grad, float *ga, float *gb, float *col,
+                             int *correct)
 {
     const struct nn_model *m = t->m;
     const struct nn_layer *last = &m->layers[m->nlayers - 1];
@@ -141,13 +140,15 @@ static float sample_backward(const struct trainer *t, const float *acts, const i
         if (l->op == NN_OP_CONV2D)
             nn_conv2d_backward(x, l->in_c, l->in_h, l->in_w, t->params + poff(m, l->w),
                                l->out_c, l->kh, l->kw, l->stride, l->pad, l->groups, ga, dx,
-                               grad + poff(m, l->w), grad + poff(m, l->b));
+                               grad + poff(m, l->w), grad + poff(m, l->b), col);
         else if (l->op == NN_OP_LINEAR)
             nn_linear_backward(x, l->in_c, t->params + poff(m, l->w), l->out_c, ga, dx,
                                grad + poff(m, l->w), grad + poff(m, l->b));
-        else if (dx)
+        else if (dx && l->op == NN_OP_MAXPOOL)
             nn_maxpool2d_backward(ga, l->out_c, l->out_h, l->out_w, args + t->arg_off[i], dx,
                                   l->in_c * l->in_h * l->in_w);
+        else if (dx)
+            nn_avgpool2d_backward(ga, l->in_c, l->in_h, l->in_w, l->kh, l->stride, dx);
         float *tmp = ga;
         ga = gb;
         gb = tmp;
@@ -173,14 +174,14 @@ static void batch_gradient(struct trainer *t, const struct nn_dataset *ds, const
     const struct nn_model *m = t->m;
     int nchunks = (n + NN_TRAIN_CHUNK - 1) / NN_TRAIN_CHUNK;
     size_t img = (size_t)ds->rows * ds->cols;
-#pragma omp parallel num_threads(t->threads)
+NN_OMP(parallel num_threads(t->threads))
     {
         int tid = cgpc_thread_id();
         float *w = t->work + t->work_floats * (size_t)tid;
         float *acts = w, *ga = w + t->act_total, *gb = ga + m->max_act, *col = gb + m->max_act;
         uint8_t *shifted = (uint8_t *)(void *)(col + m->max_col);
         int32_t *args = t->args + t->arg_total * (size_t)tid;
-#pragma omp for schedule(dynamic, 1)
+NN_OMP(for schedule(dynamic, 1))
         for (int c = 0; c < nchunks; c++) {
             float *cg = t->chunk_grad + t->np * (size_t)c;
             memset(cg, 0, t->np * sizeof *cg);
@@ -198,14 +199,14 @@ static void batch_gradient(struct trainer *t, const struct nn_dataset *ds, const
                     pix = shifted;
                 }
                 sample_forward(t, pix, acts, args, col);
-                ls += sample_backward(t, acts, args, ds->labels[i], cg, ga, gb, &corr);
+                ls += sample_backward(t, acts, args, ds->labels[i], cg, ga, gb, col, &corr);
             }
             t->chunk_loss[c] = ls;
             t->chunk_correct[c] = corr;
         }
         /* fixed-order reduction over chunks, parallel over parameters */
         float inv = 1.0f / (float)n;
-#pragma omp for schedule(static)
+NN_OMP(for schedule(static))
         for (size_t p = 0; p < t->np; p++) {
             float s = 0.0f;
             for (int c = 0; c < nchunks; c++)
@@ -306,7 +307,7 @@ cgpc_status nn_train(struct nn_model *m, const struct nn_dataset *train,
             if (o->optim == NN_OPTIM_ADAM) {
                 const float b1 = 0.9f, b2 = 0.999f, eps = 1e-8f;
                 float c1 = 1.0f - powf(b1, (float)step), c2 = 1.0f - powf(b2, (float)step);
-#pragma omp parallel for schedule(static)
+NN_OMP(parallel for schedule(static))
                 for (size_t p = 0; p < np; p++) {
                     float g = grad[p] + wd * params[p];
                     mom[p] = b1 * mom[p] + (1.0f - b1) * g;
@@ -315,7 +316,7 @@ cgpc_status nn_train(struct nn_model *m, const struct nn_dataset *train,
                 }
             } else {
                 float mu = (float)o->momentum;
-#pragma omp parallel for schedule(static)
+NN_OMP(parallel for schedule(static))
                 for (size_t p = 0; p < np; p++) {
                     float g = grad[p] + wd * params[p];
                     mom[p] = mu * mom[p] + g;

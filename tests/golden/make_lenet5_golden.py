@@ -89,7 +89,8 @@ def save_safetensors(path, tensors, metadata=None):
 
 
 def read_idx(path):
-    with gzip.open(path, "rb") as f:
+    """IDX file (plain or .gz) -> uint8 tensor [n, rows, cols] or [n]."""
+    with (gzip.open if path.endswith(".gz") else open)(path, "rb") as f:
         data = f.read()
     magic, n = struct.unpack(">II", data[:8])
     if magic == 0x803:
