@@ -85,7 +85,7 @@ void cgp_op_lanes_scalar(int op, int8_t *dst, const int8_t *a, const int8_t *b,
     }
 #undef LANES
     for (int l = 0; l < n; l++)
-        dst[l] = cgp_op_scalar(op, a[l], b ? b[l] : 0, c ? c[l] : 0, d ? d[l] : 0, item0 + l);
+        dst[l] = cgp_op_scalar(op, a ? a[l] : 0, b ? b[l] : 0, c ? c[l] : 0, d ? d[l] : 0, item0 + l);
 }
 
 #ifdef __AVX2__
