@@ -542,6 +542,56 @@ static void thresholds__chain_and_independent__start_points_and_flags(void **sta
     cgp_dataset_free(&ds);
 }
 
+static void value_slots__any_output_count__same_error_as_expanded(void **state)
+{
+    (void)state;
+    const int outs[] = {3, 255, 300};
+    for (int c = 0; c < 3; c++) {
+        int no = outs[c], nd = 2;
+        int8_t *t = malloc((size_t)no * nd);
+        uint8_t *care = malloc((size_t)no * nd);
+        for (int d = 0; d < nd; d++)
+            for (int o = 0; o < no; o++) {
+                t[d * no + o] = (int8_t)((o % 7) * 11 - d * (o % 3)); /* few distinct columns */
+                care[d * no + o] = o % 13 != 5;
+            }
+        struct cgp_dataset ds, sl;
+        assert_int_equal(cgp_dataset_from_arrays(&ds, 0, no, nd, NULL, t, care, NULL), CGPC_OK);
+        int32_t *slot_of = malloc((size_t)no * sizeof *slot_of);
+        assert_int_equal(cgp_dataset_value_slots(&ds, &sl, slot_of, NULL), CGPC_OK);
+        assert_true(sl.n_outputs < no || no == 3);
+        assert_true(sl.n_outputs <= 2 * 21);
+        assert_int_equal(cgp_dataset_cared(&sl), cgp_dataset_cared(&ds));
+        struct cgp_shape s;
+        struct cgp_fset f;
+        cgp_shape_make(&s, 4, 6, 6, 0, sl.n_outputs, 2);
+        int32_t ops[] = {CGPC_OP_CONST1, CGPC_OP_ADD, CGPC_OP_SHL2, CGPC_OP_NEG, CGPC_OP_CONST127};
+        cgp_fset_make(&f, ops, 5);
+        struct cgp_genome g, full;
+        assert_int_equal(cgp_genome_init(&g, &s, &f, NULL), CGPC_OK);
+        struct energy_gate_table tab;
+        energy_gate_table_default(&tab);
+        for (int rep = 0; rep < 10; rep++) {
+            cgpc_rng r;
+            cgpc_rng_seed(&r, 81, (uint64_t)c, (uint64_t)rep);
+            cgp_genome_randomize(&g, &r);
+            assert_int_equal(cgp_genome_expand_slots(&g, slot_of, no, &full, NULL), CGPC_OK);
+            struct cgp_fitness fs, ff;
+            assert_int_equal(cgp_measure(&g, &sl, &tab, CGP_ERROR_SE, &fs, NULL), CGPC_OK);
+            assert_int_equal(cgp_measure(&full, &ds, &tab, CGP_ERROR_SE, &ff, NULL), CGPC_OK);
+            assert_int_equal(fs.err_sum, ff.err_sum);
+            assert_true(fs.energy_pj == ff.energy_pj);
+            cgp_genome_free(&full);
+        }
+        cgp_genome_free(&g);
+        free(slot_of);
+        free(t);
+        free(care);
+        cgp_dataset_free(&ds);
+        cgp_dataset_free(&sl);
+    }
+}
+
 /* ---- formats ---------------------------------------------------------------------------- */
 
 static void dataset__text_round_trip__equal(void **state)
@@ -658,6 +708,7 @@ int main(void)
         cmocka_unit_test(threads__one_vs_two__bit_identical),
         cmocka_unit_test(resume__split_at_half__equals_uninterrupted),
         cmocka_unit_test(thresholds__chain_and_independent__start_points_and_flags),
+        cmocka_unit_test(value_slots__any_output_count__same_error_as_expanded),
         cmocka_unit_test(dataset__text_round_trip__equal),
         cmocka_unit_test(dataset__bad_text__error_names_line),
         cmocka_unit_test(chromosome__round_trip_and_bad_input__equal_or_clear_error),

@@ -66,6 +66,14 @@ cgpc_status cgp_dataset_write(const struct cgp_dataset *ds, FILE *fp, struct cgp
 cgpc_status cgp_dataset_save(const struct cgp_dataset *ds, const char *path,
                              struct cgpc_err *err);
 
+/* Value-slot mode (data sets without inputs): outputs that need the same values (the same
+ * targets and don't-care marks over all items) share one slot, so each distinct value is
+ * synthesised once. slots gets one output per slot, weighted by how many outputs it serves (the
+ * error over slots equals the error over the original outputs); slot_of[o] (n_outputs) names
+ * output o's slot. Works for any output count. */
+cgpc_status cgp_dataset_value_slots(const struct cgp_dataset *ds, struct cgp_dataset *slots,
+                                    int32_t *slot_of, struct cgpc_err *err);
+
 /* ---- parameters ----------------------------------------------------------------------------- */
 
 enum cgp_error_kind { CGP_ERROR_SE = 0, CGP_ERROR_MSE, CGP_ERROR_AE };
@@ -147,6 +155,11 @@ int32_t cgp_gene_random(const struct cgp_shape *s, const struct cgp_fset *f, int
                         cgpc_rng *rng);
 /* Check every gene against the shape and function set (for loaded chromosomes). */
 cgpc_status cgp_genome_check(const struct cgp_genome *g, struct cgpc_err *err);
+
+/* Rewire a circuit evolved on value slots to the original outputs: out gets n_outputs output
+ * genes, output o reading what slot slot_of[o] reads. */
+cgpc_status cgp_genome_expand_slots(const struct cgp_genome *g, const int32_t *slot_of,
+                                    int n_outputs, struct cgp_genome *out, struct cgpc_err *err);
 
 /* Chromosome text format "cgpc-chromosome v1" (docs/ARCHITECTURE.md). `comment` lines (may be
  * NULL) are written as "# ..." after the header. */

@@ -238,3 +238,52 @@ cgpc_status cgp_dataset_save(const struct cgp_dataset *ds, const char *path,
     }
     return cgpc_atomic_close(&af, err);
 }
+
+/* Outputs o and q need the same values: equal care marks and equal cared targets. */
+static int same_column(const struct cgp_dataset *ds, int o, int q)
+{
+    const size_t a = (size_t)o * ds->stride, b = (size_t)q * ds->stride;
+    for (int d = 0; d < ds->n_items; d++) {
+        if (ds->care[a + d] != ds->care[b + d])
+            return 0;
+        if (ds->care[a + d] && ds->target[a + d] != ds->target[b + d])
+            return 0;
+    }
+    return 1;
+}
+
+cgpc_status cgp_dataset_value_slots(const struct cgp_dataset *ds, struct cgp_dataset *slots,
+                                    int32_t *slot_of, struct cgpc_err *err)
+{
+    memset(slots, 0, sizeof *slots);
+    if (ds->n_inputs != 0)
+        return CGPC_FAIL(err, CGPC_ERR_ARG, "value slots are for data sets without inputs (this "
+                         "one has %d)", ds->n_inputs);
+    /* first[k]: the first output of slot k (its representative); O(outputs x slots x items) */
+    int32_t *first = malloc((size_t)ds->n_outputs * sizeof *first);
+    if (!first)
+        return CGPC_FAIL(err, CGPC_ERR_NOMEM, "value slots for %d outputs", ds->n_outputs);
+    int k = 0;
+    for (int o = 0; o < ds->n_outputs; o++) {
+        int s = 0;
+        while (s < k && !same_column(ds, first[s], o))
+            s++;
+        if (s == k)
+            first[k++] = o;
+        slot_of[o] = s;
+    }
+    cgpc_status st = cgp_dataset_init(slots, 0, k, ds->n_items, err);
+    if (st == CGPC_OK) {
+        for (int s = 0; s < k; s++) {
+            memcpy(slots->target + (size_t)s * slots->stride,
+                   ds->target + (size_t)first[s] * ds->stride, (size_t)ds->n_items);
+            memcpy(slots->care + (size_t)s * slots->stride,
+                   ds->care + (size_t)first[s] * ds->stride, (size_t)ds->n_items);
+            slots->weight[s] = 0;
+        }
+        for (int o = 0; o < ds->n_outputs; o++)
+            slots->weight[slot_of[o]] += ds->weight[o];
+    }
+    free(first);
+    return st;
+}

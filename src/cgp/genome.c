@@ -349,3 +349,25 @@ cgpc_status cgp_genome_load(struct cgp_genome *g, const char *path, struct cgpc_
     free(data);
     return st;
 }
+
+cgpc_status cgp_genome_expand_slots(const struct cgp_genome *g, const int32_t *slot_of,
+                                    int n_outputs, struct cgp_genome *out, struct cgpc_err *err)
+{
+    const struct cgp_shape *s = &g->shape;
+    struct cgp_shape es;
+    cgp_shape_make(&es, s->rows, s->cols, s->levels_back, s->n_inputs, n_outputs, s->node_arity);
+    cgpc_status st = cgp_genome_init(out, &es, &g->fset, err);
+    if (st != CGPC_OK)
+        return st;
+    size_t node_genes = (size_t)s->n_nodes * (s->node_arity + 1);
+    memcpy(out->genes, g->genes, node_genes * sizeof *g->genes);
+    for (int o = 0; o < n_outputs; o++) {
+        if (slot_of[o] < 0 || slot_of[o] >= s->n_outputs) {
+            cgp_genome_free(out);
+            return CGPC_FAIL(err, CGPC_ERR_ARG, "output %d: slot %d of %d", o, slot_of[o],
+                             s->n_outputs);
+        }
+        out->genes[node_genes + o] = g->genes[node_genes + slot_of[o]];
+    }
+    return CGPC_OK;
+}

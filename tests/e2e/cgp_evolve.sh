@@ -79,4 +79,18 @@ expect_exit 0 "$CGPC" evolve --data "$T/layers.txt" --out "$T/mux" --multiplex -
     --cols 12 --generations 30000 --mutation-max 0.1 --error se --mse-thresholds 0
 expect_contains "$T/mux/results.csv" "^0,0,"
 expect_exit 0 "$CGPC" circuit eval "$T/mux/best.0.0.chr" --data "$T/layers.txt" --error se
+# value slots for a constant-only layer with 300 outputs (the prototype broke below 256):
+# 300 outputs of 5 distinct values, the best file is wired back to all 300 outputs
+{
+    echo "cgpc-data v1"; echo "inputs 0"; echo "outputs 300"; echo "items 1"
+    for o in $(seq 0 299); do printf '%d ' $(( (o % 5) * 20 - 40 )); done; echo
+} >"$T/consts.txt"
+expect_exit 0 "$CGPC" evolve --data "$T/consts.txt" --out "$T/slots" --value-slots --rows 4 \
+    --cols 12 --generations 20000 --mutation-max 0.1 --functions const1,const_m1,add,shl1,shl2,neg
+expect_contains "$T/slots/slots.txt" "^slots 5$"
+expect_exit 0 "$CGPC" circuit eval "$T/slots/best.0.0.chr" --data "$T/consts.txt"
+err_line=$(grep '^error ' "$T/out")
+expect_exit 0 "$CGPC" circuit show "$T/slots/best.0.0.chr"
+expect_contains "$T/out" "^out299 "
+echo "value slots: $err_line"
 echo ok
