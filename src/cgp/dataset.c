@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cgp/cgp.h"
+#include "cgp/text.h"
 #include "common/fileio.h"
 #include "common/parse.h"
 
@@ -82,44 +83,6 @@ int64_t cgp_dataset_cared(const struct cgp_dataset *ds)
     return n;
 }
 
-/* Next line of text (modifies it); strips comments and whitespace; skips empty lines. */
-static char *next_line(char **cursor, int *line_no)
-{
-    while (**cursor) {
-        char *line = *cursor;
-        char *nl = strchr(line, '\n');
-        if (nl) {
-            *nl = 0;
-            *cursor = nl + 1;
-        } else {
-            *cursor = line + strlen(line);
-        }
-        (*line_no)++;
-        char *hash = strchr(line, '#');
-        if (hash)
-            *hash = 0;
-        line = cgpc_trim(line);
-        if (*line)
-            return line;
-    }
-    return NULL;
-}
-
-/* "key N" header line. */
-static cgpc_status header_int(char **cursor, int *line_no, const char *name, const char *key,
-                              int min, int max, int *out, struct cgpc_err *err)
-{
-    char *line = next_line(cursor, line_no);
-    size_t kl = strlen(key);
-    if (!line || strncmp(line, key, kl) != 0 || !isspace((unsigned char)line[kl]))
-        return CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s:%d: expected '%s N'", name, *line_no, key);
-    if (cgpc_parse_int(cgpc_trim(line + kl), min, max, out, err) != CGPC_OK) {
-        cgpc_err_prefix(err, "%s:%d: %s", name, *line_no, key);
-        return CGPC_ERR_FORMAT;
-    }
-    return CGPC_OK;
-}
-
 cgpc_status cgp_dataset_parse(struct cgp_dataset *ds, const char *text, const char *name,
                               struct cgpc_err *err)
 {
@@ -129,21 +92,21 @@ cgpc_status cgp_dataset_parse(struct cgp_dataset *ds, const char *text, const ch
     int line_no = 0, ni = 0, no = 0, nd = 0;
     if (!copy)
         return CGPC_FAIL(err, CGPC_ERR_NOMEM, "%s: copy of the text", name);
-    char *line = next_line(&cursor, &line_no);
+    char *line = cgp_text_line(&cursor, &line_no);
     if (!line || strcmp(line, CGP_DATA_MAGIC) != 0) {
         st = CGPC_FAIL(err, CGPC_ERR_FORMAT,
                        "%s:%d: expected the header '" CGP_DATA_MAGIC "' (is this a cgpc data set? "
                        "see docs/ARCHITECTURE.md)", name, line_no);
         goto out;
     }
-    if ((st = header_int(&cursor, &line_no, name, "inputs", 0, CGP_MAX_IO, &ni, err)) ||
-        (st = header_int(&cursor, &line_no, name, "outputs", 1, CGP_MAX_IO, &no, err)) ||
-        (st = header_int(&cursor, &line_no, name, "items", 1, CGP_MAX_ITEMS, &nd, err)))
+    if ((st = cgp_text_key_int(&cursor, &line_no, name, "inputs", 0, CGP_MAX_IO, &ni, err)) ||
+        (st = cgp_text_key_int(&cursor, &line_no, name, "outputs", 1, CGP_MAX_IO, &no, err)) ||
+        (st = cgp_text_key_int(&cursor, &line_no, name, "items", 1, CGP_MAX_ITEMS, &nd, err)))
         goto out;
     if ((st = cgp_dataset_init(ds, ni, no, nd, err)) != CGPC_OK)
         goto out;
     for (int d = 0; d < nd; d++) {
-        line = next_line(&cursor, &line_no);
+        line = cgp_text_line(&cursor, &line_no);
         if (!line) {
             st = CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s:%d: expected %d items, found %d", name,
                            line_no, nd, d);
@@ -178,7 +141,7 @@ cgpc_status cgp_dataset_parse(struct cgp_dataset *ds, const char *text, const ch
             goto out;
         }
     }
-    if ((line = next_line(&cursor, &line_no)) != NULL)
+    if ((line = cgp_text_line(&cursor, &line_no)) != NULL)
         st = CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s:%d: more item lines than 'items %d'", name,
                        line_no, nd);
 out:

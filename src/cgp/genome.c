@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cgp/cgp.h"
+#include "cgp/text.h"
 #include "common/fileio.h"
 #include "common/parse.h"
 
@@ -182,43 +183,6 @@ cgpc_status cgp_genome_save(const struct cgp_genome *g, const char *comment, con
     return cgpc_atomic_close(&af, err);
 }
 
-/* Next non-empty line with comments removed (modifies the text). */
-static char *chr_line(char **cursor, int *line_no)
-{
-    while (**cursor) {
-        char *line = *cursor, *nl = strchr(line, '\n');
-        if (nl) {
-            *nl = 0;
-            *cursor = nl + 1;
-        } else {
-            *cursor = line + strlen(line);
-        }
-        (*line_no)++;
-        char *hash = strchr(line, '#');
-        if (hash)
-            *hash = 0;
-        line = cgpc_trim(line);
-        if (*line)
-            return line;
-    }
-    return NULL;
-}
-
-/* Parse "key value" where value is an int in [min, max]. */
-static cgpc_status chr_key_int(char **cursor, int *line_no, const char *name, const char *key,
-                               int min, int max, int *out, struct cgpc_err *err)
-{
-    char *line = chr_line(cursor, line_no);
-    size_t kl = strlen(key);
-    if (!line || strncmp(line, key, kl) != 0 || !isspace((unsigned char)line[kl]))
-        return CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s:%d: expected '%s N'", name, *line_no, key);
-    if (cgpc_parse_int(cgpc_trim(line + kl), min, max, out, err) != CGPC_OK) {
-        cgpc_err_prefix(err, "%s:%d: %s", name, *line_no, key);
-        return CGPC_ERR_FORMAT;
-    }
-    return CGPC_OK;
-}
-
 cgpc_status cgp_genome_parse(struct cgp_genome *g, const char *text, const char *name,
                              struct cgpc_err *err)
 {
@@ -228,25 +192,25 @@ cgpc_status cgp_genome_parse(struct cgp_genome *g, const char *text, const char 
     int ln = 0, rows, cols, lb, ni, no, A;
     if (!copy)
         return CGPC_FAIL(err, CGPC_ERR_NOMEM, "%s: copy", name);
-    line = chr_line(&cursor, &ln);
+    line = cgp_text_line(&cursor, &ln);
     if (!line || strcmp(line, CGP_CHR_MAGIC) != 0) {
         st = CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s:%d: expected the header '" CGP_CHR_MAGIC
                        "' (not a cgpc chromosome, or from another version)", name, ln);
         goto out;
     }
-    if ((st = chr_key_int(&cursor, &ln, name, "rows", 1, 1 << 20, &rows, err)) ||
-        (st = chr_key_int(&cursor, &ln, name, "cols", 1, 1 << 20, &cols, err)) ||
-        (st = chr_key_int(&cursor, &ln, name, "levels-back", 1, 1 << 20, &lb, err)) ||
-        (st = chr_key_int(&cursor, &ln, name, "inputs", 0, 1 << 16, &ni, err)) ||
-        (st = chr_key_int(&cursor, &ln, name, "outputs", 1, 1 << 16, &no, err)) ||
-        (st = chr_key_int(&cursor, &ln, name, "node-inputs", 2, 4, &A, err)))
+    if ((st = cgp_text_key_int(&cursor, &ln, name, "rows", 1, 1 << 20, &rows, err)) ||
+        (st = cgp_text_key_int(&cursor, &ln, name, "cols", 1, 1 << 20, &cols, err)) ||
+        (st = cgp_text_key_int(&cursor, &ln, name, "levels-back", 1, 1 << 20, &lb, err)) ||
+        (st = cgp_text_key_int(&cursor, &ln, name, "inputs", 0, 1 << 16, &ni, err)) ||
+        (st = cgp_text_key_int(&cursor, &ln, name, "outputs", 1, 1 << 16, &no, err)) ||
+        (st = cgp_text_key_int(&cursor, &ln, name, "node-inputs", 2, 4, &A, err)))
         goto out;
     if ((int64_t)rows * cols > (1 << 24) || (A != 2 && A != 4)) {
         st = CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s: grid %dx%d with %d node inputs: too large or "
                        "node-inputs not 2 or 4", name, rows, cols, A);
         goto out;
     }
-    line = chr_line(&cursor, &ln);
+    line = cgp_text_line(&cursor, &ln);
     if (!line || strncmp(line, "functions ", 10) != 0) {
         st = CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s:%d: expected 'functions name,name,...'", name, ln);
         goto out;
@@ -269,13 +233,13 @@ cgpc_status cgp_genome_parse(struct cgp_genome *g, const char *text, const char 
     cgp_fset_make(&f, ops, n_ops);
     if ((st = cgp_genome_init(g, &s, &f, err)) != CGPC_OK)
         goto out;
-    line = chr_line(&cursor, &ln);
+    line = cgp_text_line(&cursor, &ln);
     if (!line || strcmp(line, "nodes") != 0) {
         st = CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s:%d: expected 'nodes'", name, ln);
         goto out;
     }
     for (int k = 0; k < s.n_nodes; k++) {
-        line = chr_line(&cursor, &ln);
+        line = cgp_text_line(&cursor, &ln);
         int32_t *ng = g->genes + (size_t)k * (A + 1);
         char *tok[6] = {0};
         int nt = 0;
@@ -302,7 +266,7 @@ cgpc_status cgp_genome_parse(struct cgp_genome *g, const char *text, const char 
             goto out;
         }
     }
-    line = chr_line(&cursor, &ln);
+    line = cgp_text_line(&cursor, &ln);
     if (!line || strncmp(line, "outputs", 7) != 0) {
         st = CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s:%d: expected 'outputs' and %d sources", name, ln,
                        no);
@@ -324,7 +288,7 @@ cgpc_status cgp_genome_parse(struct cgp_genome *g, const char *text, const char 
                        no);
         goto out;
     }
-    line = chr_line(&cursor, &ln);
+    line = cgp_text_line(&cursor, &ln);
     if (!line || strcmp(line, "end") != 0) {
         st = CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s:%d: expected 'end' (truncated file?)", name, ln);
         goto out;
