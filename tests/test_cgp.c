@@ -347,6 +347,42 @@ static void search__easy_functions__reaches_zero_error(void **state)
     cgp_dataset_free(&ds);
 }
 
+static void multiplex__per_layer_constants__solved_only_with_muxes(void **state)
+{
+    (void)state;
+    /* No inputs, 2 layers with different targets: a circuit without muxes computes the same
+     * value for every item, so only the item-selected muxes can reach error 0. */
+    const int8_t out[] = {1, -1, 0, 127};
+    struct cgp_dataset ds;
+    assert_int_equal(cgp_dataset_from_arrays(&ds, 0, 2, 2, NULL, out, NULL, NULL), CGPC_OK);
+    struct energy_gate_table t;
+    energy_gate_table_default(&t);
+    for (int mux = 0; mux < 2; mux++) {
+        struct cgp_params p;
+        cgp_params_default(&p);
+        p.rows = 6;
+        p.cols = 12;
+        p.mutation_max = 0.1;
+        p.error_kind = CGP_ERROR_SE;
+        p.multiplex = mux;
+        if (mux) {
+            p.functions[p.n_functions++] = CGPC_OP_MUX2;
+            p.functions[p.n_functions++] = CGPC_OP_MUX4;
+        }
+        struct cgp_evolver *ev;
+        evolver_small(&ev, &ds, &p, &t);
+        assert_int_equal(ev->shape.node_arity, mux ? 4 : 2);
+        cgp_evolver_begin(ev, 0, 0, NULL, 0);
+        cgp_evolver_advance(ev, 20000);
+        if (mux)
+            assert_int_equal(ev->parent_fit.err_sum, 0);
+        else
+            assert_true(ev->parent_fit.err_sum > 0);
+        cgp_evolver_free(ev);
+    }
+    cgp_dataset_free(&ds);
+}
+
 static void run_threads(int threads, int items, struct cgp_genome *out, struct cgp_fitness *fit)
 {
     struct cgp_dataset ds;
@@ -707,6 +743,7 @@ int main(void)
         cmocka_unit_test(mutator__same_stream__equals_reference_gene_random),
         cmocka_unit_test(neutral__inactive_genes__not_evaluated_and_fitness_unchanged),
         cmocka_unit_test(search__easy_functions__reaches_zero_error),
+        cmocka_unit_test(multiplex__per_layer_constants__solved_only_with_muxes),
         cmocka_unit_test(threads__one_vs_two__bit_identical),
         cmocka_unit_test(resume__split_at_half__equals_uninterrupted),
         cmocka_unit_test(thresholds__chain_and_independent__start_points_and_flags),
