@@ -37,9 +37,7 @@ void cgp_evolver_free(struct cgp_evolver *ev)
     free(ev->win_gene);
     free(ev->win_val);
     free(ev->active_gene);
-    free(ev->mu.n_src);
-    free(ev->mu.n_prim);
-    free(ev->mu.back0);
+    free(ev->mu.node);
     cgp_scratch_free(&ev->psc);
     cgp_genome_free(&ev->parent);
     free(ev);
@@ -78,18 +76,17 @@ cgpc_status cgp_evolver_init(struct cgp_evolver **out, const struct cgp_params *
     ev->off = calloc((size_t)p->lambda, sizeof *ev->off);
     ev->win_gene = malloc((size_t)ev->max_mut * sizeof *ev->win_gene);
     ev->win_val = malloc((size_t)ev->max_mut * sizeof *ev->win_val);
-    ev->mu.n_src = malloc((size_t)ev->shape.n_nodes * sizeof *ev->mu.n_src);
-    ev->mu.n_prim = malloc((size_t)ev->shape.n_nodes * sizeof *ev->mu.n_prim);
-    ev->mu.back0 = malloc((size_t)ev->shape.n_nodes * sizeof *ev->mu.back0);
+    ev->mu.node = malloc((size_t)ev->shape.n_nodes * sizeof *ev->mu.node);
     if (!ev->active_gene || !ev->w || !ev->off || !ev->win_gene || !ev->win_val ||
-        !ev->mu.n_src || !ev->mu.n_prim || !ev->mu.back0)
+        !ev->mu.node)
         goto nomem;
     for (int k = 0; k < ev->shape.n_nodes; k++) {
         const struct cgp_shape *sh = &ev->shape;
         int c = k / sh->rows, lo = c - sh->levels_back < 0 ? 0 : c - sh->levels_back;
-        ev->mu.n_prim[k] = c <= sh->levels_back ? sh->n_inputs : 0;
-        ev->mu.n_src[k] = (uint32_t)(ev->mu.n_prim[k] + (c - lo) * sh->rows);
-        ev->mu.back0[k] = sh->n_inputs + lo * sh->rows;
+        struct cgp_node_src *ns = &ev->mu.node[k];
+        ns->n_prim = c <= sh->levels_back ? sh->n_inputs : 0;
+        ns->n_src = (uint32_t)(ns->n_prim + (c - lo) * sh->rows);
+        ns->back0 = sh->n_inputs + lo * sh->rows;
     }
     for (int i = 0; i < ev->n_workers; i++) {
         struct cgp_worker *w = &ev->w[i];
@@ -215,14 +212,15 @@ int32_t cgp_mutator_value(const struct cgp_mutator *mu, const struct cgp_shape *
     if (gene >= node_genes)
         return (int32_t)cgpc_rng_below(rng, (uint32_t)(s->n_inputs + s->n_nodes));
     int node = A == 2 ? gene / 3 : gene / (A + 1), j = gene - node * (A + 1);
-    uint32_t n = mu->n_src[node];
+    const struct cgp_node_src *ns = &mu->node[node];
+    uint32_t n = ns->n_src;
     if (j == A)
         return n == 0 ? f->nullary[cgpc_rng_below(rng, (uint32_t)f->n_nullary)]
                       : f->ops[cgpc_rng_below(rng, (uint32_t)f->n_ops)];
     if (n == 0)
         return 0;
     int r = (int)cgpc_rng_below(rng, n);
-    return r < mu->n_prim[node] ? r : mu->back0[node] + (r - mu->n_prim[node]);
+    return r < ns->n_prim ? r : ns->back0 + (r - ns->n_prim);
 }
 
 /* Offspring i's streams: positions (and count) from one, new values from another, so an

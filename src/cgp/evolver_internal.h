@@ -35,12 +35,16 @@ struct cgp_worker {
 };
 
 /* Precomputed per-node source ranges so a mutation's new value costs one bounded draw:
- * an input gene of node k takes r = below(n_src[k]) and means input r when r < n_prim[k],
- * else source back0[k] + r - n_prim[k]. Same draws and results as cgp_gene_random. */
+ * an input gene of node k takes r = below(n_src) and means input r when r < n_prim, else
+ * source back0 + r - n_prim. Same draws and results as cgp_gene_random. One packed record per
+ * node (one cache line fetch per draw). */
+struct cgp_node_src {
+    uint32_t n_src;
+    int32_t n_prim;
+    int32_t back0;
+};
 struct cgp_mutator {
-    uint32_t *n_src;
-    int32_t *n_prim;
-    int32_t *back0;
+    struct cgp_node_src *node; /* n_nodes */
 };
 int32_t cgp_mutator_value(const struct cgp_mutator *mu, const struct cgp_shape *s,
                           const struct cgp_fset *f, int gene, cgpc_rng *rng);

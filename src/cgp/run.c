@@ -715,8 +715,10 @@ cgpc_status cgp_evolve_dir(const struct cgp_params *p_in, const struct cgp_datas
             (st = cgp_dataset_save(ds, dir_path(&rs, "data.txt"), err)) != CGPC_OK)
             goto out;
     }
-    if (p_in && resume)
-        p.stop_after = p_in->stop_after; /* per-invocation, not part of the run */
+    if (p_in && resume) { /* per-invocation settings, not part of the run */
+        p.stop_after = p_in->stop_after;
+        p.parallel_min_us = p_in->parallel_min_us;
+    }
     if (p.value_slots) {
         if (!(slot_of = malloc((size_t)ds->n_outputs * sizeof *slot_of))) {
             st = CGPC_FAIL(err, CGPC_ERR_NOMEM, "value slots");

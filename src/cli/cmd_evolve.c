@@ -69,6 +69,9 @@ void cmd_evolve_usage(FILE *out)
             "  --gate-costs FILE      gate cost table (default: the built-in 45 nm table)\n"
             "  --runs N               independent runs (default: 1)\n"
             "  --checkpoint-every S   seconds between checkpoints (default: 60)\n"
+            "  --parallel-min-us US   use the threads only while a generation takes >= US\n"
+            "                         microseconds on one thread (measured every 0.25 s); 0 =\n"
+            "                         always; never changes results (default: 30)\n"
             "  --stop-after-generations N\n"
             "                         stop as if interrupted after N generations of the run, for\n"
             "                         testing --resume (default: 0 = off)\n" CLI_COMMON_USAGE);
@@ -78,7 +81,7 @@ enum {
     OPT_DATA = CLI_OPT_FIRST_COMMAND_SPECIFIC,
     OPT_OUT, OPT_RESUME, OPT_ROWS, OPT_COLS, OPT_LB, OPT_LAMBDA, OPT_MUT, OPT_GENS,
     OPT_PATIENCE, OPT_TIME, OPT_ERROR, OPT_THRESH, OPT_INDEP, OPT_FUNCS, OPT_MUX, OPT_COSTS,
-    OPT_RUNS, OPT_CKPT, OPT_STOP_AFTER, OPT_SLOTS
+    OPT_RUNS, OPT_CKPT, OPT_STOP_AFTER, OPT_SLOTS, OPT_PAR_MIN
 };
 
 static const struct option evolve_long[] = {
@@ -100,6 +103,7 @@ static const struct option evolve_long[] = {
     {"multiplex", no_argument, NULL, OPT_MUX},
     {"gate-costs", required_argument, NULL, OPT_COSTS},
     {"value-slots", no_argument, NULL, OPT_SLOTS},
+    {"parallel-min-us", required_argument, NULL, OPT_PAR_MIN},
     {"runs", required_argument, NULL, OPT_RUNS},
     {"checkpoint-every", required_argument, NULL, OPT_CKPT},
     {"stop-after-generations", required_argument, NULL, OPT_STOP_AFTER},
@@ -183,6 +187,7 @@ static int parse_evolve(struct evolve_opts *o, int argc, char **argv)
         case OPT_FUNCS: o->functions = optarg; break;
         case OPT_MUX: o->p.multiplex = 1; break;
         case OPT_SLOTS: o->p.value_slots = 1; break;
+        case OPT_PAR_MIN: NUM(cgpc_parse_double, 0, 1e9, &o->p.parallel_min_us); break;
         case OPT_COSTS: o->gate_costs = optarg; break;
         case OPT_RUNS: NUM(cgpc_parse_int, 1, 1 << 20, &o->p.runs); break;
         case OPT_CKPT: NUM(cgpc_parse_double, 0, 1e12, &o->p.checkpoint_every); break;
