@@ -268,6 +268,53 @@ static void mutator__same_stream__equals_reference_gene_random(void **state)
     cgp_dataset_free(&ds);
 }
 
+static char *read_text(const char *dir, const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    unsigned char *d = NULL;
+    size_t len;
+    cgpc_status st = cgpc_read_file(path, &d, &len, NULL);
+    assert_int_equal(st, CGPC_OK);
+    char *text = strdup((const char *)d);
+    free(d);
+    return text;
+}
+
+/* Drop the 4th CSV column (seconds) of every line, in place. */
+static void strip_seconds(char *s)
+{
+    char *w = s;
+    for (char *line = s; *line;) {
+        char *nl = strchr(line, '\n');
+        size_t len = nl ? (size_t)(nl - line + 1) : strlen(line);
+        int col = 0;
+        for (size_t i = 0; i < len; i++) {
+            if (col != 3)
+                *w++ = line[i];
+            if (line[i] == ',')
+                col++;
+        }
+        line += len;
+    }
+    *w = 0;
+}
+
+static void make_tmpdir(char *buf, size_t cap, const char *tag)
+{
+    snprintf(buf, cap, "/tmp/cgp_test_%s_XXXXXX", tag);
+    assert_non_null(mkdtemp(buf));
+    strncat(buf, "/out", cap - strlen(buf) - 1);
+}
+
+/* Remove the directory made by make_tmpdir (the parent of dir). */
+static void rm_rf(const char *dir)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%.*s'", (int)(strrchr(dir, '/') - dir), dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 /* ---- evolver ----------------------------------------------------------------------------- */
 
 static void evolver_small(struct cgp_evolver **ev, struct cgp_dataset *ds, struct cgp_params *p,
@@ -383,6 +430,60 @@ static void multiplex__per_layer_constants__solved_only_with_muxes(void **state)
     cgp_dataset_free(&ds);
 }
 
+static void count_progress(void *user, const struct cgp_progress *pr)
+{
+    (void)pr;
+    (*(int *)user)++;
+}
+
+static void stops__patience_signal_and_progress__honoured(void **state)
+{
+    (void)state;
+    struct cgp_dataset ds;
+    easy_dataset(&ds, 8);
+    struct cgp_params p;
+    cgp_params_default(&p);
+    p.rows = 4;
+    p.cols = 6;
+    p.patience = 300;
+    p.generations = 1000000;
+    struct energy_gate_table t;
+    energy_gate_table_default(&t);
+    struct cgp_evolver *ev;
+    evolver_small(&ev, &ds, &p, &t);
+    cgp_evolver_begin(ev, 0, 0, NULL, 0);
+    int64_t ran = cgp_evolver_advance(ev, 1000000);
+    assert_int_equal(ev->stop, CGP_STOP_PATIENCE);
+    assert_int_equal(ev->since_improve, 300);
+    assert_true(ran >= 300 && ran < 1000000);
+    /* a raised stop flag (the CLI's signal handler) ends the search after one generation */
+    volatile sig_atomic_t flag = 1;
+    struct cgp_callbacks cb = {NULL, NULL, &flag};
+    ev->cb = &cb;
+    cgp_evolver_begin(ev, 0, 0, NULL, 0);
+    assert_int_equal(cgp_evolver_advance(ev, 1000), 1);
+    assert_int_equal(ev->stop, CGP_STOP_SIGNAL);
+    cgp_evolver_free(ev);
+    /* with files: interrupted + checkpoint; the progress callback is called */
+    char dir[256];
+    make_tmpdir(dir, sizeof dir, "stop");
+    int calls = 0;
+    struct cgp_callbacks cb2 = {count_progress, &calls, &flag};
+    struct cgpc_err err = {0};
+    assert_int_equal(cgp_evolve_dir(&p, &ds, &t, dir, 0, &cb2, NULL, &err), CGPC_ERR_INTERRUPTED);
+    assert_non_null(strstr(err.msg, "continue with --resume"));
+    assert_true(calls >= 1);
+    flag = 0;
+    p.patience = 0;
+    p.generations = 50;
+    assert_int_equal(cgp_evolve_dir(NULL, NULL, &t, dir, 1, &cb2, NULL, &err), CGPC_OK);
+    char *ck = read_text(dir, "checkpoint");
+    assert_non_null(strstr(ck, "status done"));
+    free(ck);
+    rm_rf(dir);
+    cgp_dataset_free(&ds);
+}
+
 static void run_threads(int threads, int items, struct cgp_genome *out, struct cgp_fitness *fit)
 {
     struct cgp_dataset ds;
@@ -434,53 +535,6 @@ static void threads__one_vs_two__bit_identical(void **state)
 }
 
 /* ---- runs with files: resume, thresholds -------------------------------------------------- */
-
-static char *read_text(const char *dir, const char *name)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    unsigned char *d = NULL;
-    size_t len;
-    cgpc_status st = cgpc_read_file(path, &d, &len, NULL);
-    assert_int_equal(st, CGPC_OK);
-    char *text = strdup((const char *)d);
-    free(d);
-    return text;
-}
-
-/* Drop the 4th CSV column (seconds) of every line, in place. */
-static void strip_seconds(char *s)
-{
-    char *w = s;
-    for (char *line = s; *line;) {
-        char *nl = strchr(line, '\n');
-        size_t len = nl ? (size_t)(nl - line + 1) : strlen(line);
-        int col = 0;
-        for (size_t i = 0; i < len; i++) {
-            if (col != 3)
-                *w++ = line[i];
-            if (line[i] == ',')
-                col++;
-        }
-        line += len;
-    }
-    *w = 0;
-}
-
-static void make_tmpdir(char *buf, size_t cap, const char *tag)
-{
-    snprintf(buf, cap, "/tmp/cgp_test_%s_XXXXXX", tag);
-    assert_non_null(mkdtemp(buf));
-    strncat(buf, "/out", cap - strlen(buf) - 1);
-}
-
-/* Remove the directory made by make_tmpdir (the parent of dir). */
-static void rm_rf(const char *dir)
-{
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%.*s'", (int)(strrchr(dir, '/') - dir), dir);
-    assert_int_equal(system(cmd), 0);
-}
 
 static void resume__split_at_half__equals_uninterrupted(void **state)
 {
@@ -744,6 +798,7 @@ int main(void)
         cmocka_unit_test(neutral__inactive_genes__not_evaluated_and_fitness_unchanged),
         cmocka_unit_test(search__easy_functions__reaches_zero_error),
         cmocka_unit_test(multiplex__per_layer_constants__solved_only_with_muxes),
+        cmocka_unit_test(stops__patience_signal_and_progress__honoured),
         cmocka_unit_test(threads__one_vs_two__bit_identical),
         cmocka_unit_test(resume__split_at_half__equals_uninterrupted),
         cmocka_unit_test(thresholds__chain_and_independent__start_points_and_flags),

@@ -34,12 +34,18 @@ expect_exit 2 "$CGPC" evolve --resume "$T/split" --data "$data"
 
 # long runs bounded by time: the stage ends after 2.5 s of search (resumed runs continue the
 # clock from the checkpoint)
+# wait (up to 20 s) until DIR has a checkpoint: the signal handler is installed by then
+wait_checkpoint() {
+    for _ in $(seq 200); do [ -e "$1/checkpoint" ] && return 0; sleep 0.1; done
+    fail "no checkpoint in $1"
+}
 long=(--data "$data" --rows 10 --cols 20 --generations 1000000000 --mse-thresholds 0
       --checkpoint-every 0.1 --time-limit 2.5 --threads 1)
 # SIGTERM: checkpoint, exit 1
 "$CGPC" evolve "${long[@]}" --out "$T/term" >"$T/term.out" 2>"$T/term.err" &
 pid=$!
-sleep 1
+wait_checkpoint "$T/term"
+sleep 0.5
 kill -TERM "$pid"
 rc=0; wait "$pid" || rc=$?
 [ "$rc" -eq 1 ] || fail "SIGTERM: exit $rc, expected 1"
@@ -49,7 +55,8 @@ grep -q "^status running" "$T/term/checkpoint" || fail "SIGTERM: checkpoint not 
 # kill -9: the directory still parses and the run resumes to the end
 "$CGPC" evolve "${long[@]}" --out "$T/k9" >/dev/null 2>&1 &
 pid=$!
-sleep 1.2
+wait_checkpoint "$T/k9"
+sleep 0.7
 kill -9 "$pid"
 wait "$pid" 2>/dev/null || true
 head -1 "$T/k9/checkpoint" | grep -q "^cgpc-checkpoint v1$" || fail "kill -9: checkpoint torn"
