@@ -242,7 +242,7 @@ static void eval__random_circuits__fast_equals_reference(void **state)
     }
 }
 
-static void mutator__same_stream__equals_reference_gene_random(void **state)
+static void mutator__random_u__equals_reference_gene_value(void **state)
 {
     (void)state;
     struct cgp_dataset ds;
@@ -256,13 +256,18 @@ static void mutator__same_stream__equals_reference_gene_random(void **state)
     energy_gate_table_default(&t);
     struct cgp_evolver *ev;
     assert_int_equal(cgp_evolver_init(&ev, &p, &ds, &t, NULL), CGPC_OK);
+    cgp_evolver_begin(ev, 0, 0, NULL, 0); /* a valid genome to change gene by gene */
+    cgpc_rng r;
+    cgpc_rng_seed(&r, 3, 0, 0);
     for (int gene = 0; gene < ev->shape.n_genes; gene++) {
-        cgpc_rng r1, r2;
-        cgpc_rng_seed(&r1, 3, (uint64_t)gene, 0);
-        r2 = r1;
-        for (int k = 0; k < 20; k++)
-            assert_int_equal(cgp_mutator_value(&ev->mu, &ev->shape, &ev->fset, gene, &r1),
-                             cgp_gene_random(&ev->shape, &ev->fset, gene, &r2));
+        const uint32_t edge[] = {0, 1, 0x7FFFFFFF, 0xFFFFFFFF};
+        for (int k = 0; k < 24; k++) {
+            uint32_t u = k < 4 ? edge[k] : (uint32_t)cgpc_rng_u64(&r);
+            int32_t v = cgp_mutator_value(&ev->mu, &ev->shape, &ev->fset, gene, u);
+            assert_int_equal(v, cgp_gene_value(&ev->shape, &ev->fset, gene, u));
+            ev->parent.genes[gene] = v;
+            assert_int_equal(cgp_genome_check(&ev->parent, NULL), CGPC_OK); /* legal */
+        }
     }
     cgp_evolver_free(ev);
     cgp_dataset_free(&ds);
@@ -794,7 +799,7 @@ int main(void)
         cmocka_unit_test(op_lanes__simd_random__equals_scalar),
         cmocka_unit_test(decode__hand_built__active_in_topological_order),
         cmocka_unit_test(eval__random_circuits__fast_equals_reference),
-        cmocka_unit_test(mutator__same_stream__equals_reference_gene_random),
+        cmocka_unit_test(mutator__random_u__equals_reference_gene_value),
         cmocka_unit_test(neutral__inactive_genes__not_evaluated_and_fitness_unchanged),
         cmocka_unit_test(search__easy_functions__reaches_zero_error),
         cmocka_unit_test(multiplex__per_layer_constants__solved_only_with_muxes),

@@ -150,7 +150,10 @@ cgpc_status cgp_genome_init(struct cgp_genome *g, const struct cgp_shape *s,
 void cgp_genome_free(struct cgp_genome *g);
 /* A uniformly random valid genome. */
 void cgp_genome_randomize(struct cgp_genome *g, cgpc_rng *rng);
-/* A random valid value for gene `gene` (pure function of shape, fset and the stream). */
+/* The valid value of gene `gene` that a uniform 32-bit number u selects (multiply-shift onto
+ * the gene's legal values: sources in reach, or operators; bias <= choices / 2^32). */
+int32_t cgp_gene_value(const struct cgp_shape *s, const struct cgp_fset *f, int gene, uint32_t u);
+/* A random valid value for gene `gene`: cgp_gene_value with u from the stream. */
 int32_t cgp_gene_random(const struct cgp_shape *s, const struct cgp_fset *f, int gene,
                         cgpc_rng *rng);
 /* Check every gene against the shape and function set (for loaded chromosomes). */

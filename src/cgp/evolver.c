@@ -204,39 +204,46 @@ void cgp_evolver_begin(struct cgp_evolver *ev, int run, int stage, const int32_t
     cgp_evolver_reset_parent(ev);
 }
 
+static inline uint32_t scale_u32(uint32_t u, uint32_t n) { return (uint32_t)(((uint64_t)u * n) >> 32); }
+
 int32_t cgp_mutator_value(const struct cgp_mutator *mu, const struct cgp_shape *s,
-                          const struct cgp_fset *f, int gene, cgpc_rng *rng)
+                          const struct cgp_fset *f, int gene, uint32_t u)
 {
     const int A = s->node_arity;
     int node_genes = s->n_nodes * (A + 1);
     if (gene >= node_genes)
-        return (int32_t)cgpc_rng_below(rng, (uint32_t)(s->n_inputs + s->n_nodes));
+        return (int32_t)scale_u32(u, (uint32_t)(s->n_inputs + s->n_nodes));
     int node = A == 2 ? gene / 3 : gene / (A + 1), j = gene - node * (A + 1);
     const struct cgp_node_src *ns = &mu->node[node];
     uint32_t n = ns->n_src;
     if (j == A)
-        return n == 0 ? f->nullary[cgpc_rng_below(rng, (uint32_t)f->n_nullary)]
-                      : f->ops[cgpc_rng_below(rng, (uint32_t)f->n_ops)];
+        return n == 0 ? f->nullary[scale_u32(u, (uint32_t)f->n_nullary)]
+                      : f->ops[scale_u32(u, (uint32_t)f->n_ops)];
     if (n == 0)
         return 0;
-    int r = (int)cgpc_rng_below(rng, n);
+    int r = (int)scale_u32(u, n);
     return r < ns->n_prim ? r : ns->back0 + (r - ns->n_prim);
 }
 
-/* Offspring i's streams: positions (and count) from one, new values from another, so an
- * offspring found neutral from its positions alone never draws values unless accepted. */
-static void offspring_rng(const struct cgp_evolver *ev, int i, int values, cgpc_rng *r)
+/* Offspring i's mutation positions (and count) come from the stream keyed by
+ * (run seed, generation, stage << 32 | i); the new value of mutation m from a counter-based
+ * draw keyed by (that key with bit 63 set, m), so values can be drawn late and only when
+ * needed: a neutral offspring draws none unless it is accepted. */
+static void offspring_rng(const struct cgp_evolver *ev, int i, cgpc_rng *r)
 {
-    uint64_t b = ((uint64_t)ev->stage << 32) | (uint32_t)i | ((uint64_t)values << 63);
+    uint64_t b = ((uint64_t)ev->stage << 32) | (uint32_t)i;
     cgpc_rng_seed(r, ev->run_seed, (uint64_t)ev->generation, b);
 }
 
 static void draw_values(const struct cgp_evolver *ev, struct cgp_offspring *o, int i)
 {
-    cgpc_rng r;
-    offspring_rng(ev, i, 1, &r);
-    for (int m = 0; m < o->n_mut; m++)
-        o->val[m] = cgp_mutator_value(&ev->mu, &ev->shape, &ev->fset, o->gene[m], &r);
+    uint64_t b = ((uint64_t)ev->stage << 32) | (uint32_t)i | (1ull << 63);
+    uint64_t key = cgpc_hash3(ev->run_seed, (uint64_t)ev->generation, b);
+    for (int m = 0; m < o->n_mut; m++) {
+        uint64_t st = key ^ ((uint64_t)m * 0xD1B54A32D192ED03ull);
+        uint32_t u = (uint32_t)(cgpc_splitmix64(&st) >> 32);
+        o->val[m] = cgp_mutator_value(&ev->mu, &ev->shape, &ev->fset, o->gene[m], u);
+    }
     o->has_vals = 1;
 }
 
@@ -245,7 +252,7 @@ static void make_offspring(struct cgp_evolver *ev, struct cgp_worker *w, int i)
 {
     struct cgp_offspring *o = &ev->off[i];
     cgpc_rng r;
-    offspring_rng(ev, i, 0, &r);
+    offspring_rng(ev, i, &r);
     int n = 1 + (int)cgpc_rng_below(&r, (uint32_t)ev->max_mut);
     int touched = 0;
     const uint32_t n_genes = (uint32_t)ev->shape.n_genes;

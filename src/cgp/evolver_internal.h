@@ -35,8 +35,8 @@ struct cgp_worker {
 };
 
 /* Precomputed per-node source ranges so a mutation's new value costs one bounded draw:
- * an input gene of node k takes r = below(n_src) and means input r when r < n_prim, else
- * source back0 + r - n_prim. Same draws and results as cgp_gene_random. One packed record per
+ * an input gene of node k takes r = scale(u, n_src) and means input r when r < n_prim, else
+ * source back0 + r - n_prim. Same results as cgp_gene_value. One packed record per
  * node (one cache line fetch per draw). */
 struct cgp_node_src {
     uint32_t n_src;
@@ -46,8 +46,9 @@ struct cgp_node_src {
 struct cgp_mutator {
     struct cgp_node_src *node; /* n_nodes */
 };
+/* Same result as cgp_gene_value(s, f, gene, u), from the tables. */
 int32_t cgp_mutator_value(const struct cgp_mutator *mu, const struct cgp_shape *s,
-                          const struct cgp_fset *f, int gene, cgpc_rng *rng);
+                          const struct cgp_fset *f, int gene, uint32_t u);
 
 struct cgp_evolver {
     struct cgp_params p;

@@ -65,25 +65,33 @@ static void node_sources(const struct cgp_shape *s, int node, int *n_prim, int *
     *n_back = (c - lo) * s->rows;
 }
 
-int32_t cgp_gene_random(const struct cgp_shape *s, const struct cgp_fset *f, int gene,
-                        cgpc_rng *rng)
+/* Multiply-shift: u uniform in [0, 2^32) -> [0, n); bias at most n / 2^32. */
+static inline uint32_t scale_u32(uint32_t u, uint32_t n) { return (uint32_t)(((uint64_t)u * n) >> 32); }
+
+int32_t cgp_gene_value(const struct cgp_shape *s, const struct cgp_fset *f, int gene, uint32_t u)
 {
     const int A = s->node_arity;
     int node_genes = s->n_nodes * (A + 1);
     if (gene >= node_genes)
-        return (int32_t)cgpc_rng_below(rng, (uint32_t)(s->n_inputs + s->n_nodes));
+        return (int32_t)scale_u32(u, (uint32_t)(s->n_inputs + s->n_nodes));
     int node = gene / (A + 1), j = gene % (A + 1);
     int n_prim, first, n_back;
     node_sources(s, node, &n_prim, &first, &n_back);
     if (j == A) {
         if (n_prim + n_back == 0)
-            return f->nullary[cgpc_rng_below(rng, (uint32_t)f->n_nullary)];
-        return f->ops[cgpc_rng_below(rng, (uint32_t)f->n_ops)];
+            return f->nullary[scale_u32(u, (uint32_t)f->n_nullary)];
+        return f->ops[scale_u32(u, (uint32_t)f->n_ops)];
     }
     if (n_prim + n_back == 0)
         return 0; /* never read: the node is nullary */
-    int r = (int)cgpc_rng_below(rng, (uint32_t)(n_prim + n_back));
+    int r = (int)scale_u32(u, (uint32_t)(n_prim + n_back));
     return r < n_prim ? r : s->n_inputs + first * s->rows + (r - n_prim);
+}
+
+int32_t cgp_gene_random(const struct cgp_shape *s, const struct cgp_fset *f, int gene,
+                        cgpc_rng *rng)
+{
+    return cgp_gene_value(s, f, gene, (uint32_t)(cgpc_rng_u64(rng) >> 32));
 }
 
 void cgp_genome_randomize(struct cgp_genome *g, cgpc_rng *rng)
