@@ -489,7 +489,8 @@ static void stops__patience_signal_and_progress__honoured(void **state)
     cgp_dataset_free(&ds);
 }
 
-static void run_threads(int threads, int items, struct cgp_genome *out, struct cgp_fitness *fit)
+static void run_threads_lazy(int threads, int items, int lazy, struct cgp_genome *out,
+                             struct cgp_fitness *fit, struct cgp_totals *tot)
 {
     struct cgp_dataset ds;
     random_dataset(&ds, 6, 5, items, 21);
@@ -508,13 +509,43 @@ static void run_threads(int threads, int items, struct cgp_genome *out, struct c
     /* the parallel path really runs with that many workers (1 without OpenMP) */
     assert_int_equal(ev->n_workers, cgpc_max_threads() < p.lambda ? cgpc_max_threads() : p.lambda);
     assert_true(cgpc_max_threads() == threads || cgpc_max_threads() == 1);
+    ev->lazy_values = lazy;
     cgp_evolver_begin(ev, 0, 0, NULL, 0);
     cgp_evolver_advance(ev, 700);
+    cgp_evolver_totals(ev, tot);
     assert_int_equal(cgp_genome_init(out, &ev->shape, &ev->fset, NULL), CGPC_OK);
     memcpy(out->genes, ev->parent.genes, (size_t)ev->shape.n_genes * sizeof *out->genes);
     *fit = ev->parent_fit;
     cgp_evolver_free(ev);
     cgp_dataset_free(&ds);
+}
+
+static void run_threads(int threads, int items, struct cgp_genome *out, struct cgp_fitness *fit)
+{
+    struct cgp_totals tot;
+    run_threads_lazy(threads, items, 1, out, fit, &tot);
+}
+
+/* The fast path (values drawn only for genes the decoding reads) against the reference path
+ * (every value drawn and applied): the same search, step for step. */
+static void lazy_values__vs_full_application__identical_search(void **state)
+{
+    (void)state;
+    const int items[] = {1, 20};
+    for (int k = 0; k < 2; k++) {
+        struct cgp_genome g1, g2;
+        struct cgp_fitness f1, f2;
+        struct cgp_totals t1, t2;
+        run_threads_lazy(1, items[k], 0, &g1, &f1, &t1);
+        run_threads_lazy(2, items[k], 1, &g2, &f2, &t2);
+        assert_memory_equal(g1.genes, g2.genes, (size_t)g1.shape.n_genes * sizeof *g1.genes);
+        assert_int_equal(f1.err_sum, f2.err_sum);
+        assert_int_equal(t1.evaluations, t2.evaluations);
+        assert_int_equal(t1.node_evals, t2.node_evals);
+        assert_true(t1.evaluations > 100);
+        cgp_genome_free(&g1);
+        cgp_genome_free(&g2);
+    }
 }
 
 static void threads__one_vs_two__bit_identical(void **state)
@@ -804,6 +835,7 @@ int main(void)
         cmocka_unit_test(search__easy_functions__reaches_zero_error),
         cmocka_unit_test(multiplex__per_layer_constants__solved_only_with_muxes),
         cmocka_unit_test(stops__patience_signal_and_progress__honoured),
+        cmocka_unit_test(lazy_values__vs_full_application__identical_search),
         cmocka_unit_test(threads__one_vs_two__bit_identical),
         cmocka_unit_test(resume__split_at_half__equals_uninterrupted),
         cmocka_unit_test(thresholds__chain_and_independent__start_points_and_flags),

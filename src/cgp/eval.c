@@ -191,28 +191,37 @@ int cgp_op_lanes_simd(int op, int8_t *dst, const int8_t *a, const int8_t *b, con
 #endif
 }
 
-int cgp_decode_active(const struct cgp_shape *s, const int32_t *genes, uint32_t *stamp,
-                      uint32_t mark, int32_t *stack, int32_t *order)
+/* Gene g, resolved first when a pending (not yet drawn) mutation sits on it. */
+static inline int32_t gene_at(const int32_t *genes, size_t g, const int32_t *pending,
+                              cgp_resolve_fn resolve, void *ctx)
+{
+    if (pending && pending[g])
+        resolve(ctx, (int)g);
+    return genes[g];
+}
+
+static inline int decode_impl(const struct cgp_shape *s, const int32_t *genes, uint32_t *stamp,
+                              uint32_t mark, int32_t *stack, int32_t *order,
+                              const int32_t *pending, cgp_resolve_fn resolve, void *ctx)
 {
     const int A = s->node_arity, ni = s->n_inputs;
-    const int32_t *out_genes = genes + (size_t)s->n_nodes * (A + 1);
+    const size_t out0 = (size_t)s->n_nodes * (A + 1);
     int n = 0;
     for (int o = 0; o < s->n_outputs; o++) {
-        int root = out_genes[o] - ni;
+        int root = gene_at(genes, out0 + o, pending, resolve, ctx) - ni;
         if (root < 0 || stamp[root] == mark)
             continue;
         stamp[root] = mark;
-        int sp = 0;
         stack[0] = root;
         stack[1] = 0;
-        sp = 1;
+        int sp = 1;
         while (sp > 0) {
             int32_t *top = &stack[2 * (sp - 1)];
             int k = top[0], j = top[1];
-            const int32_t *ng = genes + (size_t)k * (A + 1);
-            if (j < op_arity_tab[ng[A]]) {
+            size_t g0 = (size_t)k * (A + 1);
+            if (j < op_arity_tab[gene_at(genes, g0 + A, pending, resolve, ctx)]) {
                 top[1] = j + 1;
-                int src = ng[j] - ni;
+                int src = gene_at(genes, g0 + j, pending, resolve, ctx) - ni;
                 if (src >= 0 && stamp[src] != mark) {
                     stamp[src] = mark;
                     stack[2 * sp] = src;
@@ -226,6 +235,19 @@ int cgp_decode_active(const struct cgp_shape *s, const int32_t *genes, uint32_t 
         }
     }
     return n;
+}
+
+int cgp_decode_active(const struct cgp_shape *s, const int32_t *genes, uint32_t *stamp,
+                      uint32_t mark, int32_t *stack, int32_t *order)
+{
+    return decode_impl(s, genes, stamp, mark, stack, order, NULL, NULL, NULL);
+}
+
+int cgp_decode_active_lazy(const struct cgp_shape *s, const int32_t *genes, uint32_t *stamp,
+                           uint32_t mark, int32_t *stack, int32_t *order,
+                           const int32_t *pending, cgp_resolve_fn resolve, void *ctx)
+{
+    return decode_impl(s, genes, stamp, mark, stack, order, pending, resolve, ctx);
 }
 
 void cgp_values_load_inputs(const struct cgp_dataset *ds, int8_t *values)

@@ -19,6 +19,8 @@ static void worker_free(struct cgp_worker *w)
 {
     free(w->genes);
     free(w->old);
+    free(w->applied);
+    free(w->pending);
     cgp_scratch_free(&w->sc);
 }
 
@@ -92,7 +94,10 @@ cgpc_status cgp_evolver_init(struct cgp_evolver **out, const struct cgp_params *
         struct cgp_worker *w = &ev->w[i];
         w->genes = malloc((size_t)ev->shape.n_genes * sizeof *w->genes);
         w->old = malloc((size_t)ev->max_mut * sizeof *w->old);
-        if (!w->genes || !w->old)
+        w->applied = malloc((size_t)ev->max_mut * sizeof *w->applied);
+        w->pending = calloc((size_t)ev->shape.n_genes, sizeof *w->pending);
+        w->ev = ev;
+        if (!w->genes || !w->old || !w->applied || !w->pending)
             goto nomem;
         if ((st = cgp_scratch_init(&w->sc, &ev->shape, ds, err)) != CGPC_OK)
             goto fail;
@@ -103,6 +108,7 @@ cgpc_status cgp_evolver_init(struct cgp_evolver **out, const struct cgp_params *
         if (!ev->off[i].gene || !ev->off[i].val)
             goto nomem;
     }
+    ev->lazy_values = 1;
     ev->threshold = p->thresholds[0];
     ev->limit = cgp_threshold_limit(ev->threshold, p->error_kind, ds);
     *out = ev;
@@ -235,16 +241,39 @@ static void offspring_rng(const struct cgp_evolver *ev, int i, cgpc_rng *r)
     cgpc_rng_seed(r, ev->run_seed, (uint64_t)ev->generation, b);
 }
 
-static void draw_values(const struct cgp_evolver *ev, struct cgp_offspring *o, int i)
+static uint64_t value_key(const struct cgp_evolver *ev, int i)
 {
     uint64_t b = ((uint64_t)ev->stage << 32) | (uint32_t)i | (1ull << 63);
-    uint64_t key = cgpc_hash3(ev->run_seed, (uint64_t)ev->generation, b);
-    for (int m = 0; m < o->n_mut; m++) {
-        uint64_t st = key ^ ((uint64_t)m * 0xD1B54A32D192ED03ull);
-        uint32_t u = (uint32_t)(cgpc_splitmix64(&st) >> 32);
-        o->val[m] = cgp_mutator_value(&ev->mu, &ev->shape, &ev->fset, o->gene[m], u);
-    }
+    return cgpc_hash3(ev->run_seed, (uint64_t)ev->generation, b);
+}
+
+/* The uniform 32-bit draw of mutation m: a counter-based hash, so any m can be drawn alone. */
+static inline uint32_t value_u(uint64_t key, int m)
+{
+    uint64_t st = key ^ ((uint64_t)m * 0xD1B54A32D192ED03ull);
+    return (uint32_t)(cgpc_splitmix64(&st) >> 32);
+}
+
+static void draw_values(const struct cgp_evolver *ev, struct cgp_offspring *o, int i)
+{
+    uint64_t key = value_key(ev, i);
+    for (int m = 0; m < o->n_mut; m++)
+        o->val[m] = cgp_mutator_value(&ev->mu, &ev->shape, &ev->fset, o->gene[m],
+                                      value_u(key, m));
     o->has_vals = 1;
+}
+
+/* cgp_resolve_fn for the lazy path: apply the last pending mutation of `gene`. */
+static void resolve_gene(void *ctx, int gene)
+{
+    struct cgp_worker *w = ctx;
+    const struct cgp_evolver *ev = w->ev;
+    int m = w->pending[gene] - 1;
+    w->applied[w->n_applied] = gene;
+    w->old[w->n_applied++] = w->genes[gene];
+    w->genes[gene] = cgp_mutator_value(&ev->mu, &ev->shape, &ev->fset, gene,
+                                       value_u(w->value_key, m));
+    w->pending[gene] = 0;
 }
 
 /* Make and evaluate offspring i on worker w (whose genes equal the parent's). */
@@ -269,17 +298,32 @@ static void make_offspring(struct cgp_evolver *ev, struct cgp_worker *w, int i)
         w->skipped++;
         return;
     }
-    draw_values(ev, o, i);
-    for (int m = 0; m < n; m++) {
-        w->old[m] = w->genes[o->gene[m]];
-        w->genes[o->gene[m]] = o->val[m];
+    if (ev->lazy_values) {
+        /* Mark the positions (the last mutation of a gene wins, as when applied in order);
+         * decoding resolves only the genes it reads; then undo and unmark. */
+        for (int m = 0; m < n; m++)
+            w->pending[o->gene[m]] = m + 1;
+        w->value_key = value_key(ev, i);
+        w->n_applied = 0;
+        cgp_scratch_decode_lazy(&w->sc, &ev->shape, w->genes, w->pending, resolve_gene, w);
+        evaluate(ev, &w->sc, w->genes, &o->fit);
+        for (int a = w->n_applied - 1; a >= 0; a--)
+            w->genes[w->applied[a]] = w->old[a];
+        for (int m = 0; m < n; m++)
+            w->pending[o->gene[m]] = 0;
+    } else {
+        draw_values(ev, o, i);
+        for (int m = 0; m < n; m++) {
+            w->old[m] = w->genes[o->gene[m]];
+            w->genes[o->gene[m]] = o->val[m];
+        }
+        cgp_scratch_decode(&w->sc, &ev->shape, w->genes);
+        evaluate(ev, &w->sc, w->genes, &o->fit);
+        for (int m = n - 1; m >= 0; m--)
+            w->genes[o->gene[m]] = w->old[m];
     }
-    cgp_scratch_decode(&w->sc, &ev->shape, w->genes);
-    evaluate(ev, &w->sc, w->genes, &o->fit);
     w->evaluations++;
     w->node_evals += (int64_t)w->sc.n_active * ev->ds->n_items;
-    for (int m = n - 1; m >= 0; m--)
-        w->genes[o->gene[m]] = w->old[m];
 }
 
 /* One thread: pick the winner, update the parent, decide whether to stop. Returns 1 to stop. */

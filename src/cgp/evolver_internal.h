@@ -28,7 +28,12 @@ struct cgp_offspring {
 /* One worker thread: a private copy of the parent, undo buffer, scratch, counters. */
 struct cgp_worker {
     int32_t *genes;
-    int32_t *old;
+    int32_t *old;        /* undo values, max_mut */
+    int32_t *applied;    /* genes changed (lazy path), max_mut */
+    int n_applied;
+    int32_t *pending;    /* n_genes: 1 + index of the last unresolved mutation on the gene, or 0 */
+    uint64_t value_key;  /* key of the offspring being resolved */
+    const struct cgp_evolver *ev;
     struct cgp_scratch sc;
     int64_t evaluations, skipped, node_evals;
     char pad[64]; /* keep counters of different workers on different cache lines */
@@ -67,6 +72,8 @@ struct cgp_evolver {
     struct cgp_worker *w;
     int max_mut;
     struct cgp_mutator mu;
+    int lazy_values;        /* 1 (default): draw an evaluated offspring's values only for the
+                               genes its decoding reads; 0: draw and apply all (reference) */
     struct cgp_offspring *off; /* lambda */
     int32_t *win_gene, *win_val; /* the accepted offspring's mutations, for the workers */
     int win_n;
