@@ -228,9 +228,16 @@ static void on_progress(void *user, const struct cgp_progress *pr)
 {
     (void)user;
     const struct cgp_fitness *f = pr->best;
-    fprintf(stderr, "\rrun %d threshold %g gen %" PRId64 " error %.6g energy %s%.4g pJ  %.0f gens/s   ",
-            pr->run, pr->threshold, pr->generation, f->error, f->costed ? "" : "~",
-            f->costed ? f->energy_pj : 0.0, pr->gens_per_s);
+    /* energy is only known once the error is within the threshold */
+    fprintf(stderr, "\rrun %d threshold %g gen %" PRId64 " error %.6g energy ", pr->run,
+            pr->threshold, pr->generation, f->error);
+    if (f->costed)
+        fprintf(stderr, "%.4g pJ", f->energy_pj);
+    else
+        fprintf(stderr, "-");
+    if (pr->gens_per_s > 0)
+        fprintf(stderr, "  %.0f gens/s", pr->gens_per_s);
+    fprintf(stderr, "   ");
     fflush(stderr);
 }
 
