@@ -107,6 +107,15 @@ static void all_ops_fset(struct cgp_fset *f)
     cgp_fset_make(f, ops, CGPC_OP_COUNT);
 }
 
+/* Default parameters on a rows x cols grid, and the default gate table. */
+static void small_setup(struct cgp_params *p, struct energy_gate_table *t, int rows, int cols)
+{
+    cgp_params_default(p);
+    p->rows = rows;
+    p->cols = cols;
+    energy_gate_table_default(t);
+}
+
 /* ---- operators -------------------------------------------------------------------------- */
 
 static void op_scalar__int8_edges__match_definition(void **state)
@@ -248,12 +257,9 @@ static void mutator__random_u__equals_reference_gene_value(void **state)
     struct cgp_dataset ds;
     random_dataset(&ds, 4, 3, 1, 9);
     struct cgp_params p;
-    cgp_params_default(&p);
-    p.rows = 3;
-    p.cols = 9;
-    p.levels_back = 2;
     struct energy_gate_table t;
-    energy_gate_table_default(&t);
+    small_setup(&p, &t, 3, 9);
+    p.levels_back = 2;
     struct cgp_evolver *ev;
     assert_int_equal(cgp_evolver_init(&ev, &p, &ds, &t, NULL), CGPC_OK);
     cgp_evolver_begin(ev, 0, 0, NULL, 0); /* a valid genome to change gene by gene */
@@ -334,11 +340,8 @@ static void neutral__inactive_genes__not_evaluated_and_fitness_unchanged(void **
     struct cgp_dataset ds;
     random_dataset(&ds, 5, 4, 20, 11);
     struct cgp_params p;
-    cgp_params_default(&p);
-    p.rows = 10;
-    p.cols = 20;
     struct energy_gate_table t;
-    energy_gate_table_default(&t);
+    small_setup(&p, &t, 10, 20);
     struct cgp_evolver *ev;
     evolver_small(&ev, &ds, &p, &t);
     cgp_evolver_begin(ev, 0, 0, NULL, 0);
@@ -378,12 +381,9 @@ static void search__easy_functions__reaches_zero_error(void **state)
     struct cgp_dataset ds;
     easy_dataset(&ds, 32);
     struct cgp_params p;
-    cgp_params_default(&p);
-    p.rows = 4;
-    p.cols = 10;
-    p.mutation_max = 0.05;
     struct energy_gate_table t;
-    energy_gate_table_default(&t);
+    small_setup(&p, &t, 4, 10);
+    p.mutation_max = 0.05;
     struct cgp_evolver *ev;
     evolver_small(&ev, &ds, &p, &t);
     cgp_evolver_begin(ev, 0, 0, NULL, 0);
@@ -407,13 +407,10 @@ static void multiplex__per_layer_constants__solved_only_with_muxes(void **state)
     const int8_t out[] = {1, -1, 0, 127};
     struct cgp_dataset ds;
     assert_int_equal(cgp_dataset_from_arrays(&ds, 0, 2, 2, NULL, out, NULL, NULL), CGPC_OK);
-    struct energy_gate_table t;
-    energy_gate_table_default(&t);
     for (int mux = 0; mux < 2; mux++) {
         struct cgp_params p;
-        cgp_params_default(&p);
-        p.rows = 6;
-        p.cols = 12;
+        struct energy_gate_table t;
+        small_setup(&p, &t, 6, 12);
         p.mutation_max = 0.1;
         p.error_kind = CGP_ERROR_SE;
         p.multiplex = mux;
@@ -447,13 +444,10 @@ static void stops__patience_signal_and_progress__honoured(void **state)
     struct cgp_dataset ds;
     easy_dataset(&ds, 8);
     struct cgp_params p;
-    cgp_params_default(&p);
-    p.rows = 4;
-    p.cols = 6;
+    struct energy_gate_table t;
+    small_setup(&p, &t, 4, 6);
     p.patience = 300;
     p.generations = 1000000;
-    struct energy_gate_table t;
-    energy_gate_table_default(&t);
     struct cgp_evolver *ev;
     evolver_small(&ev, &ds, &p, &t);
     cgp_evolver_begin(ev, 0, 0, NULL, 0);
@@ -495,14 +489,11 @@ static void run_threads_lazy(int threads, int items, int lazy, struct cgp_genome
     struct cgp_dataset ds;
     random_dataset(&ds, 6, 5, items, 21);
     struct cgp_params p;
-    cgp_params_default(&p);
-    p.rows = 8;
-    p.cols = 16;
+    struct energy_gate_table t;
+    small_setup(&p, &t, 8, 16);
     p.lambda = 5;
     p.parallel_min_us = 0; /* always use the threads */
     p.thresholds[0] = 2000;
-    struct energy_gate_table t;
-    energy_gate_table_default(&t);
     cgpc_set_threads(threads);
     struct cgp_evolver *ev;
     evolver_small(&ev, &ds, &p, &t);
@@ -578,16 +569,13 @@ static void resume__split_at_half__equals_uninterrupted(void **state)
     struct cgp_dataset ds;
     random_dataset(&ds, 4, 3, 18, 31);
     struct cgp_params p;
-    cgp_params_default(&p);
-    p.rows = 6;
-    p.cols = 10;
+    struct energy_gate_table t;
+    small_setup(&p, &t, 6, 10);
     p.generations = 1500;
     p.n_thresholds = 2;
     p.thresholds[0] = 3000;
     p.thresholds[1] = 1500;
     p.runs = 2;
-    struct energy_gate_table t;
-    energy_gate_table_default(&t);
     char a[256], b[256];
     make_tmpdir(a, sizeof a, "straight");
     make_tmpdir(b, sizeof b, "split");
@@ -627,15 +615,12 @@ static void thresholds__chain_and_independent__start_points_and_flags(void **sta
     struct cgp_dataset ds;
     random_dataset(&ds, 3, 4, 10, 41);
     struct cgp_params p;
-    cgp_params_default(&p);
-    p.rows = 5;
-    p.cols = 8;
+    struct energy_gate_table t;
+    small_setup(&p, &t, 5, 8);
     p.generations = 400;
     p.n_thresholds = 2;
     p.thresholds[0] = 4000; /* loose: reached */
     p.thresholds[1] = 0;    /* exact on random data in 400 generations: not reached */
-    struct energy_gate_table t;
-    energy_gate_table_default(&t);
     for (int indep = 0; indep < 2; indep++) {
         p.independent = indep;
         char a[256];
