@@ -35,8 +35,8 @@ run "c_30x7_lenet_conv1_core_to_ring_6items" --data "$here/data/lenet5_conv1_rin
     --rows 30 --cols 7 --levels-back 7 --lambda 4 --mutation-max 0.01 --threads 2 --seed 1
 run "a_256x31_9to16_1item_1thread" --data "$here/data/random_9x16_1item.txt" \
     "${grid[@]}" --threads 1
-# threads forced on every generation (by default they are used only when a generation takes
-# >= 30 us on one thread): shows what two barriers per generation cost at this size
+# threads forced on every generation (by default they are used only while a generation takes
+# >= 30 us on one thread): what two barriers per generation cost at these sizes
 run "a_256x31_9to16_1item_2threads_forced" --data "$here/data/random_9x16_1item.txt" \
     "${grid[@]}" --threads 2 --parallel-min-us 0
 run "b_256x31_9to16_16items_2threads_forced" --data "$here/data/random_9x16_16items.txt" \

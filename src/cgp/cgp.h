@@ -101,9 +101,9 @@ struct cgp_params {
     uint64_t seed;          /* default 1 */
     int runs;               /* independent runs, run r uses seed hash (seed, r); default 1 */
     double checkpoint_every; /* seconds between checkpoints; default 60 */
-    double parallel_min_us; /* evaluate offspring on several threads only when a generation
-                               takes at least this many microseconds on one thread (measured);
-                               0 = always; default 30. Never changes results. */
+    double parallel_min_us; /* use the threads only while a generation takes >= this many us
+                               on one thread (re-measured every 4096 generations); 0 = always;
+                               default 30. Never changes results. */
     int64_t stop_after;     /* testing hook: stop as if interrupted once this many generations
                                of the current run are done; 0 = off */
 };

@@ -431,6 +431,20 @@ static void run_generations(struct cgp_evolver *ev, int64_t n, int parallel)
     }
 }
 
+/* Run a probe of up to `probe` generations; returns microseconds per generation, or -1 when
+ * the search stopped for another reason than the end of the probe. */
+static double probe_generations(struct cgp_evolver *ev, int64_t probe, int parallel)
+{
+    int64_t g0 = ev->stage_gens;
+    double t0 = cgpc_wtime();
+    run_generations(ev, probe, parallel);
+    int64_t done = ev->stage_gens - g0;
+    if (ev->stop != CGP_STOP_PAUSE || done < probe)
+        return -1;
+    ev->stop = CGP_STOP_NONE;
+    return (cgpc_wtime() - t0) * 1e6 / (double)done;
+}
+
 int64_t cgp_evolver_advance(struct cgp_evolver *ev, int64_t n)
 {
     if (n <= 0)
@@ -438,20 +452,32 @@ int64_t cgp_evolver_advance(struct cgp_evolver *ev, int64_t n)
     int64_t start = ev->stage_gens;
     double t0 = cgpc_wtime();
     ev->stop = CGP_STOP_NONE;
-    int parallel = ev->n_workers > 1;
-    if (parallel && ev->p.parallel_min_us > 0) {
-        /* Calibrate on one thread: threads pay two barriers per generation, worth it only
-         * when a generation is expensive. The choice never changes results. */
-        int64_t probe = n < 256 ? n : 256;
-        run_generations(ev, probe, 0);
-        double us = (cgpc_wtime() - t0) * 1e6 / (double)(ev->stage_gens - start);
-        if (ev->stop != CGP_STOP_PAUSE || ev->stage_gens - start >= n)
-            goto out;
-        ev->stop = CGP_STOP_NONE;
-        parallel = us >= ev->p.parallel_min_us;
-        n -= ev->stage_gens - start;
+    if (ev->n_workers == 1 || ev->p.parallel_min_us <= 0) {
+        run_generations(ev, n, ev->n_workers > 1);
+        goto out;
     }
-    run_generations(ev, n, parallel);
+    /* Measure and choose: threads pay two barriers per generation, and on a busy machine
+     * (other processes on the cores) far more. Time a probe on one thread and use the threads
+     * for the next bounded stretch only if a generation is long enough for the barriers not to
+     * matter; measure again after every stretch. Never changes results. (Timing a probe on the
+     * threads as well was tried: on the shared 2-core machine the probes themselves cost more
+     * than they saved.) */
+    const int64_t probe = 256, stretch = 16 * probe;
+    for (;;) {
+        int64_t left = n - (ev->stage_gens - start);
+        if (left <= 2 * probe) {
+            run_generations(ev, left, 0);
+            break;
+        }
+        double serial_us = probe_generations(ev, probe, 0);
+        if (serial_us < 0)
+            break;
+        left = n - (ev->stage_gens - start);
+        run_generations(ev, left < stretch ? left : stretch, serial_us >= ev->p.parallel_min_us);
+        if (ev->stop != CGP_STOP_PAUSE || ev->stage_gens - start >= n)
+            break;
+        ev->stop = CGP_STOP_NONE;
+    }
 out:
     ev->search_seconds += cgpc_wtime() - t0;
     return ev->stage_gens - start;

@@ -70,8 +70,9 @@ void cmd_evolve_usage(FILE *out)
             "  --runs N               independent runs (default: 1)\n"
             "  --checkpoint-every S   seconds between checkpoints (default: 60)\n"
             "  --parallel-min-us US   use the threads only while a generation takes >= US\n"
-            "                         microseconds on one thread (measured every 0.25 s); 0 =\n"
-            "                         always; never changes results (default: 30)\n"
+            "                         microseconds on one thread (re-measured every 4096\n"
+            "                         generations); 0 = always; never changes results\n"
+            "                         (default: 30)\n"
             "  --stop-after-generations N\n"
             "                         stop as if interrupted after N generations of the run, for\n"
             "                         testing --resume (default: 0 = off)\n" CLI_COMMON_USAGE);
