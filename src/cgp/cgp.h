@@ -34,6 +34,9 @@
 #define CGP_MAX_THRESHOLDS 32
 #define CGP_LANES 32 /* SIMD lane count: item rows are padded to a multiple of this (D >= 16) */
 
+/* Writes the final value of a pending gene into the genome (see cgp_decode_active_lazy). */
+typedef void (*cgp_resolve_fn)(void *ctx, int gene);
+
 /* ---- data sets ---------------------------------------------------------------------------- */
 
 /* D items; each an input vector (n_inputs int8) and a target vector (n_outputs int8) whose
@@ -66,6 +69,14 @@ cgpc_status cgp_dataset_write(const struct cgp_dataset *ds, FILE *fp, struct cgp
 cgpc_status cgp_dataset_save(const struct cgp_dataset *ds, const char *path,
                              struct cgpc_err *err);
 
+/* Value-slot mode (data sets without inputs): outputs that need the same values (the same
+ * targets and don't-care marks over all items) share one slot, so each distinct value is
+ * synthesised once. slots gets one output per slot, weighted by how many outputs it serves (the
+ * error over slots equals the error over the original outputs); slot_of[o] (n_outputs) names
+ * output o's slot. Works for any output count. */
+cgpc_status cgp_dataset_value_slots(const struct cgp_dataset *ds, struct cgp_dataset *slots,
+                                    int32_t *slot_of, struct cgpc_err *err);
+
 /* ---- parameters ----------------------------------------------------------------------------- */
 
 enum cgp_error_kind { CGP_ERROR_SE = 0, CGP_ERROR_MSE, CGP_ERROR_AE };
@@ -90,9 +101,9 @@ struct cgp_params {
     uint64_t seed;          /* default 1 */
     int runs;               /* independent runs, run r uses seed hash (seed, r); default 1 */
     double checkpoint_every; /* seconds between checkpoints; default 60 */
-    double parallel_min_us; /* evaluate offspring on several threads only when a generation
-                               takes at least this many microseconds on one thread (measured);
-                               0 = always; default 30. Never changes results. */
+    double parallel_min_us; /* use the threads only while a generation takes >= this many us
+                               on one thread (re-measured every 4096 generations); 0 = always;
+                               default 30. Never changes results. */
     int64_t stop_after;     /* testing hook: stop as if interrupted once this many generations
                                of the current run are done; 0 = off */
 };
@@ -142,11 +153,19 @@ cgpc_status cgp_genome_init(struct cgp_genome *g, const struct cgp_shape *s,
 void cgp_genome_free(struct cgp_genome *g);
 /* A uniformly random valid genome. */
 void cgp_genome_randomize(struct cgp_genome *g, cgpc_rng *rng);
-/* A random valid value for gene `gene` (pure function of shape, fset and the stream). */
+/* The valid value of gene `gene` that a uniform 32-bit number u selects (multiply-shift onto
+ * the gene's legal values: sources in reach, or operators; bias <= choices / 2^32). */
+int32_t cgp_gene_value(const struct cgp_shape *s, const struct cgp_fset *f, int gene, uint32_t u);
+/* A random valid value for gene `gene`: cgp_gene_value with u from the stream. */
 int32_t cgp_gene_random(const struct cgp_shape *s, const struct cgp_fset *f, int gene,
                         cgpc_rng *rng);
 /* Check every gene against the shape and function set (for loaded chromosomes). */
 cgpc_status cgp_genome_check(const struct cgp_genome *g, struct cgpc_err *err);
+
+/* Rewire a circuit evolved on value slots to the original outputs: out gets n_outputs output
+ * genes, output o reading what slot slot_of[o] reads. */
+cgpc_status cgp_genome_expand_slots(const struct cgp_genome *g, const int32_t *slot_of,
+                                    int n_outputs, struct cgp_genome *out, struct cgpc_err *err);
 
 /* Chromosome text format "cgpc-chromosome v1" (docs/ARCHITECTURE.md). `comment` lines (may be
  * NULL) are written as "# ..." after the header. */
@@ -178,6 +197,14 @@ int cgp_op_lanes_simd(int op, int8_t *dst, const int8_t *a, const int8_t *b, con
  * O(active). Returns n. */
 int cgp_decode_active(const struct cgp_shape *s, const int32_t *genes, uint32_t *stamp,
                       uint32_t mark, int32_t *stack, int32_t *order);
+
+/* The same walk over a genome with mutations not yet applied: before a gene is read, if
+ * pending[gene] != 0, resolve(ctx, gene) must write its final value into genes (and clear
+ * pending[gene]). Only genes the walk reads are resolved: those of active nodes (operator,
+ * inputs up to the arity) and the output genes, which is all evaluation reads. */
+int cgp_decode_active_lazy(const struct cgp_shape *s, const int32_t *genes, uint32_t *stamp,
+                           uint32_t mark, int32_t *stack, int32_t *order,
+                           const int32_t *pending, cgp_resolve_fn resolve, void *ctx);
 
 /* Fast evaluation of the active nodes order[0..n_active) over all items: values is
  * (n_inputs + n_nodes) rows of ds->stride int8 lanes, rows 0..n_inputs-1 holding the inputs
@@ -216,6 +243,10 @@ cgpc_status cgp_scratch_init(struct cgp_scratch *sc, const struct cgp_shape *s,
 void cgp_scratch_free(struct cgp_scratch *sc);
 /* Decode genes into sc->order / sc->n_active (fresh mark each call). */
 void cgp_scratch_decode(struct cgp_scratch *sc, const struct cgp_shape *s, const int32_t *genes);
+/* Same with mutations pending (cgp_decode_active_lazy). */
+void cgp_scratch_decode_lazy(struct cgp_scratch *sc, const struct cgp_shape *s,
+                             const int32_t *genes, const int32_t *pending,
+                             cgp_resolve_fn resolve, void *ctx);
 /* Fill fit's cost fields for the decoded circuit via energy_circuit_account. */
 void cgp_scratch_cost(struct cgp_scratch *sc, const struct cgp_shape *s, const int32_t *genes,
                       const struct energy_gate_table *t, struct cgp_fitness *fit);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cgp/cgp.h"
+#include "cgp/text.h"
 #include "common/fileio.h"
 #include "common/parse.h"
 
@@ -82,44 +83,6 @@ int64_t cgp_dataset_cared(const struct cgp_dataset *ds)
     return n;
 }
 
-/* Next line of text (modifies it); strips comments and whitespace; skips empty lines. */
-static char *next_line(char **cursor, int *line_no)
-{
-    while (**cursor) {
-        char *line = *cursor;
-        char *nl = strchr(line, '\n');
-        if (nl) {
-            *nl = 0;
-            *cursor = nl + 1;
-        } else {
-            *cursor = line + strlen(line);
-        }
-        (*line_no)++;
-        char *hash = strchr(line, '#');
-        if (hash)
-            *hash = 0;
-        line = cgpc_trim(line);
-        if (*line)
-            return line;
-    }
-    return NULL;
-}
-
-/* "key N" header line. */
-static cgpc_status header_int(char **cursor, int *line_no, const char *name, const char *key,
-                              int min, int max, int *out, struct cgpc_err *err)
-{
-    char *line = next_line(cursor, line_no);
-    size_t kl = strlen(key);
-    if (!line || strncmp(line, key, kl) != 0 || !isspace((unsigned char)line[kl]))
-        return CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s:%d: expected '%s N'", name, *line_no, key);
-    if (cgpc_parse_int(cgpc_trim(line + kl), min, max, out, err) != CGPC_OK) {
-        cgpc_err_prefix(err, "%s:%d: %s", name, *line_no, key);
-        return CGPC_ERR_FORMAT;
-    }
-    return CGPC_OK;
-}
-
 cgpc_status cgp_dataset_parse(struct cgp_dataset *ds, const char *text, const char *name,
                               struct cgpc_err *err)
 {
@@ -129,21 +92,21 @@ cgpc_status cgp_dataset_parse(struct cgp_dataset *ds, const char *text, const ch
     int line_no = 0, ni = 0, no = 0, nd = 0;
     if (!copy)
         return CGPC_FAIL(err, CGPC_ERR_NOMEM, "%s: copy of the text", name);
-    char *line = next_line(&cursor, &line_no);
+    char *line = cgp_text_line(&cursor, &line_no);
     if (!line || strcmp(line, CGP_DATA_MAGIC) != 0) {
         st = CGPC_FAIL(err, CGPC_ERR_FORMAT,
                        "%s:%d: expected the header '" CGP_DATA_MAGIC "' (is this a cgpc data set? "
                        "see docs/ARCHITECTURE.md)", name, line_no);
         goto out;
     }
-    if ((st = header_int(&cursor, &line_no, name, "inputs", 0, CGP_MAX_IO, &ni, err)) ||
-        (st = header_int(&cursor, &line_no, name, "outputs", 1, CGP_MAX_IO, &no, err)) ||
-        (st = header_int(&cursor, &line_no, name, "items", 1, CGP_MAX_ITEMS, &nd, err)))
+    if ((st = cgp_text_key_int(&cursor, &line_no, name, "inputs", 0, CGP_MAX_IO, &ni, err)) ||
+        (st = cgp_text_key_int(&cursor, &line_no, name, "outputs", 1, CGP_MAX_IO, &no, err)) ||
+        (st = cgp_text_key_int(&cursor, &line_no, name, "items", 1, CGP_MAX_ITEMS, &nd, err)))
         goto out;
     if ((st = cgp_dataset_init(ds, ni, no, nd, err)) != CGPC_OK)
         goto out;
     for (int d = 0; d < nd; d++) {
-        line = next_line(&cursor, &line_no);
+        line = cgp_text_line(&cursor, &line_no);
         if (!line) {
             st = CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s:%d: expected %d items, found %d", name,
                            line_no, nd, d);
@@ -178,7 +141,7 @@ cgpc_status cgp_dataset_parse(struct cgp_dataset *ds, const char *text, const ch
             goto out;
         }
     }
-    if ((line = next_line(&cursor, &line_no)) != NULL)
+    if ((line = cgp_text_line(&cursor, &line_no)) != NULL)
         st = CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s:%d: more item lines than 'items %d'", name,
                        line_no, nd);
 out:
@@ -237,4 +200,53 @@ cgpc_status cgp_dataset_save(const struct cgp_dataset *ds, const char *path,
         return st;
     }
     return cgpc_atomic_close(&af, err);
+}
+
+/* Outputs o and q need the same values: equal care marks and equal cared targets. */
+static int same_column(const struct cgp_dataset *ds, int o, int q)
+{
+    const size_t a = (size_t)o * ds->stride, b = (size_t)q * ds->stride;
+    for (int d = 0; d < ds->n_items; d++) {
+        if (ds->care[a + d] != ds->care[b + d])
+            return 0;
+        if (ds->care[a + d] && ds->target[a + d] != ds->target[b + d])
+            return 0;
+    }
+    return 1;
+}
+
+cgpc_status cgp_dataset_value_slots(const struct cgp_dataset *ds, struct cgp_dataset *slots,
+                                    int32_t *slot_of, struct cgpc_err *err)
+{
+    memset(slots, 0, sizeof *slots);
+    if (ds->n_inputs != 0)
+        return CGPC_FAIL(err, CGPC_ERR_ARG, "value slots are for data sets without inputs (this "
+                         "one has %d)", ds->n_inputs);
+    /* first[k]: the first output of slot k (its representative); O(outputs x slots x items) */
+    int32_t *first = malloc((size_t)ds->n_outputs * sizeof *first);
+    if (!first)
+        return CGPC_FAIL(err, CGPC_ERR_NOMEM, "value slots for %d outputs", ds->n_outputs);
+    int k = 0;
+    for (int o = 0; o < ds->n_outputs; o++) {
+        int s = 0;
+        while (s < k && !same_column(ds, first[s], o))
+            s++;
+        if (s == k)
+            first[k++] = o;
+        slot_of[o] = s;
+    }
+    cgpc_status st = cgp_dataset_init(slots, 0, k, ds->n_items, err);
+    if (st == CGPC_OK) {
+        for (int s = 0; s < k; s++) {
+            memcpy(slots->target + (size_t)s * slots->stride,
+                   ds->target + (size_t)first[s] * ds->stride, (size_t)ds->n_items);
+            memcpy(slots->care + (size_t)s * slots->stride,
+                   ds->care + (size_t)first[s] * ds->stride, (size_t)ds->n_items);
+            slots->weight[s] = 0;
+        }
+        for (int o = 0; o < ds->n_outputs; o++)
+            slots->weight[slot_of[o]] += ds->weight[o];
+    }
+    free(first);
+    return st;
 }

@@ -85,7 +85,7 @@ void cgp_op_lanes_scalar(int op, int8_t *dst, const int8_t *a, const int8_t *b,
     }
 #undef LANES
     for (int l = 0; l < n; l++)
-        dst[l] = cgp_op_scalar(op, a[l], b ? b[l] : 0, c ? c[l] : 0, d ? d[l] : 0, item0 + l);
+        dst[l] = cgp_op_scalar(op, a ? a[l] : 0, b ? b[l] : 0, c ? c[l] : 0, d ? d[l] : 0, item0 + l);
 }
 
 #ifdef __AVX2__
@@ -110,6 +110,69 @@ static inline __m256i mul8_avx2(__m256i a, __m256i b)
 }
 #endif
 
+#ifdef __AVX2__
+/* One block of 32 lanes; lane l is item (block start + l), the block start a multiple of 4. */
+static inline void op_block32(int op, int8_t *dst, const int8_t *a, const int8_t *b,
+                              const int8_t *c, const int8_t *d)
+{
+    /* Lane selectors for muxes: item mod 4 of each lane. */
+    const __m256i lane = _mm256_setr_epi8(0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2,
+                                          3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3);
+    __m256i va = _mm256_setzero_si256(), vb = va, r;
+    int ar = op_arity_tab[op];
+    if (ar >= 1)
+        va = _mm256_loadu_si256((const __m256i *)a);
+    if (ar >= 2)
+        vb = _mm256_loadu_si256((const __m256i *)b);
+    switch (op) {
+    case CGPC_OP_RSUB127: r = _mm256_sub_epi8(_mm256_set1_epi8(127), va); break;
+    case CGPC_OP_ADD: r = _mm256_add_epi8(va, vb); break;
+    case CGPC_OP_SUB: r = _mm256_sub_epi8(va, vb); break;
+    case CGPC_OP_MUL: r = mul8_avx2(va, vb); break;
+    case CGPC_OP_NEG: r = _mm256_sub_epi8(_mm256_setzero_si256(), va); break;
+    case CGPC_OP_SUB128: r = _mm256_xor_si256(va, _mm256_set1_epi8((char)0x80)); break;
+    case CGPC_OP_SHR1: r = sar8_avx2(va, 1); break;
+    case CGPC_OP_SHR2: r = sar8_avx2(va, 2); break;
+    case CGPC_OP_SHR3: r = sar8_avx2(va, 3); break;
+    case CGPC_OP_SHR4: r = sar8_avx2(va, 4); break;
+    case CGPC_OP_SHR5: r = sar8_avx2(va, 5); break;
+    case CGPC_OP_AND: r = _mm256_and_si256(va, vb); break;
+    case CGPC_OP_OR: r = _mm256_or_si256(va, vb); break;
+    case CGPC_OP_XOR: r = _mm256_xor_si256(va, vb); break;
+    case CGPC_OP_NOT: r = _mm256_xor_si256(va, _mm256_set1_epi8(-1)); break;
+    case CGPC_OP_SHL1: r = shl8_avx2(va, 1); break;
+    case CGPC_OP_SHL2: r = shl8_avx2(va, 2); break;
+    case CGPC_OP_SHL3: r = shl8_avx2(va, 3); break;
+    case CGPC_OP_SHL4: r = shl8_avx2(va, 4); break;
+    case CGPC_OP_SHL5: r = shl8_avx2(va, 5); break;
+    case CGPC_OP_INC: r = _mm256_add_epi8(va, _mm256_set1_epi8(1)); break;
+    case CGPC_OP_DEC: r = _mm256_sub_epi8(va, _mm256_set1_epi8(1)); break;
+    case CGPC_OP_CONST1: r = _mm256_set1_epi8(1); break;
+    case CGPC_OP_CONSTM1: r = _mm256_set1_epi8(-1); break;
+    case CGPC_OP_CONST0: r = _mm256_setzero_si256(); break;
+    case CGPC_OP_CONSTM128: r = _mm256_set1_epi8(-128); break;
+    case CGPC_OP_CONST127: r = _mm256_set1_epi8(127); break;
+    case CGPC_OP_ID: r = va; break;
+    case CGPC_OP_MUX2: {
+        __m256i odd = _mm256_cmpeq_epi8(_mm256_and_si256(lane, _mm256_set1_epi8(1)),
+                                        _mm256_set1_epi8(1));
+        r = _mm256_blendv_epi8(va, vb, odd);
+        break;
+    }
+    case CGPC_OP_MUX4: {
+        __m256i vc = _mm256_loadu_si256((const __m256i *)c);
+        __m256i vd = _mm256_loadu_si256((const __m256i *)d);
+        r = _mm256_blendv_epi8(va, vb, _mm256_cmpeq_epi8(lane, _mm256_set1_epi8(1)));
+        r = _mm256_blendv_epi8(r, vc, _mm256_cmpeq_epi8(lane, _mm256_set1_epi8(2)));
+        r = _mm256_blendv_epi8(r, vd, _mm256_cmpeq_epi8(lane, _mm256_set1_epi8(3)));
+        break;
+    }
+    default: CGPC_ASSERT(!"unknown operator"); r = va;
+    }
+    _mm256_storeu_si256((__m256i *)dst, r);
+}
+#endif
+
 int cgp_op_lanes_simd(int op, int8_t *dst, const int8_t *a, const int8_t *b, const int8_t *c,
                       const int8_t *d, int n, int item0)
 {
@@ -118,64 +181,9 @@ int cgp_op_lanes_simd(int op, int8_t *dst, const int8_t *a, const int8_t *b, con
         cgp_op_lanes_scalar(op, dst, a, b, c, d, n, item0);
         return 0;
     }
-    /* Lane selectors for muxes: lane l of a 32-lane block is item item0 + l, and
-     * item0 + l = l (mod 4) since item0 is a multiple of 4. */
-    const __m256i lane = _mm256_setr_epi8(0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2,
-                                          3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3);
-    for (int l = 0; l < n; l += 32) {
-        __m256i va = _mm256_setzero_si256(), vb = va, r;
-        int ar = op_arity_tab[op];
-        if (ar >= 1)
-            va = _mm256_loadu_si256((const __m256i *)(a + l));
-        if (ar >= 2)
-            vb = _mm256_loadu_si256((const __m256i *)(b + l));
-        switch (op) {
-        case CGPC_OP_RSUB127: r = _mm256_sub_epi8(_mm256_set1_epi8(127), va); break;
-        case CGPC_OP_ADD: r = _mm256_add_epi8(va, vb); break;
-        case CGPC_OP_SUB: r = _mm256_sub_epi8(va, vb); break;
-        case CGPC_OP_MUL: r = mul8_avx2(va, vb); break;
-        case CGPC_OP_NEG: r = _mm256_sub_epi8(_mm256_setzero_si256(), va); break;
-        case CGPC_OP_SUB128: r = _mm256_xor_si256(va, _mm256_set1_epi8((char)0x80)); break;
-        case CGPC_OP_SHR1: r = sar8_avx2(va, 1); break;
-        case CGPC_OP_SHR2: r = sar8_avx2(va, 2); break;
-        case CGPC_OP_SHR3: r = sar8_avx2(va, 3); break;
-        case CGPC_OP_SHR4: r = sar8_avx2(va, 4); break;
-        case CGPC_OP_SHR5: r = sar8_avx2(va, 5); break;
-        case CGPC_OP_AND: r = _mm256_and_si256(va, vb); break;
-        case CGPC_OP_OR: r = _mm256_or_si256(va, vb); break;
-        case CGPC_OP_XOR: r = _mm256_xor_si256(va, vb); break;
-        case CGPC_OP_NOT: r = _mm256_xor_si256(va, _mm256_set1_epi8(-1)); break;
-        case CGPC_OP_SHL1: r = shl8_avx2(va, 1); break;
-        case CGPC_OP_SHL2: r = shl8_avx2(va, 2); break;
-        case CGPC_OP_SHL3: r = shl8_avx2(va, 3); break;
-        case CGPC_OP_SHL4: r = shl8_avx2(va, 4); break;
-        case CGPC_OP_SHL5: r = shl8_avx2(va, 5); break;
-        case CGPC_OP_INC: r = _mm256_add_epi8(va, _mm256_set1_epi8(1)); break;
-        case CGPC_OP_DEC: r = _mm256_sub_epi8(va, _mm256_set1_epi8(1)); break;
-        case CGPC_OP_CONST1: r = _mm256_set1_epi8(1); break;
-        case CGPC_OP_CONSTM1: r = _mm256_set1_epi8(-1); break;
-        case CGPC_OP_CONST0: r = _mm256_setzero_si256(); break;
-        case CGPC_OP_CONSTM128: r = _mm256_set1_epi8(-128); break;
-        case CGPC_OP_CONST127: r = _mm256_set1_epi8(127); break;
-        case CGPC_OP_ID: r = va; break;
-        case CGPC_OP_MUX2: {
-            __m256i odd = _mm256_cmpeq_epi8(_mm256_and_si256(lane, _mm256_set1_epi8(1)),
-                                            _mm256_set1_epi8(1));
-            r = _mm256_blendv_epi8(va, vb, odd);
-            break;
-        }
-        case CGPC_OP_MUX4: {
-            __m256i vc = _mm256_loadu_si256((const __m256i *)(c + l));
-            __m256i vd = _mm256_loadu_si256((const __m256i *)(d + l));
-            r = _mm256_blendv_epi8(va, vb, _mm256_cmpeq_epi8(lane, _mm256_set1_epi8(1)));
-            r = _mm256_blendv_epi8(r, vc, _mm256_cmpeq_epi8(lane, _mm256_set1_epi8(2)));
-            r = _mm256_blendv_epi8(r, vd, _mm256_cmpeq_epi8(lane, _mm256_set1_epi8(3)));
-            break;
-        }
-        default: CGPC_ASSERT(!"unknown operator"); r = va;
-        }
-        _mm256_storeu_si256((__m256i *)(dst + l), r);
-    }
+    for (int l = 0; l < n; l += 32)
+        op_block32(op, dst + l, a ? a + l : NULL, b ? b + l : NULL, c ? c + l : NULL,
+                   d ? d + l : NULL);
     return 1;
 #else
     cgp_op_lanes_scalar(op, dst, a, b, c, d, n, item0);
@@ -183,28 +191,37 @@ int cgp_op_lanes_simd(int op, int8_t *dst, const int8_t *a, const int8_t *b, con
 #endif
 }
 
-int cgp_decode_active(const struct cgp_shape *s, const int32_t *genes, uint32_t *stamp,
-                      uint32_t mark, int32_t *stack, int32_t *order)
+/* Gene g, resolved first when a pending (not yet drawn) mutation sits on it. */
+static inline int32_t gene_at(const int32_t *genes, size_t g, const int32_t *pending,
+                              cgp_resolve_fn resolve, void *ctx)
+{
+    if (pending && pending[g])
+        resolve(ctx, (int)g);
+    return genes[g];
+}
+
+static inline int decode_impl(const struct cgp_shape *s, const int32_t *genes, uint32_t *stamp,
+                              uint32_t mark, int32_t *stack, int32_t *order,
+                              const int32_t *pending, cgp_resolve_fn resolve, void *ctx)
 {
     const int A = s->node_arity, ni = s->n_inputs;
-    const int32_t *out_genes = genes + (size_t)s->n_nodes * (A + 1);
+    const size_t out0 = (size_t)s->n_nodes * (A + 1);
     int n = 0;
     for (int o = 0; o < s->n_outputs; o++) {
-        int root = out_genes[o] - ni;
+        int root = gene_at(genes, out0 + o, pending, resolve, ctx) - ni;
         if (root < 0 || stamp[root] == mark)
             continue;
         stamp[root] = mark;
-        int sp = 0;
         stack[0] = root;
         stack[1] = 0;
-        sp = 1;
+        int sp = 1;
         while (sp > 0) {
             int32_t *top = &stack[2 * (sp - 1)];
             int k = top[0], j = top[1];
-            const int32_t *ng = genes + (size_t)k * (A + 1);
-            if (j < op_arity_tab[ng[A]]) {
+            size_t g0 = (size_t)k * (A + 1);
+            if (j < op_arity_tab[gene_at(genes, g0 + A, pending, resolve, ctx)]) {
                 top[1] = j + 1;
-                int src = ng[j] - ni;
+                int src = gene_at(genes, g0 + j, pending, resolve, ctx) - ni;
                 if (src >= 0 && stamp[src] != mark) {
                     stamp[src] = mark;
                     stack[2 * sp] = src;
@@ -218,6 +235,19 @@ int cgp_decode_active(const struct cgp_shape *s, const int32_t *genes, uint32_t 
         }
     }
     return n;
+}
+
+int cgp_decode_active(const struct cgp_shape *s, const int32_t *genes, uint32_t *stamp,
+                      uint32_t mark, int32_t *stack, int32_t *order)
+{
+    return decode_impl(s, genes, stamp, mark, stack, order, NULL, NULL, NULL);
+}
+
+int cgp_decode_active_lazy(const struct cgp_shape *s, const int32_t *genes, uint32_t *stamp,
+                           uint32_t mark, int32_t *stack, int32_t *order,
+                           const int32_t *pending, cgp_resolve_fn resolve, void *ctx)
+{
+    return decode_impl(s, genes, stamp, mark, stack, order, pending, resolve, ctx);
 }
 
 void cgp_values_load_inputs(const struct cgp_dataset *ds, int8_t *values)
@@ -249,6 +279,12 @@ void cgp_eval_active(const struct cgp_shape *s, const int32_t *genes, const int3
         for (int j = 0; j < op_arity_tab[ng[A]]; j++)
             in[j] = values + (size_t)ng[j] * stride;
         int8_t *dst = values + (size_t)(ni + k) * stride;
+#ifdef __AVX2__
+        if (simd && stride == 32) { /* the common 16..32-item case: one inlined block */
+            op_block32(ng[A], dst, in[0], in[1], in[2], in[3]);
+            continue;
+        }
+#endif
         if (simd)
             cgp_op_lanes_simd(ng[A], dst, in[0], in[1], in[2], in[3], stride, 0);
         else

@@ -19,6 +19,8 @@ static void worker_free(struct cgp_worker *w)
 {
     free(w->genes);
     free(w->old);
+    free(w->applied);
+    free(w->pending);
     cgp_scratch_free(&w->sc);
 }
 
@@ -37,9 +39,7 @@ void cgp_evolver_free(struct cgp_evolver *ev)
     free(ev->win_gene);
     free(ev->win_val);
     free(ev->active_gene);
-    free(ev->mu.n_src);
-    free(ev->mu.n_prim);
-    free(ev->mu.back0);
+    free(ev->mu.node);
     cgp_scratch_free(&ev->psc);
     cgp_genome_free(&ev->parent);
     free(ev);
@@ -78,24 +78,26 @@ cgpc_status cgp_evolver_init(struct cgp_evolver **out, const struct cgp_params *
     ev->off = calloc((size_t)p->lambda, sizeof *ev->off);
     ev->win_gene = malloc((size_t)ev->max_mut * sizeof *ev->win_gene);
     ev->win_val = malloc((size_t)ev->max_mut * sizeof *ev->win_val);
-    ev->mu.n_src = malloc((size_t)ev->shape.n_nodes * sizeof *ev->mu.n_src);
-    ev->mu.n_prim = malloc((size_t)ev->shape.n_nodes * sizeof *ev->mu.n_prim);
-    ev->mu.back0 = malloc((size_t)ev->shape.n_nodes * sizeof *ev->mu.back0);
+    ev->mu.node = malloc((size_t)ev->shape.n_nodes * sizeof *ev->mu.node);
     if (!ev->active_gene || !ev->w || !ev->off || !ev->win_gene || !ev->win_val ||
-        !ev->mu.n_src || !ev->mu.n_prim || !ev->mu.back0)
+        !ev->mu.node)
         goto nomem;
     for (int k = 0; k < ev->shape.n_nodes; k++) {
         const struct cgp_shape *sh = &ev->shape;
         int c = k / sh->rows, lo = c - sh->levels_back < 0 ? 0 : c - sh->levels_back;
-        ev->mu.n_prim[k] = c <= sh->levels_back ? sh->n_inputs : 0;
-        ev->mu.n_src[k] = (uint32_t)(ev->mu.n_prim[k] + (c - lo) * sh->rows);
-        ev->mu.back0[k] = sh->n_inputs + lo * sh->rows;
+        struct cgp_node_src *ns = &ev->mu.node[k];
+        ns->n_prim = c <= sh->levels_back ? sh->n_inputs : 0;
+        ns->n_src = (uint32_t)(ns->n_prim + (c - lo) * sh->rows);
+        ns->back0 = sh->n_inputs + lo * sh->rows;
     }
     for (int i = 0; i < ev->n_workers; i++) {
         struct cgp_worker *w = &ev->w[i];
         w->genes = malloc((size_t)ev->shape.n_genes * sizeof *w->genes);
         w->old = malloc((size_t)ev->max_mut * sizeof *w->old);
-        if (!w->genes || !w->old)
+        w->applied = malloc((size_t)ev->max_mut * sizeof *w->applied);
+        w->pending = calloc((size_t)ev->shape.n_genes, sizeof *w->pending);
+        w->ev = ev;
+        if (!w->genes || !w->old || !w->applied || !w->pending)
             goto nomem;
         if ((st = cgp_scratch_init(&w->sc, &ev->shape, ds, err)) != CGPC_OK)
             goto fail;
@@ -106,6 +108,7 @@ cgpc_status cgp_evolver_init(struct cgp_evolver **out, const struct cgp_params *
         if (!ev->off[i].gene || !ev->off[i].val)
             goto nomem;
     }
+    ev->lazy_values = 1;
     ev->threshold = p->thresholds[0];
     ev->limit = cgp_threshold_limit(ev->threshold, p->error_kind, ds);
     *out = ev;
@@ -207,39 +210,70 @@ void cgp_evolver_begin(struct cgp_evolver *ev, int run, int stage, const int32_t
     cgp_evolver_reset_parent(ev);
 }
 
+static inline uint32_t scale_u32(uint32_t u, uint32_t n) { return (uint32_t)(((uint64_t)u * n) >> 32); }
+
 int32_t cgp_mutator_value(const struct cgp_mutator *mu, const struct cgp_shape *s,
-                          const struct cgp_fset *f, int gene, cgpc_rng *rng)
+                          const struct cgp_fset *f, int gene, uint32_t u)
 {
     const int A = s->node_arity;
     int node_genes = s->n_nodes * (A + 1);
     if (gene >= node_genes)
-        return (int32_t)cgpc_rng_below(rng, (uint32_t)(s->n_inputs + s->n_nodes));
+        return (int32_t)scale_u32(u, (uint32_t)(s->n_inputs + s->n_nodes));
     int node = A == 2 ? gene / 3 : gene / (A + 1), j = gene - node * (A + 1);
-    uint32_t n = mu->n_src[node];
+    const struct cgp_node_src *ns = &mu->node[node];
+    uint32_t n = ns->n_src;
     if (j == A)
-        return n == 0 ? f->nullary[cgpc_rng_below(rng, (uint32_t)f->n_nullary)]
-                      : f->ops[cgpc_rng_below(rng, (uint32_t)f->n_ops)];
+        return n == 0 ? f->nullary[scale_u32(u, (uint32_t)f->n_nullary)]
+                      : f->ops[scale_u32(u, (uint32_t)f->n_ops)];
     if (n == 0)
         return 0;
-    int r = (int)cgpc_rng_below(rng, n);
-    return r < mu->n_prim[node] ? r : mu->back0[node] + (r - mu->n_prim[node]);
+    int r = (int)scale_u32(u, n);
+    return r < ns->n_prim ? r : ns->back0 + (r - ns->n_prim);
 }
 
-/* Offspring i's streams: positions (and count) from one, new values from another, so an
- * offspring found neutral from its positions alone never draws values unless accepted. */
-static void offspring_rng(const struct cgp_evolver *ev, int i, int values, cgpc_rng *r)
+/* Offspring i's mutation positions (and count) come from the stream keyed by
+ * (run seed, generation, stage << 32 | i); the new value of mutation m from a counter-based
+ * draw keyed by (that key with bit 63 set, m), so values can be drawn late and only when
+ * needed: a neutral offspring draws none unless it is accepted. */
+static void offspring_rng(const struct cgp_evolver *ev, int i, cgpc_rng *r)
 {
-    uint64_t b = ((uint64_t)ev->stage << 32) | (uint32_t)i | ((uint64_t)values << 63);
+    uint64_t b = ((uint64_t)ev->stage << 32) | (uint32_t)i;
     cgpc_rng_seed(r, ev->run_seed, (uint64_t)ev->generation, b);
+}
+
+static uint64_t value_key(const struct cgp_evolver *ev, int i)
+{
+    uint64_t b = ((uint64_t)ev->stage << 32) | (uint32_t)i | (1ull << 63);
+    return cgpc_hash3(ev->run_seed, (uint64_t)ev->generation, b);
+}
+
+/* The uniform 32-bit draw of mutation m: a counter-based hash, so any m can be drawn alone. */
+static inline uint32_t value_u(uint64_t key, int m)
+{
+    uint64_t st = key ^ ((uint64_t)m * 0xD1B54A32D192ED03ull);
+    return (uint32_t)(cgpc_splitmix64(&st) >> 32);
 }
 
 static void draw_values(const struct cgp_evolver *ev, struct cgp_offspring *o, int i)
 {
-    cgpc_rng r;
-    offspring_rng(ev, i, 1, &r);
+    uint64_t key = value_key(ev, i);
     for (int m = 0; m < o->n_mut; m++)
-        o->val[m] = cgp_mutator_value(&ev->mu, &ev->shape, &ev->fset, o->gene[m], &r);
+        o->val[m] = cgp_mutator_value(&ev->mu, &ev->shape, &ev->fset, o->gene[m],
+                                      value_u(key, m));
     o->has_vals = 1;
+}
+
+/* cgp_resolve_fn for the lazy path: apply the last pending mutation of `gene`. */
+static void resolve_gene(void *ctx, int gene)
+{
+    struct cgp_worker *w = ctx;
+    const struct cgp_evolver *ev = w->ev;
+    int m = w->pending[gene] - 1;
+    w->applied[w->n_applied] = gene;
+    w->old[w->n_applied++] = w->genes[gene];
+    w->genes[gene] = cgp_mutator_value(&ev->mu, &ev->shape, &ev->fset, gene,
+                                       value_u(w->value_key, m));
+    w->pending[gene] = 0;
 }
 
 /* Make and evaluate offspring i on worker w (whose genes equal the parent's). */
@@ -247,7 +281,7 @@ static void make_offspring(struct cgp_evolver *ev, struct cgp_worker *w, int i)
 {
     struct cgp_offspring *o = &ev->off[i];
     cgpc_rng r;
-    offspring_rng(ev, i, 0, &r);
+    offspring_rng(ev, i, &r);
     int n = 1 + (int)cgpc_rng_below(&r, (uint32_t)ev->max_mut);
     int touched = 0;
     const uint32_t n_genes = (uint32_t)ev->shape.n_genes;
@@ -264,17 +298,32 @@ static void make_offspring(struct cgp_evolver *ev, struct cgp_worker *w, int i)
         w->skipped++;
         return;
     }
-    draw_values(ev, o, i);
-    for (int m = 0; m < n; m++) {
-        w->old[m] = w->genes[o->gene[m]];
-        w->genes[o->gene[m]] = o->val[m];
+    if (ev->lazy_values) {
+        /* Mark the positions (the last mutation of a gene wins, as when applied in order);
+         * decoding resolves only the genes it reads; then undo and unmark. */
+        for (int m = 0; m < n; m++)
+            w->pending[o->gene[m]] = m + 1;
+        w->value_key = value_key(ev, i);
+        w->n_applied = 0;
+        cgp_scratch_decode_lazy(&w->sc, &ev->shape, w->genes, w->pending, resolve_gene, w);
+        evaluate(ev, &w->sc, w->genes, &o->fit);
+        for (int a = w->n_applied - 1; a >= 0; a--)
+            w->genes[w->applied[a]] = w->old[a];
+        for (int m = 0; m < n; m++)
+            w->pending[o->gene[m]] = 0;
+    } else {
+        draw_values(ev, o, i);
+        for (int m = 0; m < n; m++) {
+            w->old[m] = w->genes[o->gene[m]];
+            w->genes[o->gene[m]] = o->val[m];
+        }
+        cgp_scratch_decode(&w->sc, &ev->shape, w->genes);
+        evaluate(ev, &w->sc, w->genes, &o->fit);
+        for (int m = n - 1; m >= 0; m--)
+            w->genes[o->gene[m]] = w->old[m];
     }
-    cgp_scratch_decode(&w->sc, &ev->shape, w->genes);
-    evaluate(ev, &w->sc, w->genes, &o->fit);
     w->evaluations++;
     w->node_evals += (int64_t)w->sc.n_active * ev->ds->n_items;
-    for (int m = n - 1; m >= 0; m--)
-        w->genes[o->gene[m]] = w->old[m];
 }
 
 /* One thread: pick the winner, update the parent, decide whether to stop. Returns 1 to stop. */
@@ -382,6 +431,20 @@ static void run_generations(struct cgp_evolver *ev, int64_t n, int parallel)
     }
 }
 
+/* Run a probe of up to `probe` generations; returns microseconds per generation, or -1 when
+ * the search stopped for another reason than the end of the probe. */
+static double probe_generations(struct cgp_evolver *ev, int64_t probe, int parallel)
+{
+    int64_t g0 = ev->stage_gens;
+    double t0 = cgpc_wtime();
+    run_generations(ev, probe, parallel);
+    int64_t done = ev->stage_gens - g0;
+    if (ev->stop != CGP_STOP_PAUSE || done < probe)
+        return -1;
+    ev->stop = CGP_STOP_NONE;
+    return (cgpc_wtime() - t0) * 1e6 / (double)done;
+}
+
 int64_t cgp_evolver_advance(struct cgp_evolver *ev, int64_t n)
 {
     if (n <= 0)
@@ -389,20 +452,32 @@ int64_t cgp_evolver_advance(struct cgp_evolver *ev, int64_t n)
     int64_t start = ev->stage_gens;
     double t0 = cgpc_wtime();
     ev->stop = CGP_STOP_NONE;
-    int parallel = ev->n_workers > 1;
-    if (parallel && ev->p.parallel_min_us > 0) {
-        /* Calibrate on one thread: threads pay two barriers per generation, worth it only
-         * when a generation is expensive. The choice never changes results. */
-        int64_t probe = n < 256 ? n : 256;
-        run_generations(ev, probe, 0);
-        double us = (cgpc_wtime() - t0) * 1e6 / (double)(ev->stage_gens - start);
-        if (ev->stop != CGP_STOP_PAUSE || ev->stage_gens - start >= n)
-            goto out;
-        ev->stop = CGP_STOP_NONE;
-        parallel = us >= ev->p.parallel_min_us;
-        n -= ev->stage_gens - start;
+    if (ev->n_workers == 1 || ev->p.parallel_min_us <= 0) {
+        run_generations(ev, n, ev->n_workers > 1);
+        goto out;
     }
-    run_generations(ev, n, parallel);
+    /* Measure and choose: threads pay two barriers per generation, and on a busy machine
+     * (other processes on the cores) far more. Time a probe on one thread and use the threads
+     * for the next bounded stretch only if a generation is long enough for the barriers not to
+     * matter; measure again after every stretch. Never changes results. (Timing a probe on the
+     * threads as well was tried: on the shared 2-core machine the probes themselves cost more
+     * than they saved.) */
+    const int64_t probe = 256, stretch = 16 * probe;
+    for (;;) {
+        int64_t left = n - (ev->stage_gens - start);
+        if (left <= 2 * probe) {
+            run_generations(ev, left, 0);
+            break;
+        }
+        double serial_us = probe_generations(ev, probe, 0);
+        if (serial_us < 0)
+            break;
+        left = n - (ev->stage_gens - start);
+        run_generations(ev, left < stretch ? left : stretch, serial_us >= ev->p.parallel_min_us);
+        if (ev->stop != CGP_STOP_PAUSE || ev->stage_gens - start >= n)
+            break;
+        ev->stop = CGP_STOP_NONE;
+    }
 out:
     ev->search_seconds += cgpc_wtime() - t0;
     return ev->stage_gens - start;

@@ -28,22 +28,32 @@ struct cgp_offspring {
 /* One worker thread: a private copy of the parent, undo buffer, scratch, counters. */
 struct cgp_worker {
     int32_t *genes;
-    int32_t *old;
+    int32_t *old;        /* undo values, max_mut */
+    int32_t *applied;    /* genes changed (lazy path), max_mut */
+    int n_applied;
+    int32_t *pending;    /* n_genes: 1 + index of the last unresolved mutation on the gene, or 0 */
+    uint64_t value_key;  /* key of the offspring being resolved */
+    const struct cgp_evolver *ev;
     struct cgp_scratch sc;
     int64_t evaluations, skipped, node_evals;
     char pad[64]; /* keep counters of different workers on different cache lines */
 };
 
 /* Precomputed per-node source ranges so a mutation's new value costs one bounded draw:
- * an input gene of node k takes r = below(n_src[k]) and means input r when r < n_prim[k],
- * else source back0[k] + r - n_prim[k]. Same draws and results as cgp_gene_random. */
-struct cgp_mutator {
-    uint32_t *n_src;
-    int32_t *n_prim;
-    int32_t *back0;
+ * an input gene of node k takes r = scale(u, n_src) and means input r when r < n_prim, else
+ * source back0 + r - n_prim. Same results as cgp_gene_value. One packed record per
+ * node (one cache line fetch per draw). */
+struct cgp_node_src {
+    uint32_t n_src;
+    int32_t n_prim;
+    int32_t back0;
 };
+struct cgp_mutator {
+    struct cgp_node_src *node; /* n_nodes */
+};
+/* Same result as cgp_gene_value(s, f, gene, u), from the tables. */
 int32_t cgp_mutator_value(const struct cgp_mutator *mu, const struct cgp_shape *s,
-                          const struct cgp_fset *f, int gene, cgpc_rng *rng);
+                          const struct cgp_fset *f, int gene, uint32_t u);
 
 struct cgp_evolver {
     struct cgp_params p;
@@ -62,6 +72,8 @@ struct cgp_evolver {
     struct cgp_worker *w;
     int max_mut;
     struct cgp_mutator mu;
+    int lazy_values;        /* 1 (default): draw an evaluated offspring's values only for the
+                               genes its decoding reads; 0: draw and apply all (reference) */
     struct cgp_offspring *off; /* lambda */
     int32_t *win_gene, *win_val; /* the accepted offspring's mutations, for the workers */
     int win_n;

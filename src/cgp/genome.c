@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cgp/cgp.h"
+#include "cgp/text.h"
 #include "common/fileio.h"
 #include "common/parse.h"
 
@@ -64,25 +65,33 @@ static void node_sources(const struct cgp_shape *s, int node, int *n_prim, int *
     *n_back = (c - lo) * s->rows;
 }
 
-int32_t cgp_gene_random(const struct cgp_shape *s, const struct cgp_fset *f, int gene,
-                        cgpc_rng *rng)
+/* Multiply-shift: u uniform in [0, 2^32) -> [0, n); bias at most n / 2^32. */
+static inline uint32_t scale_u32(uint32_t u, uint32_t n) { return (uint32_t)(((uint64_t)u * n) >> 32); }
+
+int32_t cgp_gene_value(const struct cgp_shape *s, const struct cgp_fset *f, int gene, uint32_t u)
 {
     const int A = s->node_arity;
     int node_genes = s->n_nodes * (A + 1);
     if (gene >= node_genes)
-        return (int32_t)cgpc_rng_below(rng, (uint32_t)(s->n_inputs + s->n_nodes));
+        return (int32_t)scale_u32(u, (uint32_t)(s->n_inputs + s->n_nodes));
     int node = gene / (A + 1), j = gene % (A + 1);
     int n_prim, first, n_back;
     node_sources(s, node, &n_prim, &first, &n_back);
     if (j == A) {
         if (n_prim + n_back == 0)
-            return f->nullary[cgpc_rng_below(rng, (uint32_t)f->n_nullary)];
-        return f->ops[cgpc_rng_below(rng, (uint32_t)f->n_ops)];
+            return f->nullary[scale_u32(u, (uint32_t)f->n_nullary)];
+        return f->ops[scale_u32(u, (uint32_t)f->n_ops)];
     }
     if (n_prim + n_back == 0)
         return 0; /* never read: the node is nullary */
-    int r = (int)cgpc_rng_below(rng, (uint32_t)(n_prim + n_back));
+    int r = (int)scale_u32(u, (uint32_t)(n_prim + n_back));
     return r < n_prim ? r : s->n_inputs + first * s->rows + (r - n_prim);
+}
+
+int32_t cgp_gene_random(const struct cgp_shape *s, const struct cgp_fset *f, int gene,
+                        cgpc_rng *rng)
+{
+    return cgp_gene_value(s, f, gene, (uint32_t)(cgpc_rng_u64(rng) >> 32));
 }
 
 void cgp_genome_randomize(struct cgp_genome *g, cgpc_rng *rng)
@@ -182,43 +191,6 @@ cgpc_status cgp_genome_save(const struct cgp_genome *g, const char *comment, con
     return cgpc_atomic_close(&af, err);
 }
 
-/* Next non-empty line with comments removed (modifies the text). */
-static char *chr_line(char **cursor, int *line_no)
-{
-    while (**cursor) {
-        char *line = *cursor, *nl = strchr(line, '\n');
-        if (nl) {
-            *nl = 0;
-            *cursor = nl + 1;
-        } else {
-            *cursor = line + strlen(line);
-        }
-        (*line_no)++;
-        char *hash = strchr(line, '#');
-        if (hash)
-            *hash = 0;
-        line = cgpc_trim(line);
-        if (*line)
-            return line;
-    }
-    return NULL;
-}
-
-/* Parse "key value" where value is an int in [min, max]. */
-static cgpc_status chr_key_int(char **cursor, int *line_no, const char *name, const char *key,
-                               int min, int max, int *out, struct cgpc_err *err)
-{
-    char *line = chr_line(cursor, line_no);
-    size_t kl = strlen(key);
-    if (!line || strncmp(line, key, kl) != 0 || !isspace((unsigned char)line[kl]))
-        return CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s:%d: expected '%s N'", name, *line_no, key);
-    if (cgpc_parse_int(cgpc_trim(line + kl), min, max, out, err) != CGPC_OK) {
-        cgpc_err_prefix(err, "%s:%d: %s", name, *line_no, key);
-        return CGPC_ERR_FORMAT;
-    }
-    return CGPC_OK;
-}
-
 cgpc_status cgp_genome_parse(struct cgp_genome *g, const char *text, const char *name,
                              struct cgpc_err *err)
 {
@@ -228,25 +200,25 @@ cgpc_status cgp_genome_parse(struct cgp_genome *g, const char *text, const char 
     int ln = 0, rows, cols, lb, ni, no, A;
     if (!copy)
         return CGPC_FAIL(err, CGPC_ERR_NOMEM, "%s: copy", name);
-    line = chr_line(&cursor, &ln);
+    line = cgp_text_line(&cursor, &ln);
     if (!line || strcmp(line, CGP_CHR_MAGIC) != 0) {
         st = CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s:%d: expected the header '" CGP_CHR_MAGIC
                        "' (not a cgpc chromosome, or from another version)", name, ln);
         goto out;
     }
-    if ((st = chr_key_int(&cursor, &ln, name, "rows", 1, 1 << 20, &rows, err)) ||
-        (st = chr_key_int(&cursor, &ln, name, "cols", 1, 1 << 20, &cols, err)) ||
-        (st = chr_key_int(&cursor, &ln, name, "levels-back", 1, 1 << 20, &lb, err)) ||
-        (st = chr_key_int(&cursor, &ln, name, "inputs", 0, 1 << 16, &ni, err)) ||
-        (st = chr_key_int(&cursor, &ln, name, "outputs", 1, 1 << 16, &no, err)) ||
-        (st = chr_key_int(&cursor, &ln, name, "node-inputs", 2, 4, &A, err)))
+    if ((st = cgp_text_key_int(&cursor, &ln, name, "rows", 1, 1 << 20, &rows, err)) ||
+        (st = cgp_text_key_int(&cursor, &ln, name, "cols", 1, 1 << 20, &cols, err)) ||
+        (st = cgp_text_key_int(&cursor, &ln, name, "levels-back", 1, 1 << 20, &lb, err)) ||
+        (st = cgp_text_key_int(&cursor, &ln, name, "inputs", 0, 1 << 16, &ni, err)) ||
+        (st = cgp_text_key_int(&cursor, &ln, name, "outputs", 1, 1 << 16, &no, err)) ||
+        (st = cgp_text_key_int(&cursor, &ln, name, "node-inputs", 2, 4, &A, err)))
         goto out;
     if ((int64_t)rows * cols > (1 << 24) || (A != 2 && A != 4)) {
         st = CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s: grid %dx%d with %d node inputs: too large or "
                        "node-inputs not 2 or 4", name, rows, cols, A);
         goto out;
     }
-    line = chr_line(&cursor, &ln);
+    line = cgp_text_line(&cursor, &ln);
     if (!line || strncmp(line, "functions ", 10) != 0) {
         st = CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s:%d: expected 'functions name,name,...'", name, ln);
         goto out;
@@ -269,13 +241,13 @@ cgpc_status cgp_genome_parse(struct cgp_genome *g, const char *text, const char 
     cgp_fset_make(&f, ops, n_ops);
     if ((st = cgp_genome_init(g, &s, &f, err)) != CGPC_OK)
         goto out;
-    line = chr_line(&cursor, &ln);
+    line = cgp_text_line(&cursor, &ln);
     if (!line || strcmp(line, "nodes") != 0) {
         st = CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s:%d: expected 'nodes'", name, ln);
         goto out;
     }
     for (int k = 0; k < s.n_nodes; k++) {
-        line = chr_line(&cursor, &ln);
+        line = cgp_text_line(&cursor, &ln);
         int32_t *ng = g->genes + (size_t)k * (A + 1);
         char *tok[6] = {0};
         int nt = 0;
@@ -302,7 +274,7 @@ cgpc_status cgp_genome_parse(struct cgp_genome *g, const char *text, const char 
             goto out;
         }
     }
-    line = chr_line(&cursor, &ln);
+    line = cgp_text_line(&cursor, &ln);
     if (!line || strncmp(line, "outputs", 7) != 0) {
         st = CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s:%d: expected 'outputs' and %d sources", name, ln,
                        no);
@@ -324,7 +296,7 @@ cgpc_status cgp_genome_parse(struct cgp_genome *g, const char *text, const char 
                        no);
         goto out;
     }
-    line = chr_line(&cursor, &ln);
+    line = cgp_text_line(&cursor, &ln);
     if (!line || strcmp(line, "end") != 0) {
         st = CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s:%d: expected 'end' (truncated file?)", name, ln);
         goto out;
@@ -348,4 +320,26 @@ cgpc_status cgp_genome_load(struct cgp_genome *g, const char *path, struct cgpc_
         st = cgp_genome_parse(g, (const char *)data, path, err);
     free(data);
     return st;
+}
+
+cgpc_status cgp_genome_expand_slots(const struct cgp_genome *g, const int32_t *slot_of,
+                                    int n_outputs, struct cgp_genome *out, struct cgpc_err *err)
+{
+    const struct cgp_shape *s = &g->shape;
+    struct cgp_shape es;
+    cgp_shape_make(&es, s->rows, s->cols, s->levels_back, s->n_inputs, n_outputs, s->node_arity);
+    cgpc_status st = cgp_genome_init(out, &es, &g->fset, err);
+    if (st != CGPC_OK)
+        return st;
+    size_t node_genes = (size_t)s->n_nodes * (s->node_arity + 1);
+    memcpy(out->genes, g->genes, node_genes * sizeof *g->genes);
+    for (int o = 0; o < n_outputs; o++) {
+        if (slot_of[o] < 0 || slot_of[o] >= s->n_outputs) {
+            cgp_genome_free(out);
+            return CGPC_FAIL(err, CGPC_ERR_ARG, "output %d: slot %d of %d", o, slot_of[o],
+                             s->n_outputs);
+        }
+        out->genes[node_genes + o] = g->genes[node_genes + slot_of[o]];
+    }
+    return CGPC_OK;
 }

@@ -179,13 +179,27 @@ void cgp_scratch_free(struct cgp_scratch *sc)
     memset(sc, 0, sizeof *sc);
 }
 
-void cgp_scratch_decode(struct cgp_scratch *sc, const struct cgp_shape *s, const int32_t *genes)
+static void scratch_next_mark(struct cgp_scratch *sc, const struct cgp_shape *s)
 {
     if (++sc->mark == 0) { /* wrapped: forget all marks */
         memset(sc->stamp, 0, (size_t)s->n_nodes * sizeof *sc->stamp);
         sc->mark = 1;
     }
+}
+
+void cgp_scratch_decode(struct cgp_scratch *sc, const struct cgp_shape *s, const int32_t *genes)
+{
+    scratch_next_mark(sc, s);
     sc->n_active = cgp_decode_active(s, genes, sc->stamp, sc->mark, sc->stack, sc->order);
+}
+
+void cgp_scratch_decode_lazy(struct cgp_scratch *sc, const struct cgp_shape *s,
+                             const int32_t *genes, const int32_t *pending,
+                             cgp_resolve_fn resolve, void *ctx)
+{
+    scratch_next_mark(sc, s);
+    sc->n_active = cgp_decode_active_lazy(s, genes, sc->stamp, sc->mark, sc->stack, sc->order,
+                                          pending, resolve, ctx);
 }
 
 void cgp_scratch_cost(struct cgp_scratch *sc, const struct cgp_shape *s, const int32_t *genes,

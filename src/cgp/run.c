@@ -38,6 +38,8 @@ struct run_state {
     struct cgp_stage_result *results; /* all finished stages of all runs: runs x stages */
     int n_results;
     struct cgpc_err hook_err;
+    const int32_t *slot_of; /* value-slot mode: output -> slot, else NULL */
+    int n_outputs;          /* of the original data set */
 };
 
 static const char *dir_path(struct run_state *rs, const char *fmt, ...)
@@ -452,8 +454,30 @@ static cgpc_status write_best(struct run_state *rs, struct cgp_stage_result *r,
                                "circuit found)",
              f->error, f->energy_pj, f->delay_ns, f->area_um2, f->gates, f->depth, f->active,
              r->generations);
-    return cgp_genome_save(&ev->parent, comment, dir_path(rs, "best.%d.%g.chr", ev->run,
-                                                          r->threshold), err);
+    const char *path = dir_path(rs, "best.%d.%g.chr", ev->run, r->threshold);
+    if (!rs->slot_of)
+        return cgp_genome_save(&ev->parent, comment, path, err);
+    /* value slots: the file is wired to the original outputs, so it stands alone */
+    struct cgp_genome full;
+    cgpc_status st = cgp_genome_expand_slots(&ev->parent, rs->slot_of, rs->n_outputs, &full, err);
+    if (st == CGPC_OK)
+        st = cgp_genome_save(&full, comment, path, err);
+    cgp_genome_free(&full);
+    return st;
+}
+
+static cgpc_status write_slots(struct run_state *rs, int n_slots, struct cgpc_err *err)
+{
+    struct cgpc_atomic_file af;
+    cgpc_status st = cgpc_atomic_open(&af, dir_path(rs, "slots.txt"), err);
+    if (st != CGPC_OK)
+        return st;
+    fprintf(af.fp, "cgpc-slots v1\n# value-slot mode: output o is wired to slot map[o]\n"
+            "outputs %d\nslots %d\nmap", rs->n_outputs, n_slots);
+    for (int o = 0; o < rs->n_outputs; o++)
+        fprintf(af.fp, " %d", rs->slot_of[o]);
+    fprintf(af.fp, "\n");
+    return cgpc_atomic_close(&af, err);
 }
 
 /* statistics.<run>.csv.part -> statistics.<run>.csv.gz (atomic), then remove the journal. */
@@ -664,8 +688,9 @@ cgpc_status cgp_evolve_dir(const struct cgp_params *p_in, const struct cgp_datas
 {
     struct run_state rs = {0};
     struct cgp_params p;
-    struct cgp_dataset ds_own = {0};
+    struct cgp_dataset ds_own = {0}, ds_slots = {0};
     const struct cgp_dataset *ds = ds_in;
+    int32_t *slot_of = NULL;
     struct checkpoint ck = {0};
     cgpc_status st = CGPC_OK;
     rs.dir = out_dir;
@@ -690,8 +715,23 @@ cgpc_status cgp_evolve_dir(const struct cgp_params *p_in, const struct cgp_datas
             (st = cgp_dataset_save(ds, dir_path(&rs, "data.txt"), err)) != CGPC_OK)
             goto out;
     }
-    if (p_in && resume)
-        p.stop_after = p_in->stop_after; /* per-invocation, not part of the run */
+    if (p_in && resume) { /* per-invocation settings, not part of the run */
+        p.stop_after = p_in->stop_after;
+        p.parallel_min_us = p_in->parallel_min_us;
+    }
+    if (p.value_slots) {
+        if (!(slot_of = malloc((size_t)ds->n_outputs * sizeof *slot_of))) {
+            st = CGPC_FAIL(err, CGPC_ERR_NOMEM, "value slots");
+            goto out;
+        }
+        if ((st = cgp_dataset_value_slots(ds, &ds_slots, slot_of, err)) != CGPC_OK)
+            goto out;
+        rs.slot_of = slot_of;
+        rs.n_outputs = ds->n_outputs;
+        if (!resume && (st = write_slots(&rs, ds_slots.n_outputs, err)) != CGPC_OK)
+            goto out;
+        ds = &ds_slots;
+    }
     if ((st = cgp_evolver_init(&rs.ev, &p, ds, t, err)) != CGPC_OK)
         goto out;
     rs.ev->cb = cb;
@@ -724,5 +764,7 @@ out:
     free(rs.results);
     cgp_evolver_free(rs.ev);
     cgp_dataset_free(&ds_own);
+    cgp_dataset_free(&ds_slots);
+    free(slot_of);
     return st;
 }

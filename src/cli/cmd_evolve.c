@@ -63,9 +63,16 @@ void cmd_evolve_usage(FILE *out)
             "                         thesis's 27: rsub127..const127)\n"
             "  --multiplex            multi-layer mode: items are layers, mux2/mux4 (selected by\n"
             "                         the item index) join the function set (default: off)\n"
+            "  --value-slots          for data without inputs: outputs needing the same values\n"
+            "                         share one circuit output (each value made once); best\n"
+            "                         files are wired back to every output (default: off)\n"
             "  --gate-costs FILE      gate cost table (default: the built-in 45 nm table)\n"
             "  --runs N               independent runs (default: 1)\n"
             "  --checkpoint-every S   seconds between checkpoints (default: 60)\n"
+            "  --parallel-min-us US   use the threads only while a generation takes >= US\n"
+            "                         microseconds on one thread (re-measured every 4096\n"
+            "                         generations); 0 = always; never changes results\n"
+            "                         (default: 30)\n"
             "  --stop-after-generations N\n"
             "                         stop as if interrupted after N generations of the run, for\n"
             "                         testing --resume (default: 0 = off)\n" CLI_COMMON_USAGE);
@@ -75,7 +82,7 @@ enum {
     OPT_DATA = CLI_OPT_FIRST_COMMAND_SPECIFIC,
     OPT_OUT, OPT_RESUME, OPT_ROWS, OPT_COLS, OPT_LB, OPT_LAMBDA, OPT_MUT, OPT_GENS,
     OPT_PATIENCE, OPT_TIME, OPT_ERROR, OPT_THRESH, OPT_INDEP, OPT_FUNCS, OPT_MUX, OPT_COSTS,
-    OPT_RUNS, OPT_CKPT, OPT_STOP_AFTER
+    OPT_RUNS, OPT_CKPT, OPT_STOP_AFTER, OPT_SLOTS, OPT_PAR_MIN
 };
 
 static const struct option evolve_long[] = {
@@ -96,6 +103,8 @@ static const struct option evolve_long[] = {
     {"functions", required_argument, NULL, OPT_FUNCS},
     {"multiplex", no_argument, NULL, OPT_MUX},
     {"gate-costs", required_argument, NULL, OPT_COSTS},
+    {"value-slots", no_argument, NULL, OPT_SLOTS},
+    {"parallel-min-us", required_argument, NULL, OPT_PAR_MIN},
     {"runs", required_argument, NULL, OPT_RUNS},
     {"checkpoint-every", required_argument, NULL, OPT_CKPT},
     {"stop-after-generations", required_argument, NULL, OPT_STOP_AFTER},
@@ -178,6 +187,8 @@ static int parse_evolve(struct evolve_opts *o, int argc, char **argv)
         case OPT_INDEP: o->p.independent = 1; break;
         case OPT_FUNCS: o->functions = optarg; break;
         case OPT_MUX: o->p.multiplex = 1; break;
+        case OPT_SLOTS: o->p.value_slots = 1; break;
+        case OPT_PAR_MIN: NUM(cgpc_parse_double, 0, 1e9, &o->p.parallel_min_us); break;
         case OPT_COSTS: o->gate_costs = optarg; break;
         case OPT_RUNS: NUM(cgpc_parse_int, 1, 1 << 20, &o->p.runs); break;
         case OPT_CKPT: NUM(cgpc_parse_double, 0, 1e12, &o->p.checkpoint_every); break;
@@ -218,9 +229,16 @@ static void on_progress(void *user, const struct cgp_progress *pr)
 {
     (void)user;
     const struct cgp_fitness *f = pr->best;
-    fprintf(stderr, "\rrun %d threshold %g gen %" PRId64 " error %.6g energy %s%.4g pJ  %.0f gens/s   ",
-            pr->run, pr->threshold, pr->generation, f->error, f->costed ? "" : "~",
-            f->costed ? f->energy_pj : 0.0, pr->gens_per_s);
+    /* energy is only known once the error is within the threshold */
+    fprintf(stderr, "\rrun %d threshold %g gen %" PRId64 " error %.6g energy ", pr->run,
+            pr->threshold, pr->generation, f->error);
+    if (f->costed)
+        fprintf(stderr, "%.4g pJ", f->energy_pj);
+    else
+        fprintf(stderr, "-");
+    if (pr->gens_per_s > 0)
+        fprintf(stderr, "  %.0f gens/s", pr->gens_per_s);
+    fprintf(stderr, "   ");
     fflush(stderr);
 }
 

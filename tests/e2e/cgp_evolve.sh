@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# cgpc evolve + circuit on a small data set the search can solve (outputs a+b, a-b, a>>1 of two
+# inputs): files in DIR, circuit show/eval agree with results.csv, --threads 1 and 2 give
+# identical outputs, option errors exit 2, data errors exit 1 with file:line.
+source "$(dirname "$0")/lib.sh"
+
+data=$T/easy.txt
+{
+    echo "cgpc-data v1"; echo "inputs 2"; echo "outputs 3"; echo "items 24"
+    echo "# a b | a+b a-b a>>1 (int8 wrap-around)"
+    for d in $(seq 0 23); do
+        a=$(( (d * 37) % 256 - 128 )); b=$(( (d * 91 + 5) % 256 - 128 ))
+        w() { echo $(( ((($1) % 256) + 256 + 128) % 256 - 128 )); }
+        echo "$a $b $(w "$a + $b") $(w "$a - $b") $(( a >> 1 ))"
+    done
+} >"$data"
+
+common=(--data "$data" --rows 4 --cols 10 --generations 20000 --mutation-max 0.05
+        --mse-thresholds 10 0 --seed 7)
+expect_exit 0 "$CGPC" evolve "${common[@]}" --out "$T/r1" --threads 1
+expect_contains "$T/out" "generations/s"
+for f in config.txt data.txt checkpoint results.csv pareto.0.csv statistics.0.csv.gz \
+         best.0.10.chr best.0.0.chr; do
+    [ -s "$T/r1/$f" ] || fail "missing $T/r1/$f"
+done
+[ ! -e "$T/r1/statistics.0.csv.part" ] || fail "journal left behind after the run"
+expect_contains "$T/r1/checkpoint" "^status done"
+expect_contains "$T/r1/results.csv" "^0,0,yes,"
+expect_contains "$T/r1/best.0.0.chr" "^cgpc-chromosome v1"
+zcat "$T/r1/statistics.0.csv.gz" | head -1 | grep -q "^run,threshold,generation,seconds,error" ||
+    fail "statistics header"
+
+# circuit eval recomputes the error (0) and the energy that results.csv reports
+expect_exit 0 "$CGPC" circuit eval "$T/r1/best.0.0.chr" --data "$data"
+expect_contains "$T/out" "^error 0$"
+energy=$(awk -F, '$2 == "0" {print $6}' "$T/r1/results.csv")
+got=$(awk '$1 == "energy_pj" {print $2}' "$T/out")
+awk -v a="$energy" -v b="$got" 'BEGIN { exit !((a - b) < 1e-9 && (b - a) < 1e-9) }' ||
+    fail "circuit eval energy $got != results.csv $energy"
+expect_exit 0 "$CGPC" circuit show "$T/r1/best.0.0.chr"
+expect_contains "$T/out" "^out0"
+expect_contains "$T/out" "^gates "
+
+# same seed, two threads: identical files (statistics without the seconds column)
+expect_exit 0 "$CGPC" evolve "${common[@]}" --out "$T/r2" --threads 2
+for f in results.csv pareto.0.csv best.0.10.chr best.0.0.chr; do
+    cmp "$T/r1/$f" "$T/r2/$f" || fail "$f differs between --threads 1 and 2"
+done
+cmp <(zcat "$T/r1/statistics.0.csv.gz" | cut -d, -f4 --complement) \
+    <(zcat "$T/r2/statistics.0.csv.gz" | cut -d, -f4 --complement) ||
+    fail "statistics differ between --threads 1 and 2"
+
+# a second run into the same directory is refused
+expect_exit 2 "$CGPC" evolve "${common[@]}" --out "$T/r1"
+expect_contains "$T/err" "already holds an evolve run"
+
+# usage errors: exit 2, one line
+expect_exit 2 "$CGPC" evolve --data "$data"
+expect_exit 2 "$CGPC" evolve --data "$data" --out "$T/x" --rows 0
+expect_exit 2 "$CGPC" evolve --data "$data" --out "$T/x" --error rms
+expect_exit 2 "$CGPC" evolve --data "$data" --out "$T/x" --functions add,foo
+expect_contains "$T/err" "unknown operator 'foo'"
+expect_exit 2 "$CGPC" evolve --data "$data" --out "$T/x" --functions add,mux2
+expect_contains "$T/err" "only available with --multiplex"
+expect_exit 2 "$CGPC" evolve --data "$data" --out "$T/x" --bogus
+expect_exit 2 "$CGPC" circuit frobnicate "$T/r1/best.0.0.chr"
+
+# data and chromosome errors: exit 1 naming file:line
+printf 'cgpc-data v1\ninputs 1\noutputs 1\nitems 1\n5 300\n' >"$T/bad.txt"
+expect_exit 1 "$CGPC" evolve --data "$T/bad.txt" --out "$T/x"
+expect_contains "$T/err" "bad.txt:5: output 1"
+head -c 300 "$T/r1/best.0.0.chr" >"$T/trunc.chr"
+expect_exit 1 "$CGPC" circuit show "$T/trunc.chr"
+expect_contains "$T/err" "trunc.chr:"
+
+# multiplexed layers: the item index selects, so one circuit can emit per-layer constants
+printf 'cgpc-data v1\ninputs 0\noutputs 2\nitems 4\n5 -3\n-7 2\n5 -3\n100 9\n' >"$T/layers.txt"
+expect_exit 0 "$CGPC" evolve --data "$T/layers.txt" --out "$T/mux" --multiplex --rows 6 \
+    --cols 12 --generations 30000 --mutation-max 0.1 --error se --mse-thresholds 0
+expect_contains "$T/mux/results.csv" "^0,0,"
+expect_exit 0 "$CGPC" circuit eval "$T/mux/best.0.0.chr" --data "$T/layers.txt" --error se
+# value slots for a constant-only layer with 300 outputs (the prototype broke below 256):
+# 300 outputs of 5 distinct values, the best file is wired back to all 300 outputs
+{
+    echo "cgpc-data v1"; echo "inputs 0"; echo "outputs 300"; echo "items 1"
+    for o in $(seq 0 299); do printf '%d ' $(( (o % 5) * 20 - 40 )); done; echo
+} >"$T/consts.txt"
+expect_exit 0 "$CGPC" evolve --data "$T/consts.txt" --out "$T/slots" --value-slots --rows 4 \
+    --cols 12 --generations 20000 --mutation-max 0.1 --functions const1,const_m1,add,shl1,shl2,neg
+expect_contains "$T/slots/slots.txt" "^slots 5$"
+expect_exit 0 "$CGPC" circuit eval "$T/slots/best.0.0.chr" --data "$T/consts.txt"
+err_line=$(grep '^error ' "$T/out")
+expect_exit 0 "$CGPC" circuit show "$T/slots/best.0.0.chr"
+expect_contains "$T/out" "^out299 "
+echo "value slots: $err_line"
+echo ok

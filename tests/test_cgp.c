@@ -1,0 +1,834 @@
+/* test_cgp.c - cmocka suite for src/cgp: operator semantics at the int8 edges, SIMD vs scalar,
+ * decoding, fast vs reference evaluation, neutral-move skipping, thread-count determinism,
+ * resume == uninterrupted, the threshold chain, and the text formats. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "cgp/cgp.h"
+#include "cgp/evolver_internal.h"
+#include "common/fileio.h"
+#include "common/parallel.h"
+
+/* ---- helpers ------------------------------------------------------------------------------- */
+
+/* Wrap an int into int8 two's complement, computed independently of the implementation. */
+static int wrap(int x) { return ((x % 256) + 256 + 128) % 256 - 128; }
+/* Floor division by 2^k: arithmetic right shift, by definition. */
+static int floor_shift(int a, int k)
+{
+    int d = 1 << k;
+    return a >= 0 ? a / d : -((-a + d - 1) / d);
+}
+
+/* What ops.h documents, in plain integer arithmetic. */
+static int expected_op(int op, int a, int b, int c, int d, int item)
+{
+    switch (op) {
+    case CGPC_OP_RSUB127: return wrap(127 - a);
+    case CGPC_OP_ADD: return wrap(a + b);
+    case CGPC_OP_SUB: return wrap(a - b);
+    case CGPC_OP_MUL: return wrap(a * b);
+    case CGPC_OP_NEG: return wrap(-a);
+    case CGPC_OP_SUB128: return wrap(a - 128);
+    case CGPC_OP_SHR1: return floor_shift(a, 1);
+    case CGPC_OP_SHR2: return floor_shift(a, 2);
+    case CGPC_OP_SHR3: return floor_shift(a, 3);
+    case CGPC_OP_SHR4: return floor_shift(a, 4);
+    case CGPC_OP_SHR5: return floor_shift(a, 5);
+    case CGPC_OP_AND: return wrap((a & 255) & (b & 255));
+    case CGPC_OP_OR: return wrap((a & 255) | (b & 255));
+    case CGPC_OP_XOR: return wrap((a & 255) ^ (b & 255));
+    case CGPC_OP_NOT: return wrap(255 - (a & 255));
+    case CGPC_OP_SHL1: return wrap(a * 2);
+    case CGPC_OP_SHL2: return wrap(a * 4);
+    case CGPC_OP_SHL3: return wrap(a * 8);
+    case CGPC_OP_SHL4: return wrap(a * 16);
+    case CGPC_OP_SHL5: return wrap(a * 32);
+    case CGPC_OP_INC: return wrap(a + 1);
+    case CGPC_OP_DEC: return wrap(a - 1);
+    case CGPC_OP_CONST1: return 1;
+    case CGPC_OP_CONSTM1: return -1;
+    case CGPC_OP_CONST0: return 0;
+    case CGPC_OP_CONSTM128: return -128;
+    case CGPC_OP_CONST127: return 127;
+    case CGPC_OP_ID: return a;
+    case CGPC_OP_MUX2: return item % 2 ? b : a;
+    case CGPC_OP_MUX4: return item % 4 == 0 ? a : item % 4 == 1 ? b : item % 4 == 2 ? c : d;
+    }
+    return 999;
+}
+
+static void random_dataset(struct cgp_dataset *ds, int ni, int no, int nd, uint64_t seed)
+{
+    cgpc_rng r;
+    cgpc_rng_seed(&r, seed, 1, 2);
+    int8_t *in = malloc((size_t)(ni * nd + 1)), *out = malloc((size_t)(no * nd));
+    uint8_t *care = malloc((size_t)(no * nd));
+    for (int i = 0; i < ni * nd; i++)
+        in[i] = (int8_t)cgpc_rng_below(&r, 256);
+    for (int i = 0; i < no * nd; i++) {
+        out[i] = (int8_t)cgpc_rng_below(&r, 256);
+        care[i] = cgpc_rng_below(&r, 8) != 0;
+    }
+    assert_int_equal(cgp_dataset_from_arrays(ds, ni, no, nd, in, out, care, NULL), CGPC_OK);
+    free(in);
+    free(out);
+    free(care);
+}
+
+/* A data set the search can solve: outputs a+b, a-b, a>>1 of two inputs. */
+static void easy_dataset(struct cgp_dataset *ds, int nd)
+{
+    int8_t in[2 * 64], out[3 * 64];
+    for (int d = 0; d < nd; d++) {
+        int a = (d * 37) % 256 - 128, b = (d * 91 + 5) % 256 - 128;
+        in[2 * d] = (int8_t)a;
+        in[2 * d + 1] = (int8_t)b;
+        out[3 * d] = (int8_t)wrap(a + b);
+        out[3 * d + 1] = (int8_t)wrap(a - b);
+        out[3 * d + 2] = (int8_t)floor_shift(a, 1);
+    }
+    assert_int_equal(cgp_dataset_from_arrays(ds, 2, 3, nd, in, out, NULL, NULL), CGPC_OK);
+}
+
+static void all_ops_fset(struct cgp_fset *f)
+{
+    int32_t ops[CGPC_OP_COUNT];
+    for (int i = 0; i < CGPC_OP_COUNT; i++)
+        ops[i] = i;
+    cgp_fset_make(f, ops, CGPC_OP_COUNT);
+}
+
+/* Default parameters on a rows x cols grid, and the default gate table. */
+static void small_setup(struct cgp_params *p, struct energy_gate_table *t, int rows, int cols)
+{
+    cgp_params_default(p);
+    p->rows = rows;
+    p->cols = cols;
+    energy_gate_table_default(t);
+}
+
+/* ---- operators -------------------------------------------------------------------------- */
+
+static void op_scalar__int8_edges__match_definition(void **state)
+{
+    (void)state;
+    const int edge[] = {-128, -127, -65, -64, -2, -1, 0, 1, 2, 63, 64, 126, 127};
+    const int ne = (int)(sizeof edge / sizeof edge[0]);
+    for (int op = 0; op < CGPC_OP_COUNT; op++)
+        for (int i = 0; i < ne; i++)
+            for (int j = 0; j < ne; j++)
+                for (int item = 0; item < 4; item++) {
+                    int a = edge[i], b = edge[j], c = edge[(i + 3) % ne], d = edge[(j + 5) % ne];
+                    int got = cgp_op_scalar(op, (int8_t)a, (int8_t)b, (int8_t)c, (int8_t)d, item);
+                    if (got != expected_op(op, a, b, c, d, item))
+                        fail_msg("%s(%d, %d) item %d = %d, expected %d", cgpc_op_name(op), a, b,
+                                 item, got, expected_op(op, a, b, c, d, item));
+                }
+}
+
+static void op_scalar__known_values__hardware_semantics(void **state)
+{
+    (void)state;
+    assert_int_equal(cgp_op_scalar(CGPC_OP_ADD, 127, 1, 0, 0, 0), -128);
+    assert_int_equal(cgp_op_scalar(CGPC_OP_MUL, -128, -1, 0, 0, 0), -128);
+    assert_int_equal(cgp_op_scalar(CGPC_OP_MUL, 16, 16, 0, 0, 0), 0);
+    assert_int_equal(cgp_op_scalar(CGPC_OP_NEG, -128, 0, 0, 0, 0), -128);
+    assert_int_equal(cgp_op_scalar(CGPC_OP_SHR1, -1, 0, 0, 0, 0), -1);
+    assert_int_equal(cgp_op_scalar(CGPC_OP_SHR5, -128, 0, 0, 0, 0), -4);
+    assert_int_equal(cgp_op_scalar(CGPC_OP_SHL1, -128, 0, 0, 0, 0), 0);
+    assert_int_equal(cgp_op_scalar(CGPC_OP_SHL1, 64, 0, 0, 0, 0), -128);
+    assert_int_equal(cgp_op_scalar(CGPC_OP_RSUB127, -128, 0, 0, 0, 0), -1);
+    assert_int_equal(cgp_op_scalar(CGPC_OP_SUB128, 0, 0, 0, 0, 0), -128);
+    assert_int_equal(cgp_op_scalar(CGPC_OP_MUX4, 1, 2, 3, 4, 6), 3);
+}
+
+static void op_lanes__simd_random__equals_scalar(void **state)
+{
+    (void)state;
+    enum { N = 96 };
+    int8_t a[N], b[N], c[N], d[N], s1[N], s2[N];
+    cgpc_rng r;
+    cgpc_rng_seed(&r, 7, 0, 0);
+    for (int rep = 0; rep < 20; rep++) {
+        for (int l = 0; l < N; l++) {
+            a[l] = (int8_t)cgpc_rng_below(&r, 256);
+            b[l] = (int8_t)cgpc_rng_below(&r, 256);
+            c[l] = (int8_t)cgpc_rng_below(&r, 256);
+            d[l] = (int8_t)cgpc_rng_below(&r, 256);
+        }
+        a[0] = -128, b[0] = -1, a[1] = 127, b[1] = 127; /* edges in every round */
+        for (int op = 0; op < CGPC_OP_COUNT; op++) {
+            cgp_op_lanes_scalar(op, s1, a, b, c, d, N, 0);
+            cgp_op_lanes_simd(op, s2, a, b, c, d, N, 0);
+            for (int l = 0; l < N; l++) {
+                if (s1[l] != s2[l])
+                    fail_msg("%s lane %d: scalar %d simd %d", cgpc_op_name(op), l, s1[l], s2[l]);
+                assert_int_equal(s1[l], expected_op(op, a[l], b[l], c[l], d[l], l));
+            }
+        }
+    }
+}
+
+/* ---- decoding and evaluation ------------------------------------------------------------- */
+
+static void decode__hand_built__active_in_topological_order(void **state)
+{
+    (void)state;
+    /* 1 row x 5 cols, 2 inputs. n0 = i0+i1, n1 = shr1(n0) [unused], n2 = n0*i1,
+     * n3 = const1 (unused), n4 = neg(n2); outputs: n4, n0. */
+    struct cgp_shape s;
+    cgp_shape_make(&s, 1, 5, 5, 2, 2, 2);
+    int32_t genes[] = {0, 1, CGPC_OP_ADD,  2, 0, CGPC_OP_SHR1, 2, 1, CGPC_OP_MUL,
+                       0, 0, CGPC_OP_CONST1, 4, 3, CGPC_OP_NEG, 6, 2};
+    uint32_t stamp[5] = {0};
+    int32_t stack[10], order[5];
+    int n = cgp_decode_active(&s, genes, stamp, 1, stack, order);
+    assert_int_equal(n, 3);
+    int pos[5] = {-1, -1, -1, -1, -1};
+    for (int i = 0; i < n; i++)
+        pos[order[i]] = i;
+    assert_true(pos[0] >= 0 && pos[2] >= 0 && pos[4] >= 0);
+    assert_int_equal(pos[1], -1);
+    assert_int_equal(pos[3], -1);
+    assert_true(pos[0] < pos[2] && pos[2] < pos[4]);
+    /* A fresh mark decodes again; the old mark must not leak. */
+    assert_int_equal(cgp_decode_active(&s, genes, stamp, 2, stack, order), 3);
+}
+
+static void eval__random_circuits__fast_equals_reference(void **state)
+{
+    (void)state;
+    const int items[] = {1, 3, 16, 40, 64};
+    for (int t = 0; t < 5; t++) {
+        for (int mux = 0; mux < 2; mux++) {
+            struct cgp_dataset ds;
+            random_dataset(&ds, 3 + t, 4, items[t], 100 + (uint64_t)t);
+            struct cgp_shape s;
+            struct cgp_fset f;
+            cgp_shape_make(&s, 5, 12, 3 + t, ds.n_inputs, ds.n_outputs, mux ? 4 : 2);
+            if (mux) {
+                all_ops_fset(&f);
+            } else {
+                int32_t ops[CGPC_OP_THESIS_COUNT];
+                for (int i = 0; i < CGPC_OP_THESIS_COUNT; i++)
+                    ops[i] = i;
+                cgp_fset_make(&f, ops, CGPC_OP_THESIS_COUNT);
+            }
+            struct cgp_genome g;
+            struct cgp_scratch sc;
+            assert_int_equal(cgp_genome_init(&g, &s, &f, NULL), CGPC_OK);
+            assert_int_equal(cgp_scratch_init(&sc, &s, &ds, NULL), CGPC_OK);
+            int8_t *ref = malloc((size_t)ds.n_outputs * ds.n_items);
+            for (int rep = 0; rep < 50; rep++) {
+                cgpc_rng r;
+                cgpc_rng_seed(&r, 5, (uint64_t)t, (uint64_t)rep);
+                cgp_genome_randomize(&g, &r);
+                assert_int_equal(cgp_genome_check(&g, NULL), CGPC_OK);
+                cgp_scratch_decode(&sc, &s, g.genes);
+                cgp_eval_active(&s, g.genes, sc.order, sc.n_active, ds.n_items, ds.stride,
+                                sc.values);
+                assert_int_equal(cgp_eval_reference(&g, &ds, ref, NULL), CGPC_OK);
+                const int32_t *out = g.genes + (size_t)s.n_nodes * (s.node_arity + 1);
+                for (int o = 0; o < s.n_outputs; o++)
+                    for (int d = 0; d < ds.n_items; d++)
+                        assert_int_equal(sc.values[(size_t)out[o] * ds.stride + d],
+                                         ref[(size_t)o * ds.n_items + d]);
+            }
+            free(ref);
+            cgp_scratch_free(&sc);
+            cgp_genome_free(&g);
+            cgp_dataset_free(&ds);
+        }
+    }
+}
+
+static void mutator__random_u__equals_reference_gene_value(void **state)
+{
+    (void)state;
+    struct cgp_dataset ds;
+    random_dataset(&ds, 4, 3, 1, 9);
+    struct cgp_params p;
+    struct energy_gate_table t;
+    small_setup(&p, &t, 3, 9);
+    p.levels_back = 2;
+    struct cgp_evolver *ev;
+    assert_int_equal(cgp_evolver_init(&ev, &p, &ds, &t, NULL), CGPC_OK);
+    cgp_evolver_begin(ev, 0, 0, NULL, 0); /* a valid genome to change gene by gene */
+    cgpc_rng r;
+    cgpc_rng_seed(&r, 3, 0, 0);
+    for (int gene = 0; gene < ev->shape.n_genes; gene++) {
+        const uint32_t edge[] = {0, 1, 0x7FFFFFFF, 0xFFFFFFFF};
+        for (int k = 0; k < 24; k++) {
+            uint32_t u = k < 4 ? edge[k] : (uint32_t)cgpc_rng_u64(&r);
+            int32_t v = cgp_mutator_value(&ev->mu, &ev->shape, &ev->fset, gene, u);
+            assert_int_equal(v, cgp_gene_value(&ev->shape, &ev->fset, gene, u));
+            ev->parent.genes[gene] = v;
+            assert_int_equal(cgp_genome_check(&ev->parent, NULL), CGPC_OK); /* legal */
+        }
+    }
+    cgp_evolver_free(ev);
+    cgp_dataset_free(&ds);
+}
+
+static char *read_text(const char *dir, const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    unsigned char *d = NULL;
+    size_t len;
+    cgpc_status st = cgpc_read_file(path, &d, &len, NULL);
+    assert_int_equal(st, CGPC_OK);
+    char *text = strdup((const char *)d);
+    free(d);
+    return text;
+}
+
+/* Drop the 4th CSV column (seconds) of every line, in place. */
+static void strip_seconds(char *s)
+{
+    char *w = s;
+    for (char *line = s; *line;) {
+        char *nl = strchr(line, '\n');
+        size_t len = nl ? (size_t)(nl - line + 1) : strlen(line);
+        int col = 0;
+        for (size_t i = 0; i < len; i++) {
+            if (col != 3)
+                *w++ = line[i];
+            if (line[i] == ',')
+                col++;
+        }
+        line += len;
+    }
+    *w = 0;
+}
+
+static void make_tmpdir(char *buf, size_t cap, const char *tag)
+{
+    snprintf(buf, cap, "/tmp/cgp_test_%s_XXXXXX", tag);
+    assert_non_null(mkdtemp(buf));
+    strncat(buf, "/out", cap - strlen(buf) - 1);
+}
+
+/* Remove the directory made by make_tmpdir (the parent of dir). */
+static void rm_rf(const char *dir)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%.*s'", (int)(strrchr(dir, '/') - dir), dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* ---- evolver ----------------------------------------------------------------------------- */
+
+static void evolver_small(struct cgp_evolver **ev, struct cgp_dataset *ds, struct cgp_params *p,
+                          const struct energy_gate_table *t)
+{
+    assert_int_equal(cgp_evolver_init(ev, p, ds, t, NULL), CGPC_OK);
+}
+
+static void neutral__inactive_genes__not_evaluated_and_fitness_unchanged(void **state)
+{
+    (void)state;
+    struct cgp_dataset ds;
+    random_dataset(&ds, 5, 4, 20, 11);
+    struct cgp_params p;
+    struct energy_gate_table t;
+    small_setup(&p, &t, 10, 20);
+    struct cgp_evolver *ev;
+    evolver_small(&ev, &ds, &p, &t);
+    cgp_evolver_begin(ev, 0, 0, NULL, 0);
+    /* The bitmap names exactly the genes whose change can change the phenotype: changing any
+     * unmarked gene leaves the error unchanged. */
+    struct cgp_fitness f0 = ev->parent_fit, f1;
+    struct cgp_genome g;
+    assert_int_equal(cgp_genome_init(&g, &ev->shape, &ev->fset, NULL), CGPC_OK);
+    cgpc_rng r;
+    cgpc_rng_seed(&r, 1, 2, 3);
+    int tried = 0;
+    for (int gene = 0; gene < ev->shape.n_genes; gene++) {
+        if (ev->active_gene[gene])
+            continue;
+        memcpy(g.genes, ev->parent.genes, (size_t)ev->shape.n_genes * sizeof *g.genes);
+        g.genes[gene] = cgp_gene_random(&ev->shape, &ev->fset, gene, &r);
+        assert_int_equal(cgp_measure(&g, &ds, &t, p.error_kind, &f1, NULL), CGPC_OK);
+        assert_int_equal(f1.err_sum, f0.err_sum);
+        tried++;
+    }
+    assert_true(tried > ev->shape.n_genes / 2);
+    /* During a search many offspring are skipped, and each of those would have evaluated equal. */
+    cgp_evolver_advance(ev, 500);
+    struct cgp_totals tot;
+    cgp_evolver_totals(ev, &tot);
+    assert_int_equal(tot.evaluations + tot.skipped, 500 * p.lambda);
+    assert_true(tot.skipped > 0);
+    assert_true(tot.evaluations > 0);
+    cgp_genome_free(&g);
+    cgp_evolver_free(ev);
+    cgp_dataset_free(&ds);
+}
+
+static void search__easy_functions__reaches_zero_error(void **state)
+{
+    (void)state;
+    struct cgp_dataset ds;
+    easy_dataset(&ds, 32);
+    struct cgp_params p;
+    struct energy_gate_table t;
+    small_setup(&p, &t, 4, 10);
+    p.mutation_max = 0.05;
+    struct cgp_evolver *ev;
+    evolver_small(&ev, &ds, &p, &t);
+    cgp_evolver_begin(ev, 0, 0, NULL, 0);
+    int64_t e0 = ev->parent_fit.err_sum;
+    cgp_evolver_advance(ev, 20000);
+    assert_true(e0 > 0);
+    assert_int_equal(ev->parent_fit.err_sum, 0);
+    /* the circuit really computes the outputs (independent reference evaluator) */
+    struct cgp_fitness f;
+    assert_int_equal(cgp_measure(&ev->parent, &ds, &t, CGP_ERROR_SE, &f, NULL), CGPC_OK);
+    assert_int_equal(f.err_sum, 0);
+    cgp_evolver_free(ev);
+    cgp_dataset_free(&ds);
+}
+
+static void multiplex__per_layer_constants__solved_only_with_muxes(void **state)
+{
+    (void)state;
+    /* No inputs, 2 layers with different targets: a circuit without muxes computes the same
+     * value for every item, so only the item-selected muxes can reach error 0. */
+    const int8_t out[] = {1, -1, 0, 127};
+    struct cgp_dataset ds;
+    assert_int_equal(cgp_dataset_from_arrays(&ds, 0, 2, 2, NULL, out, NULL, NULL), CGPC_OK);
+    for (int mux = 0; mux < 2; mux++) {
+        struct cgp_params p;
+        struct energy_gate_table t;
+        small_setup(&p, &t, 6, 12);
+        p.mutation_max = 0.1;
+        p.error_kind = CGP_ERROR_SE;
+        p.multiplex = mux;
+        if (mux) {
+            p.functions[p.n_functions++] = CGPC_OP_MUX2;
+            p.functions[p.n_functions++] = CGPC_OP_MUX4;
+        }
+        struct cgp_evolver *ev;
+        evolver_small(&ev, &ds, &p, &t);
+        assert_int_equal(ev->shape.node_arity, mux ? 4 : 2);
+        cgp_evolver_begin(ev, 0, 0, NULL, 0);
+        cgp_evolver_advance(ev, 20000);
+        if (mux)
+            assert_int_equal(ev->parent_fit.err_sum, 0);
+        else
+            assert_true(ev->parent_fit.err_sum > 0);
+        cgp_evolver_free(ev);
+    }
+    cgp_dataset_free(&ds);
+}
+
+static void count_progress(void *user, const struct cgp_progress *pr)
+{
+    (void)pr;
+    (*(int *)user)++;
+}
+
+static void stops__patience_signal_and_progress__honoured(void **state)
+{
+    (void)state;
+    struct cgp_dataset ds;
+    easy_dataset(&ds, 8);
+    struct cgp_params p;
+    struct energy_gate_table t;
+    small_setup(&p, &t, 4, 6);
+    p.patience = 300;
+    p.generations = 1000000;
+    struct cgp_evolver *ev;
+    evolver_small(&ev, &ds, &p, &t);
+    cgp_evolver_begin(ev, 0, 0, NULL, 0);
+    int64_t ran = cgp_evolver_advance(ev, 1000000);
+    assert_int_equal(ev->stop, CGP_STOP_PATIENCE);
+    assert_int_equal(ev->since_improve, 300);
+    assert_true(ran >= 300 && ran < 1000000);
+    /* a raised stop flag (the CLI's signal handler) ends the search after one generation */
+    volatile sig_atomic_t flag = 1;
+    struct cgp_callbacks cb = {NULL, NULL, &flag};
+    ev->cb = &cb;
+    cgp_evolver_begin(ev, 0, 0, NULL, 0);
+    assert_int_equal(cgp_evolver_advance(ev, 1000), 1);
+    assert_int_equal(ev->stop, CGP_STOP_SIGNAL);
+    cgp_evolver_free(ev);
+    /* with files: interrupted + checkpoint; the progress callback is called */
+    char dir[256];
+    make_tmpdir(dir, sizeof dir, "stop");
+    int calls = 0;
+    struct cgp_callbacks cb2 = {count_progress, &calls, &flag};
+    struct cgpc_err err = {0};
+    assert_int_equal(cgp_evolve_dir(&p, &ds, &t, dir, 0, &cb2, NULL, &err), CGPC_ERR_INTERRUPTED);
+    assert_non_null(strstr(err.msg, "continue with --resume"));
+    assert_true(calls >= 1);
+    flag = 0;
+    p.patience = 0;
+    p.generations = 50;
+    assert_int_equal(cgp_evolve_dir(NULL, NULL, &t, dir, 1, &cb2, NULL, &err), CGPC_OK);
+    char *ck = read_text(dir, "checkpoint");
+    assert_non_null(strstr(ck, "status done"));
+    free(ck);
+    rm_rf(dir);
+    cgp_dataset_free(&ds);
+}
+
+static void run_threads_lazy(int threads, int items, int lazy, struct cgp_genome *out,
+                             struct cgp_fitness *fit, struct cgp_totals *tot)
+{
+    struct cgp_dataset ds;
+    random_dataset(&ds, 6, 5, items, 21);
+    struct cgp_params p;
+    struct energy_gate_table t;
+    small_setup(&p, &t, 8, 16);
+    p.lambda = 5;
+    p.parallel_min_us = 0; /* always use the threads */
+    p.thresholds[0] = 2000;
+    cgpc_set_threads(threads);
+    struct cgp_evolver *ev;
+    evolver_small(&ev, &ds, &p, &t);
+    /* the parallel path really runs with that many workers (1 without OpenMP) */
+    assert_int_equal(ev->n_workers, cgpc_max_threads() < p.lambda ? cgpc_max_threads() : p.lambda);
+    assert_true(cgpc_max_threads() == threads || cgpc_max_threads() == 1);
+    ev->lazy_values = lazy;
+    cgp_evolver_begin(ev, 0, 0, NULL, 0);
+    cgp_evolver_advance(ev, 700);
+    cgp_evolver_totals(ev, tot);
+    assert_int_equal(cgp_genome_init(out, &ev->shape, &ev->fset, NULL), CGPC_OK);
+    memcpy(out->genes, ev->parent.genes, (size_t)ev->shape.n_genes * sizeof *out->genes);
+    *fit = ev->parent_fit;
+    cgp_evolver_free(ev);
+    cgp_dataset_free(&ds);
+}
+
+static void run_threads(int threads, int items, struct cgp_genome *out, struct cgp_fitness *fit)
+{
+    struct cgp_totals tot;
+    run_threads_lazy(threads, items, 1, out, fit, &tot);
+}
+
+/* The fast path (values drawn only for genes the decoding reads) against the reference path
+ * (every value drawn and applied): the same search, step for step. */
+static void lazy_values__vs_full_application__identical_search(void **state)
+{
+    (void)state;
+    const int items[] = {1, 20};
+    for (int k = 0; k < 2; k++) {
+        struct cgp_genome g1, g2;
+        struct cgp_fitness f1, f2;
+        struct cgp_totals t1, t2;
+        run_threads_lazy(1, items[k], 0, &g1, &f1, &t1);
+        run_threads_lazy(2, items[k], 1, &g2, &f2, &t2);
+        assert_memory_equal(g1.genes, g2.genes, (size_t)g1.shape.n_genes * sizeof *g1.genes);
+        assert_int_equal(f1.err_sum, f2.err_sum);
+        assert_int_equal(t1.evaluations, t2.evaluations);
+        assert_int_equal(t1.node_evals, t2.node_evals);
+        assert_true(t1.evaluations > 100);
+        cgp_genome_free(&g1);
+        cgp_genome_free(&g2);
+    }
+}
+
+static void threads__one_vs_two__bit_identical(void **state)
+{
+    (void)state;
+    const int items[] = {1, 20};
+    for (int k = 0; k < 2; k++) {
+        struct cgp_genome g1;
+        struct cgp_fitness f1;
+        run_threads(1, items[k], &g1, &f1);
+        for (int threads = 2; threads <= 3; threads++) {
+            struct cgp_genome g2;
+            struct cgp_fitness f2;
+            run_threads(threads, items[k], &g2, &f2);
+            assert_memory_equal(g1.genes, g2.genes, (size_t)g1.shape.n_genes * sizeof *g1.genes);
+            assert_int_equal(f1.err_sum, f2.err_sum);
+            assert_true(f1.energy_pj == f2.energy_pj);
+            cgp_genome_free(&g2);
+        }
+        cgp_genome_free(&g1);
+    }
+    cgpc_set_threads(2);
+}
+
+/* ---- runs with files: resume, thresholds -------------------------------------------------- */
+
+static void resume__split_at_half__equals_uninterrupted(void **state)
+{
+    (void)state;
+    struct cgp_dataset ds;
+    random_dataset(&ds, 4, 3, 18, 31);
+    struct cgp_params p;
+    struct energy_gate_table t;
+    small_setup(&p, &t, 6, 10);
+    p.generations = 1500;
+    p.n_thresholds = 2;
+    p.thresholds[0] = 3000;
+    p.thresholds[1] = 1500;
+    p.runs = 2;
+    char a[256], b[256];
+    make_tmpdir(a, sizeof a, "straight");
+    make_tmpdir(b, sizeof b, "split");
+    assert_int_equal(cgp_evolve_dir(&p, &ds, &t, a, 0, NULL, NULL, NULL), CGPC_OK);
+    /* stop in run 0 stage 1, then in run 1 stage 0, then finish */
+    const int64_t stops[] = {2100, 700, 0};
+    for (int i = 0; i < 3; i++) {
+        struct cgp_params q = p;
+        q.stop_after = stops[i];
+        struct cgpc_err err = {0};
+        cgpc_status st = cgp_evolve_dir(&q, i ? NULL : &ds, &t, b, i > 0, NULL, NULL, &err);
+        assert_int_equal(st, stops[i] ? CGPC_ERR_INTERRUPTED : CGPC_OK);
+    }
+    const char *files[] = {"results.csv", "pareto.0.csv", "pareto.1.csv", "best.0.3000.chr",
+                           "best.0.1500.chr", "best.1.3000.chr", "best.1.1500.chr",
+                           "statistics.0.csv.gz", "statistics.1.csv.gz"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char *x = read_text(a, files[i]), *y = read_text(b, files[i]);
+        strip_seconds(x);
+        strip_seconds(y);
+        if (strcmp(x, y) != 0)
+            fail_msg("%s differs between the straight and the resumed run", files[i]);
+        free(x);
+        free(y);
+    }
+    char *x = read_text(a, "statistics.0.csv.gz");
+    assert_true(strchr(strchr(x, '\n') + 1, '\n') != NULL); /* a header and rows */
+    free(x);
+    rm_rf(a);
+    rm_rf(b);
+    cgp_dataset_free(&ds);
+}
+
+static void thresholds__chain_and_independent__start_points_and_flags(void **state)
+{
+    (void)state;
+    struct cgp_dataset ds;
+    random_dataset(&ds, 3, 4, 10, 41);
+    struct cgp_params p;
+    struct energy_gate_table t;
+    small_setup(&p, &t, 5, 8);
+    p.generations = 400;
+    p.n_thresholds = 2;
+    p.thresholds[0] = 4000; /* loose: reached */
+    p.thresholds[1] = 0;    /* exact on random data in 400 generations: not reached */
+    for (int indep = 0; indep < 2; indep++) {
+        p.independent = indep;
+        char a[256];
+        make_tmpdir(a, sizeof a, "chain");
+        assert_int_equal(cgp_evolve_dir(&p, &ds, &t, a, 0, NULL, NULL, NULL), CGPC_OK);
+        char *res = read_text(a, "results.csv");
+        assert_non_null(strstr(res, "\n0,4000,yes,400,"));
+        assert_non_null(strstr(res, "\n0,0,no,400,"));
+        free(res);
+        char *best = read_text(a, "best.0.0.chr");
+        assert_non_null(strstr(best, "# reached no (the error threshold was never reached"));
+        free(best);
+        /* Stage 2's first statistics row is its start: in a chain, stage 1's final error. */
+        char *st = read_text(a, "statistics.0.csv.gz");
+        char *row2 = strstr(st, "\n0,0,400,");
+        assert_non_null(row2);
+        double e_start = strtod(strchr(row2 + 9, ',') + 1, NULL);
+        struct cgp_genome g;
+        struct cgp_fitness f;
+        char path[300];
+        snprintf(path, sizeof path, "%s/best.0.4000.chr", a);
+        assert_int_equal(cgp_genome_load(&g, path, NULL), CGPC_OK);
+        assert_int_equal(cgp_measure(&g, &ds, &t, p.error_kind, &f, NULL), CGPC_OK);
+        if (!indep)
+            assert_true(e_start == f.error);
+        else
+            assert_true(e_start != f.error);
+        cgp_genome_free(&g);
+        free(st);
+        rm_rf(a);
+    }
+    cgp_dataset_free(&ds);
+}
+
+static void value_slots__any_output_count__same_error_as_expanded(void **state)
+{
+    (void)state;
+    const int outs[] = {3, 255, 300};
+    for (int c = 0; c < 3; c++) {
+        int no = outs[c], nd = 2;
+        int8_t *t = malloc((size_t)no * nd);
+        uint8_t *care = malloc((size_t)no * nd);
+        for (int d = 0; d < nd; d++)
+            for (int o = 0; o < no; o++) {
+                t[d * no + o] = (int8_t)((o % 7) * 11 - d * (o % 3)); /* few distinct columns */
+                care[d * no + o] = o % 13 != 5;
+            }
+        struct cgp_dataset ds, sl;
+        assert_int_equal(cgp_dataset_from_arrays(&ds, 0, no, nd, NULL, t, care, NULL), CGPC_OK);
+        int32_t *slot_of = malloc((size_t)no * sizeof *slot_of);
+        assert_int_equal(cgp_dataset_value_slots(&ds, &sl, slot_of, NULL), CGPC_OK);
+        assert_true(sl.n_outputs < no || no == 3);
+        assert_true(sl.n_outputs <= 2 * 21);
+        assert_int_equal(cgp_dataset_cared(&sl), cgp_dataset_cared(&ds));
+        struct cgp_shape s;
+        struct cgp_fset f;
+        cgp_shape_make(&s, 4, 6, 6, 0, sl.n_outputs, 2);
+        int32_t ops[] = {CGPC_OP_CONST1, CGPC_OP_ADD, CGPC_OP_SHL2, CGPC_OP_NEG, CGPC_OP_CONST127};
+        cgp_fset_make(&f, ops, 5);
+        struct cgp_genome g, full;
+        assert_int_equal(cgp_genome_init(&g, &s, &f, NULL), CGPC_OK);
+        struct energy_gate_table tab;
+        energy_gate_table_default(&tab);
+        for (int rep = 0; rep < 10; rep++) {
+            cgpc_rng r;
+            cgpc_rng_seed(&r, 81, (uint64_t)c, (uint64_t)rep);
+            cgp_genome_randomize(&g, &r);
+            assert_int_equal(cgp_genome_expand_slots(&g, slot_of, no, &full, NULL), CGPC_OK);
+            struct cgp_fitness fs, ff;
+            assert_int_equal(cgp_measure(&g, &sl, &tab, CGP_ERROR_SE, &fs, NULL), CGPC_OK);
+            assert_int_equal(cgp_measure(&full, &ds, &tab, CGP_ERROR_SE, &ff, NULL), CGPC_OK);
+            assert_int_equal(fs.err_sum, ff.err_sum);
+            assert_true(fs.energy_pj == ff.energy_pj);
+            cgp_genome_free(&full);
+        }
+        cgp_genome_free(&g);
+        free(slot_of);
+        free(t);
+        free(care);
+        cgp_dataset_free(&ds);
+        cgp_dataset_free(&sl);
+    }
+}
+
+/* ---- formats ---------------------------------------------------------------------------- */
+
+static void dataset__text_round_trip__equal(void **state)
+{
+    (void)state;
+    struct cgp_dataset a, b;
+    random_dataset(&a, 3, 2, 20, 51);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&buf, &len);
+    assert_int_equal(cgp_dataset_write(&a, fp, NULL), CGPC_OK);
+    fclose(fp);
+    assert_int_equal(cgp_dataset_parse(&b, buf, "mem", NULL), CGPC_OK);
+    assert_int_equal(b.n_items, 20);
+    assert_memory_equal(a.in, b.in, (size_t)3 * a.stride);
+    assert_memory_equal(a.care, b.care, (size_t)2 * a.stride);
+    for (int i = 0; i < 2 * a.stride; i++)
+        if (a.care[i])
+            assert_int_equal(a.target[i], b.target[i]);
+    free(buf);
+    cgp_dataset_free(&a);
+    cgp_dataset_free(&b);
+}
+
+static void dataset__bad_text__error_names_line(void **state)
+{
+    (void)state;
+    const struct {
+        const char *text, *want;
+    } cases[] = {
+        {"cgpc-data v2\n", "f:1: expected the header"},
+        {"cgpc-data v1\ninputs 1\noutputs 1\nitems 2\n1 2\n3\n", "f:6: 1 values, expected 2"},
+        {"cgpc-data v1\ninputs 1\noutputs 1\nitems 1\n1 200\n", "f:5: output 1"},
+        {"cgpc-data v1\ninputs 1\noutputs 1\nitems 1\nx 2\n", "f:5: input 1"},
+        {"cgpc-data v1\ninputs 1\noutputs 1\nitems 2\n# c\n1 2\n", "expected 2 items, found 1"},
+        {"cgpc-data v1\ninputs 1\nitems 2\n", "f:3: expected 'outputs N'"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct cgp_dataset ds;
+        struct cgpc_err err = {0};
+        assert_int_not_equal(cgp_dataset_parse(&ds, cases[i].text, "f", &err), CGPC_OK);
+        if (!strstr(err.msg, cases[i].want))
+            fail_msg("case %zu: message '%s' lacks '%s'", i, err.msg, cases[i].want);
+    }
+}
+
+static void chromosome__round_trip_and_bad_input__equal_or_clear_error(void **state)
+{
+    (void)state;
+    struct cgp_shape s;
+    struct cgp_fset f;
+    cgp_shape_make(&s, 3, 4, 2, 2, 2, 4);
+    all_ops_fset(&f);
+    struct cgp_genome g, h;
+    assert_int_equal(cgp_genome_init(&g, &s, &f, NULL), CGPC_OK);
+    cgpc_rng r;
+    cgpc_rng_seed(&r, 61, 0, 0);
+    cgp_genome_randomize(&g, &r);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&buf, &len);
+    assert_int_equal(cgp_genome_write(&g, "hello\nworld", fp, NULL), CGPC_OK);
+    fclose(fp);
+    assert_int_equal(cgp_genome_parse(&h, buf, "mem", NULL), CGPC_OK);
+    assert_memory_equal(g.genes, h.genes, (size_t)s.n_genes * sizeof *g.genes);
+    cgp_genome_free(&h);
+    struct cgpc_err err = {0};
+    /* truncated */
+    buf[len / 2] = 0;
+    assert_int_equal(cgp_genome_parse(&h, buf, "c.chr", &err), CGPC_ERR_FORMAT);
+    assert_non_null(strstr(err.msg, "c.chr:"));
+    /* out-of-reach source: node 0 (column 0) reading node 5 */
+    const char *bad = "cgpc-chromosome v1\nrows 1\ncols 2\nlevels-back 1\ninputs 1\noutputs 1\n"
+                      "node-inputs 2\nfunctions add,id\nnodes\n0 2 0 add\n1 1 0 id\noutputs 2\nend\n";
+    assert_int_equal(cgp_genome_parse(&h, bad, "b.chr", &err), CGPC_ERR_FORMAT);
+    assert_non_null(strstr(err.msg, "out of reach"));
+    assert_int_equal(cgp_genome_parse(&h, "cgpc-chromosome v9\n", "v.chr", &err), CGPC_ERR_FORMAT);
+    assert_non_null(strstr(err.msg, "another version"));
+    free(buf);
+    cgp_genome_free(&g);
+}
+
+static void fitness__threshold_then_costs__ordered(void **state)
+{
+    (void)state;
+    struct cgp_dataset ds;
+    random_dataset(&ds, 1, 2, 3, 71);
+    int64_t n = cgp_dataset_cared(&ds);
+    /* MSE limit: the largest sum whose mean is <= T */
+    int64_t lim = cgp_threshold_limit(2.5, CGP_ERROR_MSE, &ds);
+    assert_true((double)lim / (double)n <= 2.5 && (double)(lim + 1) / (double)n > 2.5);
+    assert_int_equal(cgp_threshold_limit(7, CGP_ERROR_SE, &ds), 7);
+    struct cgp_fitness a = {.err_sum = 5, .energy_pj = 2}, b = {.err_sum = 3, .energy_pj = 9};
+    assert_true(cgp_fitness_cmp(&a, &b, 1) > 0);  /* both above: error decides */
+    assert_true(cgp_fitness_cmp(&a, &b, 5) < 0);  /* both within: energy decides */
+    assert_true(cgp_fitness_cmp(&a, &b, 4) > 0);  /* only b within */
+    b.energy_pj = 2;
+    b.delay_ns = a.delay_ns;
+    assert_int_equal(cgp_fitness_cmp(&a, &b, 5), 0); /* tie: a neutral move */
+    cgp_dataset_free(&ds);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(op_scalar__int8_edges__match_definition),
+        cmocka_unit_test(op_scalar__known_values__hardware_semantics),
+        cmocka_unit_test(op_lanes__simd_random__equals_scalar),
+        cmocka_unit_test(decode__hand_built__active_in_topological_order),
+        cmocka_unit_test(eval__random_circuits__fast_equals_reference),
+        cmocka_unit_test(mutator__random_u__equals_reference_gene_value),
+        cmocka_unit_test(neutral__inactive_genes__not_evaluated_and_fitness_unchanged),
+        cmocka_unit_test(search__easy_functions__reaches_zero_error),
+        cmocka_unit_test(multiplex__per_layer_constants__solved_only_with_muxes),
+        cmocka_unit_test(stops__patience_signal_and_progress__honoured),
+        cmocka_unit_test(lazy_values__vs_full_application__identical_search),
+        cmocka_unit_test(threads__one_vs_two__bit_identical),
+        cmocka_unit_test(resume__split_at_half__equals_uninterrupted),
+        cmocka_unit_test(thresholds__chain_and_independent__start_points_and_flags),
+        cmocka_unit_test(value_slots__any_output_count__same_error_as_expanded),
+        cmocka_unit_test(dataset__text_round_trip__equal),
+        cmocka_unit_test(dataset__bad_text__error_names_line),
+        cmocka_unit_test(chromosome__round_trip_and_bad_input__equal_or_clear_error),
+        cmocka_unit_test(fitness__threshold_then_costs__ordered),
+    };
+    return cmocka_run_group_tests_name("cgp", tests, NULL, NULL);
+}
