@@ -18,6 +18,10 @@ const struct cli_command cli_commands[] = {
      "print the gate/memory energy tables or a model's inference energy budget"},
     {"evolve", cmd_evolve, cmd_evolve_usage, "evolve CGP circuits for a data set"},
     {"circuit", cmd_circuit, cmd_circuit_usage, "show or evaluate an evolved circuit"},
+    {"train", cmd_train, cmd_train_usage,
+     "evolve circuits for an experiment's selected weights of a model"},
+    {"model-metrics", cmd_model_metrics, cmd_model_metrics_usage,
+     "accuracy, loss and energy of models rebuilt with evolved circuits (CSV, plots)"},
     {"help", cmd_help, cmd_help_usage, "show help for cgpc or one command"},
     {NULL, NULL, NULL, NULL},
 };

@@ -1,0 +1,265 @@
+/* cmd_train.c - `cgpc train EXPERIMENT [overrides] --out DIR`: build the CGP data set from the
+ * experiment's model and selectors, evolve (resumable), and record in DIR what rebuilding the
+ * weights needs. */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "common/fileio.h"
+#include "common/parse.h"
+#include "energy/energy.h"
+#include "evolve_cli.h"
+#include "exp/experiment.h"
+#include "exp_cli.h"
+
+/* Exit status of a run stopped early (signal, --stop-after) with its checkpoint saved. */
+#define TRAIN_EXIT_UNFINISHED 3
+
+enum {
+    OPT_OUT = CLI_OPT_FIRST_COMMAND_SPECIFIC,
+    OPT_RESUME,
+    OPT_STOP_AFTER,
+    OPT_GATE_COSTS,
+    OPT_CHECKPOINT_EVERY,
+};
+
+struct train_opts {
+    struct cli_common common;
+    const char *experiment;
+    const char *out;
+    int resume;
+    double stop_after;
+    const char *gate_costs;
+    double checkpoint_every;
+    struct exp_cli_overrides overrides;
+};
+
+/* --seed is the experiment key; --threads/--verbose/--help come from the common set. */
+static const char *const train_common_excluded[] = {NULL};
+
+static void train_defaults(struct train_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    cli_common_defaults(&o->common);
+    o->checkpoint_every = 60;
+}
+
+void cmd_train_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: cgpc train EXPERIMENT --out DIR [options] [--KEY VALUE ...]\n"
+            "Evolve circuits that regenerate the weights an experiment file selects (see\n"
+            "experiments/README.md): load its int8 model, build the CGP data set from the\n"
+            "selected weights, run the evolver into DIR. DIR then holds experiment.exp (the\n"
+            "effective configuration), model.txt (model path and fingerprint) and the evolver's\n"
+            "files (config.txt, data.txt, statistics.<run>.csv.gz, best.<run>.<T>.chr,\n"
+            "pareto.<run>.csv, results.csv, checkpoint); 'cgpc model-metrics DIR' measures them.\n\n"
+            "options:\n"
+            "  --out DIR                    output directory (required)\n"
+            "  --resume                     continue from DIR's checkpoint if there is one, else\n"
+            "                               start (default: off; without it DIR must not hold a run)\n"
+            "  --stop-after SECONDS         stop cleanly with a checkpoint after this long, as on\n"
+            "                               SIGTERM; also H:M:S (default: 0 = never)\n"
+            "  --checkpoint-every SECONDS   checkpoint interval (default: 60)\n"
+            "  --gate-costs FILE            gate cost table (default: built-in 45 nm table)\n"
+            "  --threads N                  OpenMP threads (default: all cores, OMP_NUM_THREADS)\n"
+            "  --verbose                    more output on stderr (default: off)\n"
+            "  --help                       print this help and exit\n\n"
+            "experiment keys (override the file; --seed sets the first run's seed):\n");
+    exp_cli_usage(out, train_common_excluded);
+    fprintf(out, "\nexit status: 0 all runs finished, 1 failure, 2 usage error, %d stopped early "
+                 "with a checkpoint (rerun with --resume)\n",
+            TRAIN_EXIT_UNFINISHED);
+}
+
+static int parse_train(struct train_opts *o, int argc, char **argv)
+{
+    struct option opts[EXP_CLI_MAX_OPTIONS + 16] = {
+        {"out", required_argument, NULL, OPT_OUT},
+        {"resume", no_argument, NULL, OPT_RESUME},
+        {"stop-after", required_argument, NULL, OPT_STOP_AFTER},
+        {"gate-costs", required_argument, NULL, OPT_GATE_COSTS},
+        {"checkpoint-every", required_argument, NULL, OPT_CHECKPOINT_EVERY},
+        {"threads", required_argument, NULL, CLI_OPT_THREADS},
+        {"verbose", no_argument, NULL, CLI_OPT_VERBOSE},
+        {"help", no_argument, NULL, CLI_OPT_HELP},
+    };
+    exp_cli_add_options(opts, 8, train_common_excluded);
+    cli_getopt_reset();
+    int opt;
+    struct cgpc_err err = {0};
+    while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        int handled = cli_common_option("train", opt, optarg, &o->common);
+        if (handled < 0)
+            return CLI_EXIT_USAGE;
+        if (handled || exp_cli_take(&o->overrides, opt, optarg))
+            continue;
+        switch (opt) {
+        case OPT_OUT: o->out = optarg; break;
+        case OPT_RESUME: o->resume = 1; break;
+        case OPT_STOP_AFTER:
+            if (cgpc_parse_duration(optarg, &o->stop_after, &err) != CGPC_OK)
+                return cli_usage_error("train", "--stop-after: %s", err.msg);
+            break;
+        case OPT_GATE_COSTS: o->gate_costs = optarg; break;
+        case OPT_CHECKPOINT_EVERY:
+            if (cgpc_parse_double(optarg, 0.001, 1e9, &o->checkpoint_every, &err) != CGPC_OK)
+                return cli_usage_error("train", "--checkpoint-every: %s", err.msg);
+            break;
+        case ':': return cli_usage_error("train", "%s needs a value", argv[optind - 1]);
+        default: return cli_usage_error("train", "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (o->common.help)
+        return 0;
+    if (optind >= argc)
+        return cli_usage_error("train", "an experiment file is required");
+    if (optind + 1 < argc)
+        return cli_usage_error("train", "unexpected argument '%s'", argv[optind + 1]);
+    o->experiment = argv[optind];
+    if (!o->out)
+        return cli_usage_error("train", "--out DIR is required");
+    return 0;
+}
+
+/* DIR/model.txt: which model file (and which bytes) the selection was made from. */
+static cgpc_status write_model_record(const struct exp_setup *s, const char *dir,
+                                      struct cgpc_err *err)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/model.txt", dir);
+    struct cgpc_atomic_file af;
+    cgpc_status st = cgpc_atomic_open(&af, path, err);
+    if (st != CGPC_OK)
+        return st;
+    fprintf(af.fp, "cgpc-model-record 1\npath %s\nfnv1a64 %016" PRIx64 "\n", s->model_path,
+            s->model_fingerprint);
+    return cgpc_atomic_close(&af, err);
+}
+
+static cgpc_status write_experiment(const struct exp_setup *s, const char *dir,
+                                    struct cgpc_err *err)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/experiment.exp", dir);
+    struct exp_config cfg = s->cfg;
+    /* store the resolved model path so the directory stands on its own */
+    exp_config_set(&cfg, "model", s->model_path, exp_config_origin(&s->cfg, "model"), NULL);
+    struct cgpc_atomic_file af;
+    cgpc_status st = cgpc_atomic_open(&af, path, err);
+    if (st != CGPC_OK)
+        return st;
+    if ((st = exp_config_write(&cfg, af.fp, err)) != CGPC_OK) {
+        cgpc_atomic_abort(&af);
+        return st;
+    }
+    return cgpc_atomic_close(&af, err);
+}
+
+static void print_results(const char *dir)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/results.csv", dir);
+    unsigned char *res = NULL;
+    size_t len = 0;
+    if (cgpc_read_file(path, &res, &len, NULL) == CGPC_OK)
+        fwrite(res, 1, len, stdout);
+    free(res);
+}
+
+int cmd_train(int argc, char **argv)
+{
+    struct train_opts o;
+    train_defaults(&o);
+    int rc = parse_train(&o, argc, argv);
+    if (rc)
+        return rc;
+    if (o.common.help) {
+        cmd_train_usage(stdout);
+        return CLI_EXIT_OK;
+    }
+    cli_common_apply(&o.common);
+    struct cgpc_err err = {0};
+    struct exp_config cfg;
+    exp_config_defaults(&cfg);
+    if (exp_config_load(&cfg, o.experiment, &err) != CGPC_OK)
+        return cli_report("train", &err, 0);
+    if (exp_cli_apply(&o.overrides, &cfg, &err) != CGPC_OK ||
+        exp_config_validate(&cfg, &err) != CGPC_OK)
+        return cli_report("train", &err, 1);
+    if (!exp_config_str(&cfg, "name")[0]) {
+        char base[256];
+        const char *slash = strrchr(o.experiment, '/');
+        snprintf(base, sizeof base, "%s", slash ? slash + 1 : o.experiment);
+        char *dot = strrchr(base, '.');
+        if (dot)
+            *dot = '\0';
+        exp_config_set(&cfg, "name", base, "file name", NULL);
+    }
+
+    struct energy_gate_table table;
+    energy_gate_table_default(&table);
+    if (o.gate_costs && energy_gate_table_load(&table, o.gate_costs, &err) != CGPC_OK)
+        return cli_report("train", &err, 0);
+
+    char ckpt[4200];
+    snprintf(ckpt, sizeof ckpt, "%s/checkpoint", o.out);
+    int resuming = o.resume && cgpc_path_exists(ckpt);
+    char config_path[4200];
+    snprintf(config_path, sizeof config_path, "%s/config.txt", o.out);
+    if (!resuming && cgpc_path_exists(config_path)) {
+        cli_error("train", o.out,
+                  o.resume ? "holds a finished run (no checkpoint left to resume)"
+                           : "already holds a run; use --resume to continue it, or another --out");
+        return o.resume ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
+    }
+
+    struct exp_setup s;
+    if (exp_setup_init(&s, &cfg, &err) != CGPC_OK)
+        return cli_report("train", &err, 0);
+    s.params.checkpoint_every = o.checkpoint_every;
+    if (o.common.verbose)
+        fprintf(stderr,
+                "cgpc train: %s: %d item(s), %d inputs -> %d outputs (%" PRId64
+                " weights), %d runs, grid %dx%d\n",
+                exp_config_str(&cfg, "name"), s.sel.n_items, s.sel.n_inputs, s.sel.n_outputs,
+                s.n_weights_out, s.params.runs, s.params.rows, s.params.cols);
+
+    cgpc_status st = cgpc_mkdirs(o.out, &err);
+    if (st == CGPC_OK && !resuming)
+        st = write_experiment(&s, o.out, &err);
+    if (st == CGPC_OK && !resuming)
+        st = write_model_record(&s, o.out, &err);
+    if (st != CGPC_OK) {
+        exp_setup_free(&s);
+        return cli_report("train", &err, 0);
+    }
+    if (resuming)
+        fprintf(stderr, "cgpc train: resuming %s from its checkpoint\n", o.out);
+
+    struct evolve_cli_signals sig;
+    evolve_cli_signals_install(&sig, o.stop_after);
+    struct cgp_callbacks cb = {cli_progress_enabled() ? evolve_cli_progress : NULL, NULL,
+                               &evolve_cli_stop};
+    struct cgp_totals tot;
+    st = cgp_evolve_dir(resuming ? NULL : &s.params, resuming ? NULL : &s.ds, &table, o.out,
+                        resuming, &cb, &tot, &err);
+    evolve_cli_signals_restore(&sig);
+    if (cb.progress)
+        fputc('\n', stderr);
+    exp_setup_free(&s);
+    if (st == CGPC_ERR_INTERRUPTED) {
+        fprintf(stderr, "cgpc train: stopped early; checkpoint saved in %s (continue with "
+                        "--resume)\n", o.out);
+        return TRAIN_EXIT_UNFINISHED;
+    }
+    if (st != CGPC_OK)
+        return cli_report("train", &err, 0);
+    double secs = tot.seconds > 0 ? tot.seconds : 1e-9;
+    fprintf(stderr, "cgpc train: %" PRId64 " generations in %.1f s (%.0f/s)\n", tot.generations,
+            tot.seconds, (double)tot.generations / secs);
+    print_results(o.out);
+    return CLI_EXIT_OK;
+}

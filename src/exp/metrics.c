@@ -1,0 +1,561 @@
+/* metrics.c - regenerate weights from evolved circuits and measure the model with them. */
+#include "exp/metrics.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/fileio.h"
+#include "common/parse.h"
+#include "exp/bridge.h"
+
+/* ---- circuits in one-token form ------------------------------------------------------------ */
+
+struct token_circuit {
+    int n_inputs, n_nodes, n_outputs;
+    struct energy_node *nodes; /* sources: 0..n_inputs-1 inputs, n_inputs + k node k */
+    int32_t *outputs;
+};
+
+static void token_circuit_free(struct token_circuit *c)
+{
+    free(c->nodes);
+    free(c->outputs);
+    memset(c, 0, sizeof *c);
+}
+
+/* "i3" -> 3; "n12" -> n_inputs + index of node named 12 (names[] holds node numbers in order). */
+static int token_source(const char *s, size_t len, int n_inputs, const long *names, int n_nodes)
+{
+    if (len < 2 || (s[0] != 'i' && s[0] != 'n'))
+        return -1;
+    char buf[32];
+    if (len - 1 >= sizeof buf)
+        return -1;
+    memcpy(buf, s + 1, len - 1);
+    buf[len - 1] = '\0';
+    int64_t v;
+    if (cgpc_parse_i64(buf, 0, INT32_MAX, &v, NULL) != CGPC_OK)
+        return -1;
+    if (s[0] == 'i')
+        return v < n_inputs ? (int)v : -1;
+    for (int k = 0; k < n_nodes; k++)
+        if (names[k] == v)
+            return n_inputs + k;
+    return -1;
+}
+
+static cgpc_status token_parse(const char *token, int n_inputs, struct token_circuit *c,
+                               struct cgpc_err *err)
+{
+    memset(c, 0, sizeof *c);
+    c->n_inputs = n_inputs;
+    size_t len = strlen(token);
+    int cap = 1;
+    for (size_t i = 0; i < len; i++)
+        cap += token[i] == ';' || token[i] == ',';
+    c->nodes = calloc((size_t)cap, sizeof *c->nodes);
+    c->outputs = calloc((size_t)cap, sizeof *c->outputs);
+    long *names = calloc((size_t)cap, sizeof *names);
+    cgpc_status st = CGPC_OK;
+    if (!c->nodes || !c->outputs || !names) {
+        st = CGPC_FAIL(err, CGPC_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    const char *p = token;
+    while (*p) {
+        const char *end = strchr(p, ';');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        if (strncmp(p, "out=", 4) == 0) {
+            const char *q = p + 4, *stop = p + n;
+            while (q < stop) {
+                const char *comma = memchr(q, ',', (size_t)(stop - q));
+                size_t m = comma ? (size_t)(comma - q) : (size_t)(stop - q);
+                int src = token_source(q, m, n_inputs, names, c->n_nodes);
+                if (src < 0) {
+                    st = CGPC_FAIL(err, CGPC_ERR_FORMAT, "circuit: bad output source '%.*s'",
+                                   (int)m, q);
+                    goto out;
+                }
+                c->outputs[c->n_outputs++] = src;
+                q += m + (comma ? 1 : 0);
+            }
+        } else {
+            /* nK=op(a,b,...) */
+            const char *eq = memchr(p, '=', n), *open = memchr(p, '(', n);
+            const char *close = n ? (p[n - 1] == ')' ? p + n - 1 : NULL) : NULL;
+            char opname[32];
+            if (!eq || !open || !close || open < eq || p[0] != 'n' ||
+                (size_t)(open - eq - 1) >= sizeof opname) {
+                st = CGPC_FAIL(err, CGPC_ERR_FORMAT, "circuit: bad node '%.*s'", (int)n, p);
+                goto out;
+            }
+            memcpy(opname, eq + 1, (size_t)(open - eq - 1));
+            opname[open - eq - 1] = '\0';
+            int op = cgpc_op_from_name(opname);
+            char num[32];
+            size_t num_len = (size_t)(eq - p - 1);
+            int64_t name = -1;
+            if (num_len < sizeof num) {
+                memcpy(num, p + 1, num_len);
+                num[num_len] = '\0';
+                cgpc_parse_i64(num, 0, INT32_MAX, &name, NULL);
+            }
+            if (op < 0 || name < 0) {
+                st = CGPC_FAIL(err, CGPC_ERR_FORMAT, "circuit: bad node '%.*s'", (int)n, p);
+                goto out;
+            }
+            struct energy_node *node = &c->nodes[c->n_nodes];
+            node->op = op;
+            int arity = cgpc_op_arity(op), got = 0;
+            const char *q = open + 1;
+            while (q < close) {
+                const char *comma = memchr(q, ',', (size_t)(close - q));
+                size_t m = comma ? (size_t)(comma - q) : (size_t)(close - q);
+                int src = got < CGPC_OP_MAX_ARITY
+                              ? token_source(q, m, n_inputs, names, c->n_nodes)
+                              : -1;
+                if (src < 0) {
+                    st = CGPC_FAIL(err, CGPC_ERR_FORMAT, "circuit: bad source '%.*s' in '%.*s'",
+                                   (int)m, q, (int)n, p);
+                    goto out;
+                }
+                node->in[got++] = src;
+                q += m + (comma ? 1 : 0);
+            }
+            if (got != arity) {
+                st = CGPC_FAIL(err, CGPC_ERR_FORMAT, "circuit: %s takes %d inputs, '%.*s' has %d",
+                               opname, arity, (int)n, p, got);
+                goto out;
+            }
+            names[c->n_nodes++] = (long)name;
+        }
+        p += n + (end ? 1 : 0);
+    }
+out:
+    free(names);
+    if (st != CGPC_OK)
+        token_circuit_free(c);
+    return st;
+}
+
+cgpc_status exp_circuit_token_eval(const char *token, const struct cgp_dataset *ds,
+                                   const int32_t *slot_of, const struct energy_gate_table *t,
+                                   int8_t *outputs, struct energy_circuit_cost *cost,
+                                   struct cgpc_err *err)
+{
+    struct token_circuit c;
+    cgpc_status st = token_parse(token, ds->n_inputs, &c, err);
+    if (st != CGPC_OK)
+        return st;
+    int n_src = c.n_inputs + c.n_nodes;
+    int8_t *v = malloc((size_t)n_src + 1);
+    double *arrival = malloc(((size_t)n_src + 1) * sizeof *arrival);
+    int *depth = malloc(((size_t)n_src + 1) * sizeof *depth);
+    if (!v || !arrival || !depth) {
+        st = CGPC_FAIL(err, CGPC_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    for (int o = 0; o < ds->n_outputs; o++) {
+        int k = slot_of ? slot_of[o] : o;
+        if (k < 0 || k >= c.n_outputs) {
+            st = CGPC_FAIL(err, CGPC_ERR_FORMAT,
+                           "circuit has %d outputs; the data set needs output %d", c.n_outputs, k);
+            goto out;
+        }
+    }
+    for (int d = 0; d < ds->n_items; d++) {
+        for (int i = 0; i < c.n_inputs; i++)
+            v[i] = ds->in[(size_t)i * ds->stride + d];
+        for (int k = 0; k < c.n_nodes; k++) {
+            const struct energy_node *nd = &c.nodes[k];
+            int8_t a[CGPC_OP_MAX_ARITY] = {0};
+            for (int j = 0; j < cgpc_op_arity(nd->op); j++)
+                a[j] = v[nd->in[j]];
+            v[c.n_inputs + k] = cgp_op_scalar(nd->op, a[0], a[1], a[2], a[3], d);
+        }
+        for (int o = 0; o < ds->n_outputs; o++)
+            outputs[(size_t)o * ds->n_items + d] = v[c.outputs[slot_of ? slot_of[o] : o]];
+    }
+    energy_circuit_account(t, c.nodes, c.n_nodes, c.n_inputs, c.outputs, c.n_outputs, arrival,
+                           depth, cost);
+out:
+    free(v);
+    free(arrival);
+    free(depth);
+    token_circuit_free(&c);
+    return st;
+}
+
+/* ---- run directories ----------------------------------------------------------------------- */
+
+cgpc_status exp_metrics_open(struct exp_metrics_dir *md, const char *dir, struct cgpc_err *err)
+{
+    memset(md, 0, sizeof *md);
+    snprintf(md->dir, sizeof md->dir, "%s", dir);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/experiment.exp", dir);
+    struct exp_config cfg;
+    exp_config_defaults(&cfg);
+    cgpc_status st = exp_config_load(&cfg, path, err);
+    if (st != CGPC_OK) {
+        cgpc_err_prefix(err, "%s is not a 'cgpc train' directory", dir);
+        return st;
+    }
+    if ((st = exp_setup_init(&md->setup, &cfg, err)) != CGPC_OK)
+        return st;
+    snprintf(path, sizeof path, "%s/model.txt", dir);
+    unsigned char *rec;
+    size_t len;
+    if ((st = cgpc_read_file(path, &rec, &len, err)) != CGPC_OK) {
+        exp_metrics_close(md);
+        return st;
+    }
+    const char *fp = strstr((char *)rec, "fnv1a64 ");
+    uint64_t want = fp ? strtoull(fp + 8, NULL, 16) : 0;
+    free(rec);
+    if (!fp || want != md->setup.model_fingerprint) {
+        st = CGPC_FAIL(err, CGPC_ERR_FORMAT,
+                       "%s: the model file %s is not the one the circuits were evolved for "
+                       "(fingerprint %016" PRIx64 ", recorded %016" PRIx64 ")",
+                       dir, md->setup.model_path, md->setup.model_fingerprint, want);
+        exp_metrics_close(md);
+        return st;
+    }
+    return CGPC_OK;
+}
+
+void exp_metrics_close(struct exp_metrics_dir *md)
+{
+    if (md)
+        exp_setup_free(&md->setup);
+}
+
+/* slots.txt ("cgpc-slots v1", "outputs M", "slots K", "map s0 .. s(M-1)") -> slot_of, or NULL
+ * if the directory has none. */
+static cgpc_status load_slots(const char *dir, int n_outputs, int32_t **slot_of,
+                              struct cgpc_err *err)
+{
+    *slot_of = NULL;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/slots.txt", dir);
+    if (!cgpc_path_exists(path))
+        return CGPC_OK;
+    unsigned char *data;
+    size_t len;
+    cgpc_status st = cgpc_read_file(path, &data, &len, err);
+    if (st != CGPC_OK)
+        return st;
+    int32_t *map = malloc(((size_t)n_outputs + 1) * sizeof *map);
+    char *p = strstr((char *)data, "map");
+    int m = 0;
+    if (map && p) {
+        p += 3;
+        while (m < n_outputs) {
+            char *end;
+            long v = strtol(p, &end, 10);
+            if (end == p)
+                break;
+            map[m++] = (int32_t)v;
+            p = end;
+        }
+    }
+    free(data);
+    if (!map || m != n_outputs) {
+        free(map);
+        return CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s: expected a map of %d outputs", path, n_outputs);
+    }
+    *slot_of = map;
+    return CGPC_OK;
+}
+
+struct measure_ctx {
+    struct exp_metrics_dir *md;
+    const struct nn_dataset *data;
+    const struct exp_metrics_opts *opts;
+    struct energy_layer *layers;
+    int n_layers;
+    struct energy_layer_budget baseline_energy;
+    struct nn_eval_result baseline;
+    struct exp_codes_backup backup;
+    int8_t *outputs;
+};
+
+/* Everything about one circuit's outputs: error, weights into the model, accuracy, energy. */
+static cgpc_status measure_outputs(struct measure_ctx *c, const struct energy_circuit_cost *cost,
+                                  struct exp_metrics_row *r, struct cgpc_err *err)
+{
+    struct exp_setup *s = &c->md->setup;
+    const struct cgp_dataset *ds = &s->ds;
+    double se = 0;
+    int64_t cared = 0;
+    for (int o = 0; o < ds->n_outputs; o++)
+        for (int d = 0; d < ds->n_items; d++) {
+            size_t k = (size_t)o * ds->stride + d;
+            if (!ds->care[k])
+                continue;
+            double diff = (double)c->outputs[(size_t)o * ds->n_items + d] - ds->target[k];
+            se += diff * diff;
+            cared++;
+        }
+    r->error_se = se;
+    r->error_mse = cared ? se / (double)cared : 0;
+    r->energy_pj = cost->energy_pj;
+    r->delay_ns = cost->delay_ns;
+    r->area_um2 = cost->area_um2;
+    r->gates = cost->gates;
+    r->weights_replaced = exp_apply_outputs(s, c->outputs);
+    struct nn_eval_opts eo = {c->opts->limit, NULL};
+    struct nn_eval_result res;
+    cgpc_status st = nn_eval(&s->model, c->data, &eo, &res, err);
+    exp_codes_restore(s, &c->backup);
+    if (st != CGPC_OK)
+        return st;
+    r->top1 = res.top1;
+    r->top5 = res.top5;
+    r->loss = res.loss;
+    r->baseline = c->baseline;
+
+    /* energy: per tensor (= energy layer, same order) the replaced weights; the circuit's
+     * energy x items goes with the first replaced layer */
+    struct energy_replacement repl[64];
+    int n_repl = 0;
+    uint64_t per_tensor[64] = {0};
+    size_t n_out = (size_t)s->sel.n_items * (size_t)s->sel.n_outputs;
+    for (size_t o = 0; o < n_out; o++)
+        if (s->sel.outputs[o].kind == EXP_REF_WEIGHT && s->sel.outputs[o].tensor < 64)
+            per_tensor[s->sel.outputs[o].tensor]++;
+    for (int t = 0; t < c->n_layers && t < 64; t++) {
+        if (!per_tensor[t])
+            continue;
+        int first = n_repl == 0;
+        repl[n_repl] = (struct energy_replacement){t, per_tensor[t], first ? cost->energy_pj : 0,
+                                                   first ? (uint64_t)ds->n_items : 0};
+        n_repl++;
+    }
+    double circuit_total = cost->energy_pj * ds->n_items;
+    if (n_repl == 0) /* literals only (worst_case): nothing replaced, the circuit still costs */
+        r->circuit_pj = circuit_total;
+    struct energy_layer_budget per_layer[64], total;
+    if (n_repl) {
+        st = energy_inference_account(c->opts->gates, c->opts->memory, c->layers, c->n_layers,
+                                      repl, n_repl, per_layer, &total, err);
+        if (st != CGPC_OK)
+            return st;
+        r->circuit_pj = total.circuit_pj;
+        r->memory_pj_saved = c->baseline_energy.read_pj - total.read_pj;
+        r->net_saving_pj = c->baseline_energy.total_pj - total.total_pj;
+    } else {
+        r->net_saving_pj = -circuit_total;
+    }
+    r->net_saving_pct = 100.0 * r->net_saving_pj / c->baseline_energy.total_pj;
+    return CGPC_OK;
+}
+
+/* results.csv rows: run,threshold,reached,generations,error,energy_pj,delay_ns,area_um2,gates,
+ * depth,active,best_file */
+struct result_row {
+    int run;
+    double threshold;
+    int reached;
+    char best_file[256];
+};
+
+static cgpc_status read_results(const char *dir, struct result_row **rows, int *n,
+                                struct cgpc_err *err)
+{
+    *rows = NULL;
+    *n = 0;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/results.csv", dir);
+    unsigned char *data;
+    size_t len;
+    cgpc_status st = cgpc_read_file(path, &data, &len, err);
+    if (st != CGPC_OK) {
+        cgpc_err_prefix(err, "%s: no finished stages yet", dir);
+        return st;
+    }
+    int cap = 1;
+    for (size_t i = 0; i < len; i++)
+        cap += data[i] == '\n';
+    struct result_row *out = calloc((size_t)cap, sizeof *out);
+    if (!out) {
+        free(data);
+        return CGPC_FAIL(err, CGPC_ERR_NOMEM, "out of memory");
+    }
+    int line_no = 0, k = 0;
+    char *save = NULL;
+    for (char *line = strtok_r((char *)data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        if (line_no++ == 0)
+            continue; /* header */
+        char reached[8], *last = strrchr(line, ',');
+        if (!last || sscanf(line, "%d,%lf,%7[^,]", &out[k].run, &out[k].threshold, reached) != 3) {
+            free(out);
+            free(data);
+            return CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s:%d: malformed row", path, line_no);
+        }
+        out[k].reached = strcmp(reached, "yes") == 0;
+        snprintf(out[k].best_file, sizeof out[k].best_file, "%s", last + 1);
+        k++;
+    }
+    free(data);
+    *rows = out;
+    *n = k;
+    return CGPC_OK;
+}
+
+/* Earlier circuits of (run, threshold) from the statistics journal, newest first, skipping
+ * `skip` and duplicates: calls fn for each until it returns nonzero or `want` were given. */
+static cgpc_status earlier_circuits(const char *dir, int run, double threshold, int want,
+                                    struct measure_ctx *c, struct exp_metrics_row *proto,
+                                    const int32_t *slot_of,
+                                    int (*row)(void *user, const struct exp_metrics_row *r),
+                                    void *user, struct cgpc_err *err)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/statistics.%d.csv.gz", dir, run);
+    if (!cgpc_path_exists(path))
+        snprintf(path, sizeof path, "%s/statistics.%d.csv.part", dir, run);
+    unsigned char *data;
+    size_t len;
+    cgpc_status st = cgpc_read_file(path, &data, &len, err);
+    if (st != CGPC_OK)
+        return st;
+    /* split into lines, walk backwards */
+    int n_lines = 0;
+    for (size_t i = 0; i < len; i++)
+        n_lines += data[i] == '\n';
+    char **lines = calloc((size_t)n_lines + 2, sizeof *lines);
+    if (!lines) {
+        free(data);
+        return CGPC_FAIL(err, CGPC_ERR_NOMEM, "out of memory");
+    }
+    int k = 0;
+    char *save = NULL;
+    for (char *line = strtok_r((char *)data, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+        lines[k++] = line;
+    const char *previous = NULL;
+    int given = 0;
+    for (int i = k - 1; i >= 1 && given < want && st == CGPC_OK; i--) {
+        int r_run;
+        double r_thr;
+        long long gen;
+        if (sscanf(lines[i], "%d,%lf,%lld", &r_run, &r_thr, &gen) != 3 || r_run != run ||
+            fabs(r_thr - threshold) > 1e-9 * fmax(1, fabs(threshold)))
+            continue;
+        const char *token = lines[i];
+        for (int f = 0; f < 10 && token; f++) { /* the circuit is the 11th field */
+            token = strchr(token, ',');
+            token = token ? token + 1 : NULL;
+        }
+        if (!token)
+            continue;
+        if (!previous) { /* the newest row of this stage is the final circuit: rank 1 */
+            previous = token;
+            continue;
+        }
+        if (strcmp(token, previous) == 0)
+            continue;
+        previous = token;
+        struct exp_metrics_row r = *proto;
+        struct energy_circuit_cost cost;
+        r.rank = 2 + given;
+        r.generation = gen;
+        st = exp_circuit_token_eval(token, &c->md->setup.ds, slot_of, c->opts->gates, c->outputs,
+                                    &cost, err);
+        if (st == CGPC_OK)
+            st = measure_outputs(c, &cost, &r, err);
+        if (st == CGPC_OK && row(user, &r))
+            st = CGPC_FAIL(err, CGPC_ERR_INTERRUPTED, "stopped");
+        given++;
+    }
+    free(lines);
+    free(data);
+    return st;
+}
+
+cgpc_status exp_metrics_measure(struct exp_metrics_dir *md, const struct nn_dataset *data,
+                                const struct exp_metrics_opts *opts,
+                                int (*row)(void *user, const struct exp_metrics_row *r),
+                                void *user, struct cgpc_err *err)
+{
+    struct exp_setup *s = &md->setup;
+    struct measure_ctx c;
+    memset(&c, 0, sizeof c);
+    c.md = md;
+    c.data = data;
+    c.opts = opts;
+    struct result_row *results = NULL;
+    int n_results = 0;
+    int32_t *slot_of = NULL;
+    struct cgp_genome g = {0};
+    struct energy_layer_budget per_layer[64];
+    cgpc_status st;
+    if ((st = exp_model_energy_layers(&s->model, &c.layers, &c.n_layers, err)) != CGPC_OK)
+        goto out;
+    if (c.n_layers > 64) {
+        st = CGPC_FAIL(err, CGPC_ERR_RANGE, "models with more than 64 weight layers");
+        goto out;
+    }
+    if ((st = energy_inference_account(opts->gates, opts->memory, c.layers, c.n_layers, NULL, 0,
+                                       per_layer, &c.baseline_energy, err)) != CGPC_OK ||
+        (st = exp_codes_save(s, &c.backup, err)) != CGPC_OK ||
+        (st = read_results(md->dir, &results, &n_results, err)) != CGPC_OK ||
+        (st = load_slots(md->dir, s->ds.n_outputs, &slot_of, err)) != CGPC_OK)
+        goto out;
+    c.outputs = malloc((size_t)s->ds.n_outputs * (size_t)s->ds.n_items + 1);
+    if (!c.outputs) {
+        st = CGPC_FAIL(err, CGPC_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    struct nn_eval_opts eo = {opts->limit, NULL};
+    if ((st = nn_eval(&s->model, data, &eo, &c.baseline, err)) != CGPC_OK)
+        goto out;
+    double per_weight[EXP_MAX_THRESHOLDS];
+    int n_thr = exp_config_doubles(&s->cfg, "thresholds", per_weight, EXP_MAX_THRESHOLDS);
+    int stage = 0, last_run = -1;
+    for (int i = 0; i < n_results && st == CGPC_OK; i++) {
+        const struct result_row *rr = &results[i];
+        stage = rr->run == last_run ? stage + 1 : 0;
+        last_run = rr->run;
+        struct exp_metrics_row r;
+        memset(&r, 0, sizeof r);
+        snprintf(r.experiment, sizeof r.experiment, "%s", exp_config_str(&s->cfg, "name"));
+        r.run = rr->run;
+        r.threshold_metric = rr->threshold;
+        r.threshold = stage < n_thr ? per_weight[stage] : NAN;
+        r.reached = rr->reached;
+        r.rank = 1;
+        r.generation = -1;
+        char path[4400];
+        snprintf(path, sizeof path, "%s/%s", md->dir, rr->best_file);
+        struct cgp_fitness fit;
+        if ((st = cgp_genome_load(&g, path, err)) != CGPC_OK ||
+            (st = cgp_eval_reference(&g, &s->ds, c.outputs, err)) != CGPC_OK ||
+            (st = cgp_measure(&g, &s->ds, opts->gates, s->params.error_kind, &fit, err)) != CGPC_OK)
+            goto out;
+        cgp_genome_free(&g);
+        struct energy_circuit_cost cost = {fit.energy_pj, fit.delay_ns, fit.area_um2, fit.gates,
+                                           fit.depth};
+        if ((st = measure_outputs(&c, &cost, &r, err)) != CGPC_OK)
+            goto out;
+        if (row(user, &r)) {
+            st = CGPC_FAIL(err, CGPC_ERR_INTERRUPTED, "stopped");
+            goto out;
+        }
+        if (opts->top > 1)
+            st = earlier_circuits(md->dir, rr->run, rr->threshold, opts->top - 1, &c, &r, slot_of,
+                                  row, user, err);
+    }
+out:
+    cgp_genome_free(&g);
+    free(c.outputs);
+    free(slot_of);
+    free(results);
+    free(c.layers);
+    exp_codes_restore(s, &c.backup);
+    exp_codes_backup_free(&c.backup);
+    return st;
+}

@@ -1,0 +1,79 @@
+/* metrics.h - model metrics of evolved circuits: for the best circuits of each run and
+ * threshold of a `cgpc train` directory, regenerate the weights, substitute them into the int8
+ * model, evaluate accuracy and loss, and account the energy saved per inference.
+ *
+ * Which circuits: rank 1 is best.<run>.<T>.chr (the final circuit of that threshold); ranks
+ * 2..top are the earlier improvements of the same threshold from statistics.<run>.csv[.gz]
+ * (newest first; their `circuit` column is evaluated directly, through slots.txt in value-slot
+ * mode).
+ *
+ * Energy per inference (src/energy model): the replaced weights are not read from memory; the
+ * circuit is evaluated once per data item (per kernel, or per layer) per inference. Net saving =
+ * baseline total - total with circuits.
+ *
+ * Ownership: struct exp_metrics_dir owns the loaded experiment; rows are passed to a callback
+ * and not kept. */
+#ifndef CGPC_EXP_METRICS_H
+#define CGPC_EXP_METRICS_H
+
+#include <stdint.h>
+
+#include "energy/energy.h"
+#include "exp/experiment.h"
+#include "nn/dataset.h"
+#include "nn/eval.h"
+
+struct exp_metrics_dir {
+    char dir[4096];
+    struct exp_setup setup; /* experiment re-made from DIR/experiment.exp */
+};
+
+/* Open a train directory: reads experiment.exp, rebuilds the selection from the model and
+ * checks the model's fingerprint against model.txt (a changed model is an error). */
+cgpc_status exp_metrics_open(struct exp_metrics_dir *md, const char *dir, struct cgpc_err *err);
+void exp_metrics_close(struct exp_metrics_dir *md);
+
+struct exp_metrics_row {
+    char experiment[96];
+    int run;
+    double threshold;        /* per weight, int8 units, as in the experiment */
+    double threshold_metric; /* the same converted to the error metric */
+    int reached;             /* 1 if the stage reached its threshold (rank-1 circuit) */
+    int rank;                /* 1 = best */
+    int64_t generation;      /* when the circuit became the parent (-1: final) */
+    double error_se;         /* sum of squared errors over the regenerated weights */
+    double error_mse;        /* per regenerated weight */
+    double energy_pj, delay_ns, area_um2;
+    int gates;
+    int64_t weights_replaced;
+    double memory_pj_saved;  /* read energy of the replaced weights, per inference */
+    double circuit_pj;       /* circuit energy per inference (energy x items) */
+    double net_saving_pj, net_saving_pct;
+    double top1, top5, loss; /* with regenerated weights */
+    struct nn_eval_result baseline;
+};
+
+struct exp_metrics_opts {
+    int top;                          /* circuits per run and threshold (default 1) */
+    int limit;                        /* images evaluated, <= 0: all */
+    const struct energy_gate_table *gates;
+    const struct energy_memory *memory;
+};
+
+/* Measure every run/threshold of md on `data`; row() is called once per circuit, in run,
+ * threshold, rank order. A nonzero return from row() stops with CGPC_ERR_INTERRUPTED. */
+cgpc_status exp_metrics_measure(struct exp_metrics_dir *md, const struct nn_dataset *data,
+                                const struct exp_metrics_opts *opts,
+                                int (*row)(void *user, const struct exp_metrics_row *r),
+                                void *user, struct cgpc_err *err);
+
+/* Evaluate a circuit in the statistics/pareto one-token form
+ * ("n12=add(i0,n5);n40=shr1(n12);out=n40,i3") on ds: outputs[o * items + d]; cost via the
+ * energy table. slot_of (NULL if none) maps each of ds's outputs to a token output (value
+ * slots). */
+cgpc_status exp_circuit_token_eval(const char *token, const struct cgp_dataset *ds,
+                                   const int32_t *slot_of, const struct energy_gate_table *t,
+                                   int8_t *outputs, struct energy_circuit_cost *cost,
+                                   struct cgpc_err *err);
+
+#endif
