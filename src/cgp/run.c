@@ -199,7 +199,6 @@ static cgpc_status config_read(const char *path, struct cgp_params *p, struct cg
     }
 #define GET(key) if ((st = key_value(t, path, key, v, sizeof v, err)) != CGPC_OK) goto out
 #define BAD(key) do { cgpc_err_prefix(err, "%s: %s", path, key); st = CGPC_ERR_FORMAT; goto out; } while (0)
-    int64_t i64;
     GET("rows"); if (cgpc_parse_int(v, 1, 1 << 22, &p->rows, err)) BAD("rows");
     GET("cols"); if (cgpc_parse_int(v, 1, 1 << 22, &p->cols, err)) BAD("cols");
     GET("levels-back"); if (cgpc_parse_int(v, 0, 1 << 22, &p->levels_back, err)) BAD("levels-back");
@@ -227,7 +226,6 @@ static cgpc_status config_read(const char *path, struct cgp_params *p, struct cg
     GET("seed"); if (cgpc_parse_u64(v, &p->seed, err)) BAD("seed");
     GET("runs"); if (cgpc_parse_int(v, 1, 1 << 20, &p->runs, err)) BAD("runs");
     GET("checkpoint-every"); if (cgpc_parse_double(v, 0, 1e12, &p->checkpoint_every, err)) BAD("checkpoint-every");
-    (void)i64;
 #undef GET
 #undef BAD
 out:
