@@ -635,17 +635,26 @@ static void resume__crash_after_statistics_compressed__completes(void **state)
     char dir[256];
     make_tmpdir(dir, sizeof dir, "crash");
     assert_int_equal(cgp_evolve_dir(&p, &ds, &t, dir, 0, NULL, NULL, NULL), CGPC_OK);
-    char *before = read_text(dir, "results.csv");
+    char *before = read_text(dir, "results.csv"), *stats = read_text(dir, "statistics.0.csv.gz");
     /* the state after statistics.0.csv.gz was committed and the journal removed, but before
-     * the run's final checkpoint: stage == thresholds of run 0, still running */
+     * the run's final checkpoint: the stage-end checkpoint of run 0's last stage */
+    char jb[64];
+    snprintf(jb, sizeof jb, "journal-bytes %zu", strlen(stats));
     edit_file(dir, "checkpoint", "status done\nrun 1\nstage 0", "status running\nrun 0\nstage 1");
+    edit_file(dir, "checkpoint", "journal-bytes 0", jb);
     struct cgpc_err err = {0};
-    assert_int_equal(cgp_evolve_dir(NULL, NULL, &t, dir, 1, NULL, NULL, &err), CGPC_OK);
+    cgpc_status st = cgp_evolve_dir(NULL, NULL, &t, dir, 1, NULL, NULL, &err);
+    if (st != CGPC_OK)
+        fail_msg("resume: %s", err.msg);
     char *after = read_text(dir, "results.csv"), *ck = read_text(dir, "checkpoint");
+    char *stats2 = read_text(dir, "statistics.0.csv.gz");
     assert_string_equal(before, after);
+    assert_string_equal(stats, stats2);
     assert_non_null(strstr(ck, "status done"));
     free(before);
     free(after);
+    free(stats);
+    free(stats2);
     free(ck);
     rm_rf(dir);
     cgp_dataset_free(&ds);
