@@ -609,6 +609,57 @@ static void resume__split_at_half__equals_uninterrupted(void **state)
     cgp_dataset_free(&ds);
 }
 
+/* Replace the first occurrence of `from` in the file dir/name by `to`. */
+static void edit_file(const char *dir, const char *name, const char *from, const char *to)
+{
+    char *t = read_text(dir, name), path[512];
+    char *at = strstr(t, from);
+    assert_non_null(at);
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fprintf(fp, "%.*s%s%s", (int)(at - t), t, to, at + strlen(from));
+    fclose(fp);
+    free(t);
+}
+
+static void resume__crash_after_statistics_compressed__completes(void **state)
+{
+    (void)state;
+    struct cgp_dataset ds;
+    random_dataset(&ds, 3, 2, 5, 91);
+    struct cgp_params p;
+    struct energy_gate_table t;
+    small_setup(&p, &t, 3, 5);
+    p.generations = 200;
+    char dir[256];
+    make_tmpdir(dir, sizeof dir, "crash");
+    assert_int_equal(cgp_evolve_dir(&p, &ds, &t, dir, 0, NULL, NULL, NULL), CGPC_OK);
+    char *before = read_text(dir, "results.csv"), *stats = read_text(dir, "statistics.0.csv.gz");
+    /* the state after statistics.0.csv.gz was committed and the journal removed, but before
+     * the run's final checkpoint: the stage-end checkpoint of run 0's last stage */
+    char jb[64];
+    snprintf(jb, sizeof jb, "journal-bytes %zu", strlen(stats));
+    edit_file(dir, "checkpoint", "status done\nrun 1\nstage 0", "status running\nrun 0\nstage 1");
+    edit_file(dir, "checkpoint", "journal-bytes 0", jb);
+    struct cgpc_err err = {0};
+    cgpc_status st = cgp_evolve_dir(NULL, NULL, &t, dir, 1, NULL, NULL, &err);
+    if (st != CGPC_OK)
+        fail_msg("resume: %s", err.msg);
+    char *after = read_text(dir, "results.csv"), *ck = read_text(dir, "checkpoint");
+    char *stats2 = read_text(dir, "statistics.0.csv.gz");
+    assert_string_equal(before, after);
+    assert_string_equal(stats, stats2);
+    assert_non_null(strstr(ck, "status done"));
+    free(before);
+    free(after);
+    free(stats);
+    free(stats2);
+    free(ck);
+    rm_rf(dir);
+    cgp_dataset_free(&ds);
+}
+
 static void thresholds__chain_and_independent__start_points_and_flags(void **state)
 {
     (void)state;
@@ -823,6 +874,7 @@ int main(void)
         cmocka_unit_test(lazy_values__vs_full_application__identical_search),
         cmocka_unit_test(threads__one_vs_two__bit_identical),
         cmocka_unit_test(resume__split_at_half__equals_uninterrupted),
+        cmocka_unit_test(resume__crash_after_statistics_compressed__completes),
         cmocka_unit_test(thresholds__chain_and_independent__start_points_and_flags),
         cmocka_unit_test(value_slots__any_output_count__same_error_as_expanded),
         cmocka_unit_test(dataset__text_round_trip__equal),

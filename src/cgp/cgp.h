@@ -198,13 +198,13 @@ int cgp_op_lanes_simd(int op, int8_t *dst, const int8_t *a, const int8_t *b, con
 int cgp_decode_active(const struct cgp_shape *s, const int32_t *genes, uint32_t *stamp,
                       uint32_t mark, int32_t *stack, int32_t *order);
 
-/* The same walk over a genome with mutations not yet applied: before a gene is read, if
- * pending[gene] != 0, resolve(ctx, gene) must write its final value into genes (and clear
- * pending[gene]). Only genes the walk reads are resolved: those of active nodes (operator,
+/* The same walk over a genome with mutations not yet applied: before a gene is read, if bit
+ * `gene` of the bitmap pending (n_genes bits, 64 per word) is set, resolve(ctx, gene) must
+ * write its final value into genes and clear the bit. Only genes the walk reads are resolved: those of active nodes (operator,
  * inputs up to the arity) and the output genes, which is all evaluation reads. */
 int cgp_decode_active_lazy(const struct cgp_shape *s, const int32_t *genes, uint32_t *stamp,
                            uint32_t mark, int32_t *stack, int32_t *order,
-                           const int32_t *pending, cgp_resolve_fn resolve, void *ctx);
+                           const uint64_t *pending, cgp_resolve_fn resolve, void *ctx);
 
 /* Fast evaluation of the active nodes order[0..n_active) over all items: values is
  * (n_inputs + n_nodes) rows of ds->stride int8 lanes, rows 0..n_inputs-1 holding the inputs
@@ -245,7 +245,7 @@ void cgp_scratch_free(struct cgp_scratch *sc);
 void cgp_scratch_decode(struct cgp_scratch *sc, const struct cgp_shape *s, const int32_t *genes);
 /* Same with mutations pending (cgp_decode_active_lazy). */
 void cgp_scratch_decode_lazy(struct cgp_scratch *sc, const struct cgp_shape *s,
-                             const int32_t *genes, const int32_t *pending,
+                             const int32_t *genes, const uint64_t *pending,
                              cgp_resolve_fn resolve, void *ctx);
 /* Fill fit's cost fields for the decoded circuit via energy_circuit_account. */
 void cgp_scratch_cost(struct cgp_scratch *sc, const struct cgp_shape *s, const int32_t *genes,

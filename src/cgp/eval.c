@@ -192,17 +192,17 @@ int cgp_op_lanes_simd(int op, int8_t *dst, const int8_t *a, const int8_t *b, con
 }
 
 /* Gene g, resolved first when a pending (not yet drawn) mutation sits on it. */
-static inline int32_t gene_at(const int32_t *genes, size_t g, const int32_t *pending,
+static inline int32_t gene_at(const int32_t *genes, size_t g, const uint64_t *pending,
                               cgp_resolve_fn resolve, void *ctx)
 {
-    if (pending && pending[g])
+    if (pending && (pending[g >> 6] >> (g & 63)) & 1)
         resolve(ctx, (int)g);
     return genes[g];
 }
 
 static inline int decode_impl(const struct cgp_shape *s, const int32_t *genes, uint32_t *stamp,
                               uint32_t mark, int32_t *stack, int32_t *order,
-                              const int32_t *pending, cgp_resolve_fn resolve, void *ctx)
+                              const uint64_t *pending, cgp_resolve_fn resolve, void *ctx)
 {
     const int A = s->node_arity, ni = s->n_inputs;
     const size_t out0 = (size_t)s->n_nodes * (A + 1);
@@ -245,7 +245,7 @@ int cgp_decode_active(const struct cgp_shape *s, const int32_t *genes, uint32_t 
 
 int cgp_decode_active_lazy(const struct cgp_shape *s, const int32_t *genes, uint32_t *stamp,
                            uint32_t mark, int32_t *stack, int32_t *order,
-                           const int32_t *pending, cgp_resolve_fn resolve, void *ctx)
+                           const uint64_t *pending, cgp_resolve_fn resolve, void *ctx)
 {
     return decode_impl(s, genes, stamp, mark, stack, order, pending, resolve, ctx);
 }

@@ -21,6 +21,7 @@ static void worker_free(struct cgp_worker *w)
     free(w->old);
     free(w->applied);
     free(w->pending);
+    free(w->pending_bits);
     cgp_scratch_free(&w->sc);
 }
 
@@ -96,8 +97,9 @@ cgpc_status cgp_evolver_init(struct cgp_evolver **out, const struct cgp_params *
         w->old = malloc((size_t)ev->max_mut * sizeof *w->old);
         w->applied = malloc((size_t)ev->max_mut * sizeof *w->applied);
         w->pending = calloc((size_t)ev->shape.n_genes, sizeof *w->pending);
+        w->pending_bits = calloc((size_t)ev->shape.n_genes / 64 + 1, sizeof *w->pending_bits);
         w->ev = ev;
-        if (!w->genes || !w->old || !w->applied || !w->pending)
+        if (!w->genes || !w->old || !w->applied || !w->pending || !w->pending_bits)
             goto nomem;
         if ((st = cgp_scratch_init(&w->sc, &ev->shape, ds, err)) != CGPC_OK)
             goto fail;
@@ -268,12 +270,12 @@ static void resolve_gene(void *ctx, int gene)
 {
     struct cgp_worker *w = ctx;
     const struct cgp_evolver *ev = w->ev;
-    int m = w->pending[gene] - 1;
+    int m = w->pending[gene];
     w->applied[w->n_applied] = gene;
     w->old[w->n_applied++] = w->genes[gene];
     w->genes[gene] = cgp_mutator_value(&ev->mu, &ev->shape, &ev->fset, gene,
                                        value_u(w->value_key, m));
-    w->pending[gene] = 0;
+    w->pending_bits[gene >> 6] &= ~(1ull << (gene & 63));
 }
 
 /* Make and evaluate offspring i on worker w (whose genes equal the parent's). */
@@ -301,16 +303,19 @@ static void make_offspring(struct cgp_evolver *ev, struct cgp_worker *w, int i)
     if (ev->lazy_values) {
         /* Mark the positions (the last mutation of a gene wins, as when applied in order);
          * decoding resolves only the genes it reads; then undo and unmark. */
-        for (int m = 0; m < n; m++)
-            w->pending[o->gene[m]] = m + 1;
+        for (int m = 0; m < n; m++) {
+            int g = o->gene[m];
+            w->pending[g] = m;
+            w->pending_bits[g >> 6] |= 1ull << (g & 63);
+        }
         w->value_key = value_key(ev, i);
         w->n_applied = 0;
-        cgp_scratch_decode_lazy(&w->sc, &ev->shape, w->genes, w->pending, resolve_gene, w);
+        cgp_scratch_decode_lazy(&w->sc, &ev->shape, w->genes, w->pending_bits, resolve_gene, w);
         evaluate(ev, &w->sc, w->genes, &o->fit);
         for (int a = w->n_applied - 1; a >= 0; a--)
             w->genes[w->applied[a]] = w->old[a];
         for (int m = 0; m < n; m++)
-            w->pending[o->gene[m]] = 0;
+            w->pending_bits[o->gene[m] >> 6] = 0; /* words holding a position: all clear */
     } else {
         draw_values(ev, o, i);
         for (int m = 0; m < n; m++) {

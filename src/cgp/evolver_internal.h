@@ -31,7 +31,9 @@ struct cgp_worker {
     int32_t *old;        /* undo values, max_mut */
     int32_t *applied;    /* genes changed (lazy path), max_mut */
     int n_applied;
-    int32_t *pending;    /* n_genes: 1 + index of the last unresolved mutation on the gene, or 0 */
+    int32_t *pending;    /* n_genes: index of the last unresolved mutation on the gene, valid
+                            where the bit in pending_bits is set */
+    uint64_t *pending_bits; /* n_genes bits: a mutation is pending on the gene */
     uint64_t value_key;  /* key of the offspring being resolved */
     const struct cgp_evolver *ev;
     struct cgp_scratch sc;

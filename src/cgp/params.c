@@ -194,7 +194,7 @@ void cgp_scratch_decode(struct cgp_scratch *sc, const struct cgp_shape *s, const
 }
 
 void cgp_scratch_decode_lazy(struct cgp_scratch *sc, const struct cgp_shape *s,
-                             const int32_t *genes, const int32_t *pending,
+                             const int32_t *genes, const uint64_t *pending,
                              cgp_resolve_fn resolve, void *ctx)
 {
     scratch_next_mark(sc, s);

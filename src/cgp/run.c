@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -199,7 +200,6 @@ static cgpc_status config_read(const char *path, struct cgp_params *p, struct cg
     }
 #define GET(key) if ((st = key_value(t, path, key, v, sizeof v, err)) != CGPC_OK) goto out
 #define BAD(key) do { cgpc_err_prefix(err, "%s: %s", path, key); st = CGPC_ERR_FORMAT; goto out; } while (0)
-    int64_t i64;
     GET("rows"); if (cgpc_parse_int(v, 1, 1 << 22, &p->rows, err)) BAD("rows");
     GET("cols"); if (cgpc_parse_int(v, 1, 1 << 22, &p->cols, err)) BAD("cols");
     GET("levels-back"); if (cgpc_parse_int(v, 0, 1 << 22, &p->levels_back, err)) BAD("levels-back");
@@ -227,7 +227,6 @@ static cgpc_status config_read(const char *path, struct cgp_params *p, struct cg
     GET("seed"); if (cgpc_parse_u64(v, &p->seed, err)) BAD("seed");
     GET("runs"); if (cgpc_parse_int(v, 1, 1 << 20, &p->runs, err)) BAD("runs");
     GET("checkpoint-every"); if (cgpc_parse_double(v, 0, 1e12, &p->checkpoint_every, err)) BAD("checkpoint-every");
-    (void)i64;
 #undef GET
 #undef BAD
 out:
@@ -522,9 +521,10 @@ static cgpc_status open_journal(struct run_state *rs, int run, int64_t keep_byte
 {
     const char *path = dir_path(rs, "statistics.%d.csv.part", run);
     if (keep_bytes > 0) {
-        if (truncate(path, keep_bytes) != 0)
-            return CGPC_FAIL(err, CGPC_ERR_IO, "%s: cannot truncate to %" PRId64 " bytes (journal "
-                             "missing? the directory is not resumable)", path, keep_bytes);
+        struct stat sb;
+        if (stat(path, &sb) != 0 || sb.st_size < keep_bytes || truncate(path, keep_bytes) != 0)
+            return CGPC_FAIL(err, CGPC_ERR_IO, "%s: missing or shorter than the checkpointed %"
+                             PRId64 " bytes: the directory is not resumable", path, keep_bytes);
         rs->journal = fopen(path, "ab");
     } else {
         rs->journal = fopen(path, "wb");
@@ -627,7 +627,13 @@ static cgpc_status run_all(struct run_state *rs, struct checkpoint *ck, int resu
         int resumed_run = resume && run == ck->run && (ck->stage > 0 || ck->started);
         if (!resumed_run)
             pareto_clear(rs);
-        if ((st = open_journal(rs, run, resumed_run ? ck->journal_bytes : 0, err)) != CGPC_OK)
+        /* A crash between compressing the statistics and the run's last checkpoint leaves only
+         * the .gz: the run is finished, nothing to redo. */
+        int finished = resumed_run && ck->stage == p->n_thresholds &&
+                       !cgpc_path_exists(dir_path(rs, "statistics.%d.csv.part", run)) &&
+                       cgpc_path_exists(dir_path(rs, "statistics.%d.csv.gz", run));
+        if (!finished &&
+            (st = open_journal(rs, run, resumed_run ? ck->journal_bytes : 0, err)) != CGPC_OK)
             return st;
         ev->run = run;
         ev->run_t0 = cgpc_wtime() - (resumed_run ? ck->run_seconds : 0);
@@ -669,7 +675,8 @@ static cgpc_status run_all(struct run_state *rs, struct checkpoint *ck, int resu
             if ((st = checkpoint_write(rs, &next, err)) != CGPC_OK)
                 return st;
         }
-        if ((st = write_pareto(rs, run, err)) || (st = finish_statistics(rs, run, err)))
+        if ((st = write_pareto(rs, run, err)) ||
+            (!finished && (st = finish_statistics(rs, run, err))))
             return st;
         struct checkpoint next = {0};
         next.run = run + 1;
