@@ -15,6 +15,10 @@
 #include "common/fileio.h"
 #include "exp/bridge.h"
 #include "exp/config.h"
+#include "exp/experiment.h"
+#include "exp/metrics.h"
+#include "nn/dataset.h"
+#include "nn/eval.h"
 #include "exp/select.h"
 
 /* LeNet-5's weight tensors, shapes as in the model. */
@@ -353,6 +357,204 @@ static void bridge__lenet5_layers_and_tensors(void **state)
     nn_model_free(&m);
 }
 
+/* ---- experiments on the shipped int8 LeNet-5 and MNIST ------------------------------------ */
+
+static const char *root_path(char *buf, size_t cap, const char *rel)
+{
+    const char *root = getenv("CGPC_ROOT");
+    snprintf(buf, cap, "%s/%s", root ? root : ".", rel);
+    return buf;
+}
+
+/* An experiment configuration on the shipped model (no file: keys set directly). */
+static void lenet_config(struct exp_config *cfg, const char *inputs, const char *outputs)
+{
+    char model[1024];
+    exp_config_defaults(cfg);
+    assert_int_equal(exp_config_set(cfg, "model",
+                                    root_path(model, sizeof model,
+                                              "models/lenet5-mnist-int8.safetensors"),
+                                    "test", NULL), CGPC_OK);
+    assert_int_equal(exp_config_set(cfg, "inputs", inputs, "test", NULL), CGPC_OK);
+    assert_int_equal(exp_config_set(cfg, "outputs", outputs, "test", NULL), CGPC_OK);
+    assert_int_equal(exp_config_validate(cfg, NULL), CGPC_OK);
+}
+
+/* A 1x1 grid whose single node computes `op` on input 0 (if any); every output reads `src`. */
+static void tiny_genome(struct cgp_genome *g, const struct cgp_dataset *ds, int op, int src)
+{
+    struct cgp_shape shape;
+    struct cgp_fset fset;
+    int32_t ops[1] = {op};
+    cgp_shape_make(&shape, 1, 1, 1, ds->n_inputs, ds->n_outputs, 2);
+    cgp_fset_make(&fset, ops, 1);
+    assert_int_equal(cgp_genome_init(g, &shape, &fset, NULL), CGPC_OK);
+    g->genes[2] = op; /* node 0: inputs genes 0, 1 (both input 0 or unused), function gene 2 */
+    for (int o = 0; o < ds->n_outputs; o++)
+        g->genes[3 + o] = src;
+}
+
+static struct nn_dataset mnist_test;
+
+static int load_mnist_test(void **state)
+{
+    (void)state;
+    char dir[1024];
+    if (nn_dataset_load(root_path(dir, sizeof dir, "data/mnist"), NN_SPLIT_TEST, &mnist_test,
+                        NULL) != CGPC_OK)
+        return -1;
+    nn_dataset_truncate(&mnist_test, 600);
+    return 0;
+}
+
+static int free_mnist_test(void **state)
+{
+    (void)state;
+    nn_dataset_free(&mnist_test);
+    return 0;
+}
+
+static void setup__data_set_holds_the_selected_codes(void **state)
+{
+    (void)state;
+    struct exp_config cfg;
+    lenet_config(&cfg, "conv1.weight:core", "conv1.weight:ring");
+    assert_int_equal(exp_config_set(&cfg, "items", "kernel", "test", NULL), CGPC_OK);
+    struct exp_setup s;
+    assert_int_equal(exp_setup_init(&s, &cfg, NULL), CGPC_OK);
+    assert_int_equal(s.ds.n_items, 6);
+    assert_int_equal(s.ds.n_inputs, 9);
+    assert_int_equal(s.ds.n_outputs, 16);
+    assert_int_equal(s.n_weights_out, 96);
+    for (int d = 0; d < 6; d++) {
+        for (int i = 0; i < 9; i++) {
+            const struct exp_ref *r = &s.sel.inputs[d * 9 + i];
+            assert_int_equal(s.ds.in[(size_t)i * s.ds.stride + d], s.codes[0][r->offset]);
+        }
+        for (int o = 0; o < 16; o++) {
+            const struct exp_ref *r = &s.sel.outputs[d * 16 + o];
+            assert_int_equal(s.ds.target[(size_t)o * s.ds.stride + d], s.codes[0][r->offset]);
+        }
+    }
+    /* thresholds per weight -> metric: MSE e^2, SE e^2 * N, AE e * N (N = 96 cared values) */
+    assert_int_equal(exp_config_set(&cfg, "thresholds", "3", "test", NULL), CGPC_OK);
+    struct cgp_params p;
+    assert_int_equal(exp_params_from_config(&cfg, &s.ds, &p, NULL), CGPC_OK);
+    assert_true(p.thresholds[0] == 9);
+    assert_int_equal(exp_config_set(&cfg, "error", "se", "test", NULL), CGPC_OK);
+    assert_int_equal(exp_params_from_config(&cfg, &s.ds, &p, NULL), CGPC_OK);
+    assert_true(p.thresholds[0] == 9 * 96);
+    assert_int_equal(exp_config_set(&cfg, "error", "ae", "test", NULL), CGPC_OK);
+    assert_int_equal(exp_params_from_config(&cfg, &s.ds, &p, NULL), CGPC_OK);
+    assert_true(p.thresholds[0] == 3 * 96);
+    exp_setup_free(&s);
+}
+
+/* Two conv1 weights with equal codes: "output b = input a" is an exact circuit. */
+static void metrics__zero_error_circuit_keeps_accuracy_exactly(void **state)
+{
+    (void)state;
+    struct exp_config cfg;
+    lenet_config(&cfg, "conv1.weight[out=0;pos=0]", "conv1.weight[out=0;pos=1]");
+    struct exp_setup probe;
+    assert_int_equal(exp_setup_init(&probe, &cfg, NULL), CGPC_OK);
+    int a = -1, b = -1;
+    for (int i = 0; i < 150 && a < 0; i++)
+        for (int j = i + 1; j < 150 && a < 0; j++)
+            if (probe.codes[0][i] == probe.codes[0][j])
+                a = i, b = j;
+    exp_setup_free(&probe);
+    assert_true(a >= 0);
+    char in_sel[96], out_sel[96];
+    snprintf(in_sel, sizeof in_sel, "conv1.weight[out=%d;pos=%d]", a / 25, a % 25);
+    snprintf(out_sel, sizeof out_sel, "conv1.weight[out=%d;pos=%d]", b / 25, b % 25);
+    lenet_config(&cfg, in_sel, out_sel);
+    struct exp_setup s;
+    assert_int_equal(exp_setup_init(&s, &cfg, NULL), CGPC_OK);
+    struct nn_eval_opts eo = {0, NULL};
+    struct nn_eval_result base, after;
+    assert_int_equal(nn_eval(&s.model, &mnist_test, &eo, &base, NULL), CGPC_OK);
+
+    struct cgp_genome g;
+    tiny_genome(&g, &s.ds, CGPC_OP_ID, 0); /* output = input 0 */
+    int8_t out[1];
+    assert_int_equal(cgp_eval_reference(&g, &s.ds, out, NULL), CGPC_OK);
+    assert_int_equal(out[0], s.ds.target[0]);
+    struct exp_codes_backup backup;
+    assert_int_equal(exp_codes_save(&s, &backup, NULL), CGPC_OK);
+    assert_int_equal(exp_apply_outputs(&s, out), 1);
+    assert_int_equal(s.codes[0][b], out[0]); /* written back exactly */
+    assert_int_equal(nn_eval(&s.model, &mnist_test, &eo, &after, NULL), CGPC_OK);
+    assert_true(after.top1 == base.top1 && after.top5 == base.top5 && after.loss == base.loss);
+    exp_codes_restore(&s, &backup);
+    exp_codes_backup_free(&backup);
+    cgp_genome_free(&g);
+    exp_setup_free(&s);
+}
+
+/* "Every conv2 weight = 127" is a known-bad circuit: accuracy collapses; restoring the codes
+ * brings the baseline back bit for bit. */
+static void metrics__bad_circuit_lowers_accuracy_and_restore_undoes_it(void **state)
+{
+    (void)state;
+    struct exp_config cfg;
+    lenet_config(&cfg, "none", "conv2.weight");
+    struct exp_setup s;
+    assert_int_equal(exp_setup_init(&s, &cfg, NULL), CGPC_OK);
+    assert_int_equal(s.ds.n_outputs, 2400);
+    struct nn_eval_opts eo = {0, NULL};
+    struct nn_eval_result base, bad, again;
+    assert_int_equal(nn_eval(&s.model, &mnist_test, &eo, &base, NULL), CGPC_OK);
+    struct cgp_genome g;
+    tiny_genome(&g, &s.ds, CGPC_OP_CONST127, 0); /* no inputs: source 0 is node 0 */
+    int8_t *out = malloc(2400);
+    assert_int_equal(cgp_eval_reference(&g, &s.ds, out, NULL), CGPC_OK);
+    struct exp_codes_backup backup;
+    assert_int_equal(exp_codes_save(&s, &backup, NULL), CGPC_OK);
+    assert_int_equal(exp_apply_outputs(&s, out), 2400);
+    for (int i = 0; i < 2400; i++)
+        assert_int_equal(s.codes[1][i], 127);
+    assert_int_equal(nn_eval(&s.model, &mnist_test, &eo, &bad, NULL), CGPC_OK);
+    assert_true(bad.top1 < base.top1 - 0.3);
+    assert_true(bad.loss > base.loss);
+    exp_codes_restore(&s, &backup);
+    assert_int_equal(nn_eval(&s.model, &mnist_test, &eo, &again, NULL), CGPC_OK);
+    assert_true(again.top1 == base.top1 && again.loss == base.loss);
+    exp_codes_backup_free(&backup);
+    free(out);
+    cgp_genome_free(&g);
+    exp_setup_free(&s);
+}
+
+/* The one-token circuit form of the statistics files evaluates like the genome it came from. */
+static void token_eval__matches_hand_computation(void **state)
+{
+    (void)state;
+    const int8_t in[2 * 2] = {3, -4, 100, 7}; /* item 0: (3, -4), item 1: (100, 7) */
+    const int8_t outv[2 * 2] = {0, 0, 0, 0};
+    struct cgp_dataset ds;
+    assert_int_equal(cgp_dataset_from_arrays(&ds, 2, 2, 2, in, outv, NULL, NULL), CGPC_OK);
+    struct energy_gate_table t;
+    energy_gate_table_default(&t);
+    int8_t out[4];
+    struct energy_circuit_cost cost;
+    assert_int_equal(exp_circuit_token_eval("n7=add(i0,i1);n9=shl1(n7);out=n9,i1", &ds, NULL, &t,
+                                            out, &cost, NULL), CGPC_OK);
+    assert_int_equal(out[0 * 2 + 0], -2);             /* (3 + -4) << 1 */
+    assert_int_equal(out[0 * 2 + 1], (int8_t)(107 * 2)); /* wraps: 214 -> -42 */
+    assert_int_equal(out[1 * 2 + 0], -4);
+    assert_int_equal(out[1 * 2 + 1], 7);
+    assert_true(cost.energy_pj == t.op[CGPC_OP_ADD].energy_pj);
+    struct cgpc_err err = {0};
+    assert_int_equal(exp_circuit_token_eval("n7=add(i0);out=n7", &ds, NULL, &t, out, &cost, &err),
+                     CGPC_ERR_FORMAT);
+    assert_int_equal(exp_circuit_token_eval("n7=frob(i0,i1);out=n7", &ds, NULL, &t, out, &cost,
+                                            &err), CGPC_ERR_FORMAT);
+    assert_int_equal(exp_circuit_token_eval("out=n3", &ds, NULL, &t, out, &cost, &err),
+                     CGPC_ERR_FORMAT);
+    cgp_dataset_free(&ds);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -368,6 +570,10 @@ int main(void)
         cmocka_unit_test(config_load__bad_files__error_names_file_and_line),
         cmocka_unit_test(shipped_experiments__parse_and_select),
         cmocka_unit_test(bridge__lenet5_layers_and_tensors),
+        cmocka_unit_test(setup__data_set_holds_the_selected_codes),
+        cmocka_unit_test(metrics__zero_error_circuit_keeps_accuracy_exactly),
+        cmocka_unit_test(metrics__bad_circuit_lowers_accuracy_and_restore_undoes_it),
+        cmocka_unit_test(token_eval__matches_hand_computation),
     };
-    return cmocka_run_group_tests_name("exp", tests, NULL, NULL);
+    return cmocka_run_group_tests_name("exp", tests, load_mnist_test, free_mnist_test);
 }

@@ -100,6 +100,9 @@ struct cgp_params {
     int n_functions;
     uint64_t seed;          /* default 1 */
     int runs;               /* independent runs, run r uses seed hash (seed, r); default 1 */
+    int first_run;          /* runs are numbered first_run .. first_run + runs - 1 (a batch of a
+                               larger experiment: same seeds and files as in one big run);
+                               default 0 */
     double checkpoint_every; /* seconds between checkpoints; default 60 */
     double parallel_min_us; /* use the threads only while a generation takes >= this many us
                                on one thread (re-measured every 4096 generations); 0 = always;

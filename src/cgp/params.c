@@ -23,6 +23,7 @@ void cgp_params_default(struct cgp_params *p)
     p->n_functions = CGPC_OP_THESIS_COUNT;
     p->seed = 1;
     p->runs = 1;
+    p->first_run = 0;
     p->checkpoint_every = 60;
     p->parallel_min_us = 30;
 }
@@ -74,6 +75,8 @@ cgpc_status cgp_params_check(const struct cgp_params *p, const struct cgp_datase
         if (!(p->thresholds[i] >= 0) || !isfinite(p->thresholds[i]))
             return CGPC_FAIL(err, CGPC_ERR_RANGE, "threshold %g: expected a finite value >= 0",
                              p->thresholds[i]);
+    if (p->first_run < 0 || p->first_run > (1 << 20))
+        return CGPC_FAIL(err, CGPC_ERR_RANGE, "first run %d: must be in [0, %d]", p->first_run, 1 << 20);
     if (p->runs < 1 || p->generations < 1)
         return CGPC_FAIL(err, CGPC_ERR_RANGE, "runs and generations must be >= 1");
     int nullary = 0, mux4 = 0;

@@ -150,8 +150,8 @@ static cgpc_status config_write(struct run_state *rs, const struct cgp_params *p
             p->multiplex, p->value_slots);
     for (int i = 0; i < p->n_functions; i++)
         fprintf(fp, "%s%s", i ? "," : "", cgpc_op_name(p->functions[i]));
-    fprintf(fp, "\nseed %" PRIu64 "\nruns %d\ncheckpoint-every %.17g\n", p->seed, p->runs,
-            p->checkpoint_every);
+    fprintf(fp, "\nseed %" PRIu64 "\nruns %d\nfirst-run %d\ncheckpoint-every %.17g\n", p->seed,
+            p->runs, p->first_run, p->checkpoint_every);
     return cgpc_atomic_close(&af, err);
 }
 
@@ -226,6 +226,7 @@ static cgpc_status config_read(const char *path, struct cgp_params *p, struct cg
     GET("functions"); if (cgp_params_set_functions(p, v, err)) BAD("functions");
     GET("seed"); if (cgpc_parse_u64(v, &p->seed, err)) BAD("seed");
     GET("runs"); if (cgpc_parse_int(v, 1, 1 << 20, &p->runs, err)) BAD("runs");
+    GET("first-run"); if (cgpc_parse_int(v, 0, 1 << 20, &p->first_run, err)) BAD("first-run");
     GET("checkpoint-every"); if (cgpc_parse_double(v, 0, 1e12, &p->checkpoint_every, err)) BAD("checkpoint-every");
 #undef GET
 #undef BAD
@@ -382,7 +383,8 @@ static cgpc_status checkpoint_read(struct run_state *rs, struct checkpoint *ck,
         st = CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s: truncated or inconsistent checkpoint", name);
         goto out;
     }
-    if (ck->run < 0 || ck->run > ev->p.runs || ck->stage < 0 || ck->stage > ev->p.n_thresholds) {
+    if (ck->run < ev->p.first_run || ck->run > ev->p.first_run + ev->p.runs || ck->stage < 0 ||
+        ck->stage > ev->p.n_thresholds) {
         st = CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s: run %d / stage %d out of range", name, ck->run,
                        ck->stage);
         goto out;
@@ -412,7 +414,7 @@ static cgpc_status write_results(struct run_state *rs, struct cgpc_err *err)
             "depth,active,best_file\n");
     for (int i = 0; i < rs->n_results; i++) {
         const struct cgp_stage_result *r = &rs->results[i];
-        int run = i / p->n_thresholds;
+        int run = p->first_run + i / p->n_thresholds;
         fprintf(af.fp, "%d,%.17g,%s,%" PRId64 ",%.17g,%.17g,%.17g,%.17g,%d,%d,%d,best.%d.%g.chr\n",
                 run, r->threshold, r->reached ? "yes" : "no", r->generations, r->fit.error,
                 r->fit.energy_pj, r->fit.delay_ns, r->fit.area_um2, r->fit.gates, r->fit.depth,
@@ -623,7 +625,7 @@ static cgpc_status run_all(struct run_state *rs, struct checkpoint *ck, int resu
     struct cgp_evolver *ev = rs->ev;
     const struct cgp_params *p = &ev->p;
     cgpc_status st = CGPC_OK;
-    for (int run = ck->run; run < p->runs; run++) {
+    for (int run = ck->run; run < p->first_run + p->runs; run++) {
         int resumed_run = resume && run == ck->run && (ck->stage > 0 || ck->started);
         if (!resumed_run)
             pareto_clear(rs);
@@ -656,13 +658,14 @@ static cgpc_status run_all(struct run_state *rs, struct checkpoint *ck, int resu
             if (!mid || ev->stage_gens < p->generations)
                 if ((st = run_stage(rs, cb, err)) != CGPC_OK)
                     return st;
-            struct cgp_stage_result *r = &rs->results[run * p->n_thresholds + stage];
+            int slot = (run - p->first_run) * p->n_thresholds + stage; /* results row */
+            struct cgp_stage_result *r = &rs->results[slot];
             cgp_evolver_cost_parent(ev);
             r->threshold = ev->threshold;
             r->reached = ev->parent_fit.err_sum <= ev->limit;
             r->generations = ev->stage_gens;
             r->fit = ev->parent_fit;
-            rs->n_results = run * p->n_thresholds + stage + 1;
+            rs->n_results = slot + 1;
             if ((st = write_best(rs, r, err)) || (st = write_results(rs, err)) ||
                 (st = write_pareto(rs, run, err)))
                 return st;
@@ -680,7 +683,7 @@ static cgpc_status run_all(struct run_state *rs, struct checkpoint *ck, int resu
             return st;
         struct checkpoint next = {0};
         next.run = run + 1;
-        next.done = run + 1 == p->runs;
+        next.done = run + 1 == p->first_run + p->runs;
         if ((st = checkpoint_write(rs, &next, err)) != CGPC_OK)
             return st;
         report_progress(rs, cb, 0);
@@ -756,7 +759,8 @@ cgpc_status cgp_evolve_dir(const struct cgp_params *p_in, const struct cgp_datas
             goto out; /* nothing left to do */
     } else {
         struct checkpoint first = {0};
-        rs.ev->run = 0;
+        first.run = ck.run = p.first_run;
+        rs.ev->run = p.first_run;
         if ((st = checkpoint_write(&rs, &first, err)) != CGPC_OK)
             goto out;
     }

@@ -23,6 +23,8 @@ enum {
     OPT_STOP_AFTER,
     OPT_GATE_COSTS,
     OPT_CHECKPOINT_EVERY,
+    OPT_RUN_FIRST,
+    OPT_RUN_COUNT,
 };
 
 struct train_opts {
@@ -33,6 +35,7 @@ struct train_opts {
     double stop_after;
     const char *gate_costs;
     double checkpoint_every;
+    int run_first, run_count; /* run_count 0: all runs from run_first */
     struct exp_cli_overrides overrides;
 };
 
@@ -63,6 +66,10 @@ void cmd_train_usage(FILE *out)
             "  --stop-after SECONDS         stop cleanly with a checkpoint after this long, as on\n"
             "                               SIGTERM; also H:M:S (default: 0 = never)\n"
             "  --checkpoint-every SECONDS   checkpoint interval (default: 60)\n"
+            "  --run-first N                first run to do, of the experiment's runs 0..runs-1;\n"
+            "                               run r has the same seed and files in any split\n"
+            "                               (default: 0)\n"
+            "  --run-count N                how many runs from --run-first (default: 0 = the rest)\n"
             "  --gate-costs FILE            gate cost table (default: built-in 45 nm table)\n"
             "  --threads N                  OpenMP threads (default: all cores, OMP_NUM_THREADS)\n"
             "  --verbose                    more output on stderr (default: off)\n"
@@ -82,11 +89,13 @@ static int parse_train(struct train_opts *o, int argc, char **argv)
         {"stop-after", required_argument, NULL, OPT_STOP_AFTER},
         {"gate-costs", required_argument, NULL, OPT_GATE_COSTS},
         {"checkpoint-every", required_argument, NULL, OPT_CHECKPOINT_EVERY},
+        {"run-first", required_argument, NULL, OPT_RUN_FIRST},
+        {"run-count", required_argument, NULL, OPT_RUN_COUNT},
         {"threads", required_argument, NULL, CLI_OPT_THREADS},
         {"verbose", no_argument, NULL, CLI_OPT_VERBOSE},
         {"help", no_argument, NULL, CLI_OPT_HELP},
     };
-    exp_cli_add_options(opts, 8, train_common_excluded);
+    exp_cli_add_options(opts, 10, train_common_excluded);
     cli_getopt_reset();
     int opt;
     struct cgpc_err err = {0};
@@ -107,6 +116,14 @@ static int parse_train(struct train_opts *o, int argc, char **argv)
         case OPT_CHECKPOINT_EVERY:
             if (cgpc_parse_double(optarg, 0.001, 1e9, &o->checkpoint_every, &err) != CGPC_OK)
                 return cli_usage_error("train", "--checkpoint-every: %s", err.msg);
+            break;
+        case OPT_RUN_FIRST:
+            if (cgpc_parse_int(optarg, 0, 1 << 20, &o->run_first, &err) != CGPC_OK)
+                return cli_usage_error("train", "--run-first: %s", err.msg);
+            break;
+        case OPT_RUN_COUNT:
+            if (cgpc_parse_int(optarg, 0, 1 << 20, &o->run_count, &err) != CGPC_OK)
+                return cli_usage_error("train", "--run-count: %s", err.msg);
             break;
         case ':': return cli_usage_error("train", "%s needs a value", argv[optind - 1]);
         default: return cli_usage_error("train", "unknown option '%s'", argv[optind - 1]);
@@ -220,6 +237,16 @@ int cmd_train(int argc, char **argv)
     if (exp_setup_init(&s, &cfg, &err) != CGPC_OK)
         return cli_report("train", &err, 0);
     s.params.checkpoint_every = o.checkpoint_every;
+    int total_runs = s.params.runs;
+    int count = o.run_count ? o.run_count : total_runs - o.run_first;
+    if (o.run_first >= total_runs || count < 1 || o.run_first + count > total_runs) {
+        cli_usage_error("train", "--run-first %d --run-count %d: the experiment has runs 0..%d",
+                        o.run_first, o.run_count, total_runs - 1);
+        exp_setup_free(&s);
+        return CLI_EXIT_USAGE;
+    }
+    s.params.first_run = o.run_first;
+    s.params.runs = count;
     if (o.common.verbose)
         fprintf(stderr,
                 "cgpc train: %s: %d item(s), %d inputs -> %d outputs (%" PRId64

@@ -3,6 +3,7 @@
 # removed on exit. A test that cannot run here exits 77 (skipped) with a reason.
 set -euo pipefail
 : "${CGPC:=bin/cgpc}"
+: "${CGPC_ROOT:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 CGPC=$(cd "$(dirname "$CGPC")" && pwd)/$(basename "$CGPC")
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# cgpc train + cgpc model-metrics end to end on a tiny experiment with the shipped LeNet-5:
+# files, CSV rows, batches equal to one run, stop/resume equal to uninterrupted, errors.
+source "$(dirname "$0")/lib.sh"
+cd "$CGPC_ROOT"
+EXP=experiments/single_filter.exp
+small=(--generations 400 --thresholds "4 1" --runs 3)
+
+expect_exit 0 "$CGPC" train "$EXP" "${small[@]}" --out "$T/all"
+for f in experiment.exp model.txt config.txt data.txt results.csv checkpoint \
+         best.0.16.chr best.2.1.chr statistics.2.csv.gz pareto.1.csv; do
+    [ -f "$T/all/$f" ] || fail "train did not write $f"
+done
+[ "$(wc -l <"$T/all/results.csv")" -eq 7 ] || fail "results.csv: expected 6 stage rows"
+
+# model-metrics: one CSV row per run and threshold (top 1), two more with --top 2 where the
+# stage had earlier improvements; accuracy columns in [0,1]; baseline identical on every row.
+expect_exit 0 "$CGPC" model-metrics "$T/all" --limit 300 --out "$T/m.csv" --plot "$T/plots"
+[ "$(wc -l <"$T/m.csv")" -eq 7 ] || fail "metrics CSV: expected 6 rows"
+expect_contains "$T/m.csv" "^experiment,dir,run,threshold,threshold_metric,reached,rank"
+awk -F, 'NR > 1 { if ($20 < 0 || $20 > 1 || $23 != b && NR > 2) bad = 1; b = $23 } END { exit bad }' "$T/m.csv" \
+    || fail "top1 out of range or baseline differs between rows"
+for p in pareto.png accuracy.png pareto.svg accuracy.svg; do
+    [ -s "$T/plots/$p" ] || fail "no plot $p"
+done
+expect_exit 0 "$CGPC" model-metrics "$T/all" --limit 300 --top 3 --out "$T/m3.csv"
+[ "$(awk -F, '$7 > 1' "$T/m3.csv" | wc -l)" -ge 1 ] || fail "--top 3 gave no earlier circuits"
+
+# Batches (as PBS runs them) give exactly the runs of one big run.
+expect_exit 0 "$CGPC" train "$EXP" "${small[@]}" --out "$T/b0" --run-first 0 --run-count 2
+expect_exit 0 "$CGPC" train "$EXP" "${small[@]}" --out "$T/b1" --run-first 2 --run-count 1
+for f in best.0.16.chr best.1.1.chr; do cmp -s "$T/all/$f" "$T/b0/$f" || fail "batch 0: $f differs"; done
+cmp -s "$T/all/best.2.1.chr" "$T/b1/best.2.1.chr" || fail "batch 1: best.2.1.chr differs"
+expect_exit 2 "$CGPC" train "$EXP" "${small[@]}" --out "$T/b2" --run-first 3
+
+# Stopped early (as at a walltime), then resumed: the same circuits as uninterrupted.
+expect_exit 3 "$CGPC" train "$EXP" --generations 3000000 --thresholds 0 --out "$T/stop" \
+    --stop-after 1 --checkpoint-every 0.2
+[ -f "$T/stop/checkpoint" ] || fail "no checkpoint after --stop-after"
+expect_contains "$T/err" "continue with --resume"
+expect_exit 0 "$CGPC" train "$EXP" "${small[@]}" --out "$T/r" --resume
+expect_exit 3 "$CGPC" train "$EXP" --generations 200000 --thresholds "4 1" --runs 1 \
+    --out "$T/r2" --stop-after 0.3
+expect_exit 0 "$CGPC" train "$EXP" --out "$T/r2" --resume
+expect_exit 0 "$CGPC" train "$EXP" --generations 200000 --thresholds "4 1" --runs 1 --out "$T/u2"
+for f in best.0.16.chr best.0.1.chr; do cmp -s "$T/u2/$f" "$T/r2/$f" || fail "resumed $f differs"; done
+expect_exit 1 "$CGPC" train "$EXP" "${small[@]}" --out "$T/all"   # DIR holds a run
+expect_contains "$T/err" "already holds a run"
+
+# Errors: bad experiment file (file:line), unknown override, missing model.
+printf 'cgpc-experiment 1\nrows = 3\ncolour = red\n' >"$T/bad.exp"
+expect_exit 1 "$CGPC" train "$T/bad.exp" --out "$T/x"
+expect_contains "$T/err" "bad.exp:3: unknown key 'colour'"
+expect_exit 2 "$CGPC" train "$EXP" --out "$T/x" --colour red
+expect_exit 2 "$CGPC" train "$EXP" --out "$T/x" --rows 0
+expect_exit 2 "$CGPC" train "$EXP"
+printf 'cgpc-experiment 1\nmodel = nowhere.safetensors\noutputs = conv1.weight\n' >"$T/nomodel.exp"
+expect_exit 1 "$CGPC" train "$T/nomodel.exp" --out "$T/x"
+expect_contains "$T/err" "nowhere.safetensors"
+expect_exit 1 "$CGPC" model-metrics "$T/nonexistent"
+echo ok
