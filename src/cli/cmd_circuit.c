@@ -5,10 +5,8 @@
 
 #include "cgp/cgp.h"
 #include "cli.h"
+#include "energy/energy.h"
 #include "commands.h"
-
-cgpc_status energy_gate_table_load(struct energy_gate_table *t, const char *path,
-                                   struct cgpc_err *err);
 
 struct circuit_opts {
     struct cli_common common;

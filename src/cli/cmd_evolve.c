@@ -10,9 +10,8 @@
 #include "commands.h"
 #include "common/fileio.h"
 #include "common/parse.h"
-
-cgpc_status energy_gate_table_load(struct energy_gate_table *t, const char *path,
-                                   struct cgpc_err *err);
+#include "energy/energy.h"
+#include "evolve_cli.h"
 
 struct evolve_opts {
     struct cli_common common;
@@ -218,30 +217,6 @@ static int parse_evolve(struct evolve_opts *o, int argc, char **argv)
     return 0;
 }
 
-static volatile sig_atomic_t evolve_stop;
-static void on_signal(int sig)
-{
-    (void)sig;
-    evolve_stop = 1;
-}
-
-static void on_progress(void *user, const struct cgp_progress *pr)
-{
-    (void)user;
-    const struct cgp_fitness *f = pr->best;
-    /* energy is only known once the error is within the threshold */
-    fprintf(stderr, "\rrun %d threshold %g gen %" PRId64 " error %.6g energy ", pr->run,
-            pr->threshold, pr->generation, f->error);
-    if (f->costed)
-        fprintf(stderr, "%.4g pJ", f->energy_pj);
-    else
-        fprintf(stderr, "-");
-    if (pr->gens_per_s > 0)
-        fprintf(stderr, "  %.0f gens/s", pr->gens_per_s);
-    fprintf(stderr, "   ");
-    fflush(stderr);
-}
-
 int cmd_evolve(int argc, char **argv)
 {
     struct evolve_opts o;
@@ -268,20 +243,15 @@ int cmd_evolve(int argc, char **argv)
             return cli_report("evolve", &err, 1);
         }
     }
-    struct sigaction sa, old_term, old_int;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    evolve_stop = 0;
-    sigaction(SIGTERM, &sa, &old_term);
-    sigaction(SIGINT, &sa, &old_int);
-    struct cgp_callbacks cb = {cli_progress_enabled() ? on_progress : NULL, NULL, &evolve_stop};
+    struct evolve_cli_signals sig;
+    evolve_cli_signals_install(&sig, 0);
+    struct cgp_callbacks cb = {cli_progress_enabled() ? evolve_cli_progress : NULL, NULL,
+                               &evolve_cli_stop};
     struct cgp_totals tot;
     const char *dir = o.resume ? o.resume : o.out;
     cgpc_status st = cgp_evolve_dir(&o.p, o.resume ? NULL : &ds, &table, dir, o.resume != NULL,
                                     &cb, &tot, &err);
-    sigaction(SIGTERM, &old_term, NULL);
-    sigaction(SIGINT, &old_int, NULL);
+    evolve_cli_signals_restore(&sig);
     cgp_dataset_free(&ds);
     if (cb.progress)
         fputc('\n', stderr);
