@@ -169,7 +169,7 @@ static void st_save_load__round_trip__sorted_aligned_with_metadata(void **state)
         {"alpha", NN_DT_I8, 1, {3}, q},
         {"mid", NN_DT_I64, 1, {2}, l},
     };
-    struct nn_st_meta meta[1] = {{"format", "x"}};
+    struct nn_st_meta meta[1] = {{"format", "x \"q\" \\ \n"}};
     struct cgpc_err err = {0};
     assert_int_equal(nn_st_save(tmp("a.safetensors"), t, 3, meta, 1, &err), CGPC_OK);
     struct nn_st_file st;
@@ -183,7 +183,7 @@ static void st_save_load__round_trip__sorted_aligned_with_metadata(void **state)
     assert_string_equal(st.tensors[1].name, "mid");
     assert_string_equal(st.tensors[2].name, "zeta");
     assert_int_equal(st.tensors[1].begin, 3);
-    assert_string_equal(nn_st_meta_get(&st, "format"), "x");
+    assert_string_equal(nn_st_meta_get(&st, "format"), "x \"q\" \\ \n"); /* escaped */
     assert_null(nn_st_meta_get(&st, "nope"));
     float g[6];
     int64_t shape[2] = {2, 3};
