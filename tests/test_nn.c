@@ -748,6 +748,14 @@ static void golden_int8__pytorch_quantized_logits__within_one_quantum(void **sta
     assert_memory_equal(back, got, (size_t)ds.n * 10 * sizeof *got);
     assert_int_equal(nn_model_weight_codes(&m, "fc9.weight", &codes, NULL, shape, NULL, &err),
                      CGPC_ERR_NOT_FOUND);
+    /* a broken model (NaN logits) scores zero, not one */
+    struct nn_layer *fc3 = nn_model_layer(&m, "fc3");
+    float saved_scale = fc3->out_scale;
+    fc3->out_scale = NAN;
+    struct nn_eval_result res;
+    assert_int_equal(nn_eval(&m, &ds, NULL, &res, &err), CGPC_OK);
+    assert_true(res.top1 == 0.0 && res.top5 == 0.0);
+    fc3->out_scale = saved_scale;
     free(changed);
     free(back);
     free(want);

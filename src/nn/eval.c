@@ -1,5 +1,6 @@
 #include "nn/eval.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -166,8 +167,9 @@ NN_OMP(for schedule(static))
             int y = ds->labels[i], above = 0;
             for (int c = 0; c < nc; c++)
                 above += li[c] > li[y] || (li[c] == li[y] && c < y);
-            hit[2 * i] = above == 0;
-            hit[2 * i + 1] = above < 5;
+            int ok = !isnan(li[y]); /* a NaN logit is never a hit */
+            hit[2 * i] = ok && above == 0;
+            hit[2 * i + 1] = ok && above < 5;
             loss[i] = nn_softmax_xent(li, nc, y, NULL);
         }
     }
