@@ -684,18 +684,26 @@ static float *all_logits(const struct nn_model *m, const struct nn_dataset *ds)
     return lg;
 }
 
+/* Load a golden model and the golden images; want = PyTorch's logits, got = ours. */
+static void run_golden(const char *model, const char *csv, struct nn_model *m,
+                       struct nn_dataset *ds, float **want, float **got)
+{
+    struct cgpc_err err = {0};
+    if (nn_model_load(golden(model), m, &err))
+        fail_msg("%s", err.msg);
+    load_golden_images(ds);
+    *want = read_csv(golden(csv), ds->n * 10);
+    *got = all_logits(m, ds);
+}
+
 static void golden_float__pytorch_logits__match_1e4(void **state)
 {
     (void)state;
     struct nn_model m;
     struct nn_dataset ds;
-    struct cgpc_err err = {0};
-    if (nn_model_load(golden("lenet5.safetensors"), &m, &err))
-        fail_msg("%s", err.msg);
+    float *want, *got;
+    run_golden("lenet5.safetensors", "lenet5-logits.csv", &m, &ds, &want, &got);
     assert_false(m.quantized);
-    load_golden_images(&ds);
-    float *want = read_csv(golden("lenet5-logits.csv"), ds.n * 10);
-    float *got = all_logits(&m, &ds);
     for (int i = 0; i < ds.n * 10; i++)
         if (fabsf(got[i] - want[i]) > 1e-4f)
             fail_msg("logit %d: cgpc %.7g pytorch %.7g", i, got[i], want[i]);
@@ -715,12 +723,9 @@ static void golden_int8__pytorch_quantized_logits__within_one_quantum(void **sta
     struct nn_model m;
     struct nn_dataset ds;
     struct cgpc_err err = {0};
-    if (nn_model_load(golden("lenet5-int8.safetensors"), &m, &err))
-        fail_msg("%s", err.msg);
+    float *want, *got;
+    run_golden("lenet5-int8.safetensors", "lenet5-int8-logits.csv", &m, &ds, &want, &got);
     assert_true(m.quantized);
-    load_golden_images(&ds);
-    float *want = read_csv(golden("lenet5-int8-logits.csv"), ds.n * 10);
-    float *got = all_logits(&m, &ds);
     float q = nn_model_layer(&m, "fc3")->out_scale;
     int exact = 0;
     for (int i = 0; i < ds.n * 10; i++) {
