@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark (not a test): LeNet-5 inference throughput of cgpc (float and int8) on the full
 # test split vs PyTorch float on the same data and thread count (torch.set_num_threads).
-# Usage: bash bench/lenet5.sh   (env: CGPC=bin/cgpc THREADS=2 REPEATS=5)
+# Usage: bash bench/lenet5.sh   (env: CGPC=bin/cgpc THREADS=2 REPEATS=10)
 # Each figure is the best of REPEATS runs of the forward passes only (no loading). PyTorch
 # runs with batch 100 and 1000 and the faster one counts. Target: cgpc >= 3x PyTorch on 2
 # threads. Figures are noisy on a shared machine: run it on an idle one.
@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 CGPC=${CGPC:-bin/cgpc}
 THREADS=${THREADS:-2}
-REPEATS=${REPEATS:-5}
+REPEATS=${REPEATS:-10}
 PY=/usr/bin/python3
 
 best_cgpc() { # model dataset -> best images/s

@@ -169,7 +169,7 @@ static void st_save_load__round_trip__sorted_aligned_with_metadata(void **state)
         {"alpha", NN_DT_I8, 1, {3}, q},
         {"mid", NN_DT_I64, 1, {2}, l},
     };
-    struct nn_st_meta meta[1] = {{"format", "x"}};
+    struct nn_st_meta meta[1] = {{"format", "x \"q\" \\ \n"}};
     struct cgpc_err err = {0};
     assert_int_equal(nn_st_save(tmp("a.safetensors"), t, 3, meta, 1, &err), CGPC_OK);
     struct nn_st_file st;
@@ -183,7 +183,7 @@ static void st_save_load__round_trip__sorted_aligned_with_metadata(void **state)
     assert_string_equal(st.tensors[1].name, "mid");
     assert_string_equal(st.tensors[2].name, "zeta");
     assert_int_equal(st.tensors[1].begin, 3);
-    assert_string_equal(nn_st_meta_get(&st, "format"), "x");
+    assert_string_equal(nn_st_meta_get(&st, "format"), "x \"q\" \\ \n"); /* escaped */
     assert_null(nn_st_meta_get(&st, "nope"));
     float g[6];
     int64_t shape[2] = {2, 3};
@@ -684,18 +684,26 @@ static float *all_logits(const struct nn_model *m, const struct nn_dataset *ds)
     return lg;
 }
 
+/* Load a golden model and the golden images; want = PyTorch's logits, got = ours. */
+static void run_golden(const char *model, const char *csv, struct nn_model *m,
+                       struct nn_dataset *ds, float **want, float **got)
+{
+    struct cgpc_err err = {0};
+    if (nn_model_load(golden(model), m, &err))
+        fail_msg("%s", err.msg);
+    load_golden_images(ds);
+    *want = read_csv(golden(csv), ds->n * 10);
+    *got = all_logits(m, ds);
+}
+
 static void golden_float__pytorch_logits__match_1e4(void **state)
 {
     (void)state;
     struct nn_model m;
     struct nn_dataset ds;
-    struct cgpc_err err = {0};
-    if (nn_model_load(golden("lenet5.safetensors"), &m, &err))
-        fail_msg("%s", err.msg);
+    float *want, *got;
+    run_golden("lenet5.safetensors", "lenet5-logits.csv", &m, &ds, &want, &got);
     assert_false(m.quantized);
-    load_golden_images(&ds);
-    float *want = read_csv(golden("lenet5-logits.csv"), ds.n * 10);
-    float *got = all_logits(&m, &ds);
     for (int i = 0; i < ds.n * 10; i++)
         if (fabsf(got[i] - want[i]) > 1e-4f)
             fail_msg("logit %d: cgpc %.7g pytorch %.7g", i, got[i], want[i]);
@@ -715,12 +723,9 @@ static void golden_int8__pytorch_quantized_logits__within_one_quantum(void **sta
     struct nn_model m;
     struct nn_dataset ds;
     struct cgpc_err err = {0};
-    if (nn_model_load(golden("lenet5-int8.safetensors"), &m, &err))
-        fail_msg("%s", err.msg);
+    float *want, *got;
+    run_golden("lenet5-int8.safetensors", "lenet5-int8-logits.csv", &m, &ds, &want, &got);
     assert_true(m.quantized);
-    load_golden_images(&ds);
-    float *want = read_csv(golden("lenet5-int8-logits.csv"), ds.n * 10);
-    float *got = all_logits(&m, &ds);
     float q = nn_model_layer(&m, "fc3")->out_scale;
     int exact = 0;
     for (int i = 0; i < ds.n * 10; i++) {
@@ -748,6 +753,14 @@ static void golden_int8__pytorch_quantized_logits__within_one_quantum(void **sta
     assert_memory_equal(back, got, (size_t)ds.n * 10 * sizeof *got);
     assert_int_equal(nn_model_weight_codes(&m, "fc9.weight", &codes, NULL, shape, NULL, &err),
                      CGPC_ERR_NOT_FOUND);
+    /* a broken model (NaN logits) scores zero, not one */
+    struct nn_layer *fc3 = nn_model_layer(&m, "fc3");
+    float saved_scale = fc3->out_scale;
+    fc3->out_scale = NAN;
+    struct nn_eval_result res;
+    assert_int_equal(nn_eval(&m, &ds, NULL, &res, &err), CGPC_OK);
+    assert_true(res.top1 == 0.0 && res.top5 == 0.0);
+    fc3->out_scale = saved_scale;
     free(changed);
     free(back);
     free(want);

@@ -1,13 +1,15 @@
 /* kernels.h - float and int8 neural-network kernels: pure functions over flat arrays.
  *
+ * Ownership: callers own every buffer; kernels never allocate.
  * Conventions: one sample at a time (callers parallelise over the batch with OpenMP, so
  * every kernel is single-threaded and deterministic); tensors are row-major NCHW without the
  * N: an activation is [C, H, W]; conv weights are [OC, C/groups, KH, KW]; linear weights are
  * [OUT, IN]. Output sizes: OH = (H + 2*pad - KH) / stride + 1, same for OW.
  * Every fast kernel (`nn_*`) has a scalar reference (`nn_*_ref`) beside it with the same
- * signature (plus scratch), and tests/test_nn.c compares them on random inputs: float
- * kernels sum in the same order as their reference (exact in practice; tested to 1e-5
- * relative), int8 kernels are exact.
+ * signature (plus scratch), and tests/test_nn.c compares them on random inputs: the float
+ * conv forward and the conv dx sum in their reference's order (bit-identical), nn_linear and
+ * the conv dw sum in 16 fixed lanes (deterministic; tested to 1e-5 relative), int8 kernels
+ * are exact.
  *
  * Backward kernels ACCUMULATE into dw/db (callers zero them) and OVERWRITE dx.
  *

@@ -275,10 +275,6 @@ cgpc_status nn_model_set_meta(struct nn_model *m, const char *key, const char *v
         return CGPC_FAIL(err, CGPC_ERR_RANGE, "too many metadata entries (max %d)", NN_MAX_META);
     if (strlen(key) >= sizeof m->meta[i].key || strlen(value) >= sizeof m->meta[i].value)
         return CGPC_FAIL(err, CGPC_ERR_RANGE, "metadata '%s' is too long", key);
-    for (const char *p = value; *p; p++)
-        if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20)
-            return CGPC_FAIL(err, CGPC_ERR_ARG, "metadata '%s': quotes, backslashes and control "
-                             "characters are not allowed", key);
     snprintf(m->meta[i].key, sizeof m->meta[i].key, "%s", key);
     snprintf(m->meta[i].value, sizeof m->meta[i].value, "%s", value);
     if (i == m->nmeta)

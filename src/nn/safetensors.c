@@ -478,6 +478,21 @@ static void sb_printf(struct sbuf *b, const char *fmt, ...)
     }
 }
 
+/* A JSON string literal: quotes, backslashes and control characters escaped. */
+static void sb_json_string(struct sbuf *b, const char *str)
+{
+    sb_printf(b, "\"");
+    for (const unsigned char *p = (const unsigned char *)str; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            sb_printf(b, "\\%c", *p);
+        else if (*p < 0x20)
+            sb_printf(b, "\\u%04x", *p);
+        else
+            sb_printf(b, "%c", *p);
+    }
+    sb_printf(b, "\"");
+}
+
 cgpc_status nn_st_save(const char *path, const struct nn_st_out *tensors, int ntensors,
                        const struct nn_st_meta *meta, int nmeta, struct cgpc_err *err)
 {
@@ -496,16 +511,21 @@ cgpc_status nn_st_save(const char *path, const struct nn_st_out *tensors, int nt
     sb_printf(&b, "{");
     if (nmeta > 0) {
         sb_printf(&b, "\"__metadata__\":{");
-        for (int i = 0; i < nmeta; i++)
-            sb_printf(&b, "%s\"%s\":\"%s\"", i ? "," : "", meta[i].key, meta[i].value);
+        for (int i = 0; i < nmeta; i++) {
+            sb_printf(&b, "%s", i ? "," : "");
+            sb_json_string(&b, meta[i].key);
+            sb_printf(&b, ":");
+            sb_json_string(&b, meta[i].value);
+        }
         sb_printf(&b, "}%s", ntensors ? "," : "");
     }
     size_t off = 0;
     for (int i = 0; i < ntensors; i++) {
         const struct nn_st_out *t = order[i];
         size_t numel = 1;
-        sb_printf(&b, "%s\"%s\":{\"dtype\":\"%s\",\"shape\":[", i ? "," : "", t->name,
-                  nn_dtype_name(t->dtype));
+        sb_printf(&b, "%s", i ? "," : "");
+        sb_json_string(&b, t->name);
+        sb_printf(&b, ":{\"dtype\":\"%s\",\"shape\":[", nn_dtype_name(t->dtype));
         for (int d = 0; d < t->ndim; d++) {
             sb_printf(&b, "%s%lld", d ? "," : "", (long long)t->shape[d]);
             numel *= (size_t)t->shape[d];
