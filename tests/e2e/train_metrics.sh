@@ -34,15 +34,15 @@ cmp -s "$T/all/best.2.1.chr" "$T/b1/best.2.1.chr" || fail "batch 1: best.2.1.chr
 expect_exit 2 "$CGPC" train "$EXP" "${small[@]}" --out "$T/b2" --run-first 3
 
 # Stopped early (as at a walltime), then resumed: the same circuits as uninterrupted.
-expect_exit 3 "$CGPC" train "$EXP" --generations 3000000 --thresholds 0 --out "$T/stop" \
+expect_exit 3 "$CGPC" train "$EXP" --generations 30000000 --thresholds 0 --out "$T/stop" \
     --stop-after 1 --checkpoint-every 0.2
 [ -f "$T/stop/checkpoint" ] || fail "no checkpoint after --stop-after"
 expect_contains "$T/err" "continue with --resume"
 expect_exit 0 "$CGPC" train "$EXP" "${small[@]}" --out "$T/r" --resume
-expect_exit 3 "$CGPC" train "$EXP" --generations 200000 --thresholds "4 1" --runs 1 \
+expect_exit 3 "$CGPC" train "$EXP" --generations 2000000 --thresholds "4 1" --runs 1 \
     --out "$T/r2" --stop-after 0.3
 expect_exit 0 "$CGPC" train "$EXP" --out "$T/r2" --resume
-expect_exit 0 "$CGPC" train "$EXP" --generations 200000 --thresholds "4 1" --runs 1 --out "$T/u2"
+expect_exit 0 "$CGPC" train "$EXP" --generations 2000000 --thresholds "4 1" --runs 1 --out "$T/u2"
 for f in best.0.16.chr best.0.1.chr; do cmp -s "$T/u2/$f" "$T/r2/$f" || fail "resumed $f differs"; done
 expect_exit 1 "$CGPC" train "$EXP" "${small[@]}" --out "$T/all"   # DIR holds a run
 expect_contains "$T/err" "already holds a run"
