@@ -1,6 +1,7 @@
 /* cmd_model_metrics.c - `cgpc model-metrics DIR...`: accuracy, loss and energy of the models
  * rebuilt with the best evolved circuits of `cgpc train` directories, as a table, a CSV file and
  * gnuplot plots. */
+#include <glob.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
@@ -234,6 +235,63 @@ static int write_plots(const char *plot_dir, const char *acc_path, const char *p
     return CLI_EXIT_OK;
 }
 
+static int compare_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* args -> directories to measure: each arg itself, or its sub-directories that hold an
+ * experiment.exp when it has none. Returns nonzero on allocation failure. */
+static int expand_dirs(char **args, int n_args, char ***out, int *n_out)
+{
+    int cap = 16, n = 0;
+    char **dirs = malloc((size_t)cap * sizeof *dirs);
+    if (!dirs)
+        return 1;
+    for (int i = 0; i < n_args; i++) {
+        char probe[4200];
+        snprintf(probe, sizeof probe, "%s/experiment.exp", args[i]);
+        glob_t g = {0};
+        char pattern[4200];
+        snprintf(pattern, sizeof pattern, "%s/*/experiment.exp", args[i]);
+        int sub = !cgpc_path_exists(probe) && glob(pattern, 0, NULL, &g) == 0;
+        size_t count = sub ? g.gl_pathc : 1;
+        for (size_t k = 0; k < count; k++) {
+            if (n == cap) {
+                char **grown = realloc(dirs, (size_t)(cap *= 2) * sizeof *dirs);
+                if (!grown) {
+                    globfree(&g);
+                    *out = dirs;
+                    *n_out = n;
+                    return 1;
+                }
+                dirs = grown;
+            }
+            if (sub) {
+                char *d = strdup(g.gl_pathv[k]);
+                if (d)
+                    *strrchr(d, '/') = '\0'; /* strip /experiment.exp */
+                dirs[n++] = d;
+            } else {
+                dirs[n++] = strdup(args[i]);
+            }
+            if (!dirs[n - 1]) {
+                globfree(&g);
+                *out = dirs;
+                *n_out = n - 1;
+                return 1;
+            }
+        }
+        if (sub) {
+            qsort(dirs + n - count, count, sizeof *dirs, compare_names);
+            globfree(&g);
+        }
+    }
+    *out = dirs;
+    *n_out = n;
+    return 0;
+}
+
 int cmd_model_metrics(int argc, char **argv)
 {
     struct metrics_opts o;
@@ -257,6 +315,8 @@ int cmd_model_metrics(int argc, char **argv)
         return cli_report("model-metrics", &err, 1);
 
     struct row_sink sink = {0};
+    char **dirs = NULL;
+    int n_dirs_total = 0;
     struct cgpc_atomic_file csv = {0};
     char acc_path[4200] = "", pareto_path[4200] = "";
     FILE *pareto = NULL;
@@ -286,12 +346,19 @@ int cmd_model_metrics(int argc, char **argv)
             goto out;
         }
     }
+    /* A directory without experiment.exp but with train directories inside (cgpc train
+     * --all-layers) stands for those, in name order. */
+    if (expand_dirs(argv + first_dir, argc - first_dir, &dirs, &n_dirs_total) != 0) {
+        cli_error("model-metrics", "directories", "out of memory");
+        rc = CLI_EXIT_FAILURE;
+        goto out;
+    }
     /* datasets are cached by name and split across directories */
     char loaded_name[4096] = "", loaded_split[8] = "";
     struct nn_dataset data = {0};
-    for (int i = first_dir; i < argc; i++) {
+    for (int i = 0; i < n_dirs_total; i++) {
         struct exp_metrics_dir md;
-        if (exp_metrics_open(&md, argv[i], &err) != CGPC_OK) {
+        if (exp_metrics_open(&md, dirs[i], &err) != CGPC_OK) {
             rc = cli_report("model-metrics", &err, 0);
             break;
         }
@@ -312,7 +379,7 @@ int cmd_model_metrics(int argc, char **argv)
                                       o.limit >= 0 ? o.limit
                                                    : (int)exp_config_int(&md.setup.cfg, "eval_limit"),
                                       &gates, &memory};
-        sink.dir = argv[i];
+        sink.dir = dirs[i];
         if (sink.acc_data) /* one block per directory, its first line the title */
             fprintf(sink.acc_data, "\"%s\" top1 baseline\n", exp_config_str(&md.setup.cfg, "name"));
         cgpc_status st = exp_metrics_measure(&md, &data, &mo, on_row, &sink, &err);
@@ -320,7 +387,7 @@ int cmd_model_metrics(int argc, char **argv)
             fprintf(sink.acc_data, "\n\n");
         n_dirs++;
         if (pareto) {
-            append_pareto(pareto, argv[i], exp_config_str(&md.setup.cfg, "name"));
+            append_pareto(pareto, dirs[i], exp_config_str(&md.setup.cfg, "name"));
             n_blocks += 1;
         }
         exp_metrics_close(&md);
@@ -331,6 +398,9 @@ int cmd_model_metrics(int argc, char **argv)
     }
     nn_dataset_free(&data);
 out:
+    for (int i = 0; i < n_dirs_total; i++)
+        free(dirs[i]);
+    free(dirs);
     if (sink.acc_data)
         fclose(sink.acc_data);
     if (pareto)

@@ -8,11 +8,13 @@
 #include "cli.h"
 #include "commands.h"
 #include "common/fileio.h"
+#include "common/parallel.h"
 #include "common/parse.h"
 #include "energy/energy.h"
 #include "evolve_cli.h"
 #include "exp/experiment.h"
 #include "exp_cli.h"
+#include "nn/model.h"
 
 /* Exit status of a run stopped early (signal, --stop-after) with its checkpoint saved. */
 #define TRAIN_EXIT_UNFINISHED 3
@@ -25,6 +27,7 @@ enum {
     OPT_CHECKPOINT_EVERY,
     OPT_RUN_FIRST,
     OPT_RUN_COUNT,
+    OPT_ALL_LAYERS,
 };
 
 struct train_opts {
@@ -36,6 +39,7 @@ struct train_opts {
     const char *gate_costs;
     double checkpoint_every;
     int run_first, run_count; /* run_count 0: all runs from run_first */
+    int all_layers;
     struct exp_cli_overrides overrides;
 };
 
@@ -70,6 +74,9 @@ void cmd_train_usage(FILE *out)
             "                               run r has the same seed and files in any split\n"
             "                               (default: 0)\n"
             "  --run-count N                how many runs from --run-first (default: 0 = the rest)\n"
+            "  --all-layers                 run the experiment once per convolution of the model,\n"
+            "                               with {layer} in the selectors set to its name, into\n"
+            "                               DIR/<layer>/ (default: off)\n"
             "  --gate-costs FILE            gate cost table (default: built-in 45 nm table)\n"
             "  --threads N                  OpenMP threads (default: all cores, OMP_NUM_THREADS)\n"
             "  --verbose                    more output on stderr (default: off)\n"
@@ -91,11 +98,12 @@ static int parse_train(struct train_opts *o, int argc, char **argv)
         {"checkpoint-every", required_argument, NULL, OPT_CHECKPOINT_EVERY},
         {"run-first", required_argument, NULL, OPT_RUN_FIRST},
         {"run-count", required_argument, NULL, OPT_RUN_COUNT},
+        {"all-layers", no_argument, NULL, OPT_ALL_LAYERS},
         {"threads", required_argument, NULL, CLI_OPT_THREADS},
         {"verbose", no_argument, NULL, CLI_OPT_VERBOSE},
         {"help", no_argument, NULL, CLI_OPT_HELP},
     };
-    exp_cli_add_options(opts, 10, train_common_excluded);
+    exp_cli_add_options(opts, 11, train_common_excluded);
     cli_getopt_reset();
     int opt;
     struct cgpc_err err = {0};
@@ -117,6 +125,7 @@ static int parse_train(struct train_opts *o, int argc, char **argv)
             if (cgpc_parse_double(optarg, 0.001, 1e9, &o->checkpoint_every, &err) != CGPC_OK)
                 return cli_usage_error("train", "--checkpoint-every: %s", err.msg);
             break;
+        case OPT_ALL_LAYERS: o->all_layers = 1; break;
         case OPT_RUN_FIRST:
             if (cgpc_parse_int(optarg, 0, 1 << 20, &o->run_first, &err) != CGPC_OK)
                 return cli_usage_error("train", "--run-first: %s", err.msg);
@@ -186,6 +195,81 @@ static void print_results(const char *dir)
     free(res);
 }
 
+/* One experiment (one layer with --all-layers) into out. */
+static int train_one(const struct train_opts *o, const struct exp_config *cfg, const char *out,
+                     const struct energy_gate_table *gates)
+{
+    struct cgpc_err err = {0};
+    char ckpt[4200];
+    snprintf(ckpt, sizeof ckpt, "%s/checkpoint", out);
+    int resuming = o->resume && cgpc_path_exists(ckpt);
+    char config_path[4200];
+    snprintf(config_path, sizeof config_path, "%s/config.txt", out);
+    if (!resuming && cgpc_path_exists(config_path)) {
+        cli_error("train", out,
+                  o->resume ? "holds a finished run (no checkpoint left to resume)"
+                           : "already holds a run; use --resume to continue it, or another --out");
+        return o->resume ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
+    }
+
+    struct exp_setup s;
+    if (exp_setup_init(&s, cfg, &err) != CGPC_OK)
+        return cli_report("train", &err, 0);
+    s.params.checkpoint_every = o->checkpoint_every;
+    int total_runs = s.params.runs;
+    int count = o->run_count ? o->run_count : total_runs - o->run_first;
+    if (o->run_first >= total_runs || count < 1 || o->run_first + count > total_runs) {
+        cli_usage_error("train", "--run-first %d --run-count %d: the experiment has runs 0..%d",
+                        o->run_first, o->run_count, total_runs - 1);
+        exp_setup_free(&s);
+        return CLI_EXIT_USAGE;
+    }
+    s.params.first_run = o->run_first;
+    s.params.runs = count;
+    if (o->common.verbose)
+        fprintf(stderr,
+                "cgpc train: %s: %d item(s), %d inputs -> %d outputs (%" PRId64
+                " weights), %d runs, grid %dx%d\n",
+                exp_config_str(cfg, "name"), s.sel.n_items, s.sel.n_inputs, s.sel.n_outputs,
+                s.n_weights_out, s.params.runs, s.params.rows, s.params.cols);
+
+    cgpc_status st = cgpc_mkdirs(out, &err);
+    if (st == CGPC_OK && !resuming)
+        st = write_experiment(&s, out, &err);
+    if (st == CGPC_OK && !resuming)
+        st = write_model_record(&s, out, &err);
+    if (st != CGPC_OK) {
+        exp_setup_free(&s);
+        return cli_report("train", &err, 0);
+    }
+    if (resuming)
+        fprintf(stderr, "cgpc train: resuming %s from its checkpoint\n", out);
+
+    struct evolve_cli_signals sig;
+    evolve_cli_signals_install(&sig, o->stop_after);
+    struct cgp_callbacks cb = {cli_progress_enabled() ? evolve_cli_progress : NULL, NULL,
+                               &evolve_cli_stop};
+    struct cgp_totals tot;
+    st = cgp_evolve_dir(resuming ? NULL : &s.params, resuming ? NULL : &s.ds, gates, out,
+                        resuming, &cb, &tot, &err);
+    evolve_cli_signals_restore(&sig);
+    if (cb.progress)
+        fputc('\n', stderr);
+    exp_setup_free(&s);
+    if (st == CGPC_ERR_INTERRUPTED) {
+        fprintf(stderr, "cgpc train: stopped early; checkpoint saved in %s (continue with "
+                        "--resume)\n", out);
+        return TRAIN_EXIT_UNFINISHED;
+    }
+    if (st != CGPC_OK)
+        return cli_report("train", &err, 0);
+    double secs = tot.seconds > 0 ? tot.seconds : 1e-9;
+    fprintf(stderr, "cgpc train: %" PRId64 " generations in %.1f s (%.0f/s)\n", tot.generations,
+            tot.seconds, (double)tot.generations / secs);
+    print_results(out);
+    return CLI_EXIT_OK;
+}
+
 int cmd_train(int argc, char **argv)
 {
     struct train_opts o;
@@ -220,73 +304,49 @@ int cmd_train(int argc, char **argv)
     energy_gate_table_default(&table);
     if (o.gate_costs && energy_gate_table_load(&table, o.gate_costs, &err) != CGPC_OK)
         return cli_report("train", &err, 0);
+    if (!o.all_layers)
+        return train_one(&o, &cfg, o.out, &table);
 
-    char ckpt[4200];
-    snprintf(ckpt, sizeof ckpt, "%s/checkpoint", o.out);
-    int resuming = o.resume && cgpc_path_exists(ckpt);
-    char config_path[4200];
-    snprintf(config_path, sizeof config_path, "%s/config.txt", o.out);
-    if (!resuming && cgpc_path_exists(config_path)) {
-        cli_error("train", o.out,
-                  o.resume ? "holds a finished run (no checkpoint left to resume)"
-                           : "already holds a run; use --resume to continue it, or another --out");
-        return o.resume ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
-    }
-
-    struct exp_setup s;
-    if (exp_setup_init(&s, &cfg, &err) != CGPC_OK)
-        return cli_report("train", &err, 0);
-    s.params.checkpoint_every = o.checkpoint_every;
-    int total_runs = s.params.runs;
-    int count = o.run_count ? o.run_count : total_runs - o.run_first;
-    if (o.run_first >= total_runs || count < 1 || o.run_first + count > total_runs) {
-        cli_usage_error("train", "--run-first %d --run-count %d: the experiment has runs 0..%d",
-                        o.run_first, o.run_count, total_runs - 1);
-        exp_setup_free(&s);
-        return CLI_EXIT_USAGE;
-    }
-    s.params.first_run = o.run_first;
-    s.params.runs = count;
-    if (o.common.verbose)
-        fprintf(stderr,
-                "cgpc train: %s: %d item(s), %d inputs -> %d outputs (%" PRId64
-                " weights), %d runs, grid %dx%d\n",
-                exp_config_str(&cfg, "name"), s.sel.n_items, s.sel.n_inputs, s.sel.n_outputs,
-                s.n_weights_out, s.params.runs, s.params.rows, s.params.cols);
-
-    cgpc_status st = cgpc_mkdirs(o.out, &err);
-    if (st == CGPC_OK && !resuming)
-        st = write_experiment(&s, o.out, &err);
-    if (st == CGPC_OK && !resuming)
-        st = write_model_record(&s, o.out, &err);
-    if (st != CGPC_OK) {
-        exp_setup_free(&s);
+    /* --all-layers: every convolution of the model, one sub-directory each */
+    char model_path[4096];
+    struct nn_model model = {0};
+    if (exp_resolve_path(cfg.path, exp_config_str(&cfg, "model"), model_path, sizeof model_path,
+                         &err) != CGPC_OK ||
+        nn_model_load(model_path, &model, &err) != CGPC_OK) {
+        nn_model_free(&model);
         return cli_report("train", &err, 0);
     }
-    if (resuming)
-        fprintf(stderr, "cgpc train: resuming %s from its checkpoint\n", o.out);
-
-    struct evolve_cli_signals sig;
-    evolve_cli_signals_install(&sig, o.stop_after);
-    struct cgp_callbacks cb = {cli_progress_enabled() ? evolve_cli_progress : NULL, NULL,
-                               &evolve_cli_stop};
-    struct cgp_totals tot;
-    st = cgp_evolve_dir(resuming ? NULL : &s.params, resuming ? NULL : &s.ds, &table, o.out,
-                        resuming, &cb, &tot, &err);
-    evolve_cli_signals_restore(&sig);
-    if (cb.progress)
-        fputc('\n', stderr);
-    exp_setup_free(&s);
-    if (st == CGPC_ERR_INTERRUPTED) {
-        fprintf(stderr, "cgpc train: stopped early; checkpoint saved in %s (continue with "
-                        "--resume)\n", o.out);
-        return TRAIN_EXIT_UNFINISHED;
+    rc = CLI_EXIT_OK;
+    int n_conv = 0;
+    double t0 = cgpc_wtime(); /* --stop-after bounds the whole sweep, not each layer */
+    struct train_opts layer_opts = o;
+    for (int i = 0; i < model.nlayers && rc == CLI_EXIT_OK; i++) {
+        const struct nn_layer *l = &model.layers[i];
+        if (l->op != NN_OP_CONV2D)
+            continue;
+        n_conv++;
+        struct exp_config layer_cfg = cfg;
+        char sub[4400];
+        snprintf(sub, sizeof sub, "%s/%s", o.out, l->name);
+        char name[EXP_VALUE_MAX];
+        snprintf(name, sizeof name, "%s:%s", exp_config_str(&cfg, "name"), l->name);
+        if (exp_config_set(&layer_cfg, "layer", l->name, "--all-layers", &err) != CGPC_OK ||
+            exp_config_set(&layer_cfg, "name", name, "--all-layers", &err) != CGPC_OK) {
+            rc = cli_report("train", &err, 0);
+            break;
+        }
+        if (o.stop_after > 0) {
+            layer_opts.stop_after = o.stop_after - (cgpc_wtime() - t0);
+            if (layer_opts.stop_after <= 0.001)
+                layer_opts.stop_after = 0.001;
+        }
+        fprintf(stderr, "cgpc train: layer %s -> %s\n", l->name, sub);
+        rc = train_one(&layer_opts, &layer_cfg, sub, &table);
     }
-    if (st != CGPC_OK)
-        return cli_report("train", &err, 0);
-    double secs = tot.seconds > 0 ? tot.seconds : 1e-9;
-    fprintf(stderr, "cgpc train: %" PRId64 " generations in %.1f s (%.0f/s)\n", tot.generations,
-            tot.seconds, (double)tot.generations / secs);
-    print_results(o.out);
-    return CLI_EXIT_OK;
+    nn_model_free(&model);
+    if (rc == CLI_EXIT_OK && n_conv == 0) {
+        cli_error("train", model_path, "the model has no convolutions for --all-layers");
+        rc = CLI_EXIT_FAILURE;
+    }
+    return rc;
 }

@@ -16,6 +16,8 @@ const struct exp_key_info exp_config_keys[] = {
     {"dataset", EXP_T_STRING, "mnist", NULL, 0, 0, "dataset for model metrics: mnist, fashion-mnist or DIR"},
     {"split", EXP_T_CHOICE, "test", "train|test", 0, 0, "dataset split for model metrics"},
     {"eval_limit", EXP_T_INT, "0", NULL, 0, 1e9, "evaluate at most N images (0: all)"},
+    {"layer", EXP_T_STRING, "", NULL, 0, 0,
+     "layer name substituted for {layer} in the selectors (cgpc train --all-layers sets it)"},
     {"inputs", EXP_T_STRING, "none", NULL, 0, 0, "selector of the weights kept as circuit inputs"},
     {"outputs", EXP_T_STRING, "", NULL, 0, 0, "selector of the weights the circuit must produce (required)"},
     {"items", EXP_T_CHOICE, "one", "one|kernel|layer", 0, 0,
@@ -308,5 +310,35 @@ cgpc_status exp_config_write(const struct exp_config *cfg, FILE *out, struct cgp
     }
     if (ferror(out))
         return CGPC_FAIL(err, CGPC_ERR_IO, "writing the experiment configuration failed");
+    return CGPC_OK;
+}
+
+cgpc_status exp_config_selector(const struct exp_config *cfg, const char *key, char *out,
+                                size_t cap, struct cgpc_err *err)
+{
+    const char *text = exp_config_str(cfg, key), *layer = exp_config_str(cfg, "layer");
+    size_t n = 0;
+    for (const char *p = text; *p;) {
+        const char *piece = p;
+        size_t len = 1;
+        if (strncmp(p, "{layer}", 7) == 0) {
+            if (!layer[0])
+                return CGPC_FAIL(err, CGPC_ERR_ARG,
+                                 "%s: %s uses {layer} but no layer is set (set 'layer = NAME' or "
+                                 "use --all-layers)",
+                                 exp_config_origin(cfg, key), key);
+            piece = layer;
+            len = strlen(layer);
+            p += 7;
+        } else {
+            p++;
+        }
+        if (n + len + 1 > cap)
+            return CGPC_FAIL(err, CGPC_ERR_ARG, "%s: %s too long after substituting {layer}",
+                             exp_config_origin(cfg, key), key);
+        memcpy(out + n, piece, len);
+        n += len;
+    }
+    out[n] = '\0';
     return CGPC_OK;
 }

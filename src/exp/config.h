@@ -78,6 +78,11 @@ int exp_config_bool(const struct exp_config *cfg, const char *key);
 int exp_config_doubles(const struct exp_config *cfg, const char *key, double *out, int cap);
 const char *exp_config_origin(const struct exp_config *cfg, const char *key);
 
+/* The selector text of `key` ("inputs" or "outputs") with every "{layer}" replaced by the value
+ * of the key `layer`; an error if {layer} is used while `layer` is empty. */
+cgpc_status exp_config_selector(const struct exp_config *cfg, const char *key, char *out,
+                                size_t cap, struct cgpc_err *err);
+
 /* Write the effective configuration as a valid experiment file (for run directories). */
 cgpc_status exp_config_write(const struct exp_config *cfg, FILE *out, struct cgpc_err *err);
 

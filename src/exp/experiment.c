@@ -142,9 +142,12 @@ cgpc_status exp_setup_init(struct exp_setup *s, const struct exp_config *cfg,
             goto fail;
     }
     int mode = exp_item_mode_from_name(exp_config_str(cfg, "items"));
-    if ((st = exp_select(s->tensors, s->n_tensors, exp_config_str(cfg, "inputs"),
-                         exp_config_str(cfg, "outputs"), (enum exp_item_mode)mode, &s->sel,
-                         err)) != CGPC_OK) {
+    char inputs[EXP_VALUE_MAX * 2], outputs[EXP_VALUE_MAX * 2];
+    if ((st = exp_config_selector(cfg, "inputs", inputs, sizeof inputs, err)) != CGPC_OK ||
+        (st = exp_config_selector(cfg, "outputs", outputs, sizeof outputs, err)) != CGPC_OK)
+        goto fail;
+    if ((st = exp_select(s->tensors, s->n_tensors, inputs, outputs, (enum exp_item_mode)mode,
+                         &s->sel, err)) != CGPC_OK) {
         cgpc_err_prefix(err, "%s", cfg->path[0] ? cfg->path : "experiment");
         goto fail;
     }

@@ -47,6 +47,18 @@ for f in best.0.16.chr best.0.1.chr; do cmp -s "$T/u2/$f" "$T/r2/$f" || fail "re
 expect_exit 1 "$CGPC" train "$EXP" "${small[@]}" --out "$T/all"   # DIR holds a run
 expect_contains "$T/err" "already holds a run"
 
+# --all-layers: {layer} in the selectors, one sub-directory per convolution; model-metrics on
+# the parent measures every layer.
+printf 'cgpc-experiment 1\nmodel = %s\ninputs = {layer}.weight:core\noutputs = {layer}.weight:ring\nitems = kernel\nrows = 8\ncols = 8\ngenerations = 300\nthresholds = 8\n' \
+    "$CGPC_ROOT/models/lenet5-mnist-int8.safetensors" >"$T/layers.exp"
+expect_exit 0 "$CGPC" train "$T/layers.exp" --all-layers --out "$T/layers"
+[ -f "$T/layers/conv1/results.csv" ] && [ -f "$T/layers/conv2/results.csv" ] || fail "--all-layers: missing layer dirs"
+[ ! -e "$T/layers/fc1" ] || fail "--all-layers ran a linear layer"
+expect_exit 0 "$CGPC" model-metrics "$T/layers" --limit 100 --out "$T/layers.csv"
+grep -q "^layers:conv1," "$T/layers.csv" && grep -q "^layers:conv2," "$T/layers.csv" || fail "metrics lack layer rows"
+expect_exit 1 "$CGPC" train "$T/layers.exp" --out "$T/nolayer"
+expect_contains "$T/err" "uses {layer} but no layer is set"
+
 # Errors: bad experiment file (file:line), unknown override, missing model.
 printf 'cgpc-experiment 1\nrows = 3\ncolour = red\n' >"$T/bad.exp"
 expect_exit 1 "$CGPC" train "$T/bad.exp" --out "$T/x"
