@@ -296,9 +296,8 @@ static void config_load__bad_files__error_names_file_and_line(void **state)
     assert_non_null(strstr(err.msg, "levels_back"));
 }
 
-/* Every shipped experiment parses, validates, and its selectors resolve on LeNet-5's shapes
- * (all experiments of the thesis set are LeNet-5 ones). */
-static void shipped_experiments__parse_and_select(void **state)
+/* Every shipped experiment parses, validates, and builds its data set from its own model. */
+static void shipped_experiments__parse_and_build(void **state)
 {
     (void)state;
     const char *root = getenv("CGPC_ROOT");
@@ -314,13 +313,11 @@ static void shipped_experiments__parse_and_select(void **state)
         if (exp_config_load(&cfg, g.gl_pathv[i], &err) != CGPC_OK ||
             exp_config_validate(&cfg, &err) != CGPC_OK)
             fail_msg("%s", err.msg);
-        struct exp_selection sel;
-        int mode = exp_item_mode_from_name(exp_config_str(&cfg, "items"));
-        if (exp_select(lenet, N_LENET, exp_config_str(&cfg, "inputs"),
-                       exp_config_str(&cfg, "outputs"), mode, &sel, &err) != CGPC_OK)
+        struct exp_setup s;
+        if (exp_setup_init(&s, &cfg, &err) != CGPC_OK)
             fail_msg("%s: %s", g.gl_pathv[i], err.msg);
-        assert_true(sel.n_outputs > 0);
-        exp_selection_free(&sel);
+        assert_true(s.sel.n_outputs > 0);
+        exp_setup_free(&s);
     }
     globfree(&g);
 }
@@ -568,7 +565,7 @@ int main(void)
         cmocka_unit_test(select__bad_selectors__clear_errors),
         cmocka_unit_test(config_load__values_defaults_and_overrides),
         cmocka_unit_test(config_load__bad_files__error_names_file_and_line),
-        cmocka_unit_test(shipped_experiments__parse_and_select),
+        cmocka_unit_test(shipped_experiments__parse_and_build),
         cmocka_unit_test(bridge__lenet5_layers_and_tensors),
         cmocka_unit_test(setup__data_set_holds_the_selected_codes),
         cmocka_unit_test(metrics__zero_error_circuit_keeps_accuracy_exactly),
