@@ -36,9 +36,6 @@ gens=$((rate * 4))
 small=(--generations "$gens" --thresholds "4 1" --runs 3)
 echo "calibrated: $rate generations/s -> --generations $gens"
 
-# The reference: one uninterrupted local run of all 3 runs (in the background meanwhile).
-"$CGPC" train "$EXP" "${small[@]}" --threads 1 --out "$T/ref" >"$T/ref.log" 2>&1 &
-ref_pid=$!
 
 # wait_done SECONDS: until no batch is queued or running; prints the status.
 wait_settled() {
@@ -66,6 +63,9 @@ cat "$T/s1"
 grep -q '^1 .*unfinished' "$T/s1" || fail "batch 1 was not reported unfinished"
 [ -f "$T/job/batches/1/out/checkpoint" ] || fail "batch 1 left no checkpoint"
 expect_contains "$T/job/batches/1/log" "stopped early"
+# The reference: one uninterrupted local run of all 3 runs (in the background meanwhile).
+"$CGPC" train "$EXP" "${small[@]}" --threads 1 --out "$T/ref" >"$T/ref.log" 2>&1 &
+ref_pid=$!
 expect_exit 1 "$CGPC" pbs merge "$T/job"
 expect_contains "$T/err" "not done: .*1 (unfinished)"
 
