@@ -719,33 +719,41 @@ static int load_job(const char *dir, struct pbs_job *job)
     return 0;
 }
 
-/* Status of every batch into st[job->batches]; counts per state into count[5]. */
+/* Status of every batch into *st (malloc'ed, job->batches entries; the caller frees it, also
+ * on failure); counts per state into count[5]. */
 static int collect_status(const char *dir, const struct pbs_job *job,
-                          struct pbs_batch_status *st, int count[5])
+                          struct pbs_batch_status **st, int count[5])
 {
     memset(count, 0, 5 * sizeof count[0]);
+    if (!(*st = calloc((size_t)job->batches, sizeof **st))) {
+        cli_error("pbs", dir, "out of memory");
+        return CLI_EXIT_FAILURE;
+    }
     struct cgpc_err err = {0};
     for (int b = 0; b < job->batches; b++) {
-        if (pbs_batch_status(dir, job, b, (int64_t)time(NULL), &st[b], &err) != CGPC_OK)
+        if (pbs_batch_status(dir, job, b, (int64_t)time(NULL), &(*st)[b], &err) != CGPC_OK)
             return cli_report("pbs", &err, 0);
-        count[st[b].state]++;
+        count[(*st)[b].state]++;
     }
     return 0;
+}
+
+/* load_job + collect_status. */
+static int open_job(const char *dir, struct pbs_job *job, struct pbs_batch_status **st,
+                    int count[5])
+{
+    *st = NULL;
+    int rc = load_job(dir, job);
+    return rc ? rc : collect_status(dir, job, st, count);
 }
 
 static int cmd_pbs_status(const struct pbs_opts *o)
 {
     struct pbs_job job;
-    int rc = load_job(o->arg, &job);
-    if (rc)
-        return rc;
-    struct pbs_batch_status *st = calloc((size_t)job.batches, sizeof *st);
+    struct pbs_batch_status *st;
     int count[5];
-    if (!st) {
-        cli_error("pbs", o->arg, "out of memory");
-        return CLI_EXIT_FAILURE;
-    }
-    if ((rc = collect_status(o->arg, &job, st, count)))
+    int rc = open_job(o->arg, &job, &st, count);
+    if (rc)
         goto out;
     const enum pbs_batch_state order[] = {PBS_DONE, PBS_RUNNING, PBS_NOT_STARTED, PBS_UNFINISHED,
                                           PBS_FAILED};
@@ -813,14 +821,10 @@ static int cmd_pbs_resubmit(const struct pbs_opts *o)
         if (render_job_script(dir, &job, &err) != CGPC_OK || pbs_job_save(&job, dir, &err))
             return cli_report("pbs", &err, 0);
     }
-    struct pbs_batch_status *st = calloc((size_t)job.batches, sizeof *st);
+    struct pbs_batch_status *st = NULL;
     int count[5];
     char *script = NULL, *batch_script = NULL;
-    if (!st) {
-        cli_error("pbs", o->arg, "out of memory");
-        return CLI_EXIT_FAILURE;
-    }
-    if ((rc = collect_status(dir, &job, st, count)))
+    if ((rc = collect_status(dir, &job, &st, count)))
         goto out;
     if (count[PBS_UNFINISHED] + count[PBS_FAILED] == 0) {
         printf("nothing to resubmit: %d done, %d running, %d queued\n", count[PBS_DONE],
@@ -969,18 +973,12 @@ static cgpc_status merge_batch(const char *bdir, int b, int first, int count, co
 static int cmd_pbs_merge(const struct pbs_opts *o)
 {
     struct pbs_job job;
-    int rc = load_job(o->arg, &job);
-    if (rc)
-        return rc;
-    struct pbs_batch_status *st = calloc((size_t)job.batches, sizeof *st);
+    struct pbs_batch_status *st;
     int count[5];
     char *results = NULL, *config = NULL, *config2 = NULL;
     size_t results_len = 0, len;
-    if (!st) {
-        cli_error("pbs", o->arg, "out of memory");
-        return CLI_EXIT_FAILURE;
-    }
-    if ((rc = collect_status(o->arg, &job, st, count)))
+    int rc = open_job(o->arg, &job, &st, count);
+    if (rc)
         goto out;
     if (count[PBS_DONE] != job.batches) {
         char list[1024] = "";
