@@ -140,6 +140,21 @@ expect_contains "$T/out" "^1 .*queued .*resubmitted .* as 101.server"
 expect_exit 0 "$CGPC" pbs resubmit "$S"
 expect_contains "$T/out" "nothing to resubmit: 1 done, 0 running, 2 queued"
 
+# ---- SIGTERM (the scheduler's walltime kill) reaches cgpc train: unfinished with a checkpoint
+expect_exit 0 "$CGPC" pbs generate "$EXP" --generations 100000000 --thresholds 0 --out "$T/k"
+(cd "$T/k" && exec env CGPC_BATCH=0 bash job.sh) &
+job_pid=$!
+for _ in $(seq 1 100); do grep -q '^running' "$T/k/batches/0/state" 2>/dev/null && break; sleep 0.1; done
+sleep 1
+kill -TERM "$job_pid"
+rc=0
+wait "$job_pid" || rc=$?
+[ "$rc" -eq 3 ] || fail "job.sh after SIGTERM: exit $rc, expected 3 ($(tail -n 3 "$T/k/batches/0/log"))"
+expect_contains "$T/k/batches/0/state" "^unfinished$"
+[ -f "$T/k/batches/0/out/checkpoint" ] || fail "no checkpoint after SIGTERM"
+expect_exit 0 "$CGPC" pbs status "$T/k"
+expect_contains "$T/out" "^0 .*unfinished"
+
 # ---- batches run by job.sh itself (as the scheduler would), batch 1 in a $SCRATCHDIR
 B=$T/p
 for b in 0 1; do
