@@ -7,7 +7,8 @@
 # with the same seeds: best.*.chr, results.csv and config.txt byte for byte, the statistics
 # with the seconds column stripped; then model-metrics reads it.
 # Needs root (slurmd runs jobs as their users) and the slurm packages (installed by apt-get if
-# missing); skips otherwise. About 1 minute (scaled to the machine's speed).
+# missing); skips otherwise. About 1 minute (scaled to the machine's speed); SLOW=1 adds a
+# batch stopped by the scheduler's own walltime SIGTERM (2 more minutes).
 source "$(dirname "$0")/lib.sh"
 cd "$CGPC_ROOT"
 
@@ -27,11 +28,12 @@ bash scripts/slurm-local.sh start "$CLUSTER" >"$T/start.log" 2>&1 ||
 export SLURM_CONF=$CLUSTER/slurm.conf
 
 EXP=experiments/single_filter.exp
-# Calibrate: generations per threshold for about 8 s per run on this machine and build.
-t0=$(date +%s%N)
+# Calibrate: generations per threshold for about 8 s per run on this machine and build (the
+# rate train reports counts evolution only, not the start-up).
 expect_exit 0 "$CGPC" train "$EXP" --generations 1000000 --thresholds 4 --runs 1 --threads 1 \
     --out "$T/calib"
-rate=$((1000000 * 1000000000 / ($(date +%s%N) - t0 + 1)))
+rate=$(sed -n 's/^cgpc train: .* generations in .* s (\([0-9]*\)\/s)$/\1/p' "$T/err")
+[ -n "$rate" ] || fail "no generations/s in: $(cat "$T/err")"
 gens=$((rate * 4))
 small=(--generations "$gens" --thresholds "4 1" --runs 3)
 echo "calibrated: $rate generations/s -> --generations $gens"
@@ -98,4 +100,20 @@ for r in 0 1 2; do
 done
 expect_exit 0 "$CGPC" model-metrics "$M" --limit 200 --out "$T/metrics.csv"
 [ "$(wc -l <"$T/metrics.csv")" -eq 7 ] || fail "model-metrics: expected 6 rows (3 runs x 2)"
+
+# SLOW=1: no margin, so the scheduler's own walltime kill (SIGTERM, up to a minute late, SIGKILL
+# 30 s later) must stop the batch with a checkpoint. About 2 more minutes.
+if [ "${SLOW:-0}" = 1 ]; then
+    expect_exit 0 "$CGPC" pbs submit "$EXP" --generations 2000000000 --thresholds 0 --runs 1 \
+        --out "$T/kill" --time-limit 00:01:00 --margin 0
+    deadline=$((SECONDS + 240))
+    until grep -q '^\(unfinished\|done\|failed\)' "$T/kill/batches/0/state" 2>/dev/null; do
+        [ $SECONDS -lt $deadline ] || fail "the walltime kill did not end the batch in 240 s"
+        sleep 2
+    done
+    expect_exit 0 "$CGPC" pbs status "$T/kill"
+    cat "$T/out"
+    expect_contains "$T/out" "^0 .*unfinished"
+    [ -f "$T/kill/batches/0/out/checkpoint" ] || fail "no checkpoint after the walltime kill"
+fi
 echo ok
