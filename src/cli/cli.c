@@ -1,6 +1,9 @@
 #include "cli.h"
 
+#include <libgen.h>
+#include <limits.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -90,4 +93,30 @@ void cli_getopt_reset(void)
 {
     optind = 0; /* glibc: 0 forces full re-initialisation */
     opterr = 0; /* commands report unknown options themselves, in the cgpc format */
+}
+
+int cli_find_resource(const char *name, const char *env_var, char *out, size_t cap)
+{
+    char cand[3][4200];
+    int nc = 0;
+    const char *env = env_var ? getenv(env_var) : NULL;
+    if (env && *env)
+        snprintf(cand[nc++], sizeof cand[0], "%s", env);
+    char exe[4096];
+    ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (k > 0) {
+        exe[k] = '\0';
+        snprintf(cand[nc++], sizeof cand[0], "%s/../%s", dirname(exe), name);
+    }
+    snprintf(cand[nc++], sizeof cand[0], "%s", name);
+    for (int i = 0; i < nc; i++) {
+        char abs[PATH_MAX];
+        if (realpath(cand[i], abs)) {
+            snprintf(out, cap, "%s", abs);
+            return 0;
+        }
+    }
+    snprintf(out, cap, "%s%s%s%s%s", cand[0], nc > 1 ? ", " : "", nc > 1 ? cand[1] : "",
+             nc > 2 ? ", " : "", nc > 2 ? cand[2] : "");
+    return -1;
 }

@@ -80,6 +80,11 @@ int cli_report(const char *cmd, const struct cgpc_err *err, int is_usage);
 /* Nonzero when stderr is a terminal: show live progress lines. */
 int cli_progress_enabled(void);
 
+/* Find a directory shipped with cgpc (e.g. "pbs"): $ENV_VAR if set, else <exe dir>/../name,
+ * else ./name. Fills out with its absolute path and returns 0, or returns -1 and fills out
+ * with the places looked at (for the error message). */
+int cli_find_resource(const char *name, const char *env_var, char *out, size_t cap);
+
 /* Standard getopt loop prologue: resets getopt state so commands can be run repeatedly
  * (tests call command functions in-process). */
 void cli_getopt_reset(void);

@@ -22,6 +22,8 @@ const struct cli_command cli_commands[] = {
      "evolve circuits for an experiment's selected weights of a model"},
     {"model-metrics", cmd_model_metrics, cmd_model_metrics_usage,
      "accuracy, loss and energy of models rebuilt with evolved circuits (CSV, plots)"},
+    {"pbs", cmd_pbs, cmd_pbs_usage,
+     "run an experiment as PBS job array batches: generate, submit, status, resubmit, merge"},
     {"help", cmd_help, cmd_help_usage, "show help for cgpc or one command"},
     {NULL, NULL, NULL, NULL},
 };

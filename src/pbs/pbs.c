@@ -388,6 +388,12 @@ cgpc_status pbs_batch_status(const char *dir, const struct pbs_job *job, int b, 
     } else if (fields >= 1 && strcmp(word, "unfinished") == 0) {
         st->state = PBS_UNFINISHED;
         snprintf(st->detail, sizeof st->detail, "stopped before the end; has a checkpoint");
+    } else if (fields >= 2 && strcmp(word, "submitted") == 0) {
+        /* written by `cgpc pbs resubmit`; the job has not started yet */
+        st->state = PBS_NOT_STARTED;
+        snprintf(st->jobid, sizeof st->jobid, "%s", jobid);
+        snprintf(st->detail, sizeof st->detail, "resubmitted %llds ago as %s", (long long)(now - a),
+                 jobid[0] ? jobid : "?");
     } else if (fields >= 1 && strcmp(word, "failed") == 0) {
         st->state = PBS_FAILED;
         snprintf(st->detail, sizeof st->detail, "exit %lld", a);
@@ -411,5 +417,58 @@ cgpc_status pbs_batch_status(const char *dir, const struct pbs_job *job, int b, 
     }
     if (st->state == PBS_FAILED)
         tail_file(log, 5, st->log_tail, sizeof st->log_tail);
+    return CGPC_OK;
+}
+
+int pbs_job_equal(const struct pbs_job *a, const struct pbs_job *b)
+{
+    return !strcmp(a->name, b->name) && !strcmp(a->cgpc, b->cgpc) &&
+           !strcmp(a->template_name, b->template_name) && a->runs == b->runs &&
+           a->batches == b->batches && a->first_run == b->first_run &&
+           a->walltime_s == b->walltime_s && a->margin_s == b->margin_s &&
+           !strcmp(a->mem, b->mem) && !strcmp(a->scratch, b->scratch) && a->ncpus == b->ncpus &&
+           !strcmp(a->queue, b->queue);
+}
+
+int pbs_array_args(enum pbs_flavour flavour, int batches, char *flag, char *range, int cap)
+{
+    if (batches <= 1)
+        return 0;
+    snprintf(flag, (size_t)cap, "%s", flavour == PBS_FLAVOUR_PRO ? "-J" : "-t");
+    snprintf(range, (size_t)cap, "0-%d", batches - 1);
+    return 2;
+}
+
+cgpc_status pbs_batch_script(const char *job_script, const char *name, int b, char **out,
+                             struct cgpc_err *err)
+{
+    *out = NULL;
+    /* after the last "#PBS" line of the leading comment block (directives after the first
+     * command are ignored by qsub), else after the "#!" line, else first */
+    size_t at = 0;
+    int line = 0;
+    for (const char *p = job_script; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) + 1 : strlen(p);
+        line++;
+        if (!strncmp(p, "#PBS", 4) || (line == 1 && !strncmp(p, "#!", 2)))
+            at = (size_t)(p - job_script) + len;
+        else if (p[0] != '#' && strspn(p, " \t\r\n") != len)
+            break; /* first command */
+        p += len;
+    }
+    if (at > 0 && job_script[at - 1] != '\n')
+        return CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s: no command after the #PBS lines", name);
+    char insert[96];
+    int n = snprintf(insert, sizeof insert,
+                     "# cgpc pbs resubmit: batch %d alone\nexport CGPC_BATCH=%d\n", b, b);
+    size_t total = strlen(job_script) + (size_t)n + 1;
+    char *buf = malloc(total);
+    if (!buf)
+        return CGPC_FAIL(err, CGPC_ERR_NOMEM, "%s: out of memory", name);
+    memcpy(buf, job_script, at);
+    memcpy(buf + at, insert, (size_t)n);
+    strcpy(buf + at + n, job_script + at);
+    *out = buf;
     return CGPC_OK;
 }

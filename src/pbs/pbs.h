@@ -7,7 +7,10 @@
  *   DIR/job.sh            the job script rendered from a template (an array job over batches)
  *   DIR/run-batch.sh      what job.sh runs: one batch, with scratch handling and state files
  *   DIR/submissions.log   one line per qsub: time, batches, job id
+ *   DIR/template.pbs      the template job.sh was rendered from (re-rendered on resubmit)
+ *   DIR/resubmit/batch-B.sh  job.sh for batch B alone (CGPC_BATCH=B), made by resubmit
  *   DIR/batches/B/state   "running <epoch> <jobid> <host>" | "done" | "unfinished" | "failed <rc>"
+ *                         | "submitted <epoch> <jobid>" (resubmitted, not started yet)
  *   DIR/batches/B/log     the batch's output (cgpc train's stdout/stderr)
  *   DIR/batches/B/out/    the batch's `cgpc train --out` directory (runs first..first+count-1)
  *   DIR/merged/           `cgpc pbs merge`: one experiment directory with every batch's runs
@@ -92,5 +95,20 @@ struct pbs_batch_status {
  * has a checkpoint, failed otherwise. now = current epoch seconds. */
 cgpc_status pbs_batch_status(const char *dir, const struct pbs_job *job, int b, int64_t now,
                              struct pbs_batch_status *st, struct cgpc_err *err);
+
+/* Field-by-field equality (is an existing job directory the same job?). */
+int pbs_job_equal(const struct pbs_job *a, const struct pbs_job *b);
+
+/* qsub's array option for `batches` batches: PBS Pro "-J 0-(B-1)", Torque and Slurm's PBS
+ * wrappers "-t 0-(B-1)"; none for one batch. Fills flag and range (cap bytes each) and
+ * returns the number of arguments (0 or 2). */
+enum pbs_flavour { PBS_FLAVOUR_TORQUE = 0, PBS_FLAVOUR_PRO };
+int pbs_array_args(enum pbs_flavour flavour, int batches, char *flag, char *range, int cap);
+
+/* A job script for batch b alone (resubmission): job_script with "export CGPC_BATCH=b" put
+ * after its #PBS lines (qsub -v does not reach jobs under Slurm's wrappers). Templates must
+ * take the batch from $CGPC_BATCH first. *out is malloc'ed. */
+cgpc_status pbs_batch_script(const char *job_script, const char *name, int b, char **out,
+                             struct cgpc_err *err);
 
 #endif
