@@ -713,6 +713,53 @@ static void golden_float__pytorch_logits__match_1e4(void **state)
     nn_model_free(&m);
 }
 
+/* torchvision MobileNetV2 (width 0.25, 1 input channel, random weights and BN statistics):
+ * the state_dict loads with BN folded and the logits on the zero-padded 28x28 -> 32x32 images
+ * match PyTorch to 1e-3 relative to the image's largest logit. */
+static void mnv2_golden(struct nn_model *m, struct nn_dataset *ds, float **want, float **got)
+{
+    struct cgpc_err err = {0};
+    if (nn_model_load(golden("mnv2.safetensors"), m, &err))
+        fail_msg("%s", err.msg);
+    if (nn_dataset_load_files(golden("mnv2-images-idx3-ubyte"), golden("mnv2-labels-idx1-ubyte"),
+                              ds, &err) ||
+        nn_dataset_pad(ds, m->in_h, m->in_w, &err))
+        fail_msg("%s", err.msg);
+    *want = read_csv(golden("mnv2-logits.csv"), ds->n * 10);
+    *got = all_logits(m, ds);
+}
+
+static void mnv2_max_rel_err(const float *got, const float *want, int n, float *rel)
+{
+    *rel = 0;
+    for (int i = 0; i < n; i++) {
+        float amax = 0;
+        for (int c = 0; c < 10; c++)
+            amax = fmaxf(amax, fabsf(want[i * 10 + c]));
+        for (int c = 0; c < 10; c++)
+            *rel = fmaxf(*rel, fabsf(got[i * 10 + c] - want[i * 10 + c]) / amax);
+    }
+}
+
+static void golden_mnv2_float__torchvision_logits__match_1e3(void **state)
+{
+    (void)state;
+    struct nn_model m;
+    struct nn_dataset ds;
+    float *want, *got, rel;
+    mnv2_golden(&m, &ds, &want, &got);
+    assert_string_equal(m.arch, "mobilenetv2");
+    assert_int_equal(m.in_h, 32);
+    assert_int_equal(ds.rows, 32);
+    mnv2_max_rel_err(got, want, ds.n, &rel);
+    if (!(rel <= 1e-3f))
+        fail_msg("max relative logit error %g > 1e-3", rel);
+    free(want);
+    free(got);
+    nn_dataset_free(&ds);
+    nn_model_free(&m);
+}
+
 /* PyTorch's quantized engine here is onednn (no fbgemm in Debian's build) and keeps the bias
  * in float; we round it to int32 (the only difference: with a float bias the same pipeline
  * reproduces all 160 PyTorch logits exactly, see docs/ARCHITECTURE.md). Tolerance: every
@@ -944,6 +991,7 @@ int main(void)
         cmocka_unit_test(model_lenet5__layer_accounting__matches_architecture),
         cmocka_unit_test(golden_float__pytorch_logits__match_1e4),
         cmocka_unit_test(golden_int8__pytorch_quantized_logits__within_one_quantum),
+        cmocka_unit_test(golden_mnv2_float__torchvision_logits__match_1e3),
         cmocka_unit_test(model_save_load__float_and_int8__identical_logits),
         cmocka_unit_test(train_gradient__vs_finite_difference__agrees),
         cmocka_unit_test(train__small_subset__loss_decreases_and_qat_works),

@@ -548,6 +548,12 @@ void nn_avgpool2d_backward(const float *dy, int C, int H, int W, int K, int S, f
             }
 }
 
+void nn_add(const float *a, const float *b, size_t n, float *y)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] = a[i] + b[i];
+}
+
 void nn_act_forward(enum nn_act act, float *x, size_t n)
 {
     switch (act) {
@@ -741,5 +747,32 @@ void nn_qmaxpool2d(const uint8_t *x, int C, int H, int W, int K, int S, uint8_t 
                         m = v > m ? v : m;
                     }
                 y[(c * OH + oy) * OW + ox] = m;
+            }
+}
+
+void nn_qadd(const uint8_t *a, float sa, int za, const uint8_t *b, float sb, int zb, size_t n,
+             float so, int zo, uint8_t *y)
+{
+    float ma = sa / so, mb = sb / so;
+    for (size_t i = 0; i < n; i++) {
+        float r = nearbyintf((float)(a[i] - za) * ma + (float)(b[i] - zb) * mb) + (float)zo;
+        r = r < 0.0f ? 0.0f : r > 255.0f ? 255.0f : r;
+        y[i] = (uint8_t)(int)r;
+    }
+}
+
+void nn_qavgpool2d(const uint8_t *x, int zp, int C, int H, int W, int K, int S, uint8_t *y)
+{
+    int OH = nn_conv_out(H, K, S, 0), OW = nn_conv_out(W, K, S, 0);
+    float inv = 1.0f / (float)(K * K);
+    for (int c = 0; c < C; c++)
+        for (int oy = 0; oy < OH; oy++)
+            for (int ox = 0; ox < OW; ox++) {
+                int32_t s = 0;
+                for (int ky = 0; ky < K; ky++)
+                    for (int kx = 0; kx < K; kx++)
+                        s += x[((size_t)c * H + oy * S + ky) * W + ox * S + kx] - zp;
+                y[((size_t)c * OH + oy) * OW + ox] =
+                    (uint8_t)nn_quantize_value((float)s * inv, 1.0f, zp, 0, 255);
             }
 }

@@ -79,6 +79,9 @@ void nn_avgpool2d(const float *x, int C, int H, int W, int K, int S, float *y);
 /* dx[C,H,W] = backward of nn_avgpool2d given dy[C,OH,OW] (overwrites dx). */
 void nn_avgpool2d_backward(const float *dy, int C, int H, int W, int K, int S, float *dx);
 
+/* y[n] = a[n] + b[n] (residual add; y may alias a). */
+void nn_add(const float *a, const float *b, size_t n, float *y);
+
 /* In-place activation over n values, and its backward given the activation's OUTPUT y:
  * dy *= act'(.) */
 void nn_act_forward(enum nn_act act, float *x, size_t n);
@@ -143,6 +146,17 @@ void nn_qlinear_ref(const uint8_t *x, int x_zp, int IN, const int8_t *w, const i
                     int OUT, const float *mult, int y_zp, int qmin, int qmax, uint8_t *y);
 void nn_qlinear(const uint8_t *x, int x_zp, int IN, const int8_t *w, const int32_t *bias,
                 int OUT, const float *mult, int y_zp, int qmin, int qmax, uint8_t *y);
+
+/* Residual add of two quint8 tensors into a third quantization (y may alias a):
+ *     y = clamp(nearbyintf((a - za) * (sa / so) + (b - zb) * (sb / so)) + zo, 0, 255)
+ * with the two multipliers computed in float32 (the dequantize-add-quantize of PyTorch's
+ * quantized add, folded into two multipliers). */
+void nn_qadd(const uint8_t *a, float sa, int za, const uint8_t *b, float sb, int zb, size_t n,
+             float so, int zo, uint8_t *y);
+
+/* Average pooling on quint8 codes keeping the input's (scale, zero point):
+ * y = clamp(zp + nearbyint(sum(x - zp) / (K*K)), 0, 255); K = H = W is the global pool. */
+void nn_qavgpool2d(const uint8_t *x, int zp, int C, int H, int W, int K, int S, uint8_t *y);
 
 /* Max pooling on quint8 codes (monotone, so max of codes = code of max). */
 void nn_qmaxpool2d(const uint8_t *x, int C, int H, int W, int K, int S, uint8_t *y);

@@ -112,7 +112,7 @@ static void sample_forward(const struct trainer *t, const uint8_t *pix, float *a
         const float *w = has_weights(l) ? t->params + poff(m, l->w) : NULL;
         const float *b = has_weights(l) ? t->params + poff(m, l->b) : NULL;
         float *y = acts + t->act_off[i + 1];
-        nn_layer_forward(l, w, b, acts + t->act_off[i], y, col, args + t->arg_off[i]);
+        nn_layer_forward(l, w, b, acts + t->act_off[i], NULL, y, col, args + t->arg_off[i]);
         if (t->qat && has_weights(l))
             nn_fake_quant_act(y, (size_t)l->out_c * l->out_h * l->out_w, l->out_scale,
                               l->out_zp);
