@@ -925,6 +925,124 @@ static void train_one(struct nn_model *m, const struct nn_dataset *ds, int threa
     cgpc_set_threads(2);
 }
 
+/* training parameters plus running statistics of a BatchNorm model */
+static size_t m_tarena_floats(const struct nn_model *m)
+{
+    size_t n = m->ntrain;
+    for (int i = 0; i < m->nlayers; i++)
+        n += m->layers[i].bn[0] ? 2 * (size_t)m->layers[i].out_c : 0;
+    return n;
+}
+
+static void mnv2_model(struct nn_model *m, uint64_t seed)
+{
+    struct cgpc_err err = {0};
+    if (nn_model_init_mobilenetv2(m, 0.25, 1, 32, 10, seed, &err))
+        fail_msg("%s", err.msg);
+}
+
+/* The training-mode gradient (BatchNorm with batch statistics, depthwise, residual, ReLU6
+ * backward) of the golden torchvision model over the 16 golden images equals PyTorch's
+ * autograd: every listed tensor within 1e-3 of its largest gradient, the loss to 1e-5. */
+static void train_mnv2_gradient__pytorch_autograd__match_1e3(void **state)
+{
+    (void)state;
+    struct nn_model m;
+    struct nn_dataset ds;
+    struct cgpc_err err = {0};
+    float *want, *got;
+    mnv2_golden(&m, &ds, &want, &got);
+    free(want);
+    free(got);
+    int idx[16];
+    for (int i = 0; i < 16; i++)
+        idx[i] = i;
+    float *g = malloc(m.ntrain * sizeof *g);
+    double loss;
+    assert_int_equal(nn_train_gradient(&m, &ds, idx, 16, g, &loss, &err), CGPC_OK);
+    FILE *f = fopen(golden("mnv2-grad.csv"), "r");
+    assert_non_null(f);
+    static char line[1 << 22];
+    static float vals[1 << 18];
+    int tensors = 0;
+    while (fgets(line, sizeof line, f)) {
+        char *name = strtok(line, ",");
+        if (strcmp(name, "loss") == 0) {
+            double want_loss = atof(strtok(NULL, ",\n"));
+            if (fabs(loss - want_loss) > 1e-5 * fabs(want_loss))
+                fail_msg("loss %.9g, pytorch %.9g", loss, want_loss);
+            continue;
+        }
+        /* "<prefix>.weight" of a conv/linear, or "<bn prefix>.weight/.bias" */
+        char pre[96];
+        const char *dot = strrchr(name, '.');
+        snprintf(pre, sizeof pre, "%.*s", (int)(dot - name), name);
+        const float *p = NULL;
+        for (int i = 0; i < m.nlayers && !p; i++) {
+            const struct nn_layer *l = &m.layers[i];
+            if (strcmp(l->name, pre) == 0)
+                p = strcmp(dot, ".weight") == 0 ? l->tw : l->tb;
+            else if (l->bn[0] && strcmp(l->bn, pre) == 0)
+                p = strcmp(dot, ".weight") == 0 ? l->bn_w : l->bn_b;
+        }
+        if (!p)
+            fail_msg("%s: no such parameter", name);
+        const float *gp = g + (p - (const float *)m.tarena);
+        float amax = 0;
+        int n = 0;
+        for (char *v; (v = strtok(NULL, ",\n")) && n < (1 << 18);)
+            vals[n++] = (float)atof(v);
+        for (int k = 0; k < n; k++)
+            amax = fmaxf(amax, fabsf(vals[k]));
+        for (int k = 0; k < n; k++)
+            if (fabsf(gp[k] - vals[k]) > 1e-3f * amax)
+                fail_msg("%s[%d]: cgpc %.7g pytorch %.7g (max |g| %g)", name, k, gp[k], vals[k],
+                         amax);
+        tensors++;
+    }
+    fclose(f);
+    assert_int_equal(tensors, 11);
+    free(g);
+    nn_dataset_free(&ds);
+    nn_model_free(&m);
+}
+
+/* Batch statistics and every reduction in sample/chunk order: 1 and 2 threads agree bit for
+ * bit after a few Adam steps with BatchNorm and running statistics. */
+static void train_mnv2__one_vs_two_threads__bit_identical(void **state)
+{
+    (void)state;
+    struct nn_dataset ds;
+    struct cgpc_err err = {0};
+    load_mnist_train(&ds, 48);
+    assert_int_equal(nn_dataset_pad(&ds, 32, 32, &err), CGPC_OK);
+    struct nn_model a, b;
+    struct nn_train_opts o;
+    nn_train_defaults(&o);
+    o.epochs = 1;
+    o.batch = 24;
+    o.shift = 1;
+    mnv2_model(&a, 7);
+    mnv2_model(&b, 7);
+    cgpc_set_threads(1);
+    assert_int_equal(nn_train(&a, &ds, &o, &err), CGPC_OK);
+    cgpc_set_threads(2);
+    assert_int_equal(nn_train(&b, &ds, &o, &err), CGPC_OK);
+    size_t nall = m_tarena_floats(&a);
+    assert_memory_equal(a.tarena, b.tarena, nall * sizeof(float));
+    assert_memory_equal(a.arena, b.arena, (size_t)nn_model_param_count(&a) * sizeof(float));
+    /* training moved the parameters and the running statistics */
+    struct nn_model c;
+    mnv2_model(&c, 7);
+    assert_true(memcmp(a.tarena, c.tarena, a.ntrain * sizeof(float)) != 0);
+    assert_true(memcmp((float *)a.tarena + a.ntrain, (float *)c.tarena + c.ntrain,
+                       (nall - a.ntrain) * sizeof(float)) != 0);
+    nn_model_free(&a);
+    nn_model_free(&b);
+    nn_model_free(&c);
+    nn_dataset_free(&ds);
+}
+
 static void train__small_subset__loss_decreases_and_qat_works(void **state)
 {
     (void)state;
@@ -996,6 +1114,8 @@ int main(void)
         cmocka_unit_test(train_gradient__vs_finite_difference__agrees),
         cmocka_unit_test(train__small_subset__loss_decreases_and_qat_works),
         cmocka_unit_test(train__one_vs_two_threads__bit_identical_weights),
+        cmocka_unit_test(train_mnv2_gradient__pytorch_autograd__match_1e3),
+        cmocka_unit_test(train_mnv2__one_vs_two_threads__bit_identical),
     };
     return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);
 }

@@ -235,11 +235,158 @@ static void conv_wide_u8(const uint8_t *x, const int16_t *x16, int cg, int H, in
         memcpy(y + (size_t)oy * OW, q + (size_t)oy * W, (size_t)OW);
 }
 
+/* Output columns [lo, hi) whose input column ox*stride - pad + kx lies inside [0, W). */
+static void tap_range(int OW, int W, int stride, int pad, int kx, int *lo, int *hi)
+{
+    int a = 0, z = OW;
+    while (a < OW && a * stride - pad + kx < 0)
+        a++;
+    while (z > a && (z - 1) * stride - pad + kx >= W)
+        z--;
+    *lo = a;
+    *hi = z;
+}
+
+void nn_dwconv2d(const float *x, int C, int H, int W, const float *w, const float *b, int KH,
+                 int KW, int stride, int pad, float *y)
+{
+    int OH = nn_conv_out(H, KH, stride, pad), OW = nn_conv_out(W, KW, stride, pad);
+    for (int c = 0; c < C; c++) {
+        const float *xc = x + (size_t)c * H * W, *wc = w + (size_t)c * KH * KW;
+        for (int oy = 0; oy < OH; oy++) {
+            float *restrict yr = y + ((size_t)c * OH + oy) * OW;
+            float bias = b ? b[c] : 0.0f;
+            for (int ox = 0; ox < OW; ox++)
+                yr[ox] = bias;
+            for (int ky = 0; ky < KH; ky++) {
+                int iy = oy * stride - pad + ky;
+                if (iy < 0 || iy >= H)
+                    continue;
+                const float *restrict xr = xc + (size_t)iy * W;
+                for (int kx = 0; kx < KW; kx++) {
+                    int lo, hi;
+                    float wv = wc[ky * KW + kx];
+                    tap_range(OW, W, stride, pad, kx, &lo, &hi);
+                    if (stride == 1)
+                        for (int ox = lo; ox < hi; ox++)
+                            yr[ox] += wv * xr[ox - pad + kx];
+                    else
+                        for (int ox = lo; ox < hi; ox++)
+                            yr[ox] += wv * xr[ox * stride - pad + kx];
+                }
+            }
+        }
+    }
+}
+
+void nn_dwconv2d_backward(const float *x, int C, int H, int W, const float *w, int KH, int KW,
+                          int stride, int pad, const float *dy, float *dx, float *dw, float *db)
+{
+    int OH = nn_conv_out(H, KH, stride, pad), OW = nn_conv_out(W, KW, stride, pad);
+    if (dx)
+        memset(dx, 0, (size_t)C * H * W * sizeof *dx);
+    for (int c = 0; c < C; c++) {
+        const float *xc = x + (size_t)c * H * W, *dyc = dy + (size_t)c * OH * OW;
+        float *dxc = dx ? dx + (size_t)c * H * W : NULL;
+        if (db) {
+            float s = 0.0f;
+            for (int p = 0; p < OH * OW; p++)
+                s += dyc[p];
+            db[c] += s;
+        }
+        for (int ky = 0; ky < KH; ky++)
+            for (int kx = 0; kx < KW; kx++) {
+                int lo, hi;
+                size_t wi = ((size_t)c * KH + ky) * KW + kx;
+                float wv = w[wi], s = 0.0f;
+                tap_range(OW, W, stride, pad, kx, &lo, &hi);
+                for (int oy = 0; oy < OH; oy++) {
+                    int iy = oy * stride - pad + ky;
+                    if (iy < 0 || iy >= H)
+                        continue;
+                    const float *xr = xc + (size_t)iy * W - pad + kx, *g = dyc + (size_t)oy * OW;
+                    for (int ox = lo; ox < hi; ox++)
+                        s += g[ox] * xr[ox * stride];
+                    if (dxc) {
+                        float *restrict d = dxc + (size_t)iy * W - pad + kx;
+                        for (int ox = lo; ox < hi; ox++)
+                            d[ox * stride] += g[ox] * wv;
+                    }
+                }
+                dw[wi] += s;
+            }
+    }
+}
+
+/* 1x1 convolution on a small map (P < NN_PBLOCK positions): 8 output channels at a time as
+ * independent chains (each summed from its bias over ic in order, as the reference). */
+static void conv1x1_small(const float *x, int C, int P, const float *w, const float *b, int OC,
+                          float *y)
+{
+    for (int o0 = 0; o0 < OC; o0 += 8) {
+        int on = OC - o0 < 8 ? OC - o0 : 8;
+        float acc[8][NN_PBLOCK];
+        for (int j = 0; j < on; j++)
+            for (int p = 0; p < P; p++)
+                acc[j][p] = b ? b[o0 + j] : 0.0f;
+        for (int ic = 0; ic < C; ic++) {
+            const float *restrict xr = x + (size_t)ic * P;
+            for (int j = 0; j < on; j++) {
+                float wv = w[(size_t)(o0 + j) * C + ic];
+                for (int p = 0; p < P; p++)
+                    acc[j][p] += wv * xr[p];
+            }
+        }
+        for (int j = 0; j < on; j++)
+            memcpy(y + (size_t)(o0 + j) * P, acc[j], (size_t)P * sizeof *y);
+    }
+}
+
+/* Backward of a 1x1 convolution on a small map: the reference's loops without the window
+ * bookkeeping (same order, identical results). */
+static void conv1x1_small_backward(const float *x, int C, int P, const float *w, int OC,
+                                   const float *dy, float *dx, float *dw, float *db)
+{
+    if (dx)
+        memset(dx, 0, (size_t)C * P * sizeof *dx);
+    for (int oc = 0; oc < OC; oc++) {
+        const float *dyo = dy + (size_t)oc * P;
+        if (db) {
+            float s = 0.0f;
+            for (int p = 0; p < P; p++)
+                s += dyo[p];
+            db[oc] += s;
+        }
+        for (int ic = 0; ic < C; ic++) {
+            const float *xc = x + (size_t)ic * P;
+            float s = 0.0f;
+            for (int p = 0; p < P; p++)
+                s += dyo[p] * xc[p];
+            dw[(size_t)oc * C + ic] += s;
+        }
+        if (dx)
+            for (int ic = 0; ic < C; ic++) {
+                float wv = w[(size_t)oc * C + ic];
+                float *restrict d = dx + (size_t)ic * P;
+                for (int p = 0; p < P; p++)
+                    d[p] += dyo[p] * wv;
+            }
+    }
+}
+
 void nn_conv2d(const float *x, int C, int H, int W, const float *w, const float *b, int OC,
                int KH, int KW, int stride, int pad, int groups, float *y, float *col)
 {
     int OH = nn_conv_out(H, KH, stride, pad), OW = nn_conv_out(W, KW, stride, pad);
     int P = OH * OW, cg = C / groups, ocg = OC / groups, K = cg * KH * KW;
+    if (groups == C && OC == C) {
+        nn_dwconv2d(x, C, H, W, w, b, KH, KW, stride, pad, y);
+        return;
+    }
+    if (KH == 1 && KW == 1 && stride == 1 && pad == 0 && groups == 1 && P < NN_PBLOCK) {
+        conv1x1_small(x, C, P, w, b, OC, y);
+        return;
+    }
     if (stride == 1 && pad == 0) {
         for (int oc = 0; oc < OC; oc++)
             conv_wide_f32(x + (size_t)(oc / ocg) * cg * H * W, cg, H, W, w + (size_t)oc * K,
@@ -354,6 +501,14 @@ void nn_conv2d_backward(const float *x, int C, int H, int W, const float *w, int
                         int KW, int stride, int pad, int groups, const float *dy, float *dx,
                         float *dw, float *db, float *scratch)
 {
+    if (groups == C && OC == C) {
+        nn_dwconv2d_backward(x, C, H, W, w, KH, KW, stride, pad, dy, dx, dw, db);
+        return;
+    }
+    if (KH == 1 && KW == 1 && stride == 1 && pad == 0 && groups == 1 && H * W < NN_PBLOCK) {
+        conv1x1_small_backward(x, C, H * W, w, OC, dy, dx, dw, db);
+        return;
+    }
     if (stride != 1 || pad != 0) {
         nn_conv2d_backward_ref(x, C, H, W, w, OC, KH, KW, stride, pad, groups, dy, dx, dw, db);
         return;

@@ -46,6 +46,18 @@ size_t nn_conv2d_col_size(int C, int H, int W, int KH, int KW, int stride, int p
 void nn_conv2d(const float *x, int C, int H, int W, const float *w, const float *b, int OC,
                int KH, int KW, int stride, int pad, int groups, float *y, float *col);
 
+/* Depthwise convolution (groups == C == OC, w[C,1,KH,KW]): per channel, rows of outputs
+ * updated tap by tap (vectorised over output columns), only the taps inside the image; each
+ * output is summed from its bias in (ky, kx) order as the reference (equal up to the sign of
+ * zero). nn_conv2d and nn_conv2d_backward dispatch here for depthwise layers, and 1x1
+ * convolutions on maps of fewer than 64 positions to a kernel computing 8 output channels as
+ * independent chains (same order as the reference: identical). Backward: dw summed over
+ * (oy, ox) in order and dx in (ky, kx, oy) order as the reference: identical. */
+void nn_dwconv2d(const float *x, int C, int H, int W, const float *w, const float *b, int KH,
+                 int KW, int stride, int pad, float *y);
+void nn_dwconv2d_backward(const float *x, int C, int H, int W, const float *w, int KH, int KW,
+                          int stride, int pad, const float *dy, float *dx, float *dw, float *db);
+
 /* Backward of nn_conv2d given dy[OC,OH,OW]: dw += dL/dw, db += dL/db (db may be NULL),
  * dx = dL/dx (dx may be NULL: not needed for the first layer).
  * Reference: direct loops, each dw element summed over (oy, ox) in order. */

@@ -9,6 +9,7 @@
 #include "common/rng.h"
 #include "nn/eval.h"
 #include "nn/quant.h"
+#include "nn/train_graph.h"
 
 void nn_train_defaults(struct nn_train_opts *o)
 {
@@ -157,7 +158,7 @@ static float sample_backward(const struct trainer *t, const float *acts, const i
 }
 
 /* Shift an image by (dy, dx) with zero fill. */
-static void shift_image(const uint8_t *src, int rows, int cols, int dy, int dx, uint8_t *dst)
+void nn_shift_image(const uint8_t *src, int rows, int cols, int dy, int dx, uint8_t *dst)
 {
     for (int y = 0; y < rows; y++)
         for (int x = 0; x < cols; x++) {
@@ -195,7 +196,7 @@ NN_OMP(for schedule(dynamic, 1))
                     cgpc_rng_seed(&r, t->seed ^ 0x5a17ull, t->epoch, (uint64_t)i);
                     int dy = (int)cgpc_rng_below(&r, (uint32_t)(2 * t->shift + 1)) - t->shift;
                     int dx = (int)cgpc_rng_below(&r, (uint32_t)(2 * t->shift + 1)) - t->shift;
-                    shift_image(pix, ds->rows, ds->cols, dy, dx, shifted);
+                    nn_shift_image(pix, ds->rows, ds->cols, dy, dx, shifted);
                     pix = shifted;
                 }
                 sample_forward(t, pix, acts, args, col);
@@ -226,6 +227,17 @@ cgpc_status nn_train_gradient(const struct nn_model *m, const struct nn_dataset 
                               const int *idx, int n, float *grad, double *loss,
                               struct cgpc_err *err)
 {
+    if (m->has_bn) {
+        struct graph_trainer g;
+        int correct;
+        cgpc_status gs = graph_trainer_init(&g, m, n, err);
+        if (gs)
+            return gs;
+        graph_batch_gradient(&g, ds, idx, n, grad, loss, &correct);
+        *loss /= n > 0 ? n : 1;
+        graph_trainer_free(&g);
+        return CGPC_OK;
+    }
     struct trainer t;
     cgpc_status st = trainer_init(&t, m, n, err);
     if (st)
@@ -252,10 +264,18 @@ cgpc_status nn_train(struct nn_model *m, const struct nn_dataset *train,
                          train->path, train->rows, train->cols, m->in_h, m->in_w);
     if (o->epochs < 1 || o->batch < 1 || !(o->lr > 0))
         return CGPC_FAIL(err, CGPC_ERR_ARG, "epochs, batch and lr must be positive");
-    int batch = o->batch < n ? o->batch : n;
-    if ((st = trainer_init(&t, m, batch, err)))
+    int batch = o->batch < n ? o->batch : n, graph = m->has_bn;
+    struct graph_trainer gt;
+    memset(&t, 0, sizeof t);
+    memset(&gt, 0, sizeof gt);
+    if (graph && o->qat)
+        return CGPC_FAIL(err, CGPC_ERR_ARG,
+                         "QAT of a BatchNorm model (%s) is not supported: quantize it "
+                         "post-training (cgpc quantize)",
+                         m->arch);
+    if ((st = graph ? graph_trainer_init(&gt, m, batch, err) : trainer_init(&t, m, batch, err)))
         return st;
-    size_t np = t.np;
+    size_t np = graph ? m->ntrain : t.np;
     float *grad = calloc(np, sizeof *grad), *mom = calloc(np, sizeof *mom),
           *vel = calloc(np, sizeof *vel), *fq = o->qat ? calloc(np, sizeof *fq) : NULL;
     int *perm = malloc((size_t)n * sizeof *perm);
@@ -264,9 +284,9 @@ cgpc_status nn_train(struct nn_model *m, const struct nn_dataset *train,
         goto out;
     }
     t.qat = o->qat;
-    t.shift = o->shift;
-    t.seed = o->seed;
-    float *params = m->arena;
+    t.shift = gt.shift = o->shift;
+    t.seed = gt.seed = o->seed;
+    float *params = graph ? m->tarena : m->arena;
     int nb = (n + batch - 1) / batch;
     long step = 0, total = (long)nb * o->epochs;
     double t_start = cgpc_wtime();
@@ -280,7 +300,7 @@ cgpc_status nn_train(struct nn_model *m, const struct nn_dataset *train,
             perm[i] = perm[j];
             perm[j] = tmp;
         }
-        t.epoch = (uint64_t)ep;
+        t.epoch = gt.epoch = (uint64_t)ep;
         double ep_loss = 0, t_ep = cgpc_wtime();
         int ep_correct = 0, seen = 0;
         for (int bi = 0; bi < nb; bi++) {
@@ -295,7 +315,10 @@ cgpc_status nn_train(struct nn_model *m, const struct nn_dataset *train,
             }
             double ls;
             int corr;
-            batch_gradient(&t, train, perm + b0, bn, grad, &ls, &corr);
+            if (graph)
+                graph_batch_gradient(&gt, train, perm + b0, bn, grad, &ls, &corr);
+            else
+                batch_gradient(&t, train, perm + b0, bn, grad, &ls, &corr);
             ep_loss += ls;
             ep_correct += corr;
             seen += bn;
@@ -323,6 +346,8 @@ NN_OMP(parallel for schedule(static))
                     params[p] -= flr * mom[p];
                 }
             }
+            if (graph)
+                graph_trainer_update_stats(&gt, m, bn);
             if (o->progress) {
                 struct nn_train_progress pr = {0};
                 pr.epoch = ep + 1;
@@ -337,6 +362,7 @@ NN_OMP(parallel for schedule(static))
                 pr.test_top1 = pr.test_loss = -1;
                 if (bi == nb - 1) {
                     pr.end_of_epoch = 1;
+                    nn_model_fold_bn(m);
                     if (o->test) {
                         struct nn_eval_result res;
                         if (o->qat)
@@ -352,7 +378,11 @@ NN_OMP(parallel for schedule(static))
         }
     }
 out:
-    trainer_free(&t);
+    nn_model_fold_bn(m);
+    if (graph)
+        graph_trainer_free(&gt);
+    else
+        trainer_free(&t);
     free(grad);
     free(mom);
     free(vel);

@@ -11,6 +11,9 @@
 #                      logits depend on the input), num_batches_tracked (I64) included, no
 #                      metadata:
 #                      exactly what safetensors' save_file(model.state_dict()) writes
+#   mnv2-grad.csv      training-mode gradients (BatchNorm with batch statistics) of the mean
+#                      cross-entropy over the 16 images: one line per tensor, "name,v0,v1,..."
+#                      for the tensors listed in GRAD_TENSORS
 #   mnv2-logits.csv    PyTorch float logits (eval mode), one row per image; the 28x28 images
 #                      are zero-padded by 2 pixels on each side (pixel value 0, before
 #                      normalisation) to 32x32 and normalised with mean 0.5, std 0.5
@@ -28,6 +31,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 FASHION = "/usr/share/datasets/fashion-mnist"
 N = 16
 WIDTH = 0.25
+GRAD_TENSORS = ["features.0.0.weight", "features.0.1.weight", "features.0.1.bias",
+                "features.1.conv.0.0.weight", "features.2.conv.1.0.weight",
+                "features.3.conv.2.weight", "features.3.conv.3.weight",
+                "features.17.conv.1.1.bias", "features.18.0.weight", "classifier.1.weight",
+                "classifier.1.bias"]
 
 
 def main():
@@ -59,6 +67,17 @@ def main():
     with torch.no_grad():
         write_csv(os.path.join(HERE, "mnv2-logits.csv"), model(x))
     save_safetensors(os.path.join(HERE, "mnv2.safetensors"), dict(model.state_dict()))
+    # training-mode gradient (dropout off: p = 0 so that C and PyTorch see the same network)
+    model.train()
+    model.classifier[0].p = 0.0
+    loss = F.cross_entropy(model(x), labels.long())
+    loss.backward()
+    params = dict(model.named_parameters())
+    with open(os.path.join(HERE, "mnv2-grad.csv"), "w") as f:
+        f.write("loss,%.9g\n" % loss.item())
+        for name in GRAD_TENSORS:
+            f.write(name + "," + ",".join("%.9g" % v for v in
+                                          params[name].grad.flatten().tolist()) + "\n")
     print("wrote MobileNetV2 golden data for %d images" % N)
 
 
