@@ -760,6 +760,68 @@ static void golden_mnv2_float__torchvision_logits__match_1e3(void **state)
     nn_model_free(&m);
 }
 
+/* The golden MobileNetV2 after PTQ (calibrated on the 16 golden images): float and int8
+ * files round-trip (torchvision layout with BN, cgpc-int8 with add scales) with identical
+ * logits, and every conv and the classifier is addressable by its state_dict name. (This
+ * random, untrained network is chaotic - its stem gradients are ~100 - so its int8 logits are
+ * not close to the float ones; the int8 tolerance is tested on the trained model in
+ * models/, mnv2_shipped__int8_vs_float__within_tolerance.) */
+static void golden_mnv2_int8__ptq__round_trips_and_names(void **state)
+{
+    (void)state;
+    struct nn_model m, m2;
+    struct nn_dataset ds;
+    struct cgpc_err err = {0};
+    float *want, *fl;
+    mnv2_golden(&m, &ds, &want, &fl);
+    assert_int_equal(nn_model_save(&m, tmp("mf.safetensors"), &err), CGPC_OK);
+    assert_int_equal(nn_model_load(tmp("mf.safetensors"), &m2, &err), CGPC_OK);
+    assert_true(m2.has_bn);
+    float *b = all_logits(&m2, &ds);
+    assert_memory_equal(fl, b, (size_t)ds.n * 10 * 4);
+    free(b);
+    nn_model_free(&m2);
+    assert_int_equal(nn_quantize_model(&m, &ds, 0, &err), CGPC_OK);
+    float *q = all_logits(&m, &ds);
+    assert_int_equal(nn_model_save(&m, tmp("mq.safetensors"), &err), CGPC_OK);
+    assert_int_equal(nn_model_load(tmp("mq.safetensors"), &m2, &err), CGPC_OK);
+    assert_true(m2.quantized && !m2.has_float);
+    b = all_logits(&m2, &ds);
+    assert_memory_equal(q, b, (size_t)ds.n * 10 * 4);
+    /* 52 convolutions + classifier, int8 codes by state_dict name */
+    int convs = 0, lin = 0;
+    for (int i = 0; i < m2.nlayers; i++) {
+        const struct nn_layer *l = &m2.layers[i];
+        char name[64];
+        int8_t *codes;
+        struct nn_layer *lp;
+        int64_t shape[4];
+        int nd;
+        if (l->op != NN_OP_CONV2D && l->op != NN_OP_LINEAR)
+            continue;
+        snprintf(name, sizeof name, "%s.weight", l->name);
+        assert_int_equal(nn_model_weight_codes(&m2, name, &codes, &lp, shape, &nd, &err),
+                         CGPC_OK);
+        assert_true(codes == l->qw && lp == l);
+        convs += l->op == NN_OP_CONV2D;
+        lin += l->op == NN_OP_LINEAR;
+    }
+    assert_int_equal(convs, 52);
+    assert_int_equal(lin, 1);
+    const struct nn_layer *dw = nn_model_layer(&m2, "features.3.conv.1.0");
+    assert_non_null(dw);
+    assert_int_equal(dw->groups, dw->in_c);
+    assert_int_equal(dw->nweights, (int64_t)dw->out_c * 9);
+    assert_int_equal(dw->macs, dw->nweights * dw->out_h * dw->out_w);
+    free(b);
+    free(q);
+    free(want);
+    free(fl);
+    nn_model_free(&m2);
+    nn_dataset_free(&ds);
+    nn_model_free(&m);
+}
+
 /* PyTorch's quantized engine here is onednn (no fbgemm in Debian's build) and keeps the bias
  * in float; we round it to int32 (the only difference: with a float bias the same pipeline
  * reproduces all 160 PyTorch logits exactly, see docs/ARCHITECTURE.md). Tolerance: every
@@ -1110,6 +1172,7 @@ int main(void)
         cmocka_unit_test(golden_float__pytorch_logits__match_1e4),
         cmocka_unit_test(golden_int8__pytorch_quantized_logits__within_one_quantum),
         cmocka_unit_test(golden_mnv2_float__torchvision_logits__match_1e3),
+        cmocka_unit_test(golden_mnv2_int8__ptq__round_trips_and_names),
         cmocka_unit_test(model_save_load__float_and_int8__identical_logits),
         cmocka_unit_test(train_gradient__vs_finite_difference__agrees),
         cmocka_unit_test(train__small_subset__loss_decreases_and_qat_works),
