@@ -792,12 +792,54 @@ void nn_qconv2d_ref(const uint8_t *x, int x_zp, int C, int H, int W, const int8_
     }
 }
 
+/* Depthwise int8 convolution: per channel and output row, int32 accumulators start at the
+ * bias and take the taps inside the image ((x - x_zp) * w, as the reference, which skips the
+ * padding), vectorised over output columns; then one requantization pass. acc: OW int32. */
+static void qdwconv2d(const uint8_t *x, int x_zp, int C, int H, int W, const int8_t *w,
+                      const int32_t *bias, int KH, int KW, int stride, int pad,
+                      const float *mult, int y_zp, int qmin, int qmax, uint8_t *y, int32_t *acc)
+{
+    int OH = nn_conv_out(H, KH, stride, pad), OW = nn_conv_out(W, KW, stride, pad);
+    for (int c = 0; c < C; c++) {
+        const uint8_t *xc = x + (size_t)c * H * W;
+        const int8_t *wc = w + (size_t)c * KH * KW;
+        for (int oy = 0; oy < OH; oy++) {
+            int32_t b0 = bias ? bias[c] : 0;
+            for (int ox = 0; ox < OW; ox++)
+                acc[ox] = b0;
+            for (int ky = 0; ky < KH; ky++) {
+                int iy = oy * stride - pad + ky;
+                if (iy < 0 || iy >= H)
+                    continue;
+                const uint8_t *restrict xr = xc + (size_t)iy * W - pad;
+                for (int kx = 0; kx < KW; kx++) {
+                    int lo, hi;
+                    int32_t wv = wc[ky * KW + kx];
+                    tap_range(OW, W, stride, pad, kx, &lo, &hi);
+                    if (stride == 1)
+                        for (int ox = lo; ox < hi; ox++)
+                            acc[ox] += wv * ((int32_t)xr[ox + kx] - x_zp);
+                    else
+                        for (int ox = lo; ox < hi; ox++)
+                            acc[ox] += wv * ((int32_t)xr[ox * stride + kx] - x_zp);
+                }
+            }
+            requant_array(acc, y + ((size_t)c * OH + oy) * OW, OW, mult[c], y_zp, qmin, qmax);
+        }
+    }
+}
+
 void nn_qconv2d(const uint8_t *x, int x_zp, int C, int H, int W, const int8_t *w,
                 const int32_t *bias, int OC, int KH, int KW, int stride, int pad, int groups,
                 const float *mult, int y_zp, int qmin, int qmax, uint8_t *y, uint8_t *col)
 {
     int OH = nn_conv_out(H, KH, stride, pad), OW = nn_conv_out(W, KW, stride, pad);
     int P = OH * OW, cg = C / groups, ocg = OC / groups, K = cg * KH * KW;
+    if (groups == C && OC == C) {
+        qdwconv2d(x, x_zp, C, H, W, w, bias, KH, KW, stride, pad, mult, y_zp, qmin, qmax, y,
+                  (int32_t *)(void *)col);
+        return;
+    }
     if (stride == 1 && pad == 0) {
         /* scratch: accumulators, then the int16 copy of the input (zero-padded) */
         int32_t *acc = (int32_t *)(void *)col;
