@@ -318,27 +318,53 @@ void nn_dwconv2d_backward(const float *x, int C, int H, int W, const float *w, i
     }
 }
 
-/* 1x1 convolution on a small map (P < NN_PBLOCK positions): 8 output channels at a time as
- * independent chains (each summed from its bias over ic in order, as the reference). */
-static void conv1x1_small(const float *x, int C, int P, const float *w, const float *b, int OC,
-                          float *y)
+static void linear_strided(const float *x, int IN, const float *w, const float *b, int OUT,
+                           float *y, size_t ystride);
+
+/* 1x1 convolution y[OC,P] = w[OC,C] x[C,P] + b as a register-blocked GEMM.
+ * P >= 16: blocks of 16 positions x 4 output channels in registers, each output summed from
+ * its bias over ic in order (the reference's order: identical); the last block is moved back
+ * to end at P (overlap recomputes the same values).
+ * P < 16 (maps of 1x1, 2x2, 3x3): x is transposed into `col` ([P][C]) and every output is a
+ * 16-lane dot product over ic like nn_linear (deterministic, differs from the reference by
+ * rounding). */
+static void conv1x1_gemm(const float *x, int C, int P, const float *w, const float *b, int OC,
+                         float *y, float *col)
 {
-    for (int o0 = 0; o0 < OC; o0 += 8) {
-        int on = OC - o0 < 8 ? OC - o0 : 8;
-        float acc[8][NN_PBLOCK];
-        for (int j = 0; j < on; j++)
+    if (P < 16) {
+        for (int ic = 0; ic < C; ic++)
             for (int p = 0; p < P; p++)
-                acc[j][p] = b ? b[o0 + j] : 0.0f;
-        for (int ic = 0; ic < C; ic++) {
-            const float *restrict xr = x + (size_t)ic * P;
-            for (int j = 0; j < on; j++) {
-                float wv = w[(size_t)(o0 + j) * C + ic];
-                for (int p = 0; p < P; p++)
-                    acc[j][p] += wv * xr[p];
+                col[(size_t)p * C + ic] = x[(size_t)ic * P + p];
+        for (int p = 0; p < P; p++)
+            linear_strided(col + (size_t)p * C, C, w, b, OC, y + p, (size_t)P);
+        return;
+    }
+    for (int p0 = 0; p0 < P; p0 = p0 + 32 <= P ? p0 + 16 : (p0 + 16 < P ? P - 16 : P)) {
+        int o = 0;
+        for (; o + 4 <= OC; o += 4) {
+            const float *w0 = w + (size_t)o * C, *w1 = w0 + C, *w2 = w1 + C, *w3 = w2 + C;
+            nn_v16f a0 = nn_v16f_splat(b ? b[o] : 0.0f), a1 = nn_v16f_splat(b ? b[o + 1] : 0.0f),
+                    a2 = nn_v16f_splat(b ? b[o + 2] : 0.0f),
+                    a3 = nn_v16f_splat(b ? b[o + 3] : 0.0f);
+            for (int ic = 0; ic < C; ic++) {
+                nn_v16f xv = nn_v16f_load(x + (size_t)ic * P + p0);
+                a0 += nn_v16f_splat(w0[ic]) * xv;
+                a1 += nn_v16f_splat(w1[ic]) * xv;
+                a2 += nn_v16f_splat(w2[ic]) * xv;
+                a3 += nn_v16f_splat(w3[ic]) * xv;
             }
+            memcpy(y + (size_t)o * P + p0, &a0, 64);
+            memcpy(y + (size_t)(o + 1) * P + p0, &a1, 64);
+            memcpy(y + (size_t)(o + 2) * P + p0, &a2, 64);
+            memcpy(y + (size_t)(o + 3) * P + p0, &a3, 64);
         }
-        for (int j = 0; j < on; j++)
-            memcpy(y + (size_t)(o0 + j) * P, acc[j], (size_t)P * sizeof *y);
+        for (; o < OC; o++) {
+            const float *w0 = w + (size_t)o * C;
+            nn_v16f a0 = nn_v16f_splat(b ? b[o] : 0.0f);
+            for (int ic = 0; ic < C; ic++)
+                a0 += nn_v16f_splat(w0[ic]) * nn_v16f_load(x + (size_t)ic * P + p0);
+            memcpy(y + (size_t)o * P + p0, &a0, 64);
+        }
     }
 }
 
@@ -383,8 +409,8 @@ void nn_conv2d(const float *x, int C, int H, int W, const float *w, const float 
         nn_dwconv2d(x, C, H, W, w, b, KH, KW, stride, pad, y);
         return;
     }
-    if (KH == 1 && KW == 1 && stride == 1 && pad == 0 && groups == 1 && P < NN_PBLOCK) {
-        conv1x1_small(x, C, P, w, b, OC, y);
+    if (KH == 1 && KW == 1 && stride == 1 && pad == 0 && groups == 1) {
+        conv1x1_gemm(x, C, P, w, b, OC, y, col);
         return;
     }
     if (stride == 1 && pad == 0) {
@@ -573,7 +599,8 @@ static float linear_finish(nn_v16f acc, const float *wo, const float *x, int mai
     return s + bias;
 }
 
-void nn_linear(const float *x, int IN, const float *w, const float *b, int OUT, float *y)
+static void linear_strided(const float *x, int IN, const float *w, const float *b, int OUT,
+                           float *y, size_t ys)
 {
     int main_ = IN - IN % NN_LANES, o = 0;
     /* four outputs at a time share the x loads and hide the add latency */
@@ -587,18 +614,23 @@ void nn_linear(const float *x, int IN, const float *w, const float *b, int OUT, 
             s2 += nn_v16f_load(w2 + i) * xv;
             s3 += nn_v16f_load(w3 + i) * xv;
         }
-        y[o] = linear_finish(s0, w0, x, main_, IN, b ? b[o] : 0.0f);
-        y[o + 1] = linear_finish(s1, w1, x, main_, IN, b ? b[o + 1] : 0.0f);
-        y[o + 2] = linear_finish(s2, w2, x, main_, IN, b ? b[o + 2] : 0.0f);
-        y[o + 3] = linear_finish(s3, w3, x, main_, IN, b ? b[o + 3] : 0.0f);
+        y[o * ys] = linear_finish(s0, w0, x, main_, IN, b ? b[o] : 0.0f);
+        y[(o + 1) * ys] = linear_finish(s1, w1, x, main_, IN, b ? b[o + 1] : 0.0f);
+        y[(o + 2) * ys] = linear_finish(s2, w2, x, main_, IN, b ? b[o + 2] : 0.0f);
+        y[(o + 3) * ys] = linear_finish(s3, w3, x, main_, IN, b ? b[o + 3] : 0.0f);
     }
     for (; o < OUT; o++) {
         const float *wo = w + (size_t)o * IN;
         nn_v16f s0 = nn_v16f_splat(0.0f);
         for (int i = 0; i < main_; i += NN_LANES)
             s0 += nn_v16f_load(wo + i) * nn_v16f_load(x + i);
-        y[o] = linear_finish(s0, wo, x, main_, IN, b ? b[o] : 0.0f);
+        y[o * ys] = linear_finish(s0, wo, x, main_, IN, b ? b[o] : 0.0f);
     }
+}
+
+void nn_linear(const float *x, int IN, const float *w, const float *b, int OUT, float *y)
+{
+    linear_strided(x, IN, w, b, OUT, y, 1);
 }
 
 void nn_linear_backward(const float *x, int IN, const float *w, int OUT, const float *dy,
