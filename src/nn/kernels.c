@@ -39,6 +39,9 @@ size_t nn_conv2d_col_size(int C, int H, int W, int KH, int KW, int stride, int p
      * input, with L <= OH*W */
     size_t im2col = (size_t)(C / groups) * KH * KW * P,
            wide = (5 * OH * (size_t)W + 63) / 64 * 64 + 2 * ((size_t)C * H * W + 64);
+    /* depthwise: one padded plane + its accumulators */
+    size_t dw = (size_t)(H + 2 * pad) * (W + 2 * pad) + OH * (size_t)(W + 2 * pad);
+    im2col = im2col > dw ? im2col : dw;
     return im2col > wide ? im2col : wide;
 }
 
@@ -248,34 +251,40 @@ static void tap_range(int OW, int W, int stride, int pad, int kx, int *lo, int *
 }
 
 void nn_dwconv2d(const float *x, int C, int H, int W, const float *w, const float *b, int KH,
-                 int KW, int stride, int pad, float *y)
+                 int KW, int stride, int pad, float *y, float *scratch)
 {
     int OH = nn_conv_out(H, KH, stride, pad), OW = nn_conv_out(W, KW, stride, pad);
+    int Hp = H + 2 * pad, Wp = W + 2 * pad;
+    /* zero-padded plane, then every tap is a shifted (stride 1: contiguous) view of it */
+    float *xp = scratch, *acc = scratch + (size_t)Hp * Wp;
+    memset(xp, 0, (size_t)Hp * Wp * sizeof *xp);
+    int L = stride == 1 ? (OH - 1) * Wp + OW : OH * OW;
     for (int c = 0; c < C; c++) {
         const float *xc = x + (size_t)c * H * W, *wc = w + (size_t)c * KH * KW;
-        for (int oy = 0; oy < OH; oy++) {
-            float *restrict yr = y + ((size_t)c * OH + oy) * OW;
-            float bias = b ? b[c] : 0.0f;
-            for (int ox = 0; ox < OW; ox++)
-                yr[ox] = bias;
-            for (int ky = 0; ky < KH; ky++) {
-                int iy = oy * stride - pad + ky;
-                if (iy < 0 || iy >= H)
-                    continue;
-                const float *restrict xr = xc + (size_t)iy * W;
-                for (int kx = 0; kx < KW; kx++) {
-                    int lo, hi;
-                    float wv = wc[ky * KW + kx];
-                    tap_range(OW, W, stride, pad, kx, &lo, &hi);
-                    if (stride == 1)
-                        for (int ox = lo; ox < hi; ox++)
-                            yr[ox] += wv * xr[ox - pad + kx];
-                    else
-                        for (int ox = lo; ox < hi; ox++)
-                            yr[ox] += wv * xr[ox * stride - pad + kx];
-                }
+        for (int iy = 0; iy < H; iy++)
+            memcpy(xp + (size_t)(iy + pad) * Wp + pad, xc + (size_t)iy * W, (size_t)W * sizeof *xp);
+        float bias = b ? b[c] : 0.0f;
+        for (int q = 0; q < L; q++)
+            acc[q] = bias;
+        for (int ky = 0; ky < KH; ky++)
+            for (int kx = 0; kx < KW; kx++) {
+                float wv = wc[ky * KW + kx];
+                const float *restrict sp = xp + (size_t)ky * Wp + kx;
+                float *restrict a = acc;
+                if (stride == 1)
+                    for (int q = 0; q < L; q++)
+                        a[q] += wv * sp[q];
+                else
+                    for (int oy = 0; oy < OH; oy++)
+                        for (int ox = 0; ox < OW; ox++)
+                            a[oy * OW + ox] += wv * sp[(size_t)oy * stride * Wp + ox * stride];
             }
-        }
+        float *yc = y + (size_t)c * OH * OW;
+        if (stride == 1)
+            for (int oy = 0; oy < OH; oy++)
+                memcpy(yc + (size_t)oy * OW, acc + (size_t)oy * Wp, (size_t)OW * sizeof *yc);
+        else
+            memcpy(yc, acc, (size_t)L * sizeof *yc);
     }
 }
 
@@ -406,7 +415,7 @@ void nn_conv2d(const float *x, int C, int H, int W, const float *w, const float 
     int OH = nn_conv_out(H, KH, stride, pad), OW = nn_conv_out(W, KW, stride, pad);
     int P = OH * OW, cg = C / groups, ocg = OC / groups, K = cg * KH * KW;
     if (groups == C && OC == C) {
-        nn_dwconv2d(x, C, H, W, w, b, KH, KW, stride, pad, y);
+        nn_dwconv2d(x, C, H, W, w, b, KH, KW, stride, pad, y, col);
         return;
     }
     if (KH == 1 && KW == 1 && stride == 1 && pad == 0 && groups == 1) {
