@@ -41,6 +41,10 @@ size_t nn_conv2d_col_size(int C, int H, int W, int KH, int KW, int stride, int p
            wide = (5 * OH * (size_t)W + 63) / 64 * 64 + 2 * ((size_t)C * H * W + 64);
     /* depthwise: one padded plane + its accumulators */
     size_t dw = (size_t)(H + 2 * pad) * (W + 2 * pad) + OH * (size_t)(W + 2 * pad);
+    if (groups == C) /* small maps: channels-last plane, transposed weights, accumulators */
+        dw = dw > (size_t)(H + 2 * pad) * (W + 2 * pad) * C + (size_t)(KH * KW + 1) * C
+                 ? dw
+                 : (size_t)(H + 2 * pad) * (W + 2 * pad) * C + (size_t)(KH * KW + 1) * C;
     im2col = im2col > dw ? im2col : dw;
     return im2col > wide ? im2col : wide;
 }
@@ -250,11 +254,52 @@ static void tap_range(int OW, int W, int stride, int pad, int kx, int *lo, int *
     *hi = z;
 }
 
+/* Depthwise convolution on a small map (<= 16 outputs per channel): vectorised over
+ * channels. The input goes into a zero-padded channels-last plane xt[Hp*Wp][C] and the
+ * weights into wt[KH*KW][C]; each output position sums its taps in (ky, kx) order from the
+ * bias, padding zeros included, exactly as the reference. Scratch: Hp*Wp*C + (KH*KW+1)*C. */
+static void dwconv_channels_last(const float *x, int C, int H, int W, const float *w,
+                                 const float *b, int KH, int KW, int stride, int pad, float *y,
+                                 float *scratch)
+{
+    int OH = nn_conv_out(H, KH, stride, pad), OW = nn_conv_out(W, KW, stride, pad);
+    int Hp = H + 2 * pad, Wp = W + 2 * pad, T = KH * KW;
+    float *xt = scratch, *wt = xt + (size_t)Hp * Wp * C, *acc = wt + (size_t)T * C;
+    memset(xt, 0, (size_t)Hp * Wp * C * sizeof *xt);
+    for (int c = 0; c < C; c++) {
+        for (int iy = 0; iy < H; iy++)
+            for (int ix = 0; ix < W; ix++)
+                xt[((size_t)(iy + pad) * Wp + ix + pad) * C + c] = x[((size_t)c * H + iy) * W + ix];
+        for (int t = 0; t < T; t++)
+            wt[(size_t)t * C + c] = w[(size_t)c * T + t];
+    }
+    for (int oy = 0; oy < OH; oy++)
+        for (int ox = 0; ox < OW; ox++) {
+            for (int c = 0; c < C; c++)
+                acc[c] = b ? b[c] : 0.0f;
+            for (int ky = 0; ky < KH; ky++)
+                for (int kx = 0; kx < KW; kx++) {
+                    const float *restrict xr =
+                        xt + ((size_t)(oy * stride + ky) * Wp + ox * stride + kx) * C;
+                    const float *restrict wr = wt + (size_t)(ky * KW + kx) * C;
+                    float *restrict a = acc;
+                    for (int c = 0; c < C; c++)
+                        a[c] += wr[c] * xr[c];
+                }
+            for (int c = 0; c < C; c++)
+                y[((size_t)c * OH + oy) * OW + ox] = acc[c];
+        }
+}
+
 void nn_dwconv2d(const float *x, int C, int H, int W, const float *w, const float *b, int KH,
                  int KW, int stride, int pad, float *y, float *scratch)
 {
     int OH = nn_conv_out(H, KH, stride, pad), OW = nn_conv_out(W, KW, stride, pad);
     int Hp = H + 2 * pad, Wp = W + 2 * pad;
+    if (OH * OW <= 16) {
+        dwconv_channels_last(x, C, H, W, w, b, KH, KW, stride, pad, y, scratch);
+        return;
+    }
     /* zero-padded plane, then every tap is a shifted (stride 1: contiguous) view of it */
     float *xp = scratch, *acc = scratch + (size_t)Hp * Wp;
     memset(xp, 0, (size_t)Hp * Wp * sizeof *xp);
