@@ -878,39 +878,70 @@ void nn_qconv2d_ref(const uint8_t *x, int x_zp, int C, int H, int W, const int8_
     }
 }
 
-/* Depthwise int8 convolution: per channel and output row, int32 accumulators start at the
- * bias and take the taps inside the image ((x - x_zp) * w, as the reference, which skips the
- * padding), vectorised over output columns; then one requantization pass. acc: OW int32. */
+/* Depthwise int8 convolution, vectorised over channels: (x - x_zp) goes into a channels-last
+ * int16 plane padded with 0 (the padding contributes nothing, as in the reference, which
+ * skips it), weights into wt[KH*KW][C] int16; int32 accumulators per channel from the bias;
+ * integer sums: exactly the reference. Scratch (bytes): 2*Hp*Wp*C + 2*KH*KW*C + 4*C, 4-byte
+ * aligned. */
 static void qdwconv2d(const uint8_t *x, int x_zp, int C, int H, int W, const int8_t *w,
                       const int32_t *bias, int KH, int KW, int stride, int pad,
-                      const float *mult, int y_zp, int qmin, int qmax, uint8_t *y, int32_t *acc)
+                      const float *mult, int y_zp, int qmin, int qmax, uint8_t *y, void *scratch)
 {
     int OH = nn_conv_out(H, KH, stride, pad), OW = nn_conv_out(W, KW, stride, pad);
+    int Hp = H + 2 * pad, Wp = W + 2 * pad, T = KH * KW;
+    int32_t *acc = scratch;
+    int16_t *xt = (int16_t *)(void *)(acc + C), *wt = xt + (size_t)Hp * Wp * C;
+    memset(xt, 0, (size_t)Hp * Wp * C * sizeof *xt);
     for (int c = 0; c < C; c++) {
-        const uint8_t *xc = x + (size_t)c * H * W;
-        const int8_t *wc = w + (size_t)c * KH * KW;
-        for (int oy = 0; oy < OH; oy++) {
-            int32_t b0 = bias ? bias[c] : 0;
-            for (int ox = 0; ox < OW; ox++)
-                acc[ox] = b0;
-            for (int ky = 0; ky < KH; ky++) {
-                int iy = oy * stride - pad + ky;
-                if (iy < 0 || iy >= H)
-                    continue;
-                const uint8_t *restrict xr = xc + (size_t)iy * W - pad;
+        for (int iy = 0; iy < H; iy++)
+            for (int ix = 0; ix < W; ix++)
+                xt[((size_t)(iy + pad) * Wp + ix + pad) * C + c] =
+                    (int16_t)(x[((size_t)c * H + iy) * W + ix] - x_zp);
+        for (int t = 0; t < T; t++)
+            wt[(size_t)t * C + c] = w[(size_t)c * T + t];
+    }
+    for (int oy = 0; oy < OH; oy++)
+        for (int ox = 0; ox < OW; ox++) {
+            for (int c = 0; c < C; c++)
+                acc[c] = bias ? bias[c] : 0;
+            for (int ky = 0; ky < KH; ky++)
                 for (int kx = 0; kx < KW; kx++) {
-                    int lo, hi;
-                    int32_t wv = wc[ky * KW + kx];
-                    tap_range(OW, W, stride, pad, kx, &lo, &hi);
-                    if (stride == 1)
-                        for (int ox = lo; ox < hi; ox++)
-                            acc[ox] += wv * ((int32_t)xr[ox + kx] - x_zp);
-                    else
-                        for (int ox = lo; ox < hi; ox++)
-                            acc[ox] += wv * ((int32_t)xr[ox * stride + kx] - x_zp);
+                    const int16_t *restrict xr =
+                        xt + ((size_t)(oy * stride + ky) * Wp + ox * stride + kx) * C;
+                    const int16_t *restrict wr = wt + (size_t)(ky * KW + kx) * C;
+                    int32_t *restrict a = acc;
+                    for (int c = 0; c < C; c++)
+                        a[c] += (int32_t)wr[c] * xr[c];
                 }
-            }
-            requant_array(acc, y + ((size_t)c * OH + oy) * OW, OW, mult[c], y_zp, qmin, qmax);
+            for (int c = 0; c < C; c++)
+                y[((size_t)c * OH + oy) * OW + ox] =
+                    nn_requantize(acc[c], mult[c], y_zp, qmin, qmax);
+        }
+}
+
+/* 1x1 int8 convolution: x transposed to int16 rows xt[P][C], then per output an int32 dot
+ * product over ic (vectorised; integer sums are exact) plus bias - x_zp*sum(w). Scratch
+ * (bytes): 2*C*P, 2-byte aligned. Exactly the reference. */
+static void qconv1x1(const uint8_t *x, int x_zp, int C, int P, const int8_t *w,
+                     const int32_t *bias, int OC, const float *mult, int y_zp, int qmin, int qmax,
+                     uint8_t *y, void *scratch)
+{
+    int16_t *xt = scratch;
+    for (int ic = 0; ic < C; ic++)
+        for (int p = 0; p < P; p++)
+            xt[(size_t)p * C + ic] = x[(size_t)ic * P + p];
+    for (int oc = 0; oc < OC; oc++) {
+        const int8_t *restrict wo = w + (size_t)oc * C;
+        int32_t wsum = 0;
+        for (int ic = 0; ic < C; ic++)
+            wsum += wo[ic];
+        int32_t base = (bias ? bias[oc] : 0) - x_zp * wsum;
+        for (int p = 0; p < P; p++) {
+            const int16_t *restrict xr = xt + (size_t)p * C;
+            int32_t acc = 0;
+            for (int ic = 0; ic < C; ic++)
+                acc += (int32_t)wo[ic] * xr[ic];
+            y[(size_t)oc * P + p] = nn_requantize(base + acc, mult[oc], y_zp, qmin, qmax);
         }
     }
 }
@@ -923,7 +954,11 @@ void nn_qconv2d(const uint8_t *x, int x_zp, int C, int H, int W, const int8_t *w
     int P = OH * OW, cg = C / groups, ocg = OC / groups, K = cg * KH * KW;
     if (groups == C && OC == C) {
         qdwconv2d(x, x_zp, C, H, W, w, bias, KH, KW, stride, pad, mult, y_zp, qmin, qmax, y,
-                  (int32_t *)(void *)col);
+                  col);
+        return;
+    }
+    if (KH == 1 && KW == 1 && stride == 1 && pad == 0 && groups == 1) {
+        qconv1x1(x, x_zp, C, P, w, bias, OC, mult, y_zp, qmin, qmax, y, col);
         return;
     }
     if (stride == 1 && pad == 0) {

@@ -149,8 +149,11 @@ void nn_qconv2d_ref(const uint8_t *x, int x_zp, int C, int H, int W, const int8_
 
 /* Fast: like nn_conv2d (wide direct path for stride 1 / no padding, else im2col with padding
  * filled with x_zp, so it contributes 0), int32 accumulation in register blocks with int16
- * products, zero-point correction x_zp*sum(w) per channel. Scratch: `col` of
- * nn_conv2d_col_size() bytes, 4-byte aligned. Exactly equal to the reference. */
+ * products, zero-point correction x_zp*sum(w) per channel. Depthwise layers (groups == C
+ * == OC) run channels-last in int16 with int32 accumulators per channel, 1x1 layers as int32
+ * dot products over input channels of an int16-transposed input. Scratch: `col` of
+ * 4 * nn_conv2d_col_size() bytes (the size of the float scratch), 4-byte aligned. Exactly
+ * equal to the reference. */
 void nn_qconv2d(const uint8_t *x, int x_zp, int C, int H, int W, const int8_t *w,
                 const int32_t *bias, int OC, int KH, int KW, int stride, int pad, int groups,
                 const float *mult, int y_zp, int qmin, int qmax, uint8_t *y, uint8_t *col);
