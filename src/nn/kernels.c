@@ -919,13 +919,37 @@ static void qdwconv2d(const uint8_t *x, int x_zp, int C, int H, int W, const int
         }
 }
 
-/* 1x1 int8 convolution: x transposed to int16 rows xt[P][C], then per output an int32 dot
- * product over ic (vectorised; integer sums are exact) plus bias - x_zp*sum(w). Scratch
- * (bytes): 2*C*P, 2-byte aligned. Exactly the reference. */
+/* 1x1 int8 convolution, integer sums (exactly the reference) from bias - x_zp*sum(w).
+ * P >= 16: per output channel, int32 accumulators over the positions take one input row per
+ * ic (int16 products, vectorised over positions), then one requantization pass. P < 16: x
+ * transposed to int16 rows xt[P][C], each output an int32 dot product over ic. Scratch
+ * (bytes): max(4*P, 2*C*P), 4-byte aligned. */
 static void qconv1x1(const uint8_t *x, int x_zp, int C, int P, const int8_t *w,
                      const int32_t *bias, int OC, const float *mult, int y_zp, int qmin, int qmax,
                      uint8_t *y, void *scratch)
 {
+    if (P >= 16) {
+        int32_t *acc = scratch;
+        for (int oc = 0; oc < OC; oc++) {
+            const int8_t *wo = w + (size_t)oc * C;
+            int32_t wsum = 0;
+            for (int ic = 0; ic < C; ic++)
+                wsum += wo[ic];
+            int32_t base = (bias ? bias[oc] : 0) - x_zp * wsum;
+            for (int p = 0; p < P; p++)
+                acc[p] = base;
+            for (int ic = 0; ic < C; ic++) {
+                int16_t wv = wo[ic];
+                const uint8_t *restrict xr = x + (size_t)ic * P;
+                int32_t *restrict a = acc;
+                /* |w * x| <= 128 * 255 fits int16 */
+                for (int p = 0; p < P; p++)
+                    a[p] += (int16_t)(wv * (int16_t)xr[p]);
+            }
+            requant_array(acc, y + (size_t)oc * P, P, mult[oc], y_zp, qmin, qmax);
+        }
+        return;
+    }
     int16_t *xt = scratch;
     for (int ic = 0; ic < C; ic++)
         for (int p = 0; p < P; p++)
