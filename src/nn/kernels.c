@@ -422,35 +422,58 @@ static void conv1x1_gemm(const float *x, int C, int P, const float *w, const flo
     }
 }
 
-/* Backward of a 1x1 convolution on a small map: the reference's loops without the window
- * bookkeeping (same order, identical results). */
-static void conv1x1_small_backward(const float *x, int C, int P, const float *w, int OC,
-                                   const float *dy, float *dx, float *dw, float *db)
+/* Backward of a 1x1 convolution, vectorised over input channels with x transposed into
+ * `xt` ([P][C], scratch of C*P floats): dw[oc, ic] is summed over p in order from 0 and dx[ic,
+ * p] over oc in order from 0, exactly the reference's orders (identical results); blocks of
+ * 16 input channels, the C % 16 tail in scalar code with the same order. */
+static void conv1x1_backward(const float *x, int C, int P, const float *w, int OC,
+                             const float *dy, float *dx, float *dw, float *db, float *xt)
 {
-    if (dx)
-        memset(dx, 0, (size_t)C * P * sizeof *dx);
+    int cm = C - C % 16;
+    for (int ic = 0; ic < C; ic++)
+        for (int p = 0; p < P; p++)
+            xt[(size_t)p * C + ic] = x[(size_t)ic * P + p];
     for (int oc = 0; oc < OC; oc++) {
         const float *dyo = dy + (size_t)oc * P;
+        float *dwo = dw + (size_t)oc * C;
         if (db) {
             float s = 0.0f;
             for (int p = 0; p < P; p++)
                 s += dyo[p];
             db[oc] += s;
         }
-        for (int ic = 0; ic < C; ic++) {
-            const float *xc = x + (size_t)ic * P;
+        for (int i0 = 0; i0 < cm; i0 += 16) {
+            nn_v16f a = nn_v16f_splat(0.0f);
+            for (int p = 0; p < P; p++)
+                a += nn_v16f_splat(dyo[p]) * nn_v16f_load(xt + (size_t)p * C + i0);
+            nn_v16f d = nn_v16f_load(dwo + i0) + a;
+            memcpy(dwo + i0, &d, sizeof d);
+        }
+        for (int ic = cm; ic < C; ic++) {
             float s = 0.0f;
             for (int p = 0; p < P; p++)
-                s += dyo[p] * xc[p];
-            dw[(size_t)oc * C + ic] += s;
+                s += dyo[p] * xt[(size_t)p * C + ic];
+            dwo[ic] += s;
         }
-        if (dx)
-            for (int ic = 0; ic < C; ic++) {
-                float wv = w[(size_t)oc * C + ic];
-                float *restrict d = dx + (size_t)ic * P;
-                for (int p = 0; p < P; p++)
-                    d[p] += dyo[p] * wv;
-            }
+    }
+    if (!dx)
+        return;
+    for (int p = 0; p < P; p++) {
+        for (int i0 = 0; i0 < cm; i0 += 16) {
+            nn_v16f a = nn_v16f_splat(0.0f);
+            for (int oc = 0; oc < OC; oc++)
+                a += nn_v16f_splat(dy[(size_t)oc * P + p]) * nn_v16f_load(w + (size_t)oc * C + i0);
+            float lane[16];
+            memcpy(lane, &a, sizeof lane);
+            for (int k = 0; k < 16; k++)
+                dx[(size_t)(i0 + k) * P + p] = lane[k];
+        }
+        for (int ic = cm; ic < C; ic++) {
+            float s = 0.0f;
+            for (int oc = 0; oc < OC; oc++)
+                s += dy[(size_t)oc * P + p] * w[(size_t)oc * C + ic];
+            dx[(size_t)ic * P + p] = s;
+        }
     }
 }
 
@@ -585,8 +608,8 @@ void nn_conv2d_backward(const float *x, int C, int H, int W, const float *w, int
         nn_dwconv2d_backward(x, C, H, W, w, KH, KW, stride, pad, dy, dx, dw, db);
         return;
     }
-    if (KH == 1 && KW == 1 && stride == 1 && pad == 0 && groups == 1 && H * W < NN_PBLOCK) {
-        conv1x1_small_backward(x, C, H * W, w, OC, dy, dx, dw, db);
+    if (KH == 1 && KW == 1 && stride == 1 && pad == 0 && groups == 1) {
+        conv1x1_backward(x, C, H * W, w, OC, dy, dx, dw, db, scratch);
         return;
     }
     if (stride != 1 || pad != 0) {
