@@ -5,7 +5,7 @@
 # torch.set_num_threads(N), and prints one JSON line:
 #   {"images": N, "seconds": best forward time, "images_per_s": ..., "top1": ...}
 # Usage: /usr/bin/python3 bench/torch_mobilenetv2.py MODEL DATASET_DIR THREADS [BATCH] [REPEATS]
-import json, os, struct, sys, time
+import json, os, struct, sys
 
 import torch
 import torch.nn as nn
@@ -13,7 +13,7 @@ import torch.nn.functional as F
 import torchvision
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torch_lenet5 import load_safetensors, find, read_idx  # noqa: E402
+from torch_lenet5 import bench, load_safetensors, find, read_idx  # noqa: E402
 
 
 def metadata(path):
@@ -43,15 +43,7 @@ def main():
     labels = read_idx(find(d, "t10k-labels-idx1-ubyte")).long()
     p = (size - imgs.shape[1]) // 2
     x = F.pad(imgs, (p, p, p, p)).float().div(255).sub(0.5).div(0.5).unsqueeze(1)
-    best = float("inf")
-    with torch.inference_mode():
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            preds = [model(x[i:i + batch]).argmax(1) for i in range(0, len(x), batch)]
-            best = min(best, time.perf_counter() - t0)
-        top1 = (torch.cat(preds) == labels).float().mean().item()
-    print(json.dumps({"images": len(x), "seconds": best, "images_per_s": len(x) / best,
-                      "top1": top1, "batch": batch, "threads": threads}))
+    print(json.dumps(bench(model, x, labels, batch, repeats, threads)))
 
 
 if __name__ == "__main__":

@@ -825,6 +825,54 @@ static void golden_mnv2_int8__ptq__round_trips_and_names(void **state)
     nn_model_free(&m);
 }
 
+/* The shipped MobileNetV2 (models/, trained in C) and its PTQ int8 version on the 16 golden
+ * Fashion-MNIST test images: the int8 logits stay within MNV2_INT8_TOL of the image's largest
+ * float logit (documented in docs/ARCHITECTURE.md) and the top-1 agrees on at least 15 of 16
+ * images. */
+#define MNV2_INT8_TOL 0.10f
+static void mnv2_shipped__int8_vs_float__within_tolerance(void **state)
+{
+    (void)state;
+    struct nn_model f, q;
+    struct nn_dataset ds;
+    struct cgpc_err err = {0};
+    char path[1024];
+    const char *root = getenv("CGPC_ROOT");
+    snprintf(path, sizeof path, "%s/models/mobilenetv2-fashion.safetensors", root ? root : ".");
+    if (nn_model_load(path, &f, &err))
+        fail_msg("%s", err.msg);
+    snprintf(path, sizeof path, "%s/models/mobilenetv2-fashion-int8.safetensors",
+             root ? root : ".");
+    if (nn_model_load(path, &q, &err))
+        fail_msg("%s", err.msg);
+    assert_true(f.has_float && q.quantized);
+    if (nn_dataset_load_files(golden("mnv2-images-idx3-ubyte"), golden("mnv2-labels-idx1-ubyte"),
+                              &ds, &err) ||
+        nn_dataset_pad(&ds, f.in_h, f.in_w, &err))
+        fail_msg("%s", err.msg);
+    float *a = all_logits(&f, &ds), *b = all_logits(&q, &ds), rel;
+    mnv2_max_rel_err(b, a, ds.n, &rel);
+    int same = 0;
+    for (int i = 0; i < ds.n; i++) {
+        int x = 0, y = 0;
+        for (int k = 1; k < 10; k++) {
+            x = a[i * 10 + k] > a[i * 10 + x] ? k : x;
+            y = b[i * 10 + k] > b[i * 10 + y] ? k : y;
+        }
+        same += x == y;
+    }
+    print_message("mobilenetv2 int8 vs float: max |dlogit| %.4f of the largest logit, top-1 "
+                  "agrees on %d/16\n",
+                  rel, same);
+    if (!(rel <= MNV2_INT8_TOL) || same < 15)
+        fail_msg("int8 vs float: %g > %g or top-1 agreement %d < 15", rel, MNV2_INT8_TOL, same);
+    free(a);
+    free(b);
+    nn_dataset_free(&ds);
+    nn_model_free(&f);
+    nn_model_free(&q);
+}
+
 /* PyTorch's quantized engine here is onednn (no fbgemm in Debian's build) and keeps the bias
  * in float; we round it to int32 (the only difference: with a float bias the same pipeline
  * reproduces all 160 PyTorch logits exactly, see docs/ARCHITECTURE.md). Tolerance: every
@@ -1176,6 +1224,7 @@ int main(void)
         cmocka_unit_test(golden_int8__pytorch_quantized_logits__within_one_quantum),
         cmocka_unit_test(golden_mnv2_float__torchvision_logits__match_1e3),
         cmocka_unit_test(golden_mnv2_int8__ptq__round_trips_and_names),
+        cmocka_unit_test(mnv2_shipped__int8_vs_float__within_tolerance),
         cmocka_unit_test(model_save_load__float_and_int8__identical_logits),
         cmocka_unit_test(train_gradient__vs_finite_difference__agrees),
         cmocka_unit_test(train__small_subset__loss_decreases_and_qat_works),

@@ -496,16 +496,25 @@ static cgpc_status copy_scalar(const struct nn_st_file *st, const char *layer, c
     return nn_st_copy(st, name, dt, 1, &one, dst, err);
 }
 
+/* `<layer>.weight` with the layer's weight shape into dst. */
+static cgpc_status copy_weight(const struct nn_st_file *st, const struct nn_layer *l,
+                               enum nn_dtype dt, void *dst, struct cgpc_err *err)
+{
+    char name[96];
+    int64_t shape[4];
+    int nd = nn_layer_weight_shape(l, shape);
+    snprintf(name, sizeof name, "%s.weight", l->name);
+    return nn_st_copy(st, name, dt, nd, shape, dst, err);
+}
+
 static cgpc_status load_layer(const struct nn_st_file *st, struct nn_layer *l, int q,
                               struct cgpc_err *err)
 {
     char name[96];
-    int64_t shape[4], oc = l->out_c;
-    int nd = nn_layer_weight_shape(l, shape);
+    int64_t oc = l->out_c;
     cgpc_status s;
-    snprintf(name, sizeof name, "%s.weight", l->name);
-    if ((s = nn_st_copy(st, name, q ? NN_DT_I8 : NN_DT_F32, nd, shape, q ? (void *)l->qw
-                                                                         : (void *)l->w, err)))
+    if ((s = copy_weight(st, l, q ? NN_DT_I8 : NN_DT_F32, q ? (void *)l->qw : (void *)l->w,
+                         err)))
         return s;
     snprintf(name, sizeof name, "%s.bias", l->name);
     if ((s = nn_st_copy(st, name, q ? NN_DT_I32 : NN_DT_F32, 1, &oc,
@@ -541,11 +550,9 @@ static cgpc_status load_train_layer(const struct nn_st_file *st, struct nn_layer
                                     struct cgpc_err *err)
 {
     char name[96];
-    int64_t shape[4], oc = l->out_c;
-    int nd = nn_layer_weight_shape(l, shape);
+    int64_t oc = l->out_c;
     cgpc_status s;
-    snprintf(name, sizeof name, "%s.weight", l->name);
-    if ((s = nn_st_copy(st, name, NN_DT_F32, nd, shape, l->tw, err)))
+    if ((s = copy_weight(st, l, NN_DT_F32, l->tw, err)))
         return s;
     if (!l->bn[0]) {
         snprintf(name, sizeof name, "%s.bias", l->name);

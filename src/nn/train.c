@@ -158,7 +158,7 @@ static float sample_backward(const struct trainer *t, const float *acts, const i
 }
 
 /* Shift an image by (dy, dx) with zero fill. */
-void nn_shift_image(const uint8_t *src, int rows, int cols, int dy, int dx, uint8_t *dst)
+static void shift_image(const uint8_t *src, int rows, int cols, int dy, int dx, uint8_t *dst)
 {
     for (int y = 0; y < rows; y++)
         for (int x = 0; x < cols; x++) {
@@ -168,13 +168,26 @@ void nn_shift_image(const uint8_t *src, int rows, int cols, int dy, int dx, uint
         }
 }
 
+const uint8_t *nn_train_image(const struct nn_dataset *ds, int i, int shift, uint64_t seed,
+                              uint64_t epoch, uint8_t *buf)
+{
+    const uint8_t *pix = ds->images + (size_t)i * ds->rows * ds->cols;
+    if (shift <= 0)
+        return pix;
+    cgpc_rng r;
+    cgpc_rng_seed(&r, seed ^ 0x5a17ull, epoch, (uint64_t)i);
+    int dy = (int)cgpc_rng_below(&r, (uint32_t)(2 * shift + 1)) - shift;
+    int dx = (int)cgpc_rng_below(&r, (uint32_t)(2 * shift + 1)) - shift;
+    shift_image(pix, ds->rows, ds->cols, dy, dx, buf);
+    return buf;
+}
+
 /* grad = mean gradient over idx[0..n); returns loss sum and correct count. */
 static void batch_gradient(struct trainer *t, const struct nn_dataset *ds, const int *idx, int n,
                            float *grad, double *loss_sum, int *correct)
 {
     const struct nn_model *m = t->m;
     int nchunks = (n + NN_TRAIN_CHUNK - 1) / NN_TRAIN_CHUNK;
-    size_t img = (size_t)ds->rows * ds->cols;
 NN_OMP(parallel num_threads(t->threads))
     {
         int tid = cgpc_thread_id();
@@ -190,15 +203,8 @@ NN_OMP(for schedule(dynamic, 1))
             int corr = 0;
             for (int s = c * NN_TRAIN_CHUNK; s < n && s < (c + 1) * NN_TRAIN_CHUNK; s++) {
                 int i = idx[s];
-                const uint8_t *pix = ds->images + (size_t)i * img;
-                if (t->shift > 0) {
-                    cgpc_rng r;
-                    cgpc_rng_seed(&r, t->seed ^ 0x5a17ull, t->epoch, (uint64_t)i);
-                    int dy = (int)cgpc_rng_below(&r, (uint32_t)(2 * t->shift + 1)) - t->shift;
-                    int dx = (int)cgpc_rng_below(&r, (uint32_t)(2 * t->shift + 1)) - t->shift;
-                    nn_shift_image(pix, ds->rows, ds->cols, dy, dx, shifted);
-                    pix = shifted;
-                }
+                const uint8_t *pix =
+                    nn_train_image(ds, i, t->shift, t->seed, t->epoch, shifted);
                 sample_forward(t, pix, acts, args, col);
                 ls += sample_backward(t, acts, args, ds->labels[i], cg, ga, gb, col, &corr);
             }

@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "common/parallel.h"
-#include "common/rng.h"
 #include "nn/eval.h"
 #include "nn/nn_omp.h"
 #include "nn/train.h"
@@ -297,16 +296,8 @@ NN_OMP(parallel num_threads(t->threads))
             memset(t->chunk_grad + np * (size_t)c, 0, np * sizeof(float));
         NN_OMP(for schedule(static))
         for (int s = 0; s < n; s++) {
-            int i = idx[s];
-            const uint8_t *pix = ds->images + (size_t)i * img;
-            if (t->shift > 0) {
-                cgpc_rng r;
-                cgpc_rng_seed(&r, t->seed ^ 0x5a17ull, t->epoch, (uint64_t)i);
-                int dy = (int)cgpc_rng_below(&r, (uint32_t)(2 * t->shift + 1)) - t->shift;
-                int dx = (int)cgpc_rng_below(&r, (uint32_t)(2 * t->shift + 1)) - t->shift;
-                nn_shift_image(pix, ds->rows, ds->cols, dy, dx, t->shifted + (size_t)s * img);
-                pix = t->shifted + (size_t)s * img;
-            }
+            const uint8_t *pix = nn_train_image(ds, idx[s], t->shift, t->seed, t->epoch,
+                                                t->shifted + (size_t)s * img);
             nn_input_normalize(m, pix, t->acts + (size_t)s * t->act_total);
             memset(t->grads + (size_t)s * t->act_total, 0, t->act_total * sizeof(float));
         }

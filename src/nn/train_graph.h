@@ -45,9 +45,11 @@ struct graph_trainer {
     int maxc;
 };
 
-/* Shift an image by (dy, dx) pixels with zero fill (train.c; the augmentation of both
- * trainers). */
-void nn_shift_image(const uint8_t *src, int rows, int cols, int dy, int dx, uint8_t *dst);
+/* Training image i of ds with its augmentation (train.c, shared by both trainers): a random
+ * shift of up to +-shift pixels with zero fill keyed by (seed, epoch, i), written to buf
+ * (rows*cols bytes); without shift the image itself. */
+const uint8_t *nn_train_image(const struct nn_dataset *ds, int i, int shift, uint64_t seed,
+                              uint64_t epoch, uint8_t *buf);
 
 cgpc_status graph_trainer_init(struct graph_trainer *t, const struct nn_model *m, int max_batch,
                                struct cgpc_err *err);
