@@ -105,6 +105,62 @@ static inline nn_v16f nn_v16f_load(const float *p)
     return v;
 }
 
+/* 16 int32 lanes, and 16 bytes widened to them */
+typedef int32_t nn_v16i __attribute__((vector_size(64)));
+typedef uint8_t nn_v16u8 __attribute__((vector_size(16)));
+typedef int16_t nn_v16s __attribute__((vector_size(32)));
+typedef int8_t nn_v16s8 __attribute__((vector_size(16)));
+
+static inline nn_v16i nn_v16i_splat(int32_t x)
+{
+    nn_v16i v = {0};
+    return v + x; /* scalar operand: broadcast */
+}
+
+/* Widening loads (GCC lowers __builtin_convertvector across element sizes to scalar code,
+ * so AVX-512 builds use the extension instructions). */
+static inline nn_v16i nn_v16i_load_u8(const uint8_t *p)
+{
+#ifdef __AVX512BW__
+    __m512i v = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(const void *)p));
+    nn_v16i r;
+    memcpy(&r, &v, sizeof r);
+    return r;
+#else
+    nn_v16u8 v;
+    memcpy(&v, p, sizeof v);
+    return __builtin_convertvector(v, nn_v16i);
+#endif
+}
+
+static inline nn_v16i nn_v16i_load_s8(const int8_t *p)
+{
+#ifdef __AVX512BW__
+    __m512i v = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(const void *)p));
+    nn_v16i r;
+    memcpy(&r, &v, sizeof r);
+    return r;
+#else
+    nn_v16s8 v;
+    memcpy(&v, p, sizeof v);
+    return __builtin_convertvector(v, nn_v16i);
+#endif
+}
+
+static inline nn_v16i nn_v16i_load_s16(const int16_t *p)
+{
+#ifdef __AVX512BW__
+    __m512i v = _mm512_cvtepi16_epi32(_mm256_loadu_si256((const __m256i *)(const void *)p));
+    nn_v16i r;
+    memcpy(&r, &v, sizeof r);
+    return r;
+#else
+    nn_v16s v;
+    memcpy(&v, p, sizeof v);
+    return __builtin_convertvector(v, nn_v16i);
+#endif
+}
+
 static inline nn_v16f nn_v16f_splat(float x)
 {
     return (nn_v16f){x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x};
@@ -906,7 +962,7 @@ void nn_qconv2d_ref(const uint8_t *x, int x_zp, int C, int H, int W, const int8_
  * skips it), weights into wt[KH*KW][C] int16; int32 accumulators per channel from the bias;
  * integer sums: exactly the reference. Scratch (bytes): 2*Hp*Wp*C + 2*KH*KW*C + 4*C, 4-byte
  * aligned. */
-static void qdwconv2d(const uint8_t *x, int x_zp, int C, int H, int W, const int8_t *w,
+__attribute__((noinline)) static void qdwconv2d(const uint8_t *x, int x_zp, int C, int H, int W, const int8_t *w,
                       const int32_t *bias, int KH, int KW, int stride, int pad,
                       const float *mult, int y_zp, int qmin, int qmax, uint8_t *y, void *scratch)
 {
@@ -947,7 +1003,7 @@ static void qdwconv2d(const uint8_t *x, int x_zp, int C, int H, int W, const int
  * ic (int16 products, vectorised over positions), then one requantization pass. P < 16: x
  * transposed to int16 rows xt[P][C], each output an int32 dot product over ic. Scratch
  * (bytes): max(4*P, 2*C*P), 4-byte aligned. */
-static void qconv1x1(const uint8_t *x, int x_zp, int C, int P, const int8_t *w,
+__attribute__((noinline)) static void qconv1x1(const uint8_t *x, int x_zp, int C, int P, const int8_t *w,
                      const int32_t *bias, int OC, const float *mult, int y_zp, int qmin, int qmax,
                      uint8_t *y, void *scratch)
 {
@@ -959,15 +1015,13 @@ static void qconv1x1(const uint8_t *x, int x_zp, int C, int P, const int8_t *w,
             for (int ic = 0; ic < C; ic++)
                 wsum += wo[ic];
             int32_t base = (bias ? bias[oc] : 0) - x_zp * wsum;
-            for (int p = 0; p < P; p++)
-                acc[p] = base;
-            for (int ic = 0; ic < C; ic++) {
-                int16_t wv = wo[ic];
-                const uint8_t *restrict xr = x + (size_t)ic * P;
-                int32_t *restrict a = acc;
-                /* |w * x| <= 128 * 255 fits int16 */
-                for (int p = 0; p < P; p++)
-                    a[p] += (int16_t)(wv * (int16_t)xr[p]);
+            /* blocks of 16 positions in one int32 vector; the last block moved back to end
+             * at P (the overlap recomputes the same sums) */
+            for (int p0 = 0; p0 < P; p0 = p0 + 32 <= P ? p0 + 16 : (p0 + 16 < P ? P - 16 : P)) {
+                nn_v16i a = nn_v16i_splat(base);
+                for (int ic = 0; ic < C; ic++)
+                    a += nn_v16i_load_u8(x + (size_t)ic * P + p0) * (int32_t)wo[ic];
+                memcpy(acc + p0, &a, sizeof a);
             }
             requant_array(acc, y + (size_t)oc * P, P, mult[oc], y_zp, qmin, qmax);
         }
@@ -983,10 +1037,16 @@ static void qconv1x1(const uint8_t *x, int x_zp, int C, int P, const int8_t *w,
         for (int ic = 0; ic < C; ic++)
             wsum += wo[ic];
         int32_t base = (bias ? bias[oc] : 0) - x_zp * wsum;
+        int cm = C - C % 16;
         for (int p = 0; p < P; p++) {
             const int16_t *restrict xr = xt + (size_t)p * C;
+            nn_v16i av = nn_v16i_splat(0);
+            for (int ic = 0; ic < cm; ic += 16)
+                av += nn_v16i_load_s8(wo + ic) * nn_v16i_load_s16(xr + ic);
             int32_t acc = 0;
-            for (int ic = 0; ic < C; ic++)
+            for (int k = 0; k < 16; k++)
+                acc += av[k];
+            for (int ic = cm; ic < C; ic++)
                 acc += (int32_t)wo[ic] * xr[ic];
             y[(size_t)oc * P + p] = nn_requantize(base + acc, mult[oc], y_zp, qmin, qmax);
         }
