@@ -1027,28 +1027,35 @@ __attribute__((noinline)) static void qconv1x1(const uint8_t *x, int x_zp, int C
         }
         return;
     }
+    /* x - x_zp transposed, so no zero-point correction is needed; outputs in blocks of 64
+     * channels, requantized in one vectorisable pass per block */
     int16_t *xt = scratch;
+    int cm = C - C % 16;
     for (int ic = 0; ic < C; ic++)
         for (int p = 0; p < P; p++)
-            xt[(size_t)p * C + ic] = x[(size_t)ic * P + p];
-    for (int oc = 0; oc < OC; oc++) {
-        const int8_t *restrict wo = w + (size_t)oc * C;
-        int32_t wsum = 0;
-        for (int ic = 0; ic < C; ic++)
-            wsum += wo[ic];
-        int32_t base = (bias ? bias[oc] : 0) - x_zp * wsum;
-        int cm = C - C % 16;
-        for (int p = 0; p < P; p++) {
-            const int16_t *restrict xr = xt + (size_t)p * C;
-            nn_v16i av = nn_v16i_splat(0);
-            for (int ic = 0; ic < cm; ic += 16)
-                av += nn_v16i_load_s8(wo + ic) * nn_v16i_load_s16(xr + ic);
-            int32_t acc = 0;
-            for (int k = 0; k < 16; k++)
-                acc += av[k];
-            for (int ic = cm; ic < C; ic++)
-                acc += (int32_t)wo[ic] * xr[ic];
-            y[(size_t)oc * P + p] = nn_requantize(base + acc, mult[oc], y_zp, qmin, qmax);
+            xt[(size_t)p * C + ic] = (int16_t)(x[(size_t)ic * P + p] - x_zp);
+    for (int p = 0; p < P; p++) {
+        const int16_t *restrict xr = xt + (size_t)p * C;
+        for (int o0 = 0; o0 < OC; o0 += 64) {
+            int on = OC - o0 < 64 ? OC - o0 : 64;
+            int32_t acc[64];
+            uint8_t q[64];
+            for (int j = 0; j < on; j++) {
+                const int8_t *restrict wo = w + (size_t)(o0 + j) * C;
+                nn_v16i av = nn_v16i_splat(0);
+                for (int ic = 0; ic < cm; ic += 16)
+                    av += nn_v16i_load_s8(wo + ic) * nn_v16i_load_s16(xr + ic);
+                int32_t a = bias ? bias[o0 + j] : 0;
+                for (int k = 0; k < 16; k++)
+                    a += av[k];
+                for (int ic = cm; ic < C; ic++)
+                    a += (int32_t)wo[ic] * xr[ic];
+                acc[j] = a;
+            }
+            for (int j = 0; j < on; j++)
+                q[j] = nn_requantize(acc[j], mult[o0 + j], y_zp, qmin, qmax);
+            for (int j = 0; j < on; j++)
+                y[(size_t)(o0 + j) * P + p] = q[j];
         }
     }
 }
