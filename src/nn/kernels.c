@@ -957,6 +957,53 @@ void nn_qconv2d_ref(const uint8_t *x, int x_zp, int C, int H, int W, const int8_
     }
 }
 
+/* Depthwise int8 convolution on maps of more than 16 outputs, the twin of nn_dwconv2d: per
+ * channel (x - x_zp) goes into an int16 plane padded with 0 and each tap adds a shifted view
+ * of it to int32 accumulators (stride 1: one contiguous loop over the wide plane); integer
+ * sums: exactly the reference. Scratch (bytes): 2*Hp*Wp rounded up to 4, + 4*OH*Wp. */
+static void qdw_planar(const uint8_t *x, int x_zp, int C, int H, int W, const int8_t *w,
+                       const int32_t *bias, int KH, int KW, int stride, int pad,
+                       const float *mult, int y_zp, int qmin, int qmax, uint8_t *y,
+                       void *scratch)
+{
+    int OH = nn_conv_out(H, KH, stride, pad), OW = nn_conv_out(W, KW, stride, pad);
+    int Hp = H + 2 * pad, Wp = W + 2 * pad;
+    int16_t *xp = scratch;
+    int32_t *acc = (int32_t *)(void *)((unsigned char *)scratch + ((size_t)Hp * Wp * 2 + 3) / 4 * 4);
+    int L = stride == 1 ? (OH - 1) * Wp + OW : OH * OW;
+    memset(xp, 0, (size_t)Hp * Wp * sizeof *xp);
+    for (int c = 0; c < C; c++) {
+        const uint8_t *xc = x + (size_t)c * H * W;
+        const int8_t *wc = w + (size_t)c * KH * KW;
+        for (int iy = 0; iy < H; iy++)
+            for (int ix = 0; ix < W; ix++)
+                xp[(size_t)(iy + pad) * Wp + ix + pad] = (int16_t)(xc[(size_t)iy * W + ix] - x_zp);
+        int32_t b0 = bias ? bias[c] : 0;
+        for (int q = 0; q < L; q++)
+            acc[q] = b0;
+        for (int ky = 0; ky < KH; ky++)
+            for (int kx = 0; kx < KW; kx++) {
+                int32_t wv = wc[ky * KW + kx];
+                const int16_t *restrict sp = xp + (size_t)ky * Wp + kx;
+                int32_t *restrict a = acc;
+                if (stride == 1)
+                    for (int q = 0; q < L; q++)
+                        a[q] += wv * sp[q];
+                else
+                    for (int oy = 0; oy < OH; oy++)
+                        for (int ox = 0; ox < OW; ox++)
+                            a[oy * OW + ox] += wv * sp[(size_t)oy * stride * Wp + ox * stride];
+            }
+        uint8_t *yc = y + (size_t)c * OH * OW;
+        if (stride == 1)
+            for (int oy = 0; oy < OH; oy++)
+                requant_array(acc + (size_t)oy * Wp, yc + (size_t)oy * OW, OW, mult[c], y_zp, qmin,
+                              qmax);
+        else
+            requant_array(acc, yc, L, mult[c], y_zp, qmin, qmax);
+    }
+}
+
 /* Depthwise int8 convolution, vectorised over channels: (x - x_zp) goes into a channels-last
  * int16 plane padded with 0 (the padding contributes nothing, as in the reference, which
  * skips it), weights into wt[KH*KW][C] int16; int32 accumulators per channel from the bias;
@@ -968,6 +1015,11 @@ __attribute__((noinline)) static void qdwconv2d(const uint8_t *x, int x_zp, int 
 {
     int OH = nn_conv_out(H, KH, stride, pad), OW = nn_conv_out(W, KW, stride, pad);
     int Hp = H + 2 * pad, Wp = W + 2 * pad, T = KH * KW;
+    if (OH * OW > 16) {
+        qdw_planar(x, x_zp, C, H, W, w, bias, KH, KW, stride, pad, mult, y_zp, qmin, qmax, y,
+                   scratch);
+        return;
+    }
     int32_t *acc = scratch;
     int16_t *xt = (int16_t *)(void *)(acc + C), *wt = xt + (size_t)Hp * Wp * C;
     memset(xt, 0, (size_t)Hp * Wp * C * sizeof *xt);
