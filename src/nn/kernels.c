@@ -117,49 +117,30 @@ static inline nn_v16i nn_v16i_splat(int32_t x)
     return v + x; /* scalar operand: broadcast */
 }
 
-/* Widening loads (GCC lowers __builtin_convertvector across element sizes to scalar code,
- * so AVX-512 builds use the extension instructions). */
-static inline nn_v16i nn_v16i_load_u8(const uint8_t *p)
-{
+/* Widening loads of 16 elements to int32 lanes (GCC lowers __builtin_convertvector across
+ * element sizes to scalar code, so AVX-512 builds use the extension instructions). */
 #ifdef __AVX512BW__
-    __m512i v = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(const void *)p));
-    nn_v16i r;
-    memcpy(&r, &v, sizeof r);
-    return r;
+#define NN_DEFINE_WIDEN(fname, T, VT, LOADT, load, widen)                                    \
+    static inline nn_v16i fname(const T *p)                                                 \
+    {                                                                                       \
+        __m512i v = widen(load((const LOADT *)(const void *)p));                            \
+        nn_v16i r;                                                                          \
+        memcpy(&r, &v, sizeof r);                                                           \
+        return r;                                                                           \
+    }
 #else
-    nn_v16u8 v;
-    memcpy(&v, p, sizeof v);
-    return __builtin_convertvector(v, nn_v16i);
+#define NN_DEFINE_WIDEN(fname, T, VT, LOADT, load, widen)                                    \
+    static inline nn_v16i fname(const T *p)                                                 \
+    {                                                                                       \
+        VT v;                                                                               \
+        memcpy(&v, p, sizeof v);                                                            \
+        return __builtin_convertvector(v, nn_v16i);                                         \
+    }
 #endif
-}
-
-static inline nn_v16i nn_v16i_load_s8(const int8_t *p)
-{
-#ifdef __AVX512BW__
-    __m512i v = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(const void *)p));
-    nn_v16i r;
-    memcpy(&r, &v, sizeof r);
-    return r;
-#else
-    nn_v16s8 v;
-    memcpy(&v, p, sizeof v);
-    return __builtin_convertvector(v, nn_v16i);
-#endif
-}
-
-static inline nn_v16i nn_v16i_load_s16(const int16_t *p)
-{
-#ifdef __AVX512BW__
-    __m512i v = _mm512_cvtepi16_epi32(_mm256_loadu_si256((const __m256i *)(const void *)p));
-    nn_v16i r;
-    memcpy(&r, &v, sizeof r);
-    return r;
-#else
-    nn_v16s v;
-    memcpy(&v, p, sizeof v);
-    return __builtin_convertvector(v, nn_v16i);
-#endif
-}
+NN_DEFINE_WIDEN(nn_v16i_load_u8, uint8_t, nn_v16u8, __m128i, _mm_loadu_si128, _mm512_cvtepu8_epi32)
+NN_DEFINE_WIDEN(nn_v16i_load_s8, int8_t, nn_v16s8, __m128i, _mm_loadu_si128, _mm512_cvtepi8_epi32)
+NN_DEFINE_WIDEN(nn_v16i_load_s16, int16_t, nn_v16s, __m256i, _mm256_loadu_si256,
+                _mm512_cvtepi16_epi32)
 
 static inline nn_v16f nn_v16f_splat(float x)
 {
