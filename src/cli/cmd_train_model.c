@@ -167,9 +167,6 @@ static int parse_args(int argc, char **argv, struct train_opts *o)
     if (strcmp(o->arch, "lenet5") != 0 && strcmp(o->arch, "mobilenetv2") != 0)
         return cli_usage_error(cmd, "--arch: '%s' is not supported (supported: lenet5, "
                                "mobilenetv2)", o->arch);
-    if (o->qat && strcmp(o->arch, "mobilenetv2") == 0)
-        return cli_usage_error(cmd, "--qat: not supported for mobilenetv2 (BatchNorm); use "
-                               "cgpc quantize on the float model");
     if (!o->out)
         return cli_usage_error(cmd, "--out is required");
     if (o->t.epochs == 0 && !o->init)

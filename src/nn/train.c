@@ -274,14 +274,11 @@ cgpc_status nn_train(struct nn_model *m, const struct nn_dataset *train,
     struct graph_trainer gt;
     memset(&t, 0, sizeof t);
     memset(&gt, 0, sizeof gt);
-    if (graph && o->qat)
-        return CGPC_FAIL(err, CGPC_ERR_ARG,
-                         "QAT of a BatchNorm model (%s) is not supported: quantize it "
-                         "post-training (cgpc quantize)",
-                         m->arch);
     if ((st = graph ? graph_trainer_init(&gt, m, batch, err) : trainer_init(&t, m, batch, err)))
         return st;
-    size_t np = graph ? m->ntrain : t.np;
+    size_t np = graph ? (o->qat ? (size_t)nn_model_param_count(m) : m->ntrain) : t.np;
+    gt.qat = o->qat;
+    gt.np = np;
     float *grad = calloc(np, sizeof *grad), *mom = calloc(np, sizeof *mom),
           *vel = calloc(np, sizeof *vel), *fq = o->qat ? calloc(np, sizeof *fq) : NULL;
     int *perm = malloc((size_t)n * sizeof *perm);
@@ -292,7 +289,7 @@ cgpc_status nn_train(struct nn_model *m, const struct nn_dataset *train,
     t.qat = o->qat;
     t.shift = gt.shift = o->shift;
     t.seed = gt.seed = o->seed;
-    float *params = graph ? m->tarena : m->arena;
+    float *params = graph && !o->qat ? m->tarena : m->arena;
     int nb = (n + batch - 1) / batch;
     long step = 0, total = (long)nb * o->epochs;
     double t_start = cgpc_wtime();
@@ -317,7 +314,7 @@ cgpc_status nn_train(struct nn_model *m, const struct nn_dataset *train,
                     if (has_weights(&m->layers[i]))
                         nn_fake_quant_weights(&m->layers[i], m->layers[i].w,
                                               fq + poff(m, m->layers[i].w));
-                t.params = fq;
+                t.params = gt.params = fq;
             }
             double ls;
             int corr;
@@ -352,7 +349,7 @@ NN_OMP(parallel for schedule(static))
                     params[p] -= flr * mom[p];
                 }
             }
-            if (graph)
+            if (graph && !o->qat)
                 graph_trainer_update_stats(&gt, m, bn);
             if (o->progress) {
                 struct nn_train_progress pr = {0};
@@ -368,7 +365,8 @@ NN_OMP(parallel for schedule(static))
                 pr.test_top1 = pr.test_loss = -1;
                 if (bi == nb - 1) {
                     pr.end_of_epoch = 1;
-                    nn_model_fold_bn(m);
+                    if (!o->qat)
+                        nn_model_fold_bn(m);
                     if (o->test) {
                         struct nn_eval_result res;
                         if (o->qat)
@@ -384,7 +382,8 @@ NN_OMP(parallel for schedule(static))
         }
     }
 out:
-    nn_model_fold_bn(m);
+    if (!o->qat) /* QAT trains the folded parameters themselves */
+        nn_model_fold_bn(m);
     if (graph)
         graph_trainer_free(&gt);
     else

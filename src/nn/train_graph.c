@@ -7,6 +7,7 @@
 #include "common/parallel.h"
 #include "nn/eval.h"
 #include "nn/nn_omp.h"
+#include "nn/quant.h"
 #include "nn/train.h"
 
 static int has_weights(const struct nn_layer *l)
@@ -44,6 +45,7 @@ cgpc_status graph_trainer_init(struct graph_trainer *t, const struct nn_model *m
     t->m = m;
     t->max_batch = max_batch;
     t->threads = cgpc_max_threads();
+    t->np = m->ntrain;
     size_t off = (size_t)m->in_c * m->in_h * m->in_w, xo = 0, bo = 0;
     int maxc = 1;
     for (int i = 0; i < m->nlayers; i++) {
@@ -86,10 +88,39 @@ cgpc_status graph_trainer_init(struct graph_trainer *t, const struct nn_model *m
     return CGPC_OK;
 }
 
-/* Offset of a training parameter in m->tarena. */
+/* The parameters a layer trains: BN mode - unfolded weight tw, BN gamma/beta (or bias tb),
+ * offsets in m->tarena; QAT mode - the folded w/b (BatchNorm frozen), read from t->params
+ * (the fake-quantized copy), offsets in m->arena. */
+static int use_bn(const struct graph_trainer *t, const struct nn_layer *l)
+{
+    return !t->qat && l->bn[0];
+}
+
+static size_t woff(const struct graph_trainer *t, const struct nn_layer *l)
+{
+    return t->qat ? (size_t)(l->w - (const float *)t->m->arena)
+                  : (size_t)(l->tw - (const float *)t->m->tarena);
+}
+
+static size_t boff(const struct graph_trainer *t, const struct nn_layer *l)
+{
+    return t->qat ? (size_t)(l->b - (const float *)t->m->arena)
+                  : (size_t)(l->tb - (const float *)t->m->tarena);
+}
+
 static size_t toff(const struct nn_model *m, const float *p)
 {
     return (size_t)(p - (const float *)m->tarena);
+}
+
+static const float *lw(const struct graph_trainer *t, const struct nn_layer *l)
+{
+    return t->qat ? t->params + woff(t, l) : l->tw;
+}
+
+static const float *lb(const struct graph_trainer *t, const struct nn_layer *l)
+{
+    return use_bn(t, l) ? NULL : t->qat ? t->params + boff(t, l) : l->tb;
 }
 
 /* Per-channel sums over the batch, in sample order: out[c] = sum_s part[s][k*maxc + c]. */
@@ -121,11 +152,11 @@ static void layer_forward(struct graph_trainer *t, int li, int n, double *red, f
         else if (l->op == NN_OP_AVGPOOL)
             nn_avgpool2d(x, l->in_c, l->in_h, l->in_w, l->kh, l->stride, y);
         else if (l->op == NN_OP_LINEAR)
-            nn_linear(x, l->in_c, l->tw, l->tb, l->out_c, y);
+            nn_linear(x, l->in_c, lw(t, l), lb(t, l), l->out_c, y);
         else
-            nn_conv2d(x, l->in_c, l->in_h, l->in_w, l->tw, l->bn[0] ? NULL : l->tb, l->out_c,
-                      l->kh, l->kw, l->stride, l->pad, l->groups, y, col);
-        if (l->bn[0]) {
+            nn_conv2d(x, l->in_c, l->in_h, l->in_w, lw(t, l), lb(t, l), l->out_c, l->kh, l->kw,
+                      l->stride, l->pad, l->groups, y, col);
+        if (use_bn(t, l)) {
             double *p = t->part + (size_t)s * 2 * t->maxc;
             for (int c = 0; c < l->out_c; c++) {
                 double sum = 0;
@@ -133,10 +164,14 @@ static void layer_forward(struct graph_trainer *t, int li, int n, double *red, f
                     sum += y[c * hw + q];
                 p[c] = sum;
             }
-        } else if (l->act != NN_ACT_NONE)
-            nn_act_forward(l->act, y, on);
+            continue;
+        }
+        nn_act_forward(l->act, y, on);
+        /* QAT: every quantized tensor (conv/linear/add outputs) through its fixed scale */
+        if (t->qat && (has_weights(l) || l->op == NN_OP_ADD))
+            nn_fake_quant_act(y, on, l->out_scale, l->out_zp);
     }
-    if (!l->bn[0])
+    if (!use_bn(t, l))
         return;
     /* batch mean, then the biased variance from squared deviations (two passes) */
     double cnt = (double)n * (double)hw;
@@ -215,7 +250,7 @@ static void layer_backward(struct graph_trainer *t, int li, int n, double *red, 
     for (int s = 0; s < n; s++) {
         float *dy = t->grads + (size_t)s * t->act_total + t->act_off[li + 1];
         nn_act_backward(l->act, t->acts + (size_t)s * t->act_total + t->act_off[li + 1], dy, on);
-        if (l->bn[0]) {
+        if (use_bn(t, l)) {
             const float *xh = t->xhat + (size_t)s * t->xh_total + t->xh_off[li];
             double *p = t->part + (size_t)s * 2 * t->maxc;
             for (int c = 0; c < l->out_c; c++) {
@@ -229,7 +264,7 @@ static void layer_backward(struct graph_trainer *t, int li, int n, double *red, 
             }
         }
     }
-    if (l->bn[0]) {
+    if (use_bn(t, l)) {
         /* dbeta = sum dy, dgamma = sum dy*xhat (into chunk 0's gradient, reduced later);
          * dz = gamma*istd/N * (N*dy - sum dy - xhat * sum dy*xhat) */
         double *sdy = red, *sdx = red + t->maxc;
@@ -258,19 +293,19 @@ static void layer_backward(struct graph_trainer *t, int li, int n, double *red, 
     /* weight gradients per chunk (samples in order), dx added into the input's gradient */
     NN_OMP(for schedule(static))
     for (int c = 0; c < nchunks; c++) {
-        float *cg = t->chunk_grad + m->ntrain * (size_t)c;
+        float *cg = t->chunk_grad + t->np * (size_t)c;
         for (int s = c * NN_TRAIN_CHUNK; s < n && s < (c + 1) * NN_TRAIN_CHUNK; s++) {
             const float *a = t->acts + (size_t)s * t->act_total;
             float *g = t->grads + (size_t)s * t->act_total;
             const float *x = a + t->act_off[li], *dy = g + t->act_off[li + 1];
             float *dx = li > 0 ? tmp : NULL;
             if (l->op == NN_OP_LINEAR)
-                nn_linear_backward(x, l->in_c, l->tw, l->out_c, dy, dx, cg + toff(m, l->tw),
-                                   cg + toff(m, l->tb));
+                nn_linear_backward(x, l->in_c, lw(t, l), l->out_c, dy, dx, cg + woff(t, l),
+                                   cg + boff(t, l));
             else
-                nn_conv2d_backward(x, l->in_c, l->in_h, l->in_w, l->tw, l->out_c, l->kh, l->kw,
-                                   l->stride, l->pad, l->groups, dy, dx, cg + toff(m, l->tw),
-                                   l->bn[0] ? NULL : cg + toff(m, l->tb), col);
+                nn_conv2d_backward(x, l->in_c, l->in_h, l->in_w, lw(t, l), l->out_c, l->kh,
+                                   l->kw, l->stride, l->pad, l->groups, dy, dx, cg + woff(t, l),
+                                   use_bn(t, l) ? NULL : cg + boff(t, l), col);
             if (dx)
                 add_into(g + t->act_off[li], dx, in_n);
         }
@@ -282,7 +317,7 @@ void graph_batch_gradient(struct graph_trainer *t, const struct nn_dataset *ds, 
 {
     const struct nn_model *m = t->m;
     int nchunks = (n + NN_TRAIN_CHUNK - 1) / NN_TRAIN_CHUNK;
-    size_t img = (size_t)ds->rows * ds->cols, np = m->ntrain;
+    size_t img = (size_t)ds->rows * ds->cols, np = t->np;
     const struct nn_layer *last = &m->layers[m->nlayers - 1];
     int nc = last->out_c;
     double *red = t->red;
@@ -299,6 +334,10 @@ NN_OMP(parallel num_threads(t->threads))
             const uint8_t *pix = nn_train_image(ds, idx[s], t->shift, t->seed, t->epoch,
                                                 t->shifted + (size_t)s * img);
             nn_input_normalize(m, pix, t->acts + (size_t)s * t->act_total);
+            if (t->qat)
+                nn_fake_quant_act(t->acts + (size_t)s * t->act_total,
+                                  (size_t)m->in_c * m->in_h * m->in_w, m->layers[0].in_scale,
+                                  m->layers[0].in_zp);
             memset(t->grads + (size_t)s * t->act_total, 0, t->act_total * sizeof(float));
         }
         for (int li = 0; li < m->nlayers; li++)

@@ -13,6 +13,10 @@
  * statistics are updated once per batch with momentum 0.1 and the unbiased variance
  * (graph_trainer_update_stats). Gradients are means over the batch, in m->tarena's layout.
  *
+ * QAT (t->qat, set after init with params and np): BatchNorm is frozen in its folded form,
+ * the folded weights/biases (m->arena layout) are trained through fake-quantized weights and
+ * activations with the fixed calibrated scales (straight-through), as nn_train's QAT.
+ *
  * Ownership: graph_trainer_init allocates everything for batches up to max_batch samples;
  * graph_trainer_free releases it (safe on a zeroed struct). */
 #ifndef CGPC_NN_TRAIN_GRAPH_H
@@ -27,6 +31,9 @@
 struct graph_trainer {
     const struct nn_model *m;
     int max_batch, threads, shift;
+    int qat;              /* QAT: BatchNorm frozen (folded w/b trained), fake quantization */
+    const float *params;  /* QAT: fake-quantized copy of m->arena read by forward/backward */
+    size_t np;            /* gradient floats: m->ntrain, or the folded count in QAT */
     uint64_t seed, epoch;
     size_t act_off[NN_MAX_LAYERS + 1], act_total; /* per-sample activations (layer outputs) */
     size_t xh_off[NN_MAX_LAYERS], xh_total;       /* per-sample BN-normalised values */

@@ -2,7 +2,7 @@
 # MobileNetV2 end to end on a small subset of the real MNIST data (28x28 images zero-padded to
 # 32x32): train-model --arch mobilenetv2 is identical for 1 and 2 threads, eval --verbose shows
 # the 52 convolutions with depthwise accounting, quantize writes an int8 model that evaluates,
-# --qat is refused as a usage error.
+# QAT writes an int8 model, identical for 1 and 2 threads.
 source "$(dirname "$0")/lib.sh"
 cd "$CGPC_ROOT"
 [ -e data/mnist/train-images-idx3-ubyte.gz ] || skip "data/mnist missing"
@@ -26,7 +26,15 @@ expect_contains "$T/out" "int8"
 expect_exit 0 "$CGPC" eval --model "$T/q.safetensors" --dataset mnist --limit 50 --json
 expect_contains "$T/out" '"format": "int8"'
 
-expect_exit 2 "$CGPC" train-model --arch mobilenetv2 --qat --out "$T/x.safetensors"
-expect_contains "$T/err" "--qat: not supported for mobilenetv2"
+# QAT (BatchNorm frozen, fake quantization) from the float model: an int8 model, identical for
+# 1 and 2 threads
+for t in 1 2; do
+    expect_exit 0 "$CGPC" train-model --init "$T/m1.safetensors" --dataset mnist --epochs 0 --qat \
+        --qat-epochs 1 --limit 64 --batch 32 --calib-limit 64 --threads $t --out "$T/qat$t.safetensors"
+    expect_contains "$T/err" "qat epoch 1/1"
+done
+cmp -s "$T/qat1.safetensors" "$T/qat2.safetensors" || fail "QAT differs between 1 and 2 threads"
+expect_exit 0 "$CGPC" eval --model "$T/qat1.safetensors" --dataset mnist --limit 50 --json
+expect_contains "$T/out" '"format": "int8"'
 expect_exit 2 "$CGPC" train-model --arch mobilenetv2 --width 0 --out "$T/x.safetensors"
 echo ok
