@@ -39,6 +39,19 @@ def find(d, stem):
     raise SystemExit("%s/%s[.gz] not found" % (d, stem))
 
 
+def bench(model, x, labels, batch, repeats, threads):
+    """Best-of-`repeats` forward time over x in batches; the JSON line's fields."""
+    best = float("inf")
+    with torch.inference_mode():
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            preds = [model(x[i:i + batch]).argmax(1) for i in range(0, len(x), batch)]
+            best = min(best, time.perf_counter() - t0)
+        top1 = (torch.cat(preds) == labels).float().mean().item()
+    return {"images": len(x), "seconds": best, "images_per_s": len(x) / best, "top1": top1,
+            "batch": batch, "threads": threads}
+
+
 def main():
     model_path, d, threads = sys.argv[1], sys.argv[2], int(sys.argv[3])
     batch = int(sys.argv[4]) if len(sys.argv) > 4 else 1000
@@ -49,15 +62,7 @@ def main():
     imgs = read_idx(find(d, "t10k-images-idx3-ubyte"))
     labels = read_idx(find(d, "t10k-labels-idx1-ubyte")).long()
     x = ((imgs.float().div(255) - 0.5) / 0.5).unsqueeze(1)
-    best = float("inf")
-    with torch.inference_mode():
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            preds = [model(x[i:i + batch]).argmax(1) for i in range(0, len(x), batch)]
-            best = min(best, time.perf_counter() - t0)
-        top1 = (torch.cat(preds) == labels).float().mean().item()
-    print(json.dumps({"images": len(x), "seconds": best, "images_per_s": len(x) / best,
-                      "top1": top1, "batch": batch, "threads": threads}))
+    print(json.dumps(bench(model, x, labels, batch, repeats, threads)))
 
 
 if __name__ == "__main__":

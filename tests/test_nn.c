@@ -268,6 +268,9 @@ static const struct conv_case conv_cases[] = {
     {1, 28, 28, 6, 5, 1, 0, 1}, {6, 12, 12, 16, 5, 1, 0, 1}, {4, 9, 7, 8, 3, 2, 1, 2},
     {8, 8, 8, 8, 3, 1, 1, 8},   {3, 10, 11, 6, 1, 1, 0, 3},  {2, 5, 5, 4, 3, 2, 2, 1},
     {2, 6, 7, 3, 3, 1, 0, 1},   {2, 10, 10, 4, 3, 1, 0, 2},  {1, 8, 71, 2, 3, 1, 0, 1},
+    /* MobileNetV2: depthwise 3x3 pad 1 stride 1/2 (odd and even sizes), 1x1 on small maps */
+    {24, 16, 16, 24, 3, 1, 1, 24}, {12, 9, 9, 12, 3, 2, 1, 12}, {40, 2, 2, 40, 3, 1, 1, 40},
+    {48, 4, 4, 48, 3, 2, 1, 48},   {80, 1, 1, 320, 1, 1, 0, 1}, {33, 4, 4, 17, 1, 1, 0, 1},
 };
 
 static void conv2d__fast_vs_reference__random_inputs_agree(void **state)
@@ -713,6 +716,163 @@ static void golden_float__pytorch_logits__match_1e4(void **state)
     nn_model_free(&m);
 }
 
+/* torchvision MobileNetV2 (width 0.25, 1 input channel, random weights and BN statistics):
+ * the state_dict loads with BN folded and the logits on the zero-padded 28x28 -> 32x32 images
+ * match PyTorch to 1e-3 relative to the image's largest logit. */
+static void mnv2_golden(struct nn_model *m, struct nn_dataset *ds, float **want, float **got)
+{
+    struct cgpc_err err = {0};
+    if (nn_model_load(golden("mnv2.safetensors"), m, &err))
+        fail_msg("%s", err.msg);
+    if (nn_dataset_load_files(golden("mnv2-images-idx3-ubyte"), golden("mnv2-labels-idx1-ubyte"),
+                              ds, &err) ||
+        nn_dataset_pad(ds, m->in_h, m->in_w, &err))
+        fail_msg("%s", err.msg);
+    *want = read_csv(golden("mnv2-logits.csv"), ds->n * 10);
+    *got = all_logits(m, ds);
+}
+
+static void mnv2_max_rel_err(const float *got, const float *want, int n, float *rel)
+{
+    *rel = 0;
+    for (int i = 0; i < n; i++) {
+        float amax = 0;
+        for (int c = 0; c < 10; c++)
+            amax = fmaxf(amax, fabsf(want[i * 10 + c]));
+        for (int c = 0; c < 10; c++)
+            *rel = fmaxf(*rel, fabsf(got[i * 10 + c] - want[i * 10 + c]) / amax);
+    }
+}
+
+static void golden_mnv2_float__torchvision_logits__match_1e3(void **state)
+{
+    (void)state;
+    struct nn_model m;
+    struct nn_dataset ds;
+    float *want, *got, rel;
+    mnv2_golden(&m, &ds, &want, &got);
+    assert_string_equal(m.arch, "mobilenetv2");
+    assert_int_equal(m.in_h, 32);
+    assert_int_equal(ds.rows, 32);
+    mnv2_max_rel_err(got, want, ds.n, &rel);
+    if (!(rel <= 1e-3f))
+        fail_msg("max relative logit error %g > 1e-3", rel);
+    free(want);
+    free(got);
+    nn_dataset_free(&ds);
+    nn_model_free(&m);
+}
+
+/* The golden MobileNetV2 after PTQ (calibrated on the 16 golden images): float and int8
+ * files round-trip (torchvision layout with BN, cgpc-int8 with add scales) with identical
+ * logits, and every conv and the classifier is addressable by its state_dict name. (This
+ * random, untrained network is chaotic - its stem gradients are ~100 - so its int8 logits are
+ * not close to the float ones; the int8 tolerance is tested on the trained model in
+ * models/, mnv2_shipped__int8_vs_float__within_tolerance.) */
+static void golden_mnv2_int8__ptq__round_trips_and_names(void **state)
+{
+    (void)state;
+    struct nn_model m, m2;
+    struct nn_dataset ds;
+    struct cgpc_err err = {0};
+    float *want, *fl;
+    mnv2_golden(&m, &ds, &want, &fl);
+    assert_int_equal(nn_model_save(&m, tmp("mf.safetensors"), &err), CGPC_OK);
+    assert_int_equal(nn_model_load(tmp("mf.safetensors"), &m2, &err), CGPC_OK);
+    assert_true(m2.has_bn);
+    float *b = all_logits(&m2, &ds);
+    assert_memory_equal(fl, b, (size_t)ds.n * 10 * 4);
+    free(b);
+    nn_model_free(&m2);
+    assert_int_equal(nn_quantize_model(&m, &ds, 0, &err), CGPC_OK);
+    float *q = all_logits(&m, &ds);
+    assert_int_equal(nn_model_save(&m, tmp("mq.safetensors"), &err), CGPC_OK);
+    assert_int_equal(nn_model_load(tmp("mq.safetensors"), &m2, &err), CGPC_OK);
+    assert_true(m2.quantized && !m2.has_float);
+    b = all_logits(&m2, &ds);
+    assert_memory_equal(q, b, (size_t)ds.n * 10 * 4);
+    /* 52 convolutions + classifier, int8 codes by state_dict name */
+    int convs = 0, lin = 0;
+    for (int i = 0; i < m2.nlayers; i++) {
+        const struct nn_layer *l = &m2.layers[i];
+        char name[64];
+        int8_t *codes;
+        struct nn_layer *lp;
+        int64_t shape[4];
+        int nd;
+        if (l->op != NN_OP_CONV2D && l->op != NN_OP_LINEAR)
+            continue;
+        snprintf(name, sizeof name, "%s.weight", l->name);
+        assert_int_equal(nn_model_weight_codes(&m2, name, &codes, &lp, shape, &nd, &err),
+                         CGPC_OK);
+        assert_true(codes == l->qw && lp == l);
+        convs += l->op == NN_OP_CONV2D;
+        lin += l->op == NN_OP_LINEAR;
+    }
+    assert_int_equal(convs, 52);
+    assert_int_equal(lin, 1);
+    const struct nn_layer *dw = nn_model_layer(&m2, "features.3.conv.1.0");
+    assert_non_null(dw);
+    assert_int_equal(dw->groups, dw->in_c);
+    assert_int_equal(dw->nweights, (int64_t)dw->out_c * 9);
+    assert_int_equal(dw->macs, dw->nweights * dw->out_h * dw->out_w);
+    free(b);
+    free(q);
+    free(want);
+    free(fl);
+    nn_model_free(&m2);
+    nn_dataset_free(&ds);
+    nn_model_free(&m);
+}
+
+/* The shipped MobileNetV2 (models/, trained in C) and its PTQ int8 version on the 16 golden
+ * Fashion-MNIST test images: the int8 logits stay within MNV2_INT8_TOL of the image's largest
+ * float logit (documented in docs/ARCHITECTURE.md) and the top-1 agrees on at least 15 of 16
+ * images. */
+#define MNV2_INT8_TOL 0.10f
+static void mnv2_shipped__int8_vs_float__within_tolerance(void **state)
+{
+    (void)state;
+    struct nn_model f, q;
+    struct nn_dataset ds;
+    struct cgpc_err err = {0};
+    char path[1024];
+    const char *root = getenv("CGPC_ROOT");
+    snprintf(path, sizeof path, "%s/models/mobilenetv2-fashion.safetensors", root ? root : ".");
+    if (nn_model_load(path, &f, &err))
+        fail_msg("%s", err.msg);
+    snprintf(path, sizeof path, "%s/models/mobilenetv2-fashion-int8.safetensors",
+             root ? root : ".");
+    if (nn_model_load(path, &q, &err))
+        fail_msg("%s", err.msg);
+    assert_true(f.has_float && q.quantized);
+    if (nn_dataset_load_files(golden("mnv2-images-idx3-ubyte"), golden("mnv2-labels-idx1-ubyte"),
+                              &ds, &err) ||
+        nn_dataset_pad(&ds, f.in_h, f.in_w, &err))
+        fail_msg("%s", err.msg);
+    float *a = all_logits(&f, &ds), *b = all_logits(&q, &ds), rel;
+    mnv2_max_rel_err(b, a, ds.n, &rel);
+    int same = 0;
+    for (int i = 0; i < ds.n; i++) {
+        int x = 0, y = 0;
+        for (int k = 1; k < 10; k++) {
+            x = a[i * 10 + k] > a[i * 10 + x] ? k : x;
+            y = b[i * 10 + k] > b[i * 10 + y] ? k : y;
+        }
+        same += x == y;
+    }
+    print_message("mobilenetv2 int8 vs float: max |dlogit| %.4f of the largest logit, top-1 "
+                  "agrees on %d/16\n",
+                  rel, same);
+    if (!(rel <= MNV2_INT8_TOL) || same < 15)
+        fail_msg("int8 vs float: %g > %g or top-1 agreement %d < 15", rel, MNV2_INT8_TOL, same);
+    free(a);
+    free(b);
+    nn_dataset_free(&ds);
+    nn_model_free(&f);
+    nn_model_free(&q);
+}
+
 /* PyTorch's quantized engine here is onednn (no fbgemm in Debian's build) and keeps the bias
  * in float; we round it to int32 (the only difference: with a float bias the same pipeline
  * reproduces all 160 PyTorch logits exactly, see docs/ARCHITECTURE.md). Tolerance: every
@@ -878,6 +1038,124 @@ static void train_one(struct nn_model *m, const struct nn_dataset *ds, int threa
     cgpc_set_threads(2);
 }
 
+/* training parameters plus running statistics of a BatchNorm model */
+static size_t m_tarena_floats(const struct nn_model *m)
+{
+    size_t n = m->ntrain;
+    for (int i = 0; i < m->nlayers; i++)
+        n += m->layers[i].bn[0] ? 2 * (size_t)m->layers[i].out_c : 0;
+    return n;
+}
+
+static void mnv2_model(struct nn_model *m, uint64_t seed)
+{
+    struct cgpc_err err = {0};
+    if (nn_model_init_mobilenetv2(m, 0.25, 1, 32, 10, seed, &err))
+        fail_msg("%s", err.msg);
+}
+
+/* The training-mode gradient (BatchNorm with batch statistics, depthwise, residual, ReLU6
+ * backward) of the golden torchvision model over the 16 golden images equals PyTorch's
+ * autograd: every listed tensor within 1e-3 of its largest gradient, the loss to 1e-5. */
+static void train_mnv2_gradient__pytorch_autograd__match_1e3(void **state)
+{
+    (void)state;
+    struct nn_model m;
+    struct nn_dataset ds;
+    struct cgpc_err err = {0};
+    float *want, *got;
+    mnv2_golden(&m, &ds, &want, &got);
+    free(want);
+    free(got);
+    int idx[16];
+    for (int i = 0; i < 16; i++)
+        idx[i] = i;
+    float *g = malloc(m.ntrain * sizeof *g);
+    double loss;
+    assert_int_equal(nn_train_gradient(&m, &ds, idx, 16, g, &loss, &err), CGPC_OK);
+    FILE *f = fopen(golden("mnv2-grad.csv"), "r");
+    assert_non_null(f);
+    static char line[1 << 22];
+    static float vals[1 << 18];
+    int tensors = 0;
+    while (fgets(line, sizeof line, f)) {
+        char *name = strtok(line, ",");
+        if (strcmp(name, "loss") == 0) {
+            double want_loss = atof(strtok(NULL, ",\n"));
+            if (fabs(loss - want_loss) > 1e-5 * fabs(want_loss))
+                fail_msg("loss %.9g, pytorch %.9g", loss, want_loss);
+            continue;
+        }
+        /* "<prefix>.weight" of a conv/linear, or "<bn prefix>.weight/.bias" */
+        char pre[96];
+        const char *dot = strrchr(name, '.');
+        snprintf(pre, sizeof pre, "%.*s", (int)(dot - name), name);
+        const float *p = NULL;
+        for (int i = 0; i < m.nlayers && !p; i++) {
+            const struct nn_layer *l = &m.layers[i];
+            if (strcmp(l->name, pre) == 0)
+                p = strcmp(dot, ".weight") == 0 ? l->tw : l->tb;
+            else if (l->bn[0] && strcmp(l->bn, pre) == 0)
+                p = strcmp(dot, ".weight") == 0 ? l->bn_w : l->bn_b;
+        }
+        if (!p)
+            fail_msg("%s: no such parameter", name);
+        const float *gp = g + (p - (const float *)m.tarena);
+        float amax = 0;
+        int n = 0;
+        for (char *v; (v = strtok(NULL, ",\n")) && n < (1 << 18);)
+            vals[n++] = (float)atof(v);
+        for (int k = 0; k < n; k++)
+            amax = fmaxf(amax, fabsf(vals[k]));
+        for (int k = 0; k < n; k++)
+            if (fabsf(gp[k] - vals[k]) > 1e-3f * amax)
+                fail_msg("%s[%d]: cgpc %.7g pytorch %.7g (max |g| %g)", name, k, gp[k], vals[k],
+                         amax);
+        tensors++;
+    }
+    fclose(f);
+    assert_int_equal(tensors, 11);
+    free(g);
+    nn_dataset_free(&ds);
+    nn_model_free(&m);
+}
+
+/* Batch statistics and every reduction in sample/chunk order: 1 and 2 threads agree bit for
+ * bit after a few Adam steps with BatchNorm and running statistics. */
+static void train_mnv2__one_vs_two_threads__bit_identical(void **state)
+{
+    (void)state;
+    struct nn_dataset ds;
+    struct cgpc_err err = {0};
+    load_mnist_train(&ds, 48);
+    assert_int_equal(nn_dataset_pad(&ds, 32, 32, &err), CGPC_OK);
+    struct nn_model a, b;
+    struct nn_train_opts o;
+    nn_train_defaults(&o);
+    o.epochs = 1;
+    o.batch = 24;
+    o.shift = 1;
+    mnv2_model(&a, 7);
+    mnv2_model(&b, 7);
+    cgpc_set_threads(1);
+    assert_int_equal(nn_train(&a, &ds, &o, &err), CGPC_OK);
+    cgpc_set_threads(2);
+    assert_int_equal(nn_train(&b, &ds, &o, &err), CGPC_OK);
+    size_t nall = m_tarena_floats(&a);
+    assert_memory_equal(a.tarena, b.tarena, nall * sizeof(float));
+    assert_memory_equal(a.arena, b.arena, (size_t)nn_model_param_count(&a) * sizeof(float));
+    /* training moved the parameters and the running statistics */
+    struct nn_model c;
+    mnv2_model(&c, 7);
+    assert_true(memcmp(a.tarena, c.tarena, a.ntrain * sizeof(float)) != 0);
+    assert_true(memcmp((float *)a.tarena + a.ntrain, (float *)c.tarena + c.ntrain,
+                       (nall - a.ntrain) * sizeof(float)) != 0);
+    nn_model_free(&a);
+    nn_model_free(&b);
+    nn_model_free(&c);
+    nn_dataset_free(&ds);
+}
+
 static void train__small_subset__loss_decreases_and_qat_works(void **state)
 {
     (void)state;
@@ -944,10 +1222,15 @@ int main(void)
         cmocka_unit_test(model_lenet5__layer_accounting__matches_architecture),
         cmocka_unit_test(golden_float__pytorch_logits__match_1e4),
         cmocka_unit_test(golden_int8__pytorch_quantized_logits__within_one_quantum),
+        cmocka_unit_test(golden_mnv2_float__torchvision_logits__match_1e3),
+        cmocka_unit_test(golden_mnv2_int8__ptq__round_trips_and_names),
+        cmocka_unit_test(mnv2_shipped__int8_vs_float__within_tolerance),
         cmocka_unit_test(model_save_load__float_and_int8__identical_logits),
         cmocka_unit_test(train_gradient__vs_finite_difference__agrees),
         cmocka_unit_test(train__small_subset__loss_decreases_and_qat_works),
         cmocka_unit_test(train__one_vs_two_threads__bit_identical_weights),
+        cmocka_unit_test(train_mnv2_gradient__pytorch_autograd__match_1e3),
+        cmocka_unit_test(train_mnv2__one_vs_two_threads__bit_identical),
     };
     return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);
 }

@@ -145,7 +145,8 @@ int cmd_eval(int argc, char **argv)
     memset(&ds, 0, sizeof ds);
     if (nn_model_load(o.model, &m, &err))
         return cli_report(cmd, &err, 0);
-    if (nn_cli_load_dataset(o.dataset, o.split, &ds, &err)) {
+    if (nn_cli_load_dataset(o.dataset, o.split, &ds, &err) ||
+        nn_dataset_pad(&ds, m.in_h, m.in_w, &err)) {
         rc = cli_report(cmd, &err, 0);
         goto out;
     }

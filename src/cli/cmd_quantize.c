@@ -104,7 +104,9 @@ int cmd_quantize(int argc, char **argv)
         goto out;
     }
     if (nn_cli_load_dataset(o.calib, o.calib_split, &calib, &err) ||
-        nn_cli_load_dataset(o.calib, NN_SPLIT_TEST, &test, &err)) {
+        nn_cli_load_dataset(o.calib, NN_SPLIT_TEST, &test, &err) ||
+        nn_dataset_pad(&calib, m.in_h, m.in_w, &err) ||
+        nn_dataset_pad(&test, m.in_h, m.in_w, &err)) {
         rc = cli_report(cmd, &err, 0);
         goto out;
     }

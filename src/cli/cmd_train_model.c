@@ -1,4 +1,4 @@
-/* cmd_train_model.c - `cgpc train-model`: train LeNet-5 in C (Adam or SGD with momentum),
+/* cmd_train_model.c - `cgpc train-model`: train LeNet-5 or MobileNetV2 in C (Adam or SGD with momentum),
  * deterministic for a seed and any --threads; --qat fine-tunes with fake quantization and
  * writes an int8 model. */
 #include <stdio.h>
@@ -17,8 +17,8 @@ struct train_opts {
     struct cli_common common;
     const char *arch, *dataset, *out, *init;
     struct nn_train_opts t;
-    int qat, qat_epochs, calib_limit;
-    double qat_lr;
+    int qat, qat_epochs, calib_limit, input_size;
+    double qat_lr, width;
 };
 
 static void train_defaults(struct train_opts *o)
@@ -31,6 +31,8 @@ static void train_defaults(struct train_opts *o)
     o->qat_epochs = 2;
     o->qat_lr = 1e-4;
     o->calib_limit = 2000;
+    o->width = 0.5;
+    o->input_size = 32;
 }
 
 void cmd_train_model_usage(FILE *out)
@@ -41,7 +43,11 @@ void cmd_train_model_usage(FILE *out)
             "with --qat). Deterministic for a seed, for any --threads. Prints a progress line on\n"
             "a terminal and one summary line per epoch (stderr).\n\n"
             "options:\n"
-            "  --arch NAME          architecture: lenet5 (default: lenet5)\n"
+            "  --arch NAME          architecture: lenet5 or mobilenetv2 (torchvision's, BatchNorm\n"
+            "                       in training mode; 28x28 images are zero-padded to the\n"
+            "                       input size) (default: lenet5)\n"
+            "  --width X            mobilenetv2 width multiplier (default: 0.5)\n"
+            "  --input-size N       mobilenetv2 input size, square (default: 32)\n"
             "  --dataset NAME|DIR   mnist, fashion-mnist or an IDX directory (default: mnist)\n"
             "  --out FILE           output .safetensors (required)\n"
             "  --init FILE          start from this float model instead of random weights\n"
@@ -66,7 +72,7 @@ void cmd_train_model_usage(FILE *out)
 
 enum { OPT_ARCH = CLI_OPT_FIRST_COMMAND_SPECIFIC, OPT_DATASET, OPT_OUT, OPT_INIT, OPT_EPOCHS,
        OPT_LR, OPT_BATCH, OPT_OPTIM, OPT_MOMENTUM, OPT_WD, OPT_NOCOS, OPT_SHIFT, OPT_LIMIT,
-       OPT_QAT, OPT_QAT_EPOCHS, OPT_QAT_LR, OPT_CALIB_LIMIT };
+       OPT_QAT, OPT_QAT_EPOCHS, OPT_QAT_LR, OPT_CALIB_LIMIT, OPT_WIDTH, OPT_INPUT_SIZE };
 
 static void progress(const struct nn_train_progress *p, void *ctx)
 {
@@ -104,6 +110,8 @@ static int parse_args(int argc, char **argv, struct train_opts *o)
         {"qat-epochs", required_argument, NULL, OPT_QAT_EPOCHS},
         {"qat-lr", required_argument, NULL, OPT_QAT_LR},
         {"calib-limit", required_argument, NULL, OPT_CALIB_LIMIT},
+        {"width", required_argument, NULL, OPT_WIDTH},
+        {"input-size", required_argument, NULL, OPT_INPUT_SIZE},
         CLI_COMMON_LONG_OPTIONS,
         {NULL, 0, NULL, 0}};
     const char *cmd = "train-model";
@@ -144,6 +152,8 @@ static int parse_args(int argc, char **argv, struct train_opts *o)
         case OPT_QAT_LR: st = cgpc_parse_double(optarg, 1e-12, 100, &o->qat_lr, &err); break;
         case OPT_CALIB_LIMIT: st = cgpc_parse_int(optarg, 0, 1 << 30, &o->calib_limit, &err);
             break;
+        case OPT_WIDTH: st = cgpc_parse_double(optarg, 0.01, 4, &o->width, &err); break;
+        case OPT_INPUT_SIZE: st = cgpc_parse_int(optarg, 8, 1024, &o->input_size, &err); break;
         default:
             return cli_usage_error(cmd, "unknown or incomplete option '%s'", what);
         }
@@ -154,8 +164,9 @@ static int parse_args(int argc, char **argv, struct train_opts *o)
         return -1;
     if (optind < argc)
         return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
-    if (strcmp(o->arch, "lenet5") != 0)
-        return cli_usage_error(cmd, "--arch: '%s' is not supported (supported: lenet5)", o->arch);
+    if (strcmp(o->arch, "lenet5") != 0 && strcmp(o->arch, "mobilenetv2") != 0)
+        return cli_usage_error(cmd, "--arch: '%s' is not supported (supported: lenet5, "
+                               "mobilenetv2)", o->arch);
     if (!o->out)
         return cli_usage_error(cmd, "--out is required");
     if (o->t.epochs == 0 && !o->init)
@@ -224,12 +235,23 @@ int cmd_train_model(int argc, char **argv)
             cli_error(cmd, o.init, "--init needs a float model, this one is int8");
             goto out;
         }
+    } else if (strcmp(o.arch, "mobilenetv2") == 0) {
+        if (nn_model_init_mobilenetv2(&m, o.width, 1, o.input_size, NN_NUM_CLASSES, o.t.seed,
+                                      &err)) {
+            rc = cli_report(cmd, &err, 0);
+            goto out;
+        }
     } else {
         if (nn_model_init_lenet5(&m, &err)) {
             rc = cli_report(cmd, &err, 0);
             goto out;
         }
         nn_model_init_params(&m, o.t.seed);
+    }
+    if (nn_dataset_pad(&train, m.in_h, m.in_w, &err) ||
+        nn_dataset_pad(&test, m.in_h, m.in_w, &err)) {
+        rc = cli_report(cmd, &err, 0);
+        goto out;
     }
     o.t.test = &test;
     o.t.progress = progress;

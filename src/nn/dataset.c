@@ -192,3 +192,27 @@ cgpc_status nn_split_parse(const char *s, enum nn_split *out, struct cgpc_err *e
         return CGPC_FAIL(err, CGPC_ERR_ARG, "'%s': expected 'train' or 'test'", s);
     return CGPC_OK;
 }
+
+cgpc_status nn_dataset_pad(struct nn_dataset *ds, int rows, int cols, struct cgpc_err *err)
+{
+    if (rows == ds->rows && cols == ds->cols)
+        return CGPC_OK;
+    int dr = rows - ds->rows, dc = cols - ds->cols;
+    if (dr < 0 || dc < 0 || dr % 2 || dc % 2)
+        return CGPC_FAIL(err, CGPC_ERR_ARG,
+                         "%s: images are %dx%d, cannot be zero-padded evenly to %dx%d",
+                         ds->path, ds->rows, ds->cols, rows, cols);
+    size_t img = (size_t)rows * cols;
+    uint8_t *p = calloc((size_t)ds->n * img, 1);
+    if (!p)
+        return CGPC_FAIL(err, CGPC_ERR_NOMEM, "padding %d images", ds->n);
+    for (int i = 0; i < ds->n; i++)
+        for (int y = 0; y < ds->rows; y++)
+            memcpy(p + (size_t)i * img + (size_t)(y + dr / 2) * cols + dc / 2,
+                   ds->images + ((size_t)i * ds->rows + y) * ds->cols, (size_t)ds->cols);
+    free(ds->images);
+    ds->images = p;
+    ds->rows = rows;
+    ds->cols = cols;
+    return CGPC_OK;
+}

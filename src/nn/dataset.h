@@ -46,6 +46,13 @@ void nn_dataset_truncate(struct nn_dataset *ds, int limit);
 
 void nn_dataset_free(struct nn_dataset *ds);
 
+/* Zero-pad every image to rows x cols (pixel value 0, centred: (rows - ds->rows) / 2 rows
+ * above; 28x28 -> 32x32 pads 2 on each side, as torchvision's transforms.Pad(2) before
+ * ToTensor). No-op if the size already matches; CGPC_ERR_ARG if smaller or the margins are
+ * uneven. Models take inputs of their own size: the CLI pads Fashion-MNIST to MobileNetV2's
+ * 32x32 for training, calibration and evaluation alike. */
+cgpc_status nn_dataset_pad(struct nn_dataset *ds, int rows, int cols, struct cgpc_err *err);
+
 /* Write a dataset as an IDX pair (plain, or gzip if a name ends in ".gz"), atomically. */
 cgpc_status nn_dataset_save_files(const struct nn_dataset *ds, const char *images_path,
                                   const char *labels_path, struct cgpc_err *err);

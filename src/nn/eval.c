@@ -11,8 +11,9 @@ static size_t align64(size_t n) { return (n + 63) / 64 * 64; }
 
 size_t nn_forward_scratch_size(const struct nn_model *m)
 {
-    /* two activations + im2col, in floats (int8 needs a quarter of it) */
-    return 2 * align64(m->max_act * sizeof(float)) + align64(m->max_col * sizeof(float));
+    /* three activations (current, next, residual input) + im2col, in floats (int8 needs a
+     * quarter of it) */
+    return 3 * align64(m->max_act * sizeof(float)) + align64(m->max_col * sizeof(float));
 }
 
 void nn_input_normalize(const struct nn_model *m, const uint8_t *pixels, float *x)
@@ -23,7 +24,7 @@ void nn_input_normalize(const struct nn_model *m, const uint8_t *pixels, float *
 }
 
 void nn_layer_forward(const struct nn_layer *l, const float *w, const float *b, const float *x,
-                      float *y, float *col, int32_t *arg)
+                      const float *skip, float *y, float *col, int32_t *arg)
 {
     switch (l->op) {
     case NN_OP_CONV2D:
@@ -39,6 +40,9 @@ void nn_layer_forward(const struct nn_layer *l, const float *w, const float *b, 
     case NN_OP_AVGPOOL:
         nn_avgpool2d(x, l->in_c, l->in_h, l->in_w, l->kh, l->stride, y);
         break;
+    case NN_OP_ADD:
+        nn_add(x, skip, (size_t)l->out_c * l->out_h * l->out_w, y);
+        break;
     }
     nn_act_forward(l->act, y, (size_t)l->out_c * l->out_h * l->out_w);
 }
@@ -49,12 +53,14 @@ void nn_forward_float(const struct nn_model *m, const uint8_t *pixels, float *lo
     unsigned char *s = scratch;
     size_t abytes = align64(m->max_act * sizeof(float));
     float *cur = (float *)(void *)s, *nxt = (float *)(void *)(s + abytes);
-    float *col = (float *)(void *)(s + 2 * abytes);
+    float *skip = (float *)(void *)(s + 2 * abytes), *col = (float *)(void *)(s + 3 * abytes);
     nn_input_normalize(m, pixels, cur);
     for (int i = 0; i < m->nlayers; i++) {
         const struct nn_layer *l = &m->layers[i];
         float *y = i == m->nlayers - 1 ? logits : nxt;
-        nn_layer_forward(l, l->w, l->b, cur, y, col, NULL);
+        nn_layer_forward(l, l->w, l->b, cur, skip, y, col, NULL);
+        if (l->keep)
+            memcpy(skip, y, (size_t)l->out_c * l->out_h * l->out_w * sizeof *y);
         float *t = cur;
         cur = y;
         nxt = t;
@@ -80,7 +86,7 @@ void nn_forward_int8(const struct nn_model *m, const uint8_t *pixels, float *log
 {
     unsigned char *s = scratch;
     size_t abytes = align64(m->max_act);
-    uint8_t *cur = s, *nxt = s + abytes, *col = s + 2 * abytes;
+    uint8_t *cur = s, *nxt = s + abytes, *skip = s + 2 * abytes, *col = s + 3 * abytes;
     const struct nn_layer *first = &m->layers[0];
     int n = m->in_c * m->in_h * m->in_w;
     float inv = 1.0f / first->in_scale;
@@ -110,10 +116,22 @@ void nn_forward_int8(const struct nn_model *m, const uint8_t *pixels, float *log
             scale = l->out_scale;
             break;
         case NN_OP_MAXPOOL:
-        case NN_OP_AVGPOOL: /* avgpool int8 arrives with MobileNetV2 */
             nn_qmaxpool2d(cur, l->in_c, l->in_h, l->in_w, l->kh, l->stride, nxt);
             break;
+        case NN_OP_AVGPOOL:
+            nn_qavgpool2d(cur, zp, l->in_c, l->in_h, l->in_w, l->kh, l->stride, nxt);
+            break;
+        case NN_OP_ADD: {
+            const struct nn_layer *sl = &m->layers[l->src - 1];
+            nn_qadd(cur, scale, zp, skip, sl->out_scale, sl->out_zp,
+                    (size_t)l->out_c * l->out_h * l->out_w, l->out_scale, l->out_zp, nxt);
+            zp = l->out_zp;
+            scale = l->out_scale;
+            break;
         }
+        }
+        if (l->keep)
+            memcpy(skip, nxt, (size_t)l->out_c * l->out_h * l->out_w);
         uint8_t *t = cur;
         cur = nxt;
         nxt = t;

@@ -37,11 +37,11 @@ size_t nn_forward_scratch_size(const struct nn_model *m);
 /* Normalised float input of one image: x[in_c*in_h*in_w]. */
 void nn_input_normalize(const struct nn_model *m, const uint8_t *pixels, float *x);
 
-/* One float layer: y = act(op(x; w, b)); col: im2col scratch (m->max_col floats); arg:
- * maxpool argmax record for backward or NULL. w/b are passed so training can substitute
- * fake-quantized copies. */
+/* One float layer: y = act(op(x; w, b)); skip: the activation an NN_OP_ADD adds (else
+ * unused, may be NULL); col: im2col scratch (m->max_col floats); arg: maxpool argmax record
+ * for backward or NULL. w/b are passed so training can substitute fake-quantized copies. */
 void nn_layer_forward(const struct nn_layer *l, const float *w, const float *b, const float *x,
-                      float *y, float *col, int32_t *arg);
+                      const float *skip, float *y, float *col, int32_t *arg);
 
 /* logits[nclasses] for one image, float path (m->has_float) or int8 path (m->quantized).
  * scratch: nn_forward_scratch_size() bytes, 64-byte aligned. */

@@ -39,6 +39,13 @@ size_t nn_conv2d_col_size(int C, int H, int W, int KH, int KW, int stride, int p
      * input, with L <= OH*W */
     size_t im2col = (size_t)(C / groups) * KH * KW * P,
            wide = (5 * OH * (size_t)W + 63) / 64 * 64 + 2 * ((size_t)C * H * W + 64);
+    /* depthwise: one padded plane + its accumulators */
+    size_t dw = (size_t)(H + 2 * pad) * (W + 2 * pad) + OH * (size_t)(W + 2 * pad);
+    if (groups == C) /* small maps: channels-last plane, transposed weights, accumulators */
+        dw = dw > (size_t)(H + 2 * pad) * (W + 2 * pad) * C + (size_t)(KH * KW + 1) * C
+                 ? dw
+                 : (size_t)(H + 2 * pad) * (W + 2 * pad) * C + (size_t)(KH * KW + 1) * C;
+    im2col = im2col > dw ? im2col : dw;
     return im2col > wide ? im2col : wide;
 }
 
@@ -97,6 +104,43 @@ static inline nn_v16f nn_v16f_load(const float *p)
     memcpy(&v, p, sizeof v);
     return v;
 }
+
+/* 16 int32 lanes, and 16 bytes widened to them */
+typedef int32_t nn_v16i __attribute__((vector_size(64)));
+typedef uint8_t nn_v16u8 __attribute__((vector_size(16)));
+typedef int16_t nn_v16s __attribute__((vector_size(32)));
+typedef int8_t nn_v16s8 __attribute__((vector_size(16)));
+
+static inline nn_v16i nn_v16i_splat(int32_t x)
+{
+    nn_v16i v = {0};
+    return v + x; /* scalar operand: broadcast */
+}
+
+/* Widening loads of 16 elements to int32 lanes (GCC lowers __builtin_convertvector across
+ * element sizes to scalar code, so AVX-512 builds use the extension instructions). */
+#ifdef __AVX512BW__
+#define NN_DEFINE_WIDEN(fname, T, VT, LOADT, load, widen)                                    \
+    static inline nn_v16i fname(const T *p)                                                 \
+    {                                                                                       \
+        __m512i v = widen(load((const LOADT *)(const void *)p));                            \
+        nn_v16i r;                                                                          \
+        memcpy(&r, &v, sizeof r);                                                           \
+        return r;                                                                           \
+    }
+#else
+#define NN_DEFINE_WIDEN(fname, T, VT, LOADT, load, widen)                                    \
+    static inline nn_v16i fname(const T *p)                                                 \
+    {                                                                                       \
+        VT v;                                                                               \
+        memcpy(&v, p, sizeof v);                                                            \
+        return __builtin_convertvector(v, nn_v16i);                                         \
+    }
+#endif
+NN_DEFINE_WIDEN(nn_v16i_load_u8, uint8_t, nn_v16u8, __m128i, _mm_loadu_si128, _mm512_cvtepu8_epi32)
+NN_DEFINE_WIDEN(nn_v16i_load_s8, int8_t, nn_v16s8, __m128i, _mm_loadu_si128, _mm512_cvtepi8_epi32)
+NN_DEFINE_WIDEN(nn_v16i_load_s16, int16_t, nn_v16s, __m256i, _mm256_loadu_si256,
+                _mm512_cvtepi16_epi32)
 
 static inline nn_v16f nn_v16f_splat(float x)
 {
@@ -235,11 +279,254 @@ static void conv_wide_u8(const uint8_t *x, const int16_t *x16, int cg, int H, in
         memcpy(y + (size_t)oy * OW, q + (size_t)oy * W, (size_t)OW);
 }
 
+/* Output columns [lo, hi) whose input column ox*stride - pad + kx lies inside [0, W). */
+static void tap_range(int OW, int W, int stride, int pad, int kx, int *lo, int *hi)
+{
+    int a = 0, z = OW;
+    while (a < OW && a * stride - pad + kx < 0)
+        a++;
+    while (z > a && (z - 1) * stride - pad + kx >= W)
+        z--;
+    *lo = a;
+    *hi = z;
+}
+
+/* Depthwise convolution on a small map (<= 16 outputs per channel): vectorised over
+ * channels. The input goes into a zero-padded channels-last plane xt[Hp*Wp][C] and the
+ * weights into wt[KH*KW][C]; each output position sums its taps in (ky, kx) order from the
+ * bias, padding zeros included, exactly as the reference. Scratch: Hp*Wp*C + (KH*KW+1)*C. */
+static void dwconv_channels_last(const float *x, int C, int H, int W, const float *w,
+                                 const float *b, int KH, int KW, int stride, int pad, float *y,
+                                 float *scratch)
+{
+    int OH = nn_conv_out(H, KH, stride, pad), OW = nn_conv_out(W, KW, stride, pad);
+    int Hp = H + 2 * pad, Wp = W + 2 * pad, T = KH * KW;
+    float *xt = scratch, *wt = xt + (size_t)Hp * Wp * C, *acc = wt + (size_t)T * C;
+    memset(xt, 0, (size_t)Hp * Wp * C * sizeof *xt);
+    for (int c = 0; c < C; c++) {
+        for (int iy = 0; iy < H; iy++)
+            for (int ix = 0; ix < W; ix++)
+                xt[((size_t)(iy + pad) * Wp + ix + pad) * C + c] = x[((size_t)c * H + iy) * W + ix];
+        for (int t = 0; t < T; t++)
+            wt[(size_t)t * C + c] = w[(size_t)c * T + t];
+    }
+    for (int oy = 0; oy < OH; oy++)
+        for (int ox = 0; ox < OW; ox++) {
+            for (int c = 0; c < C; c++)
+                acc[c] = b ? b[c] : 0.0f;
+            for (int ky = 0; ky < KH; ky++)
+                for (int kx = 0; kx < KW; kx++) {
+                    const float *restrict xr =
+                        xt + ((size_t)(oy * stride + ky) * Wp + ox * stride + kx) * C;
+                    const float *restrict wr = wt + (size_t)(ky * KW + kx) * C;
+                    float *restrict a = acc;
+                    for (int c = 0; c < C; c++)
+                        a[c] += wr[c] * xr[c];
+                }
+            for (int c = 0; c < C; c++)
+                y[((size_t)c * OH + oy) * OW + ox] = acc[c];
+        }
+}
+
+void nn_dwconv2d(const float *x, int C, int H, int W, const float *w, const float *b, int KH,
+                 int KW, int stride, int pad, float *y, float *scratch)
+{
+    int OH = nn_conv_out(H, KH, stride, pad), OW = nn_conv_out(W, KW, stride, pad);
+    int Hp = H + 2 * pad, Wp = W + 2 * pad;
+    if (OH * OW <= 16) {
+        dwconv_channels_last(x, C, H, W, w, b, KH, KW, stride, pad, y, scratch);
+        return;
+    }
+    /* zero-padded plane, then every tap is a shifted (stride 1: contiguous) view of it */
+    float *xp = scratch, *acc = scratch + (size_t)Hp * Wp;
+    memset(xp, 0, (size_t)Hp * Wp * sizeof *xp);
+    int L = stride == 1 ? (OH - 1) * Wp + OW : OH * OW;
+    for (int c = 0; c < C; c++) {
+        const float *xc = x + (size_t)c * H * W, *wc = w + (size_t)c * KH * KW;
+        for (int iy = 0; iy < H; iy++)
+            memcpy(xp + (size_t)(iy + pad) * Wp + pad, xc + (size_t)iy * W, (size_t)W * sizeof *xp);
+        float bias = b ? b[c] : 0.0f;
+        for (int q = 0; q < L; q++)
+            acc[q] = bias;
+        for (int ky = 0; ky < KH; ky++)
+            for (int kx = 0; kx < KW; kx++) {
+                float wv = wc[ky * KW + kx];
+                const float *restrict sp = xp + (size_t)ky * Wp + kx;
+                float *restrict a = acc;
+                if (stride == 1)
+                    for (int q = 0; q < L; q++)
+                        a[q] += wv * sp[q];
+                else
+                    for (int oy = 0; oy < OH; oy++)
+                        for (int ox = 0; ox < OW; ox++)
+                            a[oy * OW + ox] += wv * sp[(size_t)oy * stride * Wp + ox * stride];
+            }
+        float *yc = y + (size_t)c * OH * OW;
+        if (stride == 1)
+            for (int oy = 0; oy < OH; oy++)
+                memcpy(yc + (size_t)oy * OW, acc + (size_t)oy * Wp, (size_t)OW * sizeof *yc);
+        else
+            memcpy(yc, acc, (size_t)L * sizeof *yc);
+    }
+}
+
+void nn_dwconv2d_backward(const float *x, int C, int H, int W, const float *w, int KH, int KW,
+                          int stride, int pad, const float *dy, float *dx, float *dw, float *db)
+{
+    int OH = nn_conv_out(H, KH, stride, pad), OW = nn_conv_out(W, KW, stride, pad);
+    if (dx)
+        memset(dx, 0, (size_t)C * H * W * sizeof *dx);
+    for (int c = 0; c < C; c++) {
+        const float *xc = x + (size_t)c * H * W, *dyc = dy + (size_t)c * OH * OW;
+        float *dxc = dx ? dx + (size_t)c * H * W : NULL;
+        if (db) {
+            float s = 0.0f;
+            for (int p = 0; p < OH * OW; p++)
+                s += dyc[p];
+            db[c] += s;
+        }
+        for (int ky = 0; ky < KH; ky++)
+            for (int kx = 0; kx < KW; kx++) {
+                int lo, hi;
+                size_t wi = ((size_t)c * KH + ky) * KW + kx;
+                float wv = w[wi], s = 0.0f;
+                tap_range(OW, W, stride, pad, kx, &lo, &hi);
+                for (int oy = 0; oy < OH; oy++) {
+                    int iy = oy * stride - pad + ky;
+                    if (iy < 0 || iy >= H)
+                        continue;
+                    const float *xr = xc + (size_t)iy * W - pad + kx, *g = dyc + (size_t)oy * OW;
+                    for (int ox = lo; ox < hi; ox++)
+                        s += g[ox] * xr[ox * stride];
+                    if (dxc) {
+                        float *restrict d = dxc + (size_t)iy * W - pad + kx;
+                        for (int ox = lo; ox < hi; ox++)
+                            d[ox * stride] += g[ox] * wv;
+                    }
+                }
+                dw[wi] += s;
+            }
+    }
+}
+
+static void linear_strided(const float *x, int IN, const float *w, const float *b, int OUT,
+                           float *y, size_t ystride);
+
+/* 1x1 convolution y[OC,P] = w[OC,C] x[C,P] + b as a register-blocked GEMM.
+ * P >= 16: blocks of 16 positions x 4 output channels in registers, each output summed from
+ * its bias over ic in order (the reference's order: identical); the last block is moved back
+ * to end at P (overlap recomputes the same values).
+ * P < 16 (maps of 1x1, 2x2, 3x3): x is transposed into `col` ([P][C]) and every output is a
+ * 16-lane dot product over ic like nn_linear (deterministic, differs from the reference by
+ * rounding). */
+static void conv1x1_gemm(const float *x, int C, int P, const float *w, const float *b, int OC,
+                         float *y, float *col)
+{
+    if (P < 16) {
+        for (int ic = 0; ic < C; ic++)
+            for (int p = 0; p < P; p++)
+                col[(size_t)p * C + ic] = x[(size_t)ic * P + p];
+        for (int p = 0; p < P; p++)
+            linear_strided(col + (size_t)p * C, C, w, b, OC, y + p, (size_t)P);
+        return;
+    }
+    for (int p0 = 0; p0 < P; p0 = p0 + 32 <= P ? p0 + 16 : (p0 + 16 < P ? P - 16 : P)) {
+        int o = 0;
+        for (; o + 4 <= OC; o += 4) {
+            const float *w0 = w + (size_t)o * C, *w1 = w0 + C, *w2 = w1 + C, *w3 = w2 + C;
+            nn_v16f a0 = nn_v16f_splat(b ? b[o] : 0.0f), a1 = nn_v16f_splat(b ? b[o + 1] : 0.0f),
+                    a2 = nn_v16f_splat(b ? b[o + 2] : 0.0f),
+                    a3 = nn_v16f_splat(b ? b[o + 3] : 0.0f);
+            for (int ic = 0; ic < C; ic++) {
+                nn_v16f xv = nn_v16f_load(x + (size_t)ic * P + p0);
+                a0 += nn_v16f_splat(w0[ic]) * xv;
+                a1 += nn_v16f_splat(w1[ic]) * xv;
+                a2 += nn_v16f_splat(w2[ic]) * xv;
+                a3 += nn_v16f_splat(w3[ic]) * xv;
+            }
+            memcpy(y + (size_t)o * P + p0, &a0, 64);
+            memcpy(y + (size_t)(o + 1) * P + p0, &a1, 64);
+            memcpy(y + (size_t)(o + 2) * P + p0, &a2, 64);
+            memcpy(y + (size_t)(o + 3) * P + p0, &a3, 64);
+        }
+        for (; o < OC; o++) {
+            const float *w0 = w + (size_t)o * C;
+            nn_v16f a0 = nn_v16f_splat(b ? b[o] : 0.0f);
+            for (int ic = 0; ic < C; ic++)
+                a0 += nn_v16f_splat(w0[ic]) * nn_v16f_load(x + (size_t)ic * P + p0);
+            memcpy(y + (size_t)o * P + p0, &a0, 64);
+        }
+    }
+}
+
+/* Backward of a 1x1 convolution, vectorised over input channels with x transposed into
+ * `xt` ([P][C], scratch of C*P floats): dw[oc, ic] is summed over p in order from 0 and dx[ic,
+ * p] over oc in order from 0, exactly the reference's orders (identical results); blocks of
+ * 16 input channels, the C % 16 tail in scalar code with the same order. */
+static void conv1x1_backward(const float *x, int C, int P, const float *w, int OC,
+                             const float *dy, float *dx, float *dw, float *db, float *xt)
+{
+    int cm = C - C % 16;
+    for (int ic = 0; ic < C; ic++)
+        for (int p = 0; p < P; p++)
+            xt[(size_t)p * C + ic] = x[(size_t)ic * P + p];
+    for (int oc = 0; oc < OC; oc++) {
+        const float *dyo = dy + (size_t)oc * P;
+        float *dwo = dw + (size_t)oc * C;
+        if (db) {
+            float s = 0.0f;
+            for (int p = 0; p < P; p++)
+                s += dyo[p];
+            db[oc] += s;
+        }
+        for (int i0 = 0; i0 < cm; i0 += 16) {
+            nn_v16f a = nn_v16f_splat(0.0f);
+            for (int p = 0; p < P; p++)
+                a += nn_v16f_splat(dyo[p]) * nn_v16f_load(xt + (size_t)p * C + i0);
+            nn_v16f d = nn_v16f_load(dwo + i0) + a;
+            memcpy(dwo + i0, &d, sizeof d);
+        }
+        for (int ic = cm; ic < C; ic++) {
+            float s = 0.0f;
+            for (int p = 0; p < P; p++)
+                s += dyo[p] * xt[(size_t)p * C + ic];
+            dwo[ic] += s;
+        }
+    }
+    if (!dx)
+        return;
+    for (int p = 0; p < P; p++) {
+        for (int i0 = 0; i0 < cm; i0 += 16) {
+            nn_v16f a = nn_v16f_splat(0.0f);
+            for (int oc = 0; oc < OC; oc++)
+                a += nn_v16f_splat(dy[(size_t)oc * P + p]) * nn_v16f_load(w + (size_t)oc * C + i0);
+            float lane[16];
+            memcpy(lane, &a, sizeof lane);
+            for (int k = 0; k < 16; k++)
+                dx[(size_t)(i0 + k) * P + p] = lane[k];
+        }
+        for (int ic = cm; ic < C; ic++) {
+            float s = 0.0f;
+            for (int oc = 0; oc < OC; oc++)
+                s += dy[(size_t)oc * P + p] * w[(size_t)oc * C + ic];
+            dx[(size_t)ic * P + p] = s;
+        }
+    }
+}
+
 void nn_conv2d(const float *x, int C, int H, int W, const float *w, const float *b, int OC,
                int KH, int KW, int stride, int pad, int groups, float *y, float *col)
 {
     int OH = nn_conv_out(H, KH, stride, pad), OW = nn_conv_out(W, KW, stride, pad);
     int P = OH * OW, cg = C / groups, ocg = OC / groups, K = cg * KH * KW;
+    if (groups == C && OC == C) {
+        nn_dwconv2d(x, C, H, W, w, b, KH, KW, stride, pad, y, col);
+        return;
+    }
+    if (KH == 1 && KW == 1 && stride == 1 && pad == 0 && groups == 1) {
+        conv1x1_gemm(x, C, P, w, b, OC, y, col);
+        return;
+    }
     if (stride == 1 && pad == 0) {
         for (int oc = 0; oc < OC; oc++)
             conv_wide_f32(x + (size_t)(oc / ocg) * cg * H * W, cg, H, W, w + (size_t)oc * K,
@@ -354,6 +641,14 @@ void nn_conv2d_backward(const float *x, int C, int H, int W, const float *w, int
                         int KW, int stride, int pad, int groups, const float *dy, float *dx,
                         float *dw, float *db, float *scratch)
 {
+    if (groups == C && OC == C) {
+        nn_dwconv2d_backward(x, C, H, W, w, KH, KW, stride, pad, dy, dx, dw, db);
+        return;
+    }
+    if (KH == 1 && KW == 1 && stride == 1 && pad == 0 && groups == 1) {
+        conv1x1_backward(x, C, H * W, w, OC, dy, dx, dw, db, scratch);
+        return;
+    }
     if (stride != 1 || pad != 0) {
         nn_conv2d_backward_ref(x, C, H, W, w, OC, KH, KW, stride, pad, groups, dy, dx, dw, db);
         return;
@@ -418,7 +713,8 @@ static float linear_finish(nn_v16f acc, const float *wo, const float *x, int mai
     return s + bias;
 }
 
-void nn_linear(const float *x, int IN, const float *w, const float *b, int OUT, float *y)
+static void linear_strided(const float *x, int IN, const float *w, const float *b, int OUT,
+                           float *y, size_t ys)
 {
     int main_ = IN - IN % NN_LANES, o = 0;
     /* four outputs at a time share the x loads and hide the add latency */
@@ -432,18 +728,23 @@ void nn_linear(const float *x, int IN, const float *w, const float *b, int OUT, 
             s2 += nn_v16f_load(w2 + i) * xv;
             s3 += nn_v16f_load(w3 + i) * xv;
         }
-        y[o] = linear_finish(s0, w0, x, main_, IN, b ? b[o] : 0.0f);
-        y[o + 1] = linear_finish(s1, w1, x, main_, IN, b ? b[o + 1] : 0.0f);
-        y[o + 2] = linear_finish(s2, w2, x, main_, IN, b ? b[o + 2] : 0.0f);
-        y[o + 3] = linear_finish(s3, w3, x, main_, IN, b ? b[o + 3] : 0.0f);
+        y[o * ys] = linear_finish(s0, w0, x, main_, IN, b ? b[o] : 0.0f);
+        y[(o + 1) * ys] = linear_finish(s1, w1, x, main_, IN, b ? b[o + 1] : 0.0f);
+        y[(o + 2) * ys] = linear_finish(s2, w2, x, main_, IN, b ? b[o + 2] : 0.0f);
+        y[(o + 3) * ys] = linear_finish(s3, w3, x, main_, IN, b ? b[o + 3] : 0.0f);
     }
     for (; o < OUT; o++) {
         const float *wo = w + (size_t)o * IN;
         nn_v16f s0 = nn_v16f_splat(0.0f);
         for (int i = 0; i < main_; i += NN_LANES)
             s0 += nn_v16f_load(wo + i) * nn_v16f_load(x + i);
-        y[o] = linear_finish(s0, wo, x, main_, IN, b ? b[o] : 0.0f);
+        y[o * ys] = linear_finish(s0, wo, x, main_, IN, b ? b[o] : 0.0f);
     }
+}
+
+void nn_linear(const float *x, int IN, const float *w, const float *b, int OUT, float *y)
+{
+    linear_strided(x, IN, w, b, OUT, y, 1);
 }
 
 void nn_linear_backward(const float *x, int IN, const float *w, int OUT, const float *dy,
@@ -548,6 +849,12 @@ void nn_avgpool2d_backward(const float *dy, int C, int H, int W, int K, int S, f
             }
 }
 
+void nn_add(const float *a, const float *b, size_t n, float *y)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] = a[i] + b[i];
+}
+
 void nn_act_forward(enum nn_act act, float *x, size_t n)
 {
     switch (act) {
@@ -631,12 +938,176 @@ void nn_qconv2d_ref(const uint8_t *x, int x_zp, int C, int H, int W, const int8_
     }
 }
 
+/* Depthwise int8 convolution on maps of more than 16 outputs, the twin of nn_dwconv2d: per
+ * channel (x - x_zp) goes into an int16 plane padded with 0 and each tap adds a shifted view
+ * of it to int32 accumulators (stride 1: one contiguous loop over the wide plane); integer
+ * sums: exactly the reference. Scratch (bytes): 2*Hp*Wp rounded up to 4, + 4*OH*Wp. */
+static void qdw_planar(const uint8_t *x, int x_zp, int C, int H, int W, const int8_t *w,
+                       const int32_t *bias, int KH, int KW, int stride, int pad,
+                       const float *mult, int y_zp, int qmin, int qmax, uint8_t *y,
+                       void *scratch)
+{
+    int OH = nn_conv_out(H, KH, stride, pad), OW = nn_conv_out(W, KW, stride, pad);
+    int Hp = H + 2 * pad, Wp = W + 2 * pad;
+    int16_t *xp = scratch;
+    int32_t *acc = (int32_t *)(void *)((unsigned char *)scratch + ((size_t)Hp * Wp * 2 + 3) / 4 * 4);
+    int L = stride == 1 ? (OH - 1) * Wp + OW : OH * OW;
+    memset(xp, 0, (size_t)Hp * Wp * sizeof *xp);
+    for (int c = 0; c < C; c++) {
+        const uint8_t *xc = x + (size_t)c * H * W;
+        const int8_t *wc = w + (size_t)c * KH * KW;
+        for (int iy = 0; iy < H; iy++)
+            for (int ix = 0; ix < W; ix++)
+                xp[(size_t)(iy + pad) * Wp + ix + pad] = (int16_t)(xc[(size_t)iy * W + ix] - x_zp);
+        int32_t b0 = bias ? bias[c] : 0;
+        for (int q = 0; q < L; q++)
+            acc[q] = b0;
+        for (int ky = 0; ky < KH; ky++)
+            for (int kx = 0; kx < KW; kx++) {
+                int32_t wv = wc[ky * KW + kx];
+                const int16_t *restrict sp = xp + (size_t)ky * Wp + kx;
+                int32_t *restrict a = acc;
+                if (stride == 1)
+                    for (int q = 0; q < L; q++)
+                        a[q] += wv * sp[q];
+                else
+                    for (int oy = 0; oy < OH; oy++)
+                        for (int ox = 0; ox < OW; ox++)
+                            a[oy * OW + ox] += wv * sp[(size_t)oy * stride * Wp + ox * stride];
+            }
+        uint8_t *yc = y + (size_t)c * OH * OW;
+        if (stride == 1)
+            for (int oy = 0; oy < OH; oy++)
+                requant_array(acc + (size_t)oy * Wp, yc + (size_t)oy * OW, OW, mult[c], y_zp, qmin,
+                              qmax);
+        else
+            requant_array(acc, yc, L, mult[c], y_zp, qmin, qmax);
+    }
+}
+
+/* Depthwise int8 convolution, vectorised over channels: (x - x_zp) goes into a channels-last
+ * int16 plane padded with 0 (the padding contributes nothing, as in the reference, which
+ * skips it), weights into wt[KH*KW][C] int16; int32 accumulators per channel from the bias;
+ * integer sums: exactly the reference. Scratch (bytes): 2*Hp*Wp*C + 2*KH*KW*C + 4*C, 4-byte
+ * aligned. */
+__attribute__((noinline)) static void qdwconv2d(const uint8_t *x, int x_zp, int C, int H, int W, const int8_t *w,
+                      const int32_t *bias, int KH, int KW, int stride, int pad,
+                      const float *mult, int y_zp, int qmin, int qmax, uint8_t *y, void *scratch)
+{
+    int OH = nn_conv_out(H, KH, stride, pad), OW = nn_conv_out(W, KW, stride, pad);
+    int Hp = H + 2 * pad, Wp = W + 2 * pad, T = KH * KW;
+    if (OH * OW > 16) {
+        qdw_planar(x, x_zp, C, H, W, w, bias, KH, KW, stride, pad, mult, y_zp, qmin, qmax, y,
+                   scratch);
+        return;
+    }
+    int32_t *acc = scratch;
+    int16_t *xt = (int16_t *)(void *)(acc + C), *wt = xt + (size_t)Hp * Wp * C;
+    memset(xt, 0, (size_t)Hp * Wp * C * sizeof *xt);
+    for (int c = 0; c < C; c++) {
+        for (int iy = 0; iy < H; iy++)
+            for (int ix = 0; ix < W; ix++)
+                xt[((size_t)(iy + pad) * Wp + ix + pad) * C + c] =
+                    (int16_t)(x[((size_t)c * H + iy) * W + ix] - x_zp);
+        for (int t = 0; t < T; t++)
+            wt[(size_t)t * C + c] = w[(size_t)c * T + t];
+    }
+    for (int oy = 0; oy < OH; oy++)
+        for (int ox = 0; ox < OW; ox++) {
+            for (int c = 0; c < C; c++)
+                acc[c] = bias ? bias[c] : 0;
+            for (int ky = 0; ky < KH; ky++)
+                for (int kx = 0; kx < KW; kx++) {
+                    const int16_t *restrict xr =
+                        xt + ((size_t)(oy * stride + ky) * Wp + ox * stride + kx) * C;
+                    const int16_t *restrict wr = wt + (size_t)(ky * KW + kx) * C;
+                    int32_t *restrict a = acc;
+                    for (int c = 0; c < C; c++)
+                        a[c] += (int32_t)wr[c] * xr[c];
+                }
+            for (int c = 0; c < C; c++)
+                y[((size_t)c * OH + oy) * OW + ox] =
+                    nn_requantize(acc[c], mult[c], y_zp, qmin, qmax);
+        }
+}
+
+/* 1x1 int8 convolution, integer sums (exactly the reference) from bias - x_zp*sum(w).
+ * P >= 16: per output channel, int32 accumulators over the positions take one input row per
+ * ic (int16 products, vectorised over positions), then one requantization pass. P < 16: x
+ * transposed to int16 rows xt[P][C], each output an int32 dot product over ic. Scratch
+ * (bytes): max(4*P, 2*C*P), 4-byte aligned. */
+__attribute__((noinline)) static void qconv1x1(const uint8_t *x, int x_zp, int C, int P, const int8_t *w,
+                     const int32_t *bias, int OC, const float *mult, int y_zp, int qmin, int qmax,
+                     uint8_t *y, void *scratch)
+{
+    if (P >= 16) {
+        int32_t *acc = scratch;
+        for (int oc = 0; oc < OC; oc++) {
+            const int8_t *wo = w + (size_t)oc * C;
+            int32_t wsum = 0;
+            for (int ic = 0; ic < C; ic++)
+                wsum += wo[ic];
+            int32_t base = (bias ? bias[oc] : 0) - x_zp * wsum;
+            /* blocks of 16 positions in one int32 vector; the last block moved back to end
+             * at P (the overlap recomputes the same sums) */
+            for (int p0 = 0; p0 < P; p0 = p0 + 32 <= P ? p0 + 16 : (p0 + 16 < P ? P - 16 : P)) {
+                nn_v16i a = nn_v16i_splat(base);
+                for (int ic = 0; ic < C; ic++)
+                    a += nn_v16i_load_u8(x + (size_t)ic * P + p0) * (int32_t)wo[ic];
+                memcpy(acc + p0, &a, sizeof a);
+            }
+            requant_array(acc, y + (size_t)oc * P, P, mult[oc], y_zp, qmin, qmax);
+        }
+        return;
+    }
+    /* x - x_zp transposed, so no zero-point correction is needed; outputs in blocks of 64
+     * channels, requantized in one vectorisable pass per block */
+    int16_t *xt = scratch;
+    int cm = C - C % 16;
+    for (int ic = 0; ic < C; ic++)
+        for (int p = 0; p < P; p++)
+            xt[(size_t)p * C + ic] = (int16_t)(x[(size_t)ic * P + p] - x_zp);
+    for (int p = 0; p < P; p++) {
+        const int16_t *restrict xr = xt + (size_t)p * C;
+        for (int o0 = 0; o0 < OC; o0 += 64) {
+            int on = OC - o0 < 64 ? OC - o0 : 64;
+            int32_t acc[64];
+            uint8_t q[64];
+            for (int j = 0; j < on; j++) {
+                const int8_t *restrict wo = w + (size_t)(o0 + j) * C;
+                nn_v16i av = nn_v16i_splat(0);
+                for (int ic = 0; ic < cm; ic += 16)
+                    av += nn_v16i_load_s8(wo + ic) * nn_v16i_load_s16(xr + ic);
+                int32_t a = bias ? bias[o0 + j] : 0;
+                for (int k = 0; k < 16; k++)
+                    a += av[k];
+                for (int ic = cm; ic < C; ic++)
+                    a += (int32_t)wo[ic] * xr[ic];
+                acc[j] = a;
+            }
+            for (int j = 0; j < on; j++)
+                q[j] = nn_requantize(acc[j], mult[o0 + j], y_zp, qmin, qmax);
+            for (int j = 0; j < on; j++)
+                y[(size_t)(o0 + j) * P + p] = q[j];
+        }
+    }
+}
+
 void nn_qconv2d(const uint8_t *x, int x_zp, int C, int H, int W, const int8_t *w,
                 const int32_t *bias, int OC, int KH, int KW, int stride, int pad, int groups,
                 const float *mult, int y_zp, int qmin, int qmax, uint8_t *y, uint8_t *col)
 {
     int OH = nn_conv_out(H, KH, stride, pad), OW = nn_conv_out(W, KW, stride, pad);
     int P = OH * OW, cg = C / groups, ocg = OC / groups, K = cg * KH * KW;
+    if (groups == C && OC == C) {
+        qdwconv2d(x, x_zp, C, H, W, w, bias, KH, KW, stride, pad, mult, y_zp, qmin, qmax, y,
+                  col);
+        return;
+    }
+    if (KH == 1 && KW == 1 && stride == 1 && pad == 0 && groups == 1) {
+        qconv1x1(x, x_zp, C, P, w, bias, OC, mult, y_zp, qmin, qmax, y, col);
+        return;
+    }
     if (stride == 1 && pad == 0) {
         /* scratch: accumulators, then the int16 copy of the input (zero-padded) */
         int32_t *acc = (int32_t *)(void *)col;
@@ -741,5 +1212,32 @@ void nn_qmaxpool2d(const uint8_t *x, int C, int H, int W, int K, int S, uint8_t 
                         m = v > m ? v : m;
                     }
                 y[(c * OH + oy) * OW + ox] = m;
+            }
+}
+
+void nn_qadd(const uint8_t *a, float sa, int za, const uint8_t *b, float sb, int zb, size_t n,
+             float so, int zo, uint8_t *y)
+{
+    float ma = sa / so, mb = sb / so;
+    for (size_t i = 0; i < n; i++) {
+        float r = nearbyintf((float)(a[i] - za) * ma + (float)(b[i] - zb) * mb) + (float)zo;
+        r = r < 0.0f ? 0.0f : r > 255.0f ? 255.0f : r;
+        y[i] = (uint8_t)(int)r;
+    }
+}
+
+void nn_qavgpool2d(const uint8_t *x, int zp, int C, int H, int W, int K, int S, uint8_t *y)
+{
+    int OH = nn_conv_out(H, K, S, 0), OW = nn_conv_out(W, K, S, 0);
+    float inv = 1.0f / (float)(K * K);
+    for (int c = 0; c < C; c++)
+        for (int oy = 0; oy < OH; oy++)
+            for (int ox = 0; ox < OW; ox++) {
+                int32_t s = 0;
+                for (int ky = 0; ky < K; ky++)
+                    for (int kx = 0; kx < K; kx++)
+                        s += x[((size_t)c * H + oy * S + ky) * W + ox * S + kx] - zp;
+                y[((size_t)c * OH + oy) * OW + ox] =
+                    (uint8_t)nn_quantize_value((float)s * inv, 1.0f, zp, 0, 255);
             }
 }

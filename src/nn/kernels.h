@@ -46,6 +46,20 @@ size_t nn_conv2d_col_size(int C, int H, int W, int KH, int KW, int stride, int p
 void nn_conv2d(const float *x, int C, int H, int W, const float *w, const float *b, int OC,
                int KH, int KW, int stride, int pad, int groups, float *y, float *col);
 
+/* Depthwise convolution (groups == C == OC, w[C,1,KH,KW]): per channel the input is copied
+ * into a zero-padded plane (scratch: nn_conv2d_col_size floats) and each tap adds a shifted
+ * view of it to the accumulators (stride 1: one contiguous vectorised loop over the "wide"
+ * plane, as conv_wide_f32); each output is summed from its bias in (ky, kx) order with the
+ * padding's zeros, exactly as the reference: identical. nn_conv2d and nn_conv2d_backward
+ * dispatch here for depthwise layers; 1x1 convolutions go to a register-blocked GEMM
+ * (maps >= 16 positions: the reference's order, identical; smaller maps: 16-lane dot
+ * products like nn_linear, tested to 1e-5). Backward: dw summed over (oy, ox) in order and dx
+ * in (ky, kx, oy) order as the reference: identical. */
+void nn_dwconv2d(const float *x, int C, int H, int W, const float *w, const float *b, int KH,
+                 int KW, int stride, int pad, float *y, float *scratch);
+void nn_dwconv2d_backward(const float *x, int C, int H, int W, const float *w, int KH, int KW,
+                          int stride, int pad, const float *dy, float *dx, float *dw, float *db);
+
 /* Backward of nn_conv2d given dy[OC,OH,OW]: dw += dL/dw, db += dL/db (db may be NULL),
  * dx = dL/dx (dx may be NULL: not needed for the first layer).
  * Reference: direct loops, each dw element summed over (oy, ox) in order. */
@@ -78,6 +92,9 @@ void nn_maxpool2d_backward(const float *dy, int C, int OH, int OW, const int32_t
 void nn_avgpool2d(const float *x, int C, int H, int W, int K, int S, float *y);
 /* dx[C,H,W] = backward of nn_avgpool2d given dy[C,OH,OW] (overwrites dx). */
 void nn_avgpool2d_backward(const float *dy, int C, int H, int W, int K, int S, float *dx);
+
+/* y[n] = a[n] + b[n] (residual add; y may alias a). */
+void nn_add(const float *a, const float *b, size_t n, float *y);
 
 /* In-place activation over n values, and its backward given the activation's OUTPUT y:
  * dy *= act'(.) */
@@ -132,8 +149,11 @@ void nn_qconv2d_ref(const uint8_t *x, int x_zp, int C, int H, int W, const int8_
 
 /* Fast: like nn_conv2d (wide direct path for stride 1 / no padding, else im2col with padding
  * filled with x_zp, so it contributes 0), int32 accumulation in register blocks with int16
- * products, zero-point correction x_zp*sum(w) per channel. Scratch: `col` of
- * nn_conv2d_col_size() bytes, 4-byte aligned. Exactly equal to the reference. */
+ * products, zero-point correction x_zp*sum(w) per channel. Depthwise layers (groups == C
+ * == OC) run channels-last in int16 with int32 accumulators per channel, 1x1 layers as int32
+ * dot products over input channels of an int16-transposed input. Scratch: `col` of
+ * 4 * nn_conv2d_col_size() bytes (the size of the float scratch), 4-byte aligned. Exactly
+ * equal to the reference. */
 void nn_qconv2d(const uint8_t *x, int x_zp, int C, int H, int W, const int8_t *w,
                 const int32_t *bias, int OC, int KH, int KW, int stride, int pad, int groups,
                 const float *mult, int y_zp, int qmin, int qmax, uint8_t *y, uint8_t *col);
@@ -143,6 +163,17 @@ void nn_qlinear_ref(const uint8_t *x, int x_zp, int IN, const int8_t *w, const i
                     int OUT, const float *mult, int y_zp, int qmin, int qmax, uint8_t *y);
 void nn_qlinear(const uint8_t *x, int x_zp, int IN, const int8_t *w, const int32_t *bias,
                 int OUT, const float *mult, int y_zp, int qmin, int qmax, uint8_t *y);
+
+/* Residual add of two quint8 tensors into a third quantization (y may alias a):
+ *     y = clamp(nearbyintf((a - za) * (sa / so) + (b - zb) * (sb / so)) + zo, 0, 255)
+ * with the two multipliers computed in float32 (the dequantize-add-quantize of PyTorch's
+ * quantized add, folded into two multipliers). */
+void nn_qadd(const uint8_t *a, float sa, int za, const uint8_t *b, float sb, int zb, size_t n,
+             float so, int zo, uint8_t *y);
+
+/* Average pooling on quint8 codes keeping the input's (scale, zero point):
+ * y = clamp(zp + nearbyint(sum(x - zp) / (K*K)), 0, 255); K = H = W is the global pool. */
+void nn_qavgpool2d(const uint8_t *x, int zp, int C, int H, int W, int K, int S, uint8_t *y);
 
 /* Max pooling on quint8 codes (monotone, so max of codes = code of max). */
 void nn_qmaxpool2d(const uint8_t *x, int C, int H, int W, int K, int S, uint8_t *y);

@@ -9,7 +9,7 @@
 
 const char *nn_op_name(enum nn_op op)
 {
-    static const char *names[] = {"conv2d", "linear", "maxpool2d", "avgpool2d"};
+    static const char *names[] = {"conv2d", "linear", "maxpool2d", "avgpool2d", "add"};
     return names[op];
 }
 
@@ -34,8 +34,8 @@ static struct nn_layer *add_layer(struct nn_model *m, enum nn_op op, const char 
     return l;
 }
 
-static void add_conv(struct nn_model *m, const char *name, int out_c, int k, int stride, int pad,
-                     int groups, enum nn_act act)
+static struct nn_layer *add_conv(struct nn_model *m, const char *name, int out_c, int k,
+                                 int stride, int pad, int groups, enum nn_act act)
 {
     struct nn_layer *l = add_layer(m, NN_OP_CONV2D, name);
     l->out_c = out_c;
@@ -48,11 +48,14 @@ static void add_conv(struct nn_model *m, const char *name, int out_c, int k, int
     l->out_w = nn_conv_out(l->in_w, k, stride, pad);
     l->nweights = (int64_t)out_c * (l->in_c / groups) * k * k;
     l->macs = l->nweights * l->out_h * l->out_w;
+    return l;
 }
 
 static void add_pool(struct nn_model *m, enum nn_op op, const char *name, int k, int stride)
 {
     struct nn_layer *l = add_layer(m, op, name);
+    if (k == 0) /* global */
+        k = stride = l->in_h;
     l->kh = l->kw = k;
     l->stride = stride;
     l->out_c = l->in_c;
@@ -77,6 +80,67 @@ static int has_weights(const struct nn_layer *l)
     return l->op == NN_OP_CONV2D || l->op == NN_OP_LINEAR;
 }
 
+/* Training parameters of a BatchNorm model: [tw, bn_w, bn_b | tb per layer][running stats]. */
+static cgpc_status alloc_train(struct nn_model *m, struct cgpc_err *err)
+{
+    size_t nt = 0, nstat = 0;
+    for (int i = 0; i < m->nlayers; i++) {
+        const struct nn_layer *l = &m->layers[i];
+        if (!has_weights(l))
+            continue;
+        nt += (size_t)l->nweights + (size_t)l->out_c * (l->bn[0] ? 2 : 1);
+        nstat += l->bn[0] ? 2 * (size_t)l->out_c : 0;
+    }
+    float *a = calloc(nt + nstat, sizeof *a);
+    if (!a)
+        return CGPC_FAIL(err, CGPC_ERR_NOMEM, "training parameters (%zu floats)", nt + nstat);
+    m->tarena = a;
+    m->ntrain = nt;
+    float *st = a + nt;
+    for (int i = 0; i < m->nlayers; i++) {
+        struct nn_layer *l = &m->layers[i];
+        if (!has_weights(l))
+            continue;
+        l->tw = a;
+        a += l->nweights;
+        if (l->bn[0]) {
+            l->bn_w = a;
+            l->bn_b = a + l->out_c;
+            a += 2 * (size_t)l->out_c;
+            l->bn_mean = st;
+            l->bn_var = st + l->out_c;
+            st += 2 * (size_t)l->out_c;
+            for (int c = 0; c < l->out_c; c++)
+                l->bn_w[c] = l->bn_var[c] = 1.0f;
+        } else {
+            l->tb = a;
+            a += l->out_c;
+        }
+    }
+    m->has_bn = 1;
+    return CGPC_OK;
+}
+
+void nn_model_fold_bn(struct nn_model *m)
+{
+    if (!m->has_bn)
+        return;
+    for (int i = 0; i < m->nlayers; i++) {
+        struct nn_layer *l = &m->layers[i];
+        if (!has_weights(l))
+            continue;
+        size_t per = (size_t)(l->nweights / l->out_c);
+        for (int c = 0; c < l->out_c; c++) {
+            double s = l->bn[0] ? (double)l->bn_w[c] / sqrt((double)l->bn_var[c] + NN_BN_EPS)
+                                : 1.0;
+            for (size_t k = 0; k < per; k++)
+                l->w[(size_t)c * per + k] = (float)((double)l->tw[(size_t)c * per + k] * s);
+            l->b[c] = l->bn[0] ? (float)((double)l->bn_b[c] - (double)l->bn_mean[c] * s)
+                               : l->tb[c];
+        }
+    }
+}
+
 /* Sizes of activations and scratch, and the float arena. */
 static cgpc_status finish(struct nn_model *m, struct cgpc_err *err)
 {
@@ -85,6 +149,8 @@ static cgpc_status finish(struct nn_model *m, struct cgpc_err *err)
     m->max_col = 0;
     for (int i = 0; i < m->nlayers; i++) {
         struct nn_layer *l = &m->layers[i];
+        if (l->op == NN_OP_ADD && l->src > 0)
+            m->layers[l->src - 1].keep = 1;
         size_t out = (size_t)l->out_c * l->out_h * l->out_w;
         m->max_act = out > m->max_act ? out : m->max_act;
         if (l->op == NN_OP_CONV2D) {
@@ -129,6 +195,142 @@ cgpc_status nn_model_init_lenet5(struct nn_model *m, struct cgpc_err *err)
     add_linear(m, "fc2", 84, NN_ACT_RELU);
     add_linear(m, "fc3", 10, NN_ACT_NONE);
     return finish(m, err);
+}
+
+/* ---- MobileNetV2 -------------------------------------------------------------------------- */
+
+/* torchvision's inverted-residual setting: expansion t, channels c, repeats n, first stride s */
+static const int mnv2_setting[7][4] = {{1, 16, 1, 1}, {6, 24, 2, 2}, {6, 32, 3, 2},
+                                       {6, 64, 4, 2}, {6, 96, 3, 1}, {6, 160, 3, 2},
+                                       {6, 320, 1, 1}};
+#define MNV2_BLOCKS 17
+
+/* Channel counts of one MobileNetV2 (from a width multiplier or from a file's tensors). */
+struct mnv2_shape {
+    int stem, last;
+    int expand[MNV2_BLOCKS], hidden[MNV2_BLOCKS], out[MNV2_BLOCKS];
+};
+
+/* torchvision _make_divisible(v, 8): round to the nearest multiple of 8, at least 8, never
+ * below 90% of v */
+static int make_divisible(double v)
+{
+    int nv = (int)(v + 4.0) / 8 * 8;
+    nv = nv < 8 ? 8 : nv;
+    return nv < 0.9 * v ? nv + 8 : nv;
+}
+
+/* Stride of block b (1..17) and its setting row. */
+static int mnv2_block(int b, int *row)
+{
+    int k = 1;
+    for (int g = 0; g < 7; g++)
+        for (int i = 0; i < mnv2_setting[g][2]; i++, k++)
+            if (k == b) {
+                *row = g;
+                return i == 0 ? mnv2_setting[g][3] : 1;
+            }
+    *row = 0;
+    return 1;
+}
+
+static void set_bn(struct nn_layer *l, const char *fmt, int b, int k)
+{
+    snprintf(l->bn, sizeof l->bn, fmt, b, k);
+}
+
+static cgpc_status build_mnv2(struct nn_model *m, int in_c, int in_size, int nclasses,
+                              const struct mnv2_shape *sh, struct cgpc_err *err)
+{
+    memset(m, 0, sizeof *m);
+    if (in_c < 1 || in_size < 8 || nclasses < 1)
+        return CGPC_FAIL(err, CGPC_ERR_ARG,
+                         "mobilenetv2: %d input channels, %dx%d inputs, %d classes: need >= 1, "
+                         ">= 8 and >= 1",
+                         in_c, in_size, in_size, nclasses);
+    snprintf(m->arch, sizeof m->arch, "mobilenetv2");
+    m->in_c = in_c;
+    m->in_h = m->in_w = in_size;
+    m->nclasses = nclasses;
+    m->in_mean = 0.5f;
+    m->in_std = 0.5f;
+    char nm[32];
+    struct nn_layer *l = add_conv(m, "features.0.0", sh->stem, 3, 2, 1, 1, NN_ACT_RELU6);
+    snprintf(l->bn, sizeof l->bn, "features.0.1");
+    for (int b = 1; b <= MNV2_BLOCKS; b++) {
+        int row, stride = mnv2_block(b, &row), inp = m->layers[m->nlayers - 1].out_c;
+        int src = m->nlayers, k = sh->expand[b - 1] ? 1 : 0, hid = sh->hidden[b - 1];
+        (void)row;
+        if (k) {
+            snprintf(nm, sizeof nm, "features.%d.conv.0.0", b);
+            set_bn(add_conv(m, nm, hid, 1, 1, 0, 1, NN_ACT_RELU6), "features.%d.conv.0.%d", b, 1);
+        }
+        snprintf(nm, sizeof nm, "features.%d.conv.%d.0", b, k);
+        l = add_conv(m, nm, hid, 3, stride, 1, hid, NN_ACT_RELU6);
+        snprintf(l->bn, sizeof l->bn, "features.%d.conv.%d.1", b, k);
+        snprintf(nm, sizeof nm, "features.%d.conv.%d", b, k + 1);
+        set_bn(add_conv(m, nm, sh->out[b - 1], 1, 1, 0, 1, NN_ACT_NONE), "features.%d.conv.%d",
+               b, k + 2);
+        if (stride == 1 && inp == sh->out[b - 1]) {
+            snprintf(nm, sizeof nm, "features.%d.add", b);
+            l = add_layer(m, NN_OP_ADD, nm);
+            l->out_c = l->in_c;
+            l->out_h = l->in_h;
+            l->out_w = l->in_w;
+            l->src = src;
+        }
+    }
+    snprintf(nm, sizeof nm, "features.%d.0", MNV2_BLOCKS + 1);
+    set_bn(add_conv(m, nm, sh->last, 1, 1, 0, 1, NN_ACT_RELU6), "features.%d.%d",
+           MNV2_BLOCKS + 1, 1);
+    add_pool(m, NN_OP_AVGPOOL, "avgpool", 0, 0);
+    add_linear(m, "classifier.1", nclasses, NN_ACT_NONE);
+    cgpc_status st = finish(m, err);
+    if (!st && (st = alloc_train(m, err)))
+        nn_model_free(m);
+    return st;
+}
+
+cgpc_status nn_model_init_mobilenetv2(struct nn_model *m, double width, int in_c, int in_size,
+                                      int nclasses, uint64_t seed, struct cgpc_err *err)
+{
+    struct mnv2_shape sh;
+    if (!(width > 0) || width > 4)
+        return CGPC_FAIL(err, CGPC_ERR_ARG, "mobilenetv2: width %g: expected 0 < width <= 4",
+                         width);
+    sh.stem = make_divisible(32 * width);
+    sh.last = make_divisible(1280 * (width > 1.0 ? width : 1.0));
+    int inp = sh.stem;
+    for (int b = 1; b <= MNV2_BLOCKS; b++) {
+        int row;
+        mnv2_block(b, &row);
+        sh.expand[b - 1] = mnv2_setting[row][0] != 1;
+        sh.hidden[b - 1] = inp * mnv2_setting[row][0];
+        sh.out[b - 1] = make_divisible(mnv2_setting[row][1] * width);
+        inp = sh.out[b - 1];
+    }
+    cgpc_status st = build_mnv2(m, in_c, in_size, nclasses, &sh, err);
+    if (st)
+        return st;
+    char buf[32];
+    snprintf(buf, sizeof buf, "%g", width);
+    if ((st = nn_model_set_meta(m, "width", buf, err))) {
+        nn_model_free(m);
+        return st;
+    }
+    for (int i = 0; i < m->nlayers; i++) {
+        struct nn_layer *l = &m->layers[i];
+        if (!has_weights(l))
+            continue;
+        cgpc_rng r;
+        cgpc_rng_seed(&r, seed, 0x3b2, (uint64_t)i);
+        /* convs: kaiming_normal_(mode="fan_out"); linear: normal(0, 0.01), zero bias */
+        double sd = l->op == NN_OP_CONV2D ? sqrt(2.0 / ((double)l->out_c * l->kh * l->kw)) : 0.01;
+        for (int64_t k = 0; k < l->nweights; k++)
+            l->tw[k] = (float)(cgpc_rng_normal(&r) * sd);
+    }
+    nn_model_fold_bn(m);
+    return CGPC_OK;
 }
 
 void nn_model_init_params(struct nn_model *m, uint64_t seed)
@@ -194,6 +396,7 @@ void nn_model_free(struct nn_model *m)
     if (!m)
         return;
     free(m->arena);
+    free(m->tarena);
     free(m->qarena);
     memset(m, 0, sizeof *m);
 }
@@ -293,16 +496,25 @@ static cgpc_status copy_scalar(const struct nn_st_file *st, const char *layer, c
     return nn_st_copy(st, name, dt, 1, &one, dst, err);
 }
 
+/* `<layer>.weight` with the layer's weight shape into dst. */
+static cgpc_status copy_weight(const struct nn_st_file *st, const struct nn_layer *l,
+                               enum nn_dtype dt, void *dst, struct cgpc_err *err)
+{
+    char name[96];
+    int64_t shape[4];
+    int nd = nn_layer_weight_shape(l, shape);
+    snprintf(name, sizeof name, "%s.weight", l->name);
+    return nn_st_copy(st, name, dt, nd, shape, dst, err);
+}
+
 static cgpc_status load_layer(const struct nn_st_file *st, struct nn_layer *l, int q,
                               struct cgpc_err *err)
 {
     char name[96];
-    int64_t shape[4], oc = l->out_c;
-    int nd = nn_layer_weight_shape(l, shape);
+    int64_t oc = l->out_c;
     cgpc_status s;
-    snprintf(name, sizeof name, "%s.weight", l->name);
-    if ((s = nn_st_copy(st, name, q ? NN_DT_I8 : NN_DT_F32, nd, shape, q ? (void *)l->qw
-                                                                         : (void *)l->w, err)))
+    if ((s = copy_weight(st, l, q ? NN_DT_I8 : NN_DT_F32, q ? (void *)l->qw : (void *)l->w,
+                         err)))
         return s;
     snprintf(name, sizeof name, "%s.bias", l->name);
     if ((s = nn_st_copy(st, name, q ? NN_DT_I32 : NN_DT_F32, 1, &oc,
@@ -333,6 +545,94 @@ static cgpc_status load_layer(const struct nn_st_file *st, struct nn_layer *l, i
     return CGPC_OK;
 }
 
+/* One weighted layer of a BatchNorm model: torchvision names (conv without bias). */
+static cgpc_status load_train_layer(const struct nn_st_file *st, struct nn_layer *l,
+                                    struct cgpc_err *err)
+{
+    char name[96];
+    int64_t oc = l->out_c;
+    cgpc_status s;
+    if ((s = copy_weight(st, l, NN_DT_F32, l->tw, err)))
+        return s;
+    if (!l->bn[0]) {
+        snprintf(name, sizeof name, "%s.bias", l->name);
+        return nn_st_copy(st, name, NN_DT_F32, 1, &oc, l->tb, err);
+    }
+    const char *what[4] = {"weight", "bias", "running_mean", "running_var"};
+    float *dst[4] = {l->bn_w, l->bn_b, l->bn_mean, l->bn_var};
+    for (int k = 0; k < 4; k++) {
+        snprintf(name, sizeof name, "%s.%s", l->bn, what[k]);
+        if ((s = nn_st_copy(st, name, NN_DT_F32, 1, &oc, dst[k], err)))
+            return s;
+    }
+    for (int c = 0; c < l->out_c; c++)
+        if (!(l->bn_var[c] >= 0) || !isfinite(l->bn_var[c]))
+            return CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s: '%s.running_var' must be >= 0 and finite",
+                             st->path, l->bn);
+    return CGPC_OK;
+}
+
+/* Dimension d of tensor `name` if it is a 4-d (or, d < 2, 2-d) tensor, else -1. */
+static int64_t tensor_dim(const struct nn_st_file *st, const char *name, int d)
+{
+    const struct nn_st_tensor *t = nn_st_find(st, name);
+    return t && d < t->ndim ? t->shape[d] : -1;
+}
+
+/* MobileNetV2 channel counts from the tensors (weights of int8 files have the same names and
+ * shapes), input size from the metadata (default 32). */
+static cgpc_status load_mnv2_arch(const struct nn_st_file *st, struct nn_model *m,
+                                  struct cgpc_err *err)
+{
+    struct mnv2_shape sh;
+    char nm[64];
+    int in_size = 32;
+    const char *is = nn_st_meta_get(st, "input_size");
+    if (is && (sscanf(is, "%d", &in_size) != 1 || in_size < 8 || in_size > 4096))
+        return CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s: metadata input_size '%s': expected 8..4096",
+                         st->path, is);
+    int64_t stem = tensor_dim(st, "features.0.0.weight", 0),
+            in_c = tensor_dim(st, "features.0.0.weight", 1);
+    for (int b = 1; b <= MNV2_BLOCKS; b++) {
+        snprintf(nm, sizeof nm, "features.%d.conv.0.0.weight", b);
+        int64_t k = tensor_dim(st, nm, 2);
+        sh.expand[b - 1] = k == 1;
+        sh.hidden[b - 1] = (int)tensor_dim(st, nm, 0);
+        snprintf(nm, sizeof nm, "features.%d.conv.%d.weight", b, k == 1 ? 2 : 1);
+        sh.out[b - 1] = (int)tensor_dim(st, nm, 0);
+        if (k < 1 || sh.hidden[b - 1] < 1 || sh.out[b - 1] < 1)
+            return CGPC_FAIL(err, CGPC_ERR_FORMAT,
+                             "%s: MobileNetV2 block %d: missing or malformed "
+                             "'features.%d.conv.*.weight' tensors (torchvision names expected)",
+                             st->path, b, b);
+    }
+    int64_t last = tensor_dim(st, "features.18.0.weight", 0),
+            ncls = tensor_dim(st, "classifier.1.weight", 0);
+    if (stem < 1 || in_c < 1 || last < 1 || ncls < 1)
+        return CGPC_FAIL(err, CGPC_ERR_FORMAT,
+                         "%s: MobileNetV2 needs 'features.0.0.weight', 'features.18.0.weight' and "
+                         "'classifier.1.weight'",
+                         st->path);
+    sh.stem = (int)stem;
+    sh.last = (int)last;
+    return build_mnv2(m, (int)in_c, in_size, (int)ncls, &sh, err);
+}
+
+void nn_model_chain_scales(struct nn_model *m)
+{
+    for (int i = 0; i < m->nlayers; i++) {
+        struct nn_layer *l = &m->layers[i];
+        if (has_weights(l) || i == 0)
+            continue;
+        l->in_scale = m->layers[i - 1].out_scale;
+        l->in_zp = m->layers[i - 1].out_zp;
+        if (l->op != NN_OP_ADD) {
+            l->out_scale = l->in_scale;
+            l->out_zp = l->in_zp;
+        }
+    }
+}
+
 cgpc_status nn_model_load(const char *path, struct nn_model *m, struct cgpc_err *err)
 {
     struct nn_st_file st;
@@ -360,35 +660,69 @@ cgpc_status nn_model_load(const char *path, struct nn_model *m, struct cgpc_err 
         goto out;
     }
     if (!arch) {
-        /* PyTorch export without metadata: recognise LeNet-5 by its first tensor */
+        /* PyTorch export without metadata: recognise the architecture by its first tensor */
         const struct nn_st_tensor *t = nn_st_find(&st, "conv1.weight");
-        if (!t || t->ndim != 4 || t->shape[0] != 6 || t->shape[1] != 1) {
+        const struct nn_st_tensor *f = nn_st_find(&st, "features.0.0.weight");
+        if (f && f->ndim == 4 && f->shape[2] == 3 && f->shape[3] == 3)
+            arch = "mobilenetv2";
+        else if (t && t->ndim == 4 && t->shape[0] == 6 && t->shape[1] == 1)
+            arch = "lenet5";
+        else {
             s = CGPC_FAIL(err, CGPC_ERR_FORMAT,
-                          "%s: not a recognised model: no metadata and no LeNet-5 "
-                          "'conv1.weight' [6,1,5,5] tensor",
+                          "%s: not a recognised model: no metadata, no LeNet-5 "
+                          "'conv1.weight' [6,1,5,5] and no MobileNetV2 'features.0.0.weight' "
+                          "[C,IN,3,3] tensor",
                           path);
             goto out;
         }
-        arch = "lenet5";
     }
-    if (strcmp(arch, "lenet5") != 0) {
-        s = CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s: unsupported arch '%s' (supported: lenet5)",
-                      path, arch);
-        goto out;
-    }
-    if ((s = nn_model_init_lenet5(m, err)))
+    if (strcmp(arch, "lenet5") == 0)
+        s = nn_model_init_lenet5(m, err);
+    else if (strcmp(arch, "mobilenetv2") == 0)
+        s = load_mnv2_arch(&st, m, err);
+    else
+        s = CGPC_FAIL(err, CGPC_ERR_FORMAT,
+                      "%s: unsupported arch '%s' (supported: lenet5, mobilenetv2)", path, arch);
+    if (s)
         goto out;
     if (q) {
         if ((s = nn_model_alloc_int8(m, err)))
             goto out;
         m->quantized = 1;
         m->has_float = 0;
+        m->has_bn = 0;
     }
-    for (int i = 0; i < m->nlayers; i++)
-        if (has_weights(&m->layers[i]) && (s = load_layer(&st, &m->layers[i], q, err)))
+    for (int i = 0; i < m->nlayers; i++) {
+        struct nn_layer *l = &m->layers[i];
+        if (!has_weights(l))
+            continue;
+        s = m->has_bn ? load_train_layer(&st, l, err) : load_layer(&st, l, q, err);
+        if (s)
             goto out;
-    if (q)
+    }
+    nn_model_fold_bn(m);
+    if (q) {
+        for (int i = 0; i < m->nlayers; i++) {
+            struct nn_layer *l = &m->layers[i];
+            int32_t zp;
+            if (l->op == NN_OP_ADD &&
+                ((s = copy_scalar(&st, l->name, "output_scale", NN_DT_F32, &l->out_scale, err)) ||
+                 (s = copy_scalar(&st, l->name, "output_zero_point", NN_DT_I32, &zp, err))))
+                goto out;
+            if (l->op == NN_OP_ADD) {
+                if (!(l->out_scale > 0) || !isfinite(l->out_scale) || zp < 0 || zp > 255) {
+                    s = CGPC_FAIL(err, CGPC_ERR_FORMAT,
+                                  "%s: layer '%s': scale must be finite and > 0, zero point "
+                                  "in 0..255",
+                                  path, l->name);
+                    goto out;
+                }
+                l->out_zp = zp;
+            }
+        }
+        nn_model_chain_scales(m);
         nn_model_update_requant(m);
+    }
     for (int i = 0; i < st.nmeta; i++) {
         const char *k = st.meta[i].key;
         if (strcmp(k, "format") && strcmp(k, "format_version") && strcmp(k, "arch"))
@@ -406,10 +740,11 @@ out:
 
 cgpc_status nn_model_save(const struct nn_model *m, const char *path, struct cgpc_err *err)
 {
-    struct nn_st_out t[NN_MAX_LAYERS * 7];
-    char names[NN_MAX_LAYERS * 7][64];
-    struct nn_st_meta meta[NN_MAX_META + 3];
-    int nt = 0, nm = 0, q = m->quantized;
+    enum { PER = 8 };
+    struct nn_st_out t[NN_MAX_LAYERS * PER];
+    char names[NN_MAX_LAYERS * PER][64];
+    struct nn_st_meta meta[NN_MAX_META + 4];
+    int nt = 0, nm = 0, q = m->quantized, bn = m->has_bn && !q;
     int32_t zps[NN_MAX_LAYERS][2];
     snprintf(meta[nm].key, sizeof meta[nm].key, "format");
     snprintf(meta[nm++].value, sizeof meta[0].value, "%s", q ? "cgpc-int8" : "cgpc-float");
@@ -417,40 +752,53 @@ cgpc_status nn_model_save(const struct nn_model *m, const char *path, struct cgp
     snprintf(meta[nm++].value, sizeof meta[0].value, "%s", NN_FORMAT_VERSION);
     snprintf(meta[nm].key, sizeof meta[nm].key, "arch");
     snprintf(meta[nm++].value, sizeof meta[0].value, "%s", m->arch);
+    if (strcmp(m->arch, "lenet5") != 0) {
+        snprintf(meta[nm].key, sizeof meta[nm].key, "input_size");
+        snprintf(meta[nm++].value, sizeof meta[0].value, "%d", m->in_h);
+    }
     for (int i = 0; i < m->nmeta; i++)
-        meta[nm++] = m->meta[i];
+        if (strcmp(m->meta[i].key, "input_size") != 0)
+            meta[nm++] = m->meta[i];
     for (int i = 0; i < m->nlayers; i++) {
         const struct nn_layer *l = &m->layers[i];
-        if (!has_weights(l))
-            continue;
-#define ADD(suffix, dt, nd, data_)                                               \
+#define ADD(prefix, suffix, dt, nd, n0, data_)                                   \
     do {                                                                         \
-        snprintf(names[nt], sizeof names[nt], "%s.%s", l->name, suffix);         \
+        snprintf(names[nt], sizeof names[nt], "%s.%s", prefix, suffix);          \
         t[nt].name = names[nt];                                                  \
         t[nt].dtype = (dt);                                                      \
         t[nt].ndim = (nd);                                                       \
+        t[nt].shape[0] = (n0);                                                   \
         t[nt].data = (data_);                                                    \
         nt++;                                                                    \
     } while (0)
+        zps[i][0] = l->in_zp;
+        zps[i][1] = l->out_zp;
+        if (q && l->op == NN_OP_ADD) {
+            ADD(l->name, "output_scale", NN_DT_F32, 1, 1, &l->out_scale);
+            ADD(l->name, "output_zero_point", NN_DT_I32, 1, 1, &zps[i][1]);
+        }
+        if (!has_weights(l))
+            continue;
         int64_t shape[4];
         int nd = nn_layer_weight_shape(l, shape);
-        ADD("weight", q ? NN_DT_I8 : NN_DT_F32, nd, q ? (const void *)l->qw : (const void *)l->w);
+        const void *w = q ? (const void *)l->qw : bn ? (const void *)l->tw : (const void *)l->w;
+        ADD(l->name, "weight", q ? NN_DT_I8 : NN_DT_F32, nd, 0, w);
         memcpy(t[nt - 1].shape, shape, sizeof shape);
-        ADD("bias", q ? NN_DT_I32 : NN_DT_F32, 1, q ? (const void *)l->qb : (const void *)l->b);
-        t[nt - 1].shape[0] = l->out_c;
+        if (bn && l->bn[0]) {
+            ADD(l->bn, "weight", NN_DT_F32, 1, l->out_c, l->bn_w);
+            ADD(l->bn, "bias", NN_DT_F32, 1, l->out_c, l->bn_b);
+            ADD(l->bn, "running_mean", NN_DT_F32, 1, l->out_c, l->bn_mean);
+            ADD(l->bn, "running_var", NN_DT_F32, 1, l->out_c, l->bn_var);
+            continue;
+        }
+        ADD(l->name, "bias", q ? NN_DT_I32 : NN_DT_F32, 1, l->out_c,
+            q ? (const void *)l->qb : bn ? (const void *)l->tb : (const void *)l->b);
         if (q) {
-            zps[i][0] = l->in_zp;
-            zps[i][1] = l->out_zp;
-            ADD("weight_scale", NN_DT_F32, 1, l->w_scale);
-            t[nt - 1].shape[0] = l->out_c;
-            ADD("input_scale", NN_DT_F32, 1, &l->in_scale);
-            t[nt - 1].shape[0] = 1;
-            ADD("input_zero_point", NN_DT_I32, 1, &zps[i][0]);
-            t[nt - 1].shape[0] = 1;
-            ADD("output_scale", NN_DT_F32, 1, &l->out_scale);
-            t[nt - 1].shape[0] = 1;
-            ADD("output_zero_point", NN_DT_I32, 1, &zps[i][1]);
-            t[nt - 1].shape[0] = 1;
+            ADD(l->name, "weight_scale", NN_DT_F32, 1, l->out_c, l->w_scale);
+            ADD(l->name, "input_scale", NN_DT_F32, 1, 1, &l->in_scale);
+            ADD(l->name, "input_zero_point", NN_DT_I32, 1, 1, &zps[i][0]);
+            ADD(l->name, "output_scale", NN_DT_F32, 1, 1, &l->out_scale);
+            ADD(l->name, "output_zero_point", NN_DT_I32, 1, 1, &zps[i][1]);
         }
 #undef ADD
     }

@@ -8,16 +8,19 @@
  *
  * Shape of a model: layers run in order; layer i reads the output of layer i-1 (layer 0 reads
  * the normalised input [in_c, in_h, in_w]). Conv and linear layers carry a fused activation.
- * A flatten is implicit (activations are contiguous [C,H,W]). MobileNetV2 will add ops
- * (depthwise conv = NN_OP_CONV2D with groups == in_c, NN_OP_ADD reading an earlier output,
- * avgpool) and BN folding at load time; the kernels in kernels.h already take
- * groups/stride/padding.
+ * A flatten is implicit (activations are contiguous [C,H,W]). MobileNetV2: depthwise conv =
+ * NN_OP_CONV2D with groups == in_c, NN_OP_ADD reads an earlier output (layer->src), the
+ * global average pool is NN_OP_AVGPOOL over the whole map; its BatchNorms are folded into the
+ * convolutions at load time (the unfolded parameters are kept for training, see has_bn).
  *
  * Ownership: nn_model_* allocate all parameter arrays in one arena owned by the model;
  * nn_model_free() releases everything (NULL-safe). Layer pointers stay valid for the
  * model's lifetime. A model is read-only during nn_eval() and may be shared by threads.
  *
- * Files (docs/ARCHITECTURE.md has the exact layout):
+ * Files (docs/ARCHITECTURE.md has the exact layout; mobilenetv2 float files are torchvision
+ * state_dicts: conv `<layer>.weight` without bias, BatchNorm `<bn>.{weight,bias,running_mean,
+ * running_var}` (`num_batches_tracked` I64 is ignored), `classifier.1.{weight,bias}`; its
+ * int8 files are like LeNet-5's plus `features.N.add.{output_scale,output_zero_point}`):
  *   float: tensors `<layer>.weight` F32 [OC,C/groups,KH,KW] or [OUT,IN], `<layer>.bias` F32;
  *          __metadata__ {"format":"cgpc-float","format_version":"1","arch":"lenet5",...};
  *          files without metadata (exported by PyTorch) are recognised by names and shapes.
@@ -37,11 +40,16 @@
 #include "nn/kernels.h"
 #include "nn/safetensors.h"
 
-#define NN_MAX_LAYERS 64
+#define NN_MAX_LAYERS 80
 #define NN_MAX_META 16
 #define NN_FORMAT_VERSION "1"
 
-enum nn_op { NN_OP_CONV2D, NN_OP_LINEAR, NN_OP_MAXPOOL, NN_OP_AVGPOOL };
+/* NN_OP_ADD: residual add, y = x + a[src] where a[0] is the model input and a[k] the output
+ * of layer k-1 (MobileNetV2's inverted-residual shortcut). NN_OP_AVGPOOL with kh = in_h,
+ * kw = in_w is the global average pool. */
+enum nn_op { NN_OP_CONV2D, NN_OP_LINEAR, NN_OP_MAXPOOL, NN_OP_AVGPOOL, NN_OP_ADD };
+
+#define NN_BN_EPS 1e-5f /* torchvision BatchNorm2d eps */
 
 struct nn_layer {
     enum nn_op op;
@@ -60,6 +68,14 @@ struct nn_layer {
     float *qmult;    /* [out_c] derived: (float)(in_scale*w_scale[oc]) / out_scale */
     float in_scale, out_scale;
     int in_zp, out_zp;
+    int src;         /* NN_OP_ADD: index of the activation added (see enum nn_op) */
+    int keep;        /* this layer's output is read again by a later NN_OP_ADD */
+    char bn[32];     /* BatchNorm folded into this conv ("features.0.1"), "" if none */
+    /* training parameters of a model with BatchNorm (m->has_bn; NULL otherwise), in
+     * m->tarena: tw = unfolded weight [same shape as w]; with bn: bn_w/bn_b (gamma/beta) and
+     * the running statistics bn_mean/bn_var [out_c]; without bn: tb = bias [out_c]. The
+     * inference parameters w/b are derived from them by nn_model_fold_bn(). */
+    float *tw, *tb, *bn_w, *bn_b, *bn_mean, *bn_var;
 };
 
 struct nn_model {
@@ -76,7 +92,27 @@ struct nn_model {
     void *qarena;      /* int8 parameter arrays */
     int nmeta;
     struct nn_st_meta meta[NN_MAX_META]; /* extra metadata saved with the model */
+    int has_bn;        /* float model with BatchNorm training parameters (mobilenetv2) */
+    void *tarena;      /* training parameters: [trainable (ntrain floats) | running stats] */
+    size_t ntrain;     /* trainable floats in tarena: per weighted layer tw, then bn_w, bn_b
+                        * (BatchNorm) or tb */
 };
+
+/* MobileNetV2 as torchvision's mobilenet_v2(width_mult, num_classes) with `in_c` input
+ * channels and in_size x in_size inputs (square, >= 32 recommended: the map is divided by
+ * 32). Channels follow torchvision's _make_divisible(c * width, 8) rule, the last conv has
+ * _make_divisible(1280 * max(1, width), 8) channels. Layer names are the state_dict
+ * prefixes of the convolutions ("features.0.0", "features.1.conv.0.0", ...,
+ * "features.18.0"), plus "features.N.add" for the residual adds, "avgpool" and
+ * "classifier.1". Parameters: torchvision's init (kaiming normal fan_out convs, BN 1/0 with
+ * running stats 0/1, linear N(0, 0.01) and zero bias) from the keyed stream `seed`; folded. */
+cgpc_status nn_model_init_mobilenetv2(struct nn_model *m, double width, int in_c, int in_size,
+                                      int nclasses, uint64_t seed, struct cgpc_err *err);
+
+/* Recompute the inference parameters w/b of every weighted layer from the training
+ * parameters (BatchNorm folded: s = gamma / sqrt(var + eps), w = tw * s, b = beta - mean * s).
+ * No-op for models without BatchNorm. */
+void nn_model_fold_bn(struct nn_model *m);
 
 /* The LeNet-5 architecture with float parameters all zero (use nn_model_init_params). */
 cgpc_status nn_model_init_lenet5(struct nn_model *m, struct cgpc_err *err);
@@ -87,6 +123,11 @@ void nn_model_init_params(struct nn_model *m, uint64_t seed);
 
 /* Allocate the int8 parameter arrays (zeroed) next to the float ones. */
 cgpc_status nn_model_alloc_int8(struct nn_model *m, struct cgpc_err *err);
+
+/* Scales of the layers without weights from their predecessor: pools keep their input's
+ * (scale, zero point); an add's input is its predecessor's output (its output scale is its
+ * own, and its second input's is the output scale of layer src - 1). */
+void nn_model_chain_scales(struct nn_model *m);
 
 /* Recompute every layer's qmult from its scales (after changing scales). */
 void nn_model_update_requant(struct nn_model *m);

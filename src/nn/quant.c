@@ -76,8 +76,8 @@ void nn_quantize_weights(struct nn_model *m)
 }
 
 /* Float forward of one image recording min/max of the input and of each layer's output. */
-static void observe(const struct nn_model *m, const uint8_t *pix, float *a, float *b, float *col,
-                    float *lo, float *hi)
+static void observe(const struct nn_model *m, const uint8_t *pix, float *a, float *b,
+                    float *skip, float *col, float *lo, float *hi)
 {
     int n = m->in_c * m->in_h * m->in_w;
     nn_input_normalize(m, pix, a);
@@ -88,7 +88,9 @@ static void observe(const struct nn_model *m, const uint8_t *pix, float *a, floa
     for (int i = 0; i < m->nlayers; i++) {
         const struct nn_layer *l = &m->layers[i];
         size_t on = (size_t)l->out_c * l->out_h * l->out_w;
-        nn_layer_forward(l, l->w, l->b, a, b, col, NULL);
+        nn_layer_forward(l, l->w, l->b, a, skip, b, col, NULL);
+        if (l->keep)
+            memcpy(skip, b, on * sizeof *b);
         for (size_t k = 0; k < on; k++) {
             lo[i + 1] = b[k] < lo[i + 1] ? b[k] : lo[i + 1];
             hi[i + 1] = b[k] > hi[i + 1] ? b[k] : hi[i + 1];
@@ -112,24 +114,24 @@ cgpc_status nn_calibrate(struct nn_model *m, const struct nn_dataset *ds, int li
         return st;
     int n = limit > 0 && limit < ds->n ? limit : ds->n, nt = cgpc_max_threads();
     int nl = m->nlayers + 1;
-    size_t per = 2 * m->max_act + m->max_col + 2 * (size_t)nl;
+    size_t per = 3 * m->max_act + m->max_col + 2 * (size_t)nl;
     float *work = malloc(per * (size_t)nt * sizeof *work);
     if (!work)
         return CGPC_FAIL(err, CGPC_ERR_NOMEM, "calibration scratch");
     for (int t = 0; t < nt; t++)
         for (int i = 0; i < nl; i++) {
-            work[per * t + 2 * m->max_act + m->max_col + i] = INFINITY;
-            work[per * t + 2 * m->max_act + m->max_col + nl + i] = -INFINITY;
+            work[per * t + 3 * m->max_act + m->max_col + i] = INFINITY;
+            work[per * t + 3 * m->max_act + m->max_col + nl + i] = -INFINITY;
         }
     size_t img = (size_t)ds->rows * ds->cols;
 NN_OMP(parallel num_threads(nt))
     {
         float *w = work + per * (size_t)cgpc_thread_id();
-        float *lo = w + 2 * m->max_act + m->max_col;
+        float *lo = w + 3 * m->max_act + m->max_col;
 NN_OMP(for schedule(static))
         for (int i = 0; i < n; i++)
-            observe(m, ds->images + (size_t)i * img, w, w + m->max_act, w + 2 * m->max_act, lo,
-                    lo + nl);
+            observe(m, ds->images + (size_t)i * img, w, w + m->max_act, w + 2 * m->max_act,
+                    w + 3 * m->max_act, lo, lo + nl);
     }
     /* min/max are exact and order-free: the combination does not depend on threads */
     float lo[NN_MAX_LAYERS + 1], hi[NN_MAX_LAYERS + 1];
@@ -137,7 +139,7 @@ NN_OMP(for schedule(static))
         lo[i] = INFINITY;
         hi[i] = -INFINITY;
         for (int t = 0; t < nt; t++) {
-            float *l_ = work + per * (size_t)t + 2 * m->max_act + m->max_col;
+            float *l_ = work + per * (size_t)t + 3 * m->max_act + m->max_col;
             lo[i] = l_[i] < lo[i] ? l_[i] : lo[i];
             hi[i] = l_[nl + i] > hi[i] ? l_[nl + i] : hi[i];
         }
@@ -148,8 +150,11 @@ NN_OMP(for schedule(static))
     nn_qparams_affine(lo[0], hi[0], &scale, &zp);
     for (int i = 0; i < m->nlayers; i++) {
         struct nn_layer *l = &m->layers[i];
-        if (!has_weights(l))
+        if (!has_weights(l) && l->op != NN_OP_ADD) {
+            l->in_scale = l->out_scale = scale; /* pools keep their input's scale */
+            l->in_zp = l->out_zp = zp;
             continue;
+        }
         l->in_scale = scale;
         l->in_zp = zp;
         nn_qparams_affine(lo[i + 1], hi[i + 1], &l->out_scale, &l->out_zp);

@@ -9,6 +9,7 @@
 #include "common/rng.h"
 #include "nn/eval.h"
 #include "nn/quant.h"
+#include "nn/train_graph.h"
 
 void nn_train_defaults(struct nn_train_opts *o)
 {
@@ -112,7 +113,7 @@ static void sample_forward(const struct trainer *t, const uint8_t *pix, float *a
         const float *w = has_weights(l) ? t->params + poff(m, l->w) : NULL;
         const float *b = has_weights(l) ? t->params + poff(m, l->b) : NULL;
         float *y = acts + t->act_off[i + 1];
-        nn_layer_forward(l, w, b, acts + t->act_off[i], y, col, args + t->arg_off[i]);
+        nn_layer_forward(l, w, b, acts + t->act_off[i], NULL, y, col, args + t->arg_off[i]);
         if (t->qat && has_weights(l))
             nn_fake_quant_act(y, (size_t)l->out_c * l->out_h * l->out_w, l->out_scale,
                               l->out_zp);
@@ -167,13 +168,26 @@ static void shift_image(const uint8_t *src, int rows, int cols, int dy, int dx, 
         }
 }
 
+const uint8_t *nn_train_image(const struct nn_dataset *ds, int i, int shift, uint64_t seed,
+                              uint64_t epoch, uint8_t *buf)
+{
+    const uint8_t *pix = ds->images + (size_t)i * ds->rows * ds->cols;
+    if (shift <= 0)
+        return pix;
+    cgpc_rng r;
+    cgpc_rng_seed(&r, seed ^ 0x5a17ull, epoch, (uint64_t)i);
+    int dy = (int)cgpc_rng_below(&r, (uint32_t)(2 * shift + 1)) - shift;
+    int dx = (int)cgpc_rng_below(&r, (uint32_t)(2 * shift + 1)) - shift;
+    shift_image(pix, ds->rows, ds->cols, dy, dx, buf);
+    return buf;
+}
+
 /* grad = mean gradient over idx[0..n); returns loss sum and correct count. */
 static void batch_gradient(struct trainer *t, const struct nn_dataset *ds, const int *idx, int n,
                            float *grad, double *loss_sum, int *correct)
 {
     const struct nn_model *m = t->m;
     int nchunks = (n + NN_TRAIN_CHUNK - 1) / NN_TRAIN_CHUNK;
-    size_t img = (size_t)ds->rows * ds->cols;
 NN_OMP(parallel num_threads(t->threads))
     {
         int tid = cgpc_thread_id();
@@ -189,15 +203,8 @@ NN_OMP(for schedule(dynamic, 1))
             int corr = 0;
             for (int s = c * NN_TRAIN_CHUNK; s < n && s < (c + 1) * NN_TRAIN_CHUNK; s++) {
                 int i = idx[s];
-                const uint8_t *pix = ds->images + (size_t)i * img;
-                if (t->shift > 0) {
-                    cgpc_rng r;
-                    cgpc_rng_seed(&r, t->seed ^ 0x5a17ull, t->epoch, (uint64_t)i);
-                    int dy = (int)cgpc_rng_below(&r, (uint32_t)(2 * t->shift + 1)) - t->shift;
-                    int dx = (int)cgpc_rng_below(&r, (uint32_t)(2 * t->shift + 1)) - t->shift;
-                    shift_image(pix, ds->rows, ds->cols, dy, dx, shifted);
-                    pix = shifted;
-                }
+                const uint8_t *pix =
+                    nn_train_image(ds, i, t->shift, t->seed, t->epoch, shifted);
                 sample_forward(t, pix, acts, args, col);
                 ls += sample_backward(t, acts, args, ds->labels[i], cg, ga, gb, col, &corr);
             }
@@ -226,6 +233,17 @@ cgpc_status nn_train_gradient(const struct nn_model *m, const struct nn_dataset 
                               const int *idx, int n, float *grad, double *loss,
                               struct cgpc_err *err)
 {
+    if (m->has_bn) {
+        struct graph_trainer g;
+        int correct;
+        cgpc_status gs = graph_trainer_init(&g, m, n, err);
+        if (gs)
+            return gs;
+        graph_batch_gradient(&g, ds, idx, n, grad, loss, &correct);
+        *loss /= n > 0 ? n : 1;
+        graph_trainer_free(&g);
+        return CGPC_OK;
+    }
     struct trainer t;
     cgpc_status st = trainer_init(&t, m, n, err);
     if (st)
@@ -252,10 +270,15 @@ cgpc_status nn_train(struct nn_model *m, const struct nn_dataset *train,
                          train->path, train->rows, train->cols, m->in_h, m->in_w);
     if (o->epochs < 1 || o->batch < 1 || !(o->lr > 0))
         return CGPC_FAIL(err, CGPC_ERR_ARG, "epochs, batch and lr must be positive");
-    int batch = o->batch < n ? o->batch : n;
-    if ((st = trainer_init(&t, m, batch, err)))
+    int batch = o->batch < n ? o->batch : n, graph = m->has_bn;
+    struct graph_trainer gt;
+    memset(&t, 0, sizeof t);
+    memset(&gt, 0, sizeof gt);
+    if ((st = graph ? graph_trainer_init(&gt, m, batch, err) : trainer_init(&t, m, batch, err)))
         return st;
-    size_t np = t.np;
+    size_t np = graph ? (o->qat ? (size_t)nn_model_param_count(m) : m->ntrain) : t.np;
+    gt.qat = o->qat;
+    gt.np = np;
     float *grad = calloc(np, sizeof *grad), *mom = calloc(np, sizeof *mom),
           *vel = calloc(np, sizeof *vel), *fq = o->qat ? calloc(np, sizeof *fq) : NULL;
     int *perm = malloc((size_t)n * sizeof *perm);
@@ -264,9 +287,9 @@ cgpc_status nn_train(struct nn_model *m, const struct nn_dataset *train,
         goto out;
     }
     t.qat = o->qat;
-    t.shift = o->shift;
-    t.seed = o->seed;
-    float *params = m->arena;
+    t.shift = gt.shift = o->shift;
+    t.seed = gt.seed = o->seed;
+    float *params = graph && !o->qat ? m->tarena : m->arena;
     int nb = (n + batch - 1) / batch;
     long step = 0, total = (long)nb * o->epochs;
     double t_start = cgpc_wtime();
@@ -280,7 +303,7 @@ cgpc_status nn_train(struct nn_model *m, const struct nn_dataset *train,
             perm[i] = perm[j];
             perm[j] = tmp;
         }
-        t.epoch = (uint64_t)ep;
+        t.epoch = gt.epoch = (uint64_t)ep;
         double ep_loss = 0, t_ep = cgpc_wtime();
         int ep_correct = 0, seen = 0;
         for (int bi = 0; bi < nb; bi++) {
@@ -291,11 +314,14 @@ cgpc_status nn_train(struct nn_model *m, const struct nn_dataset *train,
                     if (has_weights(&m->layers[i]))
                         nn_fake_quant_weights(&m->layers[i], m->layers[i].w,
                                               fq + poff(m, m->layers[i].w));
-                t.params = fq;
+                t.params = gt.params = fq;
             }
             double ls;
             int corr;
-            batch_gradient(&t, train, perm + b0, bn, grad, &ls, &corr);
+            if (graph)
+                graph_batch_gradient(&gt, train, perm + b0, bn, grad, &ls, &corr);
+            else
+                batch_gradient(&t, train, perm + b0, bn, grad, &ls, &corr);
             ep_loss += ls;
             ep_correct += corr;
             seen += bn;
@@ -323,6 +349,8 @@ NN_OMP(parallel for schedule(static))
                     params[p] -= flr * mom[p];
                 }
             }
+            if (graph && !o->qat)
+                graph_trainer_update_stats(&gt, m, bn);
             if (o->progress) {
                 struct nn_train_progress pr = {0};
                 pr.epoch = ep + 1;
@@ -337,6 +365,8 @@ NN_OMP(parallel for schedule(static))
                 pr.test_top1 = pr.test_loss = -1;
                 if (bi == nb - 1) {
                     pr.end_of_epoch = 1;
+                    if (!o->qat)
+                        nn_model_fold_bn(m);
                     if (o->test) {
                         struct nn_eval_result res;
                         if (o->qat)
@@ -352,7 +382,12 @@ NN_OMP(parallel for schedule(static))
         }
     }
 out:
-    trainer_free(&t);
+    if (!o->qat) /* QAT trains the folded parameters themselves */
+        nn_model_fold_bn(m);
+    if (graph)
+        graph_trainer_free(&gt);
+    else
+        trainer_free(&t);
     free(grad);
     free(mom);
     free(vel);
