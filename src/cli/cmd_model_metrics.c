@@ -364,10 +364,15 @@ int cmd_model_metrics(int argc, char **argv)
         }
         const char *name = o.dataset ? o.dataset : exp_config_str(&md.setup.cfg, "dataset");
         const char *split = o.split ? o.split : exp_config_str(&md.setup.cfg, "split");
-        if (strcmp(name, loaded_name) || strcmp(split, loaded_split)) {
+        const struct nn_model *model = &md.setup.model;
+        if (strcmp(name, loaded_name) || strcmp(split, loaded_split) || data.rows != model->in_h ||
+            data.cols != model->in_w) {
             nn_dataset_free(&data);
             enum nn_split sp = strcmp(split, "train") == 0 ? NN_SPLIT_TRAIN : NN_SPLIT_TEST;
-            if (nn_cli_load_dataset(name, sp, &data, &err) != CGPC_OK) {
+            /* models take inputs of their own size: 28x28 images are zero-padded for
+             * MobileNetV2's 32x32, as in its training and evaluation */
+            if (nn_cli_load_dataset(name, sp, &data, &err) != CGPC_OK ||
+                nn_dataset_pad(&data, model->in_h, model->in_w, &err) != CGPC_OK) {
                 exp_metrics_close(&md);
                 rc = cli_report("model-metrics", &err, 0);
                 break;

@@ -249,10 +249,10 @@ static cgpc_status load_slots(const char *dir, int n_outputs, int32_t **slot_of,
     if (st != CGPC_OK)
         return st;
     int32_t *map = malloc(((size_t)n_outputs + 1) * sizeof *map);
-    char *p = strstr((char *)data, "map");
+    char *p = strstr((char *)data, "\nmap "); /* the line, not a comment mentioning it */
     int m = 0;
     if (map && p) {
-        p += 3;
+        p += 5;
         while (m < n_outputs) {
             char *end;
             long v = strtol(p, &end, 10);

@@ -59,6 +59,17 @@ grep -q "^layers:conv1," "$T/layers.csv" && grep -q "^layers:conv2," "$T/layers.
 expect_exit 1 "$CGPC" train "$T/layers.exp" --out "$T/nolayer"
 expect_contains "$T/err" "uses {layer} but no layer is set"
 
+# Value slots with literal outputs (worst_case) and with MobileNetV2 weights on padded 32x32
+# Fashion-MNIST (mobilenet): the --top 2 rows come from the statistics through slots.txt.
+expect_exit 0 "$CGPC" train experiments/worst_case.exp --generations 300 --thresholds 2 --out "$T/wc"
+expect_exit 0 "$CGPC" model-metrics "$T/wc" --limit 100 --top 2 --out "$T/wc.csv"
+awk -F, 'NR > 1 && $15 != 0 { exit 1 }' "$T/wc.csv" || fail "worst_case replaced weights"
+if [ -e /usr/share/datasets/fashion-mnist ]; then
+    expect_exit 0 "$CGPC" train experiments/mobilenet.exp --generations 300 --thresholds "4 2" --out "$T/mn"
+    expect_exit 0 "$CGPC" model-metrics "$T/mn" --limit 200 --top 2 --out "$T/mn.csv"
+    [ "$(awk -F, 'NR > 1 && $15 == 144' "$T/mn.csv" | wc -l)" -ge 2 ] || fail "mobilenet rows lack 144 replaced weights"
+fi
+
 # Errors: bad experiment file (file:line), unknown override, missing model.
 printf 'cgpc-experiment 1\nrows = 3\ncolour = red\n' >"$T/bad.exp"
 expect_exit 1 "$CGPC" train "$T/bad.exp" --out "$T/x"
