@@ -1,44 +1,43 @@
 #include "nn_cli.h"
 
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "../common/fileio.h"
+#include "cli.h"
 
 cgpc_status nn_cli_resolve_dataset(const char *name, char *dir, size_t cap,
                                    struct cgpc_err *err)
 {
     const char *env = getenv("CGPC_DATA_DIR");
-    if (strcmp(name, "mnist") == 0 || strcmp(name, "fashion-mnist") == 0) {
-        char cand[3][4200];
-        int nc = 0;
-        if (env && *env)
-            snprintf(cand[nc++], sizeof cand[0], "%s/%s", env, name);
-        if (strcmp(name, "mnist") == 0) {
-            char exe[4096];
-            ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
-            if (k > 0) {
-                exe[k] = 0;
-                snprintf(cand[nc++], sizeof cand[0], "%s/../data/mnist", dirname(exe));
-            }
-            snprintf(cand[nc++], sizeof cand[0], "data/mnist");
-        } else {
-            snprintf(cand[nc++], sizeof cand[0], "/usr/share/datasets/fashion-mnist");
-        }
-        for (int i = 0; i < nc; i++)
-            if (cgpc_path_exists(cand[i])) {
-                snprintf(dir, cap, "%s", cand[i]);
+    int mnist = strcmp(name, "mnist") == 0;
+    if (mnist || strcmp(name, "fashion-mnist") == 0) {
+        char from_env[4200] = "";
+        if (env && *env) {
+            snprintf(from_env, sizeof from_env, "%s/%s", env, name);
+            if (cgpc_path_exists(from_env)) {
+                snprintf(dir, cap, "%s", from_env);
                 return CGPC_OK;
             }
-        return CGPC_FAIL(err, CGPC_ERR_NOT_FOUND,
-                         "dataset '%s' not found (looked in %s%s%s%s%s; %s)", name, cand[0],
-                         nc > 1 ? ", " : "", nc > 1 ? cand[1] : "", nc > 2 ? ", " : "",
-                         nc > 2 ? cand[2] : "",
-                         strcmp(name, "mnist") == 0 ? "set CGPC_DATA_DIR or run 'make data'"
-                                                    : "apt-get install dataset-fashion-mnist");
+        }
+        char looked[8600];
+        if (mnist) { /* the repository's data/mnist, beside the binary or below the cwd */
+            if (cli_find_resource("data/mnist", NULL, dir, cap) == 0)
+                return CGPC_OK;
+            snprintf(looked, sizeof looked, "%s", dir);
+        } else {
+            const char *debian = "/usr/share/datasets/fashion-mnist";
+            if (cgpc_path_exists(debian)) {
+                snprintf(dir, cap, "%s", debian);
+                return CGPC_OK;
+            }
+            snprintf(looked, sizeof looked, "%s", debian);
+        }
+        return CGPC_FAIL(err, CGPC_ERR_NOT_FOUND, "dataset '%s' not found (looked in %s%s%s; %s)",
+                         name, from_env, from_env[0] ? ", " : "", looked,
+                         mnist ? "set CGPC_DATA_DIR or run 'make data'"
+                               : "apt-get install dataset-fashion-mnist");
     }
     if (!cgpc_path_exists(name))
         return CGPC_FAIL(err, CGPC_ERR_NOT_FOUND,
