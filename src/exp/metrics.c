@@ -281,6 +281,11 @@ struct measure_ctx {
     struct nn_eval_result baseline;
     struct exp_codes_backup backup;
     int8_t *outputs;
+    /* the statistics journal of run stats_run (-1: none), split into lines */
+    int stats_run;
+    unsigned char *stats_data;
+    char **stats_lines;
+    int n_stats_lines;
 };
 
 /* Everything about one circuit's outputs: error, weights into the model, accuracy, energy. */
@@ -414,28 +419,36 @@ static cgpc_status earlier_circuits(const char *dir, int run, double threshold, 
                                     int (*row)(void *user, const struct exp_metrics_row *r),
                                     void *user, struct cgpc_err *err)
 {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/statistics.%d.csv.gz", dir, run);
-    if (!cgpc_path_exists(path))
-        snprintf(path, sizeof path, "%s/statistics.%d.csv.part", dir, run);
-    unsigned char *data;
-    size_t len;
-    cgpc_status st = cgpc_read_file(path, &data, &len, err);
-    if (st != CGPC_OK)
-        return st;
-    /* split into lines, walk backwards */
-    int n_lines = 0;
-    for (size_t i = 0; i < len; i++)
-        n_lines += data[i] == '\n';
-    char **lines = calloc((size_t)n_lines + 2, sizeof *lines);
-    if (!lines) {
-        free(data);
-        return CGPC_FAIL(err, CGPC_ERR_NOMEM, "out of memory");
+    cgpc_status st = CGPC_OK;
+    if (c->stats_run != run) { /* one read per run, shared by its thresholds */
+        free(c->stats_lines);
+        free(c->stats_data);
+        c->stats_lines = NULL;
+        c->stats_data = NULL;
+        c->stats_run = -1;
+        char path[4200];
+        snprintf(path, sizeof path, "%s/statistics.%d.csv.gz", dir, run);
+        if (!cgpc_path_exists(path))
+            snprintf(path, sizeof path, "%s/statistics.%d.csv.part", dir, run);
+        size_t len;
+        if ((st = cgpc_read_file(path, &c->stats_data, &len, err)) != CGPC_OK)
+            return st;
+        int n_lines = 0;
+        for (size_t i = 0; i < len; i++)
+            n_lines += c->stats_data[i] == '\n';
+        c->stats_lines = calloc((size_t)n_lines + 2, sizeof *c->stats_lines);
+        if (!c->stats_lines)
+            return CGPC_FAIL(err, CGPC_ERR_NOMEM, "out of memory");
+        int k = 0;
+        char *save = NULL;
+        for (char *line = strtok_r((char *)c->stats_data, "\n", &save); line;
+             line = strtok_r(NULL, "\n", &save))
+            c->stats_lines[k++] = line;
+        c->n_stats_lines = k;
+        c->stats_run = run;
     }
-    int k = 0;
-    char *save = NULL;
-    for (char *line = strtok_r((char *)data, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
-        lines[k++] = line;
+    char **lines = c->stats_lines;
+    int k = c->n_stats_lines;
     const char *previous = NULL;
     int given = 0;
     for (int i = k - 1; i >= 1 && given < want && st == CGPC_OK; i--) {
@@ -471,8 +484,6 @@ static cgpc_status earlier_circuits(const char *dir, int run, double threshold, 
             st = CGPC_FAIL(err, CGPC_ERR_INTERRUPTED, "stopped");
         given++;
     }
-    free(lines);
-    free(data);
     return st;
 }
 
@@ -487,6 +498,7 @@ cgpc_status exp_metrics_measure(struct exp_metrics_dir *md, const struct nn_data
     c.md = md;
     c.data = data;
     c.opts = opts;
+    c.stats_run = -1;
     struct result_row *results = NULL;
     int n_results = 0;
     int32_t *slot_of = NULL;
@@ -552,6 +564,8 @@ cgpc_status exp_metrics_measure(struct exp_metrics_dir *md, const struct nn_data
 out:
     cgp_genome_free(&g);
     free(c.outputs);
+    free(c.stats_lines);
+    free(c.stats_data);
     free(slot_of);
     free(results);
     free(c.layers);
