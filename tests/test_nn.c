@@ -2,7 +2,9 @@
  * every fast kernel against its scalar reference, backward kernels against finite
  * differences, quantization round trips and requantization edge cases, the model API
  * (layer accounting, int8 code access), save/load round trips, training (loss decreases,
- * bit-identical for 1 and 2 threads) and the PyTorch golden logits (float and int8). */
+ * bit-identical for 1 and 2 threads), the PyTorch golden logits (float and int8), and the
+ * batch-major path (nn/batch.h): each kernel lane by lane against the per-image reference,
+ * whole passes against the reference chain (float) and nn_forward_int8 (int8). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +20,7 @@
 #include "common/fileio.h"
 #include "common/parallel.h"
 #include "common/rng.h"
+#include "nn/batch.h"
 #include "nn/dataset.h"
 #include "nn/eval.h"
 #include "nn/kernels.h"
@@ -317,6 +320,199 @@ static void conv2d__fast_vs_reference__random_inputs_agree(void **state)
         assert_memory_equal(q0, q1, ny);
         free(qx); free(q0); free(q1); free(qw); free(qb); free(mult);
         free(x); free(w); free(b); free(y0); free(y1); free(col);
+    }
+}
+
+/* ---- batch-major kernels (nn/batch.h) vs the per-image references, lane by lane ---------- */
+
+#define B NN_BATCH
+
+/* x[n][B] <- image b's element i at imgs[b*n + i] (the batch layout of n elements) */
+static void to_lanes_f32(const float *imgs, size_t n, float *xb)
+{
+    for (size_t i = 0; i < n; i++)
+        for (int b = 0; b < B; b++)
+            xb[i * B + b] = imgs[(size_t)b * n + i];
+}
+
+static void to_lanes_u8(const uint8_t *imgs, size_t n, uint8_t *xb)
+{
+    for (size_t i = 0; i < n; i++)
+        for (int b = 0; b < B; b++)
+            xb[i * B + b] = imgs[(size_t)b * n + i];
+}
+
+/* Exact float agreement (== : zeros equal whatever their sign, as the batch kernels skip
+ * padding taps the reference adds as +0). */
+static void expect_lanes_f32(const float *want_imgs, const float *yb, size_t n, const char *what,
+                             size_t c)
+{
+    for (int b = 0; b < B; b++)
+        for (size_t i = 0; i < n; i++)
+            if (!(want_imgs[(size_t)b * n + i] == yb[i * B + b]))
+                fail_msg("%s case %zu lane %d elem %zu: reference %.9g batch %.9g", what, c, b, i,
+                         want_imgs[(size_t)b * n + i], yb[i * B + b]);
+}
+
+static void expect_lanes_u8(const uint8_t *want_imgs, const uint8_t *yb, size_t n,
+                            const char *what, size_t c)
+{
+    for (int b = 0; b < B; b++)
+        for (size_t i = 0; i < n; i++)
+            if (want_imgs[(size_t)b * n + i] != yb[i * B + b])
+                fail_msg("%s case %zu lane %d elem %zu: reference %d batch %d", what, c, b, i,
+                         want_imgs[(size_t)b * n + i], yb[i * B + b]);
+}
+
+/* Every conv geometry of conv_cases plus the batch GEMM's and tiles' edges (1x1 with 1..5
+ * vectors per row, output channels not a multiple of 4 or 8, channel counts not a multiple of
+ * 4 for VNNI, the MobileNetV2 stem, grouped convs with 2 and 4 outputs per group, a 1x1 map
+ * with padding): float with each fused activation equals nn_conv2d_ref + nn_act_forward on
+ * every lane (b = NULL once); int8 with random clamps, VNNI and portable, equals
+ * nn_qconv2d_ref. */
+static void batch_conv2d__vs_per_image_reference__equal(void **state)
+{
+    (void)state;
+    static const struct conv_case extra[] = {
+        {16, 4, 4, 24, 1, 1, 0, 1},  {16, 2, 2, 13, 1, 1, 0, 1}, {12, 3, 3, 9, 1, 1, 0, 1},
+        {7, 5, 1, 6, 1, 1, 0, 1},    {1, 32, 32, 16, 3, 2, 1, 1}, {8, 6, 6, 16, 3, 1, 1, 4},
+        {6, 7, 7, 6, 3, 1, 1, 3},    {24, 1, 1, 24, 3, 1, 1, 24}, {40, 16, 16, 8, 1, 1, 0, 1},
+    };
+    enum { NBASE = sizeof conv_cases / sizeof conv_cases[0], NEXTRA = sizeof extra / sizeof extra[0] };
+    cgpc_rng r;
+    cgpc_rng_seed(&r, 21, 0, 0);
+    for (size_t c = 0; c < NBASE + NEXTRA; c++) {
+        const struct conv_case *k = c < NBASE ? &conv_cases[c] : &extra[c - NBASE];
+        int OH = nn_conv_out(k->H, k->K, k->stride, k->pad);
+        int OW = nn_conv_out(k->W, k->K, k->stride, k->pad);
+        size_t nx = (size_t)k->C * k->H * k->W, ny = (size_t)k->OC * OH * OW;
+        size_t nw = (size_t)k->OC * (k->C / k->groups) * k->K * k->K;
+        enum nn_act act = (enum nn_act)(c % 4);
+        float *x = malloc(nx * B * 4), *xb = malloc(nx * B * 4), *w = malloc(nw * 4);
+        float *b = malloc((size_t)k->OC * 4), *y = malloc(ny * B * 4), *yb = malloc(ny * B * 4);
+        fill_uniform(x, nx * B, &r, -1, 1);
+        fill_uniform(w, nw, &r, -1, 1);
+        fill_uniform(b, (size_t)k->OC, &r, -1, 1);
+        const float *bias = c == 3 ? NULL : b;
+        for (int l = 0; l < B; l++) {
+            nn_conv2d_ref(x + nx * l, k->C, k->H, k->W, w, bias, k->OC, k->K, k->K, k->stride,
+                          k->pad, k->groups, y + ny * l);
+            nn_act_forward(act, y + ny * l, ny);
+        }
+        to_lanes_f32(x, nx, xb);
+        nn_bconv2d(xb, k->C, k->H, k->W, w, bias, k->OC, k->K, k->K, k->stride, k->pad,
+                   k->groups, act, yb);
+        expect_lanes_f32(y, yb, ny, "float conv", c);
+
+        uint8_t *qx = malloc(nx * B), *qxb = malloc(nx * B), *q = malloc(ny * B);
+        uint8_t *qb1 = malloc(ny * B), *qb2 = malloc(ny * B), *pack = aligned_alloc(64, (nx * B + 63) / 64 * 64);
+        int8_t *qw = malloc(nw);
+        int32_t *qbias = malloc((size_t)k->OC * 4);
+        float *mult = malloc((size_t)k->OC * 4);
+        for (size_t i = 0; i < nx * B; i++)
+            qx[i] = (uint8_t)cgpc_rng_below(&r, 256);
+        for (size_t i = 0; i < nw; i++)
+            qw[i] = (int8_t)((int)cgpc_rng_below(&r, 256) - 128);
+        for (int i = 0; i < k->OC; i++) {
+            qbias[i] = (int32_t)cgpc_rng_below(&r, 20001) - 10000;
+            mult[i] = 1e-4f + 1e-3f * cgpc_rng_float(&r);
+        }
+        int zp = (int)cgpc_rng_below(&r, 256), yzp = (int)cgpc_rng_below(&r, 256);
+        int qmin = c % 2 ? yzp : 0, qmax = c % 3 ? 255 : 200;
+        const int32_t *qbp = c == 3 ? NULL : qbias;
+        for (int l = 0; l < B; l++)
+            nn_qconv2d_ref(qx + nx * l, zp, k->C, k->H, k->W, qw, qbp, k->OC, k->K, k->K,
+                           k->stride, k->pad, k->groups, mult, yzp, qmin, qmax, q + ny * l);
+        to_lanes_u8(qx, nx, qxb);
+        nn_bqconv2d(qxb, zp, k->C, k->H, k->W, qw, qbp, k->OC, k->K, k->K, k->stride, k->pad,
+                    k->groups, mult, yzp, qmin, qmax, qb1, pack);
+        nn_bqconv2d_portable(qxb, zp, k->C, k->H, k->W, qw, qbp, k->OC, k->K, k->K, k->stride,
+                             k->pad, k->groups, mult, yzp, qmin, qmax, qb2, pack);
+        expect_lanes_u8(q, qb1, ny, "int8 conv", c);
+        expect_lanes_u8(q, qb2, ny, "int8 conv (portable)", c);
+        free(qx); free(qxb); free(q); free(qb1); free(qb2); free(pack); free(qw); free(qbias);
+        free(mult); free(x); free(xb); free(w); free(b); free(y); free(yb);
+    }
+}
+
+/* Linear layers (the LeNet-5 and MobileNetV2 shapes, odd sizes) and pools, float and int8,
+ * lane by lane against the per-image kernels. */
+static void batch_linear_pools__vs_per_image__equal(void **state)
+{
+    (void)state;
+    cgpc_rng r;
+    cgpc_rng_seed(&r, 22, 0, 0);
+    static const int dims[][2] = {{400, 120}, {120, 84}, {84, 10}, {1280, 10}, {7, 3}, {36, 17}};
+    for (size_t c = 0; c < sizeof dims / sizeof dims[0]; c++) {
+        int IN = dims[c][0], OUT = dims[c][1];
+        enum nn_act act = (enum nn_act)(c % 4);
+        float *x = malloc((size_t)IN * B * 4), *xb = malloc((size_t)IN * B * 4);
+        float *w = malloc((size_t)IN * OUT * 4), *b = malloc((size_t)OUT * 4);
+        float *y = malloc((size_t)OUT * B * 4), *yb = malloc((size_t)OUT * B * 4);
+        fill_uniform(x, (size_t)IN * B, &r, -1, 1);
+        fill_uniform(w, (size_t)IN * OUT, &r, -1, 1);
+        fill_uniform(b, (size_t)OUT, &r, -1, 1);
+        for (int l = 0; l < B; l++) {
+            nn_linear_ref(x + (size_t)IN * l, IN, w, b, OUT, y + (size_t)OUT * l);
+            nn_act_forward(act, y + (size_t)OUT * l, (size_t)OUT);
+        }
+        to_lanes_f32(x, (size_t)IN, xb);
+        nn_blinear(xb, IN, w, b, OUT, act, yb);
+        expect_lanes_f32(y, yb, (size_t)OUT, "float linear", c);
+        uint8_t *qx = malloc((size_t)IN * B), *qxb = malloc((size_t)IN * B);
+        uint8_t *q = malloc((size_t)OUT * B), *qb = malloc((size_t)OUT * B);
+        uint8_t *pack = aligned_alloc(64, ((size_t)IN * B + 63) / 64 * 64);
+        int8_t *qw = malloc((size_t)IN * OUT);
+        int32_t *qbias = malloc((size_t)OUT * 4);
+        float *mult = malloc((size_t)OUT * 4);
+        for (int i = 0; i < IN * B; i++)
+            qx[i] = (uint8_t)cgpc_rng_below(&r, 256);
+        for (int i = 0; i < IN * OUT; i++)
+            qw[i] = (int8_t)((int)cgpc_rng_below(&r, 256) - 128);
+        for (int i = 0; i < OUT; i++) {
+            qbias[i] = (int32_t)cgpc_rng_below(&r, 2001) - 1000;
+            mult[i] = 1e-3f * cgpc_rng_float(&r);
+        }
+        for (int l = 0; l < B; l++)
+            nn_qlinear_ref(qx + (size_t)IN * l, 77, IN, qw, qbias, OUT, mult, 100, 100, 255,
+                           q + (size_t)OUT * l);
+        to_lanes_u8(qx, (size_t)IN, qxb);
+        nn_bqlinear(qxb, 77, IN, qw, qbias, OUT, mult, 100, 100, 255, qb, pack);
+        expect_lanes_u8(q, qb, (size_t)OUT, "int8 linear", c);
+        free(x); free(xb); free(w); free(b); free(y); free(yb);
+        free(qx); free(qxb); free(q); free(qb); free(pack); free(qw); free(qbias); free(mult);
+    }
+    /* pools: 2x2/2 (LeNet-5), 3x3/2, global 4x4 (MobileNetV2) */
+    static const int pools[][4] = {{6, 28, 2, 2}, {3, 9, 3, 2}, {5, 4, 4, 4}};
+    for (size_t c = 0; c < sizeof pools / sizeof pools[0]; c++) {
+        int C = pools[c][0], H = pools[c][1], K = pools[c][2], S = pools[c][3];
+        int O = nn_conv_out(H, K, S, 0);
+        size_t nx = (size_t)C * H * H, ny = (size_t)C * O * O;
+        float *x = malloc(nx * B * 4), *xb = malloc(nx * B * 4);
+        float *y = malloc(ny * B * 4), *yb = malloc(ny * B * 4);
+        uint8_t *qx = malloc(nx * B), *qxb = malloc(nx * B), *q = malloc(ny * B), *qb = malloc(ny * B);
+        fill_uniform(x, nx * B, &r, -5, 5);
+        for (size_t i = 0; i < nx * B; i++)
+            qx[i] = (uint8_t)cgpc_rng_below(&r, 256);
+        to_lanes_f32(x, nx, xb);
+        to_lanes_u8(qx, nx, qxb);
+        for (int l = 0; l < B; l++)
+            nn_maxpool2d(x + nx * l, C, H, H, K, S, y + ny * l, NULL);
+        nn_bmaxpool2d(xb, C, H, H, K, S, yb);
+        expect_lanes_f32(y, yb, ny, "maxpool", c);
+        for (int l = 0; l < B; l++)
+            nn_avgpool2d(x + nx * l, C, H, H, K, S, y + ny * l);
+        nn_bavgpool2d(xb, C, H, H, K, S, yb);
+        expect_lanes_f32(y, yb, ny, "avgpool", c);
+        for (int l = 0; l < B; l++)
+            nn_qmaxpool2d(qx + nx * l, C, H, H, K, S, q + ny * l);
+        nn_bqmaxpool2d(qxb, C, H, H, K, S, qb);
+        expect_lanes_u8(q, qb, ny, "int8 maxpool", c);
+        for (int l = 0; l < B; l++)
+            nn_qavgpool2d(qx + nx * l, 93, C, H, H, K, S, q + ny * l);
+        nn_bqavgpool2d(qxb, 93, C, H, H, K, S, qb);
+        expect_lanes_u8(q, qb, ny, "int8 avgpool", c);
+        free(x); free(xb); free(y); free(yb); free(qx); free(qxb); free(q); free(qb);
     }
 }
 
@@ -1054,6 +1250,112 @@ static void mnv2_model(struct nn_model *m, uint64_t seed)
         fail_msg("%s", err.msg);
 }
 
+/* One image through the chain of reference kernels (what the batch path must equal). */
+static void ref_forward_float(const struct nn_model *m, const uint8_t *pixels, float *logits)
+{
+    float *a = malloc(m->max_act * 4), *y = malloc(m->max_act * 4), *skip = malloc(m->max_act * 4);
+    nn_input_normalize(m, pixels, a);
+    for (int i = 0; i < m->nlayers; i++) {
+        const struct nn_layer *l = &m->layers[i];
+        size_t n = (size_t)l->out_c * l->out_h * l->out_w;
+        switch (l->op) {
+        case NN_OP_CONV2D:
+            nn_conv2d_ref(a, l->in_c, l->in_h, l->in_w, l->w, l->b, l->out_c, l->kh, l->kw,
+                          l->stride, l->pad, l->groups, y);
+            break;
+        case NN_OP_LINEAR:
+            nn_linear_ref(a, l->in_c, l->w, l->b, l->out_c, y);
+            break;
+        case NN_OP_MAXPOOL:
+            nn_maxpool2d(a, l->in_c, l->in_h, l->in_w, l->kh, l->stride, y, NULL);
+            break;
+        case NN_OP_AVGPOOL:
+            nn_avgpool2d(a, l->in_c, l->in_h, l->in_w, l->kh, l->stride, y);
+            break;
+        case NN_OP_ADD:
+            nn_add(a, skip, n, y);
+            break;
+        }
+        nn_act_forward(l->act, y, n);
+        if (l->keep)
+            memcpy(skip, y, n * 4);
+        float *t = a;
+        a = y;
+        y = t;
+    }
+    memcpy(logits, a, (size_t)m->nclasses * 4);
+    free(a);
+    free(y);
+    free(skip);
+}
+
+/* A whole batch pass (16 images, then a partial batch of 5) of MobileNetV2 (width 0.25,
+ * random init) and LeNet-5: float logits equal the reference chain per image; after PTQ the
+ * int8 logits equal nn_forward_int8 per image; nn_eval gives the same logits on 1 and 2
+ * threads. */
+static void forward_batch__vs_per_image__equal(void **state)
+{
+    (void)state;
+    for (int arch = 0; arch < 2; arch++) {
+        struct nn_model m;
+        struct cgpc_err err = {0};
+        if (arch == 0)
+            mnv2_model(&m, 5);
+        else {
+            assert_int_equal(nn_model_init_lenet5(&m, &err), CGPC_OK);
+            nn_model_init_params(&m, 6);
+        }
+        int npix = m.in_h * m.in_w, nimg = 21;
+        struct nn_dataset ds;
+        make_dataset(&ds, nimg, 40 + (uint64_t)arch);
+        ds.rows = m.in_h;
+        ds.cols = m.in_w;
+        ds.images = realloc(ds.images, (size_t)nimg * npix);
+        cgpc_rng r;
+        cgpc_rng_seed(&r, 41, (uint64_t)arch, 0);
+        for (int i = 0; i < nimg * npix; i++)
+            ds.images[i] = (uint8_t)cgpc_rng_below(&r, 256);
+        void *bs = aligned_alloc(64, nn_batch_scratch_size(&m));
+        void *ps = aligned_alloc(64, (nn_forward_scratch_size(&m) + 63) / 64 * 64);
+        float got[B * 10], want[10];
+        for (int q = 0; q < 2; q++) {
+            if (q == 1)
+                assert_int_equal(nn_quantize_model(&m, &ds, 0, &err), CGPC_OK);
+            for (int i0 = 0; i0 < nimg; i0 += B) {
+                int n = nimg - i0 < B ? nimg - i0 : B;
+                nn_forward_batch(&m, ds.images + (size_t)i0 * npix, n, got, bs);
+                for (int i = 0; i < n; i++) {
+                    const uint8_t *px = ds.images + (size_t)(i0 + i) * npix;
+                    if (q == 0)
+                        ref_forward_float(&m, px, want);
+                    else
+                        nn_forward_int8(&m, px, want, ps);
+                    for (int c = 0; c < 10; c++)
+                        if (!(got[i * 10 + c] == want[c]))
+                            fail_msg("%s %s image %d logit %d: per-image %.9g batch %.9g",
+                                     m.arch, q ? "int8" : "float", i0 + i, c, want[c],
+                                     got[i * 10 + c]);
+                }
+            }
+            float *l1 = malloc((size_t)nimg * 40), *l2 = malloc((size_t)nimg * 40);
+            struct nn_eval_opts o1 = {0, l1}, o2 = {0, l2};
+            struct nn_eval_result r1, r2;
+            cgpc_set_threads(1);
+            assert_int_equal(nn_eval(&m, &ds, &o1, &r1, &err), CGPC_OK);
+            cgpc_set_threads(2);
+            assert_int_equal(nn_eval(&m, &ds, &o2, &r2, &err), CGPC_OK);
+            assert_memory_equal(l1, l2, (size_t)nimg * 40);
+            assert_true(r1.loss == r2.loss && r1.top1 == r2.top1);
+            free(l1);
+            free(l2);
+        }
+        free(bs);
+        free(ps);
+        nn_dataset_free(&ds);
+        nn_model_free(&m);
+    }
+}
+
 /* The training-mode gradient (BatchNorm with batch statistics, depthwise, residual, ReLU6
  * backward) of the golden torchvision model over the 16 golden images equals PyTorch's
  * autograd: every listed tensor within 1e-3 of its largest gradient, the loss to 1e-5. */
@@ -1211,6 +1513,8 @@ int main(void)
         cmocka_unit_test(st_save_load__round_trip__sorted_aligned_with_metadata),
         cmocka_unit_test(st_parse__malformed_headers__clear_errors),
         cmocka_unit_test(conv2d__fast_vs_reference__random_inputs_agree),
+        cmocka_unit_test(batch_conv2d__vs_per_image_reference__equal),
+        cmocka_unit_test(batch_linear_pools__vs_per_image__equal),
         cmocka_unit_test(conv2d_backward__fast_vs_reference__agree),
         cmocka_unit_test(linear__fast_vs_reference__random_inputs_agree),
         cmocka_unit_test(pool_act__known_values__match),
@@ -1231,6 +1535,7 @@ int main(void)
         cmocka_unit_test(train__one_vs_two_threads__bit_identical_weights),
         cmocka_unit_test(train_mnv2_gradient__pytorch_autograd__match_1e3),
         cmocka_unit_test(train_mnv2__one_vs_two_threads__bit_identical),
+        cmocka_unit_test(forward_batch__vs_per_image__equal),
     };
     return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);
 }

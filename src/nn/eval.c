@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/parallel.h"
+#include "nn/batch.h"
 #include "nn/nn_omp.h"
 
 static size_t align64(size_t n) { return (n + 63) / 64 * 64; }
@@ -67,9 +68,7 @@ void nn_forward_float(const struct nn_model *m, const uint8_t *pixels, float *lo
     }
 }
 
-/* Clamp range of a quint8 output with a fused activation (fbgemm: ReLU clamps at the zero
- * point; ReLU6 additionally at the code of 6.0). */
-static void act_clamp(const struct nn_layer *l, int *qmin, int *qmax)
+void nn_layer_qclamp(const struct nn_layer *l, int *qmin, int *qmax)
 {
     *qmin = 0;
     *qmax = 255;
@@ -101,7 +100,7 @@ void nn_forward_int8(const struct nn_model *m, const uint8_t *pixels, float *log
         int qmin, qmax;
         switch (l->op) {
         case NN_OP_CONV2D:
-            act_clamp(l, &qmin, &qmax);
+            nn_layer_qclamp(l, &qmin, &qmax);
             nn_qconv2d(cur, l->in_zp, l->in_c, l->in_h, l->in_w, l->qw, l->qb, l->out_c, l->kh,
                        l->kw, l->stride, l->pad, l->groups, l->qmult, l->out_zp, qmin, qmax,
                        nxt, col);
@@ -109,7 +108,7 @@ void nn_forward_int8(const struct nn_model *m, const uint8_t *pixels, float *log
             scale = l->out_scale;
             break;
         case NN_OP_LINEAR:
-            act_clamp(l, &qmin, &qmax);
+            nn_layer_qclamp(l, &qmin, &qmax);
             nn_qlinear(cur, l->in_zp, l->in_c, l->qw, l->qb, l->out_c, l->qmult, l->out_zp,
                        qmin, qmax, nxt);
             zp = l->out_zp;
@@ -162,8 +161,8 @@ cgpc_status nn_eval(const struct nn_model *m, const struct nn_dataset *ds,
     int n = ds->n;
     if (opts && opts->limit > 0 && opts->limit < n)
         n = opts->limit;
-    int nt = cgpc_max_threads(), nc = m->nclasses;
-    size_t ss = align64(nn_forward_scratch_size(m)) + align64((size_t)nc * sizeof(float));
+    int nt = cgpc_max_threads(), nc = m->nclasses, nbatches = (n + NN_BATCH - 1) / NN_BATCH;
+    size_t ss = align64(nn_batch_scratch_size(m)) + align64((size_t)NN_BATCH * nc * sizeof(float));
     unsigned char *scratch = aligned_alloc(64, ss * (size_t)nt);
     float *loss = malloc((size_t)(n ? n : 1) * sizeof *loss);
     unsigned char *hit = malloc((size_t)(n ? n : 1) * 2);
@@ -182,18 +181,24 @@ cgpc_status nn_eval(const struct nn_model *m, const struct nn_dataset *ds,
 NN_OMP(parallel num_threads(nt))
     {
         unsigned char *sc = scratch + ss * (size_t)cgpc_thread_id();
-        float *lg = (float *)(void *)(sc + align64(nn_forward_scratch_size(m)));
+        float *lg = (float *)(void *)(sc + align64(nn_batch_scratch_size(m)));
+        /* batches of NN_BATCH images (nn_forward_batch): an image's logits do not depend on
+         * its batch, so any thread count gives the same results */
 NN_OMP(for schedule(static))
-        for (int i = 0; i < n; i++) {
-            float *li = out_logits ? out_logits + (size_t)i * nc : lg;
-            nn_forward(m, ds->images + (size_t)i * img, li, sc);
-            int y = ds->labels[i], above = 0;
-            for (int c = 0; c < nc; c++)
-                above += li[c] > li[y] || (li[c] == li[y] && c < y);
-            int ok = !isnan(li[y]); /* a NaN logit is never a hit */
-            hit[2 * i] = ok && above == 0;
-            hit[2 * i + 1] = ok && above < 5;
-            loss[i] = nn_softmax_xent(li, nc, y, NULL);
+        for (int bi = 0; bi < nbatches; bi++) {
+            int i0 = bi * NN_BATCH, bn = n - i0 < NN_BATCH ? n - i0 : NN_BATCH;
+            float *lb = out_logits ? out_logits + (size_t)i0 * nc : lg;
+            nn_forward_batch(m, ds->images + (size_t)i0 * img, bn, lb, sc);
+            for (int i = i0; i < i0 + bn; i++) {
+                const float *li = lb + (size_t)(i - i0) * nc;
+                int y = ds->labels[i], above = 0;
+                for (int c = 0; c < nc; c++)
+                    above += li[c] > li[y] || (li[c] == li[y] && c < y);
+                int ok = !isnan(li[y]); /* a NaN logit is never a hit */
+                hit[2 * i] = ok && above == 0;
+                hit[2 * i + 1] = ok && above < 5;
+                loss[i] = nn_softmax_xent(li, nc, y, NULL);
+            }
         }
     }
     res->seconds = cgpc_wtime() - t0;

@@ -2,7 +2,7 @@
  *
  * Job: run a loaded nn_model over an nn_dataset and report top-1, top-5, mean cross-entropy
  * loss, images and seconds, optionally keeping every image's logits. nn_eval() is OpenMP
- * parallel over images (static schedule, one scratch block per thread, allocated once per
+ * parallel over batches of NN_BATCH images (nn/batch.h) (static schedule, one scratch block per thread, allocated once per
  * call); the loss is summed in image order afterwards, so results are bit-identical for any
  * thread count. The model is only read: CGP may overwrite int8 codes between calls.
  *
@@ -52,6 +52,11 @@ void nn_forward_int8(const struct nn_model *m, const uint8_t *pixels, float *log
 /* Dispatch: int8 if m->quantized, else float. */
 void nn_forward(const struct nn_model *m, const uint8_t *pixels, float *logits, void *scratch);
 
+/* Clamp range [qmin, qmax] of layer l's quint8 output with its fused activation (fbgemm: ReLU
+ * clamps at the zero point; ReLU6 additionally at the code of 6.0). */
+void nn_layer_qclamp(const struct nn_layer *l, int *qmin, int *qmax);
+
+/* Whole data set, NN_BATCH images per pass (nn_forward_batch, see batch.h). */
 cgpc_status nn_eval(const struct nn_model *m, const struct nn_dataset *ds,
                     const struct nn_eval_opts *opts, struct nn_eval_result *res,
                     struct cgpc_err *err);
