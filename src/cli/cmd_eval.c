@@ -70,7 +70,10 @@ static cgpc_status write_logits(const char *path, const float *lg, int n, int nc
 static void print_layers(const struct nn_model *m)
 {
     int64_t macs = 0;
-    fprintf(stderr, "%-8s %-10s %-16s %8s %10s  %s\n", "layer", "op", "weight", "weights",
+    int width = (int)strlen("layer"); /* the longest layer name sets the first column */
+    for (int i = 0; i < m->nlayers; i++)
+        width = (int)strlen(m->layers[i].name) > width ? (int)strlen(m->layers[i].name) : width;
+    fprintf(stderr, "%-*s %-10s %-16s %8s %10s  %s\n", width, "layer", "op", "weight", "weights",
             "MACs", "output");
     for (int i = 0; i < m->nlayers; i++) {
         const struct nn_layer *l = &m->layers[i];
@@ -80,7 +83,7 @@ static void print_layers(const struct nn_model *m)
         for (int d = 0, n = 0; d < nd; d++)
             n += snprintf(ws + n, sizeof ws - (size_t)n, "%s%lld", d ? "x" : "",
                           (long long)shape[d]);
-        fprintf(stderr, "%-8s %-10s %-16s %8lld %10lld  %dx%dx%d\n", l->name, nn_op_name(l->op),
+        fprintf(stderr, "%-*s %-10s %-16s %8lld %10lld  %dx%dx%d\n", width, l->name, nn_op_name(l->op),
                 ws, (long long)l->nweights, (long long)l->macs, l->out_c, l->out_h, l->out_w);
         macs += l->macs;
     }

@@ -249,6 +249,13 @@ static inline size_t dconv_group(const struct dconv *g, int oc)
     return (size_t)(oc / g->ocg) * g->cg * g->H * g->W * NN_B;
 }
 
+/* Distance between the input planes of output channels oc and oc+1 when every group has one
+ * output channel (depthwise), else 0 (a tile's channels share one group's input). */
+static inline size_t dconv_plane_step(const struct dconv *g)
+{
+    return g->ocg == 1 ? (size_t)g->cg * g->H * g->W * NN_B : 0;
+}
+
 static inline size_t dconv_xoff(const struct dconv *g, int ic, int iy, int ix)
 {
     return (((size_t)ic * g->H + iy) * g->W + ix) * NN_B;
@@ -268,11 +275,21 @@ static inline __attribute__((always_inline)) void dconv_f32_tile(const struct dc
     for (int m = 0; m < MR; m++)
         for (int r = 0; r < NR; r++)
             acc[m][r] = nn_v16f_splat(b ? b[oc + m] : 0.0f);
+    size_t xm = dconv_plane_step(g);
     for (int ic = 0; ic < g->cg; ic++)
         for (int ky = 0; ky < g->KH; ky++)
             for (int kx = 0; kx < g->KW; kx++) {
                 const float *xp = x + dconv_xoff(g, ic, iy0 + ky, ix0 + kx);
                 int k = (ic * g->KH + ky) * g->KW + kx;
+                if (xm) { /* one output channel per group: each reads its own plane */
+                    for (int m = 0; m < MR; m++) {
+                        nn_v16f wv = nn_v16f_splat(w[(size_t)(oc + m) * K + k]);
+                        for (int r = 0; r < NR; r++)
+                            acc[m][r] += wv * nn_v16f_load(xp + m * xm +
+                                                           (size_t)r * g->stride * NN_B);
+                    }
+                    continue;
+                }
                 nn_v16f xv[8];
                 for (int r = 0; r < NR; r++)
                     xv[r] = nn_v16f_load(xp + (size_t)r * g->stride * NN_B);
@@ -295,20 +312,31 @@ static inline void tap_span(int o, int stride, int pad, int k, int n, int *k0, i
     *k1 = n - i0 < k ? n - i0 : k;
 }
 
-static inline __attribute__((always_inline)) void dconv_f32_border(const struct dconv *g, int oc, int oy, int ox)
+/* Border output (oy, ox) of MR consecutive output channels (MR > 1: one output channel per
+ * group, or a block inside one group). */
+static inline __attribute__((always_inline)) void dconv_f32_border(const struct dconv *g, int oc,
+                                                                   int oy, int ox, int MR)
 {
     const float *x = (const float *)g->x + dconv_group(g, oc), *w = g->w, *b = g->b;
     int K = g->cg * g->KH * g->KW, ky0, ky1, kx0, kx1;
     int iy0 = oy * g->stride - g->pad, ix0 = ox * g->stride - g->pad;
+    size_t xm = dconv_plane_step(g);
     tap_span(oy, g->stride, g->pad, g->KH, g->H, &ky0, &ky1);
     tap_span(ox, g->stride, g->pad, g->KW, g->W, &kx0, &kx1);
-    nn_v16f acc = nn_v16f_splat(b ? b[oc] : 0.0f);
+    nn_v16f acc[4];
+    for (int m = 0; m < MR; m++)
+        acc[m] = nn_v16f_splat(b ? b[oc + m] : 0.0f);
     for (int ic = 0; ic < g->cg; ic++)
         for (int ky = ky0; ky < ky1; ky++)
-            for (int kx = kx0; kx < kx1; kx++)
-                acc += nn_v16f_splat(w[(size_t)oc * K + (ic * g->KH + ky) * g->KW + kx]) *
-                       nn_v16f_load(x + dconv_xoff(g, ic, iy0 + ky, ix0 + kx));
-    act_store_f32(g->act, acc, (float *)g->y + dconv_yoff(g, oc, oy, ox));
+            for (int kx = kx0; kx < kx1; kx++) {
+                const float *xp = x + dconv_xoff(g, ic, iy0 + ky, ix0 + kx);
+                int k = (ic * g->KH + ky) * g->KW + kx;
+                for (int m = 0; m < MR; m++)
+                    acc[m] += nn_v16f_splat(w[(size_t)(oc + m) * K + k]) *
+                              nn_v16f_load(xp + m * xm);
+            }
+    for (int m = 0; m < MR; m++)
+        act_store_f32(g->act, acc[m], (float *)g->y + dconv_yoff(g, oc + m, oy, ox));
 }
 
 static inline __attribute__((always_inline)) void dconv_u8_tile(const struct dconv *g, int oc,
@@ -322,11 +350,22 @@ static inline __attribute__((always_inline)) void dconv_u8_tile(const struct dco
     for (int m = 0; m < MR; m++)
         for (int r = 0; r < NR; r++)
             acc[m][r] = nn_v16i_splat(b ? b[oc + m] : 0);
+    size_t xm = dconv_plane_step(g);
     for (int ic = 0; ic < g->cg; ic++)
         for (int ky = 0; ky < g->KH; ky++)
             for (int kx = 0; kx < g->KW; kx++) {
                 const uint8_t *xp = x + dconv_xoff(g, ic, iy0 + ky, ix0 + kx);
                 int k = (ic * g->KH + ky) * g->KW + kx;
+                if (xm) { /* one output channel per group: each reads its own plane */
+                    for (int m = 0; m < MR; m++) {
+                        nn_v16i wv = nn_v16i_splat(w[(size_t)(oc + m) * K + k]);
+                        for (int r = 0; r < NR; r++)
+                            acc[m][r] += wv * (nn_v16i_load_u8(xp + m * xm +
+                                                               (size_t)r * g->stride * NN_B) -
+                                               zp);
+                    }
+                    continue;
+                }
                 nn_v16i xv[8];
                 for (int r = 0; r < NR; r++)
                     xv[r] = nn_v16i_load_u8(xp + (size_t)r * g->stride * NN_B) - zp;
@@ -342,27 +381,37 @@ static inline __attribute__((always_inline)) void dconv_u8_tile(const struct dco
                       (uint8_t *)g->y + dconv_yoff(g, oc + m, oy, ox + r));
 }
 
-static inline __attribute__((always_inline)) void dconv_u8_border(const struct dconv *g, int oc, int oy, int ox)
+static inline __attribute__((always_inline)) void dconv_u8_border(const struct dconv *g, int oc,
+                                                                  int oy, int ox, int MR)
 {
     const uint8_t *x = (const uint8_t *)g->x + dconv_group(g, oc);
     const int8_t *w = g->w;
     const int32_t *b = g->b;
     int K = g->cg * g->KH * g->KW, ky0, ky1, kx0, kx1;
     int iy0 = oy * g->stride - g->pad, ix0 = ox * g->stride - g->pad;
+    size_t xm = dconv_plane_step(g);
     tap_span(oy, g->stride, g->pad, g->KH, g->H, &ky0, &ky1);
     tap_span(ox, g->stride, g->pad, g->KW, g->W, &kx0, &kx1);
-    nn_v16i acc = nn_v16i_splat(b ? b[oc] : 0), zp = nn_v16i_splat(g->x_zp);
+    nn_v16i acc[4], zp = nn_v16i_splat(g->x_zp);
+    for (int m = 0; m < MR; m++)
+        acc[m] = nn_v16i_splat(b ? b[oc + m] : 0);
     for (int ic = 0; ic < g->cg; ic++)
         for (int ky = ky0; ky < ky1; ky++)
-            for (int kx = kx0; kx < kx1; kx++)
-                acc += nn_v16i_splat(w[(size_t)oc * K + (ic * g->KH + ky) * g->KW + kx]) *
-                       (nn_v16i_load_u8(x + dconv_xoff(g, ic, iy0 + ky, ix0 + kx)) - zp);
-    requant16(&acc, g->mult[oc], g->y_zp, g->qmin, g->qmax,
-              (uint8_t *)g->y + dconv_yoff(g, oc, oy, ox));
+            for (int kx = kx0; kx < kx1; kx++) {
+                const uint8_t *xp = x + dconv_xoff(g, ic, iy0 + ky, ix0 + kx);
+                int k = (ic * g->KH + ky) * g->KW + kx;
+                for (int m = 0; m < MR; m++)
+                    acc[m] += nn_v16i_splat(w[(size_t)(oc + m) * K + k]) *
+                              (nn_v16i_load_u8(xp + m * xm) - zp);
+            }
+    for (int m = 0; m < MR; m++)
+        requant16(&acc[m], g->mult[oc + m], g->y_zp, g->qmin, g->qmax,
+                  (uint8_t *)g->y + dconv_yoff(g, oc + m, oy, ox));
 }
 
-/* Tiles of constant shape and the driver: output channels in blocks of 4 within a group
- * (depthwise: 1 with 8 positions), interior positions of each row in runs of NR. */
+/* Tiles of constant shape and the driver: output channels in blocks of 4 (inside one group,
+ * or 4 depthwise channels; 1 for the rest), interior positions of each row in runs of 4
+ * (single channels: 8, 4, 1), border positions one at a time. */
 #define NN_DCONV(kind)                                                                         \
     static void kind##_4x4(const struct dconv *g, int oc, int oy, int ox)                      \
     {                                                                                          \
@@ -390,7 +439,7 @@ static inline __attribute__((always_inline)) void dconv_u8_border(const struct d
         interior(g->OW, g->W, g->KW, g->stride, g->pad, &lo, &hi);                             \
         interior(g->OH, g->H, g->KH, g->stride, g->pad, &ylo, &yhi);                           \
         for (int oc = 0; oc < OC;) {                                                           \
-            int mr = g->ocg % 4 == 0 || (oc % g->ocg) + 4 <= g->ocg ? 4 : 1;                   \
+            int mr = (g->ocg == 1 ? oc + 4 <= OC : (oc % g->ocg) + 4 <= g->ocg) ? 4 : 1;      \
             void (*wide)(const struct dconv *, int, int, int) = mr == 4 ? kind##_4x4           \
                                                                         : kind##_1x8;          \
             void (*narrow)(const struct dconv *, int, int, int) = mr == 4 ? kind##_4x1         \
@@ -405,11 +454,15 @@ static inline __attribute__((always_inline)) void dconv_u8_border(const struct d
                     kind##_1x4(g, oc, oy, ox);                                                 \
                 for (; ox < z; ox++)                                                           \
                     narrow(g, oc, oy, ox);                                                     \
-                for (int m = oc; m < oc + mr; m++) {                                           \
-                    for (int bx = 0; bx < g->OW && bx < a; bx++)                               \
-                        kind##_border(g, m, oy, bx);                                           \
-                    for (int bx = z > a ? z : a; bx < g->OW; bx++)                             \
-                        kind##_border(g, m, oy, bx);                                           \
+                for (int bx = 0; bx < g->OW; bx++) {                                           \
+                    if (bx >= a && bx < z) { /* the interior run, done above */                \
+                        bx = z - 1;                                                            \
+                        continue;                                                              \
+                    }                                                                          \
+                    if (mr == 4)                                                               \
+                        kind##_border(g, oc, oy, bx, 4);                                       \
+                    else                                                                       \
+                        kind##_border(g, oc, oy, bx, 1);                                       \
                 }                                                                              \
             }                                                                                  \
             oc += mr;                                                                          \
@@ -574,11 +627,17 @@ void nn_bqavgpool2d(const uint8_t *x, int zp, int C, int H, int W, int K, int S,
 
 /* ---- forward pass ----------------------------------------------------------------------- */
 
+/* Bytes of one activation buffer: the largest activation of NN_B images, as float or as
+ * quint8 codes. */
+static size_t act_bytes(const struct nn_model *m)
+{
+    return align64(m->max_act * NN_B * (m->quantized ? 1 : sizeof(float)));
+}
+
 size_t nn_batch_scratch_size(const struct nn_model *m)
 {
-    /* current, next and residual activations + the VNNI interleave buffer, each sized for
-     * the largest float activation of NN_B images (int8 uses a quarter) */
-    return 4 * align64(m->max_act * NN_B * sizeof(float));
+    /* current, next and residual activations (+ int8: the VNNI interleave buffer) */
+    return (m->quantized ? 4 : 3) * act_bytes(m);
 }
 
 static size_t out_elems(const struct nn_layer *l)
@@ -589,7 +648,7 @@ static size_t out_elems(const struct nn_layer *l)
 static void forward_float(const struct nn_model *m, const uint8_t *pixels, int n,
                           float *logits, unsigned char *s)
 {
-    size_t abytes = align64(m->max_act * NN_B * sizeof(float));
+    size_t abytes = act_bytes(m);
     float *cur = (float *)(void *)s, *nxt = (float *)(void *)(s + abytes);
     float *skip = (float *)(void *)(s + 2 * abytes);
     size_t npix = (size_t)m->in_c * m->in_h * m->in_w;
@@ -634,7 +693,7 @@ static void forward_float(const struct nn_model *m, const uint8_t *pixels, int n
 static void forward_int8(const struct nn_model *m, const uint8_t *pixels, int n, float *logits,
                          unsigned char *s)
 {
-    size_t abytes = align64(m->max_act * NN_B * sizeof(float));
+    size_t abytes = act_bytes(m);
     uint8_t *cur = s, *nxt = s + abytes, *skip = s + 2 * abytes, *pack = s + 3 * abytes;
     const struct nn_layer *first = &m->layers[0];
     size_t npix = (size_t)m->in_c * m->in_h * m->in_w;

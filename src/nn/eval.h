@@ -1,10 +1,12 @@
 /* eval.h - inference: one sample's forward pass (float or int8) and whole-dataset evaluation.
  *
  * Job: run a loaded nn_model over an nn_dataset and report top-1, top-5, mean cross-entropy
- * loss, images and seconds, optionally keeping every image's logits. nn_eval() is OpenMP
- * parallel over batches of NN_BATCH images (nn/batch.h) (static schedule, one scratch block per thread, allocated once per
- * call); the loss is summed in image order afterwards, so results are bit-identical for any
- * thread count. The model is only read: CGP may overwrite int8 codes between calls.
+ * loss, images and seconds, optionally keeping every image's logits. nn_eval() runs
+ * batches of NN_BATCH images (nn/batch.h), OpenMP parallel over batches (static schedule,
+ * one scratch block per thread, allocated once per call); an image's logits do not depend
+ * on its batch and the loss is summed in image order afterwards, so results are
+ * bit-identical for any thread count. nn_forward*() below is the per-image path. The
+ * model is only read: CGP may overwrite int8 codes between calls.
  *
  * Input: pixel p (0..255) -> x = (p/255 - in_mean) / in_std in float32 (torchvision ToTensor +
  * Normalize). int8 models quantize x with the first layer's (input_scale, input_zero_point)

@@ -2,7 +2,8 @@
  *
  * Ownership: callers own every buffer; kernels never allocate.
  * Conventions: one sample at a time (callers parallelise over the batch with OpenMP, so
- * every kernel is single-threaded and deterministic); tensors are row-major NCHW without the
+ * every kernel is single-threaded and deterministic; batch.h has the inference twins that
+ * take 16 samples at once, and nn_eval runs those); tensors are row-major NCHW without the
  * N: an activation is [C, H, W]; conv weights are [OC, C/groups, KH, KW]; linear weights are
  * [OUT, IN]. Output sizes: OH = (H + 2*pad - KH) / stride + 1, same for OW.
  * Every fast kernel (`nn_*`) has a scalar reference (`nn_*_ref`) beside it with the same
