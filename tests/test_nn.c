@@ -368,8 +368,8 @@ static void expect_lanes_u8(const uint8_t *want_imgs, const uint8_t *yb, size_t 
  * vectors per row, output channels not a multiple of 4 or 8, channel counts not a multiple of
  * 4 for VNNI, the MobileNetV2 stem, grouped convs with 2 and 4 outputs per group, a 1x1 map
  * with padding): float with each fused activation equals nn_conv2d_ref + nn_act_forward on
- * every lane (b = NULL once); int8 with random clamps, VNNI and portable, equals
- * nn_qconv2d_ref. */
+ * every lane (b = NULL once); int8 with random clamps, with each GEMM kernel this build has
+ * (plain, pairs, VNNI), equals nn_qconv2d_ref. */
 static void batch_conv2d__vs_per_image_reference__equal(void **state)
 {
     (void)state;
@@ -405,7 +405,8 @@ static void batch_conv2d__vs_per_image_reference__equal(void **state)
         expect_lanes_f32(y, yb, ny, "float conv", c);
 
         uint8_t *qx = malloc(nx * B), *qxb = malloc(nx * B), *q = malloc(ny * B);
-        uint8_t *qb1 = malloc(ny * B), *qb2 = malloc(ny * B), *pack = aligned_alloc(64, (nx * B + 63) / 64 * 64);
+        uint8_t *qb1 = malloc(ny * B);
+        void *pack = aligned_alloc(64, (nn_bqconv2d_scratch_size(k->C, k->H, k->W) + 63) / 64 * 64);
         int8_t *qw = malloc(nw);
         int32_t *qbias = malloc((size_t)k->OC * 4);
         float *mult = malloc((size_t)k->OC * 4);
@@ -424,13 +425,18 @@ static void batch_conv2d__vs_per_image_reference__equal(void **state)
             nn_qconv2d_ref(qx + nx * l, zp, k->C, k->H, k->W, qw, qbp, k->OC, k->K, k->K,
                            k->stride, k->pad, k->groups, mult, yzp, qmin, qmax, q + ny * l);
         to_lanes_u8(qx, nx, qxb);
+        static const char *const kname[] = {"int8 conv (plain)", "int8 conv (pairs)",
+                                            "int8 conv (vnni)"};
+        for (int kk = NN_QGEMM_PLAIN; kk <= NN_QGEMM_VNNI; kk++) {
+            memset(qb1, 0, ny * B);
+            nn_bqconv2d_with((enum nn_qgemm)kk, qxb, zp, k->C, k->H, k->W, qw, qbp, k->OC, k->K,
+                             k->K, k->stride, k->pad, k->groups, mult, yzp, qmin, qmax, qb1, pack);
+            expect_lanes_u8(q, qb1, ny, kname[kk], c);
+        }
         nn_bqconv2d(qxb, zp, k->C, k->H, k->W, qw, qbp, k->OC, k->K, k->K, k->stride, k->pad,
                     k->groups, mult, yzp, qmin, qmax, qb1, pack);
-        nn_bqconv2d_portable(qxb, zp, k->C, k->H, k->W, qw, qbp, k->OC, k->K, k->K, k->stride,
-                             k->pad, k->groups, mult, yzp, qmin, qmax, qb2, pack);
-        expect_lanes_u8(q, qb1, ny, "int8 conv", c);
-        expect_lanes_u8(q, qb2, ny, "int8 conv (portable)", c);
-        free(qx); free(qxb); free(q); free(qb1); free(qb2); free(pack); free(qw); free(qbias);
+        expect_lanes_u8(q, qb1, ny, "int8 conv (best)", c);
+        free(qx); free(qxb); free(q); free(qb1); free(pack); free(qw); free(qbias);
         free(mult); free(x); free(xb); free(w); free(b); free(y); free(yb);
     }
 }
@@ -461,7 +467,7 @@ static void batch_linear_pools__vs_per_image__equal(void **state)
         expect_lanes_f32(y, yb, (size_t)OUT, "float linear", c);
         uint8_t *qx = malloc((size_t)IN * B), *qxb = malloc((size_t)IN * B);
         uint8_t *q = malloc((size_t)OUT * B), *qb = malloc((size_t)OUT * B);
-        uint8_t *pack = aligned_alloc(64, ((size_t)IN * B + 63) / 64 * 64);
+        void *pack = aligned_alloc(64, (nn_bqconv2d_scratch_size(IN, 1, 1) + 63) / 64 * 64);
         int8_t *qw = malloc((size_t)IN * OUT);
         int32_t *qbias = malloc((size_t)OUT * 4);
         float *mult = malloc((size_t)OUT * 4);

@@ -3,32 +3,115 @@
 #include <string.h>
 
 #include "nn/eval.h"
-#include "nn/vec.h"
+#ifdef __SSE4_1__
+#include <immintrin.h>
+#endif
 
 #define NN_B NN_BATCH
 
-#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
+/* Native vectors: NN_VL lanes (AVX-512: 16, AVX2: 8, else 4); a 16-lane column of the batch
+ * layout is NN_S of them. GCC lowers generic vectors wider than the target's through the
+ * stack, so every kernel here works in native vectors. */
+#if defined(__AVX512F__)
+#define NN_VL 16
+#elif defined(__AVX2__)
+#define NN_VL 8
+#else
+#define NN_VL 4
+#endif
+#define NN_S (NN_B / NN_VL)
+typedef float nn_vf __attribute__((vector_size(NN_VL * sizeof(float))));
+typedef int32_t nn_vi __attribute__((vector_size(NN_VL * sizeof(int32_t))));
+typedef uint8_t nn_vu8 __attribute__((vector_size(NN_VL)));
+
+static inline nn_vf vf_load(const float *p)
+{
+    nn_vf v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* Broadcasts as initializer lists (one vbroadcastss; a fill loop compiles to masked
+ * inserts, and 0 + x would turn -0 into +0). */
+#if NN_VL == 16
+#define NN_SPLAT(x) {x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x}
+#elif NN_VL == 8
+#define NN_SPLAT(x) {x, x, x, x, x, x, x, x}
+#else
+#define NN_SPLAT(x) {x, x, x, x}
+#endif
+
+static inline nn_vf vf_splat(float x) { return (nn_vf)NN_SPLAT(x); }
+
+static inline nn_vi vi_splat(int32_t x) { return (nn_vi)NN_SPLAT(x); }
+
+/* NN_VL quint8 codes widened to int32 lanes (the extension instructions where the target has
+ * them: GCC lowers __builtin_convertvector across element sizes to scalar code). */
+static inline nn_vi vi_load_u8(const uint8_t *p)
+{
+    nn_vi r;
+#if NN_VL == 16
+    __m512i v = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(const void *)p));
+    memcpy(&r, &v, sizeof r);
+#elif NN_VL == 8
+    __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)p));
+    memcpy(&r, &v, sizeof r);
+#elif defined(__SSE4_1__)
+    int32_t four;
+    memcpy(&four, p, 4);
+    __m128i v = _mm_cvtepu8_epi32(_mm_cvtsi32_si128(four));
+    memcpy(&r, &v, sizeof r);
+#else
+    nn_vu8 b;
+    memcpy(&b, p, sizeof b);
+    r = __builtin_convertvector(b, nn_vi);
+#endif
+    return r;
+}
+
+/* Packed int8 GEMM kernels (see gemm_packed_tile): VNNI on AVX-512 VNNI builds, int16 pairs
+ * (vpmaddwd) on AVX-512BW and AVX2 builds. */
+#if NN_VL == 16 && defined(__AVX512VNNI__) && defined(__AVX512BW__)
 #define NN_HAVE_VNNI 1
 #else
 #define NN_HAVE_VNNI 0
 #endif
+#if (NN_VL == 16 && defined(__AVX512BW__)) || NN_VL == 8
+#define NN_HAVE_PAIRS 1
+#else
+#define NN_HAVE_PAIRS 0
+#endif
+#if NN_VL == 16 && NN_HAVE_PAIRS
+typedef __m512i nn_qv;
+#define QV_LOAD(p) _mm512_loadu_si512((const void *)(p))
+#define QV_SET1(x) _mm512_set1_epi32(x)
+#define QV_MADD_ADD(acc, x, w) _mm512_add_epi32(acc, _mm512_madd_epi16(x, w))
+#elif NN_HAVE_PAIRS
+typedef __m256i nn_qv;
+#define QV_LOAD(p) _mm256_loadu_si256((const __m256i *)(const void *)(p))
+#define QV_SET1(x) _mm256_set1_epi32(x)
+#define QV_MADD_ADD(acc, x, w) _mm256_add_epi32(acc, _mm256_madd_epi16(x, w))
+#endif
 
-int nn_batch_has_vnni(void) { return NN_HAVE_VNNI; }
+enum nn_qgemm nn_batch_qgemm(void)
+{
+    return NN_HAVE_VNNI ? NN_QGEMM_VNNI : NN_HAVE_PAIRS ? NN_QGEMM_PAIRS : NN_QGEMM_PLAIN;
+}
 
 static size_t align64(size_t n) { return (n + 63) / 64 * 64; }
 
 /* Store one output vector through the fused activation: nn_act_forward's arithmetic for
  * ReLU and ReLU6; tanh (LeNet-5) is left to a pass of nn_act_forward afterwards. */
-static inline void act_store_f32(enum nn_act act, nn_v16f v, float *y)
+static inline void act_store_f32(enum nn_act act, nn_vf v, float *y)
 {
     if (act == NN_ACT_RELU || act == NN_ACT_RELU6) {
         /* lane masks (all ones where true): x > 0 ? x : 0, then x < 6 ? x : 6 */
-        nn_v16i pos = v > nn_v16f_splat(0.0f);
-        v = (nn_v16f)(pos & (nn_v16i)v);
+        nn_vi pos = v > vf_splat(0.0f);
+        v = (nn_vf)(pos & (nn_vi)v);
         if (act == NN_ACT_RELU6) {
-            nn_v16f six = nn_v16f_splat(6.0f);
-            nn_v16i below = v < six;
-            v = (nn_v16f)((below & (nn_v16i)v) | (~below & (nn_v16i)six));
+            nn_vf six = vf_splat(6.0f);
+            nn_vi below = v < six;
+            v = (nn_vf)((below & (nn_vi)v) | (~below & (nn_vi)six));
         }
     }
     memcpy(y, &v, sizeof v);
@@ -38,8 +121,8 @@ static inline void act_store_f32(enum nn_act act, nn_v16f v, float *y)
  * Register tiles of MR output channels x NR vectors (16 columns each) of accumulators: per
  * ic, NR loads of x and MR broadcast weights feed MR*NR vector multiply-adds. The tile
  * shapes are compile-time constants (always_inline + constant arguments), so the
- * accumulators live in registers: 4x4 when a row has >= 4 vectors (maps of 2x2 and more),
- * else 8x1 (1x1 maps: the last MobileNetV2 layers and linear layers). */
+ * accumulators live in registers (AVX-512: 4x4 when a row has >= 4 vectors, i.e. maps of
+ * 2x2 and more, else 8x1 for 1x1 maps: the last MobileNetV2 layers and linear layers). */
 
 struct gemm_f32 {
     const float *w, *b; /* w[OC][C]; b[OC] or NULL */
@@ -56,26 +139,27 @@ static inline __attribute__((always_inline)) void gemm_f32_tile(const struct gem
     const float *restrict w = g->w + (size_t)o * g->C;
     const float *restrict x = g->x + n0;
     size_t N = g->N;
-    nn_v16f acc[8][4];
+    int NV = NR * NN_S; /* the tile's NR columns are NV contiguous native vectors */
+    nn_vf acc[8][4 * NN_S];
     for (int m = 0; m < MR; m++)
-        for (int r = 0; r < NR; r++)
-            acc[m][r] = nn_v16f_splat(g->b && !g->bias_last ? g->b[o + m] : 0.0f);
+        for (int v = 0; v < NV; v++)
+            acc[m][v] = vf_splat(g->b && !g->bias_last ? g->b[o + m] : 0.0f);
     for (int ic = 0; ic < g->C; ic++) {
-        nn_v16f xv[4];
-        for (int r = 0; r < NR; r++)
-            xv[r] = nn_v16f_load(x + (size_t)ic * N + 16 * r);
+        nn_vf xv[4 * NN_S];
+        for (int v = 0; v < NV; v++)
+            xv[v] = vf_load(x + (size_t)ic * N + NN_VL * v);
         for (int m = 0; m < MR; m++) {
-            nn_v16f wv = nn_v16f_splat(w[(size_t)m * g->C + ic]);
-            for (int r = 0; r < NR; r++)
-                acc[m][r] += wv * xv[r]; /* separate multiply and add: the reference's rounding */
+            nn_vf wv = vf_splat(w[(size_t)m * g->C + ic]);
+            for (int v = 0; v < NV; v++)
+                acc[m][v] += wv * xv[v]; /* separate multiply and add: the reference's rounding */
         }
     }
     for (int m = 0; m < MR; m++)
-        for (int r = 0; r < NR; r++) {
-            nn_v16f v = acc[m][r];
+        for (int v = 0; v < NV; v++) {
+            nn_vf a = acc[m][v];
             if (g->b && g->bias_last)
-                v += nn_v16f_splat(g->b[o + m]);
-            act_store_f32(g->act, v, g->y + (size_t)(o + m) * N + n0 + 16 * r);
+                a += vf_splat(g->b[o + m]);
+            act_store_f32(g->act, a, g->y + (size_t)(o + m) * N + n0 + NN_VL * v);
         }
 }
 
@@ -99,18 +183,62 @@ static inline int32_t gemm_u8_base(const struct gemm_u8 *g, int oc)
     return (g->bias ? g->bias[oc] : 0) - g->x_zp * wsum;
 }
 
-static inline void requant16(const void *acc, float mult, int y_zp, int qmin, int qmax,
-                             uint8_t *restrict y)
+/* NN_VL int32 accumulators -> NN_VL quint8 codes: nn_requantize's float arithmetic lane by
+ * lane (round in the current direction, i.e. nearbyintf; the clamped value is integral and
+ * in [0, 255], so the narrowing packs are exact). Scalar on targets without SSE4.1. */
+static inline void requant_vec(nn_vi acc, float mult, int y_zp, int qmin, int qmax,
+                               uint8_t *restrict y)
 {
-    int32_t a[NN_B];
-    memcpy(a, acc, sizeof a);
-    for (int l = 0; l < NN_B; l++)
+#if NN_VL == 4 && !defined(__SSE4_1__)
+    int32_t a[NN_VL];
+    memcpy(a, &acc, sizeof a);
+    for (int l = 0; l < NN_VL; l++)
         y[l] = nn_requantize(a[l], mult, y_zp, qmin, qmax);
+#else
+    nn_vf r = __builtin_convertvector(acc, nn_vf) * vf_splat(mult);
+#if NN_VL == 16
+    __m512 rr;
+    memcpy(&rr, &r, sizeof rr);
+    rr = _mm512_roundscale_ps(rr, _MM_FROUND_CUR_DIRECTION | _MM_FROUND_NO_EXC);
+#elif NN_VL == 8
+    __m256 rr;
+    memcpy(&rr, &r, sizeof rr);
+    rr = _mm256_round_ps(rr, _MM_FROUND_CUR_DIRECTION | _MM_FROUND_NO_EXC);
+#else
+    __m128 rr;
+    memcpy(&rr, &r, sizeof rr);
+    rr = _mm_round_ps(rr, _MM_FROUND_CUR_DIRECTION | _MM_FROUND_NO_EXC);
+#endif
+    memcpy(&r, &rr, sizeof r);
+    r += vf_splat((float)y_zp);
+    nn_vf lo = vf_splat((float)qmin), hi = vf_splat((float)qmax);
+    nn_vi below = r < lo;
+    r = (nn_vf)((below & (nn_vi)lo) | (~below & (nn_vi)r));
+    nn_vi above = r > hi;
+    r = (nn_vf)((above & (nn_vi)hi) | (~above & (nn_vi)r));
+    nn_vi q = __builtin_convertvector(r, nn_vi);
+#if NN_VL == 16
+    __m512i qq;
+    memcpy(&qq, &q, sizeof qq);
+    _mm_storeu_si128((__m128i *)(void *)y, _mm512_cvtepi32_epi8(qq));
+#elif NN_VL == 8
+    __m256i qq;
+    memcpy(&qq, &q, sizeof qq);
+    __m128i w16 = _mm_packus_epi32(_mm256_castsi256_si128(qq), _mm256_extracti128_si256(qq, 1));
+    _mm_storel_epi64((__m128i *)(void *)y, _mm_packus_epi16(w16, w16));
+#else
+    __m128i qq;
+    memcpy(&qq, &q, sizeof qq);
+    __m128i w16 = _mm_packus_epi32(qq, qq), b8 = _mm_packus_epi16(w16, w16);
+    int32_t four = _mm_cvtsi128_si32(b8);
+    memcpy(y, &four, 4);
+#endif
+#endif
 }
 
-static inline void gemm_u8_store(const struct gemm_u8 *g, int oc, size_t n, const void *acc)
+static inline void gemm_u8_store(const struct gemm_u8 *g, int oc, size_t n, nn_vi acc)
 {
-    requant16(acc, g->mult[oc], g->y_zp, g->qmin, g->qmax, g->y + (size_t)oc * g->N + n);
+    requant_vec(acc, g->mult[oc], g->y_zp, g->qmin, g->qmax, g->y + (size_t)oc * g->N + n);
 }
 
 static inline __attribute__((always_inline)) void gemm_u8_tile(const struct gemm_u8 *g, int o,
@@ -119,99 +247,111 @@ static inline __attribute__((always_inline)) void gemm_u8_tile(const struct gemm
     const int8_t *restrict w = g->w + (size_t)o * g->C;
     const uint8_t *restrict x = g->x + n0;
     size_t N = g->N;
-    nn_v16i acc[8][4];
+    int NV = NR * NN_S;
+    nn_vi acc[8][4 * NN_S];
     for (int m = 0; m < MR; m++) {
         int32_t base = gemm_u8_base(g, o + m);
-        for (int r = 0; r < NR; r++)
-            acc[m][r] = nn_v16i_splat(base);
+        for (int v = 0; v < NV; v++)
+            acc[m][v] = vi_splat(base);
     }
     for (int ic = 0; ic < g->C; ic++) {
-        nn_v16i xv[4];
-        for (int r = 0; r < NR; r++)
-            xv[r] = nn_v16i_load_u8(x + (size_t)ic * N + 16 * r);
+        nn_vi xv[4 * NN_S];
+        for (int v = 0; v < NV; v++)
+            xv[v] = vi_load_u8(x + (size_t)ic * N + NN_VL * v);
         for (int m = 0; m < MR; m++) {
-            nn_v16i wv = nn_v16i_splat(w[(size_t)m * g->C + ic]);
-            for (int r = 0; r < NR; r++)
-                acc[m][r] += wv * xv[r];
+            nn_vi wv = vi_splat(w[(size_t)m * g->C + ic]);
+            for (int v = 0; v < NV; v++)
+                acc[m][v] += wv * xv[v];
         }
     }
     for (int m = 0; m < MR; m++)
-        for (int r = 0; r < NR; r++)
-            gemm_u8_store(g, o + m, n0 + 16 * (size_t)r, &acc[m][r]);
+        for (int v = 0; v < NV; v++)
+            gemm_u8_store(g, o + m, n0 + NN_VL * (size_t)v, acc[m][v]);
 }
 
-#if NN_HAVE_VNNI
-/* VNNI tile: x is channel-quad interleaved, xq[C/4][N][4], so one 64-byte load holds 4
- * channels of 16 columns and vpdpbusd adds, per int32 lane, the 4 products u8 x s8 with the
- * 4 weights w[oc][4k..4k+3] (contiguous in w: one 32-bit broadcast). C % 4 == 0. */
-static inline __attribute__((always_inline)) void gemm_vnni_tile(const struct gemm_u8 *g, int o,
-                                                                 size_t n0, int MR, int NR)
+#if NN_HAVE_PAIRS
+/* Packed tiles: x is repacked so that each 32-bit lane holds G channels of one column
+ * (G = 4: VNNI, u8 quads [ceil(C/4)][N][4]; G = 2: int16 pairs [ceil(C/2)][N][2]), and one
+ * instruction adds, per lane, the G products with the G weights w[oc][G*k ..] broadcast as
+ * one 32-bit value: vpdpbusd (u8 x s8, 64 multiply-adds per AVX-512 instruction) or
+ * vpmaddwd (int16 x int16, 32). Integer sums: exact. VNNI needs C % 4 == 0 (the quad is read
+ * from w as is); pairs pad an odd C with weight 0. */
+static inline int32_t weight_group(const int8_t *wo, int C, int k, int G)
+{
+    if (G == 4) {
+        int32_t quad;
+        memcpy(&quad, wo + 4 * k, 4);
+        return quad;
+    }
+    int16_t w0 = wo[2 * k], w1 = 2 * k + 1 < C ? wo[2 * k + 1] : 0;
+    return (int32_t)((uint32_t)(uint16_t)w0 | (uint32_t)(uint16_t)w1 << 16);
+}
+
+static inline __attribute__((always_inline)) void gemm_packed_tile(const struct gemm_u8 *g,
+                                                                   int o, size_t n0, int MR,
+                                                                   int NR, int G)
 {
     const int8_t *w = g->w + (size_t)o * g->C;
-    const uint8_t *x = g->x + n0 * 4;
+    const unsigned char *x = (const unsigned char *)g->x + n0 * 4; /* 4 bytes per lane */
     size_t N = g->N;
-    __m512i acc[8][4];
+    int NV = NR * NN_S, groups = (g->C + G - 1) / G;
+    nn_qv acc[8][4 * NN_S];
     for (int m = 0; m < MR; m++) {
-        __m512i base = _mm512_set1_epi32(gemm_u8_base(g, o + m));
-        for (int r = 0; r < NR; r++)
-            acc[m][r] = base;
+        nn_qv base = QV_SET1(gemm_u8_base(g, o + m));
+        for (int v = 0; v < NV; v++)
+            acc[m][v] = base;
     }
-    for (int c4 = 0; c4 < g->C / 4; c4++) {
-        __m512i xv[4];
-        for (int r = 0; r < NR; r++)
-            xv[r] = _mm512_loadu_si512(x + ((size_t)c4 * N + 16 * (size_t)r) * 4);
+    for (int k = 0; k < groups; k++) {
+        nn_qv xv[4 * NN_S];
+        for (int v = 0; v < NV; v++)
+            xv[v] = QV_LOAD(x + ((size_t)k * N + (size_t)NN_VL * v) * 4);
         for (int m = 0; m < MR; m++) {
-            int32_t quad;
-            memcpy(&quad, w + (size_t)m * g->C + 4 * c4, 4);
-            __m512i wv = _mm512_set1_epi32(quad);
-            for (int r = 0; r < NR; r++)
-                acc[m][r] = _mm512_dpbusd_epi32(acc[m][r], xv[r], wv);
+            nn_qv wv = QV_SET1(weight_group(w + (size_t)m * g->C, g->C, k, G));
+            for (int v = 0; v < NV; v++) {
+#if NN_HAVE_VNNI
+                if (G == 4) {
+                    acc[m][v] = _mm512_dpbusd_epi32(acc[m][v], xv[v], wv);
+                    continue;
+                }
+#endif
+                acc[m][v] = QV_MADD_ADD(acc[m][v], xv[v], wv);
+            }
         }
     }
     for (int m = 0; m < MR; m++)
-        for (int r = 0; r < NR; r++)
-            gemm_u8_store(g, o + m, n0 + 16 * (size_t)r, &acc[m][r]);
+        for (int v = 0; v < NV; v++)
+            gemm_u8_store(g, o + m, n0 + (size_t)NN_VL * v, (nn_vi)acc[m][v]);
+}
+
+static inline __attribute__((always_inline)) void gemm_pairs_tile(const struct gemm_u8 *g, int o,
+                                                                  size_t n0, int MR, int NR)
+{
+    gemm_packed_tile(g, o, n0, MR, NR, 2);
+}
+
+/* x[C][N] codes -> int16 pairs xp[ceil(C/2)][N][2], an odd C padded with 0 */
+static void pack_pairs(const uint8_t *restrict x, int C, size_t N, int16_t *restrict xp)
+{
+    for (int k = 0; k < (C + 1) / 2; k++) {
+        const uint8_t *x0 = x + (size_t)2 * k * N, *x1 = 2 * k + 1 < C ? x0 + N : NULL;
+        int16_t *q = xp + (size_t)k * N * 2;
+        for (size_t n = 0; n < N; n++) {
+            q[2 * n] = x0[n];
+            q[2 * n + 1] = x1 ? x1[n] : 0;
+        }
+    }
 }
 #endif
 
-/* Tile functions with constant shapes, and the driver that covers [OC] x [N] with them. */
-#define NN_GEMM_TILES(kind, ctx)                                                             \
-    static void kind##_4x4(const ctx *g, int o, size_t n) { kind##_tile(g, o, n, 4, 4); }     \
-    static void kind##_1x4(const ctx *g, int o, size_t n) { kind##_tile(g, o, n, 1, 4); }     \
-    static void kind##_8x1(const ctx *g, int o, size_t n) { kind##_tile(g, o, n, 8, 1); }     \
-    static void kind##_4x1(const ctx *g, int o, size_t n) { kind##_tile(g, o, n, 4, 1); }     \
-    static void kind##_1x1(const ctx *g, int o, size_t n) { kind##_tile(g, o, n, 1, 1); }     \
-    static void kind##_cols(const ctx *g, int o, void (*wide)(const ctx *, int, size_t),      \
-                            void (*narrow)(const ctx *, int, size_t))                         \
-    {                                                                                         \
-        size_t nv = g->N / 16, v = 0;                                                         \
-        if (wide)                                                                             \
-            for (; v + 4 <= nv; v += 4)                                                       \
-                wide(g, o, 16 * v);                                                           \
-        for (; v < nv; v++)                                                                   \
-            narrow(g, o, 16 * v);                                                             \
-    }                                                                                         \
-    static void kind##_run(const ctx *g, int OC)                                              \
-    {                                                                                         \
-        int o = 0;                                                                            \
-        if (g->N >= 64)                                                                       \
-            for (; o + 4 <= OC; o += 4)                                                       \
-                kind##_cols(g, o, kind##_4x4, kind##_4x1);                                    \
-        for (; o + 8 <= OC; o += 8)                                                           \
-            kind##_cols(g, o, NULL, kind##_8x1);                                              \
-        for (; o + 4 <= OC; o += 4)                                                           \
-            kind##_cols(g, o, NULL, kind##_4x1);                                              \
-        for (; o < OC; o++)                                                                   \
-            kind##_cols(g, o, kind##_1x4, kind##_1x1);                                        \
-    }
-
-NN_GEMM_TILES(gemm_f32, struct gemm_f32)
-NN_GEMM_TILES(gemm_u8, struct gemm_u8)
 #if NN_HAVE_VNNI
-NN_GEMM_TILES(gemm_vnni, struct gemm_u8)
+static inline __attribute__((always_inline)) void gemm_vnni_tile(const struct gemm_u8 *g, int o,
+                                                                 size_t n0, int MR, int NR)
+{
+    gemm_packed_tile(g, o, n0, MR, NR, 4);
+}
 
-/* x[C][N] -> xq[C/4][N][4] */
-static void interleave_quads(const uint8_t *restrict x, int C, size_t N, uint8_t *restrict xq)
+/* x[C][N] -> u8 quads xq[C/4][N][4] (C % 4 == 0) */
+static void pack_quads(const uint8_t *restrict x, int C, size_t N, uint8_t *restrict xq)
 {
     for (int c4 = 0; c4 < C / 4; c4++) {
         const uint8_t *x0 = x + (size_t)4 * c4 * N, *x1 = x0 + N, *x2 = x1 + N, *x3 = x2 + N;
@@ -224,6 +364,63 @@ static void interleave_quads(const uint8_t *restrict x, int C, size_t N, uint8_t
         }
     }
 }
+#endif
+
+/* Register tile shapes, in 16-lane columns. AVX-512 has 32 registers of one column: 4x4
+ * tiles use 16 for accumulators. AVX2/SSE hold a column in 2/4 of their 16 registers: tiles
+ * of 8 accumulator registers keep them in registers there. */
+#if NN_VL == 16
+#define GEMM_M 4  /* output channels x */
+#define GEMM_N 4  /* 16-lane columns of a tile, for rows of >= GEMM_N columns */
+#define GEMM_M1 8 /* output channels of a tile on one-column rows (1x1 maps, linear) */
+#elif NN_VL == 8
+#define GEMM_M 2
+#define GEMM_N 2
+#define GEMM_M1 4
+#else
+#define GEMM_M 2
+#define GEMM_N 1
+#define GEMM_M1 2
+#endif
+
+/* Tile functions with constant shapes, and the driver that covers [OC] x [N] with them. */
+#define NN_GEMM_TILES(kind, ctx)                                                             \
+    static void kind##_mn(const ctx *g, int o, size_t n) { kind##_tile(g, o, n, GEMM_M, GEMM_N); } \
+    static void kind##_1n(const ctx *g, int o, size_t n) { kind##_tile(g, o, n, 1, GEMM_N); } \
+    static void kind##_t1(const ctx *g, int o, size_t n) { kind##_tile(g, o, n, GEMM_M1, 1); } \
+    static void kind##_m1(const ctx *g, int o, size_t n) { kind##_tile(g, o, n, GEMM_M, 1); } \
+    static void kind##_11(const ctx *g, int o, size_t n) { kind##_tile(g, o, n, 1, 1); }     \
+    static void kind##_cols(const ctx *g, int o, void (*wide)(const ctx *, int, size_t),      \
+                            void (*narrow)(const ctx *, int, size_t))                         \
+    {                                                                                         \
+        size_t nv = g->N / 16, v = 0;                                                         \
+        if (wide)                                                                             \
+            for (; v + GEMM_N <= nv; v += GEMM_N)                                             \
+                wide(g, o, 16 * v);                                                           \
+        for (; v < nv; v++)                                                                   \
+            narrow(g, o, 16 * v);                                                             \
+    }                                                                                         \
+    static void kind##_run(const ctx *g, int OC)                                              \
+    {                                                                                         \
+        int o = 0;                                                                            \
+        if (g->N >= 16 * GEMM_N)                                                              \
+            for (; o + GEMM_M <= OC; o += GEMM_M)                                             \
+                kind##_cols(g, o, kind##_mn, kind##_m1);                                      \
+        for (; o + GEMM_M1 <= OC; o += GEMM_M1)                                               \
+            kind##_cols(g, o, NULL, kind##_t1);                                               \
+        for (; o + GEMM_M <= OC; o += GEMM_M)                                                 \
+            kind##_cols(g, o, NULL, kind##_m1);                                               \
+        for (; o < OC; o++)                                                                   \
+            kind##_cols(g, o, kind##_1n, kind##_11);                                          \
+    }
+
+NN_GEMM_TILES(gemm_f32, struct gemm_f32)
+NN_GEMM_TILES(gemm_u8, struct gemm_u8)
+#if NN_HAVE_PAIRS
+NN_GEMM_TILES(gemm_pairs, struct gemm_u8)
+#endif
+#if NN_HAVE_VNNI
+NN_GEMM_TILES(gemm_vnni, struct gemm_u8)
 #endif
 
 /* ---- direct convolution (any kernel, stride, padding, groups) ---------------------------- *
@@ -266,15 +463,23 @@ static inline size_t dconv_yoff(const struct dconv *g, int oc, int oy, int ox)
     return (((size_t)oc * g->OH + oy) * g->OW + ox) * NN_B;
 }
 
+/* Native vector v of a tile row: position r = v / NN_S of the run, part v % NN_S of its
+ * 16-lane column; its offset from the first position's (input: positions `stride` apart). */
+static inline size_t tile_off(int v, int stride)
+{
+    return (size_t)(v / NN_S) * stride * NN_B + (size_t)(v % NN_S) * NN_VL;
+}
+
 static inline __attribute__((always_inline)) void dconv_f32_tile(const struct dconv *g, int oc,
                                                                  int oy, int ox, int MR, int NR)
 {
     const float *x = (const float *)g->x + dconv_group(g, oc), *w = g->w, *b = g->b;
     int K = g->cg * g->KH * g->KW, iy0 = oy * g->stride - g->pad, ix0 = ox * g->stride - g->pad;
-    nn_v16f acc[4][8];
+    int NV = NR * NN_S;
+    nn_vf acc[4][8 * NN_S];
     for (int m = 0; m < MR; m++)
-        for (int r = 0; r < NR; r++)
-            acc[m][r] = nn_v16f_splat(b ? b[oc + m] : 0.0f);
+        for (int v = 0; v < NV; v++)
+            acc[m][v] = vf_splat(b ? b[oc + m] : 0.0f);
     size_t xm = dconv_plane_step(g);
     for (int ic = 0; ic < g->cg; ic++)
         for (int ky = 0; ky < g->KH; ky++)
@@ -283,25 +488,25 @@ static inline __attribute__((always_inline)) void dconv_f32_tile(const struct dc
                 int k = (ic * g->KH + ky) * g->KW + kx;
                 if (xm) { /* one output channel per group: each reads its own plane */
                     for (int m = 0; m < MR; m++) {
-                        nn_v16f wv = nn_v16f_splat(w[(size_t)(oc + m) * K + k]);
-                        for (int r = 0; r < NR; r++)
-                            acc[m][r] += wv * nn_v16f_load(xp + m * xm +
-                                                           (size_t)r * g->stride * NN_B);
+                        nn_vf wv = vf_splat(w[(size_t)(oc + m) * K + k]);
+                        for (int v = 0; v < NV; v++)
+                            acc[m][v] += wv * vf_load(xp + m * xm + tile_off(v, g->stride));
                     }
                     continue;
                 }
-                nn_v16f xv[8];
-                for (int r = 0; r < NR; r++)
-                    xv[r] = nn_v16f_load(xp + (size_t)r * g->stride * NN_B);
+                nn_vf xv[8 * NN_S];
+                for (int v = 0; v < NV; v++)
+                    xv[v] = vf_load(xp + tile_off(v, g->stride));
                 for (int m = 0; m < MR; m++) {
-                    nn_v16f wv = nn_v16f_splat(w[(size_t)(oc + m) * K + k]);
-                    for (int r = 0; r < NR; r++)
-                        acc[m][r] += wv * xv[r];
+                    nn_vf wv = vf_splat(w[(size_t)(oc + m) * K + k]);
+                    for (int v = 0; v < NV; v++)
+                        acc[m][v] += wv * xv[v];
                 }
             }
     for (int m = 0; m < MR; m++)
-        for (int r = 0; r < NR; r++)
-            act_store_f32(g->act, acc[m][r], (float *)g->y + dconv_yoff(g, oc + m, oy, ox + r));
+        for (int v = 0; v < NV; v++)
+            act_store_f32(g->act, acc[m][v],
+                          (float *)g->y + dconv_yoff(g, oc + m, oy, ox) + tile_off(v, 1));
 }
 
 /* Taps [k0, k1) of one axis that land inside [0, n) for output o. */
@@ -323,20 +528,25 @@ static inline __attribute__((always_inline)) void dconv_f32_border(const struct 
     size_t xm = dconv_plane_step(g);
     tap_span(oy, g->stride, g->pad, g->KH, g->H, &ky0, &ky1);
     tap_span(ox, g->stride, g->pad, g->KW, g->W, &kx0, &kx1);
-    nn_v16f acc[4];
+    nn_vf acc[4][NN_S];
     for (int m = 0; m < MR; m++)
-        acc[m] = nn_v16f_splat(b ? b[oc + m] : 0.0f);
+        for (int v = 0; v < NN_S; v++)
+            acc[m][v] = vf_splat(b ? b[oc + m] : 0.0f);
     for (int ic = 0; ic < g->cg; ic++)
         for (int ky = ky0; ky < ky1; ky++)
             for (int kx = kx0; kx < kx1; kx++) {
                 const float *xp = x + dconv_xoff(g, ic, iy0 + ky, ix0 + kx);
                 int k = (ic * g->KH + ky) * g->KW + kx;
-                for (int m = 0; m < MR; m++)
-                    acc[m] += nn_v16f_splat(w[(size_t)(oc + m) * K + k]) *
-                              nn_v16f_load(xp + m * xm);
+                for (int m = 0; m < MR; m++) {
+                    nn_vf wv = vf_splat(w[(size_t)(oc + m) * K + k]);
+                    for (int v = 0; v < NN_S; v++)
+                        acc[m][v] += wv * vf_load(xp + m * xm + (size_t)v * NN_VL);
+                }
             }
     for (int m = 0; m < MR; m++)
-        act_store_f32(g->act, acc[m], (float *)g->y + dconv_yoff(g, oc + m, oy, ox));
+        for (int v = 0; v < NN_S; v++)
+            act_store_f32(g->act, acc[m][v],
+                          (float *)g->y + dconv_yoff(g, oc + m, oy, ox) + (size_t)v * NN_VL);
 }
 
 static inline __attribute__((always_inline)) void dconv_u8_tile(const struct dconv *g, int oc,
@@ -346,10 +556,11 @@ static inline __attribute__((always_inline)) void dconv_u8_tile(const struct dco
     const int8_t *w = g->w;
     const int32_t *b = g->b;
     int K = g->cg * g->KH * g->KW, iy0 = oy * g->stride - g->pad, ix0 = ox * g->stride - g->pad;
-    nn_v16i acc[4][8], zp = nn_v16i_splat(g->x_zp);
+    int NV = NR * NN_S;
+    nn_vi acc[4][8 * NN_S], zp = vi_splat(g->x_zp);
     for (int m = 0; m < MR; m++)
-        for (int r = 0; r < NR; r++)
-            acc[m][r] = nn_v16i_splat(b ? b[oc + m] : 0);
+        for (int v = 0; v < NV; v++)
+            acc[m][v] = vi_splat(b ? b[oc + m] : 0);
     size_t xm = dconv_plane_step(g);
     for (int ic = 0; ic < g->cg; ic++)
         for (int ky = 0; ky < g->KH; ky++)
@@ -358,27 +569,26 @@ static inline __attribute__((always_inline)) void dconv_u8_tile(const struct dco
                 int k = (ic * g->KH + ky) * g->KW + kx;
                 if (xm) { /* one output channel per group: each reads its own plane */
                     for (int m = 0; m < MR; m++) {
-                        nn_v16i wv = nn_v16i_splat(w[(size_t)(oc + m) * K + k]);
-                        for (int r = 0; r < NR; r++)
-                            acc[m][r] += wv * (nn_v16i_load_u8(xp + m * xm +
-                                                               (size_t)r * g->stride * NN_B) -
-                                               zp);
+                        nn_vi wv = vi_splat(w[(size_t)(oc + m) * K + k]);
+                        for (int v = 0; v < NV; v++)
+                            acc[m][v] +=
+                                wv * (vi_load_u8(xp + m * xm + tile_off(v, g->stride)) - zp);
                     }
                     continue;
                 }
-                nn_v16i xv[8];
-                for (int r = 0; r < NR; r++)
-                    xv[r] = nn_v16i_load_u8(xp + (size_t)r * g->stride * NN_B) - zp;
+                nn_vi xv[8 * NN_S];
+                for (int v = 0; v < NV; v++)
+                    xv[v] = vi_load_u8(xp + tile_off(v, g->stride)) - zp;
                 for (int m = 0; m < MR; m++) {
-                    nn_v16i wv = nn_v16i_splat(w[(size_t)(oc + m) * K + k]);
-                    for (int r = 0; r < NR; r++)
-                        acc[m][r] += wv * xv[r];
+                    nn_vi wv = vi_splat(w[(size_t)(oc + m) * K + k]);
+                    for (int v = 0; v < NV; v++)
+                        acc[m][v] += wv * xv[v];
                 }
             }
     for (int m = 0; m < MR; m++)
-        for (int r = 0; r < NR; r++)
-            requant16(&acc[m][r], g->mult[oc + m], g->y_zp, g->qmin, g->qmax,
-                      (uint8_t *)g->y + dconv_yoff(g, oc + m, oy, ox + r));
+        for (int v = 0; v < NV; v++)
+            requant_vec(acc[m][v], g->mult[oc + m], g->y_zp, g->qmin, g->qmax,
+                        (uint8_t *)g->y + dconv_yoff(g, oc + m, oy, ox) + tile_off(v, 1));
 }
 
 static inline __attribute__((always_inline)) void dconv_u8_border(const struct dconv *g, int oc,
@@ -392,44 +602,62 @@ static inline __attribute__((always_inline)) void dconv_u8_border(const struct d
     size_t xm = dconv_plane_step(g);
     tap_span(oy, g->stride, g->pad, g->KH, g->H, &ky0, &ky1);
     tap_span(ox, g->stride, g->pad, g->KW, g->W, &kx0, &kx1);
-    nn_v16i acc[4], zp = nn_v16i_splat(g->x_zp);
+    nn_vi acc[4][NN_S], zp = vi_splat(g->x_zp);
     for (int m = 0; m < MR; m++)
-        acc[m] = nn_v16i_splat(b ? b[oc + m] : 0);
+        for (int v = 0; v < NN_S; v++)
+            acc[m][v] = vi_splat(b ? b[oc + m] : 0);
     for (int ic = 0; ic < g->cg; ic++)
         for (int ky = ky0; ky < ky1; ky++)
             for (int kx = kx0; kx < kx1; kx++) {
                 const uint8_t *xp = x + dconv_xoff(g, ic, iy0 + ky, ix0 + kx);
                 int k = (ic * g->KH + ky) * g->KW + kx;
-                for (int m = 0; m < MR; m++)
-                    acc[m] += nn_v16i_splat(w[(size_t)(oc + m) * K + k]) *
-                              (nn_v16i_load_u8(xp + m * xm) - zp);
+                for (int m = 0; m < MR; m++) {
+                    nn_vi wv = vi_splat(w[(size_t)(oc + m) * K + k]);
+                    for (int v = 0; v < NN_S; v++)
+                        acc[m][v] += wv * (vi_load_u8(xp + m * xm + (size_t)v * NN_VL) - zp);
+                }
             }
     for (int m = 0; m < MR; m++)
-        requant16(&acc[m], g->mult[oc + m], g->y_zp, g->qmin, g->qmax,
-                  (uint8_t *)g->y + dconv_yoff(g, oc + m, oy, ox));
+        for (int v = 0; v < NN_S; v++)
+            requant_vec(acc[m][v], g->mult[oc + m], g->y_zp, g->qmin, g->qmax,
+                        (uint8_t *)g->y + dconv_yoff(g, oc + m, oy, ox) + (size_t)v * NN_VL);
 }
 
-/* Tiles of constant shape and the driver: output channels in blocks of 4 (inside one group,
- * or 4 depthwise channels; 1 for the rest), interior positions of each row in runs of 4
- * (single channels: 8, 4, 1), border positions one at a time. */
+/* Tiles of constant shape and the driver: output channels in blocks of DCONV_M (inside one
+ * group, or DCONV_M depthwise channels; 1 for the rest), interior positions of each row in
+ * runs of DCONV_N (single channels: DCONV_N1, then DCONV_N, then 1), border positions one at
+ * a time. Shapes as for the GEMM tiles. */
+#if NN_VL == 16
+#define DCONV_M 4
+#define DCONV_N 4
+#define DCONV_N1 8
+#elif NN_VL == 8
+#define DCONV_M 2
+#define DCONV_N 2
+#define DCONV_N1 4
+#else
+#define DCONV_M 2
+#define DCONV_N 1
+#define DCONV_N1 2
+#endif
 #define NN_DCONV(kind)                                                                         \
-    static void kind##_4x4(const struct dconv *g, int oc, int oy, int ox)                      \
+    static void kind##_mn(const struct dconv *g, int oc, int oy, int ox)                      \
     {                                                                                          \
-        kind##_tile(g, oc, oy, ox, 4, 4);                                                      \
+        kind##_tile(g, oc, oy, ox, DCONV_M, DCONV_N);                                          \
     }                                                                                          \
-    static void kind##_4x1(const struct dconv *g, int oc, int oy, int ox)                      \
+    static void kind##_m1(const struct dconv *g, int oc, int oy, int ox)                      \
     {                                                                                          \
-        kind##_tile(g, oc, oy, ox, 4, 1);                                                      \
+        kind##_tile(g, oc, oy, ox, DCONV_M, 1);                                                \
     }                                                                                          \
-    static void kind##_1x8(const struct dconv *g, int oc, int oy, int ox)                      \
+    static void kind##_1w(const struct dconv *g, int oc, int oy, int ox)                      \
     {                                                                                          \
-        kind##_tile(g, oc, oy, ox, 1, 8);                                                      \
+        kind##_tile(g, oc, oy, ox, 1, DCONV_N1);                                               \
     }                                                                                          \
-    static void kind##_1x4(const struct dconv *g, int oc, int oy, int ox)                      \
+    static void kind##_1n(const struct dconv *g, int oc, int oy, int ox)                      \
     {                                                                                          \
-        kind##_tile(g, oc, oy, ox, 1, 4);                                                      \
+        kind##_tile(g, oc, oy, ox, 1, DCONV_N);                                                \
     }                                                                                          \
-    static void kind##_1x1(const struct dconv *g, int oc, int oy, int ox)                      \
+    static void kind##_11(const struct dconv *g, int oc, int oy, int ox)                      \
     {                                                                                          \
         kind##_tile(g, oc, oy, ox, 1, 1);                                                      \
     }                                                                                          \
@@ -439,28 +667,32 @@ static inline __attribute__((always_inline)) void dconv_u8_border(const struct d
         interior(g->OW, g->W, g->KW, g->stride, g->pad, &lo, &hi);                             \
         interior(g->OH, g->H, g->KH, g->stride, g->pad, &ylo, &yhi);                           \
         for (int oc = 0; oc < OC;) {                                                           \
-            int mr = (g->ocg == 1 ? oc + 4 <= OC : (oc % g->ocg) + 4 <= g->ocg) ? 4 : 1;      \
-            void (*wide)(const struct dconv *, int, int, int) = mr == 4 ? kind##_4x4           \
-                                                                        : kind##_1x8;          \
-            void (*narrow)(const struct dconv *, int, int, int) = mr == 4 ? kind##_4x1         \
-                                                                          : kind##_1x1;        \
-            int nr = mr == 4 ? 4 : 8;                                                          \
+            int mr = (g->ocg == 1 ? oc + DCONV_M <= OC : (oc % g->ocg) + DCONV_M <= g->ocg)    \
+                         ? DCONV_M                                                             \
+                         : 1;                                                                  \
             for (int oy = 0; oy < g->OH; oy++) {                                               \
                 int a = oy >= ylo && oy < yhi ? lo : g->OW, z = oy >= ylo && oy < yhi ? hi : 0; \
                 int ox = a;                                                                    \
-                for (; ox + nr <= z; ox += nr)                                                 \
-                    wide(g, oc, oy, ox);                                                       \
-                for (; mr == 1 && ox + 4 <= z; ox += 4)                                        \
-                    kind##_1x4(g, oc, oy, ox);                                                 \
-                for (; ox < z; ox++)                                                           \
-                    narrow(g, oc, oy, ox);                                                     \
+                if (mr == DCONV_M && DCONV_M > 1) {                                            \
+                    for (; ox + DCONV_N <= z; ox += DCONV_N)                                   \
+                        kind##_mn(g, oc, oy, ox);                                              \
+                    for (; ox < z; ox++)                                                       \
+                        kind##_m1(g, oc, oy, ox);                                              \
+                } else {                                                                       \
+                    for (; ox + DCONV_N1 <= z; ox += DCONV_N1)                                 \
+                        kind##_1w(g, oc, oy, ox);                                              \
+                    for (; ox + DCONV_N <= z; ox += DCONV_N)                                   \
+                        kind##_1n(g, oc, oy, ox);                                              \
+                    for (; ox < z; ox++)                                                       \
+                        kind##_11(g, oc, oy, ox);                                              \
+                }                                                                              \
                 for (int bx = 0; bx < g->OW; bx++) {                                           \
                     if (bx >= a && bx < z) { /* the interior run, done above */                \
                         bx = z - 1;                                                            \
                         continue;                                                              \
                     }                                                                          \
-                    if (mr == 4)                                                               \
-                        kind##_border(g, oc, oy, bx, 4);                                       \
+                    if (mr == DCONV_M)                                                         \
+                        kind##_border(g, oc, oy, bx, DCONV_M);                                 \
                     else                                                                       \
                         kind##_border(g, oc, oy, bx, 1);                                       \
                 }                                                                              \
@@ -510,26 +742,33 @@ void nn_blinear(const float *x, int IN, const float *w, const float *b, int OUT,
         nn_act_forward(act, y, (size_t)OUT * NN_B);
 }
 
-static void bqconv2d(const uint8_t *x, int x_zp, int C, int H, int W, const int8_t *w,
-                     const int32_t *bias, int OC, int KH, int KW, int stride, int pad,
-                     int groups, const float *mult, int y_zp, int qmin, int qmax, uint8_t *y,
-                     uint8_t *scratch, int vnni)
+void nn_bqconv2d_with(enum nn_qgemm kernel, const uint8_t *x, int x_zp, int C, int H, int W,
+                      const int8_t *w, const int32_t *bias, int OC, int KH, int KW, int stride,
+                      int pad, int groups, const float *mult, int y_zp, int qmin, int qmax,
+                      uint8_t *y, void *scratch)
 {
     int OH = nn_conv_out(H, KH, stride, pad), OW = nn_conv_out(W, KW, stride, pad);
     int cg = C / groups, ocg = OC / groups;
     if (KH == 1 && KW == 1 && stride == 1 && pad == 0 && groups == 1) {
         struct gemm_u8 g = {w, bias, mult, C, x_zp, y_zp, qmin, qmax, x, (size_t)H * W * NN_B, y};
 #if NN_HAVE_VNNI
-        if (vnni && C % 4 == 0) {
-            interleave_quads(x, C, g.N, scratch);
+        if (kernel == NN_QGEMM_VNNI && C % 4 == 0) {
+            pack_quads(x, C, g.N, scratch);
             g.x = scratch;
             gemm_vnni_run(&g, OC);
             return;
         }
-#else
-        (void)vnni;
-        (void)scratch;
 #endif
+#if NN_HAVE_PAIRS
+        if (kernel != NN_QGEMM_PLAIN) {
+            pack_pairs(x, C, g.N, scratch);
+            g.x = scratch;
+            gemm_pairs_run(&g, OC);
+            return;
+        }
+#endif
+        (void)kernel;
+        (void)scratch;
         gemm_u8_run(&g, OC);
         return;
     }
@@ -540,24 +779,15 @@ static void bqconv2d(const uint8_t *x, int x_zp, int C, int H, int W, const int8
 
 void nn_bqconv2d(const uint8_t *x, int x_zp, int C, int H, int W, const int8_t *w,
                  const int32_t *bias, int OC, int KH, int KW, int stride, int pad, int groups,
-                 const float *mult, int y_zp, int qmin, int qmax, uint8_t *y, uint8_t *scratch)
+                 const float *mult, int y_zp, int qmin, int qmax, uint8_t *y, void *scratch)
 {
-    bqconv2d(x, x_zp, C, H, W, w, bias, OC, KH, KW, stride, pad, groups, mult, y_zp, qmin, qmax,
-             y, scratch, 1);
-}
-
-void nn_bqconv2d_portable(const uint8_t *x, int x_zp, int C, int H, int W, const int8_t *w,
-                          const int32_t *bias, int OC, int KH, int KW, int stride, int pad,
-                          int groups, const float *mult, int y_zp, int qmin, int qmax,
-                          uint8_t *y, uint8_t *scratch)
-{
-    bqconv2d(x, x_zp, C, H, W, w, bias, OC, KH, KW, stride, pad, groups, mult, y_zp, qmin, qmax,
-             y, scratch, 0);
+    nn_bqconv2d_with(nn_batch_qgemm(), x, x_zp, C, H, W, w, bias, OC, KH, KW, stride, pad,
+                     groups, mult, y_zp, qmin, qmax, y, scratch);
 }
 
 void nn_bqlinear(const uint8_t *x, int x_zp, int IN, const int8_t *w, const int32_t *bias,
                  int OUT, const float *mult, int y_zp, int qmin, int qmax, uint8_t *y,
-                 uint8_t *scratch)
+                 void *scratch)
 {
     /* a linear layer on the batch layout is a 1x1 convolution of a 1x1 map */
     nn_bqconv2d(x, x_zp, IN, 1, 1, w, bias, OUT, 1, 1, 1, 0, 1, mult, y_zp, qmin, qmax, y,
@@ -595,15 +825,18 @@ void nn_bavgpool2d(const float *x, int C, int H, int W, int K, int S, float *y)
     float inv = 1.0f / (float)(K * K);
     for (int c = 0; c < C; c++)
         for (int oy = 0; oy < OH; oy++)
-            for (int ox = 0; ox < OW; ox++) {
-                nn_v16f s = nn_v16f_splat(0.0f);
-                for (int ky = 0; ky < K; ky++)
-                    for (int kx = 0; kx < K; kx++)
-                        s += nn_v16f_load(x + (((size_t)c * H + oy * S + ky) * W + ox * S + kx) *
-                                                  NN_B);
-                s *= nn_v16f_splat(inv);
-                memcpy(y + (((size_t)c * OH + oy) * OW + ox) * NN_B, &s, sizeof s);
-            }
+            for (int ox = 0; ox < OW; ox++)
+                for (int v = 0; v < NN_S; v++) {
+                    nn_vf s = vf_splat(0.0f);
+                    for (int ky = 0; ky < K; ky++)
+                        for (int kx = 0; kx < K; kx++)
+                            s += vf_load(x + (((size_t)c * H + oy * S + ky) * W + ox * S + kx) *
+                                                 NN_B +
+                                         (size_t)v * NN_VL);
+                    s *= vf_splat(inv);
+                    memcpy(y + (((size_t)c * OH + oy) * OW + ox) * NN_B + (size_t)v * NN_VL, &s,
+                           sizeof s);
+                }
 }
 
 void nn_bqavgpool2d(const uint8_t *x, int zp, int C, int H, int W, int K, int S, uint8_t *y)
@@ -612,17 +845,20 @@ void nn_bqavgpool2d(const uint8_t *x, int zp, int C, int H, int W, int K, int S,
     float inv = 1.0f / (float)(K * K);
     for (int c = 0; c < C; c++)
         for (int oy = 0; oy < OH; oy++)
-            for (int ox = 0; ox < OW; ox++) {
-                nn_v16i s = nn_v16i_splat(0), z = nn_v16i_splat(zp);
-                for (int ky = 0; ky < K; ky++)
-                    for (int kx = 0; kx < K; kx++)
-                        s += nn_v16i_load_u8(
-                                 x + (((size_t)c * H + oy * S + ky) * W + ox * S + kx) * NN_B) -
-                             z;
-                uint8_t *o = y + (((size_t)c * OH + oy) * OW + ox) * NN_B;
-                for (int l = 0; l < NN_B; l++)
-                    o[l] = (uint8_t)nn_quantize_value((float)s[l] * inv, 1.0f, zp, 0, 255);
-            }
+            for (int ox = 0; ox < OW; ox++)
+                for (int v = 0; v < NN_S; v++) {
+                    nn_vi s = vi_splat(0), z = vi_splat(zp);
+                    for (int ky = 0; ky < K; ky++)
+                        for (int kx = 0; kx < K; kx++)
+                            s += vi_load_u8(x +
+                                            (((size_t)c * H + oy * S + ky) * W + ox * S + kx) *
+                                                NN_B +
+                                            (size_t)v * NN_VL) -
+                                 z;
+                    uint8_t *o = y + (((size_t)c * OH + oy) * OW + ox) * NN_B + (size_t)v * NN_VL;
+                    for (int l = 0; l < NN_VL; l++)
+                        o[l] = (uint8_t)nn_quantize_value((float)s[l] * inv, 1.0f, zp, 0, 255);
+                }
 }
 
 /* ---- forward pass ----------------------------------------------------------------------- */
@@ -636,8 +872,21 @@ static size_t act_bytes(const struct nn_model *m)
 
 size_t nn_batch_scratch_size(const struct nn_model *m)
 {
-    /* current, next and residual activations (+ int8: the VNNI interleave buffer) */
-    return (m->quantized ? 4 : 3) * act_bytes(m);
+    /* current, next and residual activations (+ int8: the packed GEMM input, see
+     * nn_bqconv2d) */
+    size_t pack = 0;
+    for (int i = 0; m->quantized && i < m->nlayers; i++) {
+        const struct nn_layer *l = &m->layers[i];
+        size_t need = nn_bqconv2d_scratch_size(l->in_c, l->in_h, l->in_w);
+        pack = need > pack ? need : pack;
+    }
+    return 3 * act_bytes(m) + align64(pack);
+}
+
+size_t nn_bqconv2d_scratch_size(int C, int H, int W)
+{
+    /* int16 pairs: 4 bytes per lane and channel pair; u8 quads need no more */
+    return (size_t)(C + 1) / 2 * H * W * NN_B * 4;
 }
 
 static size_t out_elems(const struct nn_layer *l)
@@ -694,7 +943,8 @@ static void forward_int8(const struct nn_model *m, const uint8_t *pixels, int n,
                          unsigned char *s)
 {
     size_t abytes = act_bytes(m);
-    uint8_t *cur = s, *nxt = s + abytes, *skip = s + 2 * abytes, *pack = s + 3 * abytes;
+    uint8_t *cur = s, *nxt = s + abytes, *skip = s + 2 * abytes;
+    void *pack = s + 3 * abytes;
     const struct nn_layer *first = &m->layers[0];
     size_t npix = (size_t)m->in_c * m->in_h * m->in_w;
     float inv = 1.0f / first->in_scale;

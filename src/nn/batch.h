@@ -19,8 +19,10 @@
  * pass equals the chain of reference kernels. int8: integer sums and the one nn_requantize,
  * so a pass equals nn_forward_int8 code for code. The int8 1x1 convolutions and linear
  * layers use AVX-512 VNNI (vpdpbusd, 64 multiply-adds per instruction) when the build
- * target has it (-march=native) and the input channels are a multiple of 4; the portable
- * vector code otherwise (nn_bqconv2d_portable, tested against both). */
+ * target has it (-march=native) and the input channels are a multiple of 4, vpmaddwd on
+ * int16 channel pairs on AVX-512BW/AVX2, plain int32 lanes otherwise (enum nn_qgemm; all
+ * tested against the reference). Vectors are the target's native width (16, 8 or 4 floats;
+ * a 16-lane column is 1, 2 or 4 of them). */
 #ifndef CGPC_NN_BATCH_H
 #define CGPC_NN_BATCH_H
 
@@ -40,9 +42,6 @@ size_t nn_batch_scratch_size(const struct nn_model *m);
 void nn_forward_batch(const struct nn_model *m, const uint8_t *pixels, int n, float *logits,
                       void *scratch);
 
-/* 1 if the int8 kernels were built with the VNNI path. */
-int nn_batch_has_vnni(void);
-
 /* ---- kernels on the batch layout (shapes and semantics of their per-image twins in
  * kernels.h, every array with NN_BATCH lanes innermost) ----------------------------------- */
 
@@ -57,19 +56,27 @@ void nn_blinear(const float *x, int IN, const float *w, const float *b, int OUT,
 void nn_bmaxpool2d(const float *x, int C, int H, int W, int K, int S, float *y);
 void nn_bavgpool2d(const float *x, int C, int H, int W, int K, int S, float *y);
 
-/* int8 twins (quint8 activations, see nn_qconv2d). scratch: C*H*W*NN_BATCH bytes, 64-byte
- * aligned (the VNNI path's channel-interleaved copy of x). */
+/* int8 twins (quint8 activations, see nn_qconv2d). scratch: nn_bqconv2d_scratch_size(C, H, W)
+ * bytes, 64-byte aligned (the packed GEMM input of 1x1 convolutions). */
 void nn_bqconv2d(const uint8_t *x, int x_zp, int C, int H, int W, const int8_t *w,
                  const int32_t *bias, int OC, int KH, int KW, int stride, int pad, int groups,
-                 const float *mult, int y_zp, int qmin, int qmax, uint8_t *y, uint8_t *scratch);
-/* The same without VNNI (what builds for other targets run). */
-void nn_bqconv2d_portable(const uint8_t *x, int x_zp, int C, int H, int W, const int8_t *w,
-                          const int32_t *bias, int OC, int KH, int KW, int stride, int pad,
-                          int groups, const float *mult, int y_zp, int qmin, int qmax,
-                          uint8_t *y, uint8_t *scratch);
+                 const float *mult, int y_zp, int qmin, int qmax, uint8_t *y, void *scratch);
+size_t nn_bqconv2d_scratch_size(int C, int H, int W);
+
+/* The int8 1x1/linear GEMM kernels: VNNI (vpdpbusd on u8 quads of channels; AVX-512 VNNI
+ * builds, C % 4 == 0), PAIRS (vpmaddwd on int16 pairs of channels; AVX-512BW and AVX2
+ * builds), PLAIN (int32 lanes, any target). nn_batch_qgemm(): the best this build has, what
+ * nn_bqconv2d uses. nn_bqconv2d_with() runs `kernel`, or the next one down that the build
+ * and C allow (so tests can compare all of them with the reference). */
+enum nn_qgemm { NN_QGEMM_PLAIN, NN_QGEMM_PAIRS, NN_QGEMM_VNNI };
+enum nn_qgemm nn_batch_qgemm(void);
+void nn_bqconv2d_with(enum nn_qgemm kernel, const uint8_t *x, int x_zp, int C, int H, int W,
+                      const int8_t *w, const int32_t *bias, int OC, int KH, int KW, int stride,
+                      int pad, int groups, const float *mult, int y_zp, int qmin, int qmax,
+                      uint8_t *y, void *scratch);
 void nn_bqlinear(const uint8_t *x, int x_zp, int IN, const int8_t *w, const int32_t *bias,
                  int OUT, const float *mult, int y_zp, int qmin, int qmax, uint8_t *y,
-                 uint8_t *scratch);
+                 void *scratch);
 void nn_bqmaxpool2d(const uint8_t *x, int C, int H, int W, int K, int S, uint8_t *y);
 void nn_bqavgpool2d(const uint8_t *x, int zp, int C, int H, int W, int K, int S, uint8_t *y);
 

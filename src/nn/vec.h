@@ -35,9 +35,10 @@ static inline nn_v16i nn_v16i_splat(int32_t x)
 }
 
 /* Widening loads of 16 elements to int32 lanes (GCC lowers __builtin_convertvector across
- * element sizes to scalar code, so AVX-512 builds use the extension instructions). */
+ * element sizes to scalar code, so AVX-512 builds use the extension instructions and AVX2
+ * builds two 8-lane ones). */
 #ifdef __AVX512BW__
-#define NN_DEFINE_WIDEN(fname, T, VT, LOADT, load, widen)                                    \
+#define NN_DEFINE_WIDEN(fname, T, VT, LOADT, load, widen, widen8, half)                      \
     static inline nn_v16i fname(const T *p)                                                 \
     {                                                                                       \
         __m512i v = widen(load((const LOADT *)(const void *)p));                            \
@@ -45,8 +46,21 @@ static inline nn_v16i nn_v16i_splat(int32_t x)
         memcpy(&r, &v, sizeof r);                                                           \
         return r;                                                                           \
     }
+#elif defined(__AVX2__)
+#include <immintrin.h>
+#define NN_DEFINE_WIDEN(fname, T, VT, LOADT, load, widen, widen8, half)                      \
+    static inline nn_v16i fname(const T *p)                                                 \
+    {                                                                                       \
+        __m128i lo = _mm_setzero_si128(), hi = lo; /* 8 elements = `half` bytes each */     \
+        memcpy(&lo, p, half);                                                               \
+        memcpy(&hi, (const unsigned char *)p + half, half);                                 \
+        __m256i v[2] = {widen8(lo), widen8(hi)};                                            \
+        nn_v16i r;                                                                          \
+        memcpy(&r, v, sizeof r);                                                            \
+        return r;                                                                           \
+    }
 #else
-#define NN_DEFINE_WIDEN(fname, T, VT, LOADT, load, widen)                                    \
+#define NN_DEFINE_WIDEN(fname, T, VT, LOADT, load, widen, widen8, half)                      \
     static inline nn_v16i fname(const T *p)                                                 \
     {                                                                                       \
         VT v;                                                                               \
@@ -54,10 +68,12 @@ static inline nn_v16i nn_v16i_splat(int32_t x)
         return __builtin_convertvector(v, nn_v16i);                                         \
     }
 #endif
-NN_DEFINE_WIDEN(nn_v16i_load_u8, uint8_t, nn_v16u8, __m128i, _mm_loadu_si128, _mm512_cvtepu8_epi32)
-NN_DEFINE_WIDEN(nn_v16i_load_s8, int8_t, nn_v16s8, __m128i, _mm_loadu_si128, _mm512_cvtepi8_epi32)
+NN_DEFINE_WIDEN(nn_v16i_load_u8, uint8_t, nn_v16u8, __m128i, _mm_loadu_si128, _mm512_cvtepu8_epi32,
+                _mm256_cvtepu8_epi32, 8)
+NN_DEFINE_WIDEN(nn_v16i_load_s8, int8_t, nn_v16s8, __m128i, _mm_loadu_si128, _mm512_cvtepi8_epi32,
+                _mm256_cvtepi8_epi32, 8)
 NN_DEFINE_WIDEN(nn_v16i_load_s16, int16_t, nn_v16s, __m256i, _mm256_loadu_si256,
-                _mm512_cvtepi16_epi32)
+                _mm512_cvtepi16_epi32, _mm256_cvtepi16_epi32, 16)
 
 static inline nn_v16f nn_v16f_splat(float x)
 {
