@@ -70,7 +70,7 @@ static cgpc_status write_logits(const char *path, const float *lg, int n, int nc
 static void print_layers(const struct nn_model *m)
 {
     int64_t macs = 0;
-    int width = (int)strlen("layer"); /* the longest layer name sets the first column */
+    int width = 8; /* the first column fits the longest layer name */
     for (int i = 0; i < m->nlayers; i++)
         width = (int)strlen(m->layers[i].name) > width ? (int)strlen(m->layers[i].name) : width;
     fprintf(stderr, "%-*s %-10s %-16s %8s %10s  %s\n", width, "layer", "op", "weight", "weights",

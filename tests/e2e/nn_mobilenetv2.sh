@@ -16,9 +16,12 @@ cmp -s "$T/m1.safetensors" "$T/m2.safetensors" || fail "training differs between
 
 expect_exit 0 "$CGPC" eval --model "$T/m1.safetensors" --dataset mnist --limit 20 --verbose
 [ "$(grep -c ' conv2d ' "$T/err")" -eq 52 ] || fail "expected 52 conv layers"
-expect_contains "$T/err" "features.2.conv.1.0 conv2d *48x1x3x3 *432 *27648 *48x8x8"
-expect_contains "$T/err" "features.3.add add"
-expect_contains "$T/err" "classifier.1 linear     10x1280"
+expect_contains "$T/err" "features.2.conv.1.0  *conv2d *48x1x3x3 *432 *27648 *48x8x8"
+expect_contains "$T/err" "features.3.add  *add"
+expect_contains "$T/err" "classifier.1  *linear  *10x1280"
+# the op column is aligned whatever the name's length (features.16.conv.0.0 is the longest)
+[ "$(grep -E ' (conv2d|add|linear|avgpool2d) ' "$T/err" | awk '{ print index($0, " " $2 " ") }' |
+    sort -u | wc -l)" -eq 1 ] || fail "eval --verbose columns are not aligned"
 
 expect_exit 0 "$CGPC" quantize --model "$T/m1.safetensors" --calib-dataset mnist \
     --calib-limit 64 --out "$T/q.safetensors"
