@@ -9,6 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CGPC=${CGPC:-bin/cgpc}
+[ -x "$CGPC" ] || { echo "$CGPC: not built (run make)" >&2; exit 1; }
 THREADS=${THREADS:-2}
 REPEATS=${REPEATS:-3}
 PY=/usr/bin/python3
