@@ -470,45 +470,6 @@ static inline size_t tile_off(int v, int stride)
     return (size_t)(v / NN_S) * stride * NN_B + (size_t)(v % NN_S) * NN_VL;
 }
 
-static inline __attribute__((always_inline)) void dconv_f32_tile(const struct dconv *g, int oc,
-                                                                 int oy, int ox, int MR, int NR)
-{
-    const float *x = (const float *)g->x + dconv_group(g, oc), *w = g->w, *b = g->b;
-    int K = g->cg * g->KH * g->KW, iy0 = oy * g->stride - g->pad, ix0 = ox * g->stride - g->pad;
-    int NV = NR * NN_S;
-    nn_vf acc[4][8 * NN_S];
-    for (int m = 0; m < MR; m++)
-        for (int v = 0; v < NV; v++)
-            acc[m][v] = vf_splat(b ? b[oc + m] : 0.0f);
-    size_t xm = dconv_plane_step(g);
-    for (int ic = 0; ic < g->cg; ic++)
-        for (int ky = 0; ky < g->KH; ky++)
-            for (int kx = 0; kx < g->KW; kx++) {
-                const float *xp = x + dconv_xoff(g, ic, iy0 + ky, ix0 + kx);
-                int k = (ic * g->KH + ky) * g->KW + kx;
-                if (xm) { /* one output channel per group: each reads its own plane */
-                    for (int m = 0; m < MR; m++) {
-                        nn_vf wv = vf_splat(w[(size_t)(oc + m) * K + k]);
-                        for (int v = 0; v < NV; v++)
-                            acc[m][v] += wv * vf_load(xp + m * xm + tile_off(v, g->stride));
-                    }
-                    continue;
-                }
-                nn_vf xv[8 * NN_S];
-                for (int v = 0; v < NV; v++)
-                    xv[v] = vf_load(xp + tile_off(v, g->stride));
-                for (int m = 0; m < MR; m++) {
-                    nn_vf wv = vf_splat(w[(size_t)(oc + m) * K + k]);
-                    for (int v = 0; v < NV; v++)
-                        acc[m][v] += wv * xv[v];
-                }
-            }
-    for (int m = 0; m < MR; m++)
-        for (int v = 0; v < NV; v++)
-            act_store_f32(g->act, acc[m][v],
-                          (float *)g->y + dconv_yoff(g, oc + m, oy, ox) + tile_off(v, 1));
-}
-
 /* Taps [k0, k1) of one axis that land inside [0, n) for output o. */
 static inline void tap_span(int o, int stride, int pad, int k, int n, int *k0, int *k1)
 {
@@ -517,111 +478,120 @@ static inline void tap_span(int o, int stride, int pad, int k, int n, int *k0, i
     *k1 = n - i0 < k ? n - i0 : k;
 }
 
-/* Border output (oy, ox) of MR consecutive output channels (MR > 1: one output channel per
- * group, or a block inside one group). */
-static inline __attribute__((always_inline)) void dconv_f32_border(const struct dconv *g, int oc,
-                                                                   int oy, int ox, int MR)
+/* The element types of the direct convolution: a vector of inputs at p (float; int8: x - zp
+ * in int32), the bias and a weight broadcast, and the store of a finished accumulator vector
+ * (float: fused activation; int8: requantization). */
+static inline nn_vf dconv_f32_load(const struct dconv *g, const float *p)
 {
-    const float *x = (const float *)g->x + dconv_group(g, oc), *w = g->w, *b = g->b;
-    int K = g->cg * g->KH * g->KW, ky0, ky1, kx0, kx1;
-    int iy0 = oy * g->stride - g->pad, ix0 = ox * g->stride - g->pad;
-    size_t xm = dconv_plane_step(g);
-    tap_span(oy, g->stride, g->pad, g->KH, g->H, &ky0, &ky1);
-    tap_span(ox, g->stride, g->pad, g->KW, g->W, &kx0, &kx1);
-    nn_vf acc[4][NN_S];
-    for (int m = 0; m < MR; m++)
-        for (int v = 0; v < NN_S; v++)
-            acc[m][v] = vf_splat(b ? b[oc + m] : 0.0f);
-    for (int ic = 0; ic < g->cg; ic++)
-        for (int ky = ky0; ky < ky1; ky++)
-            for (int kx = kx0; kx < kx1; kx++) {
-                const float *xp = x + dconv_xoff(g, ic, iy0 + ky, ix0 + kx);
-                int k = (ic * g->KH + ky) * g->KW + kx;
-                for (int m = 0; m < MR; m++) {
-                    nn_vf wv = vf_splat(w[(size_t)(oc + m) * K + k]);
-                    for (int v = 0; v < NN_S; v++)
-                        acc[m][v] += wv * vf_load(xp + m * xm + (size_t)v * NN_VL);
-                }
-            }
-    for (int m = 0; m < MR; m++)
-        for (int v = 0; v < NN_S; v++)
-            act_store_f32(g->act, acc[m][v],
-                          (float *)g->y + dconv_yoff(g, oc + m, oy, ox) + (size_t)v * NN_VL);
+    (void)g;
+    return vf_load(p);
+}
+static inline nn_vf dconv_f32_bias(const struct dconv *g, int oc)
+{
+    return vf_splat(g->b ? ((const float *)g->b)[oc] : 0.0f);
+}
+static inline nn_vf dconv_f32_weight(const struct dconv *g, size_t i)
+{
+    return vf_splat(((const float *)g->w)[i]);
+}
+static inline void dconv_f32_store(const struct dconv *g, nn_vf acc, int oc, size_t off)
+{
+    (void)oc;
+    act_store_f32(g->act, acc, (float *)g->y + off);
+}
+static inline nn_vi dconv_u8_load(const struct dconv *g, const uint8_t *p)
+{
+    return vi_load_u8(p) - vi_splat(g->x_zp);
+}
+static inline nn_vi dconv_u8_bias(const struct dconv *g, int oc)
+{
+    return vi_splat(g->b ? ((const int32_t *)g->b)[oc] : 0);
+}
+static inline nn_vi dconv_u8_weight(const struct dconv *g, size_t i)
+{
+    return vi_splat(((const int8_t *)g->w)[i]);
+}
+static inline void dconv_u8_store(const struct dconv *g, nn_vi acc, int oc, size_t off)
+{
+    requant_vec(acc, g->mult[oc], g->y_zp, g->qmin, g->qmax, (uint8_t *)g->y + off);
 }
 
-static inline __attribute__((always_inline)) void dconv_u8_tile(const struct dconv *g, int oc,
-                                                                int oy, int ox, int MR, int NR)
-{
-    const uint8_t *x = (const uint8_t *)g->x + dconv_group(g, oc);
-    const int8_t *w = g->w;
-    const int32_t *b = g->b;
-    int K = g->cg * g->KH * g->KW, iy0 = oy * g->stride - g->pad, ix0 = ox * g->stride - g->pad;
-    int NV = NR * NN_S;
-    nn_vi acc[4][8 * NN_S], zp = vi_splat(g->x_zp);
-    for (int m = 0; m < MR; m++)
-        for (int v = 0; v < NV; v++)
-            acc[m][v] = vi_splat(b ? b[oc + m] : 0);
-    size_t xm = dconv_plane_step(g);
-    for (int ic = 0; ic < g->cg; ic++)
-        for (int ky = 0; ky < g->KH; ky++)
-            for (int kx = 0; kx < g->KW; kx++) {
-                const uint8_t *xp = x + dconv_xoff(g, ic, iy0 + ky, ix0 + kx);
-                int k = (ic * g->KH + ky) * g->KW + kx;
-                if (xm) { /* one output channel per group: each reads its own plane */
-                    for (int m = 0; m < MR; m++) {
-                        nn_vi wv = vi_splat(w[(size_t)(oc + m) * K + k]);
-                        for (int v = 0; v < NV; v++)
-                            acc[m][v] +=
-                                wv * (vi_load_u8(xp + m * xm + tile_off(v, g->stride)) - zp);
-                    }
-                    continue;
-                }
-                nn_vi xv[8 * NN_S];
-                for (int v = 0; v < NV; v++)
-                    xv[v] = vi_load_u8(xp + tile_off(v, g->stride)) - zp;
-                for (int m = 0; m < MR; m++) {
-                    nn_vi wv = vi_splat(w[(size_t)(oc + m) * K + k]);
-                    for (int v = 0; v < NV; v++)
-                        acc[m][v] += wv * xv[v];
-                }
-            }
-    for (int m = 0; m < MR; m++)
-        for (int v = 0; v < NV; v++)
-            requant_vec(acc[m][v], g->mult[oc + m], g->y_zp, g->qmin, g->qmax,
-                        (uint8_t *)g->y + dconv_yoff(g, oc + m, oy, ox) + tile_off(v, 1));
-}
+/* kind##_tile: interior outputs (oy, ox .. ox+NR-1) of output channels oc .. oc+MR-1, every
+ * tap inside the map. kind##_border: output (oy, ox) of MR channels, padding taps skipped.
+ * MR > 1: one output channel per group (each on its own plane, dconv_plane_step), or a block
+ * inside one group (shared input loads). */
+#define NN_DCONV_KERNELS(kind, T, VT)                                                         \
+    static inline __attribute__((always_inline)) void kind##_tile(                           \
+        const struct dconv *g, int oc, int oy, int ox, int MR, int NR)                        \
+    {                                                                                         \
+        const T *x = (const T *)g->x + dconv_group(g, oc);                                    \
+        int K = g->cg * g->KH * g->KW, iy0 = oy * g->stride - g->pad;                         \
+        int ix0 = ox * g->stride - g->pad, NV = NR * NN_S;                                    \
+        VT acc[4][8 * NN_S];                                                                  \
+        for (int m = 0; m < MR; m++)                                                          \
+            for (int v = 0; v < NV; v++)                                                      \
+                acc[m][v] = kind##_bias(g, oc + m);                                           \
+        size_t xm = dconv_plane_step(g);                                                      \
+        for (int ic = 0; ic < g->cg; ic++)                                                    \
+            for (int ky = 0; ky < g->KH; ky++)                                                \
+                for (int kx = 0; kx < g->KW; kx++) {                                          \
+                    const T *xp = x + dconv_xoff(g, ic, iy0 + ky, ix0 + kx);                  \
+                    int k = (ic * g->KH + ky) * g->KW + kx;                                   \
+                    if (xm) {                                                                 \
+                        for (int m = 0; m < MR; m++) {                                        \
+                            VT wv = kind##_weight(g, (size_t)(oc + m) * K + k);               \
+                            for (int v = 0; v < NV; v++)                                      \
+                                acc[m][v] +=                                                  \
+                                    wv * kind##_load(g, xp + m * xm + tile_off(v, g->stride)); \
+                        }                                                                     \
+                        continue;                                                             \
+                    }                                                                         \
+                    VT xv[8 * NN_S];                                                          \
+                    for (int v = 0; v < NV; v++)                                              \
+                        xv[v] = kind##_load(g, xp + tile_off(v, g->stride));                  \
+                    for (int m = 0; m < MR; m++) {                                            \
+                        VT wv = kind##_weight(g, (size_t)(oc + m) * K + k);                   \
+                        for (int v = 0; v < NV; v++)                                          \
+                            acc[m][v] += wv * xv[v];                                          \
+                    }                                                                         \
+                }                                                                             \
+        for (int m = 0; m < MR; m++)                                                          \
+            for (int v = 0; v < NV; v++)                                                      \
+                kind##_store(g, acc[m][v], oc + m,                                            \
+                             dconv_yoff(g, oc + m, oy, ox) + tile_off(v, 1));                 \
+    }                                                                                         \
+    static inline __attribute__((always_inline)) void kind##_border(                         \
+        const struct dconv *g, int oc, int oy, int ox, int MR)                                \
+    {                                                                                         \
+        const T *x = (const T *)g->x + dconv_group(g, oc);                                    \
+        int K = g->cg * g->KH * g->KW, ky0, ky1, kx0, kx1;                                    \
+        int iy0 = oy * g->stride - g->pad, ix0 = ox * g->stride - g->pad;                     \
+        size_t xm = dconv_plane_step(g);                                                      \
+        tap_span(oy, g->stride, g->pad, g->KH, g->H, &ky0, &ky1);                             \
+        tap_span(ox, g->stride, g->pad, g->KW, g->W, &kx0, &kx1);                             \
+        VT acc[4][NN_S];                                                                      \
+        for (int m = 0; m < MR; m++)                                                          \
+            for (int v = 0; v < NN_S; v++)                                                    \
+                acc[m][v] = kind##_bias(g, oc + m);                                           \
+        for (int ic = 0; ic < g->cg; ic++)                                                    \
+            for (int ky = ky0; ky < ky1; ky++)                                                \
+                for (int kx = kx0; kx < kx1; kx++) {                                          \
+                    const T *xp = x + dconv_xoff(g, ic, iy0 + ky, ix0 + kx);                  \
+                    int k = (ic * g->KH + ky) * g->KW + kx;                                   \
+                    for (int m = 0; m < MR; m++) {                                            \
+                        VT wv = kind##_weight(g, (size_t)(oc + m) * K + k);                   \
+                        for (int v = 0; v < NN_S; v++)                                        \
+                            acc[m][v] += wv * kind##_load(g, xp + m * xm + (size_t)v * NN_VL); \
+                    }                                                                         \
+                }                                                                             \
+        for (int m = 0; m < MR; m++)                                                          \
+            for (int v = 0; v < NN_S; v++)                                                    \
+                kind##_store(g, acc[m][v], oc + m,                                            \
+                             dconv_yoff(g, oc + m, oy, ox) + (size_t)v * NN_VL);              \
+    }
 
-static inline __attribute__((always_inline)) void dconv_u8_border(const struct dconv *g, int oc,
-                                                                  int oy, int ox, int MR)
-{
-    const uint8_t *x = (const uint8_t *)g->x + dconv_group(g, oc);
-    const int8_t *w = g->w;
-    const int32_t *b = g->b;
-    int K = g->cg * g->KH * g->KW, ky0, ky1, kx0, kx1;
-    int iy0 = oy * g->stride - g->pad, ix0 = ox * g->stride - g->pad;
-    size_t xm = dconv_plane_step(g);
-    tap_span(oy, g->stride, g->pad, g->KH, g->H, &ky0, &ky1);
-    tap_span(ox, g->stride, g->pad, g->KW, g->W, &kx0, &kx1);
-    nn_vi acc[4][NN_S], zp = vi_splat(g->x_zp);
-    for (int m = 0; m < MR; m++)
-        for (int v = 0; v < NN_S; v++)
-            acc[m][v] = vi_splat(b ? b[oc + m] : 0);
-    for (int ic = 0; ic < g->cg; ic++)
-        for (int ky = ky0; ky < ky1; ky++)
-            for (int kx = kx0; kx < kx1; kx++) {
-                const uint8_t *xp = x + dconv_xoff(g, ic, iy0 + ky, ix0 + kx);
-                int k = (ic * g->KH + ky) * g->KW + kx;
-                for (int m = 0; m < MR; m++) {
-                    nn_vi wv = vi_splat(w[(size_t)(oc + m) * K + k]);
-                    for (int v = 0; v < NN_S; v++)
-                        acc[m][v] += wv * (vi_load_u8(xp + m * xm + (size_t)v * NN_VL) - zp);
-                }
-            }
-    for (int m = 0; m < MR; m++)
-        for (int v = 0; v < NN_S; v++)
-            requant_vec(acc[m][v], g->mult[oc + m], g->y_zp, g->qmin, g->qmax,
-                        (uint8_t *)g->y + dconv_yoff(g, oc + m, oy, ox) + (size_t)v * NN_VL);
-}
+NN_DCONV_KERNELS(dconv_f32, float, nn_vf)
+NN_DCONV_KERNELS(dconv_u8, uint8_t, nn_vi)
 
 /* Tiles of constant shape and the driver: output channels in blocks of DCONV_M (inside one
  * group, or DCONV_M depthwise channels; 1 for the rest), interior positions of each row in
