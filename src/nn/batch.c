@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "nn/eval.h"
+#include "nn/walk.h"
 #ifdef __SSE4_1__
 #include <immintrin.h>
 #endif
@@ -833,24 +834,17 @@ void nn_bqavgpool2d(const uint8_t *x, int zp, int C, int H, int W, int K, int S,
 
 /* ---- forward pass ----------------------------------------------------------------------- */
 
-/* Bytes of one activation buffer: the largest activation of NN_B images, as float or as
- * quint8 codes. */
-static size_t act_bytes(const struct nn_model *m)
-{
-    return align64(m->max_act * NN_B * (m->quantized ? 1 : sizeof(float)));
-}
-
 size_t nn_batch_scratch_size(const struct nn_model *m)
 {
-    /* current, next and residual activations (+ int8: the packed GEMM input, see
-     * nn_bqconv2d) */
+    /* current, next and residual activations (the walker's layout, walk.h) + int8: the packed
+     * GEMM input, see nn_bqconv2d */
     size_t pack = 0;
     for (int i = 0; m->quantized && i < m->nlayers; i++) {
         const struct nn_layer *l = &m->layers[i];
         size_t need = nn_bqconv2d_scratch_size(l->in_c, l->in_h, l->in_w);
         pack = need > pack ? need : pack;
     }
-    return 3 * act_bytes(m) + align64(pack);
+    return 3 * nn_walk_act_bytes(m, NN_B, m->quantized) + align64(pack);
 }
 
 size_t nn_bqconv2d_scratch_size(int C, int H, int W)
@@ -859,125 +853,63 @@ size_t nn_bqconv2d_scratch_size(int C, int H, int W)
     return (size_t)(C + 1) / 2 * H * W * NN_B * 4;
 }
 
-static size_t out_elems(const struct nn_layer *l)
+/* The batch layout's kernels for the layer walker (walk.h): lanes = NN_B. */
+static void b_conv(const struct nn_layer *l, const float *x, float *y, void *scratch)
 {
-    return (size_t)l->out_c * l->out_h * l->out_w * NN_B;
+    (void)scratch;
+    nn_bconv2d(x, l->in_c, l->in_h, l->in_w, l->w, l->b, l->out_c, l->kh, l->kw, l->stride,
+               l->pad, l->groups, l->act, y);
 }
 
-static void forward_float(const struct nn_model *m, const uint8_t *pixels, int n,
-                          float *logits, unsigned char *s)
+static void b_linear(const struct nn_layer *l, const float *x, float *y, void *scratch)
 {
-    size_t abytes = act_bytes(m);
-    float *cur = (float *)(void *)s, *nxt = (float *)(void *)(s + abytes);
-    float *skip = (float *)(void *)(s + 2 * abytes);
-    size_t npix = (size_t)m->in_c * m->in_h * m->in_w;
-    for (size_t j = 0; j < npix; j++)
-        for (int b = 0; b < NN_B; b++)
-            cur[j * NN_B + b] =
-                b < n ? ((float)pixels[(size_t)b * npix + j] / 255.0f - m->in_mean) / m->in_std
-                      : 0.0f;
-    for (int i = 0; i < m->nlayers; i++) {
-        const struct nn_layer *l = &m->layers[i];
-        switch (l->op) {
-        case NN_OP_CONV2D:
-            nn_bconv2d(cur, l->in_c, l->in_h, l->in_w, l->w, l->b, l->out_c, l->kh, l->kw,
-                       l->stride, l->pad, l->groups, l->act, nxt);
-            break;
-        case NN_OP_LINEAR:
-            nn_blinear(cur, l->in_c, l->w, l->b, l->out_c, l->act, nxt);
-            break;
-        case NN_OP_MAXPOOL:
-            nn_bmaxpool2d(cur, l->in_c, l->in_h, l->in_w, l->kh, l->stride, nxt);
-            break;
-        case NN_OP_AVGPOOL:
-            nn_bavgpool2d(cur, l->in_c, l->in_h, l->in_w, l->kh, l->stride, nxt);
-            break;
-        case NN_OP_ADD:
-            nn_add(cur, skip, out_elems(l), nxt);
-            break;
-        }
-        if (l->op != NN_OP_CONV2D && l->op != NN_OP_LINEAR) /* fused into those */
-            nn_act_forward(l->act, nxt, out_elems(l));
-        if (l->keep)
-            memcpy(skip, nxt, out_elems(l) * sizeof *nxt);
-        float *t = cur;
-        cur = nxt;
-        nxt = t;
-    }
-    for (int b = 0; b < n; b++)
-        for (int c = 0; c < m->nclasses; c++)
-            logits[(size_t)b * m->nclasses + c] = cur[(size_t)c * NN_B + b];
+    (void)scratch;
+    nn_blinear(x, l->in_c, l->w, l->b, l->out_c, l->act, y);
 }
 
-static void forward_int8(const struct nn_model *m, const uint8_t *pixels, int n, float *logits,
-                         unsigned char *s)
+static void b_maxpool(const struct nn_layer *l, const float *x, float *y)
 {
-    size_t abytes = act_bytes(m);
-    uint8_t *cur = s, *nxt = s + abytes, *skip = s + 2 * abytes;
-    void *pack = s + 3 * abytes;
-    const struct nn_layer *first = &m->layers[0];
-    size_t npix = (size_t)m->in_c * m->in_h * m->in_w;
-    float inv = 1.0f / first->in_scale;
-    for (size_t j = 0; j < npix; j++)
-        for (int b = 0; b < NN_B; b++) {
-            /* missing images are all-zero pixels, as in the float path */
-            float x = ((float)(b < n ? pixels[(size_t)b * npix + j] : 0) / 255.0f - m->in_mean) /
-                      m->in_std;
-            cur[j * NN_B + b] = (uint8_t)nn_quantize_value(x, inv, first->in_zp, 0, 255);
-        }
-    int zp = first->in_zp;
-    float scale = first->in_scale;
-    for (int i = 0; i < m->nlayers; i++) {
-        const struct nn_layer *l = &m->layers[i];
-        int qmin, qmax;
-        switch (l->op) {
-        case NN_OP_CONV2D:
-            nn_layer_qclamp(l, &qmin, &qmax);
-            nn_bqconv2d(cur, l->in_zp, l->in_c, l->in_h, l->in_w, l->qw, l->qb, l->out_c, l->kh,
-                        l->kw, l->stride, l->pad, l->groups, l->qmult, l->out_zp, qmin, qmax,
-                        nxt, pack);
-            zp = l->out_zp;
-            scale = l->out_scale;
-            break;
-        case NN_OP_LINEAR:
-            nn_layer_qclamp(l, &qmin, &qmax);
-            nn_bqlinear(cur, l->in_zp, l->in_c, l->qw, l->qb, l->out_c, l->qmult, l->out_zp,
-                        qmin, qmax, nxt, pack);
-            zp = l->out_zp;
-            scale = l->out_scale;
-            break;
-        case NN_OP_MAXPOOL:
-            nn_bqmaxpool2d(cur, l->in_c, l->in_h, l->in_w, l->kh, l->stride, nxt);
-            break;
-        case NN_OP_AVGPOOL:
-            nn_bqavgpool2d(cur, zp, l->in_c, l->in_h, l->in_w, l->kh, l->stride, nxt);
-            break;
-        case NN_OP_ADD: {
-            const struct nn_layer *sl = &m->layers[l->src - 1];
-            nn_qadd(cur, scale, zp, skip, sl->out_scale, sl->out_zp, out_elems(l), l->out_scale,
-                    l->out_zp, nxt);
-            zp = l->out_zp;
-            scale = l->out_scale;
-            break;
-        }
-        }
-        if (l->keep)
-            memcpy(skip, nxt, out_elems(l));
-        uint8_t *t = cur;
-        cur = nxt;
-        nxt = t;
-    }
-    for (int b = 0; b < n; b++)
-        for (int c = 0; c < m->nclasses; c++)
-            logits[(size_t)b * m->nclasses + c] =
-                nn_dequantize_value(cur[(size_t)c * NN_B + b], scale, zp);
+    nn_bmaxpool2d(x, l->in_c, l->in_h, l->in_w, l->kh, l->stride, y);
 }
+
+static void b_avgpool(const struct nn_layer *l, const float *x, float *y)
+{
+    nn_bavgpool2d(x, l->in_c, l->in_h, l->in_w, l->kh, l->stride, y);
+}
+
+static const struct nn_walk_f32 batch_f32 = {NN_B, b_conv, b_linear, b_maxpool, b_avgpool};
+
+static void b_qconv(const struct nn_layer *l, const uint8_t *x, int qmin, int qmax, uint8_t *y,
+                    void *pack)
+{
+    nn_bqconv2d(x, l->in_zp, l->in_c, l->in_h, l->in_w, l->qw, l->qb, l->out_c, l->kh, l->kw,
+                l->stride, l->pad, l->groups, l->qmult, l->out_zp, qmin, qmax, y, pack);
+}
+
+static void b_qlinear(const struct nn_layer *l, const uint8_t *x, int qmin, int qmax, uint8_t *y,
+                      void *pack)
+{
+    nn_bqlinear(x, l->in_zp, l->in_c, l->qw, l->qb, l->out_c, l->qmult, l->out_zp, qmin, qmax, y,
+                pack);
+}
+
+static void b_qmaxpool(const struct nn_layer *l, const uint8_t *x, uint8_t *y)
+{
+    nn_bqmaxpool2d(x, l->in_c, l->in_h, l->in_w, l->kh, l->stride, y);
+}
+
+static void b_qavgpool(const struct nn_layer *l, const uint8_t *x, int zp, uint8_t *y)
+{
+    nn_bqavgpool2d(x, zp, l->in_c, l->in_h, l->in_w, l->kh, l->stride, y);
+}
+
+static const struct nn_walk_u8 batch_u8 = {NN_B, b_qconv, b_qlinear, b_qmaxpool, b_qavgpool};
 
 void nn_forward_batch(const struct nn_model *m, const uint8_t *pixels, int n, float *logits,
                       void *scratch)
 {
     if (m->quantized)
-        forward_int8(m, pixels, n, logits, scratch);
+        nn_walk_int8(m, &batch_u8, pixels, n, logits, scratch);
     else
-        forward_float(m, pixels, n, logits, scratch);
+        nn_walk_float(m, &batch_f32, pixels, n, logits, scratch);
 }

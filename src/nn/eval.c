@@ -7,14 +7,15 @@
 #include "common/parallel.h"
 #include "nn/batch.h"
 #include "nn/nn_omp.h"
+#include "nn/walk.h"
 
 static size_t align64(size_t n) { return (n + 63) / 64 * 64; }
 
 size_t nn_forward_scratch_size(const struct nn_model *m)
 {
     /* three activations (current, next, residual input) + im2col, in floats (int8 needs a
-     * quarter of it) */
-    return 3 * align64(m->max_act * sizeof(float)) + align64(m->max_col * sizeof(float));
+     * quarter of it); the walker's layout (walk.h) */
+    return 3 * nn_walk_act_bytes(m, 1, 0) + align64(m->max_col * sizeof(float));
 }
 
 void nn_input_normalize(const struct nn_model *m, const uint8_t *pixels, float *x)
@@ -48,24 +49,28 @@ void nn_layer_forward(const struct nn_layer *l, const float *w, const float *b, 
     nn_act_forward(l->act, y, (size_t)l->out_c * l->out_h * l->out_w);
 }
 
+/* The per-image layout's kernels for the layer walker (walk.h): lanes = 1. */
+static void img_conv(const struct nn_layer *l, const float *x, float *y, void *col)
+{
+    nn_layer_forward(l, l->w, l->b, x, NULL, y, col, NULL);
+}
+
+static void img_maxpool(const struct nn_layer *l, const float *x, float *y)
+{
+    nn_maxpool2d(x, l->in_c, l->in_h, l->in_w, l->kh, l->stride, y, NULL);
+}
+
+static void img_avgpool(const struct nn_layer *l, const float *x, float *y)
+{
+    nn_avgpool2d(x, l->in_c, l->in_h, l->in_w, l->kh, l->stride, y);
+}
+
+static const struct nn_walk_f32 img_f32 = {1, img_conv, img_conv, img_maxpool, img_avgpool};
+
 void nn_forward_float(const struct nn_model *m, const uint8_t *pixels, float *logits,
                       void *scratch)
 {
-    unsigned char *s = scratch;
-    size_t abytes = align64(m->max_act * sizeof(float));
-    float *cur = (float *)(void *)s, *nxt = (float *)(void *)(s + abytes);
-    float *skip = (float *)(void *)(s + 2 * abytes), *col = (float *)(void *)(s + 3 * abytes);
-    nn_input_normalize(m, pixels, cur);
-    for (int i = 0; i < m->nlayers; i++) {
-        const struct nn_layer *l = &m->layers[i];
-        float *y = i == m->nlayers - 1 ? logits : nxt;
-        nn_layer_forward(l, l->w, l->b, cur, skip, y, col, NULL);
-        if (l->keep)
-            memcpy(skip, y, (size_t)l->out_c * l->out_h * l->out_w * sizeof *y);
-        float *t = cur;
-        cur = y;
-        nxt = t;
-    }
+    nn_walk_float(m, &img_f32, pixels, 1, logits, scratch);
 }
 
 void nn_layer_qclamp(const struct nn_layer *l, int *qmin, int *qmax)
@@ -80,63 +85,36 @@ void nn_layer_qclamp(const struct nn_layer *l, int *qmin, int *qmax)
     }
 }
 
+static void img_qconv(const struct nn_layer *l, const uint8_t *x, int qmin, int qmax,
+                      uint8_t *y, void *col)
+{
+    nn_qconv2d(x, l->in_zp, l->in_c, l->in_h, l->in_w, l->qw, l->qb, l->out_c, l->kh, l->kw,
+               l->stride, l->pad, l->groups, l->qmult, l->out_zp, qmin, qmax, y, col);
+}
+
+static void img_qlinear(const struct nn_layer *l, const uint8_t *x, int qmin, int qmax,
+                        uint8_t *y, void *col)
+{
+    (void)col;
+    nn_qlinear(x, l->in_zp, l->in_c, l->qw, l->qb, l->out_c, l->qmult, l->out_zp, qmin, qmax, y);
+}
+
+static void img_qmaxpool(const struct nn_layer *l, const uint8_t *x, uint8_t *y)
+{
+    nn_qmaxpool2d(x, l->in_c, l->in_h, l->in_w, l->kh, l->stride, y);
+}
+
+static void img_qavgpool(const struct nn_layer *l, const uint8_t *x, int zp, uint8_t *y)
+{
+    nn_qavgpool2d(x, zp, l->in_c, l->in_h, l->in_w, l->kh, l->stride, y);
+}
+
+static const struct nn_walk_u8 img_u8 = {1, img_qconv, img_qlinear, img_qmaxpool, img_qavgpool};
+
 void nn_forward_int8(const struct nn_model *m, const uint8_t *pixels, float *logits,
                      void *scratch)
 {
-    unsigned char *s = scratch;
-    size_t abytes = align64(m->max_act);
-    uint8_t *cur = s, *nxt = s + abytes, *skip = s + 2 * abytes, *col = s + 3 * abytes;
-    const struct nn_layer *first = &m->layers[0];
-    int n = m->in_c * m->in_h * m->in_w;
-    float inv = 1.0f / first->in_scale;
-    for (int i = 0; i < n; i++) {
-        float x = ((float)pixels[i] / 255.0f - m->in_mean) / m->in_std;
-        cur[i] = (uint8_t)nn_quantize_value(x, inv, first->in_zp, 0, 255);
-    }
-    int zp = first->in_zp;
-    float scale = first->in_scale;
-    for (int i = 0; i < m->nlayers; i++) {
-        const struct nn_layer *l = &m->layers[i];
-        int qmin, qmax;
-        switch (l->op) {
-        case NN_OP_CONV2D:
-            nn_layer_qclamp(l, &qmin, &qmax);
-            nn_qconv2d(cur, l->in_zp, l->in_c, l->in_h, l->in_w, l->qw, l->qb, l->out_c, l->kh,
-                       l->kw, l->stride, l->pad, l->groups, l->qmult, l->out_zp, qmin, qmax,
-                       nxt, col);
-            zp = l->out_zp;
-            scale = l->out_scale;
-            break;
-        case NN_OP_LINEAR:
-            nn_layer_qclamp(l, &qmin, &qmax);
-            nn_qlinear(cur, l->in_zp, l->in_c, l->qw, l->qb, l->out_c, l->qmult, l->out_zp,
-                       qmin, qmax, nxt);
-            zp = l->out_zp;
-            scale = l->out_scale;
-            break;
-        case NN_OP_MAXPOOL:
-            nn_qmaxpool2d(cur, l->in_c, l->in_h, l->in_w, l->kh, l->stride, nxt);
-            break;
-        case NN_OP_AVGPOOL:
-            nn_qavgpool2d(cur, zp, l->in_c, l->in_h, l->in_w, l->kh, l->stride, nxt);
-            break;
-        case NN_OP_ADD: {
-            const struct nn_layer *sl = &m->layers[l->src - 1];
-            nn_qadd(cur, scale, zp, skip, sl->out_scale, sl->out_zp,
-                    (size_t)l->out_c * l->out_h * l->out_w, l->out_scale, l->out_zp, nxt);
-            zp = l->out_zp;
-            scale = l->out_scale;
-            break;
-        }
-        }
-        if (l->keep)
-            memcpy(skip, nxt, (size_t)l->out_c * l->out_h * l->out_w);
-        uint8_t *t = cur;
-        cur = nxt;
-        nxt = t;
-    }
-    for (int c = 0; c < m->nclasses; c++)
-        logits[c] = nn_dequantize_value(cur[c], scale, zp);
+    nn_walk_int8(m, &img_u8, pixels, 1, logits, scratch);
 }
 
 void nn_forward(const struct nn_model *m, const uint8_t *pixels, float *logits, void *scratch)
