@@ -20,6 +20,7 @@
 #include "nn/dataset.h"
 #include "nn/eval.h"
 #include "exp/select.h"
+#include "exp/sweep.h"
 
 /* LeNet-5's weight tensors, shapes as in the model. */
 static const struct exp_tensor lenet[] = {
@@ -552,6 +553,58 @@ static void token_eval__matches_hand_computation(void **state)
     cgp_dataset_free(&ds);
 }
 
+/* ---- --all-layers sweep --------------------------------------------------------------------- */
+
+struct sweep_log {
+    int steps, stop_at;
+    char seen[512];
+    double budget[8];
+};
+
+static int sweep_record(void *ctx, const struct exp_sweep_step *step)
+{
+    struct sweep_log *log = ctx;
+    size_t n = strlen(log->seen);
+    snprintf(log->seen + n, sizeof log->seen - n, "%d/%d %s %s %s %s|", step->index, step->count,
+             step->layer, step->dir, exp_config_str(step->cfg, "name"),
+             exp_config_str(step->cfg, "layer"));
+    log->budget[log->steps] = step->stop_after;
+    return ++log->steps == log->stop_at ? 7 : 0;
+}
+
+static void sweep__lenet__each_convolution_its_config_dir_and_budget(void **state)
+{
+    (void)state;
+    struct exp_config *cfg = malloc(sizeof *cfg);
+    assert_non_null(cfg);
+    lenet_config(cfg, "{layer}.weight:core", "{layer}.weight:ring");
+    assert_int_equal(exp_config_set(cfg, "name", "sc", "test", NULL), CGPC_OK);
+    struct sweep_log log = {0};
+    int rc = -1;
+    assert_int_equal(exp_sweep_layers(cfg, "/out", 0, sweep_record, &log, &rc, NULL), CGPC_OK);
+    assert_int_equal(rc, 0);
+    assert_string_equal(log.seen, "0/2 conv1 /out/conv1 sc:conv1 conv1|"
+                                  "1/2 conv2 /out/conv2 sc:conv2 conv2|");
+    assert_true(log.budget[0] == 0 && log.budget[1] == 0);
+    assert_string_equal(exp_config_str(cfg, "name"), "sc"); /* the base is untouched */
+    /* a budget is shared by the sweep; a nonzero step result stops it and is passed back */
+    memset(&log, 0, sizeof log);
+    log.stop_at = 1;
+    assert_int_equal(exp_sweep_layers(cfg, "/out", 100, sweep_record, &log, &rc, NULL), CGPC_OK);
+    assert_int_equal(rc, 7);
+    assert_int_equal(log.steps, 1);
+    assert_true(log.budget[0] > 99 && log.budget[0] <= 100);
+    /* a model that cannot be loaded */
+    struct cgpc_err err = {0};
+    assert_int_equal(exp_config_set(cfg, "model", "/nonexistent/m.safetensors", "test", NULL),
+                     CGPC_OK);
+    assert_int_not_equal(exp_sweep_layers(cfg, "/out", 0, sweep_record, &log, &rc, &err),
+                         CGPC_OK);
+    assert_non_null(strstr(err.msg, "m.safetensors"));
+    assert_int_equal(log.steps, 1);
+    free(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -571,6 +624,7 @@ int main(void)
         cmocka_unit_test(metrics__zero_error_circuit_keeps_accuracy_exactly),
         cmocka_unit_test(metrics__bad_circuit_lowers_accuracy_and_restore_undoes_it),
         cmocka_unit_test(token_eval__matches_hand_computation),
+        cmocka_unit_test(sweep__lenet__each_convolution_its_config_dir_and_budget),
     };
     return cmocka_run_group_tests_name("exp", tests, load_mnist_test, free_mnist_test);
 }

@@ -1,6 +1,6 @@
 /* test_pbs.c - cmocka suite for src/pbs: batch planning, pbs.conf round trip and bad files,
  * template rendering, array flags, per-batch resubmission scripts, batch status from state
- * files. */
+ * files; job control (jobctl.h) against a fake scheduler: submission, resubmission, merge. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/fileio.h"
+#include "pbs/jobctl.h"
 #include "pbs/pbs.h"
 
 /* A fresh temporary job directory with batches/ (removed by rm_dir). */
@@ -304,6 +305,284 @@ static void status__state_files__classified(void **state)
     rm_dir(dir);
 }
 
+/* ---- job control against a fake scheduler --------------------------------------------------- */
+
+/* Records every command line ("cwd|arg arg ...\n") and answers qsub with `reply` and `rc`,
+ * qstat --version with `qstat`. */
+struct fake_sched {
+    int available, rc, calls;
+    const char *reply, *qstat;
+    char log[4096];
+};
+
+static int fake_run(void *ctx, char *const argv[], const char *cwd, char *out, size_t cap)
+{
+    struct fake_sched *f = ctx;
+    size_t n = strlen(f->log);
+    n += (size_t)snprintf(f->log + n, sizeof f->log - n, "%s|", cwd ? cwd : "");
+    for (int i = 0; argv[i]; i++)
+        n += (size_t)snprintf(f->log + n, sizeof f->log - n, "%s%s", i ? " " : "", argv[i]);
+    snprintf(f->log + n, sizeof f->log - n, "\n");
+    if (!strcmp(argv[0], "qstat")) {
+        snprintf(out, cap, "%s", f->qstat);
+        return 0;
+    }
+    f->calls++;
+    snprintf(out, cap, f->reply, f->calls);
+    return f->rc;
+}
+
+static int fake_available(void *ctx)
+{
+    return ((struct fake_sched *)ctx)->available;
+}
+
+static struct pbs_scheduler fake_scheduler(struct fake_sched *f, const char *reply, int rc)
+{
+    memset(f, 0, sizeof *f);
+    f->available = 1;
+    f->rc = rc;
+    f->reply = reply;
+    f->qstat = "Version: 6.1.2\n";
+    struct pbs_scheduler s = {fake_run, fake_available, f};
+    return s;
+}
+
+static char *slurp(const char *dir, const char *rel)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, rel);
+    unsigned char *data = NULL;
+    size_t len;
+    if (cgpc_read_file(path, &data, &len, NULL) != CGPC_OK)
+        return NULL;
+    return (char *)data;
+}
+
+static void submit__fake_qsub__array_flag_job_id_and_log(void **state)
+{
+    (void)state;
+    char dir[64];
+    make_dir(dir, sizeof dir);
+    struct fake_sched f;
+    struct pbs_scheduler s = fake_scheduler(&f, "qsub: note\nSubmitted batch job 4%d\n", 0);
+    char jobid[64], want[256];
+    assert_int_equal(pbs_submit(&s, dir, "job.sh", 3, "0-2", jobid, sizeof jobid, NULL), CGPC_OK);
+    assert_string_equal(jobid, "41");
+    snprintf(want, sizeof want, "|qstat --version\n%s|qsub -t 0-2 job.sh\n", dir);
+    assert_string_equal(f.log, want);
+    f.qstat = "pbs_version = 2022.1\n";
+    f.log[0] = '\0';
+    assert_int_equal(pbs_submit(&s, dir, "job.sh", 2, "0-1", jobid, sizeof jobid, NULL), CGPC_OK);
+    assert_string_equal(jobid, "42");
+    assert_non_null(strstr(f.log, "qsub -J 0-1 job.sh\n")); /* PBS Pro */
+    f.log[0] = '\0';
+    assert_int_equal(pbs_submit(&s, dir, "one.sh", 1, "0", jobid, sizeof jobid, NULL), CGPC_OK);
+    assert_non_null(strstr(f.log, "|qsub one.sh\n")); /* one batch: no array */
+    char *log = slurp(dir, "submissions.log");
+    assert_non_null(log);
+    assert_non_null(strstr(log, " batches 0-2 job 41 script job.sh\n"));
+    assert_non_null(strstr(log, " batches 0-1 job 42 script job.sh\n"));
+    assert_non_null(strstr(log, " batches 0 job 43 script one.sh\n"));
+    free(log);
+    rm_dir(dir);
+}
+
+static void submit__qsub_missing_or_failing__error_says_why(void **state)
+{
+    (void)state;
+    char dir[64];
+    make_dir(dir, sizeof dir);
+    struct fake_sched f;
+    struct pbs_scheduler s = fake_scheduler(&f, "qsub: Unknown queue %d\n", 3);
+    struct cgpc_err err = {0};
+    char jobid[64];
+    assert_int_equal(pbs_submit(&s, dir, "job.sh", 2, "0-1", jobid, sizeof jobid, &err),
+                     CGPC_ERR_IO);
+    assert_non_null(strstr(err.msg, "job.sh -t 0-1 failed (exit 3): qsub: Unknown queue 1"));
+    f.available = 0;
+    assert_int_equal(pbs_submit(&s, dir, "job.sh", 2, "0-1", jobid, sizeof jobid, &err),
+                     CGPC_ERR_NOT_FOUND);
+    assert_non_null(strstr(err.msg, "not found on PATH"));
+    assert_int_equal(f.calls, 1);
+    assert_false(pbs_dir_submitted(dir)); /* nothing was logged */
+    rm_dir(dir);
+}
+
+/* A job directory of 3 batches over 5 runs: batch 0 done, 1 unfinished, 2 failed. */
+static void three_batch_job(char *dir, size_t cap, struct pbs_job *job)
+{
+    make_dir(dir, cap);
+    small_job(job, 5, 3);
+    assert_int_equal(pbs_job_save(job, dir, NULL), CGPC_OK);
+    write_file(dir, "template.pbs", "#!/bin/bash\n#PBS -l walltime={{WALLTIME}}\nrun\n");
+    write_file(dir, "job.sh", "#!/bin/bash\n#PBS -l walltime=01:00:00\nrun\n");
+    write_file(dir, "batches/0/state", "done\n");
+    write_file(dir, "batches/1/state", "unfinished\n");
+    write_file(dir, "batches/2/state", "failed 1\n");
+}
+
+static void resubmit__unfinished_and_failed__each_alone_then_nothing(void **state)
+{
+    (void)state;
+    char dir[64];
+    struct pbs_job job;
+    three_batch_job(dir, sizeof dir, &job);
+    struct fake_sched f;
+    struct pbs_scheduler s = fake_scheduler(&f, "%d.server\n", 0);
+    struct pbs_resubmitted *done = NULL;
+    int n, count[5];
+    assert_int_equal(pbs_resubmit(&s, dir, &job, 0, -1, 1700000000, &done, &n, count, NULL),
+                     CGPC_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(count[PBS_DONE], 1);
+    assert_int_equal(done[0].batch, 1);
+    assert_int_equal(done[0].was, PBS_UNFINISHED);
+    assert_int_equal(done[0].first_run, 1);
+    assert_int_equal(done[0].count, 2);
+    assert_string_equal(done[0].jobid, "1.server");
+    assert_int_equal(done[1].batch, 2);
+    assert_int_equal(done[1].was, PBS_FAILED);
+    assert_string_equal(done[1].jobid, "2.server");
+    free(done);
+    assert_non_null(strstr(f.log, "|qsub resubmit/batch-1.sh\n"));
+    assert_non_null(strstr(f.log, "|qsub resubmit/batch-2.sh\n"));
+    char *text = slurp(dir, "resubmit/batch-2.sh");
+    assert_non_null(text);
+    assert_non_null(strstr(text, "walltime=01:00:00\n# cgpc pbs resubmit: batch 2 alone\n"
+                                 "export CGPC_BATCH=2\nrun\n"));
+    free(text);
+    text = slurp(dir, "batches/1/state");
+    assert_string_equal(text, "submitted 1700000000 1.server\n");
+    free(text);
+    /* both are queued now: a second resubmit does nothing */
+    assert_int_equal(pbs_resubmit(&s, dir, &job, 0, -1, 1700000001, &done, &n, count, NULL),
+                     CGPC_OK);
+    assert_int_equal(n, 0);
+    assert_null(done);
+    assert_int_equal(count[PBS_NOT_STARTED], 2);
+    assert_int_equal(f.calls, 2);
+    rm_dir(dir);
+}
+
+static void resubmit__new_walltime__job_script_and_conf_updated(void **state)
+{
+    (void)state;
+    char dir[64];
+    struct pbs_job job;
+    three_batch_job(dir, sizeof dir, &job);
+    struct fake_sched f;
+    struct pbs_scheduler s = fake_scheduler(&f, "%d\n", 0);
+    struct pbs_resubmitted *done = NULL;
+    int n, count[5];
+    assert_int_equal(pbs_resubmit(&s, dir, &job, 3 * 3600, -1, 1700000000, &done, &n, count,
+                                  NULL),
+                     CGPC_OK);
+    free(done);
+    char *text = slurp(dir, "job.sh");
+    assert_string_equal(text, "#!/bin/bash\n#PBS -l walltime=03:00:00\nrun\n");
+    free(text);
+    text = slurp(dir, "resubmit/batch-1.sh");
+    assert_non_null(strstr(text, "walltime=03:00:00"));
+    free(text);
+    struct pbs_job back;
+    assert_int_equal(pbs_job_load(&back, dir, NULL), CGPC_OK);
+    assert_true(back.walltime_s == 3 * 3600);
+    assert_true(back.margin_s == pbs_default_margin(3 * 3600));
+    /* a margin past the walltime is refused before anything is submitted */
+    struct cgpc_err err = {0};
+    f.calls = 0;
+    assert_int_not_equal(pbs_resubmit(&s, dir, &job, 100, 200, 1700000000, &done, &n, count,
+                                      &err),
+                         CGPC_OK);
+    assert_int_equal(f.calls, 0);
+    rm_dir(dir);
+}
+
+/* Batch b's train output with runs [first, first+count) and one stray run file. */
+static void batch_output(const char *dir, int b, int first, int count, const char *model)
+{
+    char rel[256], rows[512] = "run,seed\n";
+    for (int r = first; r < first + count; r++) {
+        snprintf(rel, sizeof rel, "batches/%d/out/best.%d.4.chr", b, r);
+        write_file(dir, rel, "circuit\n");
+        snprintf(rel, sizeof rel, "batches/%d/out/pareto.%d.csv", b, r);
+        write_file(dir, rel, "pareto\n");
+        size_t n = strlen(rows);
+        snprintf(rows + n, sizeof rows - n, "%d,%d\n", r, 100 + r);
+    }
+    snprintf(rel, sizeof rel, "batches/%d/out/best.9.4.chr", b); /* not this batch's run */
+    write_file(dir, rel, "stray\n");
+    snprintf(rel, sizeof rel, "batches/%d/out/results.csv", b);
+    write_file(dir, rel, rows);
+    snprintf(rel, sizeof rel, "batches/%d/out/model.txt", b);
+    write_file(dir, rel, model);
+    snprintf(rel, sizeof rel, "batches/%d/out/config.txt", b);
+    write_file(dir, rel, "cgpc-config 1\nrows 2\nruns 2\nfirst-run 3\ncols 4\n");
+    snprintf(rel, sizeof rel, "batches/%d/out/experiment.exp", b);
+    write_file(dir, rel, "cgpc-experiment 1\n");
+    snprintf(rel, sizeof rel, "batches/%d/out/data.txt", b);
+    write_file(dir, rel, "data\n");
+    snprintf(rel, sizeof rel, "batches/%d/state", b);
+    write_file(dir, rel, "done\n");
+}
+
+static void merge__all_done__one_directory_with_every_run(void **state)
+{
+    (void)state;
+    char dir[64], out[128];
+    make_dir(dir, sizeof dir);
+    struct pbs_job job;
+    small_job(&job, 5, 2); /* batch 0: runs 0-1, batch 1: runs 2-4 */
+    batch_output(dir, 0, 0, 2, "cgpc-model-record 1\nfnv1a64 1\n");
+    batch_output(dir, 1, 2, 3, "cgpc-model-record 1\nfnv1a64 1\n");
+    snprintf(out, sizeof out, "%s/merged", dir);
+    assert_int_equal(pbs_merge(dir, &job, out, 1700000000, NULL), CGPC_OK);
+    char *text = slurp(out, "results.csv");
+    assert_string_equal(text, "run,seed\n0,100\n1,101\n2,102\n3,103\n4,104\n");
+    free(text);
+    text = slurp(out, "config.txt");
+    assert_string_equal(text, "cgpc-config 1\nrows 2\nruns 5\nfirst-run 0\ncols 4\n");
+    free(text);
+    for (int r = 0; r < 5; r++) {
+        char rel[64];
+        snprintf(rel, sizeof rel, "best.%d.4.chr", r);
+        text = slurp(out, rel);
+        assert_string_equal(text, "circuit\n");
+        free(text);
+    }
+    assert_null(slurp(out, "best.9.4.chr"));
+    text = slurp(out, "data.txt");
+    assert_string_equal(text, "data\n");
+    free(text);
+    assert_int_equal(pbs_run_of_file("statistics.12.csv.gz"), 12);
+    assert_int_equal(pbs_run_of_file("best.x.4.chr"), -1);
+    assert_int_equal(pbs_run_of_file("results.csv"), -1);
+    rm_dir(dir);
+}
+
+static void merge__batch_not_done_or_other_model__refused(void **state)
+{
+    (void)state;
+    char dir[64], out[128];
+    make_dir(dir, sizeof dir);
+    struct pbs_job job;
+    small_job(&job, 5, 2);
+    batch_output(dir, 0, 0, 2, "cgpc-model-record 1\nfnv1a64 1\n");
+    batch_output(dir, 1, 2, 3, "cgpc-model-record 1\nfnv1a64 2\n");
+    write_file(dir, "batches/1/state", "unfinished\n");
+    snprintf(out, sizeof out, "%s/merged", dir);
+    struct cgpc_err err = {0};
+    assert_int_not_equal(pbs_merge(dir, &job, out, 1700000000, &err), CGPC_OK);
+    assert_non_null(strstr(err.msg, "1 of 2 batches are not done: 1 (unfinished)"));
+    assert_false(cgpc_path_exists(out));
+    write_file(dir, "batches/1/state", "done\n");
+    assert_int_equal(pbs_merge(dir, &job, out, 1700000000, &err), CGPC_ERR_FORMAT);
+    assert_non_null(strstr(err.msg, "did not use the same model file"));
+    assert_null(slurp(out, "results.csv"));
+    rm_dir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -316,6 +595,12 @@ int main(void)
         cmocka_unit_test(array_args__flavours__pro_J_else_t_none_for_one),
         cmocka_unit_test(batch_script__after_pbs_lines__sets_cgpc_batch),
         cmocka_unit_test(status__state_files__classified),
+        cmocka_unit_test(submit__fake_qsub__array_flag_job_id_and_log),
+        cmocka_unit_test(submit__qsub_missing_or_failing__error_says_why),
+        cmocka_unit_test(resubmit__unfinished_and_failed__each_alone_then_nothing),
+        cmocka_unit_test(resubmit__new_walltime__job_script_and_conf_updated),
+        cmocka_unit_test(merge__all_done__one_directory_with_every_run),
+        cmocka_unit_test(merge__batch_not_done_or_other_model__refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,8 +13,8 @@
 #include "energy/energy.h"
 #include "evolve_cli.h"
 #include "exp/experiment.h"
+#include "exp/sweep.h"
 #include "exp_cli.h"
-#include "nn/model.h"
 
 /* Exit status of a run stopped early (signal, --stop-after) with its checkpoint saved. */
 #define TRAIN_EXIT_UNFINISHED 3
@@ -270,6 +270,21 @@ static int train_one(const struct train_opts *o, const struct exp_config *cfg, c
     return CLI_EXIT_OK;
 }
 
+struct train_layer_ctx {
+    const struct train_opts *o;
+    const struct energy_gate_table *gates;
+};
+
+/* One step of the --all-layers sweep. */
+static int train_layer(void *ctx, const struct exp_sweep_step *step)
+{
+    const struct train_layer_ctx *c = ctx;
+    struct train_opts layer_opts = *c->o;
+    layer_opts.stop_after = step->stop_after;
+    fprintf(stderr, "cgpc train: layer %s -> %s\n", step->layer, step->dir);
+    return train_one(&layer_opts, step->cfg, step->dir, c->gates);
+}
+
 int cmd_train(int argc, char **argv)
 {
     struct train_opts o;
@@ -307,46 +322,9 @@ int cmd_train(int argc, char **argv)
     if (!o.all_layers)
         return train_one(&o, &cfg, o.out, &table);
 
-    /* --all-layers: every convolution of the model, one sub-directory each */
-    char model_path[4096];
-    struct nn_model model = {0};
-    if (exp_resolve_path(cfg.path, exp_config_str(&cfg, "model"), model_path, sizeof model_path,
-                         &err) != CGPC_OK ||
-        nn_model_load(model_path, &model, &err) != CGPC_OK) {
-        nn_model_free(&model);
+    /* --all-layers: every convolution of the model, one sub-directory each (src/exp/sweep) */
+    struct train_layer_ctx ctx = {&o, &table};
+    if (exp_sweep_layers(&cfg, o.out, o.stop_after, train_layer, &ctx, &rc, &err) != CGPC_OK)
         return cli_report("train", &err, 0);
-    }
-    rc = CLI_EXIT_OK;
-    int n_conv = 0;
-    double t0 = cgpc_wtime(); /* --stop-after bounds the whole sweep, not each layer */
-    struct train_opts layer_opts = o;
-    for (int i = 0; i < model.nlayers && rc == CLI_EXIT_OK; i++) {
-        const struct nn_layer *l = &model.layers[i];
-        if (l->op != NN_OP_CONV2D)
-            continue;
-        n_conv++;
-        struct exp_config layer_cfg = cfg;
-        char sub[4400];
-        snprintf(sub, sizeof sub, "%s/%s", o.out, l->name);
-        char name[EXP_VALUE_MAX];
-        snprintf(name, sizeof name, "%s:%s", exp_config_str(&cfg, "name"), l->name);
-        if (exp_config_set(&layer_cfg, "layer", l->name, "--all-layers", &err) != CGPC_OK ||
-            exp_config_set(&layer_cfg, "name", name, "--all-layers", &err) != CGPC_OK) {
-            rc = cli_report("train", &err, 0);
-            break;
-        }
-        if (o.stop_after > 0) {
-            layer_opts.stop_after = o.stop_after - (cgpc_wtime() - t0);
-            if (layer_opts.stop_after <= 0.001)
-                layer_opts.stop_after = 0.001;
-        }
-        fprintf(stderr, "cgpc train: layer %s -> %s\n", l->name, sub);
-        rc = train_one(&layer_opts, &layer_cfg, sub, &table);
-    }
-    nn_model_free(&model);
-    if (rc == CLI_EXIT_OK && n_conv == 0) {
-        cli_error("train", model_path, "the model has no convolutions for --all-layers");
-        rc = CLI_EXIT_FAILURE;
-    }
     return rc;
 }

@@ -1,0 +1,569 @@
+/* jobctl.c - generate, submit, status, resubmit and merge of a PBS job directory (see
+ * jobctl.h); qsub behind struct pbs_scheduler. */
+#include "pbs/jobctl.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/fileio.h"
+#include "common/parse.h"
+
+/* ---- small file helpers -------------------------------------------------------------------- */
+
+/* Raw bytes of a file (no gunzip: statistics stay compressed), NUL-terminated. */
+static cgpc_status read_raw(const char *path, char **data, size_t *len, struct cgpc_err *err)
+{
+    *data = NULL;
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return CGPC_FAIL(err, CGPC_ERR_IO, "%s: cannot open", path);
+    cgpc_status st = CGPC_OK;
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        n += fread(buf + n, 1, cap - n - 1, fp);
+        if (n < cap - 1)
+            break;
+        char *grown = realloc(buf, cap * 2);
+        if (!grown) {
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        buf = grown;
+        cap *= 2;
+    }
+    if (!buf)
+        st = CGPC_FAIL(err, CGPC_ERR_NOMEM, "%s: out of memory", path);
+    else if (ferror(fp))
+        st = CGPC_FAIL(err, CGPC_ERR_IO, "%s: read error", path);
+    fclose(fp);
+    if (st != CGPC_OK) {
+        free(buf);
+        return st;
+    }
+    buf[n] = '\0';
+    *data = buf;
+    *len = n;
+    return CGPC_OK;
+}
+
+static cgpc_status copy_file(const char *from, const char *to, struct cgpc_err *err)
+{
+    char *data;
+    size_t len;
+    cgpc_status st = read_raw(from, &data, &len, err);
+    if (st == CGPC_OK)
+        st = cgpc_write_file_atomic(to, data, len, err);
+    free(data);
+    return st;
+}
+
+static cgpc_status write_text(const char *path, const char *text, int executable,
+                              struct cgpc_err *err)
+{
+    cgpc_status st = cgpc_write_file_atomic(path, text, strlen(text), err);
+    if (st == CGPC_OK && executable && chmod(path, 0755) != 0)
+        return CGPC_FAIL(err, CGPC_ERR_IO, "%s: chmod failed", path);
+    return st;
+}
+
+/* Append one line to DIR/submissions.log (rewritten atomically). */
+static cgpc_status log_submission(const char *dir, const char *batches, const char *jobid,
+                                  const char *script, struct cgpc_err *err)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/submissions.log", dir);
+    char *old = NULL;
+    size_t len = 0;
+    if (cgpc_path_exists(path) && read_raw(path, &old, &len, err) != CGPC_OK)
+        return err ? err->code : CGPC_ERR_IO;
+    char stamp[32];
+    time_t now = time(NULL);
+    strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+    char line[1024];
+    int n = snprintf(line, sizeof line, "%s batches %s job %s script %s\n", stamp, batches, jobid,
+                     script);
+    if (n >= (int)sizeof line)
+        n = (int)sizeof line - 1;
+    char *all = malloc(len + (size_t)n + 1);
+    if (!all) {
+        free(old);
+        return CGPC_FAIL(err, CGPC_ERR_NOMEM, "%s: out of memory", path);
+    }
+    if (len)
+        memcpy(all, old, len);
+    memcpy(all + len, line, (size_t)n + 1);
+    cgpc_status st = cgpc_write_file_atomic(path, all, len + (size_t)n, err);
+    free(all);
+    free(old);
+    return st;
+}
+
+/* ---- the system scheduler ------------------------------------------------------------------ */
+
+static int system_available(void *ctx)
+{
+    (void)ctx;
+    const char *path = getenv("PATH");
+    if (!path)
+        return 0;
+    char dir[4096], cand[4200];
+    for (const char *p = path; *p;) {
+        size_t n = strcspn(p, ":");
+        snprintf(dir, sizeof dir, "%.*s", (int)n, p);
+        snprintf(cand, sizeof cand, "%s/qsub", n ? dir : ".");
+        if (access(cand, X_OK) == 0)
+            return 1;
+        p += n + (p[n] == ':');
+    }
+    return 0;
+}
+
+static int system_run(void *ctx, char *const argv[], const char *cwd, char *out, size_t cap)
+{
+    (void)ctx;
+    out[0] = '\0';
+    int fd[2];
+    if (pipe(fd) != 0)
+        return 127;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fd[0]);
+        close(fd[1]);
+        return 127;
+    }
+    if (pid == 0) {
+        dup2(fd[1], STDOUT_FILENO);
+        dup2(fd[1], STDERR_FILENO);
+        close(fd[0]);
+        close(fd[1]);
+        if (cwd && chdir(cwd) != 0)
+            _exit(127);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    close(fd[1]);
+    size_t n = 0;
+    ssize_t k;
+    char sink[512];
+    while ((k = read(fd[0], n + 1 < cap ? out + n : sink,
+                     n + 1 < cap ? cap - 1 - n : sizeof sink)) > 0 ||
+           (k < 0 && errno == EINTR))
+        if (k > 0 && n + 1 < cap)
+            n += (size_t)k;
+    out[n] = '\0';
+    close(fd[0]);
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+const struct pbs_scheduler *pbs_scheduler_system(void)
+{
+    static const struct pbs_scheduler sys = {system_run, system_available, NULL};
+    return &sys;
+}
+
+enum pbs_flavour pbs_scheduler_flavour(const struct pbs_scheduler *s)
+{
+    char out[4096];
+    char *argv[] = {"qstat", "--version", NULL};
+    s->run(s->ctx, argv, NULL, out, sizeof out);
+    return strstr(out, "pbs_version") ? PBS_FLAVOUR_PRO : PBS_FLAVOUR_TORQUE;
+}
+
+static cgpc_status need_qsub(const struct pbs_scheduler *s, struct cgpc_err *err)
+{
+    if (s->available(s->ctx))
+        return CGPC_OK;
+    return CGPC_FAIL(err, CGPC_ERR_NOT_FOUND,
+                     "qsub: not found on PATH: install the scheduler's client (OpenPBS/PBS "
+                     "Pro, Torque, or Debian's slurm-wlm-torque), or use 'cgpc pbs "
+                     "generate' and submit job.sh yourself");
+}
+
+cgpc_status pbs_submit(const struct pbs_scheduler *s, const char *dir, const char *script,
+                       int batches, const char *batch_list, char *jobid, size_t cap,
+                       struct cgpc_err *err)
+{
+    cgpc_status st = need_qsub(s, err);
+    if (st != CGPC_OK)
+        return st;
+    char flag[16], range[32];
+    int na = pbs_array_args(pbs_scheduler_flavour(s), batches, flag, range, (int)sizeof range);
+    char *argv[5] = {"qsub", NULL, NULL, NULL, NULL};
+    int k = 1;
+    if (na) {
+        argv[k++] = flag;
+        argv[k++] = range;
+    }
+    argv[k++] = (char *)script;
+    char out[4096];
+    int rc = s->run(s->ctx, argv, dir, out, sizeof out);
+    char *line = cgpc_trim(out);
+    if (rc != 0)
+        return CGPC_FAIL(err, CGPC_ERR_IO, "qsub: %s %s%s%s failed (exit %d): %s", script,
+                         na ? flag : "", na ? " " : "", na ? range : "", rc, line);
+    /* the job id is the last word of the output ("Submitted batch job N" or "N.server") */
+    char *nl;
+    while ((nl = strrchr(line, '\n')) && !nl[1])
+        *nl = '\0';
+    const char *last = strrchr(line, '\n') ? strrchr(line, '\n') + 1 : line;
+    const char *word = strrchr(last, ' ') ? strrchr(last, ' ') + 1 : last;
+    snprintf(jobid, cap, "%s", *word ? word : "?");
+    return log_submission(dir, batch_list, jobid, script, err);
+}
+
+cgpc_status pbs_status_all(const char *dir, const struct pbs_job *job, int64_t now,
+                           struct pbs_batch_status **st, int count[5], struct cgpc_err *err)
+{
+    memset(count, 0, 5 * sizeof count[0]);
+    if (!(*st = calloc((size_t)job->batches, sizeof **st)))
+        return CGPC_FAIL(err, CGPC_ERR_NOMEM, "%s: out of memory", dir);
+    for (int b = 0; b < job->batches; b++) {
+        cgpc_status s = pbs_batch_status(dir, job, b, now, &(*st)[b], err);
+        if (s != CGPC_OK)
+            return s;
+        count[(*st)[b].state]++;
+    }
+    return CGPC_OK;
+}
+
+/* ---- generate ------------------------------------------------------------------------------ */
+
+cgpc_status pbs_dir_check(const char *dir, const struct pbs_job *job, const char *experiment,
+                          int *same, struct cgpc_err *err)
+{
+    *same = 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return CGPC_OK;
+    int entries = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        entries += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+    closedir(d);
+    if (!entries)
+        return CGPC_OK;
+    struct pbs_job old;
+    if (pbs_job_load(&old, dir, NULL) != CGPC_OK)
+        return CGPC_FAIL(err, CGPC_ERR_ARG, "%s: exists and is not a cgpc job directory; choose "
+                                            "another --out or remove it", dir);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/experiment.exp", dir);
+    char *old_exp = NULL;
+    size_t len;
+    if (read_raw(path, &old_exp, &len, NULL) == CGPC_OK && pbs_job_equal(&old, job) &&
+        !strcmp(old_exp, experiment))
+        *same = 1;
+    free(old_exp);
+    if (!*same)
+        return CGPC_FAIL(err, CGPC_ERR_ARG, "%s: holds a different job (pbs.conf or "
+                                            "experiment.exp differ); choose another --out, or "
+                                            "remove it to replace the job", dir);
+    return CGPC_OK;
+}
+
+cgpc_status pbs_render_job_script(const char *dir, const struct pbs_job *job,
+                                  struct cgpc_err *err)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/template.pbs", dir);
+    unsigned char *tmpl = NULL;
+    size_t len;
+    char *rendered = NULL;
+    cgpc_status st = cgpc_read_file(path, &tmpl, &len, err);
+    if (st == CGPC_OK)
+        st = pbs_template_render((char *)tmpl, path, job, dir, &rendered, err);
+    if (st == CGPC_OK) {
+        snprintf(path, sizeof path, "%s/job.sh", dir);
+        st = write_text(path, rendered, 1, err);
+    }
+    free(tmpl);
+    free(rendered);
+    return st;
+}
+
+cgpc_status pbs_dir_write(const char *dir, const struct pbs_job *job,
+                          const struct pbs_dir_files *files, struct cgpc_err *err)
+{
+    char *rendered = NULL, path[4300];
+    cgpc_status st = pbs_template_render(files->template_text, files->template_name, job, dir,
+                                         &rendered, err);
+    if (st != CGPC_OK)
+        return st;
+    const struct { const char *name; const char *text; int exec; } out[] = {
+        {"experiment.exp", files->experiment, 0},
+        {"template.pbs", files->template_text, 0},
+        {"job.sh", rendered, 1},
+    };
+    snprintf(path, sizeof path, "%s/batches", dir);
+    st = cgpc_mkdirs(path, err);
+    for (size_t i = 0; st == CGPC_OK && i < sizeof out / sizeof out[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, out[i].name);
+        st = write_text(path, out[i].text, out[i].exec, err);
+    }
+    snprintf(path, sizeof path, "%s/run-batch.sh", dir);
+    if (st == CGPC_OK && (st = copy_file(files->run_batch_path, path, err)) == CGPC_OK &&
+        chmod(path, 0755))
+        st = CGPC_FAIL(err, CGPC_ERR_IO, "%s: chmod failed", path);
+    if (st == CGPC_OK)
+        st = pbs_job_save(job, dir, err);
+    free(rendered);
+    return st;
+}
+
+int pbs_dir_submitted(const char *dir)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/submissions.log", dir);
+    return cgpc_path_exists(path);
+}
+
+/* ---- resubmit ------------------------------------------------------------------------------ */
+
+cgpc_status pbs_resubmit(const struct pbs_scheduler *s, const char *dir, struct pbs_job *job,
+                         double walltime_s, double margin_s, int64_t now,
+                         struct pbs_resubmitted **done, int *n, int count[5],
+                         struct cgpc_err *err)
+{
+    *done = NULL;
+    *n = 0;
+    cgpc_status st;
+    if (walltime_s > 0 || margin_s >= 0) {
+        if (walltime_s > 0)
+            job->walltime_s = walltime_s;
+        job->margin_s = margin_s >= 0 ? margin_s : pbs_default_margin(job->walltime_s);
+        if ((st = pbs_job_check(job, err)) != CGPC_OK ||
+            (st = pbs_render_job_script(dir, job, err)) != CGPC_OK ||
+            (st = pbs_job_save(job, dir, err)) != CGPC_OK)
+            return st;
+    }
+    struct pbs_batch_status *bs = NULL;
+    char *script = NULL, *batch_script = NULL;
+    if ((st = pbs_status_all(dir, job, now, &bs, count, err)) != CGPC_OK)
+        goto out;
+    int todo = count[PBS_UNFINISHED] + count[PBS_FAILED];
+    if (todo == 0)
+        goto out;
+    if (!(*done = calloc((size_t)todo, sizeof **done))) {
+        st = CGPC_FAIL(err, CGPC_ERR_NOMEM, "%s: out of memory", dir);
+        goto out;
+    }
+    char path[4300];
+    snprintf(path, sizeof path, "%s/job.sh", dir);
+    size_t len;
+    if ((st = need_qsub(s, err)) != CGPC_OK || (st = read_raw(path, &script, &len, err)) != CGPC_OK)
+        goto out;
+    snprintf(path, sizeof path, "%s/resubmit", dir);
+    if ((st = cgpc_mkdirs(path, err)) != CGPC_OK)
+        goto out;
+    for (int b = 0; b < job->batches; b++) {
+        if (bs[b].state != PBS_UNFINISHED && bs[b].state != PBS_FAILED)
+            continue;
+        struct pbs_resubmitted *r = &(*done)[*n];
+        char name[64], list[32], state[256];
+        snprintf(name, sizeof name, "resubmit/batch-%d.sh", b);
+        snprintf(path, sizeof path, "%s/%s", dir, name);
+        free(batch_script);
+        if ((st = pbs_batch_script(script, "job.sh", b, &batch_script, err)) != CGPC_OK ||
+            (st = write_text(path, batch_script, 1, err)) != CGPC_OK)
+            goto out;
+        snprintf(list, sizeof list, "%d", b);
+        if ((st = pbs_submit(s, dir, name, 0, list, r->jobid, sizeof r->jobid, err)) != CGPC_OK)
+            goto out;
+        snprintf(path, sizeof path, "%s/batches/%d/state", dir, b);
+        snprintf(state, sizeof state, "submitted %lld %s\n", (long long)now, r->jobid);
+        if ((st = cgpc_write_file_atomic(path, state, strlen(state), err)) != CGPC_OK)
+            goto out;
+        r->batch = b;
+        r->was = bs[b].state;
+        r->first_run = bs[b].first_run;
+        r->count = bs[b].count;
+        (*n)++;
+    }
+out:
+    free(bs);
+    free(script);
+    free(batch_script);
+    return st;
+}
+
+/* ---- merge --------------------------------------------------------------------------------- */
+
+int pbs_run_of_file(const char *name)
+{
+    static const char *const prefixes[] = {"statistics.", "best.", "pareto."};
+    static const char *const suffixes[] = {".csv.gz", ".chr", ".csv"};
+    for (int i = 0; i < 3; i++) {
+        size_t pl = strlen(prefixes[i]), nl = strlen(name), sl = strlen(suffixes[i]);
+        if (strncmp(name, prefixes[i], pl) || nl < pl + sl + 1 ||
+            strcmp(name + nl - sl, suffixes[i]))
+            continue;
+        char *end;
+        long r = strtol(name + pl, &end, 10);
+        if (end == name + pl || (*end != '.') || r < 0 || r > INT_MAX)
+            continue;
+        return (int)r;
+    }
+    return -1;
+}
+
+/* DIR's config.txt with the batch's "runs"/"first-run" lines set to the whole job's. */
+static char *merged_config(const char *text, const struct pbs_job *job)
+{
+    size_t cap = strlen(text) + 64;
+    char *out = malloc(cap);
+    if (!out)
+        return NULL;
+    size_t n = 0;
+    for (const char *p = text; *p;) {
+        size_t len = strcspn(p, "\n");
+        if (!strncmp(p, "runs ", 5))
+            n += (size_t)snprintf(out + n, cap - n, "runs %d", job->runs);
+        else if (!strncmp(p, "first-run ", 10))
+            n += (size_t)snprintf(out + n, cap - n, "first-run %d", job->first_run);
+        else {
+            memcpy(out + n, p, len);
+            n += len;
+        }
+        p += len;
+        if (*p == '\n')
+            out[n++] = *p++;
+        out[n] = '\0';
+    }
+    out[n] = '\0';
+    return out;
+}
+
+static cgpc_status merge_batch(const char *bdir, int b, int first, int count, const char *out,
+                               char **results, size_t *results_len, struct cgpc_err *err)
+{
+    DIR *d = opendir(bdir);
+    if (!d)
+        return CGPC_FAIL(err, CGPC_ERR_IO, "%s: cannot open batch %d's output", bdir, b);
+    cgpc_status st = CGPC_OK;
+    struct dirent *e;
+    char from[4400], to[4400];
+    while (st == CGPC_OK && (e = readdir(d))) {
+        int r = pbs_run_of_file(e->d_name);
+        if (r < first || r >= first + count)
+            continue;
+        snprintf(from, sizeof from, "%s/%s", bdir, e->d_name);
+        snprintf(to, sizeof to, "%s/%s", out, e->d_name);
+        st = copy_file(from, to, err);
+    }
+    closedir(d);
+    if (st != CGPC_OK)
+        return st;
+    /* results.csv: the header once (batch 0's), then each batch's rows in run order */
+    char *text;
+    size_t len;
+    snprintf(from, sizeof from, "%s/results.csv", bdir);
+    if ((st = read_raw(from, &text, &len, err)) != CGPC_OK)
+        return st;
+    const char *rows = strchr(text, '\n');
+    rows = rows ? rows + 1 : text + len;
+    if (*results && strncmp(*results, text, (size_t)(rows - text))) {
+        free(text);
+        return CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s: header differs from batch 0's", from);
+    }
+    const char *take = *results ? rows : text;
+    size_t tl = strlen(take);
+    char *grown = realloc(*results, *results_len + tl + 1);
+    if (!grown) {
+        free(text);
+        return CGPC_FAIL(err, CGPC_ERR_NOMEM, "%s: out of memory", from);
+    }
+    memcpy(grown + *results_len, take, tl + 1);
+    *results = grown;
+    *results_len += tl;
+    free(text);
+    return CGPC_OK;
+}
+
+/* CGPC_ERR_ARG naming the batches that are not done, if any. */
+static cgpc_status merge_all_done(const char *dir, const struct pbs_job *job,
+                                  const struct pbs_batch_status *bs, const int count[5],
+                                  struct cgpc_err *err)
+{
+    if (count[PBS_DONE] == job->batches)
+        return CGPC_OK;
+    char list[1024] = "";
+    size_t n = 0;
+    for (int b = 0; b < job->batches && n < sizeof list - 40; b++)
+        if (bs[b].state != PBS_DONE)
+            n += (size_t)snprintf(list + n, sizeof list - n, "%s%d (%s)", n ? ", " : "", b,
+                                  pbs_state_name(bs[b].state));
+    return CGPC_FAIL(err, CGPC_ERR_ARG, "%s: %d of %d batches are not done: %s; see 'cgpc pbs "
+                                        "status %s'",
+                     dir, job->batches - count[PBS_DONE], job->batches, list, dir);
+}
+
+cgpc_status pbs_merge(const char *dir, const struct pbs_job *job, const char *out, int64_t now,
+                      struct cgpc_err *err)
+{
+    struct pbs_batch_status *bs = NULL;
+    int count[5];
+    char *results = NULL, *config = NULL, *config2 = NULL;
+    size_t results_len = 0, len;
+    char bdir[4300], from[4400], to[4400];
+    cgpc_status s = pbs_status_all(dir, job, now, &bs, count, err);
+    if (s == CGPC_OK)
+        s = merge_all_done(dir, job, bs, count, err);
+    if (s == CGPC_OK)
+        s = cgpc_mkdirs(out, err);
+    for (int b = 0; s == CGPC_OK && b < job->batches; b++) {
+        snprintf(bdir, sizeof bdir, "%s/batches/%d/out", dir, b);
+        s = merge_batch(bdir, b, bs[b].first_run, bs[b].count, out, &results, &results_len,
+                        err);
+    }
+    /* the run-independent files from batch 0; model.txt must agree across batches */
+    static const char *const common_files[] = {"experiment.exp", "model.txt", "data.txt",
+                                               "slots.txt"};
+    for (size_t i = 0; s == CGPC_OK && i < sizeof common_files / sizeof common_files[0]; i++) {
+        snprintf(from, sizeof from, "%s/batches/0/out/%s", dir, common_files[i]);
+        snprintf(to, sizeof to, "%s/%s", out, common_files[i]);
+        if (i == 3 && !cgpc_path_exists(from))
+            continue;
+        s = copy_file(from, to, err);
+    }
+    for (int b = 1; s == CGPC_OK && b < job->batches; b++) {
+        snprintf(from, sizeof from, "%s/batches/0/out/model.txt", dir);
+        snprintf(to, sizeof to, "%s/batches/%d/out/model.txt", dir, b);
+        char *x = NULL, *y = NULL;
+        size_t lx, ly;
+        if ((s = read_raw(from, &x, &lx, err)) == CGPC_OK &&
+            (s = read_raw(to, &y, &ly, err)) == CGPC_OK && strcmp(x, y))
+            s = CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s differs from batch 0's: the batches did not "
+                                                "use the same model file", to);
+        free(x);
+        free(y);
+    }
+    snprintf(from, sizeof from, "%s/batches/0/out/config.txt", dir);
+    snprintf(to, sizeof to, "%s/config.txt", out);
+    if (s == CGPC_OK && (s = read_raw(from, &config, &len, err)) == CGPC_OK) {
+        if (!(config2 = merged_config(config, job)))
+            s = CGPC_FAIL(err, CGPC_ERR_NOMEM, "%s: out of memory", from);
+        else
+            s = write_text(to, config2, 0, err);
+    }
+    snprintf(to, sizeof to, "%s/results.csv", out);
+    if (s == CGPC_OK)
+        s = cgpc_write_file_atomic(to, results, results_len, err);
+    free(bs);
+    free(results);
+    free(config);
+    free(config2);
+    return s;
+}
