@@ -105,6 +105,47 @@ static void idx_save_load__plain_and_gz__round_trip(void **state)
     nn_dataset_free(NULL);
 }
 
+static void idx_load__validation_split__is_train_tail_and_disjoint(void **state)
+{
+    (void)state;
+    struct nn_dataset a, tr, va, full;
+    struct cgpc_err err = {0};
+    assert_int_equal(nn_dataset_val_count(8000), 1000);
+    assert_int_equal(nn_dataset_val_count(60000), 5000);
+    assert_int_equal(nn_dataset_val_count(7), 0);
+    make_dataset(&a, 17, 9);
+    assert_int_equal(nn_dataset_save_files(&a, tmp("train-images-idx3-ubyte"),
+                                           tmp("train-labels-idx1-ubyte"), &err), CGPC_OK);
+    assert_int_equal(nn_dataset_load(tmpdir, NN_SPLIT_TRAIN, &tr, &err), CGPC_OK);
+    assert_int_equal(nn_dataset_load(tmpdir, NN_SPLIT_VAL, &va, &err), CGPC_OK);
+    assert_int_equal(nn_dataset_load(tmpdir, NN_SPLIT_TRAIN_FULL, &full, &err), CGPC_OK);
+    assert_int_equal(tr.n, 15); /* 17 - 17/8 */
+    assert_int_equal(va.n, 2);
+    assert_int_equal(full.n, 17);
+    assert_memory_equal(tr.images, a.images, 15 * 20);
+    assert_memory_equal(va.images, a.images + 15 * 20, 2 * 20);
+    assert_memory_equal(va.labels, a.labels + 15, 2);
+    enum nn_split sp;
+    assert_int_equal(nn_split_parse("val", &sp, &err), CGPC_OK);
+    assert_int_equal(sp, NN_SPLIT_VAL);
+    assert_string_equal(nn_split_name(sp), "val");
+    assert_int_equal(nn_split_parse("valid", &sp, &err), CGPC_ERR_ARG);
+    nn_dataset_free(&tr);
+    nn_dataset_free(&va);
+    nn_dataset_free(&full);
+    /* too small for a validation split: val is refused, train is the whole file */
+    nn_dataset_truncate(&a, 5);
+    assert_int_equal(nn_dataset_save_files(&a, tmp("train-images-idx3-ubyte"),
+                                           tmp("train-labels-idx1-ubyte"), &err), CGPC_OK);
+    assert_int_equal(nn_dataset_load(tmpdir, NN_SPLIT_VAL, &va, &err), CGPC_ERR_FORMAT);
+    assert_non_null(strstr(err.msg, "too few for a validation split"));
+    assert_null(va.images);
+    assert_int_equal(nn_dataset_load(tmpdir, NN_SPLIT_TRAIN, &tr, &err), CGPC_OK);
+    assert_int_equal(tr.n, 5);
+    nn_dataset_free(&tr);
+    nn_dataset_free(&a);
+}
+
 /* Write raw bytes to a file in tmpdir. */
 static void write_raw(const char *name, const void *data, size_t n)
 {
@@ -1515,6 +1556,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(idx_save_load__plain_and_gz__round_trip),
+        cmocka_unit_test(idx_load__validation_split__is_train_tail_and_disjoint),
         cmocka_unit_test(idx_load__malformed_files__errors_name_file_and_problem),
         cmocka_unit_test(st_save_load__round_trip__sorted_aligned_with_metadata),
         cmocka_unit_test(st_parse__malformed_headers__clear_errors),

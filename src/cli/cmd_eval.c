@@ -38,7 +38,9 @@ void cmd_eval_usage(FILE *out)
             "options:\n"
             "  --model FILE         model to evaluate, float or int8 (required)\n"
             "  --dataset NAME|DIR   mnist, fashion-mnist or an IDX directory (default: mnist)\n"
-            "  --split train|test   which split (default: test)\n"
+            "  --split S            train, val or test; val is the last 1,000 (MNIST) / 5,000\n"
+            "                       (Fashion-MNIST) images of the train file and train is the\n"
+            "                       rest (default: test)\n"
             "  --limit N            evaluate only the first N images (default: 0 = all)\n"
             "  --logits FILE        write one CSV row of logits per image, dataset order\n"
             "                       (default: none)\n"
@@ -179,7 +181,7 @@ int cmd_eval(int argc, char **argv)
     else
         printf("%s (%s) on %s/%s: top1 %.4f  top5 %.4f  loss %.4f  images %d  %.3f s  "
                "%.0f images/s\n",
-               o.model, fmt, o.dataset, o.split == NN_SPLIT_TEST ? "test" : "train", res.top1,
+               o.model, fmt, o.dataset, nn_split_name(o.split), res.top1,
                res.top5, res.loss, res.images, res.seconds, ips);
     rc = CLI_EXIT_OK;
 out:

@@ -63,7 +63,7 @@ void cmd_model_metrics_usage(FILE *out)
             "  --top N             circuits per run and threshold: the best, then earlier\n"
             "                      improvements (default: 1)\n"
             "  --dataset D         mnist, fashion-mnist or DIR (default: each experiment's)\n"
-            "  --split S           train or test (default: each experiment's, test)\n"
+            "  --split S           train, val or test (default: each experiment's, test)\n"
             "  --limit N           evaluate the first N images, 0 = all (default: each\n"
             "                      experiment's eval_limit)\n"
             "  --out FILE.csv      write the rows as CSV (default: none)\n"
@@ -104,8 +104,8 @@ static int parse_metrics(struct metrics_opts *o, int argc, char **argv, int *fir
             break;
         case OPT_DATASET: o->dataset = optarg; break;
         case OPT_SPLIT:
-            if (strcmp(optarg, "train") && strcmp(optarg, "test"))
-                return cli_usage_error("model-metrics", "--split: '%s': expected train or test", optarg);
+            if (strcmp(optarg, "train") && strcmp(optarg, "val") && strcmp(optarg, "test"))
+                return cli_usage_error("model-metrics", "--split: '%s': expected train, val or test", optarg);
             o->split = optarg;
             break;
         case OPT_LIMIT:
@@ -368,7 +368,12 @@ int cmd_model_metrics(int argc, char **argv)
         if (strcmp(name, loaded_name) || strcmp(split, loaded_split) || data.rows != model->in_h ||
             data.cols != model->in_w) {
             nn_dataset_free(&data);
-            enum nn_split sp = strcmp(split, "train") == 0 ? NN_SPLIT_TRAIN : NN_SPLIT_TEST;
+            enum nn_split sp = NN_SPLIT_TEST;
+            if (nn_split_parse(split, &sp, &err) != CGPC_OK) {
+                exp_metrics_close(&md);
+                rc = cli_report("model-metrics", &err, 0);
+                break;
+            }
             /* models take inputs of their own size: 28x28 images are zero-padded for
              * MobileNetV2's 32x32, as in its training and evaluation */
             if (nn_cli_load_dataset(name, sp, &data, &err) != CGPC_OK ||

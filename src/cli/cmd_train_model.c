@@ -85,7 +85,7 @@ static void progress(const struct nn_train_progress *p, void *ctx)
         fprintf(stderr, "%s%sepoch %d/%d: train loss %.4f acc %.4f", tty ? "\r" : "", tag,
                 p->epoch, p->epochs, p->loss, p->acc);
         if (p->test_top1 >= 0)
-            fprintf(stderr, "  test top1 %.4f loss %.4f", p->test_top1, p->test_loss);
+            fprintf(stderr, "  val top1 %.4f loss %.4f", p->test_top1, p->test_loss);
         fprintf(stderr, "  %.0f img/s  %.1f s\n", p->images_per_s, p->seconds);
     }
 }
@@ -175,11 +175,17 @@ static int parse_args(int argc, char **argv, struct train_opts *o)
 }
 
 static cgpc_status set_meta(struct nn_model *m, const struct train_opts *o,
-                            const struct nn_dataset *test, struct cgpc_err *err)
+                            const struct nn_dataset *val, const struct nn_dataset *test,
+                            struct cgpc_err *err)
 {
     char buf[64];
     struct nn_eval_result res;
     cgpc_status st;
+    if ((st = nn_eval(m, val, NULL, &res, err)))
+        return st;
+    snprintf(buf, sizeof buf, "%.6f", res.top1);
+    if ((st = nn_model_set_meta(m, "val_top1", buf, err)))
+        return st;
     if ((st = nn_eval(m, test, NULL, &res, err)))
         return st;
     snprintf(buf, sizeof buf, "%.6f", res.top1);
@@ -217,11 +223,15 @@ int cmd_train_model(int argc, char **argv)
     o.t.seed = o.common.seed;
 
     struct nn_model m;
-    struct nn_dataset train, test;
+    struct nn_dataset train, val, test;
     memset(&m, 0, sizeof m);
+    memset(&train, 0, sizeof train);
+    memset(&val, 0, sizeof val);
     memset(&test, 0, sizeof test);
     rc = CLI_EXIT_FAILURE;
+    /* train = the train file minus its validation tail; val monitors the epochs */
     if (nn_cli_load_dataset(o.dataset, NN_SPLIT_TRAIN, &train, &err) ||
+        nn_cli_load_dataset(o.dataset, NN_SPLIT_VAL, &val, &err) ||
         nn_cli_load_dataset(o.dataset, NN_SPLIT_TEST, &test, &err)) {
         rc = cli_report(cmd, &err, 0);
         goto out;
@@ -249,11 +259,12 @@ int cmd_train_model(int argc, char **argv)
         nn_model_init_params(&m, o.t.seed);
     }
     if (nn_dataset_pad(&train, m.in_h, m.in_w, &err) ||
+        nn_dataset_pad(&val, m.in_h, m.in_w, &err) ||
         nn_dataset_pad(&test, m.in_h, m.in_w, &err)) {
         rc = cli_report(cmd, &err, 0);
         goto out;
     }
-    o.t.test = &test;
+    o.t.test = &val;
     o.t.progress = progress;
     o.t.ctx = "";
     if (o.t.epochs > 0 && nn_train(&m, &train, &o.t, &err)) {
@@ -272,16 +283,18 @@ int cmd_train_model(int argc, char **argv)
         }
         nn_quantize_weights(&m);
     }
-    if (set_meta(&m, &o, &test, &err) || nn_model_save(&m, o.out, &err)) {
+    if (set_meta(&m, &o, &val, &test, &err) || nn_model_save(&m, o.out, &err)) {
         rc = cli_report(cmd, &err, 0);
         goto out;
     }
-    fprintf(stderr, "cgpc %s: wrote %s (%s, test top1 %s)\n", cmd, o.out,
-            m.quantized ? "int8" : "float", nn_model_get_meta(&m, "test_top1"));
+    fprintf(stderr, "cgpc %s: wrote %s (%s, val top1 %s, test top1 %s)\n", cmd, o.out,
+            m.quantized ? "int8" : "float", nn_model_get_meta(&m, "val_top1"),
+            nn_model_get_meta(&m, "test_top1"));
     rc = CLI_EXIT_OK;
 out:
     nn_model_free(&m);
     nn_dataset_free(&train);
+    nn_dataset_free(&val);
     nn_dataset_free(&test);
     return rc;
 }

@@ -99,10 +99,24 @@ static void split_path(char *buf, size_t cap, const char *dir, const char *prefi
     snprintf(buf, cap, "%s/%s-%s-ubyte%s", dir, prefix, kind, gz ? ".gz" : "");
 }
 
+int nn_dataset_val_count(int n_train)
+{
+    return n_train >= 60000 ? 5000 : n_train / 8;
+}
+
+/* Keep images [from, from + n) of a loaded dataset, sliding them to the front. */
+static void dataset_keep(struct nn_dataset *ds, int from, int n)
+{
+    size_t img = (size_t)ds->rows * ds->cols;
+    memmove(ds->images, ds->images + (size_t)from * img, (size_t)n * img);
+    memmove(ds->labels, ds->labels + from, (size_t)n);
+    ds->n = n;
+}
+
 cgpc_status nn_dataset_load(const char *dir, enum nn_split split, struct nn_dataset *ds,
                             struct cgpc_err *err)
 {
-    const char *prefix = split == NN_SPLIT_TRAIN ? "train" : "t10k";
+    const char *prefix = split == NN_SPLIT_TEST ? "t10k" : "train";
     char ip[4200], lp[4200];
     split_path(ip, sizeof ip, dir, prefix, "images-idx3", 0);
     if (!cgpc_path_exists(ip))
@@ -117,7 +131,22 @@ cgpc_status nn_dataset_load(const char *dir, enum nn_split split, struct nn_data
                          "{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]",
                          ip);
     }
-    return nn_dataset_load_files(ip, lp, ds, err);
+    cgpc_status st = nn_dataset_load_files(ip, lp, ds, err);
+    if (st || split == NN_SPLIT_TEST || split == NN_SPLIT_TRAIN_FULL)
+        return st;
+    int nv = nn_dataset_val_count(ds->n);
+    if (split == NN_SPLIT_VAL && nv == 0) {
+        st = CGPC_FAIL(err, CGPC_ERR_FORMAT,
+                       "%s: %d train images are too few for a validation split (need >= 8)",
+                       ip, ds->n);
+        nn_dataset_free(ds);
+        return st;
+    }
+    if (split == NN_SPLIT_VAL)
+        dataset_keep(ds, ds->n - nv, nv);
+    else
+        ds->n -= nv;
+    return CGPC_OK;
 }
 
 void nn_dataset_truncate(struct nn_dataset *ds, int limit)
@@ -184,13 +213,23 @@ cgpc_status nn_dataset_save_files(const struct nn_dataset *ds, const char *image
 
 cgpc_status nn_split_parse(const char *s, enum nn_split *out, struct cgpc_err *err)
 {
-    if (strcmp(s, "train") == 0)
-        *out = NN_SPLIT_TRAIN;
-    else if (strcmp(s, "test") == 0)
-        *out = NN_SPLIT_TEST;
-    else
-        return CGPC_FAIL(err, CGPC_ERR_ARG, "'%s': expected 'train' or 'test'", s);
-    return CGPC_OK;
+    for (int i = 0; i <= NN_SPLIT_TRAIN_FULL; i++)
+        if (i != NN_SPLIT_TRAIN_FULL && strcmp(s, nn_split_name((enum nn_split)i)) == 0) {
+            *out = (enum nn_split)i;
+            return CGPC_OK;
+        }
+    return CGPC_FAIL(err, CGPC_ERR_ARG, "'%s': expected 'train', 'val' or 'test'", s);
+}
+
+const char *nn_split_name(enum nn_split split)
+{
+    switch (split) {
+    case NN_SPLIT_TRAIN: return "train";
+    case NN_SPLIT_TEST: return "test";
+    case NN_SPLIT_VAL: return "val";
+    case NN_SPLIT_TRAIN_FULL: return "train-full";
+    }
+    return "?";
 }
 
 cgpc_status nn_dataset_pad(struct nn_dataset *ds, int rows, int cols, struct cgpc_err *err)

@@ -22,7 +22,16 @@
 #define NN_IDX_MAGIC_IMAGES 0x00000803u
 #define NN_IDX_MAGIC_LABELS 0x00000801u
 
-enum nn_split { NN_SPLIT_TRAIN = 0, NN_SPLIT_TEST = 1 };
+/* Splits. The validation split is carved from the end of the IDX train file, deterministically
+ * (no shuffling): the last nn_dataset_val_count(n) of its n images. NN_SPLIT_TRAIN is the train
+ * file minus those images, so nothing that trains (train-model, quantize calibration) ever sees
+ * a validation image. NN_SPLIT_TRAIN_FULL is the whole train file (tests, tools). */
+enum nn_split { NN_SPLIT_TRAIN = 0, NN_SPLIT_TEST = 1, NN_SPLIT_VAL = 2, NN_SPLIT_TRAIN_FULL = 3 };
+
+/* Size of the validation split of an n-image train file: 5,000 for n >= 60,000
+ * (Fashion-MNIST: images 55,000..59,999), otherwise n / 8 (the 8,000-image MNIST subset:
+ * images 7,000..7,999). 0 for n < 8 (no validation split). */
+int nn_dataset_val_count(int n_train);
 
 struct nn_dataset {
     int n;           /* number of images */
@@ -33,7 +42,8 @@ struct nn_dataset {
 };
 
 /* Load one split from `dir`: tries "<prefix>-images-idx3-ubyte" then ".gz" (same for labels),
- * prefix "train" or "t10k". */
+ * prefix "train" (train, val, train-full) or "t10k" (test). CGPC_ERR_FORMAT for NN_SPLIT_VAL
+ * when the train file is too small to have one. */
 cgpc_status nn_dataset_load(const char *dir, enum nn_split split, struct nn_dataset *ds,
                             struct cgpc_err *err);
 
@@ -57,7 +67,10 @@ cgpc_status nn_dataset_pad(struct nn_dataset *ds, int rows, int cols, struct cgp
 cgpc_status nn_dataset_save_files(const struct nn_dataset *ds, const char *images_path,
                                   const char *labels_path, struct cgpc_err *err);
 
-/* "train" / "test" -> split; CGPC_ERR_ARG otherwise. */
+/* "train" / "val" / "test" -> split; CGPC_ERR_ARG otherwise. */
 cgpc_status nn_split_parse(const char *s, enum nn_split *out, struct cgpc_err *err);
+
+/* "train", "test", "val", "train-full". */
+const char *nn_split_name(enum nn_split split);
 
 #endif
