@@ -16,6 +16,7 @@
 #include "common/fileio.h"
 #include "common/rng.h"
 #include "energy/energy.h"
+#include "energy/storage.h"
 #include "energy/textfile.h"
 
 #define assert_near(a, b, tol)                                                                \
@@ -884,9 +885,193 @@ static void format_json__budget_and_tables__exact_numbers_and_escaped_strings(vo
     free(buf);
 }
 
+
+/* ---- storage model ------------------------------------------------------------------------- */
+
+static void storage_bits_for_choices__powers_and_neighbours__ceil_log2(void **state)
+{
+    (void)state;
+    assert_int_equal(storage_bits_for_choices(0), 0);
+    assert_int_equal(storage_bits_for_choices(1), 0);
+    assert_int_equal(storage_bits_for_choices(2), 1);
+    assert_int_equal(storage_bits_for_choices(3), 2);
+    assert_int_equal(storage_bits_for_choices(4), 2);
+    assert_int_equal(storage_bits_for_choices(5), 3);
+    assert_int_equal(storage_bits_for_choices(256), 8);
+    assert_int_equal(storage_bits_for_choices(257), 9);
+    assert_int_equal(storage_bits_for_choices(((uint64_t)1 << 63) + 1), 64);
+    assert_int_equal(storage_bits_for_choices(UINT64_MAX), 64);
+    assert_string_equal(storage_kind_name(STORAGE_CIRCUIT), "circuit");
+    assert_string_equal(storage_kind_name(STORAGE_KIND_COUNT), "?");
+}
+
+/* A conv of 150 weights and 6 channels, and a residual add. */
+static const struct storage_layer two_layers[] = {
+    {"conv1", 150, 6, 4, 1000},
+    {"add1", 0, 0, 2, 0},
+};
+
+static void storage_references__hand_layers__exact_bits(void **state)
+{
+    (void)state;
+    struct storage_model f, q, c;
+    struct cgpc_err err = {0};
+    assert_int_equal(storage_reference_float32(two_layers, 2, &f, &err), CGPC_OK);
+    assert_int_equal(storage_reference_int8(two_layers, 2, &q, &err), CGPC_OK);
+    assert_int_equal(f.n, 2); /* weights, bias; the add stores nothing in float */
+    assert_int_equal(storage_model_total_bits(&f), 150 * 32 + 6 * 32);
+    assert_int_equal(storage_model_kind_bits(&f, STORAGE_FLOAT_WEIGHTS), 4800);
+    /* codes + int32 bias + weight scales + 4 activation qparams; the add's 2 qparams */
+    assert_int_equal(q.n, 5);
+    assert_int_equal(storage_model_total_bits(&q), 1200 + 192 + 192 + 128 + 64);
+    assert_int_equal(storage_model_layer_bits(&q, "conv1"), 1712);
+    assert_int_equal(storage_model_layer_bits(&q, "add1"), 64);
+    assert_int_equal(storage_model_kind_bits(&q, STORAGE_SCALE), 192 + 128 + 64);
+    uint64_t macs = 0;
+    assert_int_equal(storage_layers_macs(two_layers, 2, &macs, &err), CGPC_OK);
+    assert_int_equal(macs, 1000);
+    /* a circuit now produces 100 of the weights: 50 codes stay */
+    assert_int_equal(storage_model_copy(&c, &q, &err), CGPC_OK);
+    assert_int_equal(storage_model_take(&c, "conv1", STORAGE_WEIGHTS, 100, &err), CGPC_OK);
+    assert_int_equal(storage_model_total_bits(&c), 1776 - 800);
+    assert_int_equal(storage_model_total_bits(&q), 1776); /* the copy is deep */
+    assert_int_equal(storage_model_take(&c, "conv1", STORAGE_WEIGHTS, 51, &err), CGPC_ERR_ARG);
+    assert_int_equal(storage_model_take(&c, "conv9", STORAGE_WEIGHTS, 1, &err),
+                     CGPC_ERR_NOT_FOUND);
+    assert_int_equal(storage_model_add(&c, "conv1", STORAGE_INDEX, "odd", 3, 10, &err), CGPC_OK);
+    assert_int_equal(storage_model_take(&c, "conv1", STORAGE_INDEX, 1, &err), CGPC_ERR_ARG);
+    storage_model_free(&f);
+    storage_model_free(&q);
+    storage_model_free(&c);
+    storage_model_free(&c);
+    storage_model_free(NULL);
+}
+
+static void storage_model_add__overflow_and_bad_parts__refused(void **state)
+{
+    (void)state;
+    struct storage_model m;
+    struct cgpc_err err = {0};
+    storage_model_init(&m);
+    assert_int_equal(storage_model_add_items(&m, "x", STORAGE_WEIGHTS, "w", UINT64_MAX / 2 + 1,
+                                             2, &err), CGPC_ERR_RANGE);
+    assert_int_equal(storage_model_add(&m, "x", STORAGE_WEIGHTS, "w", 1, (uint64_t)1 << 63, &err),
+                     CGPC_OK);
+    assert_int_equal(storage_model_add(&m, "x", STORAGE_BIAS, "b", 1, (uint64_t)1 << 63, &err),
+                     CGPC_ERR_RANGE);
+    assert_int_equal(m.n, 1);
+    assert_int_equal(storage_model_add(&m, "x", STORAGE_KIND_COUNT, "b", 1, 1, &err),
+                     CGPC_ERR_ARG);
+    char longname[200];
+    memset(longname, 'a', sizeof longname - 1);
+    longname[sizeof longname - 1] = '\0';
+    assert_int_equal(storage_model_add(&m, longname, STORAGE_BIAS, "b", 1, 1, &err), CGPC_ERR_ARG);
+    for (int i = 0; i < 40; i++) /* grows past the first allocation */
+        assert_int_equal(storage_model_add(&m, "y", STORAGE_BIAS, "b", 1, 1, &err), CGPC_OK);
+    assert_int_equal(storage_model_layer_bits(&m, "y"), 40);
+    storage_model_free(&m);
+}
+
+static void storage_circuit_bits__two_nodes__pins_functions_outputs(void **state)
+{
+    (void)state;
+    struct cgpc_err err = {0};
+    /* 3 inputs; n0 = add(i0, i1): 4 function bits (10 functions) + 2 x ceil(log2 3) = 8;
+     * n1 = neg(n0): 4 + ceil(log2 4) = 6; outputs n1, i2: 2 x ceil(log2 5) = 6. */
+    struct energy_node nodes[2] = {{CGPC_OP_ADD, {0, 1, 0, 0}}, {CGPC_OP_NEG, {3, 0, 0, 0}}};
+    uint64_t bits = 0;
+    assert_int_equal(storage_circuit_bits(nodes, 2, 3, 10, 2, &bits, &err), CGPC_OK);
+    assert_int_equal(bits, 8 + 6 + 6);
+    /* one function: no function bits; no nodes: outputs only */
+    assert_int_equal(storage_circuit_bits(nodes, 2, 3, 1, 2, &bits, &err), CGPC_OK);
+    assert_int_equal(bits, 4 + 2 + 6);
+    assert_int_equal(storage_circuit_bits(nodes, 0, 3, 10, 4, &bits, &err), CGPC_OK);
+    assert_int_equal(bits, 4 * 2);
+    assert_int_equal(storage_circuit_bits(nodes, 2, 3, 0, 2, &bits, &err), CGPC_ERR_ARG);
+    struct energy_node bad = {CGPC_OP_COUNT, {0, 0, 0, 0}};
+    assert_int_equal(storage_circuit_bits(&bad, 1, 3, 10, 2, &bits, &err), CGPC_ERR_ARG);
+}
+
+static void storage_energy__batch_and_deployment__exact_pj(void **state)
+{
+    (void)state;
+    struct storage_model m;
+    struct cgpc_err err = {0};
+    struct energy_gate_table t;
+    energy_gate_table_default(&t);
+    t.mac.energy_pj = 0.5;
+    struct energy_memory mem = {"test", 2.0, "2 pJ per byte"};
+    storage_model_init(&m);
+    assert_int_equal(storage_model_add(&m, "a", STORAGE_WEIGHTS, "w", 13, 13, &err), CGPC_OK);
+    assert_int_equal(storage_model_add(&m, "a", STORAGE_BIAS, "b", 1, 8, &err), CGPC_OK);
+    assert_int_equal(storage_model_add_flags(&m, "a", STORAGE_CIRCUIT, "genes", 3, 9,
+                                             STORAGE_PART_LOGIC, &err), CGPC_OK);
+    struct storage_energy e;
+    /* stored: 2 + 1 + 2 bytes = 10 pJ, 4 MACs = 2 pJ, circuit 1.25 pJ */
+    assert_int_equal(storage_energy_account(&m, STORAGE_DEPLOY_STORED, &mem, &t, 4, 1.25, 1, &e,
+                                            &err), CGPC_OK);
+    assert_int_equal(e.stored_bits, 30);
+    assert_int_equal(e.read_bits, 30);
+    assert_int_equal(e.read_bytes, 5);
+    assert_near(e.read_pj, 10.0, 1e-12);
+    assert_near(e.mac_pj, 2.0, 1e-12);
+    assert_near(e.total_pj, 13.25, 1e-12);
+    /* a batch of 4 reads the parts once: 10 / 4 pJ per image */
+    assert_int_equal(storage_energy_account(&m, STORAGE_DEPLOY_STORED, &mem, &t, 4, 1.25, 4, &e,
+                                            &err), CGPC_OK);
+    assert_near(e.read_pj, 2.5, 1e-12);
+    assert_near(e.total_pj, 5.75, 1e-12);
+    /* hardwired: the circuit's genes are logic, not read */
+    assert_int_equal(storage_energy_account(&m, STORAGE_DEPLOY_HARDWIRED, &mem, &t, 4, 1.25, 1,
+                                            &e, &err), CGPC_OK);
+    assert_int_equal(e.stored_bits, 30);
+    assert_int_equal(e.read_bits, 21);
+    assert_int_equal(e.read_bytes, 3);
+    assert_near(e.total_pj, 6 + 2 + 1.25, 1e-12);
+    struct storage_energy base = e;
+    base.total_pj = 20;
+    struct storage_comparison cmp;
+    storage_compare(&e, &base, 120, 60, &cmp);
+    assert_int_equal(cmp.stored_bits, 30);
+    assert_near(cmp.compression_vs_float32, 4.0, 1e-12);
+    assert_near(cmp.compression_vs_int8, 2.0, 1e-12);
+    assert_near(cmp.saving_pj, 20 - 9.25, 1e-12);
+    assert_near(cmp.saving_pct, 100 * 10.75 / 20, 1e-12);
+    assert_int_equal(storage_energy_account(&m, STORAGE_DEPLOY_STORED, &mem, &t, 4, 1.25, 0, &e,
+                                            &err), CGPC_ERR_ARG);
+    assert_int_equal(storage_energy_account(&m, STORAGE_DEPLOY_STORED, &mem, &t, 4, NAN, 1, &e,
+                                            &err), CGPC_ERR_ARG);
+    enum storage_deployment d;
+    assert_int_equal(storage_deployment_parse("hardwired", &d, &err), CGPC_OK);
+    assert_int_equal(d, STORAGE_DEPLOY_HARDWIRED);
+    assert_string_equal(storage_deployment_name(d), "hardwired");
+    assert_int_equal(storage_deployment_parse("stored", &d, &err), CGPC_OK);
+    assert_int_equal(d, STORAGE_DEPLOY_STORED);
+    assert_int_equal(storage_deployment_parse("wired", &d, &err), CGPC_ERR_ARG);
+    assert_near(storage_array_area_um2(STORAGE_ARRAY_SRAM, 1000), 346, 1e-9);
+    assert_near(storage_array_area_um2(STORAGE_ARRAY_ROM, 3000), 346, 1e-9);
+    assert_non_null(strstr(storage_array_source(STORAGE_ARRAY_SRAM), "45 nm"));
+    FILE *fp = tmpfile();
+    assert_int_equal(storage_model_format(&m, fp, &err), CGPC_OK);
+    rewind(fp);
+    char buf[2048];
+    size_t got = fread(buf, 1, sizeof buf - 1, fp);
+    buf[got] = '\0';
+    fclose(fp);
+    assert_non_null(strstr(buf, "circuit"));
+    assert_non_null(strstr(buf, "(logic)"));
+    assert_non_null(strstr(buf, "30\n"));
+    storage_model_free(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(storage_bits_for_choices__powers_and_neighbours__ceil_log2),
+        cmocka_unit_test(storage_references__hand_layers__exact_bits),
+        cmocka_unit_test(storage_model_add__overflow_and_bad_parts__refused),
+        cmocka_unit_test(storage_circuit_bits__two_nodes__pins_functions_outputs),
+        cmocka_unit_test(storage_energy__batch_and_deployment__exact_pj),
         cmocka_unit_test(circuit_account__sums_and_critical_path),
         cmocka_unit_test(circuit_account__diamond__longer_branch_is_critical),
         cmocka_unit_test(circuit_account__free_gates__add_no_delay_depth_or_gates),

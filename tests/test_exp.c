@@ -352,6 +352,26 @@ static void bridge__lenet5_layers_and_tensors(void **state)
         assert_int_equal(t[i].kw, lenet[i].kw);
     }
     free(t);
+    /* the storage references, hand-counted: 44,190 weights and 236 biases; int8 adds 236
+     * weight scales and 4 activation qparams per layer */
+    struct storage_layer *sl;
+    assert_int_equal(exp_model_storage_layers(&m, &sl, &n, NULL), CGPC_OK);
+    assert_int_equal(n, 5);
+    assert_string_equal(sl[2].name, "fc1");
+    assert_int_equal(sl[2].weights, 30720); /* 16 x 4 x 4 -> 120 */
+    assert_int_equal(sl[2].channels, 120);
+    assert_int_equal(sl[2].qparams, 4);
+    struct storage_model f, q;
+    assert_int_equal(storage_reference_float32(sl, n, &f, NULL), CGPC_OK);
+    assert_int_equal(storage_reference_int8(sl, n, &q, NULL), CGPC_OK);
+    assert_int_equal(storage_model_total_bits(&f), (44190 + 236) * 32);
+    assert_int_equal(storage_model_total_bits(&q), 44190 * 8 + 236 * 32 * 2 + 5 * 4 * 32);
+    uint64_t macs;
+    assert_int_equal(storage_layers_macs(sl, n, &macs, NULL), CGPC_OK);
+    assert_int_equal(macs, 86400 + 153600 + 30720 + 10080 + 840);
+    storage_model_free(&f);
+    storage_model_free(&q);
+    free(sl);
     nn_model_free(&m);
 }
 

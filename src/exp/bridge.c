@@ -41,6 +41,38 @@ cgpc_status exp_model_energy_layers(const struct nn_model *m, struct energy_laye
     return CGPC_OK;
 }
 
+cgpc_status exp_model_storage_layers(const struct nn_model *m, struct storage_layer **layers,
+                                     int *n, struct cgpc_err *err)
+{
+    *layers = NULL;
+    *n = 0;
+    int count = 0;
+    for (int i = 0; i < m->nlayers; i++)
+        count += has_weights(&m->layers[i]) || m->layers[i].op == NN_OP_ADD;
+    struct storage_layer *out = calloc(count ? (size_t)count : 1, sizeof *out);
+    if (!out)
+        return CGPC_FAIL(err, CGPC_ERR_NOMEM, "out of memory for %d layers", count);
+    int k = 0;
+    for (int i = 0; i < m->nlayers; i++) {
+        const struct nn_layer *l = &m->layers[i];
+        if (!has_weights(l) && l->op != NN_OP_ADD)
+            continue;
+        snprintf(out[k].name, sizeof out[k].name, "%s", l->name);
+        if (has_weights(l)) {
+            out[k].weights = (uint64_t)l->nweights;
+            out[k].channels = (uint64_t)l->out_c;
+            out[k].qparams = 4;
+            out[k].macs = (uint64_t)l->macs;
+        } else {
+            out[k].qparams = 2;
+        }
+        k++;
+    }
+    *layers = out;
+    *n = count;
+    return CGPC_OK;
+}
+
 cgpc_status exp_model_tensors(const struct nn_model *m, struct exp_tensor **tensors, int *n,
                               struct cgpc_err *err)
 {

@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "energy/energy.h"
+#include "energy/storage.h"
 #include "exp/select.h"
 #include "nn/model.h"
 
@@ -15,6 +16,12 @@
  * for a quantized model, 32 for a float one; biases are not counted as weights. */
 cgpc_status exp_model_energy_layers(const struct nn_model *m, struct energy_layer **layers,
                                     int *n, struct cgpc_err *err);
+
+/* The storage model's view of m (float or int8): one storage_layer per conv / linear (weights,
+ * out channels, 4 activation qparams, MACs) and per residual add (2 qparams), network order.
+ * Feed it to storage_reference_float32 / storage_reference_int8. */
+cgpc_status exp_model_storage_layers(const struct nn_model *m, struct storage_layer **layers,
+                                     int *n, struct cgpc_err *err);
 
 /* One exp_tensor per weight tensor ("<layer>.weight"), shapes [O, I/groups, KH, KW]
  * (linear: KH = KW = 1), in network order. */
