@@ -858,6 +858,102 @@ static void fitness__threshold_then_costs__ordered(void **state)
     cgp_dataset_free(&ds);
 }
 
+/* ---- the parameter table ------------------------------------------------------------------ */
+
+/* Every parameter: its table default is what cgp_params_default holds and cgp_param_format
+ * gives back; a value below its range (numbers) or of the wrong kind is rejected with a message
+ * that names the parameter; the config.txt lines read back to the same parameters. */
+static void params__table__defaults_ranges_and_file_round_trip(void **state)
+{
+    (void)state;
+    struct cgp_params p, q;
+    cgp_params_default(&p);
+    char buf[4096], bad[64];
+    for (int i = 0; i < CGP_PARAM_COUNT; i++) {
+        const struct cgp_param_info *pi = &cgp_param_table[i];
+        assert_int_equal(cgp_param_index(pi->name), i);
+        cgp_param_format(&p, i, buf, sizeof buf);
+        if (pi->type == CGP_PT_FUNCTIONS) /* the keyword names the thesis's 27 */
+            assert_string_equal(pi->def, "thesis");
+        else if (strcmp(buf, pi->def) != 0)
+            fail_msg("%s: default '%s' formats as '%s'", pi->name, pi->def, buf);
+        switch (pi->type) {
+        case CGP_PT_INT:
+        case CGP_PT_I64:
+        case CGP_PT_DOUBLE:
+        case CGP_PT_SECONDS:
+        case CGP_PT_THRESHOLDS:
+            snprintf(bad, sizeof bad, "%.17g", pi->min - (pi->min > 0 ? pi->min / 2 : 1));
+            break;
+        default:
+            snprintf(bad, sizeof bad, "x");
+        }
+        struct cgpc_err err = {0};
+        q = p;
+        if (cgp_param_set(&q, i, bad, &err) == CGPC_OK)
+            fail_msg("%s accepted '%s'", pi->name, bad);
+        if (strncmp(err.msg, pi->name, strlen(pi->name)) != 0 || strstr(err.msg, "--"))
+            fail_msg("%s: message '%s' does not name the parameter", pi->name, err.msg);
+        if (pi->type == CGP_PT_INT || pi->type == CGP_PT_I64 || pi->type == CGP_PT_DOUBLE) {
+            snprintf(bad, sizeof bad, "%.17g", pi->max * 2 + 1);
+            assert_int_not_equal(cgp_param_set(&q, i, bad, NULL), CGPC_OK);
+        }
+    }
+    assert_int_equal(p.n_functions, CGPC_OP_THESIS_COUNT);
+    /* non-default values, written and read back */
+    assert_int_equal(cgp_param_set(&p, CGP_PARAM_rows, "3", NULL), CGPC_OK);
+    assert_int_equal(cgp_param_set(&p, CGP_PARAM_thresholds, "0.5, 2 7", NULL), CGPC_OK);
+    assert_int_equal(cgp_param_set(&p, CGP_PARAM_time_limit, "1:30", NULL), CGPC_OK);
+    assert_true(p.time_limit == 90);
+    assert_int_equal(cgp_param_set(&p, CGP_PARAM_error_kind, "ae", NULL), CGPC_OK);
+    assert_int_equal(cgp_param_set(&p, CGP_PARAM_seed, "18446744073709551615", NULL), CGPC_OK);
+    assert_int_equal(cgp_param_set(&p, CGP_PARAM_mutation_max, "0.1", NULL), CGPC_OK);
+    /* multiplex brings the muxes into the thesis set (and takes them out again) */
+    assert_int_equal(cgp_param_set(&p, CGP_PARAM_multiplex, "true", NULL), CGPC_OK);
+    assert_int_equal(p.n_functions, CGPC_OP_THESIS_COUNT + 2);
+    assert_int_equal(p.functions[p.n_functions - 1], CGPC_OP_MUX4);
+    assert_int_equal(cgp_param_set(&p, CGP_PARAM_multiplex, "off", NULL), CGPC_OK);
+    assert_int_equal(p.n_functions, CGPC_OP_THESIS_COUNT);
+    assert_int_equal(cgp_param_set(&p, CGP_PARAM_multiplex, "1", NULL), CGPC_OK);
+    assert_int_equal(cgp_param_set(&p, CGP_PARAM_functions, "add,mux2,const1", NULL), CGPC_OK);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&text, &len);
+    assert_int_equal(cgp_params_write(&p, fp, NULL), CGPC_OK);
+    fclose(fp);
+    assert_non_null(strstr(text, "\nlevels-back 0\n"));
+    assert_non_null(strstr(text, "\nthresholds 0.5 2 7\n"));
+    assert_null(strstr(text, "parallel")); /* not part of a run's definition */
+    assert_int_equal(cgp_params_parse(&q, text, "config.txt", NULL), CGPC_OK);
+    for (int i = 0; i < CGP_PARAM_COUNT; i++) {
+        char a[4096], b[4096];
+        cgp_param_format(&p, i, a, sizeof a);
+        cgp_param_format(&q, i, b, sizeof b);
+        if ((cgp_param_table[i].where & CGP_PF_FILE) && strcmp(a, b) != 0)
+            fail_msg("%s: wrote '%s', read '%s'", cgp_param_table[i].name, a, b);
+    }
+    /* a missing line and an unknown key are errors naming the file and key */
+    struct cgpc_err err = {0};
+    char *cut = strstr(text, "lambda");
+    memcpy(cut, "lambdb", 6);
+    assert_int_equal(cgp_params_parse(&q, text, "config.txt", &err), CGPC_ERR_FORMAT);
+    assert_non_null(strstr(err.msg, "config.txt: unknown key 'lambdb'"));
+    free(text);
+    /* the rules between parameters name them too */
+    cgp_params_default(&p);
+    p.levels_back = p.cols + 1;
+    assert_int_equal(cgp_params_check(&p, NULL, &err), CGPC_ERR_RANGE);
+    assert_non_null(strstr(err.msg, "levels_back"));
+    cgp_params_default(&p);
+    p.functions[p.n_functions++] = CGPC_OP_MUX2;
+    assert_int_equal(cgp_params_check(&p, NULL, &err), CGPC_ERR_ARG);
+    assert_non_null(strstr(err.msg, "multiplex"));
+    cgp_params_default(&p);
+    p.lambda = 0;
+    assert_int_equal(cgp_params_check(&p, NULL, &err), CGPC_ERR_RANGE);
+    assert_non_null(strstr(err.msg, "lambda"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -881,6 +977,7 @@ int main(void)
         cmocka_unit_test(dataset__bad_text__error_names_line),
         cmocka_unit_test(chromosome__round_trip_and_bad_input__equal_or_clear_error),
         cmocka_unit_test(fitness__threshold_then_costs__ordered),
+        cmocka_unit_test(params__table__defaults_ranges_and_file_round_trip),
     };
     return cmocka_run_group_tests_name("cgp", tests, NULL, NULL);
 }

@@ -7,6 +7,7 @@
 
 #include <cmocka.h>
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <glob.h>
@@ -321,6 +322,85 @@ static void shipped_experiments__parse_and_build(void **state)
         exp_setup_free(&s);
     }
     globfree(&g);
+}
+
+/* Number of active nodes of g whose operator is op. */
+static int active_ops(const struct cgp_genome *g, const struct cgp_dataset *ds, int op)
+{
+    struct cgp_scratch sc;
+    assert_int_equal(cgp_scratch_init(&sc, &g->shape, ds, NULL), CGPC_OK);
+    cgp_scratch_decode(&sc, &g->shape, g->genes);
+    int n = 0, A = g->shape.node_arity;
+    for (int i = 0; i < sc.n_active; i++)
+        n += g->genes[(size_t)sc.order[i] * (A + 1) + A] == op;
+    cgp_scratch_free(&sc);
+    return n;
+}
+
+/* The multiplexed mode through the experiment path that `cgpc train` (and each PBS batch, which
+ * runs it) takes: all_layers.exp's function set holds mux2 and mux4, and on a data set whose two
+ * items (layers) need different values from the same input, the evolved circuit reaches error 0
+ * only with a mux (whose energy is counted); with multiplex = false it cannot. */
+static void multiplex__all_layers_experiment__muxes_solve_per_layer_values(void **state)
+{
+    (void)state;
+    const char *root = getenv("CGPC_ROOT");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/experiments/all_layers.exp", root ? root : ".");
+    struct exp_config cfg;
+    struct cgpc_err err = {0};
+    exp_config_defaults(&cfg);
+    if (exp_config_load(&cfg, path, &err) != CGPC_OK || exp_config_validate(&cfg, &err) != CGPC_OK)
+        fail_msg("%s", err.msg);
+    struct exp_setup s;
+    if (exp_setup_init(&s, &cfg, &err) != CGPC_OK)
+        fail_msg("%s", err.msg);
+    int has[CGPC_OP_COUNT] = {0};
+    for (int i = 0; i < s.params.n_functions; i++)
+        has[s.params.functions[i]] = 1;
+    assert_true(s.params.multiplex && has[CGPC_OP_MUX2] && has[CGPC_OP_MUX4]);
+    exp_setup_free(&s);
+
+    /* two layers, one input with the same value in both, outputs that differ per layer */
+    const int8_t in[] = {5, 5}, out[] = {5, 127, -5, 0}; /* item-major */
+    struct cgp_dataset ds;
+    assert_int_equal(cgp_dataset_from_arrays(&ds, 1, 2, 2, in, out, NULL, NULL), CGPC_OK);
+    struct energy_gate_table t, no_mux;
+    energy_gate_table_default(&t);
+    no_mux = t;
+    no_mux.op[CGPC_OP_MUX2].energy_pj = no_mux.op[CGPC_OP_MUX4].energy_pj = 0;
+    for (int mux = 1; mux >= 0; mux--) {
+        struct exp_config c = cfg;
+        assert_int_equal(exp_config_set(&c, "multiplex", mux ? "auto" : "false", "test", NULL),
+                         CGPC_OK);
+        assert_int_equal(exp_config_set(&c, "thresholds", "0", "test", NULL), CGPC_OK);
+        struct cgp_params p;
+        if (exp_params_from_config(&c, &ds, &p, &err) != CGPC_OK)
+            fail_msg("%s", err.msg);
+        struct cgp_evolver *ev;
+        assert_int_equal(cgp_evolver_init(&ev, &p, &ds, &t, NULL), CGPC_OK);
+        cgp_evolver_begin(ev, 0, 0, NULL, 0);
+        cgp_evolver_advance(ev, p.generations);
+        const struct cgp_genome *best = cgp_evolver_parent(ev);
+        int muxes = active_ops(best, &ds, CGPC_OP_MUX2) + active_ops(best, &ds, CGPC_OP_MUX4);
+        if (mux) {
+            assert_int_equal(cgp_evolver_fitness(ev)->err_sum, 0);
+            assert_true(muxes > 0);
+            struct cgp_fitness with, without;
+            assert_int_equal(cgp_measure(best, &ds, &t, p.error_kind, &with, NULL), CGPC_OK);
+            assert_int_equal(cgp_measure(best, &ds, &no_mux, p.error_kind, &without, NULL),
+                             CGPC_OK);
+            double mux_pj = active_ops(best, &ds, CGPC_OP_MUX2) * t.op[CGPC_OP_MUX2].energy_pj +
+                            active_ops(best, &ds, CGPC_OP_MUX4) * t.op[CGPC_OP_MUX4].energy_pj;
+            assert_true(fabs(with.energy_pj - without.energy_pj - mux_pj) < 1e-9);
+        } else {
+            assert_false(p.multiplex);
+            assert_int_equal(muxes, 0);
+            assert_true(cgp_evolver_fitness(ev)->err_sum > 0);
+        }
+        cgp_evolver_free(ev);
+    }
+    cgp_dataset_free(&ds);
 }
 
 /* The model views match LeNet-5's hand-counted shapes, MACs and weights. */
@@ -639,6 +719,7 @@ int main(void)
         cmocka_unit_test(config_load__values_defaults_and_overrides),
         cmocka_unit_test(config_load__bad_files__error_names_file_and_line),
         cmocka_unit_test(shipped_experiments__parse_and_build),
+        cmocka_unit_test(multiplex__all_layers_experiment__muxes_solve_per_layer_values),
         cmocka_unit_test(bridge__lenet5_layers_and_tensors),
         cmocka_unit_test(setup__data_set_holds_the_selected_codes),
         cmocka_unit_test(metrics__zero_error_circuit_keeps_accuracy_exactly),

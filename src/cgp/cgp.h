@@ -29,6 +29,7 @@
 #include "common/error.h"
 #include "common/ops.h"
 #include "common/rng.h"
+#include "cgp/params.h"
 #include "energy/energy.h"
 
 #define CGP_MAX_THRESHOLDS 32
@@ -79,45 +80,49 @@ cgpc_status cgp_dataset_value_slots(const struct cgp_dataset *ds, struct cgp_dat
 
 /* ---- parameters ----------------------------------------------------------------------------- */
 
-enum cgp_error_kind { CGP_ERROR_SE = 0, CGP_ERROR_MSE, CGP_ERROR_AE };
-
+/* The fields are generated from the parameter table in cgp/params.h (defaults, ranges and
+ * help are there too): rows, cols, levels_back, lambda, mutation_max, generations, patience,
+ * time_limit, error_kind, thresholds[] + n_thresholds, independent, multiplex, value_slots,
+ * functions[] + n_functions, seed, runs, first_run, checkpoint_every, parallel_min_us,
+ * stop_after. */
+#define CGP_FIELD_INT(f) int f;
+#define CGP_FIELD_I64(f) int64_t f;
+#define CGP_FIELD_U64(f) uint64_t f;
+#define CGP_FIELD_DOUBLE(f) double f;
+#define CGP_FIELD_SECONDS(f) double f;
+#define CGP_FIELD_BOOL(f) int f;
+#define CGP_FIELD_ERROR(f) enum cgp_error_kind f;
+#define CGP_FIELD_THRESHOLDS(f) double f[CGP_MAX_THRESHOLDS]; int n_##f;
+#define CGP_FIELD_FUNCTIONS(f) int32_t f[CGPC_OP_COUNT]; int n_##f;
 struct cgp_params {
-    int rows;               /* grid rows; default 8 */
-    int cols;               /* grid columns; default 8 */
-    int levels_back;        /* L; default 0 = cols (full connectivity) */
-    int lambda;             /* offspring per generation; default 4 (independent of threads) */
-    double mutation_max;    /* mutate uniform [1, ceil(m * genes)] genes; default 0.01 */
-    int64_t generations;    /* generations per threshold stage; default 10000 */
-    int64_t patience;       /* end a stage after this many generations without improvement; 0 off */
-    double time_limit;      /* seconds per stage; 0 = off (not reproducible on resume) */
-    enum cgp_error_kind error_kind;                 /* default CGP_ERROR_MSE */
-    double thresholds[CGP_MAX_THRESHOLDS];          /* error thresholds; default {0} */
-    int n_thresholds;                               /* default 1 */
-    int independent;        /* 1: every threshold starts from a fresh random genome; default 0 */
-    int multiplex;          /* 1: allow mux2/mux4 selected by the item index; default 0 */
-    int value_slots;        /* 1: value-slot mode for data sets without inputs; default 0 */
-    int32_t functions[CGPC_OP_COUNT]; /* allowed operators; default the thesis's 27 */
-    int n_functions;
-    uint64_t seed;          /* default 1 */
-    int runs;               /* independent runs, run r uses seed hash (seed, r); default 1 */
-    int first_run;          /* runs are numbered first_run .. first_run + runs - 1 (a batch of a
-                               larger experiment: same seeds and files as in one big run);
-                               default 0 */
-    double checkpoint_every; /* seconds between checkpoints; default 60 */
-    double parallel_min_us; /* use the threads only while a generation takes >= this many us
-                               on one thread (re-measured every 4096 generations); 0 = always;
-                               default 30. Never changes results. */
-    int64_t stop_after;     /* testing hook: stop as if interrupted once this many generations
-                               of the current run are done; 0 = off */
+#define CGP_PARAM_FIELD(field, name, type, def, min, max, where, arg, help) CGP_FIELD_##type(field)
+    CGP_PARAM_LIST(CGP_PARAM_FIELD)
+#undef CGP_PARAM_FIELD
 };
 
-/* Fill the defaults above. */
+/* Fill every parameter with its table default. */
 void cgp_params_default(struct cgp_params *p);
-/* Parse "add,sub,mul" into p->functions (names of src/common/ops.h). mux2/mux4 are rejected
- * unless p->multiplex is set. */
+/* Set parameter `id` from text (its table type and range). Errors name the parameter:
+ * "lambda: '2000' is out of range [1, 1024]". */
+cgpc_status cgp_param_set(struct cgp_params *p, int id, const char *text, struct cgpc_err *err);
+/* Parameter `id` of p as text, in the form cgp_param_set reads and config.txt holds. Returns
+ * the length (truncated to cap - 1 like snprintf). */
+int cgp_param_format(const struct cgp_params *p, int id, char *buf, size_t cap);
+/* The config.txt body: one "key value" line per CGP_PF_FILE parameter (key with dashes), in
+ * table order. */
+cgpc_status cgp_params_write(const struct cgp_params *p, FILE *fp, struct cgpc_err *err);
+/* Read such lines (after the file's magic line, which the caller checks): every CGP_PF_FILE
+ * parameter must be present once; `name` prefixes messages ("DIR/config.txt: rows: ..."). */
+cgpc_status cgp_params_parse(struct cgp_params *p, const char *text, const char *name,
+                             struct cgpc_err *err);
+/* Parse "add,sub,mul" into p->functions (names of src/common/ops.h), or "thesis": the thesis's
+ * 27, plus mux2 and mux4 when p->multiplex is set. mux2/mux4 are rejected unless p->multiplex
+ * is set. (= cgp_param_set of CGP_PARAM_functions) */
 cgpc_status cgp_params_set_functions(struct cgp_params *p, const char *list,
                                      struct cgpc_err *err);
-/* Check the parameters against a data set (grid sizes, thresholds, function set). */
+/* Check every parameter's range (as cgp_param_set does) and the rules between them and a data
+ * set (grid size, levels_back <= cols, muxes only with multiplex, constants without inputs, value
+ * slots only without inputs); ds may be NULL. */
 cgpc_status cgp_params_check(const struct cgp_params *p, const struct cgp_dataset *ds,
                              struct cgpc_err *err);
 const char *cgp_error_kind_name(enum cgp_error_kind k);

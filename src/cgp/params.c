@@ -1,97 +1,406 @@
-/* params.c - parameters, function sets, fitness comparison, scratch, measuring and describing
+/* params.c - the parameter table of cgp/params.h made code (defaults, parsing with range checks,
+ * config.txt lines), function sets, fitness comparison, scratch, measuring and describing
  * circuits. */
+#include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cgp/cgp.h"
+#include "common/parse.h"
+
+static cgpc_status functions_parse(struct cgp_params *p, const char *list,
+                                  struct cgpc_err *err);
+static void functions_thesis(struct cgp_params *p);
+static int functions_are_thesis(const struct cgp_params *p);
+
+const struct cgp_param_info cgp_param_table[CGP_PARAM_COUNT] = {
+#define CGP_PARAM_INFO(field, name, type, def, min, max, where, arg, help) \
+    {name, CGP_PT_##type, def, min, max, where, arg, help},
+    CGP_PARAM_LIST(CGP_PARAM_INFO)
+#undef CGP_PARAM_INFO
+};
+
+/* Where a parameter lives in a struct cgp_params: its value, and for lists the count. */
+struct param_ref {
+    void *value;
+    int *count;
+};
+#define REF_INT(f) {&p->f, NULL}
+#define REF_I64(f) {&p->f, NULL}
+#define REF_U64(f) {&p->f, NULL}
+#define REF_DOUBLE(f) {&p->f, NULL}
+#define REF_SECONDS(f) {&p->f, NULL}
+#define REF_BOOL(f) {&p->f, NULL}
+#define REF_ERROR(f) {&p->f, NULL}
+#define REF_THRESHOLDS(f) {p->f, &p->n_##f}
+#define REF_FUNCTIONS(f) {p->f, &p->n_##f}
+
+static struct param_ref param_ref(const struct cgp_params *cp, int id)
+{
+    struct cgp_params *p = (struct cgp_params *)cp; /* the caller keeps constness */
+    switch (id) {
+#define CGP_PARAM_REF(field, name, type, def, min, max, where, arg, help) \
+    case CGP_PARAM_##field: return (struct param_ref)REF_##type(field);
+        CGP_PARAM_LIST(CGP_PARAM_REF)
+#undef CGP_PARAM_REF
+    }
+    CGPC_ASSERT(!"parameter id out of range");
+    return (struct param_ref){NULL, NULL};
+}
+
+int cgp_param_index(const char *name)
+{
+    for (int i = 0; i < CGP_PARAM_COUNT; i++) {
+        const char *a = cgp_param_table[i].name, *b = name;
+        while (*a && (*a == *b || (*a == '_' && *b == '-')))
+            a++, b++;
+        if (!*a && !*b)
+            return i;
+    }
+    return -1;
+}
+
+/* "levels_back" -> "levels-back" */
+static const char *dashed(int id, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s", cgp_param_table[id].name);
+    for (char *c = buf; *c; c++)
+        if (*c == '_')
+            *c = '-';
+    return buf;
+}
+
+static int parse_bool_word(const char *s, int *out)
+{
+    static const char *const words[] = {"0", "false", "no", "off", "1", "true", "yes", "on"};
+    for (int i = 0; i < 8; i++)
+        if (strcmp(s, words[i]) == 0)
+            return *out = i >= 4, 1;
+    return 0;
+}
+
+static cgpc_status parse_thresholds(const struct cgp_param_info *pi, const char *text,
+                                    double *out, int *n_out, struct cgpc_err *err)
+{
+    char buf[2048];
+    if (strlen(text) >= sizeof buf)
+        return CGPC_FAIL(err, CGPC_ERR_ARG, "list too long");
+    strcpy(buf, text);
+    int n = 0;
+    double v[CGP_MAX_THRESHOLDS];
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+        if (n == CGP_MAX_THRESHOLDS)
+            return CGPC_FAIL(err, CGPC_ERR_RANGE, "more than %d values", CGP_MAX_THRESHOLDS);
+        cgpc_status st = cgpc_parse_double(tok, pi->min, pi->max, &v[n++], err);
+        if (st != CGPC_OK)
+            return st;
+    }
+    if (n == 0)
+        return CGPC_FAIL(err, CGPC_ERR_ARG, "no value given");
+    memcpy(out, v, (size_t)n * sizeof *v);
+    *n_out = n;
+    return CGPC_OK;
+}
+
+static cgpc_status param_parse(struct cgp_params *p, int id, const char *text,
+                               struct cgpc_err *err)
+{
+    const struct cgp_param_info *pi = &cgp_param_table[id];
+    struct param_ref r = param_ref(p, id);
+    switch (pi->type) {
+    case CGP_PT_INT:
+        return cgpc_parse_int(text, (int)pi->min, (int)pi->max, r.value, err);
+    case CGP_PT_I64:
+        return cgpc_parse_i64(text, (int64_t)pi->min, (int64_t)pi->max, r.value, err);
+    case CGP_PT_U64:
+        return cgpc_parse_u64(text, r.value, err);
+    case CGP_PT_DOUBLE:
+        return cgpc_parse_double(text, pi->min, pi->max, r.value, err);
+    case CGP_PT_SECONDS: {
+        double v;
+        cgpc_status st = cgpc_parse_duration(text, &v, err);
+        if (st == CGPC_OK && !(v >= pi->min && v <= pi->max))
+            st = CGPC_FAIL(err, CGPC_ERR_RANGE, "'%s': must be in [%g, %g] seconds", text,
+                           pi->min, pi->max);
+        if (st == CGPC_OK)
+            *(double *)r.value = v;
+        return st;
+    }
+    case CGP_PT_BOOL:
+        if (!parse_bool_word(text, r.value))
+            return CGPC_FAIL(err, CGPC_ERR_ARG, "'%s': expected true or false (1, 0, yes, no, "
+                             "on, off)", text);
+        return CGPC_OK;
+    case CGP_PT_ERROR: {
+        int k = cgp_error_kind_from_name(text);
+        if (k < 0)
+            return CGPC_FAIL(err, CGPC_ERR_ARG, "'%s': expected one of %s", text, pi->arg);
+        *(enum cgp_error_kind *)r.value = (enum cgp_error_kind)k;
+        return CGPC_OK;
+    }
+    case CGP_PT_THRESHOLDS:
+        return parse_thresholds(pi, text, r.value, r.count, err);
+    case CGP_PT_FUNCTIONS:
+        return functions_parse(p, text, err);
+    }
+    return CGPC_FAIL(err, CGPC_ERR_INTERNAL, "parameter type %d", (int)pi->type);
+}
+
+cgpc_status cgp_param_set(struct cgp_params *p, int id, const char *text, struct cgpc_err *err)
+{
+    CGPC_ASSERT(id >= 0 && id < CGP_PARAM_COUNT);
+    int thesis = functions_are_thesis(p);
+    cgpc_status st = param_parse(p, id, text, err);
+    if (st != CGPC_OK)
+        cgpc_err_prefix(err, "%s", cgp_param_table[id].name);
+    else if (id == CGP_PARAM_multiplex && thesis)
+        functions_thesis(p); /* the thesis set follows multiplex (mux2, mux4 in or out) */
+    return st;
+}
+
+int cgp_param_format(const struct cgp_params *p, int id, char *buf, size_t cap)
+{
+    const struct cgp_param_info *pi = &cgp_param_table[id];
+    struct param_ref r = param_ref(p, id);
+    int n = 0;
+#define PUT(...) (n += snprintf(buf + n, (size_t)n < cap ? cap - (size_t)n : 0, __VA_ARGS__))
+    buf[0] = '\0';
+    switch (pi->type) {
+    case CGP_PT_INT:
+    case CGP_PT_BOOL: PUT("%d", *(const int *)r.value); break;
+    case CGP_PT_I64: PUT("%" PRId64, *(const int64_t *)r.value); break;
+    case CGP_PT_U64: PUT("%" PRIu64, *(const uint64_t *)r.value); break;
+    case CGP_PT_DOUBLE:
+    case CGP_PT_SECONDS: PUT("%.17g", *(const double *)r.value); break;
+    case CGP_PT_ERROR:
+        PUT("%s", cgp_error_kind_name(*(const enum cgp_error_kind *)r.value));
+        break;
+    case CGP_PT_THRESHOLDS:
+        for (int i = 0; i < *r.count; i++)
+            PUT("%s%.17g", i ? " " : "", ((const double *)r.value)[i]);
+        break;
+    case CGP_PT_FUNCTIONS:
+        for (int i = 0; i < *r.count; i++)
+            PUT("%s%s", i ? "," : "", cgpc_op_name(((const int32_t *)r.value)[i]));
+        break;
+    }
+#undef PUT
+    return n < (int)cap ? n : (int)cap - 1;
+}
 
 void cgp_params_default(struct cgp_params *p)
 {
     memset(p, 0, sizeof *p);
-    p->rows = 8;
-    p->cols = 8;
-    p->levels_back = 0;
-    p->lambda = 4;
-    p->mutation_max = 0.01;
-    p->generations = 10000;
-    p->error_kind = CGP_ERROR_MSE;
-    p->thresholds[0] = 0;
-    p->n_thresholds = 1;
-    for (int op = 0; op < CGPC_OP_THESIS_COUNT; op++)
-        p->functions[op] = op;
-    p->n_functions = CGPC_OP_THESIS_COUNT;
-    p->seed = 1;
-    p->runs = 1;
-    p->first_run = 0;
-    p->checkpoint_every = 60;
-    p->parallel_min_us = 30;
+    for (int i = 0; i < CGP_PARAM_COUNT; i++) {
+        cgpc_status st = cgp_param_set(p, i, cgp_param_table[i].def, NULL);
+        CGPC_ASSERT(st == CGPC_OK); /* every table default is a valid value */
+    }
+}
+
+cgpc_status cgp_params_write(const struct cgp_params *p, FILE *fp, struct cgpc_err *err)
+{
+    char key[64], value[4096];
+    for (int i = 0; i < CGP_PARAM_COUNT; i++) {
+        if (!(cgp_param_table[i].where & CGP_PF_FILE))
+            continue;
+        cgp_param_format(p, i, value, sizeof value);
+        fprintf(fp, "%s %s\n", dashed(i, key, sizeof key), value);
+    }
+    if (ferror(fp))
+        return CGPC_FAIL(err, CGPC_ERR_IO, "writing the parameters failed");
+    return CGPC_OK;
+}
+
+cgpc_status cgp_params_parse(struct cgp_params *p, const char *text, const char *name,
+                             struct cgpc_err *err)
+{
+    const char *line_of[CGP_PARAM_COUNT] = {0};
+    char key[64];
+    cgp_params_default(p);
+    /* Find every key's line first, so that values are applied in table order. */
+    for (const char *line = text; *line;) {
+        const char *nl = strchr(line, '\n');
+        size_t len = nl ? (size_t)(nl - line) : strlen(line);
+        size_t kl = strcspn(line, " \n");
+        if (len > 0 && line[0] != '#') {
+            int id = -1;
+            for (int i = 0; i < CGP_PARAM_COUNT && id < 0; i++)
+                if (cgp_param_table[i].where & CGP_PF_FILE) {
+                    dashed(i, key, sizeof key);
+                    if (strlen(key) == kl && strncmp(line, key, kl) == 0)
+                        id = i;
+                }
+            if (id < 0)
+                return CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s: unknown key '%.*s'", name,
+                                 (int)(kl < 64 ? kl : 64), line);
+            if (line_of[id])
+                return CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s: '%s' given twice", name, key);
+            line_of[id] = line;
+        }
+        line = nl ? nl + 1 : line + len;
+    }
+    for (int i = 0; i < CGP_PARAM_COUNT; i++) {
+        if (!(cgp_param_table[i].where & CGP_PF_FILE))
+            continue;
+        dashed(i, key, sizeof key);
+        if (!line_of[i])
+            return CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s: missing '%s'", name, key);
+        const char *v = line_of[i] + strlen(key);
+        v += *v == ' ';
+        char value[4096];
+        size_t n = strcspn(v, "\n");
+        if (n >= sizeof value)
+            return CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s: '%s' too long", name, key);
+        memcpy(value, v, n);
+        value[n] = '\0';
+        if (cgp_param_set(p, i, value, err) != CGPC_OK) {
+            cgpc_err_prefix(err, "%s", name);
+            return err ? (err->code = CGPC_ERR_FORMAT) : CGPC_ERR_FORMAT;
+        }
+    }
+    return CGPC_OK;
 }
 
 cgpc_status cgp_params_set_functions(struct cgp_params *p, const char *list,
                                      struct cgpc_err *err)
 {
+    return cgp_param_set(p, CGP_PARAM_functions, list, err);
+}
+
+/* The thesis's 27, plus mux2 and mux4 in multiplex mode. */
+static void functions_thesis(struct cgp_params *p)
+{
+    int n = 0;
+    for (int op = 0; op < CGPC_OP_THESIS_COUNT; op++)
+        p->functions[n++] = op;
+    if (p->multiplex) {
+        p->functions[n++] = CGPC_OP_MUX2;
+        p->functions[n++] = CGPC_OP_MUX4;
+    }
+    p->n_functions = n;
+}
+
+static int functions_are_thesis(const struct cgp_params *p)
+{
+    struct cgp_params t = *p;
+    functions_thesis(&t);
+    return t.n_functions == p->n_functions &&
+           memcmp(t.functions, p->functions, (size_t)t.n_functions * sizeof *t.functions) == 0;
+}
+
+static cgpc_status functions_parse(struct cgp_params *p, const char *list, struct cgpc_err *err)
+{
+    if (strcmp(list, "thesis") == 0) {
+        functions_thesis(p);
+        return CGPC_OK;
+    }
     char buf[1024];
     if (strlen(list) >= sizeof buf)
         return CGPC_FAIL(err, CGPC_ERR_ARG, "function list too long");
     strcpy(buf, list);
     int n = 0, seen[CGPC_OP_COUNT] = {0};
+    int32_t ops[CGPC_OP_COUNT];
     char *save = NULL;
     for (char *tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
         int op = cgpc_op_from_name(tok);
         if (op < 0)
-            return CGPC_FAIL(err, CGPC_ERR_ARG, "unknown operator '%s' (names as in `cgpc energy "
-                             "--list`: add, sub, mul, shr1, const0, id, ...)", tok);
+            return CGPC_FAIL(err, CGPC_ERR_ARG, "unknown operator '%s' (operator names as `cgpc "
+                             "energy` lists them: add, sub, mul, shr1, const0, ...; or thesis)",
+                             tok);
         if ((op == CGPC_OP_MUX2 || op == CGPC_OP_MUX4) && !p->multiplex)
-            return CGPC_FAIL(err, CGPC_ERR_ARG, "'%s' is only available with --multiplex "
-                             "(give --multiplex before --functions)", tok);
+            return CGPC_FAIL(err, CGPC_ERR_ARG, "'%s' is only available with multiplex set", tok);
         if (seen[op]++)
             return CGPC_FAIL(err, CGPC_ERR_ARG, "operator '%s' given twice", tok);
-        p->functions[n++] = op;
+        ops[n++] = op;
     }
     if (n == 0)
         return CGPC_FAIL(err, CGPC_ERR_ARG, "empty function list");
+    memcpy(p->functions, ops, (size_t)n * sizeof *ops);
     p->n_functions = n;
+    return CGPC_OK;
+}
+
+/* Range of parameter id as a number (the numeric types), checked like cgp_param_set does. */
+static cgpc_status param_check_range(const struct cgp_params *p, int id, struct cgpc_err *err)
+{
+    const struct cgp_param_info *pi = &cgp_param_table[id];
+    struct param_ref r = param_ref(p, id);
+    double v;
+    switch (pi->type) {
+    case CGP_PT_INT:
+    case CGP_PT_BOOL: v = *(const int *)r.value; break;
+    case CGP_PT_I64: v = (double)*(const int64_t *)r.value; break;
+    case CGP_PT_DOUBLE:
+    case CGP_PT_SECONDS: v = *(const double *)r.value; break;
+    case CGP_PT_ERROR: {
+        int k = (int)*(const enum cgp_error_kind *)r.value;
+        if (k < CGP_ERROR_SE || k > CGP_ERROR_AE)
+            return CGPC_FAIL(err, CGPC_ERR_RANGE, "%s: %d is not an error metric", pi->name, k);
+        return CGPC_OK;
+    }
+    case CGP_PT_THRESHOLDS: {
+        int n = *r.count;
+        if (n < 1 || n > CGP_MAX_THRESHOLDS)
+            return CGPC_FAIL(err, CGPC_ERR_RANGE, "%s: %d values: expected 1..%d", pi->name, n,
+                             CGP_MAX_THRESHOLDS);
+        for (int i = 0; i < n; i++) {
+            double t = ((const double *)r.value)[i];
+            if (!(t >= pi->min && t <= pi->max))
+                return CGPC_FAIL(err, CGPC_ERR_RANGE, "%s: %g: must be in [%g, %g]", pi->name, t,
+                                 pi->min, pi->max);
+        }
+        return CGPC_OK;
+    }
+    case CGP_PT_FUNCTIONS: {
+        int n = *r.count;
+        if (n < 1 || n > CGPC_OP_COUNT)
+            return CGPC_FAIL(err, CGPC_ERR_RANGE, "%s: %d operators: expected 1..%d", pi->name,
+                             n, CGPC_OP_COUNT);
+        for (int i = 0; i < n; i++) {
+            int op = ((const int32_t *)r.value)[i];
+            if (op < 0 || op >= CGPC_OP_COUNT)
+                return CGPC_FAIL(err, CGPC_ERR_RANGE, "%s: operator %d unknown", pi->name, op);
+            if ((op == CGPC_OP_MUX2 || op == CGPC_OP_MUX4) && !p->multiplex)
+                return CGPC_FAIL(err, CGPC_ERR_ARG, "%s: %s is only available with multiplex "
+                                 "set", pi->name, cgpc_op_name(op));
+        }
+        return CGPC_OK;
+    }
+    case CGP_PT_U64:
+    default:
+        return CGPC_OK; /* every value is valid */
+    }
+    if (!(v >= pi->min && v <= pi->max))
+        return CGPC_FAIL(err, CGPC_ERR_RANGE, "%s: %.17g: must be in [%.17g, %.17g]", pi->name, v,
+                         pi->min, pi->max);
     return CGPC_OK;
 }
 
 cgpc_status cgp_params_check(const struct cgp_params *p, const struct cgp_dataset *ds,
                              struct cgpc_err *err)
 {
-    if (p->rows < 1 || p->cols < 1 || (int64_t)p->rows * p->cols > (1 << 22))
-        return CGPC_FAIL(err, CGPC_ERR_RANGE, "grid %dx%d: rows and cols must be >= 1, at most "
-                         "%d nodes", p->rows, p->cols, 1 << 22);
-    if (p->levels_back < 0)
-        return CGPC_FAIL(err, CGPC_ERR_RANGE, "levels-back %d: expected >= 1 (0 = cols)",
-                         p->levels_back);
-    if (p->lambda < 1 || p->lambda > 1024)
-        return CGPC_FAIL(err, CGPC_ERR_RANGE, "lambda %d: expected 1..1024", p->lambda);
-    if (!(p->mutation_max > 0 && p->mutation_max <= 1))
-        return CGPC_FAIL(err, CGPC_ERR_RANGE, "mutation-max %g: expected (0, 1]", p->mutation_max);
-    if (p->n_thresholds < 1 || p->n_thresholds > CGP_MAX_THRESHOLDS)
-        return CGPC_FAIL(err, CGPC_ERR_RANGE, "%d thresholds: expected 1..%d", p->n_thresholds,
-                         CGP_MAX_THRESHOLDS);
-    for (int i = 0; i < p->n_thresholds; i++)
-        if (!(p->thresholds[i] >= 0) || !isfinite(p->thresholds[i]))
-            return CGPC_FAIL(err, CGPC_ERR_RANGE, "threshold %g: expected a finite value >= 0",
-                             p->thresholds[i]);
-    if (p->first_run < 0 || p->first_run > (1 << 20))
-        return CGPC_FAIL(err, CGPC_ERR_RANGE, "first run %d: must be in [0, %d]", p->first_run, 1 << 20);
-    if (p->runs < 1 || p->generations < 1)
-        return CGPC_FAIL(err, CGPC_ERR_RANGE, "runs and generations must be >= 1");
-    int nullary = 0, mux4 = 0;
-    for (int i = 0; i < p->n_functions; i++) {
-        nullary += cgp_op_arity(p->functions[i]) == 0;
-        mux4 |= p->functions[i] == CGPC_OP_MUX4;
-        if ((p->functions[i] == CGPC_OP_MUX2 || mux4) && !p->multiplex)
-            return CGPC_FAIL(err, CGPC_ERR_ARG, "mux2/mux4 need --multiplex");
+    for (int i = 0; i < CGP_PARAM_COUNT; i++) {
+        cgpc_status st = param_check_range(p, i, err);
+        if (st != CGPC_OK)
+            return st;
     }
+    if ((int64_t)p->rows * p->cols > (1 << 22))
+        return CGPC_FAIL(err, CGPC_ERR_RANGE, "rows x cols: %d x %d: at most %d nodes", p->rows,
+                         p->cols, 1 << 22);
+    if (p->levels_back > p->cols)
+        return CGPC_FAIL(err, CGPC_ERR_RANGE, "levels_back: %d exceeds cols (%d); 0 = cols",
+                         p->levels_back, p->cols);
+    int nullary = 0;
+    for (int i = 0; i < p->n_functions; i++)
+        nullary += cgp_op_arity(p->functions[i]) == 0;
     if (ds && ds->n_inputs == 0 && nullary == 0)
-        return CGPC_FAIL(err, CGPC_ERR_ARG, "the data set has no inputs, so the function set needs "
-                         "a constant (const0, const1, ...)");
+        return CGPC_FAIL(err, CGPC_ERR_ARG, "functions: the data set has no inputs, so the "
+                         "function set needs a constant (const0, const1, ...)");
     if (p->value_slots && ds && ds->n_inputs != 0)
-        return CGPC_FAIL(err, CGPC_ERR_ARG, "--value-slots is for data sets without inputs "
-                         "(this one has %d)", ds->n_inputs);
+        return CGPC_FAIL(err, CGPC_ERR_ARG, "value_slots: for data sets without inputs (this one "
+                         "has %d)", ds->n_inputs);
     return CGPC_OK;
 }
 

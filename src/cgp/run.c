@@ -137,100 +137,28 @@ static cgpc_status config_write(struct run_state *rs, const struct cgp_params *p
     cgpc_status st = cgpc_atomic_open(&af, dir_path(rs, "config.txt"), err);
     if (st != CGPC_OK)
         return st;
-    FILE *fp = af.fp;
-    fprintf(fp, CGP_CONFIG_MAGIC "\n# the run configuration; `cgpc evolve --resume DIR` reads it\n");
-    fprintf(fp, "rows %d\ncols %d\nlevels-back %d\nlambda %d\nmutation-max %.17g\n", p->rows,
-            p->cols, p->levels_back, p->lambda, p->mutation_max);
-    fprintf(fp, "generations %" PRId64 "\npatience %" PRId64 "\ntime-limit %.17g\nerror %s\n",
-            p->generations, p->patience, p->time_limit, cgp_error_kind_name(p->error_kind));
-    fprintf(fp, "thresholds");
-    for (int i = 0; i < p->n_thresholds; i++)
-        fprintf(fp, " %.17g", p->thresholds[i]);
-    fprintf(fp, "\nindependent %d\nmultiplex %d\nvalue-slots %d\nfunctions ", p->independent,
-            p->multiplex, p->value_slots);
-    for (int i = 0; i < p->n_functions; i++)
-        fprintf(fp, "%s%s", i ? "," : "", cgpc_op_name(p->functions[i]));
-    fprintf(fp, "\nseed %" PRIu64 "\nruns %d\nfirst-run %d\ncheckpoint-every %.17g\n", p->seed,
-            p->runs, p->first_run, p->checkpoint_every);
-    return cgpc_atomic_close(&af, err);
-}
-
-/* Value of "key value" in text, or NULL. */
-static char *find_key(char *text, const char *key)
-{
-    size_t kl = strlen(key);
-    for (char *line = text; line && *line;) {
-        char *nl = strchr(line, '\n');
-        if (strncmp(line, key, kl) == 0 && line[kl] == ' ')
-            return line + kl + 1;
-        line = nl ? nl + 1 : NULL;
+    fprintf(af.fp, CGP_CONFIG_MAGIC "\n# the run configuration; `cgpc evolve --resume DIR` reads "
+            "it\n");
+    if ((st = cgp_params_write(p, af.fp, err)) != CGPC_OK) {
+        cgpc_atomic_abort(&af);
+        return st;
     }
-    return NULL;
-}
-
-/* Copy the value of key (up to the end of the line) into buf. */
-static cgpc_status key_value(char *text, const char *name, const char *key, char *buf,
-                             size_t cap, struct cgpc_err *err)
-{
-    char *v = find_key(text, key);
-    if (!v)
-        return CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s: missing '%s'", name, key);
-    size_t n = strcspn(v, "\n");
-    if (n >= cap)
-        return CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s: '%s' too long", name, key);
-    memcpy(buf, v, n);
-    buf[n] = 0;
-    return CGPC_OK;
+    return cgpc_atomic_close(&af, err);
 }
 
 static cgpc_status config_read(const char *path, struct cgp_params *p, struct cgpc_err *err)
 {
     unsigned char *data = NULL;
     size_t len;
-    char v[2048];
     cgpc_status st = cgpc_read_file(path, &data, &len, err);
     if (st != CGPC_OK)
         return st;
-    char *t = (char *)data;
-    cgp_params_default(p);
-    if (strncmp(t, CGP_CONFIG_MAGIC "\n", strlen(CGP_CONFIG_MAGIC) + 1) != 0) {
+    const char *t = (const char *)data;
+    if (strncmp(t, CGP_CONFIG_MAGIC "\n", strlen(CGP_CONFIG_MAGIC) + 1) != 0)
         st = CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s: expected '" CGP_CONFIG_MAGIC "' (not a cgpc "
                        "evolve directory, or written by another version)", path);
-        goto out;
-    }
-#define GET(key) if ((st = key_value(t, path, key, v, sizeof v, err)) != CGPC_OK) goto out
-#define BAD(key) do { cgpc_err_prefix(err, "%s: %s", path, key); st = CGPC_ERR_FORMAT; goto out; } while (0)
-    GET("rows"); if (cgpc_parse_int(v, 1, 1 << 22, &p->rows, err)) BAD("rows");
-    GET("cols"); if (cgpc_parse_int(v, 1, 1 << 22, &p->cols, err)) BAD("cols");
-    GET("levels-back"); if (cgpc_parse_int(v, 0, 1 << 22, &p->levels_back, err)) BAD("levels-back");
-    GET("lambda"); if (cgpc_parse_int(v, 1, 1024, &p->lambda, err)) BAD("lambda");
-    GET("mutation-max"); if (cgpc_parse_double(v, 0, 1, &p->mutation_max, err)) BAD("mutation-max");
-    GET("generations"); if (cgpc_parse_i64(v, 1, INT64_MAX, &p->generations, err)) BAD("generations");
-    GET("patience"); if (cgpc_parse_i64(v, 0, INT64_MAX, &p->patience, err)) BAD("patience");
-    GET("time-limit"); if (cgpc_parse_double(v, 0, 1e12, &p->time_limit, err)) BAD("time-limit");
-    GET("error");
-    int ek = cgp_error_kind_from_name(v);
-    if (ek < 0) { st = CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s: error '%s'", path, v); goto out; }
-    p->error_kind = (enum cgp_error_kind)ek;
-    GET("thresholds");
-    p->n_thresholds = 0;
-    char *save = NULL;
-    for (char *tok = strtok_r(v, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
-        if (p->n_thresholds >= CGP_MAX_THRESHOLDS ||
-            cgpc_parse_double(tok, 0, 1e300, &p->thresholds[p->n_thresholds++], err))
-            BAD("thresholds");
-    }
-    GET("independent"); if (cgpc_parse_int(v, 0, 1, &p->independent, err)) BAD("independent");
-    GET("multiplex"); if (cgpc_parse_int(v, 0, 1, &p->multiplex, err)) BAD("multiplex");
-    GET("value-slots"); if (cgpc_parse_int(v, 0, 1, &p->value_slots, err)) BAD("value-slots");
-    GET("functions"); if (cgp_params_set_functions(p, v, err)) BAD("functions");
-    GET("seed"); if (cgpc_parse_u64(v, &p->seed, err)) BAD("seed");
-    GET("runs"); if (cgpc_parse_int(v, 1, 1 << 20, &p->runs, err)) BAD("runs");
-    GET("first-run"); if (cgpc_parse_int(v, 0, 1 << 20, &p->first_run, err)) BAD("first-run");
-    GET("checkpoint-every"); if (cgpc_parse_double(v, 0, 1e12, &p->checkpoint_every, err)) BAD("checkpoint-every");
-#undef GET
-#undef BAD
-out:
+    else
+        st = cgp_params_parse(p, t + strlen(CGP_CONFIG_MAGIC) + 1, path, err);
     free(data);
     return st;
 }

@@ -120,3 +120,25 @@ int cli_find_resource(const char *name, const char *env_var, char *out, size_t c
              nc > 2 ? ", " : "", nc > 2 ? cand[2] : "");
     return -1;
 }
+
+void cli_usage_option(FILE *out, int width, const char *left, const char *help, const char *def)
+{
+    char text[1024];
+    snprintf(text, sizeof text, "%s (default: %s)", help, def);
+    int col = fprintf(out, "  %-*s", width, left);
+    if (col > width + 2) { /* the option does not fit its column: text on the next line */
+        fprintf(out, "\n%*s", width + 2, "");
+        col = width + 2;
+    }
+    for (const char *w = text; *w;) {
+        size_t len = strcspn(w, " ");
+        if (col + 1 + (int)len > 95 && col > width + 2) {
+            fprintf(out, "\n%*s", width + 2, "");
+            col = width + 2;
+        }
+        col += fprintf(out, " %.*s", (int)len, w);
+        w += len;
+        w += *w == ' ';
+    }
+    fputc('\n', out);
+}

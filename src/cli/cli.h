@@ -89,4 +89,8 @@ int cli_find_resource(const char *name, const char *env_var, char *out, size_t c
  * (tests call command functions in-process). */
 void cli_getopt_reset(void);
 
+/* One usage line: "  LEFT  help (default: DEF)", LEFT padded to `width` columns, the text
+ * wrapped at 95 columns under itself. */
+void cli_usage_option(FILE *out, int width, const char *left, const char *help, const char *def);
+
 #endif

@@ -20,7 +20,8 @@ struct evolve_opts {
     const char *out;
     const char *resume;
     const char *gate_costs;
-    const char *functions;
+    const char *param_text[CGP_PARAM_COUNT]; /* given on the command line, NULL if not */
+    char thresholds[1024];                   /* --thresholds T... joined by spaces */
 };
 
 static void evolve_defaults(struct evolve_opts *o)
@@ -28,6 +29,14 @@ static void evolve_defaults(struct evolve_opts *o)
     memset(o, 0, sizeof *o);
     cli_common_defaults(&o->common);
     cgp_params_default(&o->p);
+}
+
+static void usage_line(FILE *out, const char *option, const char *arg, const char *help,
+                       const char *def)
+{
+    char left[80];
+    snprintf(left, sizeof left, "--%s%s%s", option, arg[0] ? " " : "", arg);
+    cli_usage_option(out, 20, left, help, def);
 }
 
 void cmd_evolve_usage(FILE *out)
@@ -39,175 +48,112 @@ void cmd_evolve_usage(FILE *out)
             "threshold, first reach it, then minimise energy, delay and gate count.\n"
             "Writes DIR/config.txt, data.txt, statistics.<run>.csv.gz, best.<run>.<T>.chr,\n"
             "pareto.<run>.csv, results.csv and a checkpoint (see docs/ARCHITECTURE.md).\n\n"
-            "options:\n"
-            "  --data FILE            data set, format 'cgpc-data v1' (required unless --resume)\n"
-            "  --out DIR              output directory (required unless --resume)\n"
-            "  --resume DIR           continue the run in DIR from its checkpoint (default: off)\n"
-            "  --rows N               grid rows (default: 8)\n"
-            "  --cols N               grid columns (default: 8)\n"
-            "  --levels-back N        levels-back L, 0 = cols (default: 0)\n"
-            "  --lambda N             offspring per generation (default: 4)\n"
-            "  --mutation-max F       mutate uniform [1, ceil(F * genes)] genes (default: 0.01)\n"
-            "  --generations N        generations per threshold (default: 10000)\n"
-            "  --patience N           end a threshold after N generations without improvement,\n"
-            "                         0 = off (default: 0)\n"
-            "  --time-limit T         seconds (or H:M:S) per threshold, 0 = off; runs ended by\n"
-            "                         time are not reproducible (default: 0)\n"
-            "  --error KIND           se, mse or ae over the cared outputs (default: mse)\n"
-            "  --mse-thresholds T...  error thresholds, space- or comma-separated, run in the\n"
-            "                         given order as a chain (default: 0)\n"
-            "  --independent          every threshold starts from a fresh random circuit instead\n"
-            "                         of the previous threshold's best (default: chain)\n"
-            "  --functions LIST       operators, comma-separated ops.h names (default: the\n"
-            "                         thesis's 27: rsub127..const127)\n"
-            "  --multiplex            multi-layer mode: items are layers, mux2/mux4 (selected by\n"
-            "                         the item index) join the function set (default: off)\n"
-            "  --value-slots          for data without inputs: outputs needing the same values\n"
-            "                         share one circuit output (each value made once); best\n"
-            "                         files are wired back to every output (default: off)\n"
-            "  --gate-costs FILE      gate cost table (default: the built-in 45 nm table)\n"
-            "  --runs N               independent runs (default: 1)\n"
-            "  --checkpoint-every S   seconds between checkpoints (default: 60)\n"
-            "  --parallel-min-us US   use the threads only while a generation takes >= US\n"
-            "                         microseconds on one thread (re-measured every 4096\n"
-            "                         generations); 0 = always; never changes results\n"
-            "                         (default: 30)\n"
-            "  --stop-after-generations N\n"
-            "                         stop as if interrupted after N generations of the run, for\n"
-            "                         testing --resume (default: 0 = off)\n" CLI_COMMON_USAGE);
+            "options:\n");
+    usage_line(out, "data", "FILE", "data set, format 'cgpc-data v1' (required unless --resume)",
+               "none");
+    usage_line(out, "out", "DIR", "output directory (required unless --resume)", "none");
+    usage_line(out, "resume", "DIR", "continue the run in DIR from its checkpoint", "off");
+    usage_line(out, "gate-costs", "FILE", "gate cost table", "the built-in 45 nm table");
+    for (int i = 0; i < CGP_PARAM_COUNT; i++) {
+        const struct cgp_param_info *pi = &cgp_param_table[i];
+        if (!(pi->where & CGP_PF_CLI))
+            continue;
+        char option[64];
+        snprintf(option, sizeof option, "%s", pi->name);
+        for (char *c = option; *c; c++)
+            *c = *c == '_' ? '-' : *c;
+        int flag = pi->type == CGP_PT_BOOL;
+        usage_line(out, option, flag ? "" : pi->arg, pi->help,
+                   flag ? (strcmp(pi->def, "0") ? "on" : "off") : pi->def);
+    }
+    fprintf(out, CLI_COMMON_USAGE);
 }
 
-enum {
-    OPT_DATA = CLI_OPT_FIRST_COMMAND_SPECIFIC,
-    OPT_OUT, OPT_RESUME, OPT_ROWS, OPT_COLS, OPT_LB, OPT_LAMBDA, OPT_MUT, OPT_GENS,
-    OPT_PATIENCE, OPT_TIME, OPT_ERROR, OPT_THRESH, OPT_INDEP, OPT_FUNCS, OPT_MUX, OPT_COSTS,
-    OPT_RUNS, OPT_CKPT, OPT_STOP_AFTER, OPT_SLOTS, OPT_PAR_MIN
-};
+enum { OPT_DATA = CLI_OPT_FIRST_COMMAND_SPECIFIC, OPT_OUT, OPT_RESUME, OPT_COSTS, OPT_PARAM };
 
-static const struct option evolve_long[] = {
-    {"data", required_argument, NULL, OPT_DATA},
-    {"out", required_argument, NULL, OPT_OUT},
-    {"resume", required_argument, NULL, OPT_RESUME},
-    {"rows", required_argument, NULL, OPT_ROWS},
-    {"cols", required_argument, NULL, OPT_COLS},
-    {"levels-back", required_argument, NULL, OPT_LB},
-    {"lambda", required_argument, NULL, OPT_LAMBDA},
-    {"mutation-max", required_argument, NULL, OPT_MUT},
-    {"generations", required_argument, NULL, OPT_GENS},
-    {"patience", required_argument, NULL, OPT_PATIENCE},
-    {"time-limit", required_argument, NULL, OPT_TIME},
-    {"error", required_argument, NULL, OPT_ERROR},
-    {"mse-thresholds", required_argument, NULL, OPT_THRESH},
-    {"independent", no_argument, NULL, OPT_INDEP},
-    {"functions", required_argument, NULL, OPT_FUNCS},
-    {"multiplex", no_argument, NULL, OPT_MUX},
-    {"gate-costs", required_argument, NULL, OPT_COSTS},
-    {"value-slots", no_argument, NULL, OPT_SLOTS},
-    {"parallel-min-us", required_argument, NULL, OPT_PAR_MIN},
-    {"runs", required_argument, NULL, OPT_RUNS},
-    {"checkpoint-every", required_argument, NULL, OPT_CKPT},
-    {"stop-after-generations", required_argument, NULL, OPT_STOP_AFTER},
-    CLI_COMMON_LONG_OPTIONS,
-    {NULL, 0, NULL, 0}};
+/* The command's own options, one per CGP_PF_CLI parameter (plus --mse-thresholds), the shared
+ * ones. Option names point into names[]. */
+static void evolve_long_options(struct option *opts, char names[][64])
+{
+    int n = 0;
+    opts[n++] = (struct option){"data", required_argument, NULL, OPT_DATA};
+    opts[n++] = (struct option){"out", required_argument, NULL, OPT_OUT};
+    opts[n++] = (struct option){"resume", required_argument, NULL, OPT_RESUME};
+    opts[n++] = (struct option){"gate-costs", required_argument, NULL, OPT_COSTS};
+    for (int i = 0; i < CGP_PARAM_COUNT; i++) {
+        const struct cgp_param_info *pi = &cgp_param_table[i];
+        if (!(pi->where & CGP_PF_CLI))
+            continue;
+        snprintf(names[i], 64, "%s", pi->name);
+        for (char *c = names[i]; *c; c++)
+            *c = *c == '_' ? '-' : *c;
+        int has_arg = pi->type == CGP_PT_BOOL ? no_argument : required_argument;
+        opts[n++] = (struct option){names[i], has_arg, NULL, OPT_PARAM + i};
+        if (i == CGP_PARAM_thresholds) /* the thesis's name */
+            opts[n++] = (struct option){"mse-thresholds", has_arg, NULL, OPT_PARAM + i};
+    }
+    const struct option common[] = {CLI_COMMON_LONG_OPTIONS, {NULL, 0, NULL, 0}};
+    memcpy(opts + n, common, sizeof common);
+}
 
 /* Thresholds: the option's argument, then following arguments that are numbers. */
-static int parse_thresholds(struct evolve_opts *o, const char *first, int argc, char **argv)
+static int gather_thresholds(struct evolve_opts *o, const char *first, int argc, char **argv)
 {
-    struct cgpc_err err = {0};
-    o->p.n_thresholds = 0;
-    const char *arg = first;
-    for (;;) {
-        char buf[512];
-        snprintf(buf, sizeof buf, "%s", arg);
-        char *save = NULL;
-        for (char *tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
-            if (o->p.n_thresholds >= CGP_MAX_THRESHOLDS)
-                return cli_usage_error("evolve", "--mse-thresholds: at most %d values",
-                                       CGP_MAX_THRESHOLDS);
-            if (cgpc_parse_double(tok, 0, 1e300, &o->p.thresholds[o->p.n_thresholds++], &err))
-                return cli_usage_error("evolve", "--mse-thresholds: %s", err.msg);
-        }
-        double dummy;
-        if (optind < argc && argv[optind][0] != '-' &&
-            cgpc_parse_double(argv[optind], 0, 1e300, &dummy, NULL) == CGPC_OK)
-            arg = argv[optind++];
-        else
-            break;
+    size_t n = (size_t)snprintf(o->thresholds, sizeof o->thresholds, "%s", first);
+    double dummy;
+    while (optind < argc && argv[optind][0] != '-' &&
+           cgpc_parse_double(argv[optind], 0, 1e300, &dummy, NULL) == CGPC_OK) {
+        n += (size_t)snprintf(o->thresholds + n, sizeof o->thresholds - n, " %s",
+                              argv[optind++]);
+        if (n >= sizeof o->thresholds)
+            return cli_usage_error("evolve", "--thresholds: list too long");
     }
-    if (o->p.n_thresholds == 0)
-        return cli_usage_error("evolve", "--mse-thresholds: no value given");
+    o->param_text[CGP_PARAM_thresholds] = o->thresholds;
     return 0;
 }
 
 static int parse_evolve(struct evolve_opts *o, int argc, char **argv)
 {
     struct cgpc_err err = {0};
+    static char names[CGP_PARAM_COUNT][64];
+    struct option opts[CGP_PARAM_COUNT + 16];
+    evolve_long_options(opts, names);
     cli_getopt_reset();
     int opt;
-#define NUM(fn, ...)                                                                   \
-    do {                                                                               \
-        if (fn(optarg, __VA_ARGS__, &err) != CGPC_OK)                                  \
-            return cli_usage_error("evolve", "%s: %s", argv[optind - 1], err.msg);    \
-    } while (0)
-    while ((opt = getopt_long(argc, argv, "", evolve_long, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         int c = cli_common_option("evolve", opt, optarg, &o->common);
         if (c < 0)
             return CLI_EXIT_USAGE;
         if (c > 0)
             continue;
-        switch (opt) {
-        case OPT_DATA: o->data = optarg; break;
-        case OPT_OUT: o->out = optarg; break;
-        case OPT_RESUME: o->resume = optarg; break;
-        case OPT_ROWS: NUM(cgpc_parse_int, 1, 1 << 20, &o->p.rows); break;
-        case OPT_COLS: NUM(cgpc_parse_int, 1, 1 << 20, &o->p.cols); break;
-        case OPT_LB: NUM(cgpc_parse_int, 0, 1 << 20, &o->p.levels_back); break;
-        case OPT_LAMBDA: NUM(cgpc_parse_int, 1, 1024, &o->p.lambda); break;
-        case OPT_MUT: NUM(cgpc_parse_double, 1e-9, 1, &o->p.mutation_max); break;
-        case OPT_GENS: NUM(cgpc_parse_i64, 1, INT64_MAX, &o->p.generations); break;
-        case OPT_PATIENCE: NUM(cgpc_parse_i64, 0, INT64_MAX, &o->p.patience); break;
-        case OPT_TIME:
-            if (cgpc_parse_duration(optarg, &o->p.time_limit, &err) != CGPC_OK)
-                return cli_usage_error("evolve", "--time-limit: %s", err.msg);
-            break;
-        case OPT_ERROR: {
-            int k = cgp_error_kind_from_name(optarg);
-            if (k < 0)
-                return cli_usage_error("evolve", "--error: '%s': expected se, mse or ae", optarg);
-            o->p.error_kind = (enum cgp_error_kind)k;
-            break;
-        }
-        case OPT_THRESH: {
-            int rc = parse_thresholds(o, optarg, argc, argv);
+        int id = opt - OPT_PARAM;
+        if (id == CGP_PARAM_thresholds) {
+            int rc = gather_thresholds(o, optarg, argc, argv);
             if (rc)
                 return rc;
-            break;
-        }
-        case OPT_INDEP: o->p.independent = 1; break;
-        case OPT_FUNCS: o->functions = optarg; break;
-        case OPT_MUX: o->p.multiplex = 1; break;
-        case OPT_SLOTS: o->p.value_slots = 1; break;
-        case OPT_PAR_MIN: NUM(cgpc_parse_double, 0, 1e9, &o->p.parallel_min_us); break;
-        case OPT_COSTS: o->gate_costs = optarg; break;
-        case OPT_RUNS: NUM(cgpc_parse_int, 1, 1 << 20, &o->p.runs); break;
-        case OPT_CKPT: NUM(cgpc_parse_double, 0, 1e12, &o->p.checkpoint_every); break;
-        case OPT_STOP_AFTER: NUM(cgpc_parse_i64, 0, INT64_MAX, &o->p.stop_after); break;
-        default:
+        } else if (id >= 0 && id < CGP_PARAM_COUNT) {
+            o->param_text[id] = optarg ? optarg : "1";
+        } else if (opt == OPT_DATA) {
+            o->data = optarg;
+        } else if (opt == OPT_OUT) {
+            o->out = optarg;
+        } else if (opt == OPT_RESUME) {
+            o->resume = optarg;
+        } else if (opt == OPT_COSTS) {
+            o->gate_costs = optarg;
+        } else {
             return cli_usage_error("evolve", "unknown option or missing value: '%s'",
                                    argv[optind - 1]);
         }
     }
-#undef NUM
     if (o->common.help)
         return 0;
     if (optind < argc)
         return cli_usage_error("evolve", "unexpected argument '%s'", argv[optind]);
-    if (o->functions && cgp_params_set_functions(&o->p, o->functions, &err) != CGPC_OK)
-        return cli_usage_error("evolve", "--functions: %s", err.msg);
-    if (o->p.multiplex && !o->functions) {
-        o->p.functions[o->p.n_functions++] = CGPC_OP_MUX2;
-        o->p.functions[o->p.n_functions++] = CGPC_OP_MUX4;
-    }
+    /* in table order, whatever the order on the command line */
+    for (int i = 0; i < CGP_PARAM_COUNT; i++)
+        if (o->param_text[i] && cgp_param_set(&o->p, i, o->param_text[i], &err) != CGPC_OK)
+            return cli_usage_error("evolve", "%s", err.msg);
     if (o->resume && (o->data || o->out))
         return cli_usage_error("evolve", "--resume DIR takes its data and settings from DIR; "
                                "do not combine it with --data or --out");

@@ -50,7 +50,9 @@ static void train_defaults(struct train_opts *o)
 {
     memset(o, 0, sizeof *o);
     cli_common_defaults(&o->common);
-    o->checkpoint_every = 60;
+    struct cgp_params p;
+    cgp_params_default(&p);
+    o->checkpoint_every = p.checkpoint_every;
 }
 
 void cmd_train_usage(FILE *out)
@@ -69,7 +71,8 @@ void cmd_train_usage(FILE *out)
             "                               start (default: off; without it DIR must not hold a run)\n"
             "  --stop-after SECONDS         stop cleanly with a checkpoint after this long, as on\n"
             "                               SIGTERM; also H:M:S (default: 0 = never)\n"
-            "  --checkpoint-every SECONDS   checkpoint interval (default: 60)\n"
+            "  --checkpoint-every SECONDS   seconds between checkpoints, 0 = only at threshold\n"
+            "                               ends (default: %s)\n"
             "  --run-first N                first run to do, of the experiment's runs 0..runs-1;\n"
             "                               run r has the same seed and files in any split\n"
             "                               (default: 0)\n"
@@ -81,7 +84,8 @@ void cmd_train_usage(FILE *out)
             "  --threads N                  OpenMP threads (default: all cores, OMP_NUM_THREADS)\n"
             "  --verbose                    more output on stderr (default: off)\n"
             "  --help                       print this help and exit\n\n"
-            "experiment keys (override the file; --seed sets the first run's seed):\n");
+            "experiment keys (override the file; --seed sets the first run's seed):\n",
+            cgp_param_table[CGP_PARAM_checkpoint_every].def);
     exp_cli_usage(out, train_common_excluded);
     fprintf(out, "\nexit status: 0 all runs finished, 1 failure, 2 usage error, %d stopped early "
                  "with a checkpoint (rerun with --resume)\n",
@@ -121,10 +125,14 @@ static int parse_train(struct train_opts *o, int argc, char **argv)
                 return cli_usage_error("train", "--stop-after: %s", err.msg);
             break;
         case OPT_GATE_COSTS: o->gate_costs = optarg; break;
-        case OPT_CHECKPOINT_EVERY:
-            if (cgpc_parse_double(optarg, 0.001, 1e9, &o->checkpoint_every, &err) != CGPC_OK)
-                return cli_usage_error("train", "--checkpoint-every: %s", err.msg);
+        case OPT_CHECKPOINT_EVERY: { /* the CGP parameter's own range */
+            struct cgp_params p;
+            cgp_params_default(&p);
+            if (cgp_param_set(&p, CGP_PARAM_checkpoint_every, optarg, &err) != CGPC_OK)
+                return cli_usage_error("train", "%s", err.msg);
+            o->checkpoint_every = p.checkpoint_every;
             break;
+        }
         case OPT_ALL_LAYERS: o->all_layers = 1; break;
         case OPT_RUN_FIRST:
             if (cgpc_parse_int(optarg, 0, 1 << 20, &o->run_first, &err) != CGPC_OK)

@@ -1,5 +1,8 @@
 #include "exp_cli.h"
 
+#include "cgp/params.h"
+#include "cli.h"
+
 #include <string.h>
 
 static char option_names[64][48];
@@ -16,7 +19,7 @@ int exp_cli_add_options(struct option *opts, int n, const char *const *exclude)
 {
     for (int i = 0; exp_config_keys[i].key && n < EXP_CLI_MAX_OPTIONS - 2; i++) {
         const char *key = exp_config_keys[i].key;
-        if (excluded(key, exclude))
+        if (!exp_config_key_visible(i) || excluded(key, exclude))
             continue;
         char *name = option_names[i];
         snprintf(name, sizeof option_names[i], "%s", key);
@@ -62,10 +65,11 @@ void exp_cli_usage(FILE *out, const char *const *exclude)
 {
     for (int i = 0; exp_config_keys[i].key; i++) {
         const struct exp_key_info *k = &exp_config_keys[i];
-        if (excluded(k->key, exclude))
+        if (!exp_config_key_visible(i) || excluded(k->key, exclude))
             continue;
         char left[64];
-        const char *arg = k->type == EXP_T_INT      ? "N"
+        const char *arg = k->cgp >= 0              ? cgp_param_table[k->cgp].arg
+                          : k->type == EXP_T_INT    ? "N"
                           : k->type == EXP_T_DOUBLE ? "X"
                           : k->type == EXP_T_LIST   ? "T..."
                           : k->type == EXP_T_BOOL   ? "BOOL"
@@ -75,6 +79,6 @@ void exp_cli_usage(FILE *out, const char *const *exclude)
         for (char *c = left + 2; *c && *c != ' '; c++)
             if (*c == '_')
                 *c = '-';
-        fprintf(out, "  %-28s %s (default: %s)\n", left, k->help, k->def[0] ? k->def : "none");
+        cli_usage_option(out, 28, left, k->help, k->def[0] ? k->def : "none");
     }
 }

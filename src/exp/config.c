@@ -5,43 +5,44 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cgp/cgp.h"
 #include "common/fileio.h"
 #include "common/parse.h"
 
 const struct exp_key_info exp_config_keys[] = {
-    {"name", EXP_T_STRING, "", NULL, 0, 0, "experiment name (default: the file's base name)"},
-    {"description", EXP_T_STRING, "", NULL, 0, 0, "one line on what the experiment tests"},
-    {"model", EXP_T_STRING, "models/lenet5-mnist-int8.safetensors", NULL, 0, 0,
+    {"name", EXP_T_STRING, "", NULL, 0, 0, -1, "experiment name; none = the file's base name"},
+    {"description", EXP_T_STRING, "", NULL, 0, 0, -1, "one line on what the experiment tests"},
+    {"model", EXP_T_STRING, "models/lenet5-mnist-int8.safetensors", NULL, 0, 0, -1,
      "int8 model whose weights are selected (relative paths: cwd, then the file's dir, then its parent)"},
-    {"dataset", EXP_T_STRING, "mnist", NULL, 0, 0, "dataset for model metrics: mnist, fashion-mnist or DIR"},
-    {"split", EXP_T_CHOICE, "test", "train|test", 0, 0, "dataset split for model metrics"},
-    {"eval_limit", EXP_T_INT, "0", NULL, 0, 1e9, "evaluate at most N images (0: all)"},
-    {"layer", EXP_T_STRING, "", NULL, 0, 0,
+    {"dataset", EXP_T_STRING, "mnist", NULL, 0, 0, -1, "dataset for model metrics: mnist, fashion-mnist or DIR"},
+    {"split", EXP_T_CHOICE, "test", "train|test", 0, 0, -1, "dataset split for model metrics"},
+    {"eval_limit", EXP_T_INT, "0", NULL, 0, 1e9, -1, "evaluate at most N images (0: all)"},
+    {"layer", EXP_T_STRING, "", NULL, 0, 0, -1,
      "layer name substituted for {layer} in the selectors (cgpc train --all-layers sets it)"},
-    {"inputs", EXP_T_STRING, "none", NULL, 0, 0, "selector of the weights kept as circuit inputs"},
-    {"outputs", EXP_T_STRING, "", NULL, 0, 0, "selector of the weights the circuit must produce (required)"},
-    {"items", EXP_T_CHOICE, "one", "one|kernel|layer", 0, 0,
+    {"inputs", EXP_T_STRING, "none", NULL, 0, 0, -1, "selector of the weights kept as circuit inputs"},
+    {"outputs", EXP_T_STRING, "", NULL, 0, 0, -1, "selector of the weights the circuit must produce (required)"},
+    {"items", EXP_T_CHOICE, "one", "one|kernel|layer", 0, 0, -1,
      "data items: one, one per kernel, or one per layer (multiplexed)"},
-    {"rows", EXP_T_INT, "8", NULL, 1, 65536, "CGP grid rows"},
-    {"cols", EXP_T_INT, "8", NULL, 1, 65536, "CGP grid columns"},
-    {"levels_back", EXP_T_INT, "0", NULL, 0, 65536, "levels-back L (0: cols, fully connected)"},
-    {"lambda", EXP_T_INT, "4", NULL, 1, 4096, "offspring per generation"},
-    {"mutation_max", EXP_T_DOUBLE, "0.01", NULL, 0, 1, "at most this fraction of genes mutated"},
-    {"generations", EXP_T_INT, "100000", NULL, 0, 1e15, "generations per threshold (0: unlimited)"},
-    {"patience", EXP_T_INT, "0", NULL, 0, 1e15, "stop a threshold after N generations without improvement (0: off)"},
-    {"time_limit", EXP_T_DOUBLE, "0", NULL, 0, 1e9, "seconds per run (0: none)"},
-    {"thresholds", EXP_T_LIST, "0", NULL, 0, 255,
+    {"thresholds", EXP_T_LIST, "0", NULL, 0, 255, -1,
      "error thresholds per weight in int8 units (converted: SE e^2*N, MSE e^2, AE e*N)"},
-    {"threshold_mode", EXP_T_CHOICE, "chain", "chain|independent", 0, 0,
-     "chain: each threshold starts from the previous best; independent: from scratch"},
-    {"error", EXP_T_CHOICE, "mse", "se|mse|ae", 0, 0, "error metric"},
-    {"functions", EXP_T_STRING, "thesis", NULL, 0, 0, "operator names, comma separated, or 'thesis' (the 27)"},
-    {"runs", EXP_T_INT, "1", NULL, 1, 1e6, "independent runs (seeds seed, seed+1, ...)"},
-    {"seed", EXP_T_INT, "1", NULL, 0, 9.2e18, "seed of the first run"},
-    {"multiplex", EXP_T_BOOL, "auto", NULL, 0, 0, "share one grid across items with muxes (auto: when items = layer)"},
-    {"value_slots", EXP_T_BOOL, "auto", NULL, 0, 0, "value-slot mode for no-input circuits (auto: when inputs = none)"},
-    {"top", EXP_T_INT, "1", NULL, 1, 1e6, "model metrics: best N circuits per run and threshold"},
-    {NULL, 0, NULL, NULL, 0, 0, NULL},
+    /* the CGP parameters of cgp/params.h; those without CGP_PF_EXP are no keys (see
+     * exp_key_visible) */
+#define EXPT_INT EXP_T_INT
+#define EXPT_I64 EXP_T_INT
+#define EXPT_U64 EXP_T_INT
+#define EXPT_DOUBLE EXP_T_DOUBLE
+#define EXPT_SECONDS EXP_T_DOUBLE
+#define EXPT_BOOL EXP_T_BOOL
+#define EXPT_ERROR EXP_T_CHOICE
+#define EXPT_THRESHOLDS EXP_T_LIST
+#define EXPT_FUNCTIONS EXP_T_STRING
+#define EXP_CGP_KEY(field, name, type, def, min, max, where, arg, help)                         \
+    {name, EXPT_##type, ((where) & CGP_PF_AUTO) ? "auto" : def,                                 \
+     EXPT_##type == EXP_T_CHOICE ? arg : NULL, min, max, CGP_PARAM_##field, help},
+    CGP_PARAM_LIST(EXP_CGP_KEY)
+#undef EXP_CGP_KEY
+    {"top", EXP_T_INT, "1", NULL, 1, 1e6, -1, "model metrics: best N circuits per run and threshold"},
+    {NULL, 0, NULL, NULL, 0, 0, -1, NULL},
 };
 
 int exp_config_key_index(const char *key)
@@ -53,9 +54,22 @@ int exp_config_key_index(const char *key)
     for (size_t i = 0; i <= n; i++)
         norm[i] = key[i] == '-' ? '_' : key[i];
     for (int i = 0; exp_config_keys[i].key; i++)
-        if (strcmp(exp_config_keys[i].key, norm) == 0)
+        if (exp_config_key_visible(i) && strcmp(exp_config_keys[i].key, norm) == 0)
             return i;
     return -1;
+}
+
+int exp_config_key_visible(int i)
+{
+    int c = exp_config_keys[i].cgp;
+    return c < 0 || (cgp_param_table[c].where & CGP_PF_EXP);
+}
+
+/* "unknown key 'x'" plus a hint for renamed keys. */
+static const char *unknown_key_hint(const char *key)
+{
+    return strcmp(key, "threshold_mode") == 0 ? " (renamed: independent = true|false)"
+                                                : " (see 'cgpc help train')";
 }
 
 static int key_index_or_die(const char *key)
@@ -106,6 +120,17 @@ static cgpc_status check_value(const struct exp_key_info *k, const char *value, 
                                struct cgpc_err *err)
 {
     struct cgpc_err sub = {0};
+    if (k->cgp >= 0) { /* a CGP parameter: its own parser and range */
+        const struct cgp_param_info *pi = &cgp_param_table[k->cgp];
+        if ((pi->where & CGP_PF_AUTO) && strcmp(value, "auto") == 0)
+            return CGPC_OK;
+        struct cgp_params tmp;
+        cgp_params_default(&tmp);
+        tmp.multiplex = 1; /* mux names are checked against multiplex in exp_config_validate */
+        if (cgp_param_set(&tmp, k->cgp, value, &sub) != CGPC_OK)
+            return CGPC_FAIL(err, sub.code, "%s: %s", origin, sub.msg);
+        return CGPC_OK;
+    }
     switch (k->type) {
     case EXP_T_STRING:
         return CGPC_OK;
@@ -158,7 +183,8 @@ cgpc_status exp_config_set(struct exp_config *cfg, const char *key, const char *
 {
     int i = exp_config_key_index(key);
     if (i < 0)
-        return CGPC_FAIL(err, CGPC_ERR_ARG, "%s: unknown key '%s'", origin, key);
+        return CGPC_FAIL(err, CGPC_ERR_ARG, "%s: unknown key '%s'%s", origin, key,
+                         unknown_key_hint(key));
     if (strlen(value) >= EXP_VALUE_MAX)
         return CGPC_FAIL(err, CGPC_ERR_ARG, "%s: %s: value longer than %d characters", origin,
                          key, EXP_VALUE_MAX - 1);
@@ -225,8 +251,8 @@ cgpc_status exp_config_load(struct exp_config *cfg, const char *path, struct cgp
         char *key = cgpc_trim(line), *value = cgpc_trim(eq + 1);
         int idx = exp_config_key_index(key);
         if (idx < 0) {
-            st = CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s: unknown key '%s' (see 'cgpc help train')",
-                           origin, key);
+            st = CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s: unknown key '%s'%s", origin, key,
+                           unknown_key_hint(key));
             goto out;
         }
         if (from_file[idx]) {
@@ -254,11 +280,36 @@ cgpc_status exp_config_validate(const struct exp_config *cfg, struct cgpc_err *e
     if (!exp_config_str(cfg, "outputs")[0])
         return CGPC_FAIL(err, CGPC_ERR_ARG, "%s: 'outputs' is required (which weights to produce)",
                          cfg->path[0] ? cfg->path : "experiment");
-    if (exp_config_int(cfg, "levels_back") > exp_config_int(cfg, "cols"))
-        return CGPC_FAIL(err, CGPC_ERR_ARG, "%s: levels_back (%lld) exceeds cols (%lld)",
-                         exp_config_origin(cfg, "levels_back"),
-                         (long long)exp_config_int(cfg, "levels_back"),
-                         (long long)exp_config_int(cfg, "cols"));
+    /* the rules between CGP parameters (levels_back <= cols, muxes need multiplex, ...) */
+    struct cgp_params p;
+    cgpc_status st = exp_config_cgp(cfg, strcmp(exp_config_str(cfg, "inputs"), "none") != 0,
+                                    &p, err);
+    if (st == CGPC_OK && (st = cgp_params_check(&p, NULL, err)) != CGPC_OK) {
+        cgpc_err_prefix(err, "%s", cfg->path[0] ? cfg->path : "experiment");
+        err->code = st = CGPC_ERR_ARG;
+    }
+    return st;
+}
+
+cgpc_status exp_config_cgp(const struct exp_config *cfg, int has_inputs, struct cgp_params *p,
+                           struct cgpc_err *err)
+{
+    cgp_params_default(p);
+    for (int i = 0; exp_config_keys[i].key; i++) {
+        const struct exp_key_info *k = &exp_config_keys[i];
+        if (k->cgp < 0 || !exp_config_key_visible(i))
+            continue;
+        const char *text = cfg->values[i].text;
+        if (strcmp(text, "auto") == 0) /* CGP_PF_AUTO keys; the others never hold "auto" */
+            text = k->cgp == CGP_PARAM_multiplex
+                       ? (strcmp(exp_config_str(cfg, "items"), "layer") == 0 ? "1" : "0")
+                       : (has_inputs ? "0" : "1");
+        cgpc_status st = cgp_param_set(p, k->cgp, text, err);
+        if (st != CGPC_OK) {
+            cgpc_err_prefix(err, "%s", cfg->values[i].origin);
+            return st;
+        }
+    }
     return CGPC_OK;
 }
 
@@ -301,6 +352,8 @@ cgpc_status exp_config_write(const struct exp_config *cfg, FILE *out, struct cgp
     if (cfg->path[0])
         fprintf(out, "# from %s\n", cfg->path);
     for (int i = 0; exp_config_keys[i].key; i++) {
+        if (!exp_config_key_visible(i))
+            continue;
         if (strchr(cfg->values[i].text, '#') || strchr(cfg->values[i].text, '\n'))
             return CGPC_FAIL(err, CGPC_ERR_ARG, "%s: value contains '#' or a newline",
                              exp_config_keys[i].key);

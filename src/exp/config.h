@@ -10,8 +10,8 @@
  *   rows = 30
  *   ...
  *
- * Every key is declared once in a table (config.c) with its type, default and help text; the
- * same table drives parsing, validation, command-line overrides (`--rows 256` sets `rows`;
+ * Every key is declared once in a table (config.c) with its type, default and help text (the
+ * CGP search keys come from the parameter table of cgp/params.h); the same table drives parsing, validation, command-line overrides (`--rows 256` sets `rows`;
  * dashes and underscores are interchangeable), and the help text of `cgpc train`. Unknown keys,
  * duplicates, bad values and a missing magic line are errors naming file:line. Values set on the
  * command line override the file and are reported with origin "--key".
@@ -38,6 +38,7 @@ struct exp_key_info {
     const char *def;     /* default as text, "" for none */
     const char *choices; /* for EXP_T_CHOICE: "a|b|c" */
     double min, max;     /* for numbers */
+    int cgp;             /* a CGP parameter (index in cgp_param_table, cgp/params.h), or -1 */
     const char *help;
 };
 
@@ -88,5 +89,15 @@ cgpc_status exp_config_write(const struct exp_config *cfg, FILE *out, struct cgp
 
 /* Index of a key in exp_config_keys (dashes allowed), or -1. */
 int exp_config_key_index(const char *key);
+/* 1 if entry i of exp_config_keys is a key of experiment files: the experiment's own keys and
+ * the CGP parameters marked CGP_PF_EXP (the table holds every CGP parameter). */
+int exp_config_key_visible(int i);
+
+/* The CGP parameters (every key with cgp >= 0) applied to the table defaults in table order;
+ * `auto` resolves to: multiplex when items = layer, value_slots when the data set has no
+ * inputs (has_inputs 0). The experiment's thresholds (per weight) are not converted here. */
+struct cgp_params;
+cgpc_status exp_config_cgp(const struct exp_config *cfg, int has_inputs, struct cgp_params *p,
+                           struct cgpc_err *err);
 
 #endif

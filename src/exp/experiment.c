@@ -52,35 +52,9 @@ cgpc_status exp_file_fingerprint(const char *path, uint64_t *fp, struct cgpc_err
 cgpc_status exp_params_from_config(const struct exp_config *cfg, const struct cgp_dataset *ds,
                                    struct cgp_params *p, struct cgpc_err *err)
 {
-    cgp_params_default(p);
-    p->rows = (int)exp_config_int(cfg, "rows");
-    p->cols = (int)exp_config_int(cfg, "cols");
-    p->levels_back = (int)exp_config_int(cfg, "levels_back");
-    p->lambda = (int)exp_config_int(cfg, "lambda");
-    p->mutation_max = exp_config_double(cfg, "mutation_max");
-    p->generations = exp_config_int(cfg, "generations");
-    p->patience = exp_config_int(cfg, "patience");
-    p->time_limit = exp_config_double(cfg, "time_limit");
-    p->seed = (uint64_t)exp_config_int(cfg, "seed");
-    p->runs = (int)exp_config_int(cfg, "runs");
-    p->independent = strcmp(exp_config_str(cfg, "threshold_mode"), "independent") == 0;
-    int kind = cgp_error_kind_from_name(exp_config_str(cfg, "error"));
-    if (kind < 0)
-        return CGPC_FAIL(err, CGPC_ERR_ARG, "%s: error '%s' unknown",
-                         exp_config_origin(cfg, "error"), exp_config_str(cfg, "error"));
-    p->error_kind = (enum cgp_error_kind)kind;
-    int multiplex = exp_config_bool(cfg, "multiplex");
-    p->multiplex = multiplex < 0 ? strcmp(exp_config_str(cfg, "items"), "layer") == 0 : multiplex;
-    int slots = exp_config_bool(cfg, "value_slots");
-    p->value_slots = slots < 0 ? ds->n_inputs == 0 : slots;
-    const char *functions = exp_config_str(cfg, "functions");
-    if (strcmp(functions, "thesis") != 0) {
-        cgpc_status st = cgp_params_set_functions(p, functions, err);
-        if (st != CGPC_OK) {
-            cgpc_err_prefix(err, "%s", exp_config_origin(cfg, "functions"));
-            return st;
-        }
-    }
+    cgpc_status st = exp_config_cgp(cfg, ds->n_inputs > 0, p, err);
+    if (st != CGPC_OK)
+        return st;
     double per_weight[EXP_MAX_THRESHOLDS];
     int n = exp_config_doubles(cfg, "thresholds", per_weight, EXP_MAX_THRESHOLDS);
     if (n <= 0 || n > CGP_MAX_THRESHOLDS)

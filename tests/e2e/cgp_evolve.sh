@@ -62,7 +62,7 @@ expect_exit 2 "$CGPC" evolve --data "$data" --out "$T/x" --error rms
 expect_exit 2 "$CGPC" evolve --data "$data" --out "$T/x" --functions add,foo
 expect_contains "$T/err" "unknown operator 'foo'"
 expect_exit 2 "$CGPC" evolve --data "$data" --out "$T/x" --functions add,mux2
-expect_contains "$T/err" "only available with --multiplex"
+expect_contains "$T/err" "only available with multiplex"
 expect_exit 2 "$CGPC" evolve --data "$data" --out "$T/x" --bogus
 expect_exit 2 "$CGPC" circuit frobnicate "$T/r1/best.0.0.chr"
 
