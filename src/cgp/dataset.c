@@ -10,7 +10,6 @@
 
 #define CGP_DATA_MAGIC "cgpc-data v1"
 #define CGP_MAX_ITEMS 32768 /* keeps per-output error sums in int32 */
-#define CGP_MAX_IO 65536
 
 cgpc_status cgp_dataset_init(struct cgp_dataset *ds, int n_inputs, int n_outputs, int n_items,
                              struct cgpc_err *err)

@@ -209,8 +209,8 @@ cgpc_status cgp_genome_parse(struct cgp_genome *g, const char *text, const char 
     if ((st = cgp_text_key_int(&cursor, &ln, name, "rows", 1, 1 << 20, &rows, err)) ||
         (st = cgp_text_key_int(&cursor, &ln, name, "cols", 1, 1 << 20, &cols, err)) ||
         (st = cgp_text_key_int(&cursor, &ln, name, "levels-back", 1, 1 << 20, &lb, err)) ||
-        (st = cgp_text_key_int(&cursor, &ln, name, "inputs", 0, 1 << 16, &ni, err)) ||
-        (st = cgp_text_key_int(&cursor, &ln, name, "outputs", 1, 1 << 16, &no, err)) ||
+        (st = cgp_text_key_int(&cursor, &ln, name, "inputs", 0, CGP_MAX_IO, &ni, err)) ||
+        (st = cgp_text_key_int(&cursor, &ln, name, "outputs", 1, CGP_MAX_IO, &no, err)) ||
         (st = cgp_text_key_int(&cursor, &ln, name, "node-inputs", 2, 4, &A, err)))
         goto out;
     if ((int64_t)rows * cols > (1 << 24) || (A != 2 && A != 4)) {
