@@ -35,7 +35,7 @@
 #define CGP_MAX_THRESHOLDS 32
 #define CGP_LANES 32 /* SIMD lane count: item rows are padded to a multiple of this (D >= 16) */
 /* Most inputs and outputs of a data set or circuit: 16M, above every layer of the shipped models
- * (MobileNetV2's largest convolution has 409,600 weights); genes stay int32-indexable. */
+ * (the shipped MobileNetV2's largest convolution has 204,800 weights); genes stay int32-indexable. */
 #define CGP_MAX_IO (1 << 24)
 
 /* Writes the final value of a pending gene into the genome (see cgp_decode_active_lazy). */
