@@ -122,6 +122,11 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(CLI_A) $(LIB_A)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -lcmocka -o $@
 
+# Microbenchmarks in C (bench/*.c), linked like the tests; bench/cgp.sh runs them.
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB_A)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
 # Every cmocka suite, then every end-to-end CLI test; one summary line at the end.
 test: $(DEPS_STAMP) $(BIN) $(TEST_BIN)
 	$(Q)CGPC=$(BIN) BUILD=$(BUILD) bash scripts/run-tests.sh $(TEST_BIN)

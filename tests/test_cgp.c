@@ -168,11 +168,22 @@ static void op_lanes__simd_random__equals_scalar(void **state)
         a[0] = -128, b[0] = -1, a[1] = 127, b[1] = 127; /* edges in every round */
         for (int op = 0; op < CGPC_OP_COUNT; op++) {
             cgp_op_lanes_scalar(op, s1, a, b, c, d, N, 0);
-            cgp_op_lanes_simd(op, s2, a, b, c, d, N, 0);
-            for (int l = 0; l < N; l++) {
-                if (s1[l] != s2[l])
-                    fail_msg("%s lane %d: scalar %d simd %d", cgpc_op_name(op), l, s1[l], s2[l]);
+            for (int l = 0; l < N; l++)
                 assert_int_equal(s1[l], expected_op(op, a[l], b[l], c[l], d[l], l));
+            for (int isa = 1; isa < CGP_ISA_COUNT; isa++) {
+                if (!cgp_isa_supported((enum cgp_isa)isa))
+                    continue;
+                /* every length up to N: whole vectors and masked tails */
+                for (int n = 32; n <= N; n += (isa == CGP_ISA_AVX512 ? 1 : 32)) {
+                    memset(s2, 0x5A, sizeof s2);
+                    assert_int_equal(cgp_op_lanes_isa((enum cgp_isa)isa, op, s2, a, b, c, d, n,
+                                                      0), 1);
+                    for (int l = 0; l < N; l++)
+                        if (s2[l] != (l < n ? s1[l] : 0x5A))
+                            fail_msg("%s %s n %d lane %d: scalar %d simd %d",
+                                     cgp_isa_name((enum cgp_isa)isa), cgpc_op_name(op), n, l,
+                                     s1[l], s2[l]);
+                }
             }
         }
     }
@@ -204,17 +215,20 @@ static void decode__hand_built__active_in_topological_order(void **state)
     assert_int_equal(cgp_decode_active(&s, genes, stamp, 2, stack, order), 3);
 }
 
-static void eval__random_circuits__fast_equals_reference(void **state)
+/* Every instruction-set path this CPU has, on random circuits over every operator (muxes with
+ * 4-input nodes), item counts that fill vectors, leave masked tails and span several vectors:
+ * the outputs equal the reference evaluator's, and every path writes the same node rows. */
+static void eval__random_circuits__every_path_equals_reference(void **state)
 {
     (void)state;
-    const int items[] = {1, 3, 16, 40, 64};
-    for (int t = 0; t < 5; t++) {
+    const int items[] = {1, 3, 16, 40, 64, 100, 130};
+    for (int t = 0; t < 7; t++) {
         for (int mux = 0; mux < 2; mux++) {
             struct cgp_dataset ds;
-            random_dataset(&ds, 3 + t, 4, items[t], 100 + (uint64_t)t);
+            random_dataset(&ds, 3 + t % 5, 4, items[t], 100 + (uint64_t)t);
             struct cgp_shape s;
             struct cgp_fset f;
-            cgp_shape_make(&s, 5, 12, 3 + t, ds.n_inputs, ds.n_outputs, mux ? 4 : 2);
+            cgp_shape_make(&s, 5, 12, 3 + t % 5, ds.n_inputs, ds.n_outputs, mux ? 4 : 2);
             if (mux) {
                 all_ops_fset(&f);
             } else {
@@ -228,21 +242,40 @@ static void eval__random_circuits__fast_equals_reference(void **state)
             assert_int_equal(cgp_genome_init(&g, &s, &f, NULL), CGPC_OK);
             assert_int_equal(cgp_scratch_init(&sc, &s, &ds, NULL), CGPC_OK);
             int8_t *ref = malloc((size_t)ds.n_outputs * ds.n_items);
+            size_t rows = (size_t)(s.n_inputs + s.n_nodes) * ds.stride;
+            int8_t *first = malloc(rows);
             for (int rep = 0; rep < 50; rep++) {
                 cgpc_rng r;
                 cgpc_rng_seed(&r, 5, (uint64_t)t, (uint64_t)rep);
                 cgp_genome_randomize(&g, &r);
                 assert_int_equal(cgp_genome_check(&g, NULL), CGPC_OK);
                 cgp_scratch_decode(&sc, &s, g.genes);
-                cgp_eval_active(&s, g.genes, sc.order, sc.n_active, ds.n_items, ds.stride,
-                                sc.values);
                 assert_int_equal(cgp_eval_reference(&g, &ds, ref, NULL), CGPC_OK);
                 const int32_t *out = g.genes + (size_t)s.n_nodes * (s.node_arity + 1);
-                for (int o = 0; o < s.n_outputs; o++)
-                    for (int d = 0; d < ds.n_items; d++)
-                        assert_int_equal(sc.values[(size_t)out[o] * ds.stride + d],
+                for (int isa = 0; isa < CGP_ISA_COUNT; isa++) {
+                    if (!cgp_isa_supported((enum cgp_isa)isa))
+                        continue;
+                    cgp_eval_active_isa((enum cgp_isa)isa, &s, g.genes, sc.order, sc.n_active,
+                                        ds.n_items, ds.stride, sc.values);
+                    for (int o = 0; o < s.n_outputs; o++)
+                        for (int d = 0; d < ds.n_items; d++)
+                            if (sc.values[(size_t)out[o] * ds.stride + d] !=
+                                ref[(size_t)o * ds.n_items + d])
+                                fail_msg("%s, %d items: output %d item %d: %d, reference %d",
+                                         cgp_isa_name((enum cgp_isa)isa), ds.n_items, o, d,
+                                         sc.values[(size_t)out[o] * ds.stride + d],
                                          ref[(size_t)o * ds.n_items + d]);
+                    for (int i = 0; i < sc.n_active; i++) {
+                        size_t row = (size_t)(s.n_inputs + sc.order[i]) * ds.stride;
+                        if (isa == 0)
+                            memcpy(first + row, sc.values + row, (size_t)ds.n_items);
+                        else
+                            assert_memory_equal(first + row, sc.values + row, (size_t)ds.n_items);
+                        memset(sc.values + row, 0x33, (size_t)ds.stride); /* no stale rows */
+                    }
+                }
             }
+            free(first);
             free(ref);
             cgp_scratch_free(&sc);
             cgp_genome_free(&g);
@@ -961,7 +994,7 @@ int main(void)
         cmocka_unit_test(op_scalar__known_values__hardware_semantics),
         cmocka_unit_test(op_lanes__simd_random__equals_scalar),
         cmocka_unit_test(decode__hand_built__active_in_topological_order),
-        cmocka_unit_test(eval__random_circuits__fast_equals_reference),
+        cmocka_unit_test(eval__random_circuits__every_path_equals_reference),
         cmocka_unit_test(mutator__random_u__equals_reference_gene_value),
         cmocka_unit_test(neutral__inactive_genes__not_evaluated_and_fitness_unchanged),
         cmocka_unit_test(search__easy_functions__reaches_zero_error),

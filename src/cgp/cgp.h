@@ -197,10 +197,22 @@ int8_t cgp_op_scalar(int op, int8_t a, int8_t b, int8_t c, int8_t d, int item);
 /* dst[0..n) = op(a, b, c, d) lane-wise; lane l is item item0 + l. Scalar loop. */
 void cgp_op_lanes_scalar(int op, int8_t *dst, const int8_t *a, const int8_t *b,
                          const int8_t *c, const int8_t *d, int n, int item0);
-/* Same with AVX2 when compiled in (n multiple of 32, item0 multiple of 4); falls back to the
- * scalar loop otherwise. Returns 1 if the SIMD path ran. */
-int cgp_op_lanes_simd(int op, int8_t *dst, const int8_t *a, const int8_t *b, const int8_t *c,
-                      const int8_t *d, int n, int item0);
+
+/* Instruction-set paths of the evaluator. Each computes exactly cgp_op_scalar's bytes; one
+ * binary carries all of them (per-function target attributes) and picks the best the CPU has
+ * at run time: AVX-512 (F+BW+VL+GFNI: 64 lanes per vector, byte shifts as one GF(2) affine
+ * instruction, masked tails), AVX2 (32 lanes), or portable C. The environment variable
+ * CGPC_ISA=scalar|avx2|avx512 caps the choice (for comparisons). */
+enum cgp_isa { CGP_ISA_SCALAR = 0, CGP_ISA_AVX2, CGP_ISA_AVX512, CGP_ISA_COUNT };
+const char *cgp_isa_name(enum cgp_isa isa);
+/* 1 if this CPU runs the path. */
+int cgp_isa_supported(enum cgp_isa isa);
+/* The path cgp_eval_active uses (decided once per process). */
+enum cgp_isa cgp_isa_active(void);
+/* cgp_op_lanes_scalar on path isa (supported; NULL sources fall back to the scalar loop, as do
+ * AVX2 with n not a multiple of 32 and item0 not a multiple of 4). Returns 1 if vectors ran. */
+int cgp_op_lanes_isa(enum cgp_isa isa, int op, int8_t *dst, const int8_t *a, const int8_t *b,
+                     const int8_t *c, const int8_t *d, int n, int item0);
 
 /* Decode the active nodes by a backward depth-first walk from the outputs: order[0..n) lists
  * active node indices in topological (post-)order. stamp: n_nodes uint32 marks (a node is
@@ -222,6 +234,10 @@ int cgp_decode_active_lazy(const struct cgp_shape *s, const int32_t *genes, uint
  * (see cgp_values_load_inputs). Writes the rows of active nodes. */
 void cgp_eval_active(const struct cgp_shape *s, const int32_t *genes, const int32_t *order,
                      int n_active, int n_items, int stride, int8_t *values);
+/* The same on a given (supported) path; every path writes the same bytes for items < n_items. */
+void cgp_eval_active_isa(enum cgp_isa isa, const struct cgp_shape *s, const int32_t *genes,
+                         const int32_t *order, int n_active, int n_items, int stride,
+                         int8_t *values);
 void cgp_values_load_inputs(const struct cgp_dataset *ds, int8_t *values);
 /* Weighted error sum over outputs (SE or AE; MSE uses SE) from evaluated values. */
 int64_t cgp_error_sum(const struct cgp_shape *s, const int32_t *genes, const int8_t *values,

@@ -1,13 +1,10 @@
-/* eval.c - operator semantics (scalar reference and AVX2 lanes), active-node decoding,
- * evaluation and error. All kernels are pure functions over flat arrays. */
+/* eval.c - operator semantics (scalar reference; AVX2 and AVX-512 lanes chosen at run time),
+ * active-node decoding, evaluation and error. All kernels are pure functions over flat arrays. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "cgp/cgp.h"
 
-#ifdef __AVX2__
-#include <immintrin.h>
-#endif
 
 static const int8_t op_arity_tab[CGPC_OP_COUNT] = {
 #define CGP_ARITY(sym, name, arity, meaning) arity,
@@ -88,32 +85,87 @@ void cgp_op_lanes_scalar(int op, int8_t *dst, const int8_t *a, const int8_t *b,
         dst[l] = cgp_op_scalar(op, a ? a[l] : 0, b ? b[l] : 0, c ? c[l] : 0, d ? d[l] : 0, item0 + l);
 }
 
-#ifdef __AVX2__
+/* ---- instruction-set paths ------------------------------------------------------------------
+ * Every path computes the same bytes as cgp_op_scalar. The AVX2 and AVX-512 kernels are
+ * compiled with per-function target attributes, so a binary built for plain x86-64 (SSE2)
+ * still carries them and cgp_isa_active() picks one by what the CPU reports at run time. */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define CGP_HAVE_X86 1
+#include <immintrin.h>
+#define TARGET_AVX2 __attribute__((target("avx2")))
+#define TARGET_AVX512 __attribute__((target("avx2,avx512f,avx512bw,avx512vl,gfni")))
+#else
+#define CGP_HAVE_X86 0
+#endif
+
+static const char *const isa_names[CGP_ISA_COUNT] = {"scalar", "avx2", "avx512"};
+
+const char *cgp_isa_name(enum cgp_isa isa)
+{
+    return isa >= 0 && isa < CGP_ISA_COUNT ? isa_names[isa] : "?";
+}
+
+int cgp_isa_supported(enum cgp_isa isa)
+{
+    switch (isa) {
+    case CGP_ISA_SCALAR: return 1;
+#if CGP_HAVE_X86
+    case CGP_ISA_AVX2: return __builtin_cpu_supports("avx2");
+    case CGP_ISA_AVX512:
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+               __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("gfni") &&
+               __builtin_cpu_supports("avx2");
+#endif
+    default: return 0;
+    }
+}
+
+static int isa_cached = -1;
+
+enum cgp_isa cgp_isa_active(void)
+{
+    int v = __atomic_load_n(&isa_cached, __ATOMIC_RELAXED);
+    if (v >= 0)
+        return (enum cgp_isa)v;
+    v = CGP_ISA_SCALAR;
+    for (int i = CGP_ISA_COUNT - 1; i > 0; i--)
+        if (cgp_isa_supported((enum cgp_isa)i)) {
+            v = i;
+            break;
+        }
+    /* CGPC_ISA=scalar|avx2|avx512 caps the choice (tests and benchmarks compare paths). */
+    const char *cap = getenv("CGPC_ISA");
+    for (int i = 0; cap && i < v; i++)
+        if (strcmp(cap, isa_names[i]) == 0)
+            v = i;
+    __atomic_store_n(&isa_cached, v, __ATOMIC_RELAXED);
+    return (enum cgp_isa)v;
+}
+
+#if CGP_HAVE_X86
 /* Arithmetic right shift of int8 lanes by k: logical shift, then sign-extend via xor/sub. */
-static inline __m256i sar8_avx2(__m256i a, int k)
+TARGET_AVX2 static inline __m256i sar8_avx2(__m256i a, int k)
 {
     __m256i lo = _mm256_and_si256(_mm256_srli_epi16(a, k), _mm256_set1_epi8((char)(0xFF >> k)));
     __m256i m = _mm256_set1_epi8((char)(0x80 >> k));
     return _mm256_sub_epi8(_mm256_xor_si256(lo, m), m);
 }
-static inline __m256i shl8_avx2(__m256i a, int k)
+TARGET_AVX2 static inline __m256i shl8_avx2(__m256i a, int k)
 {
     return _mm256_and_si256(_mm256_slli_epi16(a, k), _mm256_set1_epi8((char)((0xFF << k) & 0xFF)));
 }
 /* Low byte of the product: even bytes and odd bytes through 16-bit multiplies. */
-static inline __m256i mul8_avx2(__m256i a, __m256i b)
+TARGET_AVX2 static inline __m256i mul8_avx2(__m256i a, __m256i b)
 {
     __m256i even = _mm256_mullo_epi16(a, b);
     __m256i odd = _mm256_mullo_epi16(_mm256_srli_epi16(a, 8), _mm256_srli_epi16(b, 8));
     return _mm256_or_si256(_mm256_slli_epi16(odd, 8),
                            _mm256_and_si256(even, _mm256_set1_epi16(0x00FF)));
 }
-#endif
 
-#ifdef __AVX2__
 /* One block of 32 lanes; lane l is item (block start + l), the block start a multiple of 4. */
-static inline void op_block32(int op, int8_t *dst, const int8_t *a, const int8_t *b,
-                              const int8_t *c, const int8_t *d)
+TARGET_AVX2 static inline void op_block32(int op, int8_t *dst, const int8_t *a, const int8_t *b,
+                                          const int8_t *c, const int8_t *d)
 {
     /* Lane selectors for muxes: item mod 4 of each lane. */
     const __m256i lane = _mm256_setr_epi8(0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2,
@@ -171,25 +223,265 @@ static inline void op_block32(int op, int8_t *dst, const int8_t *a, const int8_t
     }
     _mm256_storeu_si256((__m256i *)dst, r);
 }
-#endif
 
-int cgp_op_lanes_simd(int op, int8_t *dst, const int8_t *a, const int8_t *b, const int8_t *c,
-                      const int8_t *d, int n, int item0)
+/* n lanes (a multiple of 32) in blocks of 32. */
+TARGET_AVX2 static void op_lanes_avx2(int op, int8_t *dst, const int8_t *a, const int8_t *b,
+                                      const int8_t *c, const int8_t *d, int n)
 {
-#ifdef __AVX2__
-    if (n % 32 != 0 || item0 % 4 != 0) {
-        cgp_op_lanes_scalar(op, dst, a, b, c, d, n, item0);
-        return 0;
-    }
     for (int l = 0; l < n; l += 32)
-        op_block32(op, dst + l, a ? a + l : NULL, b ? b + l : NULL, c ? c + l : NULL,
-                   d ? d + l : NULL);
-    return 1;
-#else
+        op_block32(op, dst + l, a + l, b + l, c + l, d + l);
+}
+
+/* The AVX-512 path evaluates a node without branching on its operator: every operator but mul
+ * and the muxes is one instance of
+ *     r = (((A_a x) ^ ca) + ((A_b y) ^ cb)) ^ co  |  (x & y & mand)  |  ((x ^ y) & mxor)
+ * where A_a, A_b are GF(2) affine byte matrices (vgf2p8affineqb: identity, byte shifts, or zero)
+ * and the constants come from a per-operator row of op_vec_tab. mul and the muxes (class 1..3)
+ * take one rarely taken branch. Output bit i of an affine matrix is parity(row byte 7-i & x):
+ * left shift by k takes bit i-k, arithmetic right shift takes bit min(i+k, 7). */
+#define GF_ROW(i, src) ((uint64_t)(1u << (src)) << (8 * (7 - (i))))
+#define GF_SHL_I(i, k) ((i) >= (k) ? GF_ROW(i, (i) >= (k) ? (i) - (k) : 0) : 0ull)
+#define GF_SAR_I(i, k) GF_ROW(i, (i) + (k) > 7 ? 7 : (i) + (k))
+#define GF_MAT(F, k) (F(0, k) | F(1, k) | F(2, k) | F(3, k) | F(4, k) | F(5, k) | F(6, k) | F(7, k))
+#define GF_SHL(k) GF_MAT(GF_SHL_I, k)
+#define GF_SAR(k) GF_MAT(GF_SAR_I, k)
+#define GF_ID GF_SHL(0)
+
+struct op_vec {
+    uint64_t ma, mb;                 /* affine matrices of the inputs */
+    uint32_t ca, cb, co, mand, mxor; /* byte constants, replicated 4x */
+    uint32_t cls;                    /* 0: the form above; 1 mul; 2 mux2; 3 mux4 */
+};
+#define B4(x) (0x01010101u * (uint32_t)(uint8_t)(x))
+static const struct op_vec op_vec_tab[CGPC_OP_COUNT] = {
+    [CGPC_OP_RSUB127] = {GF_ID, 0, B4(0xFF), B4(128), 0, 0, 0, 0}, /* ~a + 128 */
+    [CGPC_OP_ADD] = {GF_ID, GF_ID, 0, 0, 0, 0, 0, 0},
+    [CGPC_OP_SUB] = {GF_ID, GF_ID, B4(0xFF), 0, B4(0xFF), 0, 0, 0}, /* ~(~a + b) */
+    [CGPC_OP_MUL] = {0, 0, 0, 0, 0, 0, 0, 1},
+    [CGPC_OP_NEG] = {GF_ID, 0, B4(0xFF), B4(1), 0, 0, 0, 0},        /* ~a + 1 */
+    [CGPC_OP_SUB128] = {GF_ID, 0, B4(0x80), 0, 0, 0, 0, 0},
+    [CGPC_OP_SHR2] = {GF_SAR(2), 0, 0, 0, 0, 0, 0, 0},
+    [CGPC_OP_SHR1] = {GF_SAR(1), 0, 0, 0, 0, 0, 0, 0},
+    [CGPC_OP_AND] = {0, 0, 0, 0, 0, B4(0xFF), 0, 0},
+    [CGPC_OP_OR] = {0, 0, 0, 0, 0, B4(0xFF), B4(0xFF), 0},        /* (a & b) | (a ^ b) */
+    [CGPC_OP_XOR] = {0, 0, 0, 0, 0, 0, B4(0xFF), 0},
+    [CGPC_OP_NOT] = {GF_ID, 0, B4(0xFF), 0, 0, 0, 0, 0},
+    [CGPC_OP_SHL1] = {GF_SHL(1), 0, 0, 0, 0, 0, 0, 0},
+    [CGPC_OP_INC] = {GF_ID, 0, 0, B4(1), 0, 0, 0, 0},
+    [CGPC_OP_DEC] = {GF_ID, 0, 0, B4(0xFF), 0, 0, 0, 0},
+    [CGPC_OP_SHR3] = {GF_SAR(3), 0, 0, 0, 0, 0, 0, 0},
+    [CGPC_OP_SHR4] = {GF_SAR(4), 0, 0, 0, 0, 0, 0, 0},
+    [CGPC_OP_SHR5] = {GF_SAR(5), 0, 0, 0, 0, 0, 0, 0},
+    [CGPC_OP_SHL2] = {GF_SHL(2), 0, 0, 0, 0, 0, 0, 0},
+    [CGPC_OP_SHL3] = {GF_SHL(3), 0, 0, 0, 0, 0, 0, 0},
+    [CGPC_OP_SHL4] = {GF_SHL(4), 0, 0, 0, 0, 0, 0, 0},
+    [CGPC_OP_SHL5] = {GF_SHL(5), 0, 0, 0, 0, 0, 0, 0},
+    [CGPC_OP_CONST1] = {0, 0, 0, B4(1), 0, 0, 0, 0},
+    [CGPC_OP_CONSTM1] = {0, 0, 0, B4(-1), 0, 0, 0, 0},
+    [CGPC_OP_CONST0] = {0, 0, 0, 0, 0, 0, 0, 0},
+    [CGPC_OP_CONSTM128] = {0, 0, 0, B4(-128), 0, 0, 0, 0},
+    [CGPC_OP_CONST127] = {0, 0, 0, B4(127), 0, 0, 0, 0},
+    [CGPC_OP_ID] = {GF_ID, 0, 0, 0, 0, 0, 0, 0},
+    [CGPC_OP_MUX2] = {0, 0, 0, 0, 0, 0, 0, 2},
+    [CGPC_OP_MUX4] = {0, 0, 0, 0, 0, 0, 0, 3},
+};
+#undef B4
+
+/* One node on one vector of width W (512 or 256; lane l is an item with l mod 4 the item mod 4).
+ * vc, vd are loaded by LOAD_CD only for mux4. */
+#define NODE_VEC(P, VT, MT, SET1_64, q, va, vb, LOAD_CD)                                          \
+    ({                                                                                       \
+        const MT odd_ = (MT)0xAAAAAAAAAAAAAAAAull;                                              \
+        VT r_;                                                                               \
+        if (__builtin_expect((q)->cls == 0, 1)) {                                            \
+            VT a1_ = P##xor_epi32(P##gf2p8affine_epi64_epi8(va, SET1_64((long long)(q)->ma), 0), \
+                                  P##set1_epi32((int)(q)->ca));                              \
+            VT b1_ = P##xor_epi32(P##gf2p8affine_epi64_epi8(vb, SET1_64((long long)(q)->mb), 0), \
+                                  P##set1_epi32((int)(q)->cb));                              \
+            VT t1_ = P##ternarylogic_epi32(va, vb, P##set1_epi32((int)(q)->mand), 0x80);     \
+            VT t2_ = P##ternarylogic_epi32(va, vb, P##set1_epi32((int)(q)->mxor), 0x28);     \
+            VT u_ = P##ternarylogic_epi32(P##add_epi8(a1_, b1_), P##set1_epi32((int)(q)->co), \
+                                          t1_, 0xBE);                                        \
+            r_ = P##or_epi32(u_, t2_);                                                       \
+        } else if ((q)->cls == 1) {                                                          \
+            r_ = P##mask_blend_epi8(odd_, P##mullo_epi16(va, vb),                             \
+                                    P##mullo_epi16(P##srli_epi16(va, 8),                      \
+                                                   P##ternarylogic_epi32(P##set1_epi16(0x00FF), vb, vb, 0x0C))); \
+        } else if ((q)->cls == 2) {                                                          \
+            r_ = P##mask_blend_epi8(odd_, va, vb);                                           \
+        } else {                                                                             \
+            VT vc_, vd_;                                                                     \
+            LOAD_CD(vc_, vd_);                                                               \
+            r_ = P##mask_blend_epi8((MT)0x8888888888888888ull,                                   \
+                                    P##mask_blend_epi8((MT)0x4444444444444444ull,                \
+                                                       P##mask_blend_epi8((MT)0x2222222222222222ull, \
+                                                                          va, vb),           \
+                                                       vc_),                                 \
+                                    vd_);                                                    \
+        }                                                                                    \
+        r_;                                                                                  \
+    })
+
+/* n lanes (any n >= 1; item0 a multiple of 4) in 64-lane vectors, the last one masked: loads and
+ * stores never touch bytes at or past n. */
+TARGET_AVX512 static inline void node_avx512(const struct op_vec *q, int8_t *dst, const int8_t *a,
+                                             const int8_t *b, const int8_t *c, const int8_t *d,
+                                             int n)
+{
+    for (int l = 0; l < n; l += 64) {
+        if (n - l >= 64) {
+            __m512i va = _mm512_loadu_si512(a + l), vb = _mm512_loadu_si512(b + l);
+#define LOAD_CD_FULL(x, y) (x = _mm512_loadu_si512(c + l), y = _mm512_loadu_si512(d + l))
+            _mm512_storeu_si512(dst + l, NODE_VEC(_mm512_, __m512i, __mmask64, _mm512_set1_epi64, q, va, vb,
+                                                  LOAD_CD_FULL));
+#undef LOAD_CD_FULL
+        } else {
+            __mmask64 m = (1ull << (n - l)) - 1;
+            __m512i va = _mm512_maskz_loadu_epi8(m, a + l), vb = _mm512_maskz_loadu_epi8(m, b + l);
+#define LOAD_CD_MASK(x, y) (x = _mm512_maskz_loadu_epi8(m, c + l), y = _mm512_maskz_loadu_epi8(m, d + l))
+            _mm512_mask_storeu_epi8(dst + l, m, NODE_VEC(_mm512_, __m512i, __mmask64, _mm512_set1_epi64, q, va,
+                                                         vb, LOAD_CD_MASK));
+#undef LOAD_CD_MASK
+        }
+    }
+}
+
+/* One row of stride 64 (33..64 items): whole-row loads, the store masked to the items. */
+TARGET_AVX512 static inline void node_avx512_64(const struct op_vec *q, int8_t *dst,
+                                                const int8_t *a, const int8_t *b, const int8_t *c,
+                                                const int8_t *d, __mmask64 m)
+{
+    __m512i va = _mm512_loadu_si512(a), vb = _mm512_loadu_si512(b);
+#define LOAD_CD_64(x, y) (x = _mm512_loadu_si512(c), y = _mm512_loadu_si512(d))
+    _mm512_mask_storeu_epi8(dst, m, NODE_VEC(_mm512_, __m512i, __mmask64, _mm512_set1_epi64, q, va,
+                                             vb, LOAD_CD_64));
+#undef LOAD_CD_64
+}
+
+/* Exactly 32 lanes (rows of stride 32: 16..32 items) in one 256-bit vector, unmasked. */
+TARGET_AVX512 static inline void node_avx512_32(const struct op_vec *q, int8_t *dst,
+                                                const int8_t *a, const int8_t *b, const int8_t *c,
+                                                const int8_t *d)
+{
+    __m256i va = _mm256_loadu_si256((const __m256i *)a), vb = _mm256_loadu_si256((const __m256i *)b);
+#define LOAD_CD_32(x, y) \
+    (x = _mm256_loadu_si256((const __m256i *)c), y = _mm256_loadu_si256((const __m256i *)d))
+    _mm256_storeu_si256((__m256i *)dst,
+                        NODE_VEC(_mm256_, __m256i, __mmask32, _mm256_set1_epi64x, q, va, vb, LOAD_CD_32));
+#undef LOAD_CD_32
+}
+#endif /* CGP_HAVE_X86 */
+
+int cgp_op_lanes_isa(enum cgp_isa isa, int op, int8_t *dst, const int8_t *a, const int8_t *b,
+                     const int8_t *c, const int8_t *d, int n, int item0)
+{
+    CGPC_ASSERT(cgp_isa_supported(isa));
+#if CGP_HAVE_X86
+    if (item0 % 4 == 0 && a && b && c && d) {
+        if (isa == CGP_ISA_AVX512) {
+            if (n == 32)
+                node_avx512_32(&op_vec_tab[op], dst, a, b, c, d);
+            else
+                node_avx512(&op_vec_tab[op], dst, a, b, c, d, n);
+            return 1;
+        }
+        if (isa == CGP_ISA_AVX2 && n % 32 == 0) {
+            op_lanes_avx2(op, dst, a, b, c, d, n);
+            return 1;
+        }
+    }
+#endif
     cgp_op_lanes_scalar(op, dst, a, b, c, d, n, item0);
     return 0;
-#endif
 }
+
+/* One item (stride 1): one switch per node, on scalars. */
+static void eval_one_item(const struct cgp_shape *s, const int32_t *genes, const int32_t *order,
+                          int n_active, int8_t *values)
+{
+    const int A = s->node_arity, ni = s->n_inputs;
+    for (int i = 0; i < n_active; i++) {
+        int k = order[i];
+        const int32_t *ng = genes + (size_t)k * (A + 1);
+        int8_t a = values[ng[0]], b = values[ng[1]], c = 0, d = 0;
+        if (A == 4) {
+            c = values[ng[2]];
+            d = values[ng[3]];
+        }
+        values[ni + k] = cgp_op_scalar(ng[A], a, b, c, d, 0);
+    }
+}
+
+/* The node loop of one path: `LANES(op, dst, a, b, c, d)` evaluates one node over the items.
+ * Source pointers of unused inputs point at valid rows (every gene holds a valid source) and
+ * are not read. */
+#define EVAL_NODES(LANES, A_, STRIDE_)                                                     \
+    {                                                                                      \
+        const int A = (A_), ni = s->n_inputs;                                              \
+        const size_t st = (size_t)(STRIDE_);                                               \
+        for (int i = 0; i < n_active; i++) {                                               \
+            int k = order[i];                                                              \
+            const int32_t *ng = genes + (size_t)k * (A + 1);                               \
+            const int8_t *pa = values + (size_t)ng[0] * st, *pb = values + (size_t)ng[1] * st; \
+            const int8_t *pc = A == 4 ? values + (size_t)ng[2] * st : pa;                  \
+            const int8_t *pd = A == 4 ? values + (size_t)ng[3] * st : pa;                  \
+            LANES(ng[A], values + (size_t)(ni + k) * st, pa, pb, pc, pd);                  \
+        }                                                                                  \
+    }
+
+static void eval_scalar(const struct cgp_shape *s, const int32_t *genes, const int32_t *order,
+                        int n_active, int n_items, int stride, int8_t *values)
+{
+#define L_SCALAR(op, dst, a, b, c, d) cgp_op_lanes_scalar(op, dst, a, b, c, d, n_items, 0)
+    EVAL_NODES(L_SCALAR, s->node_arity, stride)
+#undef L_SCALAR
+}
+
+#if CGP_HAVE_X86
+TARGET_AVX2 static void eval_avx2(const struct cgp_shape *s, const int32_t *genes,
+                                  const int32_t *order, int n_active, int n_items, int stride,
+                                  int8_t *values)
+{
+    if (stride % 32 != 0) {
+        eval_scalar(s, genes, order, n_active, n_items, stride, values);
+        return;
+    }
+    if (stride == 32) { /* the common 16..32-item case: one inlined block per node */
+#define L_AVX2_32(op, dst, a, b, c, d) op_block32(op, dst, a, b, c, d)
+        EVAL_NODES(L_AVX2_32, s->node_arity, 32)
+#undef L_AVX2_32
+        return;
+    }
+#define L_AVX2(op, dst, a, b, c, d) op_lanes_avx2(op, dst, a, b, c, d, stride)
+    EVAL_NODES(L_AVX2, s->node_arity, stride)
+#undef L_AVX2
+}
+
+TARGET_AVX512 static void eval_avx512(const struct cgp_shape *s, const int32_t *genes,
+                                      const int32_t *order, int n_active, int n_items,
+                                      int stride, int8_t *values)
+{
+    if (stride == 32) {
+#define L_AVX512_32(op, dst, a, b, c, d) node_avx512_32(&op_vec_tab[op], dst, a, b, c, d)
+        EVAL_NODES(L_AVX512_32, s->node_arity, 32)
+#undef L_AVX512_32
+        return;
+    }
+#define L_AVX512(op, dst, a, b, c, d) node_avx512(&op_vec_tab[op], dst, a, b, c, d, n_items)
+    if (stride == 64) {
+        const __mmask64 m = n_items == 64 ? ~0ull : (1ull << n_items) - 1;
+#define L_AVX512_64(op, dst, a, b, c, d) node_avx512_64(&op_vec_tab[op], dst, a, b, c, d, m)
+        if (s->node_arity == 2)
+            EVAL_NODES(L_AVX512_64, 2, 64)
+        else
+            EVAL_NODES(L_AVX512_64, 4, 64)
+#undef L_AVX512_64
+        return;
+    }
+    EVAL_NODES(L_AVX512, s->node_arity, stride)
+#undef L_AVX512
+}
+#endif
 
 /* Gene g, resolved first when a pending (not yet drawn) mutation sits on it. */
 static inline int32_t gene_at(const int32_t *genes, size_t g, const uint64_t *pending,
@@ -255,41 +547,28 @@ void cgp_values_load_inputs(const struct cgp_dataset *ds, int8_t *values)
     memcpy(values, ds->in, (size_t)ds->n_inputs * ds->stride);
 }
 
+void cgp_eval_active_isa(enum cgp_isa isa, const struct cgp_shape *s, const int32_t *genes,
+                         const int32_t *order, int n_active, int n_items, int stride,
+                         int8_t *values)
+{
+    CGPC_ASSERT(cgp_isa_supported(isa));
+    if (n_items == 1) {
+        eval_one_item(s, genes, order, n_active, values);
+        return;
+    }
+    switch (isa) {
+#if CGP_HAVE_X86
+    case CGP_ISA_AVX512: eval_avx512(s, genes, order, n_active, n_items, stride, values); return;
+    case CGP_ISA_AVX2: eval_avx2(s, genes, order, n_active, n_items, stride, values); return;
+#endif
+    default: eval_scalar(s, genes, order, n_active, n_items, stride, values); return;
+    }
+}
+
 void cgp_eval_active(const struct cgp_shape *s, const int32_t *genes, const int32_t *order,
                      int n_active, int n_items, int stride, int8_t *values)
 {
-    const int A = s->node_arity, ni = s->n_inputs;
-    if (n_items == 1) {
-        /* One item: a tight scalar loop over the active nodes (stride is 1). */
-        for (int i = 0; i < n_active; i++) {
-            int k = order[i];
-            const int32_t *ng = genes + (size_t)k * (A + 1);
-            int8_t in[CGPC_OP_MAX_ARITY] = {0, 0, 0, 0};
-            for (int j = 0; j < op_arity_tab[ng[A]]; j++)
-                in[j] = values[ng[j]];
-            values[ni + k] = cgp_op_scalar(ng[A], in[0], in[1], in[2], in[3], 0);
-        }
-        return;
-    }
-    int simd = n_items >= 16 && stride % 32 == 0;
-    for (int i = 0; i < n_active; i++) {
-        int k = order[i];
-        const int32_t *ng = genes + (size_t)k * (A + 1);
-        const int8_t *in[CGPC_OP_MAX_ARITY] = {NULL, NULL, NULL, NULL};
-        for (int j = 0; j < op_arity_tab[ng[A]]; j++)
-            in[j] = values + (size_t)ng[j] * stride;
-        int8_t *dst = values + (size_t)(ni + k) * stride;
-#ifdef __AVX2__
-        if (simd && stride == 32) { /* the common 16..32-item case: one inlined block */
-            op_block32(ng[A], dst, in[0], in[1], in[2], in[3]);
-            continue;
-        }
-#endif
-        if (simd)
-            cgp_op_lanes_simd(ng[A], dst, in[0], in[1], in[2], in[3], stride, 0);
-        else
-            cgp_op_lanes_scalar(ng[A], dst, in[0], in[1], in[2], in[3], n_items, 0);
-    }
+    cgp_eval_active_isa(cgp_isa_active(), s, genes, order, n_active, n_items, stride, values);
 }
 
 int64_t cgp_error_sum(const struct cgp_shape *s, const int32_t *genes, const int8_t *values,
