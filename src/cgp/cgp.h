@@ -229,6 +229,16 @@ int cgp_decode_active_lazy(const struct cgp_shape *s, const int32_t *genes, uint
                            uint32_t mark, int32_t *stack, int32_t *order,
                            const uint64_t *pending, cgp_resolve_fn resolve, void *ctx);
 
+/* The same active set (and the same genes resolved) as cgp_decode_active_lazy, in ascending
+ * node index order, which is topological too (a node reads lower indices only), found without
+ * a stack: bits (n_nodes bits) marks nodes to visit, top (one bit per word of bits) marks
+ * non-zero words; the sweep takes the highest marked node, marks its sources, and goes on
+ * down. bits and top must be zero on entry and are zero on return. pending may be NULL.
+ * O(active) word operations. Returns n. */
+int cgp_decode_active_sweep(const struct cgp_shape *s, const int32_t *genes, uint64_t *bits,
+                            uint64_t *top, int32_t *order, const uint64_t *pending,
+                            cgp_resolve_fn resolve, void *ctx);
+
 /* Fast evaluation of the active nodes order[0..n_active) over all items: values is
  * (n_inputs + n_nodes) rows of ds->stride int8 lanes, rows 0..n_inputs-1 holding the inputs
  * (see cgp_values_load_inputs). Writes the rows of active nodes. */

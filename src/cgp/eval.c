@@ -542,6 +542,54 @@ int cgp_decode_active_lazy(const struct cgp_shape *s, const int32_t *genes, uint
     return decode_impl(s, genes, stamp, mark, stack, order, pending, resolve, ctx);
 }
 
+int cgp_decode_active_sweep(const struct cgp_shape *s, const int32_t *genes, uint64_t *bits,
+                            uint64_t *top, int32_t *order, const uint64_t *pending,
+                            cgp_resolve_fn resolve, void *ctx)
+{
+    const int A = s->node_arity, ni = s->n_inputs;
+    const size_t out0 = (size_t)s->n_nodes * (A + 1);
+    for (int o = 0; o < s->n_outputs; o++) {
+        int root = gene_at(genes, out0 + o, pending, resolve, ctx) - ni;
+        if (root >= 0) {
+            bits[root >> 6] |= 1ull << (root & 63);
+            top[root >> 12] |= 1ull << ((root >> 6) & 63);
+        }
+    }
+    int n = 0;
+    for (int t = (s->n_nodes - 1) >> 12; t >= 0; t--) {
+        while (top[t]) {
+            int w = t * 64 + 63 - __builtin_clzll(top[t]);
+            uint64_t x = bits[w];
+            while (x) {
+                int b = 63 - __builtin_clzll(x), k = w * 64 + b;
+                x &= ~(1ull << b);
+                order[n++] = k;
+                size_t g0 = (size_t)k * (A + 1);
+                int ar = op_arity_tab[gene_at(genes, g0 + A, pending, resolve, ctx)];
+                for (int j = 0; j < ar; j++) {
+                    int src = gene_at(genes, g0 + j, pending, resolve, ctx) - ni;
+                    if (src < 0)
+                        continue;
+                    if (src >> 6 == w) { /* below k in this word: still to come */
+                        x |= 1ull << (src & 63);
+                    } else {
+                        bits[src >> 6] |= 1ull << (src & 63);
+                        top[src >> 12] |= 1ull << ((src >> 6) & 63);
+                    }
+                }
+            }
+            bits[w] = 0;
+            top[t] &= ~(1ull << (w & 63));
+        }
+    }
+    for (int i = 0, j = n - 1; i < j; i++, j--) { /* found highest first: reverse */
+        int32_t tmp = order[i];
+        order[i] = order[j];
+        order[j] = tmp;
+    }
+    return n;
+}
+
 void cgp_values_load_inputs(const struct cgp_dataset *ds, int8_t *values)
 {
     memcpy(values, ds->in, (size_t)ds->n_inputs * ds->stride);

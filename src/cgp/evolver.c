@@ -22,6 +22,16 @@ static void worker_free(struct cgp_worker *w)
     free(w->applied);
     free(w->pending);
     free(w->pending_bits);
+    free(w->bits);
+    free(w->top);
+    free(w->rc);
+    free(w->act);
+    free(w->born);
+    free(w->seen);
+    free(w->born_seen);
+    free(w->saved_node);
+    free(w->saved_rc);
+    free(w->stack);
     cgp_scratch_free(&w->sc);
 }
 
@@ -40,6 +50,8 @@ void cgp_evolver_free(struct cgp_evolver *ev)
     free(ev->win_gene);
     free(ev->win_val);
     free(ev->active_gene);
+    free(ev->rc);
+    free(ev->act);
     free(ev->mu.node);
     cgp_scratch_free(&ev->psc);
     cgp_genome_free(&ev->parent);
@@ -75,13 +87,15 @@ cgpc_status cgp_evolver_init(struct cgp_evolver **out, const struct cgp_params *
         (st = cgp_scratch_init(&ev->psc, &ev->shape, ds, err)) != CGPC_OK)
         goto fail;
     ev->active_gene = calloc((size_t)ev->shape.n_genes, 1);
+    ev->rc = calloc((size_t)ev->shape.n_nodes, sizeof *ev->rc);
+    ev->act = malloc((size_t)ev->shape.n_nodes * sizeof *ev->act);
     ev->w = calloc((size_t)ev->n_workers, sizeof *ev->w);
     ev->off = calloc((size_t)p->lambda, sizeof *ev->off);
     ev->win_gene = malloc((size_t)ev->max_mut * sizeof *ev->win_gene);
     ev->win_val = malloc((size_t)ev->max_mut * sizeof *ev->win_val);
     ev->mu.node = malloc((size_t)ev->shape.n_nodes * sizeof *ev->mu.node);
-    if (!ev->active_gene || !ev->w || !ev->off || !ev->win_gene || !ev->win_val ||
-        !ev->mu.node)
+    if (!ev->active_gene || !ev->rc || !ev->act || !ev->w || !ev->off || !ev->win_gene ||
+        !ev->win_val || !ev->mu.node)
         goto nomem;
     for (int k = 0; k < ev->shape.n_nodes; k++) {
         const struct cgp_shape *sh = &ev->shape;
@@ -98,8 +112,21 @@ cgpc_status cgp_evolver_init(struct cgp_evolver **out, const struct cgp_params *
         w->applied = malloc((size_t)ev->max_mut * sizeof *w->applied);
         w->pending = calloc((size_t)ev->shape.n_genes, sizeof *w->pending);
         w->pending_bits = calloc((size_t)ev->shape.n_genes / 64 + 1, sizeof *w->pending_bits);
+        w->bits = calloc((size_t)ev->shape.n_nodes / 64 + 1, sizeof *w->bits);
+        w->top = calloc((size_t)ev->shape.n_nodes / 4096 + 1, sizeof *w->top);
+        size_t nn = (size_t)ev->shape.n_nodes;
+        w->rc = calloc(nn, sizeof *w->rc);
+        w->act = malloc(nn * sizeof *w->act);
+        w->born = malloc(nn * sizeof *w->born);
+        w->seen = calloc(nn, sizeof *w->seen);
+        w->born_seen = calloc(nn, sizeof *w->born_seen);
+        w->saved_node = malloc(nn * sizeof *w->saved_node);
+        w->saved_rc = malloc(nn * sizeof *w->saved_rc);
+        w->stack = malloc(((size_t)ev->shape.node_arity * nn + 1) * sizeof *w->stack);
         w->ev = ev;
-        if (!w->genes || !w->old || !w->applied || !w->pending || !w->pending_bits)
+        if (!w->genes || !w->old || !w->applied || !w->pending || !w->pending_bits || !w->bits ||
+            !w->top || !w->rc || !w->act || !w->born || !w->seen || !w->born_seen ||
+            !w->saved_node || !w->saved_rc || !w->stack)
             goto nomem;
         if ((st = cgp_scratch_init(&w->sc, &ev->shape, ds, err)) != CGPC_OK)
             goto fail;
@@ -130,9 +157,11 @@ static void fitness_error(const struct cgp_evolver *ev, struct cgp_fitness *f)
                    : (double)f->err_sum;
 }
 
-/* Evaluate the circuit decoded in sc (genes) into f: error always, costs within the limit. */
+/* Evaluate the circuit decoded in sc (genes) into f: error always, costs within the limit.
+ * Costs sum gate energies in the depth-first post-order (cgp_decode_active's), so an order from
+ * the sweep decoder (dfs_order 0) is replaced by that one first: the same doubles as always. */
 static void evaluate(const struct cgp_evolver *ev, struct cgp_scratch *sc, const int32_t *genes,
-                     struct cgp_fitness *f)
+                     int dfs_order, struct cgp_fitness *f)
 {
     memset(f, 0, sizeof *f);
     cgp_eval_active(&ev->shape, genes, sc->order, sc->n_active, ev->ds->n_items,
@@ -140,8 +169,11 @@ static void evaluate(const struct cgp_evolver *ev, struct cgp_scratch *sc, const
     f->err_sum = cgp_error_sum(&ev->shape, genes, sc->values, ev->ds, ev->p.error_kind);
     f->active = sc->n_active;
     fitness_error(ev, f);
-    if (f->err_sum <= ev->limit)
+    if (f->err_sum <= ev->limit) {
+        if (!dfs_order)
+            cgp_scratch_decode(sc, &ev->shape, genes);
         cgp_scratch_cost(sc, &ev->shape, genes, ev->t, f);
+    }
 }
 
 /* Mark (value 1) or clear (0) the genes the decoded parent uses; output genes stay marked. */
@@ -165,6 +197,41 @@ static void clear_active(struct cgp_evolver *ev)
         memset(ev->active_gene + (size_t)ev->psc.order[i] * (A + 1), 0, (size_t)A + 1);
 }
 
+/* The parent's active nodes in ascending order and their reader counts, from its genes. */
+static void parent_active_sync(struct cgp_evolver *ev)
+{
+    const struct cgp_shape *s = &ev->shape;
+    const int A = s->node_arity, ni = s->n_inputs;
+    for (int i = 0; i < ev->n_act; i++)
+        ev->rc[ev->act[i]] = 0;
+    ev->n_act = cgp_decode_active_sweep(s, ev->parent.genes, ev->w[0].bits, ev->w[0].top, ev->act,
+                                        NULL, NULL, NULL);
+    for (int i = 0; i < ev->n_act; i++) {
+        const int32_t *ng = ev->parent.genes + (size_t)ev->act[i] * (A + 1);
+        for (int j = 0; j < cgp_op_arity(ng[A]); j++)
+            if (ng[j] >= ni)
+                ev->rc[ng[j] - ni]++;
+    }
+    const int32_t *out = ev->parent.genes + (size_t)s->n_nodes * (A + 1);
+    for (int o = 0; o < s->n_outputs; o++)
+        if (out[o] >= ni)
+            ev->rc[out[o] - ni]++;
+}
+
+/* Make a worker's reader counts and active list the parent's again (full: from any state). */
+static void worker_active_sync(const struct cgp_evolver *ev, struct cgp_worker *w, int full)
+{
+    if (full)
+        memset(w->rc, 0, (size_t)ev->shape.n_nodes * sizeof *w->rc);
+    else
+        for (int i = 0; i < w->n_act; i++)
+            w->rc[w->act[i]] = 0;
+    memcpy(w->act, ev->act, (size_t)ev->n_act * sizeof *w->act);
+    w->n_act = ev->n_act;
+    for (int i = 0; i < ev->n_act; i++)
+        w->rc[ev->act[i]] = ev->rc[ev->act[i]];
+}
+
 void cgp_evolver_reset_parent(struct cgp_evolver *ev)
 {
     memset(ev->active_gene, 0, (size_t)ev->shape.n_genes);
@@ -172,9 +239,12 @@ void cgp_evolver_reset_parent(struct cgp_evolver *ev)
            (size_t)ev->shape.n_outputs);
     cgp_scratch_decode(&ev->psc, &ev->shape, ev->parent.genes);
     mark_active(ev, 1);
-    evaluate(ev, &ev->psc, ev->parent.genes, &ev->parent_fit);
-    for (int i = 0; i < ev->n_workers; i++)
+    evaluate(ev, &ev->psc, ev->parent.genes, 1, &ev->parent_fit);
+    parent_active_sync(ev);
+    for (int i = 0; i < ev->n_workers; i++) {
         memcpy(ev->w[i].genes, ev->parent.genes, (size_t)ev->shape.n_genes * sizeof(int32_t));
+        worker_active_sync(ev, &ev->w[i], 1);
+    }
 }
 
 void cgp_evolver_cost_parent(struct cgp_evolver *ev)
@@ -278,40 +348,192 @@ static void resolve_gene(void *ctx, int gene)
     w->pending_bits[gene >> 6] &= ~(1ull << (gene & 63));
 }
 
+/* Gene g of worker w's genome, its pending mutation resolved first. */
+static inline int32_t worker_gene(struct cgp_worker *w, size_t g)
+{
+    if ((w->pending_bits[g >> 6] >> (g & 63)) & 1)
+        resolve_gene(w, (int)g);
+    return w->genes[g];
+}
+
+/* Add delta (+1 or -1) to the reader count of source src and carry the change on: a node that
+ * gains its first reader becomes active and reads its own sources (resolving their pending
+ * genes), one that loses its last stops reading them. Saves each count before its first change
+ * and lists the nodes activated that the parent did not have. */
+static void rc_add(struct cgp_worker *w, int32_t src, int delta)
+{
+    const struct cgp_evolver *ev = w->ev;
+    const int A = ev->shape.node_arity, ni = ev->shape.n_inputs;
+    if (src < ni)
+        return;
+    int sp = 0;
+    w->stack[sp++] = (src - ni) * 2 + (delta < 0);
+    while (sp > 0) {
+        int e = w->stack[--sp], x = e >> 1, dec = e & 1;
+        if (w->seen[x] != w->mark) {
+            w->seen[x] = w->mark;
+            w->saved_node[w->n_saved] = x;
+            w->saved_rc[w->n_saved++] = w->rc[x];
+        }
+        if (dec ? --w->rc[x] != 0 : w->rc[x]++ != 0)
+            continue;
+        size_t g0 = (size_t)x * (A + 1);
+        if (!dec && w->born_seen[x] != w->mark && !ev->active_gene[g0 + A]) {
+            w->born_seen[x] = w->mark;
+            w->born[w->n_born++] = x;
+        }
+        int ar = cgp_op_arity(worker_gene(w, g0 + A));
+        for (int j = 0; j < ar; j++) {
+            int32_t s = worker_gene(w, g0 + j);
+            if (s >= ni)
+                w->stack[sp++] = (s - ni) * 2 + dec;
+        }
+    }
+}
+
+/* Apply mutation m (gene g) to an active part of worker w's genome: draw its value now. */
+static int32_t apply_now(struct cgp_worker *w, int g, int m)
+{
+    const struct cgp_evolver *ev = w->ev;
+    int32_t old = w->genes[g];
+    w->applied[w->n_applied] = g;
+    w->old[w->n_applied++] = old;
+    w->genes[g] = cgp_mutator_value(&ev->mu, &ev->shape, &ev->fset, g, value_u(w->value_key, m));
+    return old;
+}
+
+/* The offspring's active set from the parent's and the mutation list, in ascending order into
+ * w->sc.order: each mutation of a gene an active node uses (or an output gene) is applied at
+ * once and its reader-count changes carried on; the others stay pending (the last mutation of a
+ * gene wins) and are resolved only if their node becomes active and uses them. Touches
+ * O(mutations + nodes whose activity changes), not O(active). */
+static void offspring_active(struct cgp_evolver *ev, struct cgp_worker *w, const int32_t *gene,
+                             int n)
+{
+    const int A = ev->shape.node_arity;
+    const int node_genes = ev->shape.n_nodes * (A + 1);
+    if (++w->mark == 0) {
+        memset(w->seen, 0, (size_t)ev->shape.n_nodes * sizeof *w->seen);
+        memset(w->born_seen, 0, (size_t)ev->shape.n_nodes * sizeof *w->born_seen);
+        w->mark = 1;
+    }
+    w->n_saved = 0;
+    w->n_born = 0;
+    for (int m = 0; m < n; m++) {
+        int g = gene[m];
+        if (g >= node_genes) {
+            int32_t old = apply_now(w, g, m);
+            rc_add(w, w->genes[g], +1);
+            rc_add(w, old, -1);
+            continue;
+        }
+        int k = A == 2 ? g / 3 : g / (A + 1), j = g - k * (A + 1);
+        size_t g0 = (size_t)k * (A + 1);
+        if (w->rc[k] > 0 && j == A) {
+            int ar0 = cgp_op_arity(w->genes[g]);
+            w->pending_bits[g >> 6] &= ~(1ull << (g & 63));
+            apply_now(w, g, m);
+            int ar1 = cgp_op_arity(w->genes[g]);
+            for (int jj = ar0; jj < ar1; jj++)
+                rc_add(w, worker_gene(w, g0 + jj), +1);
+            for (int jj = ar1; jj < ar0; jj++)
+                rc_add(w, w->genes[g0 + jj], -1);
+        } else if (w->rc[k] > 0 && j < cgp_op_arity(w->genes[g0 + A])) {
+            w->pending_bits[g >> 6] &= ~(1ull << (g & 63));
+            int32_t old = apply_now(w, g, m);
+            rc_add(w, w->genes[g], +1);
+            rc_add(w, old, -1);
+        } else {
+            w->pending[g] = m;
+            w->pending_bits[g >> 6] |= 1ull << (g & 63);
+        }
+    }
+    /* merge the parent's list (less the nodes now inactive) with the new ones, ascending */
+    int32_t *born = w->born, nb = 0;
+    for (int b = 0; b < w->n_born; b++)
+        if (w->rc[born[b]] > 0)
+            born[nb++] = born[b];
+    for (int b = 1; b < nb; b++) { /* few: insertion sort */
+        int32_t x = born[b];
+        int c = b - 1;
+        for (; c >= 0 && born[c] > x; c--)
+            born[c + 1] = born[c];
+        born[c + 1] = x;
+    }
+    int32_t *order = w->sc.order;
+    int na = 0, p = 0, b = 0;
+    while (p < w->n_act || b < nb) {
+        if (b >= nb || (p < w->n_act && w->act[p] < born[b])) {
+            int32_t x = w->act[p++];
+            if (w->rc[x] > 0)
+                order[na++] = x;
+        } else {
+            order[na++] = born[b++];
+        }
+    }
+    w->sc.n_active = na;
+}
+
+/* Undo offspring_active (the genes are restored by the caller). */
+static void offspring_active_undo(struct cgp_worker *w)
+{
+    for (int i = w->n_saved - 1; i >= 0; i--)
+        w->rc[w->saved_node[i]] = w->saved_rc[i];
+}
+
 /* Make and evaluate offspring i on worker w (whose genes equal the parent's). */
+/* Draw the mutation positions of offspring i0..i1-1 and whether each is neutral. Each keeps its
+ * own stream; up to 4 streams are drawn interleaved, so their xoshiro steps overlap in the core
+ * (the same numbers as one stream after another). The bound thresholds are precomputed: no
+ * division. */
+static void draw_positions(struct cgp_evolver *ev, int i0, int i1)
+{
+    enum { B = 4 };
+    const uint32_t n_genes = (uint32_t)ev->shape.n_genes, max_mut = (uint32_t)ev->max_mut;
+    const uint32_t t_genes = cgpc_rng_threshold(n_genes), t_mut = cgpc_rng_threshold(max_mut);
+    for (int c = i0; c < i1; c += B) {
+        int nb = i1 - c < B ? i1 - c : B, n[B], maxn = 0, touched[B];
+        cgpc_rng r[B];
+        for (int b = 0; b < nb; b++) {
+            offspring_rng(ev, c + b, &r[b]);
+            n[b] = 1 + (int)cgpc_rng_below_t(&r[b], max_mut, t_mut);
+            maxn = n[b] > maxn ? n[b] : maxn;
+            touched[b] = 0;
+        }
+        for (int m = 0; m < maxn; m++)
+            for (int b = 0; b < nb; b++)
+                if (m < n[b]) {
+                    uint32_t g = cgpc_rng_below_t(&r[b], n_genes, t_genes);
+                    ev->off[c + b].gene[m] = (int32_t)g;
+                    touched[b] |= ev->active_gene[g];
+                }
+        for (int b = 0; b < nb; b++) {
+            struct cgp_offspring *o = &ev->off[c + b];
+            o->n_mut = n[b];
+            o->neutral = !touched[b];
+            o->has_vals = 0;
+        }
+    }
+}
+
+/* Evaluate offspring i (positions drawn) on worker w (whose genes equal the parent's). */
 static void make_offspring(struct cgp_evolver *ev, struct cgp_worker *w, int i)
 {
     struct cgp_offspring *o = &ev->off[i];
-    cgpc_rng r;
-    offspring_rng(ev, i, &r);
-    int n = 1 + (int)cgpc_rng_below(&r, (uint32_t)ev->max_mut);
-    int touched = 0;
-    const uint32_t n_genes = (uint32_t)ev->shape.n_genes;
-    for (int m = 0; m < n; m++) {
-        uint32_t g = cgpc_rng_below(&r, n_genes);
-        o->gene[m] = (int32_t)g;
-        touched |= ev->active_gene[g];
-    }
-    o->n_mut = n;
-    o->neutral = !touched;
-    o->has_vals = 0;
-    if (!touched) {
+    const int n = o->n_mut;
+    if (o->neutral) {
         o->fit = ev->parent_fit;
         w->skipped++;
         return;
     }
     if (ev->lazy_values) {
-        /* Mark the positions (the last mutation of a gene wins, as when applied in order);
-         * decoding resolves only the genes it reads; then undo and unmark. */
-        for (int m = 0; m < n; m++) {
-            int g = o->gene[m];
-            w->pending[g] = m;
-            w->pending_bits[g >> 6] |= 1ull << (g & 63);
-        }
+        /* Update the parent's active set by the mutations (values drawn only for genes the
+         * offspring's circuit uses), evaluate, then undo and unmark. */
         w->value_key = value_key(ev, i);
         w->n_applied = 0;
-        cgp_scratch_decode_lazy(&w->sc, &ev->shape, w->genes, w->pending_bits, resolve_gene, w);
-        evaluate(ev, &w->sc, w->genes, &o->fit);
+        offspring_active(ev, w, o->gene, n);
+        evaluate(ev, &w->sc, w->genes, 0, &o->fit);
+        offspring_active_undo(w);
         for (int a = w->n_applied - 1; a >= 0; a--)
             w->genes[w->applied[a]] = w->old[a];
         for (int m = 0; m < n; m++)
@@ -323,7 +545,7 @@ static void make_offspring(struct cgp_evolver *ev, struct cgp_worker *w, int i)
             w->genes[o->gene[m]] = o->val[m];
         }
         cgp_scratch_decode(&w->sc, &ev->shape, w->genes);
-        evaluate(ev, &w->sc, w->genes, &o->fit);
+        evaluate(ev, &w->sc, w->genes, 1, &o->fit);
         for (int m = n - 1; m >= 0; m--)
             w->genes[o->gene[m]] = w->old[m];
     }
@@ -343,6 +565,7 @@ static int select_and_check(struct cgp_evolver *ev, int64_t n_target, int64_t do
     }
     int improved = 0;
     ev->win_n = 0;
+    ev->win_active = 0;
     if (win >= 0) {
         struct cgp_offspring *o = &ev->off[win];
         improved = cgp_fitness_cmp(&o->fit, &ev->parent_fit, ev->limit) < 0;
@@ -355,9 +578,11 @@ static int select_and_check(struct cgp_evolver *ev, int64_t n_target, int64_t do
         memcpy(ev->win_gene, o->gene, (size_t)o->n_mut * sizeof *o->gene);
         memcpy(ev->win_val, o->val, (size_t)o->n_mut * sizeof *o->val);
         ev->win_n = o->n_mut;
+        ev->win_active = !o->neutral;
         if (!o->neutral) {
             cgp_scratch_decode(&ev->psc, &ev->shape, ev->parent.genes);
             mark_active(ev, 1);
+            parent_active_sync(ev);
             ev->parent_fit = o->fit;
         }
     }
@@ -397,18 +622,23 @@ static void run_generations(struct cgp_evolver *ev, int64_t n, int parallel)
     if (!parallel) {
         struct cgp_worker *w = &ev->w[0];
         for (int64_t done = 1;; done++) {
+            draw_positions(ev, 0, ev->p.lambda);
             for (int i = 0; i < ev->p.lambda; i++)
                 make_offspring(ev, w, i);
             int stop = select_and_check(ev, n, done);
             for (int m = 0; m < ev->win_n; m++)
                 w->genes[ev->win_gene[m]] = ev->win_val[m];
+            if (ev->win_active)
+                worker_active_sync(ev, w, 0);
             if (stop)
                 return;
         }
     }
     /* Workers other than 0 may be stale after serial stretches. */
-    for (int i = 1; i < ev->n_workers; i++)
+    for (int i = 1; i < ev->n_workers; i++) {
         memcpy(ev->w[i].genes, ev->parent.genes, (size_t)ev->shape.n_genes * sizeof(int32_t));
+        worker_active_sync(ev, &ev->w[i], 1);
+    }
     int stop = 0;
 #ifdef _OPENMP
 #pragma omp parallel num_threads(ev->n_workers)
@@ -420,8 +650,10 @@ static void run_generations(struct cgp_evolver *ev, int64_t n, int parallel)
 #ifdef _OPENMP
 #pragma omp for schedule(static)
 #endif
-            for (int i = 0; i < ev->p.lambda; i++)
+            for (int i = 0; i < ev->p.lambda; i++) {
+                draw_positions(ev, i, i + 1);
                 make_offspring(ev, w, i);
+            }
             done++;
 #ifdef _OPENMP
 #pragma omp single
@@ -430,6 +662,8 @@ static void run_generations(struct cgp_evolver *ev, int64_t n, int parallel)
             /* implicit barrier: the parent and win_* are final for this generation */
             for (int m = 0; m < ev->win_n; m++)
                 w->genes[ev->win_gene[m]] = ev->win_val[m];
+            if (ev->win_active)
+                worker_active_sync(ev, w, 0);
             /* No barrier needed here: win_* and the parent change again only in the next
              * single, which every worker reaches after patching (the omp for barrier). */
         }

@@ -35,6 +35,20 @@ struct cgp_worker {
                             where the bit in pending_bits is set */
     uint64_t *pending_bits; /* n_genes bits: a mutation is pending on the gene */
     uint64_t value_key;  /* key of the offspring being resolved */
+    uint64_t *bits, *top; /* cgp_decode_active_sweep's marks: n_nodes bits, one bit per word */
+    /* Incremental active set: the parent's reader counts and active list (kept equal to
+     * ev->rc / ev->act between offspring), changed by an offspring's mutations and restored. */
+    int32_t *rc;         /* n_nodes: readers of each node (used inputs of active nodes, outputs) */
+    int32_t *act;        /* n_nodes: the parent's active nodes, ascending */
+    int n_act;
+    int32_t *born;       /* nodes not active in the parent that the offspring activated */
+    int n_born;
+    uint32_t *seen;      /* n_nodes: == mark when rc was saved / the node is in born */
+    uint32_t *born_seen;
+    uint32_t mark;
+    int32_t *saved_node, *saved_rc; /* rc values before the offspring, to restore */
+    int n_saved;
+    int32_t *stack;      /* reader-count cascade: node * 2 + (1 = decrement) */
     const struct cgp_evolver *ev;
     struct cgp_scratch sc;
     int64_t evaluations, skipped, node_evals;
@@ -69,6 +83,10 @@ struct cgp_evolver {
     struct cgp_fitness parent_fit;
     struct cgp_scratch psc;  /* parent's decoded active set (psc.order) */
     uint8_t *active_gene;    /* n_genes: 1 if the gene is used by the parent's phenotype */
+    int32_t *rc;             /* n_nodes: the parent's reader counts (see struct cgp_worker) */
+    int32_t *act;            /* the parent's active nodes, ascending; n_act of them */
+    int n_act;
+    int win_active;          /* the last accepted offspring changed the active set */
 
     int n_workers;
     struct cgp_worker *w;

@@ -73,6 +73,18 @@ static inline uint32_t cgpc_rng_below(cgpc_rng *r, uint32_t n)
     return (uint32_t)(m >> 32);
 }
 
+/* (2^32 - n) mod n: the rejection threshold of cgpc_rng_below for n, to compute once. */
+static inline uint32_t cgpc_rng_threshold(uint32_t n) { return (uint32_t)(-n) % n; }
+
+/* cgpc_rng_below with the threshold precomputed (no division): the same numbers. */
+static inline uint32_t cgpc_rng_below_t(cgpc_rng *r, uint32_t n, uint32_t threshold)
+{
+    uint64_t m = (uint64_t)(uint32_t)(cgpc_rng_u64(r) >> 32) * n;
+    while ((uint32_t)m < threshold)
+        m = (uint64_t)(uint32_t)(cgpc_rng_u64(r) >> 32) * n;
+    return (uint32_t)(m >> 32);
+}
+
 /* Uniform double in [0, 1) with 53 random bits. */
 static inline double cgpc_rng_double(cgpc_rng *r)
 {
