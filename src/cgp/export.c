@@ -152,8 +152,9 @@ static const char *port_name(const char *const *names, int i)
 
 /* The operator as a Verilog expression over x[0..3] (signed [7:0] operands; the 8-bit
  * assignment keeps the low byte, which is the wrap-around). */
-static void verilog_expr(FILE *fp, int op, char x[4][96])
+static void verilog_expr(FILE *fp, const char *nm, int op, char x[4][96])
 {
+    (void)nm;
     switch (op) {
     case CGPC_OP_RSUB127: fprintf(fp, "8'sd127 - %s", x[0]); break;
     case CGPC_OP_ADD: fprintf(fp, "%s + %s", x[0], x[1]); break;
@@ -192,15 +193,39 @@ static void verilog_expr(FILE *fp, int op, char x[4][96])
     }
 }
 
-static void write_verilog(FILE *fp, const struct cgp_genome *g, const struct active *a,
-                          const struct cgp_export_opts *o)
+/* The body both languages share: one declaration per active node in index order, then the
+ * output assignments. decl: "wire signed [7:0]" or "const int8_t"; out_fmt: the assignment of
+ * output %d from source %s. */
+typedef void (*expr_fn)(FILE *fp, const char *nm, int op, char x[4][96]);
+static void write_body(FILE *fp, const struct cgp_genome *g, const struct active *a,
+                       const char *nm, const char *decl, expr_fn expr, const char *out_fmt)
 {
     const struct cgp_shape *s = &g->shape;
     const int A = s->node_arity, ni = s->n_inputs;
     const int32_t *out = g->genes + (size_t)s->n_nodes * (A + 1);
+    char buf[96];
+    for (int k = 0; k < s->n_nodes; k++) {
+        if (!a->node[k])
+            continue;
+        const int32_t *ng = g->genes + (size_t)k * (A + 1);
+        char x[4][96] = {"", "", "", ""};
+        for (int j = 0; j < cgp_op_arity(ng[A]); j++)
+            src_name(g, ng[j], x[j], sizeof x[j]);
+        fprintf(fp, "    %s %s = ", decl, src_name(g, ni + k, buf, sizeof buf));
+        expr(fp, nm, ng[A], x);
+        fprintf(fp, ";\n");
+    }
+    for (int oi = 0; oi < s->n_outputs; oi++)
+        fprintf(fp, out_fmt, oi, src_name(g, out[oi], buf, sizeof buf));
+}
+
+static void write_verilog(FILE *fp, const struct cgp_genome *g, const struct active *a,
+                          const struct cgp_export_opts *o)
+{
+    const struct cgp_shape *s = &g->shape;
+    const int ni = s->n_inputs;
     const char *const *in_names = o ? o->input_names : NULL;
     const char *const *out_names = o ? o->output_names : NULL;
-    char buf[96];
     write_header(fp, "//", "Verilog-2001", g, a, o);
     fprintf(fp, "`default_nettype none\nmodule %s (\n", export_name(o));
     int ports = ni + s->n_outputs + a->uses_mux, p = 0;
@@ -220,19 +245,8 @@ static void write_verilog(FILE *fp, const struct cgp_genome *g, const struct act
                 nm ? " // " : "", nm ? nm : "");
     }
     fprintf(fp, ");\n");
-    for (int k = 0; k < s->n_nodes; k++) {
-        if (!a->node[k])
-            continue;
-        const int32_t *ng = g->genes + (size_t)k * (A + 1);
-        char x[4][96] = {"", "", "", ""};
-        for (int j = 0; j < cgp_op_arity(ng[A]); j++)
-            src_name(g, ng[j], x[j], sizeof x[j]);
-        fprintf(fp, "    wire signed [7:0] %s = ", src_name(g, ni + k, buf, sizeof buf));
-        verilog_expr(fp, ng[A], x);
-        fprintf(fp, ";\n");
-    }
-    for (int oi = 0; oi < s->n_outputs; oi++)
-        fprintf(fp, "    assign o%d = %s;\n", oi, src_name(g, out[oi], buf, sizeof buf));
+    write_body(fp, g, a, export_name(o), "wire signed [7:0]", verilog_expr,
+               "    assign o%d = %s;\n");
     fprintf(fp, "endmodule\n`default_nettype wire\n");
 }
 
@@ -287,12 +301,10 @@ static void write_c(FILE *fp, const struct cgp_genome *g, const struct active *a
                     const struct cgp_export_opts *o)
 {
     const struct cgp_shape *s = &g->shape;
-    const int A = s->node_arity, ni = s->n_inputs;
-    const int32_t *out = g->genes + (size_t)s->n_nodes * (A + 1);
+    const int ni = s->n_inputs;
     const char *nm = export_name(o);
     const char *const *in_names = o ? o->input_names : NULL;
     const char *const *out_names = o ? o->output_names : NULL;
-    char buf[96];
     fprintf(fp, "/*\n");
     write_header(fp, " *", "C99", g, a, o);
     fprintf(fp, " * No dependency besides <stdint.h>; no undefined or implementation-defined\n"
@@ -322,19 +334,7 @@ static void write_c(FILE *fp, const struct cgp_genome *g, const struct active *a
     for (int i = 0; i < ni; i++)
         if (a->input[i])
             fprintf(fp, "    const int8_t i%d = in[%d];\n", i, i);
-    for (int k = 0; k < s->n_nodes; k++) {
-        if (!a->node[k])
-            continue;
-        const int32_t *ng = g->genes + (size_t)k * (A + 1);
-        char x[4][96] = {"", "", "", ""};
-        for (int j = 0; j < cgp_op_arity(ng[A]); j++)
-            src_name(g, ng[j], x[j], sizeof x[j]);
-        fprintf(fp, "    const int8_t %s = ", src_name(g, ni + k, buf, sizeof buf));
-        c_expr(fp, nm, ng[A], x);
-        fprintf(fp, ";\n");
-    }
-    for (int oi = 0; oi < s->n_outputs; oi++)
-        fprintf(fp, "    out[%d] = %s;\n", oi, src_name(g, out[oi], buf, sizeof buf));
+    write_body(fp, g, a, nm, "const int8_t", c_expr, "    out[%d] = %s;\n");
     fprintf(fp, "}\n");
 }
 

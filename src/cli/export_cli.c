@@ -103,8 +103,11 @@ static int load_ports(const char *dir, const struct cgp_genome *g, struct exp_me
                       struct exp_ports *ports)
 {
     struct cgpc_err err = {0};
-    if (exp_metrics_open(md, dir, &err) != CGPC_OK)
+    if (exp_metrics_open(md, dir, &err) != CGPC_OK) {
+        cgpc_err_prefix(&err, "naming the ports from the experiment in %s (--exp none: no names)",
+                        dir);
         return cli_report(CMD, &err, 0);
+    }
     const struct exp_selection *sel = &md->setup.sel;
     if (sel->n_inputs != g->shape.n_inputs || sel->n_outputs != g->shape.n_outputs) {
         cli_error(CMD, dir, "the experiment has %d inputs and %d outputs per item, the circuit "
