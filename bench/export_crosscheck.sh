@@ -6,7 +6,9 @@
 #   OUT/crosscheck.csv   experiment,run,threshold_metric,chr,active,gates,energy_pj,area_um2,
 #                        delay_ns,cells,transistors,yosys_cmos_transistors,cells_NOT..cells_MUX
 #   OUT/correlation.txt  Pearson r of cgpc's area and energy vs Yosys' cells and transistors
-#   OUT/crosscheck.png   the same as scatter plots (gnuplot)
+#   OUT/crosscheck.png   the same as scatter plots (gnuplot, log-log)
+#   OUT/operators.csv    every operator alone (one node on the inputs): cgpc's energy and area
+#                        beside Yosys' cells and transistors, and transistors per um^2
 # Usage: bench/export_crosscheck.sh [OUT] (default runs/export_crosscheck). Environment:
 # CGPC (default bin/cgpc), SC_GENERATIONS (default 20000), LB_GENERATIONS (default 5000),
 # THREADS (default 2). Rerun: delete OUT (existing train directories are reused).
@@ -54,6 +56,20 @@ for exp in single_channel layer_bypass; do
 done >>"$csv.tmp"
 mv "$csv.tmp" "$csv"
 
+# every operator alone: op,energy_pj,area_um2,cells,transistors,transistors_per_um2
+ops=$("$CGPC" energy --dump-gate-costs - | awk -F, '!/^#/ && $1 != "name" && $1 != "mac" && NF > 1 { print $1 }')
+echo "op,energy_pj,area_um2,cells,transistors,transistors_per_um2" >"$out/operators.csv.tmp"
+for op in $ops; do
+    printf 'cgpc-chromosome v1\nrows 1\ncols 1\nlevels-back 1\ninputs 4\noutputs 1\nnode-inputs 4\nfunctions %s\nnodes\n0 0 1 2 3 %s\noutputs 4\nend\n' \
+        "$(paste -sd, <<<"$ops")" "$op" >"$out/op.chr"
+    s=$("$CGPC" circuit synth "$out/op.chr" --name "op_$op")
+    v() { awk -v k="$1" '$1 == k { print $2 }' <<<"$s"; }
+    awk -v op="$op" -v e="$(v energy_pj)" -v a="$(v area_um2)" -v c="$(v cells)" -v t="$(v transistors)" \
+        'BEGIN { printf "%s,%s,%s,%s,%s,%s\n", op, e, a, c, t, a > 0 ? sprintf("%.3f", t / a) : "n/a" }'
+done >>"$out/operators.csv.tmp"
+rm -f "$out/op.chr"
+mv "$out/operators.csv.tmp" "$out/operators.csv"
+
 # Pearson r over all rows (and per experiment) of x vs y columns
 pearson() { # FILE XCOL YCOL [EXPERIMENT]
     awk -F, -v x="$2" -v y="$3" -v e="${4:-}" 'NR > 1 && (e == "" || $1 == e) {
@@ -73,23 +89,24 @@ pearson() { # FILE XCOL YCOL [EXPERIMENT]
 } >"$out/correlation.txt"
 cat "$out/correlation.txt"
 
-r_area=$(pearson "$csv" 8 11); r_energy=$(pearson "$csv" 7 11)
+r() { pearson "$csv" "$1" "$2" "${3:-}"; }
 gnuplot <<GP
-set terminal pngcairo size 1200,520 noenhanced
+set terminal pngcairo size 1300,560 noenhanced
 set output '$out/crosscheck.png'
 set datafile separator ','
-set multiplot layout 1,2 title 'cgpc gate-table model vs Yosys synthesis (abc -g AND,NAND,OR,NOR,XOR,XNOR,MUX; static CMOS)'
+set multiplot layout 1,2 title 'cgpc gate-table model vs Yosys synthesis (abc -g AND,NAND,OR,NOR,XOR,XNOR,MUX; static CMOS transistors), best circuits of 2 runs x 4 thresholds each'
 set grid
+set logscale xy
 set key top left
-set xlabel 'cgpc area [um^2]'
 set ylabel 'Yosys transistors'
-set title sprintf('area vs transistors: Pearson r = %s', '$r_area')
-plot '$csv' using (stringcolumn(1) eq 'single_channel' ? \$8 : 1/0):11 with points pt 7 ps 1.2 title 'single\_channel', \
-     '$csv' using (stringcolumn(1) eq 'layer_bypass' ? \$8 : 1/0):11 with points pt 5 ps 1.2 title 'layer\_bypass'
+set xlabel 'cgpc area [um^2]'
+set title sprintf('area: Pearson r = %s (single_channel %s, layer_bypass %s)', '$(r 8 11)', '$(r 8 11 single_channel)', '$(r 8 11 layer_bypass)')
+plot '$csv' using (stringcolumn(1) eq 'single_channel' ? \$8 : 1/0):11 with points pt 7 ps 1.3 title 'single_channel', \
+     '$csv' using (stringcolumn(1) eq 'layer_bypass' ? \$8 : 1/0):11 with points pt 5 ps 1.3 title 'layer_bypass'
 set xlabel 'cgpc energy [pJ]'
-set title sprintf('energy vs transistors: Pearson r = %s', '$r_energy')
-plot '$csv' using (stringcolumn(1) eq 'single_channel' ? \$7 : 1/0):11 with points pt 7 ps 1.2 title 'single\_channel', \
-     '$csv' using (stringcolumn(1) eq 'layer_bypass' ? \$7 : 1/0):11 with points pt 5 ps 1.2 title 'layer\_bypass'
+set title sprintf('energy: Pearson r = %s (single_channel %s, layer_bypass %s)', '$(r 7 11)', '$(r 7 11 single_channel)', '$(r 7 11 layer_bypass)')
+plot '$csv' using (stringcolumn(1) eq 'single_channel' ? \$7 : 1/0):11 with points pt 7 ps 1.3 title 'single_channel', \
+     '$csv' using (stringcolumn(1) eq 'layer_bypass' ? \$7 : 1/0):11 with points pt 5 ps 1.3 title 'layer_bypass'
 unset multiplot
 GP
-echo "export_crosscheck: $csv, $out/correlation.txt, $out/crosscheck.png" >&2
+echo "export_crosscheck: $csv, $out/operators.csv, $out/correlation.txt, $out/crosscheck.png" >&2

@@ -52,7 +52,8 @@ enum {
     "                         the chromosome's directory when it holds experiment.exp; none:\n" \
     "                         no names)\n"                                                     \
     "  --weights              export c: add NAME_weights(), which regenerates the experiment's\n" \
-    "                         weight tensors in place from their kept weights (needs --exp)\n"  \
+    "                         weight tensors in place from their kept weights (needs the\n" \
+    "                         experiment: see --exp)\n"                                     \
     "                         (default: off)\n"                                                \
     "  --render svg|png       export dot: render through Graphviz 'dot' into --out (default:\n" \
     "                         off, the DOT text is written)\n"                                 \
