@@ -11,7 +11,8 @@
 #                        beside Yosys' cells and transistors, and transistors per um^2
 # Usage: bench/export_crosscheck.sh [OUT] (default runs/export_crosscheck). Environment:
 # CGPC (default bin/cgpc), SC_GENERATIONS (default 20000), LB_GENERATIONS (default 5000),
-# THREADS (default 2). Rerun: delete OUT (existing train directories are reused).
+# THREADS (default 2). Existing train directories and OUT/crosscheck.csv are reused: delete
+# OUT to redo everything.
 set -euo pipefail
 : "${CGPC:=bin/cgpc}"
 : "${SC_GENERATIONS:=20000}"
@@ -38,6 +39,7 @@ train layer_bypass "$LB_GENERATIONS"
 
 csv=$out/crosscheck.csv
 cells=(NOT NAND NOR AND OR XOR XNOR MUX)
+if [ ! -s "$csv" ]; then # (synthesis takes minutes: an existing table is reused)
 {
     printf 'experiment,run,threshold_metric,chr,active,gates,energy_pj,area_um2,delay_ns,cells,transistors,yosys_cmos_transistors'
     printf ',cells_%s' "${cells[@]}"; echo
@@ -55,9 +57,11 @@ for exp in single_channel layer_bypass; do
     done
 done >>"$csv.tmp"
 mv "$csv.tmp" "$csv"
+fi
 
-# every operator alone: op,energy_pj,area_um2,cells,transistors,transistors_per_um2
+# every operator alone: op,energy_pj,area_um2,cells,transistors,transistors_per_um2 (reused)
 ops=$("$CGPC" energy --dump-gate-costs - | awk -F, '!/^#/ && $1 != "name" && $1 != "mac" && NF > 1 { print $1 }')
+if [ ! -s "$out/operators.csv" ]; then
 echo "op,energy_pj,area_um2,cells,transistors,transistors_per_um2" >"$out/operators.csv.tmp"
 for op in $ops; do
     printf 'cgpc-chromosome v1\nrows 1\ncols 1\nlevels-back 1\ninputs 4\noutputs 1\nnode-inputs 4\nfunctions %s\nnodes\n0 0 1 2 3 %s\noutputs 4\nend\n' \
@@ -65,10 +69,11 @@ for op in $ops; do
     s=$("$CGPC" circuit synth "$out/op.chr" --name "op_$op")
     v() { awk -v k="$1" '$1 == k { print $2 }' <<<"$s"; }
     awk -v op="$op" -v e="$(v energy_pj)" -v a="$(v area_um2)" -v c="$(v cells)" -v t="$(v transistors)" \
-        'BEGIN { printf "%s,%s,%s,%s,%s,%s\n", op, e, a, c, t, a > 0 ? sprintf("%.3f", t / a) : "n/a" }'
+        'BEGIN { printf "%s,%s,%s,%s,%s,%s\n", op, e, a, c, t, (a > 0 ? sprintf("%.3f", t / a) : "n/a") }'
 done >>"$out/operators.csv.tmp"
 rm -f "$out/op.chr"
 mv "$out/operators.csv.tmp" "$out/operators.csv"
+fi
 
 # Pearson r over all rows (and per experiment) of x vs y columns
 pearson() { # FILE XCOL YCOL [EXPERIMENT]
@@ -94,17 +99,17 @@ gnuplot <<GP
 set terminal pngcairo size 1300,560 noenhanced
 set output '$out/crosscheck.png'
 set datafile separator ','
-set multiplot layout 1,2 title 'cgpc gate-table model vs Yosys synthesis (abc -g AND,NAND,OR,NOR,XOR,XNOR,MUX; static CMOS transistors), best circuits of 2 runs x 4 thresholds each'
+set multiplot layout 1,2 title "cgpc gate-table model vs Yosys synthesis (abc -g AND,NAND,OR,NOR,XOR,XNOR,MUX; static CMOS transistors)\nbest circuits of 2 runs x 4 thresholds of each experiment"
 set grid
 set logscale xy
 set key top left
 set ylabel 'Yosys transistors'
 set xlabel 'cgpc area [um^2]'
-set title sprintf('area: Pearson r = %s (single_channel %s, layer_bypass %s)', '$(r 8 11)', '$(r 8 11 single_channel)', '$(r 8 11 layer_bypass)')
+set title "area: Pearson r = $(r 8 11)\nsingle_channel $(r 8 11 single_channel), layer_bypass $(r 8 11 layer_bypass)"
 plot '$csv' using (stringcolumn(1) eq 'single_channel' ? \$8 : 1/0):11 with points pt 7 ps 1.3 title 'single_channel', \
      '$csv' using (stringcolumn(1) eq 'layer_bypass' ? \$8 : 1/0):11 with points pt 5 ps 1.3 title 'layer_bypass'
 set xlabel 'cgpc energy [pJ]'
-set title sprintf('energy: Pearson r = %s (single_channel %s, layer_bypass %s)', '$(r 7 11)', '$(r 7 11 single_channel)', '$(r 7 11 layer_bypass)')
+set title "energy: Pearson r = $(r 7 11)\nsingle_channel $(r 7 11 single_channel), layer_bypass $(r 7 11 layer_bypass)"
 plot '$csv' using (stringcolumn(1) eq 'single_channel' ? \$7 : 1/0):11 with points pt 7 ps 1.3 title 'single_channel', \
      '$csv' using (stringcolumn(1) eq 'layer_bypass' ? \$7 : 1/0):11 with points pt 5 ps 1.3 title 'layer_bypass'
 unset multiplot
