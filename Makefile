@@ -60,7 +60,7 @@ LDFLAGS   += $(OMPFLAGS) $(SANFLAGS)
 LDLIBS    += -lz -lm
 
 # ---- sources --------------------------------------------------------------------------------
-LIB_SRC  := $(sort $(wildcard src/common/*.c src/nn/*.c src/energy/*.c src/cgp/*.c src/exp/*.c src/pbs/*.c))
+LIB_SRC  := $(sort $(wildcard src/common/*.c src/nn/*.c src/compress/*.c src/energy/*.c src/cgp/*.c src/exp/*.c src/pbs/*.c))
 CLI_SRC  := $(sort $(filter-out src/cli/main.c,$(wildcard src/cli/*.c)))
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/rng.h"
+#include "compress/cmodel.h"
 
 const char *nn_op_name(enum nn_op op)
 {
@@ -640,6 +641,18 @@ cgpc_status nn_model_load(const char *path, struct nn_model *m, struct cgpc_err 
     memset(m, 0, sizeof *m);
     if ((s = nn_st_load(path, &st, err)))
         return s;
+    s = cpr_is_compressed(&st) ? cpr_model_decode(&st, m, err) : nn_model_load_st(&st, m, err);
+    nn_st_free(&st);
+    return s;
+}
+
+cgpc_status nn_model_load_st(const struct nn_st_file *file, struct nn_model *m,
+                             struct cgpc_err *err)
+{
+    struct nn_st_file st = *file; /* borrowed: not freed here */
+    const char *path = st.path;
+    cgpc_status s;
+    memset(m, 0, sizeof *m);
     const char *format = nn_st_meta_get(&st, "format");
     const char *arch = nn_st_meta_get(&st, "arch");
     const char *version = nn_st_meta_get(&st, "format_version");
@@ -730,7 +743,6 @@ cgpc_status nn_model_load(const char *path, struct nn_model *m, struct cgpc_err 
                 goto out;
     }
 out:
-    nn_st_free(&st);
     if (s) {
         cgpc_err_prefix(err, "loading model");
         nn_model_free(m);

@@ -134,8 +134,15 @@ void nn_model_update_requant(struct nn_model *m);
 
 void nn_model_free(struct nn_model *m);
 
-/* Load a float or int8 model (detected by __metadata__ "format"; none = float from PyTorch). */
+/* Load a float, int8 or compressed (cgpc-deep) model (detected by __metadata__ "format";
+ * none = float from PyTorch). */
 cgpc_status nn_model_load(const char *path, struct nn_model *m, struct cgpc_err *err);
+
+/* Build the model from an already loaded safetensors file (borrowed; its path names it in
+ * messages): what nn_model_load does after reading the file. A cgpc-deep file (compressed,
+ * compress/cmodel.h) is decoded by nn_model_load before this. */
+cgpc_status nn_model_load_st(const struct nn_st_file *st, struct nn_model *m,
+                             struct cgpc_err *err);
 
 /* Save as int8 if m->quantized, else float; metadata: format, format_version, arch and
  * m->meta. Atomic. */

@@ -255,6 +255,59 @@ cgpc_status nn_train_gradient(const struct nn_model *m, const struct nn_dataset 
     return CGPC_OK;
 }
 
+/* One optimizer step over params[n] (Adam or SGD with momentum, L2 weight decay). */
+static void optim_step(const struct nn_train_opts *o, float *params, const float *grad,
+                       float *mom, float *vel, size_t np, long step, double lr)
+{
+    float flr = (float)lr, wd = (float)o->weight_decay;
+    if (o->optim == NN_OPTIM_ADAM) {
+        const float b1 = 0.9f, b2 = 0.999f, eps = 1e-8f;
+        float c1 = 1.0f - powf(b1, (float)step), c2 = 1.0f - powf(b2, (float)step);
+NN_OMP(parallel for schedule(static))
+        for (size_t p = 0; p < np; p++) {
+            float g = grad[p] + wd * params[p];
+            mom[p] = b1 * mom[p] + (1.0f - b1) * g;
+            vel[p] = b2 * vel[p] + (1.0f - b2) * g * g;
+            params[p] -= flr * (mom[p] / c1) / (sqrtf(vel[p] / c2) + eps);
+        }
+    } else {
+        float mu = (float)o->momentum;
+NN_OMP(parallel for schedule(static))
+        for (size_t p = 0; p < np; p++) {
+            float g = grad[p] + wd * params[p];
+            mom[p] = mu * mom[p] + g;
+            params[p] -= flr * mom[p];
+        }
+    }
+}
+
+/* Pruned parameters get no gradient; shared ones give theirs to their centroid:
+ * cgrad[c] = sum of grad[p] over cluster[p] == c, in parameter order. */
+static void constrain_grad(const struct nn_train_opts *o, float *grad, size_t np, float *cgrad)
+{
+    if (o->cluster)
+        memset(cgrad, 0, (size_t)o->ncentroids * sizeof *cgrad);
+    for (size_t p = 0; p < np; p++) {
+        if (o->mask && !o->mask[p])
+            grad[p] = 0.0f;
+        else if (o->cluster && o->cluster[p] >= 0) {
+            cgrad[o->cluster[p]] += grad[p];
+            grad[p] = 0.0f;
+        }
+    }
+}
+
+/* Pruned parameters exactly zero, shared ones their centroid's value. */
+static void constrain_params(const struct nn_train_opts *o, float *params, size_t np)
+{
+    for (size_t p = 0; p < np; p++) {
+        if (o->mask && !o->mask[p])
+            params[p] = 0.0f;
+        else if (o->cluster && o->cluster[p] >= 0)
+            params[p] = o->centroids[o->cluster[p]];
+    }
+}
+
 cgpc_status nn_train(struct nn_model *m, const struct nn_dataset *train,
                      const struct nn_train_opts *o, struct cgpc_err *err)
 {
@@ -270,6 +323,10 @@ cgpc_status nn_train(struct nn_model *m, const struct nn_dataset *train,
                          train->path, train->rows, train->cols, m->in_h, m->in_w);
     if (o->epochs < 1 || o->batch < 1 || !(o->lr > 0))
         return CGPC_FAIL(err, CGPC_ERR_ARG, "epochs, batch and lr must be positive");
+    if ((o->mask || o->cluster) && o->qat)
+        return CGPC_FAIL(err, CGPC_ERR_ARG, "pruning/sharing constraints do not combine with QAT");
+    if (o->cluster && (!o->centroids || o->ncentroids < 1))
+        return CGPC_FAIL(err, CGPC_ERR_ARG, "shared parameters need centroids");
     int batch = o->batch < n ? o->batch : n, graph = m->has_bn;
     struct graph_trainer gt;
     memset(&t, 0, sizeof t);
@@ -282,7 +339,10 @@ cgpc_status nn_train(struct nn_model *m, const struct nn_dataset *train,
     float *grad = calloc(np, sizeof *grad), *mom = calloc(np, sizeof *mom),
           *vel = calloc(np, sizeof *vel), *fq = o->qat ? calloc(np, sizeof *fq) : NULL;
     int *perm = malloc((size_t)n * sizeof *perm);
-    if (!grad || !mom || !vel || !perm || (o->qat && !fq)) {
+    size_t nc = o->cluster ? (size_t)o->ncentroids : 1;
+    float *cgrad = calloc(nc, sizeof *cgrad), *cmom = calloc(nc, sizeof *cmom),
+          *cvel = calloc(nc, sizeof *cvel);
+    if (!grad || !mom || !vel || !perm || (o->qat && !fq) || !cgrad || !cmom || !cvel) {
         st = CGPC_FAIL(err, CGPC_ERR_NOMEM, "optimizer state");
         goto out;
     }
@@ -290,6 +350,8 @@ cgpc_status nn_train(struct nn_model *m, const struct nn_dataset *train,
     t.shift = gt.shift = o->shift;
     t.seed = gt.seed = o->seed;
     float *params = graph && !o->qat ? m->tarena : m->arena;
+    if (o->mask || o->cluster)
+        constrain_params(o, params, np);
     int nb = (n + batch - 1) / batch;
     long step = 0, total = (long)nb * o->epochs;
     double t_start = cgpc_wtime();
@@ -329,26 +391,13 @@ cgpc_status nn_train(struct nn_model *m, const struct nn_dataset *train,
             if (o->cosine)
                 lr *= 0.5 * (1.0 + cos(M_PI * (double)step / (double)total));
             step++;
-            float flr = (float)lr, wd = (float)o->weight_decay;
-            if (o->optim == NN_OPTIM_ADAM) {
-                const float b1 = 0.9f, b2 = 0.999f, eps = 1e-8f;
-                float c1 = 1.0f - powf(b1, (float)step), c2 = 1.0f - powf(b2, (float)step);
-NN_OMP(parallel for schedule(static))
-                for (size_t p = 0; p < np; p++) {
-                    float g = grad[p] + wd * params[p];
-                    mom[p] = b1 * mom[p] + (1.0f - b1) * g;
-                    vel[p] = b2 * vel[p] + (1.0f - b2) * g * g;
-                    params[p] -= flr * (mom[p] / c1) / (sqrtf(vel[p] / c2) + eps);
-                }
-            } else {
-                float mu = (float)o->momentum;
-NN_OMP(parallel for schedule(static))
-                for (size_t p = 0; p < np; p++) {
-                    float g = grad[p] + wd * params[p];
-                    mom[p] = mu * mom[p] + g;
-                    params[p] -= flr * mom[p];
-                }
-            }
+            if (o->mask || o->cluster)
+                constrain_grad(o, grad, np, cgrad);
+            optim_step(o, params, grad, mom, vel, np, step, lr);
+            if (o->cluster)
+                optim_step(o, o->centroids, cgrad, cmom, cvel, (size_t)o->ncentroids, step, lr);
+            if (o->mask || o->cluster)
+                constrain_params(o, params, np);
             if (graph && !o->qat)
                 graph_trainer_update_stats(&gt, m, bn);
             if (o->progress) {
@@ -393,5 +442,8 @@ out:
     free(vel);
     free(fq);
     free(perm);
+    free(cgrad);
+    free(cmom);
+    free(cvel);
     return st;
 }

@@ -52,6 +52,16 @@ struct nn_train_opts {
     int limit;           /* use the first `limit` training images; <= 0: all */
     int qat;             /* quantization-aware fine-tuning, see above */
     const struct nn_dataset *test; /* optional: evaluated after each epoch */
+    /* Compression constraints (compress/), indexed like the trained parameters (m->arena,
+     * or m->tarena for BatchNorm models; not with QAT); NULL = none. mask[p] == 0: parameter
+     * p is pruned and stays exactly zero (its gradient is dropped). cluster[p] >= 0: p is
+     * shared and always equals centroids[cluster[p]]; the gradients of a centroid's members
+     * are summed into the centroid's, which the optimizer updates (Deep Compression's
+     * centroid fine-tuning; assignments fixed). */
+    const uint8_t *mask;
+    const int32_t *cluster;
+    float *centroids;     /* [ncentroids], updated in place */
+    int ncentroids;
     void (*progress)(const struct nn_train_progress *p, void *ctx);
     void *ctx;
 };

@@ -1,0 +1,378 @@
+/* cmd_compress.c - `cgpc compress`: the Deep Compression pipeline (prune -> fine-tune ->
+ * k-means weight sharing -> centroid fine-tuning -> relative indices + Huffman coding) on a
+ * float model; writes a cgpc-deep file (compress/cmodel.h) and prints the per-layer table of
+ * the paper's Table 3. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/parse.h"
+#include "../compress/cmodel.h"
+#include "../compress/deep.h"
+#include "../nn/eval.h"
+#include "cli.h"
+#include "commands.h"
+#include "nn_cli.h"
+
+struct compress_opts {
+    struct cli_common common;
+    const char *model, *out, *dataset;
+    struct cpr_opts c;
+    int huffman;
+    const char *layer_prune[NN_MAX_LAYERS], *layer_bits[NN_MAX_LAYERS];
+    int nlayer_prune, nlayer_bits;
+};
+
+static void compress_defaults(struct compress_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    cli_common_defaults(&o->common);
+    cpr_opts_defaults(&o->c);
+    o->c.train.lr = 1e-4;
+}
+
+void cmd_compress_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: cgpc compress --model FILE --out FILE [options]\n\n"
+            "Deep Compression (Han, Mao, Dally, ICLR 2016) of a float model: magnitude pruning\n"
+            "(iterative with --schedule, masked fine-tuning), k-means weight sharing per layer\n"
+            "(2^B clusters, centroid fine-tuning), stored as relative sparse indices and\n"
+            "codebook indices, Huffman-coded with --huffman, in a cgpc-deep file that every\n"
+            "command taking a model reads. Prints per layer: weights, kept %%, value and index\n"
+            "bits without and with Huffman coding, stored bytes and compression rates (vs the\n"
+            "layer's float32 weights and biases); then totals vs float32 and int8.\n\n"
+            "options:\n"
+            "  --model FILE          float model (required)\n"
+            "  --out FILE            compressed model to write (required)\n"
+            "  --dataset NAME|DIR    fine-tuning and test data (default: the model's\n"
+            "                        'dataset' metadata, else mnist)\n"
+            "  --prune S             sparsity of every weighted layer, 0..1 (default: 0)\n"
+            "  --prune-layer L=S     sparsity of layer L (repeatable; default: --prune)\n"
+            "  --global              one magnitude threshold over all layers (default: off)\n"
+            "  --schedule F,F,...    iterative pruning: fractions of the target sparsity, one\n"
+            "                        fine-tuning round after each (default: 1)\n"
+            "  --share B             k-means weight sharing with 2^B clusters, B = 1..8\n"
+            "                        (default: 0 = off)\n"
+            "  --share-layer L=B     bits of layer L (repeatable, 0 = not shared; default:\n"
+            "                        --share)\n"
+            "  --init NAME           k-means initialisation: linear, density or random\n"
+            "                        (Forgy) (default: linear)\n"
+            "  --kmeans-iter N       Lloyd iterations at most (default: 100)\n"
+            "  --huffman             Huffman-code the index streams (default: off)\n"
+            "  --finetune-epochs N   epochs after each pruning step and after sharing\n"
+            "                        (default: 0)\n"
+            "  --lr X                fine-tuning learning rate (default: 0.0001)\n"
+            "  --batch N             fine-tuning batch size (default: 64)\n"
+            "  --optim adam|sgd      fine-tuning optimizer (default: adam)\n"
+            "  --limit N             fine-tune on the first N images (default: 0 = all)\n" CLI_COMMON_USAGE);
+}
+
+enum { OPT_MODEL = CLI_OPT_FIRST_COMMAND_SPECIFIC, OPT_OUT, OPT_DATASET, OPT_PRUNE,
+       OPT_PRUNE_LAYER, OPT_GLOBAL, OPT_SCHEDULE, OPT_SHARE, OPT_SHARE_LAYER, OPT_INIT,
+       OPT_KITER, OPT_HUFFMAN, OPT_FT_EPOCHS, OPT_LR, OPT_BATCH, OPT_OPTIM, OPT_LIMIT };
+
+static int parse_schedule(const char *cmd, const char *arg, struct cpr_opts *c)
+{
+    char buf[256], *save = NULL;
+    struct cgpc_err err = {0};
+    snprintf(buf, sizeof buf, "%s", arg);
+    c->nschedule = 0;
+    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (c->nschedule == CPR_MAX_SCHEDULE)
+            return cli_usage_error(cmd, "--schedule: at most %d steps", CPR_MAX_SCHEDULE);
+        double *f = &c->schedule[c->nschedule];
+        if (cgpc_parse_double(t, 0, 1, f, &err))
+            return cli_usage_error(cmd, "--schedule: '%s': %s", t, err.msg);
+        if (c->nschedule > 0 && *f < c->schedule[c->nschedule - 1])
+            return cli_usage_error(cmd, "--schedule: '%s': fractions must not decrease", arg);
+        c->nschedule++;
+    }
+    if (c->nschedule == 0)
+        return cli_usage_error(cmd, "--schedule: '%s': expected fractions like 0.5,0.8,1", arg);
+    return CLI_EXIT_OK;
+}
+
+static int parse_args(int argc, char **argv, struct compress_opts *o)
+{
+    static const struct option longopts[] = {
+        {"model", required_argument, NULL, OPT_MODEL},
+        {"out", required_argument, NULL, OPT_OUT},
+        {"dataset", required_argument, NULL, OPT_DATASET},
+        {"prune", required_argument, NULL, OPT_PRUNE},
+        {"prune-layer", required_argument, NULL, OPT_PRUNE_LAYER},
+        {"global", no_argument, NULL, OPT_GLOBAL},
+        {"schedule", required_argument, NULL, OPT_SCHEDULE},
+        {"share", required_argument, NULL, OPT_SHARE},
+        {"share-layer", required_argument, NULL, OPT_SHARE_LAYER},
+        {"init", required_argument, NULL, OPT_INIT},
+        {"kmeans-iter", required_argument, NULL, OPT_KITER},
+        {"huffman", no_argument, NULL, OPT_HUFFMAN},
+        {"finetune-epochs", required_argument, NULL, OPT_FT_EPOCHS},
+        {"lr", required_argument, NULL, OPT_LR},
+        {"batch", required_argument, NULL, OPT_BATCH},
+        {"optim", required_argument, NULL, OPT_OPTIM},
+        {"limit", required_argument, NULL, OPT_LIMIT},
+        CLI_COMMON_LONG_OPTIONS,
+        {NULL, 0, NULL, 0}};
+    const char *cmd = "compress";
+    struct cgpc_err err = {0};
+    cli_getopt_reset();
+    int c, rc;
+    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        int r = cli_common_option(cmd, c, optarg, &o->common);
+        if (r < 0)
+            return CLI_EXIT_USAGE;
+        if (r > 0)
+            continue;
+        cgpc_status st = CGPC_OK;
+        const char *what = argv[optind - 1];
+        switch (c) {
+        case OPT_MODEL: o->model = optarg; break;
+        case OPT_OUT: o->out = optarg; break;
+        case OPT_DATASET: o->dataset = optarg; break;
+        case OPT_PRUNE: st = cgpc_parse_double(optarg, 0, 1, &o->c.prune, &err); break;
+        case OPT_PRUNE_LAYER:
+            if (o->nlayer_prune == NN_MAX_LAYERS)
+                return cli_usage_error(cmd, "--prune-layer: too many");
+            o->layer_prune[o->nlayer_prune++] = optarg;
+            break;
+        case OPT_GLOBAL: o->c.global = 1; break;
+        case OPT_SCHEDULE:
+            if ((rc = parse_schedule(cmd, optarg, &o->c)))
+                return rc;
+            break;
+        case OPT_SHARE: st = cgpc_parse_int(optarg, 0, CPR_MAX_BITS, &o->c.bits, &err); break;
+        case OPT_SHARE_LAYER:
+            if (o->nlayer_bits == NN_MAX_LAYERS)
+                return cli_usage_error(cmd, "--share-layer: too many");
+            o->layer_bits[o->nlayer_bits++] = optarg;
+            break;
+        case OPT_INIT: {
+            int k = cpr_init_parse(optarg);
+            if (k < 0)
+                return cli_usage_error(cmd, "--init: '%s': expected linear, density or random",
+                                       optarg);
+            o->c.init = (enum cpr_init)k;
+            break;
+        }
+        case OPT_KITER: st = cgpc_parse_int(optarg, 0, 100000, &o->c.kmeans_iter, &err); break;
+        case OPT_HUFFMAN: o->huffman = 1; break;
+        case OPT_FT_EPOCHS:
+            st = cgpc_parse_int(optarg, 0, 100000, &o->c.finetune_epochs, &err);
+            break;
+        case OPT_LR: st = cgpc_parse_double(optarg, 1e-12, 100, &o->c.train.lr, &err); break;
+        case OPT_BATCH: st = cgpc_parse_int(optarg, 1, 1 << 20, &o->c.train.batch, &err); break;
+        case OPT_OPTIM:
+            if (strcmp(optarg, "adam") == 0)
+                o->c.train.optim = NN_OPTIM_ADAM;
+            else if (strcmp(optarg, "sgd") == 0)
+                o->c.train.optim = NN_OPTIM_SGD;
+            else
+                return cli_usage_error(cmd, "--optim: '%s': expected adam or sgd", optarg);
+            break;
+        case OPT_LIMIT: st = cgpc_parse_int(optarg, 0, 1 << 30, &o->c.train.limit, &err); break;
+        default:
+            return cli_usage_error(cmd, "unknown or incomplete option '%s'", what);
+        }
+        if (st)
+            return cli_usage_error(cmd, "%s: %s", what, err.msg);
+    }
+    if (o->common.help)
+        return -1;
+    if (optind < argc)
+        return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+    if (!o->model || !o->out)
+        return cli_usage_error(cmd, "--model and --out are required");
+    return CLI_EXIT_OK;
+}
+
+/* "L=V" per-layer settings into the option arrays, layers looked up in the model. */
+static int apply_layer_opts(const char *cmd, const struct nn_model *m, struct compress_opts *o)
+{
+    struct cgpc_err err = {0};
+    for (int pass = 0; pass < 2; pass++) {
+        int n = pass ? o->nlayer_bits : o->nlayer_prune;
+        for (int j = 0; j < n; j++) {
+            const char *arg = pass ? o->layer_bits[j] : o->layer_prune[j];
+            const char *eq = strchr(arg, '=');
+            int li = -1;
+            for (int i = 0; eq && i < m->nlayers; i++)
+                if ((size_t)(eq - arg) == strlen(m->layers[i].name) &&
+                    strncmp(arg, m->layers[i].name, (size_t)(eq - arg)) == 0 &&
+                    m->layers[i].nweights > 0)
+                    li = i;
+            const char *opt = pass ? "--share-layer" : "--prune-layer";
+            if (li < 0)
+                return cli_usage_error(cmd, "%s '%s': expected LAYER=VALUE with a weighted "
+                                       "layer of this %s model", opt, arg, m->arch);
+            cgpc_status st = pass ? cgpc_parse_int(eq + 1, 0, CPR_MAX_BITS, &o->c.layer_bits[li],
+                                                   &err)
+                                  : cgpc_parse_double(eq + 1, 0, 1, &o->c.layer_prune[li], &err);
+            if (st)
+                return cli_usage_error(cmd, "%s '%s': %s", opt, arg, err.msg);
+        }
+    }
+    return CLI_EXIT_OK;
+}
+
+static void progress(const struct nn_train_progress *p, void *ctx)
+{
+    (void)ctx;
+    if (p->end_of_epoch)
+        fprintf(stderr, "compress: fine-tune epoch %d/%d: train loss %.4f acc %.4f  %.0f img/s  "
+                "%.1f s\n", p->epoch, p->epochs, p->loss, p->acc, p->images_per_s, p->seconds);
+}
+
+struct stage_ctx {
+    const struct nn_dataset *test;
+    int failed;
+};
+
+static void stage(const char *what, const struct nn_model *m, void *ctx)
+{
+    struct stage_ctx *s = ctx;
+    struct nn_eval_result r;
+    struct cgpc_err err = {0};
+    int64_t kept = 0, n = 0;
+    for (int i = 0; i < m->nlayers; i++) {
+        const struct nn_layer *l = &m->layers[i];
+        const float *w = l->nweights ? cpr_layer_weights(m, l) : NULL;
+        for (int64_t j = 0; w && j < l->nweights; j++)
+            kept += w[j] != 0.0f;
+        n += l->nweights;
+    }
+    if (nn_eval(m, s->test, NULL, &r, &err)) {
+        cli_report("compress", &err, 0);
+        s->failed = 1;
+        return;
+    }
+    fprintf(stderr, "compress: %-10s weights kept %lld/%lld (%.2f%%), test top1 %.4f\n", what,
+            (long long)kept, (long long)n, 100.0 * (double)kept / (double)n, r.top1);
+}
+
+/* int8 reference: 8-bit codes, per-channel float32 scales, int32 biases, float32 input and
+ * output scales and int32 zero points per layer (cgpc's int8 files). */
+static uint64_t int8_bits(const struct nn_model *m)
+{
+    uint64_t b = 0;
+    for (int i = 0; i < m->nlayers; i++) {
+        const struct nn_layer *l = &m->layers[i];
+        if (l->nweights)
+            b += (uint64_t)l->nweights * 8 + (uint64_t)l->out_c * 64 + 4 * 32;
+    }
+    return b;
+}
+
+static void print_table(const struct nn_model *m, const struct cpr_stats *pq,
+                        const struct cpr_stats *pqh, double top1_before, double top1_after)
+{
+    printf("%-22s %9s %7s %6s %8s %6s %8s %10s %8s %9s\n", "layer", "weights", "kept%",
+           "wbits", "wbits(H)", "ibits", "ibits(H)", "bytes", "rate", "rate(H)");
+    uint64_t f32 = 0, tot_pq = 0, tot_pqh = 0;
+    for (int i = 0; i < pqh->nlayers; i++) {
+        const struct cpr_layer_stats *a = &pq->layers[i], *h = &pqh->layers[i];
+        uint64_t lf = (a->n + a->nbias) * 32;
+        f32 += lf;
+        tot_pq += a->total_bits;
+        tot_pqh += h->total_bits;
+        char ib[16], ibh[16];
+        snprintf(ib, sizeof ib, a->sparse ? "%d" : "-", a->r);
+        if (h->sparse)
+            snprintf(ibh, sizeof ibh, "%.2f", h->codes ? (double)h->index_bits / h->codes : 0);
+        else
+            snprintf(ibh, sizeof ibh, "-");
+        printf("%-22s %9llu %6.2f%% %6d %8.2f %6s %8s %10llu %7.1fx %8.1fx\n", a->name,
+               (unsigned long long)a->n, 100.0 * (double)a->kept / (double)a->n,
+               a->value_code_bits,
+               h->value_codes ? (double)h->value_bits / (double)h->value_codes : 0.0, ib, ibh,
+               (unsigned long long)((h->total_bits + 7) / 8), (double)lf / (double)a->total_bits,
+               (double)lf / (double)h->total_bits);
+    }
+    uint64_t i8 = int8_bits(m);
+    printf("total: %llu bytes stored (%llu bits); float32 %llu bytes: %.1fx (without Huffman "
+           "%.1fx); int8 %llu bytes: %.1fx; float32 weights alone %llu bytes: %.1fx\n",
+           (unsigned long long)((tot_pqh + 7) / 8), (unsigned long long)tot_pqh,
+           (unsigned long long)(f32 / 8), (double)f32 / (double)tot_pqh,
+           (double)f32 / (double)tot_pq, (unsigned long long)(i8 / 8), (double)i8 / (double)tot_pqh,
+           (unsigned long long)(pqh->float32_weight_bits / 8),
+           (double)pqh->float32_weight_bits / (double)tot_pqh);
+    printf("test top1: before %.4f, after %.4f (%+.2f points)\n", top1_before, top1_after,
+           100 * (top1_after - top1_before));
+}
+
+int cmd_compress(int argc, char **argv)
+{
+    const char *cmd = "compress";
+    struct compress_opts *o = malloc(sizeof *o);
+    struct cgpc_err err = {0};
+    if (!o)
+        return cli_usage_error(cmd, "out of memory");
+    compress_defaults(o);
+    int rc = parse_args(argc, argv, o);
+    if (rc < 0) {
+        cmd_compress_usage(stdout);
+        free(o);
+        return CLI_EXIT_OK;
+    }
+    if (rc) {
+        free(o);
+        return rc;
+    }
+    cli_common_apply(&o->common);
+    o->c.train.seed = o->common.seed;
+    struct nn_model m;
+    struct nn_dataset train, test;
+    struct cpr_stats pq, pqh;
+    struct nn_eval_result before, after;
+    memset(&train, 0, sizeof train);
+    memset(&test, 0, sizeof test);
+    rc = CLI_EXIT_FAILURE;
+    if (nn_model_load(o->model, &m, &err)) {
+        rc = cli_report(cmd, &err, 0);
+        free(o);
+        return rc;
+    }
+    if (!m.has_float) {
+        cli_error(cmd, o->model, "an int8 model; compress needs a float model");
+        goto out;
+    }
+    if ((rc = apply_layer_opts(cmd, &m, o)))
+        goto out;
+    rc = CLI_EXIT_FAILURE;
+    const char *ds = o->dataset ? o->dataset : nn_model_get_meta(&m, "dataset");
+    ds = ds ? ds : "mnist";
+    if ((o->c.finetune_epochs > 0 && nn_cli_load_dataset(ds, NN_SPLIT_TRAIN, &train, &err)) ||
+        nn_cli_load_dataset(ds, NN_SPLIT_TEST, &test, &err) ||
+        (train.n && nn_dataset_pad(&train, m.in_h, m.in_w, &err)) ||
+        nn_dataset_pad(&test, m.in_h, m.in_w, &err) || nn_eval(&m, &test, NULL, &before, &err)) {
+        rc = cli_report(cmd, &err, 0);
+        goto out;
+    }
+    struct stage_ctx sc = {&test, 0};
+    o->c.stage = stage;
+    o->c.train.progress = progress;
+    o->c.ctx = &sc;
+    char buf[64];
+    if (cpr_compress(&m, &train, &o->c, &err) || nn_eval(&m, &test, NULL, &after, &err)) {
+        rc = cli_report(cmd, &err, 0);
+        goto out;
+    }
+    snprintf(buf, sizeof buf, "%.6f", after.top1);
+    if (sc.failed || nn_model_set_meta(&m, "test_top1", buf, &err) ||
+        nn_model_set_meta(&m, "compressed_from", o->model, &err) ||
+        cpr_model_stats(&m, 0, &pq, &err) ||
+        cpr_model_save(&m, o->out, o->huffman, &pqh, &err)) {
+        rc = sc.failed ? CLI_EXIT_FAILURE : cli_report(cmd, &err, 0);
+        goto out;
+    }
+    print_table(&m, &pq, &pqh, before.top1, after.top1);
+    fprintf(stderr, "compress: wrote %s\n", o->out);
+    rc = CLI_EXIT_OK;
+out:
+    nn_model_free(&m);
+    nn_dataset_free(&train);
+    nn_dataset_free(&test);
+    free(o);
+    return rc;
+}
