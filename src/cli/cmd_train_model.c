@@ -15,7 +15,7 @@
 
 struct train_opts {
     struct cli_common common;
-    const char *arch, *dataset, *out, *init;
+    const char *arch, *dataset, *out, *init, *teacher;
     struct nn_train_opts t;
     int qat, qat_epochs, calib_limit, input_size;
     double qat_lr, width;
@@ -31,7 +31,7 @@ static void train_defaults(struct train_opts *o)
     o->qat_epochs = 2;
     o->qat_lr = 1e-4;
     o->calib_limit = 2000;
-    o->width = 0.5;
+    o->width = 0; /* the architecture's default: 0.5 mobilenetv2, 1 lenet5 */
     o->input_size = 32;
 }
 
@@ -46,7 +46,9 @@ void cmd_train_model_usage(FILE *out)
             "  --arch NAME          architecture: lenet5 or mobilenetv2 (torchvision's, BatchNorm\n"
             "                       in training mode; 28x28 images are zero-padded to the\n"
             "                       input size) (default: lenet5)\n"
-            "  --width X            mobilenetv2 width multiplier (default: 0.5)\n"
+            "  --width X            width multiplier: mobilenetv2 channels (default: 0.5);\n"
+            "                       lenet5 conv channels and fc units, e.g. 0.5 = 3, 8, 60,\n"
+            "                       42 (default: 1)\n"
             "  --input-size N       mobilenetv2 input size, square (default: 32)\n"
             "  --dataset NAME|DIR   mnist, fashion-mnist or an IDX directory (default: mnist)\n"
             "  --out FILE           output .safetensors (required)\n"
@@ -67,12 +69,20 @@ void cmd_train_model_usage(FILE *out)
             "  --qat-epochs N       QAT fine-tuning epochs (default: 2)\n"
             "  --qat-lr X           QAT learning rate (default: 0.0001)\n"
             "  --calib-limit N      calibration images for --qat, from the train split\n"
-            "                       (default: 2000; 0 = all)\n" CLI_COMMON_USAGE);
+            "                       (default: 2000; 0 = all)\n"
+            "  --teacher FILE       knowledge distillation (Hinton et al. 2015) from this\n"
+            "                       model's logits on the training images (any architecture,\n"
+            "                       same classes; not with --shift; LeNet-5 students)\n"
+            "                       (default: none)\n"
+            "  --temperature T      distillation temperature (default: 4)\n"
+            "  --alpha A            weight of the soft (teacher) loss; the hard label loss gets\n"
+            "                       1 - A (default: 0.9)\n" CLI_COMMON_USAGE);
 }
 
 enum { OPT_ARCH = CLI_OPT_FIRST_COMMAND_SPECIFIC, OPT_DATASET, OPT_OUT, OPT_INIT, OPT_EPOCHS,
        OPT_LR, OPT_BATCH, OPT_OPTIM, OPT_MOMENTUM, OPT_WD, OPT_NOCOS, OPT_SHIFT, OPT_LIMIT,
-       OPT_QAT, OPT_QAT_EPOCHS, OPT_QAT_LR, OPT_CALIB_LIMIT, OPT_WIDTH, OPT_INPUT_SIZE };
+       OPT_QAT, OPT_QAT_EPOCHS, OPT_QAT_LR, OPT_CALIB_LIMIT, OPT_WIDTH, OPT_INPUT_SIZE,
+       OPT_TEACHER, OPT_TEMPERATURE, OPT_ALPHA };
 
 static void progress(const struct nn_train_progress *p, void *ctx)
 {
@@ -112,6 +122,9 @@ static int parse_args(int argc, char **argv, struct train_opts *o)
         {"calib-limit", required_argument, NULL, OPT_CALIB_LIMIT},
         {"width", required_argument, NULL, OPT_WIDTH},
         {"input-size", required_argument, NULL, OPT_INPUT_SIZE},
+        {"teacher", required_argument, NULL, OPT_TEACHER},
+        {"temperature", required_argument, NULL, OPT_TEMPERATURE},
+        {"alpha", required_argument, NULL, OPT_ALPHA},
         CLI_COMMON_LONG_OPTIONS,
         {NULL, 0, NULL, 0}};
     const char *cmd = "train-model";
@@ -154,6 +167,11 @@ static int parse_args(int argc, char **argv, struct train_opts *o)
             break;
         case OPT_WIDTH: st = cgpc_parse_double(optarg, 0.01, 4, &o->width, &err); break;
         case OPT_INPUT_SIZE: st = cgpc_parse_int(optarg, 8, 1024, &o->input_size, &err); break;
+        case OPT_TEACHER: o->teacher = optarg; break;
+        case OPT_TEMPERATURE:
+            st = cgpc_parse_double(optarg, 1e-3, 1000, &o->t.temperature, &err);
+            break;
+        case OPT_ALPHA: st = cgpc_parse_double(optarg, 0, 1, &o->t.alpha, &err); break;
         default:
             return cli_usage_error(cmd, "unknown or incomplete option '%s'", what);
         }
@@ -171,6 +189,9 @@ static int parse_args(int argc, char **argv, struct train_opts *o)
         return cli_usage_error(cmd, "--out is required");
     if (o->t.epochs == 0 && !o->init)
         return cli_usage_error(cmd, "--epochs 0 needs --init MODEL");
+    if (o->teacher && (o->t.shift > 0 || o->qat || strcmp(o->arch, "lenet5") != 0))
+        return cli_usage_error(cmd, "--teacher: the student must be lenet5, without --shift "
+                               "and --qat");
     return CLI_EXIT_OK;
 }
 
@@ -198,12 +219,61 @@ static cgpc_status set_meta(struct nn_model *m, const struct train_opts *o,
     snprintf(buf, sizeof buf, "%llu", (unsigned long long)o->t.seed);
     if ((st = nn_model_set_meta(m, "seed", buf, err)))
         return st;
+    if (o->teacher) {
+        snprintf(buf, sizeof buf, "%g:%g", o->t.temperature, o->t.alpha);
+        if ((st = nn_model_set_meta(m, "teacher", o->teacher, err)) ||
+            (st = nn_model_set_meta(m, "distill_temperature_alpha", buf, err)))
+            return st;
+    }
+    if (strcmp(m->arch, "lenet5") == 0 && o->width > 0 && o->width != 1) {
+        snprintf(buf, sizeof buf, "%g", o->width);
+        if ((st = nn_model_set_meta(m, "width", buf, err)))
+            return st;
+    }
     if (o->qat) {
         snprintf(buf, sizeof buf, "%d", o->qat_epochs);
         if ((st = nn_model_set_meta(m, "qat_epochs", buf, err)))
             return st;
     }
     return CGPC_OK;
+}
+
+/* The teacher's logits on every training image (padded to the teacher's input size). */
+static cgpc_status teacher_logits(const struct train_opts *o, const struct nn_model *student,
+                                  float **out, struct cgpc_err *err)
+{
+    struct nn_model t;
+    struct nn_dataset ds;
+    struct nn_eval_opts eo = {0};
+    struct nn_eval_result r;
+    cgpc_status st;
+    memset(&ds, 0, sizeof ds);
+    *out = NULL;
+    if ((st = nn_model_load(o->teacher, &t, err)))
+        return st;
+    if (t.nclasses != student->nclasses) {
+        st = CGPC_FAIL(err, CGPC_ERR_ARG, "%s: the teacher has %d classes, the student %d",
+                       o->teacher, t.nclasses, student->nclasses);
+        goto out;
+    }
+    if ((st = nn_cli_load_dataset(o->dataset, NN_SPLIT_TRAIN, &ds, err)) ||
+        (st = nn_dataset_pad(&ds, t.in_h, t.in_w, err)))
+        goto out;
+    if (!(eo.logits = malloc((size_t)ds.n * (size_t)t.nclasses * sizeof *eo.logits))) {
+        st = CGPC_FAIL(err, CGPC_ERR_NOMEM, "teacher logits");
+        goto out;
+    }
+    if ((st = nn_eval(&t, &ds, &eo, &r, err)))
+        goto out;
+    fprintf(stderr, "cgpc train-model: teacher %s: train top1 %.4f on %d images\n", o->teacher,
+            r.top1, r.images);
+    *out = eo.logits;
+    eo.logits = NULL;
+out:
+    free(eo.logits);
+    nn_model_free(&t);
+    nn_dataset_free(&ds);
+    return st;
 }
 
 int cmd_train_model(int argc, char **argv)
@@ -224,6 +294,7 @@ int cmd_train_model(int argc, char **argv)
 
     struct nn_model m;
     struct nn_dataset train, val, test;
+    float *teacher = NULL;
     memset(&m, 0, sizeof m);
     memset(&train, 0, sizeof train);
     memset(&val, 0, sizeof val);
@@ -246,13 +317,13 @@ int cmd_train_model(int argc, char **argv)
             goto out;
         }
     } else if (strcmp(o.arch, "mobilenetv2") == 0) {
-        if (nn_model_init_mobilenetv2(&m, o.width, 1, o.input_size, NN_NUM_CLASSES, o.t.seed,
-                                      &err)) {
+        if (nn_model_init_mobilenetv2(&m, o.width > 0 ? o.width : 0.5, 1, o.input_size,
+                                      NN_NUM_CLASSES, o.t.seed, &err)) {
             rc = cli_report(cmd, &err, 0);
             goto out;
         }
     } else {
-        if (nn_model_init_lenet5(&m, &err)) {
+        if (nn_model_init_lenet5_width(&m, o.width > 0 ? o.width : 1.0, &err)) {
             rc = cli_report(cmd, &err, 0);
             goto out;
         }
@@ -264,6 +335,11 @@ int cmd_train_model(int argc, char **argv)
         rc = cli_report(cmd, &err, 0);
         goto out;
     }
+    if (o.teacher && teacher_logits(&o, &m, &teacher, &err)) {
+        rc = cli_report(cmd, &err, 0);
+        goto out;
+    }
+    o.t.teacher_logits = teacher;
     o.t.test = &val;
     o.t.progress = progress;
     o.t.ctx = "";
@@ -292,6 +368,7 @@ int cmd_train_model(int argc, char **argv)
             nn_model_get_meta(&m, "test_top1"));
     rc = CLI_EXIT_OK;
 out:
+    free(teacher);
     nn_model_free(&m);
     nn_dataset_free(&train);
     nn_dataset_free(&val);

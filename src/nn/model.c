@@ -181,6 +181,23 @@ static cgpc_status finish(struct nn_model *m, struct cgpc_err *err)
 
 cgpc_status nn_model_init_lenet5(struct nn_model *m, struct cgpc_err *err)
 {
+    static const int standard[4] = {6, 16, 120, 84};
+    return nn_model_init_lenet5_dims(m, standard, err);
+}
+
+cgpc_status nn_model_init_lenet5_width(struct nn_model *m, double width, struct cgpc_err *err)
+{
+    static const int standard[4] = {6, 16, 120, 84};
+    int d[4];
+    for (int k = 0; k < 4; k++) {
+        double v = floor(standard[k] * width + 0.5);
+        d[k] = v < 1 ? 1 : v > 4096 ? 4096 : (int)v;
+    }
+    return nn_model_init_lenet5_dims(m, d, err);
+}
+
+cgpc_status nn_model_init_lenet5_dims(struct nn_model *m, const int dims[4], struct cgpc_err *err)
+{
     memset(m, 0, sizeof *m);
     snprintf(m->arch, sizeof m->arch, "lenet5");
     m->in_c = 1;
@@ -188,12 +205,16 @@ cgpc_status nn_model_init_lenet5(struct nn_model *m, struct cgpc_err *err)
     m->nclasses = 10;
     m->in_mean = 0.5f;
     m->in_std = 0.5f;
-    add_conv(m, "conv1", 6, 5, 1, 0, 1, NN_ACT_RELU);
+    for (int k = 0; k < 4; k++)
+        if (dims[k] < 1 || dims[k] > 4096)
+            return CGPC_FAIL(err, CGPC_ERR_RANGE, "LeNet-5 layer width %d: expected 1..4096",
+                             dims[k]);
+    add_conv(m, "conv1", dims[0], 5, 1, 0, 1, NN_ACT_RELU);
     add_pool(m, NN_OP_MAXPOOL, "pool1", 2, 2);
-    add_conv(m, "conv2", 16, 5, 1, 0, 1, NN_ACT_RELU);
+    add_conv(m, "conv2", dims[1], 5, 1, 0, 1, NN_ACT_RELU);
     add_pool(m, NN_OP_MAXPOOL, "pool2", 2, 2);
-    add_linear(m, "fc1", 120, NN_ACT_RELU);
-    add_linear(m, "fc2", 84, NN_ACT_RELU);
+    add_linear(m, "fc1", dims[2], NN_ACT_RELU);
+    add_linear(m, "fc2", dims[3], NN_ACT_RELU);
     add_linear(m, "fc3", 10, NN_ACT_NONE);
     return finish(m, err);
 }
@@ -689,8 +710,14 @@ cgpc_status nn_model_load_st(const struct nn_st_file *file, struct nn_model *m,
             goto out;
         }
     }
-    if (strcmp(arch, "lenet5") == 0)
-        s = nn_model_init_lenet5(m, err);
+    if (strcmp(arch, "lenet5") == 0) {
+        /* layer widths from the tensors (reduced-width students), standard when absent */
+        int d[4] = {6, 16, 120, 84};
+        static const char *wn[4] = {"conv1.weight", "conv2.weight", "fc1.weight", "fc2.weight"};
+        for (int k = 0; k < 4; k++)
+            d[k] = tensor_dim(&st, wn[k], 0) > 0 ? (int)tensor_dim(&st, wn[k], 0) : d[k];
+        s = nn_model_init_lenet5_dims(m, d, err);
+    }
     else if (strcmp(arch, "mobilenetv2") == 0)
         s = load_mnv2_arch(&st, m, err);
     else

@@ -117,6 +117,15 @@ void nn_model_fold_bn(struct nn_model *m);
 /* The LeNet-5 architecture with float parameters all zero (use nn_model_init_params). */
 cgpc_status nn_model_init_lenet5(struct nn_model *m, struct cgpc_err *err);
 
+/* LeNet-5 with conv1/conv2 channels and fc1/fc2 units dims[0..3] (standard: 6, 16, 120, 84;
+ * fc3 stays 10). Files record the widths in their tensor shapes; the loader reads them. */
+cgpc_status nn_model_init_lenet5_dims(struct nn_model *m, const int dims[4],
+                                      struct cgpc_err *err);
+
+/* LeNet-5 at a width multiplier: each of the four widths round(standard * width), >= 1
+ * (0.5: 3 and 8 channels, 60 and 42 units; knowledge-distillation students). */
+cgpc_status nn_model_init_lenet5_width(struct nn_model *m, double width, struct cgpc_err *err);
+
 /* PyTorch default init (kaiming_uniform a=sqrt(5): U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for
  * weights and biases), from the keyed stream (seed, layer index). */
 void nn_model_init_params(struct nn_model *m, uint64_t seed);

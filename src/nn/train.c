@@ -21,6 +21,8 @@ void nn_train_defaults(struct nn_train_opts *o)
     o->momentum = 0.9;
     o->cosine = 1;
     o->seed = 1;
+    o->temperature = 4;
+    o->alpha = 0.9;
 }
 
 static int has_weights(const struct nn_layer *l)
@@ -38,6 +40,8 @@ struct trainer {
     size_t work_floats;  /* per-thread: acts + 2 gradient buffers + col + input image */
     int qat;
     int shift;
+    const float *teacher; /* distillation: teacher logits per training image, or NULL */
+    float temp, alpha;
     uint64_t seed, epoch;
     float *work;         /* [threads][work_floats] */
     int32_t *args;       /* [threads][arg_total] */
@@ -120,10 +124,40 @@ static void sample_forward(const struct trainer *t, const uint8_t *pix, float *a
     }
 }
 
-/* Backward one sample; accumulates into grad; returns the loss. */
+/* Distillation loss of one sample (see nn_train_opts) and its gradient dz wrt the student
+ * logits z[n], from the teacher logits tz[n]. */
+static float distill_xent(const float *z, int n, int label, const float *tz, float temp,
+                          float alpha, float *dz)
+{
+    enum { MAXC = 1024 };
+    double ps[MAXC], pt[MAXC], zs = 0, ts = 0, kl = 0;
+    CGPC_ASSERT(n <= MAXC);
+    float hard = nn_softmax_xent(z, n, label, dz);
+    double zm = z[0], tm = tz[0];
+    for (int c = 1; c < n; c++) {
+        zm = z[c] > zm ? z[c] : zm;
+        tm = tz[c] > tm ? tz[c] : tm;
+    }
+    for (int c = 0; c < n; c++) {
+        ps[c] = exp(((double)z[c] - zm) / temp);
+        pt[c] = exp(((double)tz[c] - tm) / temp);
+        zs += ps[c];
+        ts += pt[c];
+    }
+    for (int c = 0; c < n; c++) {
+        ps[c] /= zs;
+        pt[c] /= ts;
+        if (pt[c] > 0)
+            kl += pt[c] * (log(pt[c]) - log(ps[c] > 1e-300 ? ps[c] : 1e-300));
+        dz[c] = (float)((1.0 - alpha) * dz[c] + (double)alpha * temp * (ps[c] - pt[c]));
+    }
+    return (float)((1.0 - alpha) * hard + (double)alpha * temp * temp * kl);
+}
+
+/* Backward one sample (training image `sample`); accumulates into grad; returns the loss. */
 static float sample_backward(const struct trainer *t, const float *acts, const int32_t *args,
-                             int label, float *grad, float *ga, float *gb, float *col,
-                             int *correct)
+                             int label, int sample, float *grad, float *ga, float *gb,
+                             float *col, int *correct)
 {
     const struct nn_model *m = t->m;
     const struct nn_layer *last = &m->layers[m->nlayers - 1];
@@ -132,7 +166,10 @@ static float sample_backward(const struct trainer *t, const float *acts, const i
     for (int c = 1; c < last->out_c; c++)
         best = logits[c] > logits[best] ? c : best;
     *correct += best == label;
-    float loss = nn_softmax_xent(logits, last->out_c, label, ga);
+    float loss = t->teacher ? distill_xent(logits, last->out_c, label,
+                                           t->teacher + (size_t)sample * (size_t)last->out_c,
+                                           t->temp, t->alpha, ga)
+                            : nn_softmax_xent(logits, last->out_c, label, ga);
     for (int i = m->nlayers - 1; i >= 0; i--) {
         const struct nn_layer *l = &m->layers[i];
         const float *x = acts + t->act_off[i], *y = acts + t->act_off[i + 1];
@@ -206,7 +243,8 @@ NN_OMP(for schedule(dynamic, 1))
                 const uint8_t *pix =
                     nn_train_image(ds, i, t->shift, t->seed, t->epoch, shifted);
                 sample_forward(t, pix, acts, args, col);
-                ls += sample_backward(t, acts, args, ds->labels[i], cg, ga, gb, col, &corr);
+                ls += sample_backward(t, acts, args, ds->labels[i], i, cg, ga, gb, col,
+                                      &corr);
             }
             t->chunk_loss[c] = ls;
             t->chunk_correct[c] = corr;
@@ -327,6 +365,10 @@ cgpc_status nn_train(struct nn_model *m, const struct nn_dataset *train,
         return CGPC_FAIL(err, CGPC_ERR_ARG, "pruning/sharing constraints do not combine with QAT");
     if (o->cluster && (!o->centroids || o->ncentroids < 1))
         return CGPC_FAIL(err, CGPC_ERR_ARG, "shared parameters need centroids");
+    if (o->teacher_logits && (m->has_bn || o->qat || !(o->temperature > 0) ||
+                              !(o->alpha >= 0 && o->alpha <= 1)))
+        return CGPC_FAIL(err, CGPC_ERR_ARG, "distillation needs a model without BatchNorm, no "
+                         "QAT, temperature > 0 and alpha in 0..1");
     int batch = o->batch < n ? o->batch : n, graph = m->has_bn;
     struct graph_trainer gt;
     memset(&t, 0, sizeof t);
@@ -347,6 +389,9 @@ cgpc_status nn_train(struct nn_model *m, const struct nn_dataset *train,
         goto out;
     }
     t.qat = o->qat;
+    t.teacher = o->teacher_logits;
+    t.temp = (float)o->temperature;
+    t.alpha = (float)o->alpha;
     t.shift = gt.shift = o->shift;
     t.seed = gt.seed = o->seed;
     float *params = graph && !o->qat ? m->tarena : m->arena;

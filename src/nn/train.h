@@ -62,6 +62,14 @@ struct nn_train_opts {
     const int32_t *cluster;
     float *centroids;     /* [ncentroids], updated in place */
     int ncentroids;
+    /* Knowledge distillation (Hinton, Vinyals, Dean 2015), models without BatchNorm:
+     * teacher_logits[i * nclasses + c] for every training image i (NULL: none). Loss of a
+     * sample: (1 - alpha) * CE(z, label) + alpha * T^2 * KL(softmax(t / T) || softmax(z / T))
+     * for student logits z and teacher logits t; its gradient wrt z: (1 - alpha) *
+     * (softmax(z) - onehot) + alpha * T * (softmax(z / T) - softmax(t / T)). */
+    const float *teacher_logits;
+    double temperature;   /* T > 0, default 4 */
+    double alpha;         /* weight of the soft term, 0..1, default 0.9 */
     void (*progress)(const struct nn_train_progress *p, void *ctx);
     void *ctx;
 };
