@@ -9,6 +9,8 @@
 #include "../common/parse.h"
 #include "../compress/cmodel.h"
 #include "../compress/deep.h"
+#include "../energy/storage.h"
+#include "../exp/bridge.h"
 #include "../nn/eval.h"
 #include "cli.h"
 #include "commands.h"
@@ -65,7 +67,8 @@ void cmd_compress_usage(FILE *out)
             "  --lr X                fine-tuning learning rate (default: 0.0001)\n"
             "  --batch N             fine-tuning batch size (default: 64)\n"
             "  --optim adam|sgd      fine-tuning optimizer (default: adam)\n"
-            "  --limit N             fine-tune on the first N images (default: 0 = all)\n" CLI_COMMON_USAGE);
+            "  --limit N             fine-tune on the first N images (default: 0 = all)\n"
+            "  --verbose             also list every stored part (storage model)\n" CLI_COMMON_USAGE);
 }
 
 enum { OPT_MODEL = CLI_OPT_FIRST_COMMAND_SPECIFIC, OPT_OUT, OPT_DATASET, OPT_PRUNE,
@@ -251,31 +254,40 @@ static void stage(const char *what, const struct nn_model *m, void *ctx)
             (long long)kept, (long long)n, 100.0 * (double)kept / (double)n, r.top1);
 }
 
-/* int8 reference: 8-bit codes, per-channel float32 scales, int32 biases, float32 input and
- * output scales and int32 zero points per layer (cgpc's int8 files). */
-static uint64_t int8_bits(const struct nn_model *m)
+/* Sum of a storage reference (float32 or int8) of model m. */
+static cgpc_status reference_bits(const struct nn_model *m, int int8, uint64_t *bits,
+                                  struct cgpc_err *err)
 {
-    uint64_t b = 0;
-    for (int i = 0; i < m->nlayers; i++) {
-        const struct nn_layer *l = &m->layers[i];
-        if (l->nweights)
-            b += (uint64_t)l->nweights * 8 + (uint64_t)l->out_c * 64 + 4 * 32;
-    }
-    return b;
+    struct storage_layer *layers = NULL;
+    struct storage_model sm;
+    int n = 0;
+    storage_model_init(&sm);
+    cgpc_status st = exp_model_storage_layers(m, &layers, &n, err);
+    if (!st)
+        st = int8 ? storage_reference_int8(layers, n, &sm, err)
+                  : storage_reference_float32(layers, n, &sm, err);
+    *bits = storage_model_total_bits(&sm);
+    storage_model_free(&sm);
+    free(layers);
+    return st;
 }
 
-static void print_table(const struct nn_model *m, const struct cpr_stats *pq,
-                        const struct cpr_stats *pqh, double top1_before, double top1_after)
+/* The paper's Table 3 per layer, then totals through the storage model. */
+static cgpc_status print_table(const struct nn_model *m, const struct cpr_stats *pq,
+                               const struct cpr_stats *pqh, int verbose, struct cgpc_err *err)
 {
+    struct storage_model sm;
+    uint64_t f32, i8;
+    cgpc_status st;
+    storage_model_init(&sm);
+    if ((st = reference_bits(m, 0, &f32, err)) || (st = reference_bits(m, 1, &i8, err)) ||
+        (st = cpr_storage_account(pqh, &sm, err)))
+        goto out;
     printf("%-22s %9s %7s %6s %8s %6s %8s %10s %8s %9s\n", "layer", "weights", "kept%",
            "wbits", "wbits(H)", "ibits", "ibits(H)", "bytes", "rate", "rate(H)");
-    uint64_t f32 = 0, tot_pq = 0, tot_pqh = 0;
     for (int i = 0; i < pqh->nlayers; i++) {
         const struct cpr_layer_stats *a = &pq->layers[i], *h = &pqh->layers[i];
         uint64_t lf = (a->n + a->nbias) * 32;
-        f32 += lf;
-        tot_pq += a->total_bits;
-        tot_pqh += h->total_bits;
         char ib[16], ibh[16];
         snprintf(ib, sizeof ib, a->sparse ? "%d" : "-", a->r);
         if (h->sparse)
@@ -289,16 +301,19 @@ static void print_table(const struct nn_model *m, const struct cpr_stats *pq,
                (unsigned long long)((h->total_bits + 7) / 8), (double)lf / (double)a->total_bits,
                (double)lf / (double)h->total_bits);
     }
-    uint64_t i8 = int8_bits(m);
-    printf("total: %llu bytes stored (%llu bits); float32 %llu bytes: %.1fx (without Huffman "
-           "%.1fx); int8 %llu bytes: %.1fx; float32 weights alone %llu bytes: %.1fx\n",
-           (unsigned long long)((tot_pqh + 7) / 8), (unsigned long long)tot_pqh,
-           (unsigned long long)(f32 / 8), (double)f32 / (double)tot_pqh,
-           (double)f32 / (double)tot_pq, (unsigned long long)(i8 / 8), (double)i8 / (double)tot_pqh,
+    uint64_t tot = storage_model_total_bits(&sm);
+    printf("total: %llu bits stored (%llu bytes); float32 %llu bytes: %.1fx; int8 %llu bytes: "
+           "%.1fx; float32 weights alone %llu bytes: %.1fx; without Huffman %.1fx vs float32\n",
+           (unsigned long long)tot, (unsigned long long)((tot + 7) / 8),
+           (unsigned long long)(f32 / 8), (double)f32 / (double)tot,
+           (unsigned long long)(i8 / 8), (double)i8 / (double)tot,
            (unsigned long long)(pqh->float32_weight_bits / 8),
-           (double)pqh->float32_weight_bits / (double)tot_pqh);
-    printf("test top1: before %.4f, after %.4f (%+.2f points)\n", top1_before, top1_after,
-           100 * (top1_after - top1_before));
+           (double)pqh->float32_weight_bits / (double)tot, (double)f32 / (double)pq->total_bits);
+    if (verbose)
+        st = storage_model_format(&sm, stdout, err);
+out:
+    storage_model_free(&sm);
+    return st;
 }
 
 int cmd_compress(int argc, char **argv)
@@ -366,7 +381,12 @@ int cmd_compress(int argc, char **argv)
         rc = sc.failed ? CLI_EXIT_FAILURE : cli_report(cmd, &err, 0);
         goto out;
     }
-    print_table(&m, &pq, &pqh, before.top1, after.top1);
+    if (print_table(&m, &pq, &pqh, o->common.verbose, &err)) {
+        rc = cli_report(cmd, &err, 0);
+        goto out;
+    }
+    printf("test top1: before %.4f, after %.4f (%+.2f points)\n", before.top1, after.top1,
+           100 * (after.top1 - before.top1));
     fprintf(stderr, "compress: wrote %s\n", o->out);
     rc = CLI_EXIT_OK;
 out:

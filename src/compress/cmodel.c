@@ -6,6 +6,7 @@
 
 #include "compress/huffman.h"
 #include "compress/kmeans.h"
+#include "energy/storage.h"
 
 static int has_weights(const struct nn_layer *l)
 {
@@ -287,6 +288,7 @@ static cgpc_status encode_model(const struct nn_model *m, int huffman, struct en
         int nr = raw_tensors(m, l, pre, what, data);
         snprintf(e->s.name, sizeof e->s.name, "%s", l->name);
         e->s.nbias = (uint64_t)nr * (uint64_t)l->out_c;
+        e->s.bias_is_bn = nr == 4;
         e->s.bias_bits = e->s.nbias * 32;
         e->s.total_bits = e->s.codebook_bits + e->s.value_bits + e->s.value_table_bits +
                           e->s.index_bits + e->s.index_table_bits + e->s.bias_bits +
@@ -672,4 +674,64 @@ out:
     free(f.tensors);
     free(f.meta);
     return s;
+}
+
+/* ---- storage accounting --------------------------------------------------------------------- */
+
+cgpc_status cpr_storage_account(const struct cpr_stats *s, struct storage_model *out,
+                                struct cgpc_err *err)
+{
+    cgpc_status st = CGPC_OK;
+    char what[64];
+    for (int i = 0; i < s->nlayers && !st; i++) {
+        const struct cpr_layer_stats *l = &s->layers[i];
+        const char *name = l->name;
+        if (l->k)
+            st = storage_model_add(out, name, STORAGE_CODEBOOK, "k-means centroids (float32)",
+                                   (uint64_t)l->k, l->codebook_bits, err);
+        if (!st && l->k) {
+            if (l->huffman & 1)
+                snprintf(what, sizeof what, "codebook index (Huffman)");
+            else
+                snprintf(what, sizeof what, "codebook index (%d bits)", l->value_code_bits);
+            st = storage_model_add(out, name, STORAGE_INDEX, what, l->value_codes, l->value_bits,
+                                   err);
+        } else if (!st)
+            st = storage_model_add(out, name, STORAGE_FLOAT_WEIGHTS, "float32 values",
+                                   l->value_codes, l->value_bits, err);
+        if (!st && l->sparse) {
+            if (l->huffman & 2)
+                snprintf(what, sizeof what, "relative index (Huffman)");
+            else
+                snprintf(what, sizeof what, "relative index (%d bits)", l->r);
+            st = storage_model_add(out, name, STORAGE_SPARSE_INDEX, what, l->codes,
+                                   l->index_bits, err);
+        }
+        if (!st && l->huffman)
+            st = storage_model_add(out, name, STORAGE_ENTROPY_TABLE, "Huffman code lengths",
+                                   (uint64_t)((l->huffman & 1) ? l->k : 0) +
+                                       ((l->huffman & 2) ? (1u << l->r) : 0),
+                                   l->value_table_bits + l->index_table_bits, err);
+        if (!st)
+            st = storage_model_add(out, name, STORAGE_BIAS,
+                                   l->bias_is_bn ? "BatchNorm (4 x float32)" : "float32 bias",
+                                   l->nbias, l->bias_bits, err);
+        if (!st)
+            st = storage_model_add(out, name, STORAGE_INDEX, "layer header", 1,
+                                   CPR_LAYER_HEADER_BITS, err);
+    }
+    return st;
+}
+
+cgpc_status cpr_storage_account_model(const struct nn_model *m, struct storage_model *out,
+                                      struct cgpc_err *err)
+{
+    struct cpr_stats *s = malloc(sizeof *s);
+    if (!s)
+        return CGPC_FAIL(err, CGPC_ERR_NOMEM, "storage statistics");
+    cgpc_status st = cpr_model_stats(m, 1, s, err);
+    if (!st)
+        st = cpr_storage_account(s, out, err);
+    free(s);
+    return st;
 }

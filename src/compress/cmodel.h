@@ -66,6 +66,7 @@ struct cpr_layer_stats {
     uint64_t codebook_bits, value_bits, value_table_bits, index_bits, index_table_bits;
     uint64_t bias_bits;    /* biases or BatchNorm parameters, float32 */
     uint64_t nbias;        /* their count */
+    int bias_is_bn;        /* the four BatchNorm tensors rather than a bias */
     uint64_t total_bits;   /* all of the above + CPR_LAYER_HEADER_BITS */
 };
 
@@ -83,6 +84,25 @@ cgpc_status cpr_model_stats(const struct nn_model *m, int huffman, struct cpr_st
 /* Encode and write atomically; fills *s (optional). */
 cgpc_status cpr_model_save(const struct nn_model *m, const char *path, int huffman,
                            struct cpr_stats *s, struct cgpc_err *err);
+
+/* The stored parts of an encoded model into the storage model (energy/storage.h), per layer:
+ *   codebook       "k-means centroids (float32)"         K x 32
+ *   index          "codebook index (b bits | Huffman)"    value codes
+ *   float_weights  "float32 values" (no codebook: raw values)
+ *   sparse_index   "relative index (r bits | Huffman)"    sparse codes incl. padding fillers
+ *   entropy_table  "Huffman code lengths"                 5 bits per symbol of both alphabets
+ *   bias           "float32 bias" / "BatchNorm (4 x float32)"
+ *   index          "layer header"                         CPR_LAYER_HEADER_BITS
+ * storage_model_total_bits(out) == s->total_bits afterwards (out is appended to). */
+struct storage_model;
+cgpc_status cpr_storage_account(const struct cpr_stats *s, struct storage_model *out,
+                                struct cgpc_err *err);
+
+/* Account a float model's storage as cpr_model_save with Huffman coding stores it (a
+ * cgpc-deep file loads as such a model): the entry point for model-metrics rows of pruned /
+ * shared models. */
+cgpc_status cpr_storage_account_model(const struct nn_model *m, struct storage_model *out,
+                                      struct cgpc_err *err);
 
 /* 1 when a safetensors file's metadata says cgpc-deep. */
 int cpr_is_compressed(const struct nn_st_file *st);
