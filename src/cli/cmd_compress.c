@@ -2,6 +2,7 @@
  * k-means weight sharing -> centroid fine-tuning -> relative indices + Huffman coding) on a
  * float model; writes a cgpc-deep file (compress/cmodel.h) and prints the per-layer table of
  * the paper's Table 3. */
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,14 +51,15 @@ void cmd_compress_usage(FILE *out)
             "  --dataset NAME|DIR    fine-tuning and test data (default: the model's\n"
             "                        'dataset' metadata, else mnist)\n"
             "  --prune S             sparsity of every weighted layer, 0..1 (default: 0)\n"
-            "  --prune-layer L=S     sparsity of layer L (repeatable; default: --prune)\n"
+            "  --prune-layer L=S     sparsity of the layers matching the glob L (repeatable,\n"
+            "                        later ones win; default: --prune)\n"
             "  --global              one magnitude threshold over all layers (default: off)\n"
             "  --schedule F,F,...    iterative pruning: fractions of the target sparsity, one\n"
             "                        fine-tuning round after each (default: 1)\n"
             "  --share B             k-means weight sharing with 2^B clusters, B = 1..8\n"
             "                        (default: 0 = off)\n"
-            "  --share-layer L=B     bits of layer L (repeatable, 0 = not shared; default:\n"
-            "                        --share)\n"
+            "  --share-layer L=B     bits of the layers matching the glob L (repeatable,\n"
+            "                        later ones win, 0 = not shared; default: --share)\n"
             "  --init NAME           k-means initialisation: linear, density or random\n"
             "                        (Forgy) (default: linear)\n"
             "  --kmeans-iter N       Lloyd iterations at most (default: 100)\n"
@@ -198,22 +200,28 @@ static int apply_layer_opts(const char *cmd, const struct nn_model *m, struct co
         int n = pass ? o->nlayer_bits : o->nlayer_prune;
         for (int j = 0; j < n; j++) {
             const char *arg = pass ? o->layer_bits[j] : o->layer_prune[j];
-            const char *eq = strchr(arg, '=');
-            int li = -1;
-            for (int i = 0; eq && i < m->nlayers; i++)
-                if ((size_t)(eq - arg) == strlen(m->layers[i].name) &&
-                    strncmp(arg, m->layers[i].name, (size_t)(eq - arg)) == 0 &&
-                    m->layers[i].nweights > 0)
-                    li = i;
+            const char *eq = strrchr(arg, '=');
             const char *opt = pass ? "--share-layer" : "--prune-layer";
-            if (li < 0)
-                return cli_usage_error(cmd, "%s '%s': expected LAYER=VALUE with a weighted "
-                                       "layer of this %s model", opt, arg, m->arch);
-            cgpc_status st = pass ? cgpc_parse_int(eq + 1, 0, CPR_MAX_BITS, &o->c.layer_bits[li],
-                                                   &err)
-                                  : cgpc_parse_double(eq + 1, 0, 1, &o->c.layer_prune[li], &err);
+            char pat[128];
+            int hits = 0, bits = 0;
+            double sp = 0;
+            snprintf(pat, sizeof pat, "%.*s", eq ? (int)(eq - arg) : 0, arg);
+            cgpc_status st = !eq ? CGPC_FAIL(&err, CGPC_ERR_ARG, "missing '='")
+                             : pass ? cgpc_parse_int(eq + 1, 0, CPR_MAX_BITS, &bits, &err)
+                                    : cgpc_parse_double(eq + 1, 0, 1, &sp, &err);
             if (st)
                 return cli_usage_error(cmd, "%s '%s': %s", opt, arg, err.msg);
+            for (int i = 0; i < m->nlayers; i++)
+                if (m->layers[i].nweights > 0 && fnmatch(pat, m->layers[i].name, 0) == 0) {
+                    hits++;
+                    if (pass)
+                        o->c.layer_bits[i] = bits;
+                    else
+                        o->c.layer_prune[i] = sp;
+                }
+            if (!hits)
+                return cli_usage_error(cmd, "%s '%s': no weighted layer of this %s model "
+                                       "matches '%s'", opt, arg, m->arch, pat);
         }
     }
     return CLI_EXIT_OK;
