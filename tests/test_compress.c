@@ -4,7 +4,8 @@
  * relative-index code on a hand-worked mask, the centroid gradient on a 2-cluster example by
  * hand (library and trainer), masked / shared fine-tuning (pruned weights stay exactly zero,
  * 1 vs 2 threads bit-identical), and cgpc-deep file round trips (LeNet-5 and a BatchNorm
- * MobileNetV2; decoded equals encoded bit for bit) plus corrupt-file rejection. */
+ * MobileNetV2; decoded equals encoded bit for bit) plus corrupt-file rejection; knowledge
+ * distillation in the trainer and reduced-width LeNet-5 students. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -666,6 +667,83 @@ static void compress_pipeline__finetuned__threads_agree_and_codebook_holds(void 
     nn_dataset_free(&ds);
 }
 
+
+/* ---- distillation and reduced-width students ------------------------------------------------ */
+
+static void train_distill(struct nn_model *m, const struct nn_dataset *ds, const float *teacher,
+                          double alpha, int threads)
+{
+    struct nn_train_opts o;
+    struct cgpc_err err = {0};
+    nn_train_defaults(&o);
+    o.epochs = 1;
+    o.batch = 16;
+    o.lr = 3e-3;
+    o.seed = 5;
+    o.teacher_logits = teacher;
+    o.alpha = alpha;
+    o.temperature = 3;
+    cgpc_set_threads(threads);
+    if (nn_train(m, ds, &o, &err))
+        fail_msg("%s", err.msg);
+    cgpc_set_threads(2);
+}
+
+/* alpha = 0: the teacher term vanishes, training equals plain training bit for bit; alpha > 0:
+ * 1 and 2 threads agree, and the student moves towards a teacher that always says class 7. */
+static void distill__alpha_zero_plain_and_teacher_pulls(void **state)
+{
+    (void)state;
+    struct nn_model a, b, c, d;
+    struct nn_dataset ds;
+    load_mnist_train(&ds, 64);
+    float *t = malloc((size_t)ds.n * 10 * sizeof *t);
+    for (int i = 0; i < ds.n * 10; i++)
+        t[i] = i % 10 == 7 ? 6.0f : 0.0f;
+    lenet(&a, 12);
+    lenet(&b, 12);
+    train_distill(&a, &ds, t, 0.0, 2);
+    train_distill(&b, &ds, NULL, 0.0, 2);
+    assert_memory_equal(a.arena, b.arena, cpr_param_count(&a) * sizeof(float));
+    lenet(&c, 12);
+    lenet(&d, 12);
+    train_distill(&c, &ds, t, 1.0, 1);
+    train_distill(&d, &ds, t, 1.0, 2);
+    assert_memory_equal(c.arena, d.arena, cpr_param_count(&c) * sizeof(float));
+    /* fc3's bias of class 7 grew against the plain run's */
+    struct nn_layer *lc = nn_model_layer(&c, "fc3"), *lb = nn_model_layer(&b, "fc3");
+    assert_true(lc->b[7] - lc->b[0] > lb->b[7] - lb->b[0] + 0.01f);
+    free(t);
+    nn_model_free(&a);
+    nn_model_free(&b);
+    nn_model_free(&c);
+    nn_model_free(&d);
+    nn_dataset_free(&ds);
+}
+
+static void lenet_width__half__shapes_and_file_round_trip(void **state)
+{
+    (void)state;
+    struct nn_model m, back;
+    struct cgpc_err err = {0};
+    assert_int_equal(nn_model_init_lenet5_width(&m, 0.5, &err), CGPC_OK);
+    nn_model_init_params(&m, 2);
+    assert_int_equal(nn_model_layer(&m, "conv1")->out_c, 3);
+    assert_int_equal(nn_model_layer(&m, "conv2")->out_c, 8);
+    assert_int_equal(nn_model_layer(&m, "fc1")->out_c, 60);
+    assert_int_equal(nn_model_layer(&m, "fc2")->out_c, 42);
+    assert_int_equal(nn_model_layer(&m, "fc1")->in_c, 8 * 4 * 4);
+    assert_int_equal(nn_model_save(&m, tmp("w.safetensors"), &err), CGPC_OK);
+    assert_int_equal(nn_model_load(tmp("w.safetensors"), &back, &err), CGPC_OK);
+    assert_same_model(&m, &back);
+    nn_model_free(&back);
+    compress_plain(&m, 0.5, 3);
+    struct cpr_stats s;
+    roundtrip(&m, 1, &s);
+    assert_int_equal(s.layers[1].n, 8 * 3 * 25);
+    nn_model_free(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -687,6 +765,8 @@ int main(void)
         cmocka_unit_test(finetune_masked__pruned_weights__stay_zero_and_threads_agree),
         cmocka_unit_test(finetune_shared__centroid_step__sum_of_member_gradients),
         cmocka_unit_test(compress_pipeline__finetuned__threads_agree_and_codebook_holds),
+        cmocka_unit_test(distill__alpha_zero_plain_and_teacher_pulls),
+        cmocka_unit_test(lenet_width__half__shapes_and_file_round_trip),
     };
     return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);
 }
