@@ -168,14 +168,7 @@ static int parse_args(int argc, char **argv, struct compress_opts *o)
             break;
         case OPT_LR: st = cgpc_parse_double(optarg, 1e-12, 100, &o->c.train.lr, &err); break;
         case OPT_BATCH: st = cgpc_parse_int(optarg, 1, 1 << 20, &o->c.train.batch, &err); break;
-        case OPT_OPTIM:
-            if (strcmp(optarg, "adam") == 0)
-                o->c.train.optim = NN_OPTIM_ADAM;
-            else if (strcmp(optarg, "sgd") == 0)
-                o->c.train.optim = NN_OPTIM_SGD;
-            else
-                return cli_usage_error(cmd, "--optim: '%s': expected adam or sgd", optarg);
-            break;
+        case OPT_OPTIM: st = nn_cli_parse_optim(optarg, &o->c.train.optim, &err); break;
         case OPT_LIMIT: st = cgpc_parse_int(optarg, 0, 1 << 30, &o->c.train.limit, &err); break;
         default:
             return cli_usage_error(cmd, "unknown or incomplete option '%s'", what);

@@ -147,14 +147,7 @@ static int parse_args(int argc, char **argv, struct train_opts *o)
         case OPT_EPOCHS: st = cgpc_parse_int(optarg, 0, 100000, &o->t.epochs, &err); break;
         case OPT_LR: st = cgpc_parse_double(optarg, 1e-12, 100, &o->t.lr, &err); break;
         case OPT_BATCH: st = cgpc_parse_int(optarg, 1, 1 << 20, &o->t.batch, &err); break;
-        case OPT_OPTIM:
-            if (strcmp(optarg, "adam") == 0)
-                o->t.optim = NN_OPTIM_ADAM;
-            else if (strcmp(optarg, "sgd") == 0)
-                o->t.optim = NN_OPTIM_SGD;
-            else
-                return cli_usage_error(cmd, "--optim: '%s': expected adam or sgd", optarg);
-            break;
+        case OPT_OPTIM: st = nn_cli_parse_optim(optarg, &o->t.optim, &err); break;
         case OPT_MOMENTUM: st = cgpc_parse_double(optarg, 0, 1, &o->t.momentum, &err); break;
         case OPT_WD: st = cgpc_parse_double(optarg, 0, 1, &o->t.weight_decay, &err); break;
         case OPT_NOCOS: o->t.cosine = 0; break;

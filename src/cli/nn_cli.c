@@ -58,3 +58,14 @@ cgpc_status nn_cli_load_dataset(const char *name, enum nn_split split, struct nn
         return st;
     return nn_dataset_load(dir, split, ds, err);
 }
+
+cgpc_status nn_cli_parse_optim(const char *s, enum nn_optim *out, struct cgpc_err *err)
+{
+    if (strcmp(s, "adam") == 0)
+        *out = NN_OPTIM_ADAM;
+    else if (strcmp(s, "sgd") == 0)
+        *out = NN_OPTIM_SGD;
+    else
+        return CGPC_FAIL(err, CGPC_ERR_ARG, "'%s': expected adam or sgd", s);
+    return CGPC_OK;
+}

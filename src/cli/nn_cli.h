@@ -12,6 +12,7 @@
 
 #include "../common/error.h"
 #include "../nn/dataset.h"
+#include "../nn/train.h"
 
 cgpc_status nn_cli_resolve_dataset(const char *name, char *dir, size_t cap,
                                    struct cgpc_err *err);
@@ -19,5 +20,8 @@ cgpc_status nn_cli_resolve_dataset(const char *name, char *dir, size_t cap,
 /* Resolve + load one split; on failure fills err (message names the file). */
 cgpc_status nn_cli_load_dataset(const char *name, enum nn_split split, struct nn_dataset *ds,
                                 struct cgpc_err *err);
+
+/* "adam" or "sgd" (train-model and compress --optim); CGPC_ERR_ARG otherwise. */
+cgpc_status nn_cli_parse_optim(const char *s, enum nn_optim *out, struct cgpc_err *err);
 
 #endif
