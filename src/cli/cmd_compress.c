@@ -44,7 +44,9 @@ void cmd_compress_usage(FILE *out)
             "codebook indices, Huffman-coded with --huffman, in a cgpc-deep file that every\n"
             "command taking a model reads. Prints per layer: weights, kept %%, value and index\n"
             "bits without and with Huffman coding, stored bytes and compression rates (vs the\n"
-            "layer's float32 weights and biases); then totals vs float32 and int8.\n\n"
+            "layer's float32 weights and biases); then totals vs float32 and int8. An int8\n"
+            "model gets one-shot magnitude pruning of its codes only (|code| x channel scale)\n"
+            "and stays an int8 file.\n\n"
             "options:\n"
             "  --model FILE          float model (required)\n"
             "  --out FILE            compressed model to write (required)\n"
@@ -317,6 +319,34 @@ out:
     return st;
 }
 
+/* An int8 model: one-shot magnitude pruning of its codes, written as an int8 model. */
+static int prune_int8(const char *cmd, const struct compress_opts *o, struct nn_model *m)
+{
+    struct cgpc_err err = {0};
+    int sharing = o->c.bits > 0 || o->nlayer_bits > 0;
+    if (sharing || o->c.finetune_epochs > 0 || o->huffman || o->c.nschedule > 1) {
+        cli_error(cmd, o->model, "an int8 model: only one-shot pruning (--prune, "
+                  "--prune-layer, --global) applies; share, fine-tune and Huffman-code the "
+                  "float model");
+        return CLI_EXIT_FAILURE;
+    }
+    if (cpr_prune_int8(m, &o->c, &err) || nn_model_set_meta(m, "pruned_from", o->model, &err) ||
+        nn_model_save(m, o->out, &err))
+        return cli_report(cmd, &err, 0);
+    for (int i = 0; i < m->nlayers; i++) {
+        const struct nn_layer *l = &m->layers[i];
+        int64_t kept = 0;
+        for (int64_t j = 0; l->qw && j < l->nweights; j++)
+            kept += l->qw[j] != 0;
+        if (l->nweights)
+            printf("%-22s %9lld weights, %9lld non-zero codes (%.2f%%)\n", l->name,
+                   (long long)l->nweights, (long long)kept,
+                   100.0 * (double)kept / (double)l->nweights);
+    }
+    fprintf(stderr, "compress: wrote %s (int8, pruned codes)\n", o->out);
+    return CLI_EXIT_OK;
+}
+
 int cmd_compress(int argc, char **argv)
 {
     const char *cmd = "compress";
@@ -349,13 +379,13 @@ int cmd_compress(int argc, char **argv)
         free(o);
         return rc;
     }
-    if (!m.has_float) {
-        cli_error(cmd, o->model, "an int8 model; compress needs a float model");
-        goto out;
-    }
     if ((rc = apply_layer_opts(cmd, &m, o)))
         goto out;
     rc = CLI_EXIT_FAILURE;
+    if (!m.has_float) {
+        rc = prune_int8(cmd, o, &m);
+        goto out;
+    }
     const char *ds = o->dataset ? o->dataset : nn_model_get_meta(&m, "dataset");
     ds = ds ? ds : "mnist";
     if ((o->c.finetune_epochs > 0 && nn_cli_load_dataset(ds, NN_SPLIT_TRAIN, &train, &err)) ||

@@ -1,5 +1,6 @@
 #include "compress/deep.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +72,54 @@ cgpc_status cpr_prune_model(struct nn_model *m, const struct cpr_opts *o, double
         cpr_mask_apply(cpr_layer_weights(m, &m->layers[idx[t]]), mk[t], n[t]);
     nn_model_fold_bn(m);
     free(own);
+    return st;
+}
+
+cgpc_status cpr_prune_int8(struct nn_model *m, const struct cpr_opts *o, struct cgpc_err *err)
+{
+    if (!m->quantized)
+        return CGPC_FAIL(err, CGPC_ERR_ARG, "int8 pruning needs an int8 model");
+    const float *w[NN_MAX_LAYERS];
+    size_t n[NN_MAX_LAYERS], total = 0;
+    uint8_t *mk[NN_MAX_LAYERS];
+    int idx[NN_MAX_LAYERS], nt = 0;
+    for (int i = 0; i < m->nlayers; i++)
+        if (has_weights(&m->layers[i]))
+            total += (size_t)m->layers[i].nweights;
+    float *mag = malloc((total ? total : 1) * sizeof *mag);
+    uint8_t *mall = malloc(total ? total : 1);
+    cgpc_status st = CGPC_OK;
+    if (!mag || !mall) {
+        st = CGPC_FAIL(err, CGPC_ERR_NOMEM, "int8 pruning (%zu weights)", total);
+        goto out;
+    }
+    for (int i = 0, off = 0; i < m->nlayers; i++) {
+        const struct nn_layer *l = &m->layers[i];
+        if (!has_weights(l))
+            continue;
+        size_t per = (size_t)(l->nweights / l->out_c);
+        for (int64_t j = 0; j < l->nweights; j++)
+            mag[off + j] = fabsf((float)l->qw[j]) * l->w_scale[(size_t)j / per];
+        idx[nt] = i;
+        w[nt] = mag + off;
+        n[nt] = (size_t)l->nweights;
+        mk[nt++] = mall + off;
+        off += (int)l->nweights;
+    }
+    if (o->global)
+        st = cpr_prune_global(w, n, nt, o->prune, mk, NULL, err);
+    for (int t = 0; !o->global && !st && t < nt; t++) {
+        double s = o->layer_prune[idx[t]] >= 0 ? o->layer_prune[idx[t]] : o->prune;
+        st = cpr_prune_layer(w[t], n[t], s, mk[t], err);
+    }
+    for (int t = 0; !st && t < nt; t++) {
+        int8_t *q = m->layers[idx[t]].qw;
+        for (size_t j = 0; j < n[t]; j++)
+            q[j] = mk[t][j] ? q[j] : 0;
+    }
+out:
+    free(mag);
+    free(mall);
     return st;
 }
 

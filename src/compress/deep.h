@@ -56,6 +56,11 @@ cgpc_status cpr_compress(struct nn_model *m, const struct nn_dataset *train,
 cgpc_status cpr_prune_model(struct nn_model *m, const struct cpr_opts *o, double frac,
                             uint8_t *mask, struct cgpc_err *err);
 
+/* Magnitude pruning of an int8 model's weight codes (one shot, no fine-tuning): a code's
+ * magnitude is |code| * weight_scale[channel], ranked as cpr_prune_model ranks floats (per
+ * layer targets or global); pruned codes become 0. */
+cgpc_status cpr_prune_int8(struct nn_model *m, const struct cpr_opts *o, struct cgpc_err *err);
+
 /* Trained parameters nn_train constrains (its parameter layout). */
 size_t cpr_param_count(const struct nn_model *m);
 

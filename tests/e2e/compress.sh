@@ -62,8 +62,15 @@ expect_exit 2 "$CGPC" compress --model "$M" --out "$T/x.safetensors" --prune-lay
 expect_contains "$T/err" "no weighted layer"
 expect_exit 2 "$CGPC" compress --model "$M" --out "$T/x.safetensors" --schedule 0.8,0.5
 expect_exit 2 "$CGPC" compress --model "$M" --out "$T/x.safetensors" --init kmeans++
-expect_exit 1 "$CGPC" compress --model models/lenet5-mnist-int8.safetensors --out "$T/x.safetensors"
-expect_contains "$T/err" "int8"
+# an int8 model: one-shot pruning of its codes only
+expect_exit 1 "$CGPC" compress --model models/lenet5-mnist-int8.safetensors --out "$T/x.safetensors" --share 4
+expect_contains "$T/err" "only one-shot pruning"
+expect_exit 0 "$CGPC" compress --model models/lenet5-mnist-int8.safetensors --out "$T/p8.safetensors" \
+    --prune 0.5 --prune-layer fc1=0.9
+expect_contains "$T/out" "fc1                        30720 weights,      3072 non-zero codes (10.00%)"
+expect_exit 0 "$CGPC" eval --model "$T/p8.safetensors" --limit 100 --json
+expect_contains "$T/out" '"format": "int8"'
+
 
 # distillation: a half-width student from the shipped LeNet-5, options validated
 expect_exit 0 "$CGPC" train-model --width 0.5 --teacher "$M" --epochs 1 --limit 200 \
