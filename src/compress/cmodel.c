@@ -649,11 +649,12 @@ cgpc_status cpr_model_decode(const struct nn_st_file *st, struct nn_model *m,
             }
             n *= shape[d];
         }
-        if (!(dec[ndec] = malloc((size_t)n * sizeof **dec))) {
+        float *wd = dec[ndec++] = malloc((size_t)n * sizeof **dec);
+        if (!wd) {
             s = CGPC_FAIL(err, CGPC_ERR_NOMEM, "%lld weights", (long long)n);
             goto out;
         }
-        if ((s = decode_layer(st, layer, h, n, dec[ndec], err)))
+        if ((s = decode_layer(st, layer, h, n, wd, err)))
             goto out;
         struct nn_st_tensor *o = &f.tensors[f.ntensors++];
         memset(o, 0, sizeof *o);
@@ -664,7 +665,7 @@ cgpc_status cpr_model_decode(const struct nn_st_file *st, struct nn_model *m,
         o->numel = n;
         o->begin = 0;
         o->end = (size_t)n * sizeof(float);
-        o->data = (const unsigned char *)dec[ndec++];
+        o->data = (const unsigned char *)wd;
     }
     s = nn_model_load_st(&f, m, err);
 out:
