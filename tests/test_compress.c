@@ -25,6 +25,7 @@
 #include "compress/huffman.h"
 #include "compress/kmeans.h"
 #include "compress/prune.h"
+#include "energy/storage.h"
 #include "nn/dataset.h"
 #include "nn/model.h"
 #include "nn/train.h"
@@ -426,6 +427,23 @@ static void cmodel_lenet__pruned_shared__bit_identical_and_sized(void **state)
     assert_int_equal(again.total_bits, huff.total_bits);
     assert_true(huff.total_bits < plain.total_bits);
     assert_int_equal(plain.nlayers, 5);
+    /* the storage model holds exactly the encoded parts */
+    struct storage_model sm;
+    storage_model_init(&sm);
+    assert_int_equal(cpr_storage_account(&huff, &sm, &err), CGPC_OK);
+    assert_int_equal(storage_model_total_bits(&sm), huff.total_bits);
+    uint64_t sparse = 0, tables = 0, bias = 0;
+    for (int i = 0; i < huff.nlayers; i++) {
+        sparse += huff.layers[i].index_bits;
+        tables += huff.layers[i].value_table_bits + huff.layers[i].index_table_bits;
+        bias += huff.layers[i].bias_bits;
+    }
+    assert_int_equal(storage_model_kind_bits(&sm, STORAGE_SPARSE_INDEX), sparse);
+    assert_int_equal(storage_model_kind_bits(&sm, STORAGE_ENTROPY_TABLE), tables);
+    assert_true(tables > 0);
+    assert_int_equal(storage_model_kind_bits(&sm, STORAGE_BIAS), bias);
+    assert_int_equal(storage_model_layer_bits(&sm, "fc1"), huff.layers[2].total_bits);
+    storage_model_free(&sm);
     for (int i = 0; i < plain.nlayers; i++) {
         const struct cpr_layer_stats *l = &plain.layers[i];
         assert_int_equal(l->kept, cpr_prune_count(l->n, 1.0 - 0.8) == l->kept ? l->kept
