@@ -7,7 +7,8 @@
 #          (4 epochs) + Huffman: per-layer table, sizes vs float32 and int8, top-1 before/after.
 # init:    k-means initialisation (linear / density / random) at 3 and 5 bits on the pruned
 #          LeNet-5, without and with 2 epochs of centroid fine-tuning.
-# mnv2:    MobileNetV2 Fashion-MNIST: 1x1 convolutions pruned to 70 % (3 steps x 1 epoch),
+# mnv2:    MobileNetV2 Fashion-MNIST: 1x1 convolutions pruned to 70 % (3 steps x 1 epoch over
+#          the first MNV2_LIMIT=8000 training images),
 #          5-bit sharing (depthwise / stem 8 bits, 1 epoch) + Huffman.
 # distill: half-width LeNet-5 students on Fashion-MNIST, EPOCHS epochs, trained from the
 #          shipped MobileNetV2 (T = 4, alpha = 0.9) and without a teacher, seeds SEEDS.
@@ -63,7 +64,7 @@ if [ "$WHAT" = mnv2 ] || [ "$WHAT" = all ]; then
     run mnv2 compress --model models/mobilenetv2-fashion.safetensors --out "$OUT/mobilenetv2-fashion-deep.safetensors" \
         --prune 0.7 --prune-layer 'features.*.conv.1.0=0' --prune-layer features.0.0=0 \
         --schedule 0.5,0.8,1 --share 5 --share-layer 'features.*.conv.1.0=8' \
-        --share-layer features.0.0=8 --huffman --finetune-epochs 1 --lr 5e-4
+        --share-layer features.0.0=8 --huffman --finetune-epochs 1 --limit "${MNV2_LIMIT:-8000}" --lr 5e-4
     echo "== MobileNetV2 Fashion-MNIST: prune + share + Huffman"
     tail -n 2 "$OUT/mnv2.out"
 fi
