@@ -3,15 +3,16 @@
 # distillation figures of the README (issue #13).
 # Usage: bash bench/deep_compression.sh [lenet|init|mnv2|distill|all]   (default: all)
 #   env: CGPC=bin/cgpc THREADS=2 OUT=bench/results/deep EPOCHS=10 (distillation) SEEDS="1 2 3"
-# lenet:   LeNet-5 MNIST, pruned per layer (iterative, 4 steps x 4 epochs) + 5-bit sharing
-#          (4 epochs) + Huffman: per-layer table, sizes vs float32 and int8, top-1 before/after.
+# lenet:   LeNet-5 MNIST, pruned per layer (iterative, 4 steps x 5 epochs) + 5-bit sharing
+#          (5 epochs) + Huffman: per-layer table, sizes vs float32 and int8, top-1 before/after.
 # init:    k-means initialisation (linear / density / random) at 3 and 5 bits on the pruned
 #          LeNet-5, without and with 2 epochs of centroid fine-tuning.
 # mnv2:    MobileNetV2 Fashion-MNIST: 1x1 convolutions pruned to 70 % (3 steps x 1 epoch over
 #          the first MNV2_LIMIT=8000 training images),
 #          5-bit sharing (depthwise / stem 8 bits, 1 epoch) + Huffman.
 # distill: half-width LeNet-5 students on Fashion-MNIST, EPOCHS epochs, trained from the
-#          shipped MobileNetV2 (T = 4, alpha = 0.9) and without a teacher, seeds SEEDS.
+#          shipped MobileNetV2 (kd: T = 4, alpha = 0.9; kd2: T = 2, alpha = 0.5) and without a
+#          teacher (plain), seeds SEEDS.
 # Every run's stdout/stderr is kept in $OUT; a summary goes to stdout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,12 +30,12 @@ run() { # name args... : cgpc args, logs in $OUT/name.{out,err}
     nice -n 10 "$CGPC" "$@" --threads "$THREADS" >"$OUT/$name.out" 2>"$OUT/$name.err"
 }
 
-LENET_PRUNE=(--prune-layer conv1=0.3 --prune-layer conv2=0.8 --prune-layer fc1=0.9
-             --prune-layer fc2=0.8 --prune-layer fc3=0.7)
+LENET_PRUNE=(--prune-layer conv1=0.3 --prune-layer conv2=0.75 --prune-layer fc1=0.9
+             --prune-layer fc2=0.75 --prune-layer fc3=0.6)
 
 if [ "$WHAT" = lenet ] || [ "$WHAT" = all ]; then
     run lenet compress --model models/lenet5-mnist.safetensors --out "$OUT/lenet5-mnist-deep.safetensors" \
-        "${LENET_PRUNE[@]}" --schedule 0.5,0.75,0.9,1 --share 5 --huffman --finetune-epochs 4 --lr 1e-3
+        "${LENET_PRUNE[@]}" --schedule 0.5,0.75,0.9,1 --share 5 --huffman --finetune-epochs 5 --lr 1e-3
     echo "== LeNet-5 MNIST: prune + share + Huffman"
     cat "$OUT/lenet.out"
     "$CGPC" eval --model "$OUT/lenet5-mnist-deep.safetensors" --dataset mnist --limit 0 | tail -n 1
@@ -75,10 +76,13 @@ if [ "$WHAT" = distill ] || [ "$WHAT" = all ]; then
         run "student-kd-$s" train-model --arch lenet5 --width 0.5 --dataset fashion-mnist \
             --epochs "$EPOCHS" --seed "$s" --teacher models/mobilenetv2-fashion.safetensors \
             --temperature 4 --alpha 0.9 --out "$OUT/student-kd-$s.safetensors"
+        run "student-kd2-$s" train-model --arch lenet5 --width 0.5 --dataset fashion-mnist \
+            --epochs "$EPOCHS" --seed "$s" --teacher models/mobilenetv2-fashion.safetensors \
+            --temperature 2 --alpha 0.5 --out "$OUT/student-kd2-$s.safetensors"
         run "student-plain-$s" train-model --arch lenet5 --width 0.5 --dataset fashion-mnist \
             --epochs "$EPOCHS" --seed "$s" --out "$OUT/student-plain-$s.safetensors"
     done
-    for kind in kd plain; do
+    for kind in kd kd2 plain; do
         for s in $SEEDS; do
             sed -n 's/.*test top1 \([0-9.]*\)).*/\1/p' "$OUT/student-$kind-$s.err"
         done | awk -v k="$kind" '{x[NR]=$1; s+=$1; if (NR==1||$1<lo) lo=$1; if (NR==1||$1>hi) hi=$1}
