@@ -117,11 +117,14 @@ cgpc_status cgp_genome_check(const struct cgp_genome *g, struct cgpc_err *err)
                              k, cgpc_op_name(op), cgp_op_arity(op), A);
         int n_prim, first, n_back;
         node_sources(s, k, &n_prim, &first, &n_back);
-        for (int j = 0; j < cgp_op_arity(op); j++) {
+        /* every input gene, also those the operator ignores: a mutation of the operator
+         * makes them live (a node without any source holds 0 there, as cgp_gene_value) */
+        for (int j = 0; j < A; j++) {
             int src = ng[j];
             int ok = (src >= 0 && src < n_prim) ||
                      (src >= s->n_inputs + first * s->rows &&
-                      src < s->n_inputs + first * s->rows + n_back);
+                      src < s->n_inputs + first * s->rows + n_back) ||
+                     (n_prim + n_back == 0 && src == 0 && cgp_op_arity(op) == 0);
             if (!ok)
                 return CGPC_FAIL(err, CGPC_ERR_FORMAT,
                                  "node %d (column %d): input %d = %d is out of reach (levels-back "
