@@ -1,6 +1,8 @@
 /* test_cgp.c - cmocka suite for src/cgp: operator semantics at the int8 edges, SIMD vs scalar,
  * decoding, fast vs reference evaluation, neutral-move skipping, thread-count determinism,
  * resume == uninterrupted, the threshold chain, and the text formats. */
+#include <dirent.h>
+#include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -987,6 +989,208 @@ static void params__table__defaults_ranges_and_file_round_trip(void **state)
     assert_non_null(strstr(err.msg, "lambda"));
 }
 
+/* ---- corrupt checkpoints (issue #17: every loaded field validated before use) --------------- */
+
+/* A run stopped inside its second stage: 1 run, thresholds {1e9, 0}, 200 generations each,
+ * stopped after 300 generations: its checkpoint has results, Pareto points and genes. */
+static void stopped_run(char *dir, size_t cap, struct cgp_dataset *ds,
+                        struct energy_gate_table *t)
+{
+    random_dataset(ds, 3, 2, 5, 91);
+    struct cgp_params p;
+    small_setup(&p, t, 3, 5);
+    p.generations = 200;
+    p.n_thresholds = 2;
+    p.thresholds[0] = 1e9;
+    p.thresholds[1] = 0;
+    p.stop_after = 300;
+    make_tmpdir(dir, cap, "corrupt");
+    assert_int_equal(cgp_evolve_dir(&p, ds, t, dir, 0, NULL, NULL, NULL), CGPC_ERR_INTERRUPTED);
+}
+
+static void write_text(const char *dir, const char *name, const char *text)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    assert_int_equal(cgpc_write_file_atomic(path, text, strlen(text), NULL), CGPC_OK);
+}
+
+/* text with the first `from` replaced by `to` (malloc'ed). */
+static char *replaced(const char *text, const char *from, const char *to)
+{
+    const char *at = strstr(text, from);
+    if (!at)
+        fail_msg("'%s' not in the checkpoint", from);
+    size_t n = strlen(text) - strlen(from) + strlen(to) + 1;
+    char *out = malloc(n);
+    snprintf(out, n, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+    return out;
+}
+
+/* The checkpoint with node 0's operator made unary (neg) and its unused second input gene
+ * out of range. */
+static char *unused_gene_out_of_range(const char *text)
+{
+    const char *g = strstr(text, "\ngenes ");
+    assert_non_null(g);
+    int n, a, b, op, used = 0;
+    assert_int_equal(sscanf(g + 7, "%d %d %d %d%n", &n, &a, &b, &op, &used), 4);
+    char head[128], mine[128];
+    snprintf(head, sizeof head, "\ngenes %d %d %d %d", n, a, b, op);
+    snprintf(mine, sizeof mine, "\ngenes %d %d 99999 %d", n, a, (int)CGPC_OP_NEG);
+    return replaced(text, head, mine);
+}
+
+/* Resume dir from `bad` as its checkpoint: refused with a format error naming `want`, never a
+ * crash or a silent success. With CGPC_CORPUS_OUT set, bad is also saved there as `name`
+ * (how tests/fuzz/corpus/checkpoint/ was made). */
+static void expect_refused(const char *dir, const struct energy_gate_table *t, char *bad,
+                           const char *name, const char *want)
+{
+    const char *corpus = getenv("CGPC_CORPUS_OUT");
+    if (corpus)
+        write_text(corpus, name, bad);
+    write_text(dir, "checkpoint", bad);
+    struct cgpc_err err = {0};
+    cgpc_status st = cgp_evolve_dir(NULL, NULL, t, dir, 1, NULL, NULL, &err);
+    if (st != CGPC_ERR_FORMAT || !strstr(err.msg, want))
+        fail_msg("%s: status %d, message '%s', expected a format error with '%s'", name, st,
+                 err.msg, want);
+    free(bad);
+}
+
+static void checkpoint__corrupt_fields__refused_naming_line_and_field(void **state)
+{
+    (void)state;
+    struct cgp_dataset ds;
+    struct energy_gate_table t;
+    char dir[256];
+    stopped_run(dir, sizeof dir, &ds, &t);
+    char *good = read_text(dir, "checkpoint");
+    assert_non_null(strstr(good, "\nrun 0\nstage 1\nstarted 1\n"));
+    assert_non_null(strstr(good, "\npoint "));
+    /* a point's stage index (SIGSEGV in write_pareto before) */
+    const char *pt = strstr(good, "\npoint ");
+    char from[256], to[256];
+    int64_t es;
+    double e1, e2, e3;
+    int gates, stage;
+    assert_int_equal(sscanf(pt + 7, "%" SCNd64 " %lf %lf %lf %d %d", &es, &e1, &e2, &e3, &gates,
+                            &stage), 6);
+    const char *f6 = pt + 7;
+    for (int f = 0; f < 5; f++)
+        f6 = strchr(f6, ' ') + 1;
+    snprintf(from, sizeof from, "%.*s %d ", (int)(f6 - pt - 1), pt, stage);
+    snprintf(to, sizeof to, "%.*s 7 ", (int)(f6 - pt - 1), pt);
+    expect_refused(dir, &t, replaced(good, from, to), "point-stage-out-of-range",
+                   "point: stage: expected an integer in [0, 1], got 7");
+    snprintf(to, sizeof to, "%.*s -1 ", (int)(f6 - pt - 1), pt);
+    expect_refused(dir, &t, replaced(good, from, to), "point-stage-negative", "point: field 6");
+    /* a second genes line used to turn the genome check off */
+    expect_refused(dir, &t, replaced(good, "\nend\n", "\ngenes 0\nend\n"), "genes-twice",
+                   "genes: given twice");
+    /* an unused input gene out of range becomes live after a mutation of the operator */
+    expect_refused(dir, &t, unused_gene_out_of_range(good), "unused-gene-out-of-range",
+                   "node 0 (column 0): input 1 = 99999 is out of reach");
+    /* counters near INT64_MAX, negative stage generations */
+    char *g = strstr(good, "\ngeneration ");
+    snprintf(from, sizeof from, "%.*s", (int)(strchr(g + 1, '\n') - g), g);
+    expect_refused(dir, &t, replaced(good, from, "\ngeneration 9223372036854775000"),
+                   "generation-near-int64-max", "generation: expected an integer in [0, ");
+    g = strstr(good, "\nstage-generations ");
+    snprintf(from, sizeof from, "%.*s", (int)(strchr(g + 1, '\n') - g), g);
+    expect_refused(dir, &t, replaced(good, from, "\nstage-generations -5"),
+                   "stage-generations-negative", "stage-generations: expected an integer in [0, 200]");
+    /* positions past the end: run 1 of 1 runs, stage 2 of 2 stages */
+    expect_refused(dir, &t, replaced(good, "\nrun 0\n", "\nrun 1\n"), "run-past-last",
+                   "run: 1 is past the last run 0 but the status is not done");
+    expect_refused(dir, &t, replaced(good, "\nstage 1\n", "\nstage 2\n"), "stage-past-last-started",
+                   "started: the run's 2 stages are all finished");
+    char *s2 = replaced(good, "\nstage 1\nstarted 1\n", "\nstage 2\nstarted 0\n");
+    expect_refused(dir, &t, s2, "stage-past-last-results",
+                   "results: run 0 stage 2 has finished 2 stages, the checkpoint holds 1");
+    expect_refused(dir, &t, replaced(good, "status running", "status done"), "done-mid-run",
+                   "status done: expected run 1, stage 0");
+    /* structure */
+    expect_refused(dir, &t, replaced(good, "cgpc-checkpoint v1", "cgpc-checkpoint v2"),
+                   "magic-v2", "checkpoint:1: expected 'cgpc-checkpoint v1'");
+    expect_refused(dir, &t, replaced(good, "\nend\n", "\n"), "no-end", "truncated: no 'end'");
+    expect_refused(dir, &t, replaced(good, "\nend\n", "\nend\nrun 0\n"), "after-end",
+                   "expected nothing after 'end'");
+    expect_refused(dir, &t, replaced(good, "\nresults 1\n", "\nresults 5\n"), "results-too-many",
+                   "results: expected an integer in [0, 2], got '5'");
+    expect_refused(dir, &t, replaced(good, "\nsince-improve ", "\nsince-improved "),
+                   "unknown-key", "unknown key 'since-improved'");
+    /* the untouched checkpoint still resumes to the end */
+    write_text(dir, "checkpoint", good);
+    struct cgpc_err err = {0};
+    if (cgp_evolve_dir(NULL, NULL, &t, dir, 1, NULL, NULL, &err) != CGPC_OK)
+        fail_msg("resume: %s", err.msg);
+    free(good);
+    rm_rf(dir);
+    cgp_dataset_free(&ds);
+}
+
+/* Every bad checkpoint kept in tests/fuzz/corpus/checkpoint/ (made by the test above) is
+ * refused by a resume of the same run, without a crash. */
+static void checkpoint__fuzz_corpus__every_file_refused(void **state)
+{
+    (void)state;
+    const char *root = getenv("CGPC_ROOT");
+    char corpus[1024];
+    snprintf(corpus, sizeof corpus, "%s/tests/fuzz/corpus/checkpoint", root ? root : ".");
+    DIR *d = opendir(corpus);
+    assert_non_null(d);
+    struct cgp_dataset ds;
+    struct energy_gate_table t;
+    char dir[256];
+    stopped_run(dir, sizeof dir, &ds, &t);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char *bad = read_text(corpus, e->d_name);
+        write_text(dir, "checkpoint", bad);
+        free(bad);
+        struct cgpc_err err = {0};
+        cgpc_status st = cgp_evolve_dir(NULL, NULL, &t, dir, 1, NULL, NULL, &err);
+        if (st != CGPC_ERR_FORMAT)
+            fail_msg("%s: status %d (%s), expected a format error", e->d_name, st, err.msg);
+        n++;
+    }
+    closedir(d);
+    assert_true(n >= 10);
+    rm_rf(dir);
+    cgp_dataset_free(&ds);
+}
+
+static void genome_check__unused_input_gene_out_of_range__rejected(void **state)
+{
+    (void)state;
+    struct cgp_params p;
+    cgp_params_default(&p);
+    struct cgp_shape s;
+    cgp_shape_make(&s, 2, 3, 3, 2, 1, 2);
+    struct cgp_fset f;
+    cgp_fset_make(&f, p.functions, p.n_functions);
+    struct cgp_genome g;
+    assert_int_equal(cgp_genome_init(&g, &s, &f, NULL), CGPC_OK);
+    cgpc_rng r;
+    cgpc_rng_seed(&r, 5, 0, 0);
+    cgp_genome_randomize(&g, &r);
+    assert_int_equal(cgp_genome_check(&g, NULL), CGPC_OK);
+    int node = 3; /* column 1 */
+    g.genes[node * 3 + 2] = CGPC_OP_NEG;
+    g.genes[node * 3 + 1] = 2 + 6; /* its own column: never a valid source */
+    struct cgpc_err err = {0};
+    assert_int_equal(cgp_genome_check(&g, &err), CGPC_ERR_FORMAT);
+    assert_non_null(strstr(err.msg, "node 3 (column 1): input 1 = 8 is out of reach"));
+    g.genes[node * 3 + 1] = 0; /* a primary input: fine although neg ignores it */
+    assert_int_equal(cgp_genome_check(&g, NULL), CGPC_OK);
+    cgp_genome_free(&g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1004,6 +1208,9 @@ int main(void)
         cmocka_unit_test(threads__one_vs_two__bit_identical),
         cmocka_unit_test(resume__split_at_half__equals_uninterrupted),
         cmocka_unit_test(resume__crash_after_statistics_compressed__completes),
+        cmocka_unit_test(checkpoint__corrupt_fields__refused_naming_line_and_field),
+        cmocka_unit_test(checkpoint__fuzz_corpus__every_file_refused),
+        cmocka_unit_test(genome_check__unused_input_gene_out_of_range__rejected),
         cmocka_unit_test(thresholds__chain_and_independent__start_points_and_flags),
         cmocka_unit_test(value_slots__any_output_count__same_error_as_expanded),
         cmocka_unit_test(dataset__text_round_trip__equal),
