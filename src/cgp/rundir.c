@@ -489,6 +489,24 @@ out:
     return st;
 }
 
+cgpc_status cgp_results_copy(const char *dir, FILE *out, struct cgpc_err *err)
+{
+    char path[4200];
+    unsigned char *data;
+    size_t len;
+    cgpc_status st = cgpc_read_file(pathf(path, dir, "results.csv"), &data, &len, err);
+    if (st != CGPC_OK)
+        return st;
+    size_t hl = strlen(CGP_RESULTS_HEADER);
+    if (len < hl || memcmp(data, CGP_RESULTS_HEADER, hl))
+        st = CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s:1: expected the header '%.*s'", path,
+                       (int)hl - 1, CGP_RESULTS_HEADER);
+    else if (fwrite(data, 1, len, out) != len)
+        st = CGPC_FAIL(err, CGPC_ERR_IO, "%s: cannot copy the results", path);
+    free(data);
+    return st;
+}
+
 /* ---- pareto.<run>.csv, best.<run>.<T>.chr --------------------------------------------------------- */
 
 cgpc_status cgp_pareto_save(const char *dir, int run, const struct cgp_pareto_point *pts, int n,

@@ -117,6 +117,8 @@ struct cgp_result_row {
  * best_file that names best.<run>.<T>.chr of that row). *rows malloc'ed (free()). */
 cgpc_status cgp_results_load(const char *dir, struct cgp_result_row **rows, int *n,
                              struct cgpc_err *err);
+/* Copy results.csv (header checked) to out, e.g. stdout after a run. */
+cgpc_status cgp_results_copy(const char *dir, FILE *out, struct cgpc_err *err);
 
 cgpc_status cgp_pareto_save(const char *dir, int run, const struct cgp_pareto_point *pts, int n,
                             const double *thresholds, struct cgpc_err *err);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cgp/cgp.h"
+#include "cgp/rundir.h"
 #include "cli.h"
 #include "commands.h"
 #include "common/fileio.h"
@@ -208,12 +209,7 @@ int cmd_evolve(int argc, char **argv)
            ", skipped as neutral %" PRId64 "; node evaluations %.4g/s\n",
            tot.generations, tot.seconds, (double)tot.generations / s, tot.evaluations,
            tot.skipped, (double)tot.node_evals / s);
-    char path[4200];
-    snprintf(path, sizeof path, "%s/results.csv", dir);
-    unsigned char *res = NULL;
-    size_t len = 0;
-    if (cgpc_read_file(path, &res, &len, &err) == CGPC_OK)
-        fwrite(res, 1, len, stdout);
-    free(res);
+    if (cgp_results_copy(dir, stdout, &err) != CGPC_OK)
+        return cli_report("evolve", &err, 0);
     return CLI_EXIT_OK;
 }

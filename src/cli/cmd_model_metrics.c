@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cgp/rundir.h"
 #include "cli.h"
 #include "export_cli.h"
 #include "commands.h"
@@ -167,23 +168,15 @@ static int on_row(void *user, const struct exp_metrics_row *r)
 static void append_pareto(FILE *out, const char *dir, const char *name)
 {
     for (int run = 0; run < 100000; run++) {
-        char path[4200];
-        snprintf(path, sizeof path, "%s/pareto.%d.csv", dir, run);
-        unsigned char *data;
-        size_t len;
-        if (cgpc_read_file(path, &data, &len, NULL) != CGPC_OK)
+        double *xy;
+        int n;
+        if (cgp_pareto_load_xy(dir, run, &xy, &n, NULL) != CGPC_OK)
             break;
         fprintf(out, "\"%s run %d\" energy_pj\n", name, run); /* block header: the title */
-        char *save = NULL;
-        int line = 0;
-        for (char *l = strtok_r((char *)data, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
-            if (line++ > 0) {
-                double e, pj;
-                if (sscanf(l, "%lf,%lf", &e, &pj) == 2)
-                    fprintf(out, "%.17g %.17g\n", e, pj);
-            }
+        for (int i = 0; i < n; i++)
+            fprintf(out, "%.17g %.17g\n", xy[2 * i], xy[2 * i + 1]);
         fprintf(out, "\n\n");
-        free(data);
+        free(xy);
     }
 }
 
@@ -253,10 +246,11 @@ static int expand_dirs(char **args, int n_args, char ***out, int *n_out)
         return 1;
     for (int i = 0; i < n_args; i++) {
         char probe[4200];
-        snprintf(probe, sizeof probe, "%s/experiment.exp", args[i]);
+        cgp_experiment_copy_path(probe, sizeof probe, args[i]);
         glob_t g = {0};
-        char pattern[4200];
-        snprintf(pattern, sizeof pattern, "%s/*/experiment.exp", args[i]);
+        char pattern[4200], sub_dirs[4200];
+        snprintf(sub_dirs, sizeof sub_dirs, "%s/*", args[i]);
+        cgp_experiment_copy_path(pattern, sizeof pattern, sub_dirs);
         int sub = !cgpc_path_exists(probe) && glob(pattern, 0, NULL, &g) == 0;
         size_t count = sub ? g.gl_pathc : 1;
         for (size_t k = 0; k < count; k++) {
@@ -273,7 +267,7 @@ static int expand_dirs(char **args, int n_args, char ***out, int *n_out)
             if (sub) {
                 char *d = strdup(g.gl_pathv[k]);
                 if (d)
-                    *strrchr(d, '/') = '\0'; /* strip /experiment.exp */
+                    *strrchr(d, '/') = '\0'; /* strip the file name */
                 dirs[n++] = d;
             } else {
                 dirs[n++] = strdup(args[i]);

@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "cgp/rundir.h"
 #include "common/fileio.h"
 #include "common/parallel.h"
 #include "common/parse.h"
@@ -158,49 +159,24 @@ static int parse_train(struct train_opts *o, int argc, char **argv)
     return 0;
 }
 
-/* DIR/model.txt: which model file (and which bytes) the selection was made from. */
-static cgpc_status write_model_record(const struct exp_setup *s, const char *dir,
-                                      struct cgpc_err *err)
-{
-    char path[4200];
-    snprintf(path, sizeof path, "%s/model.txt", dir);
-    struct cgpc_atomic_file af;
-    cgpc_status st = cgpc_atomic_open(&af, path, err);
-    if (st != CGPC_OK)
-        return st;
-    fprintf(af.fp, "cgpc-model-record 1\npath %s\nfnv1a64 %016" PRIx64 "\n", s->model_path,
-            s->model_fingerprint);
-    return cgpc_atomic_close(&af, err);
-}
-
+/* DIR/experiment.exp: the effective experiment, with the resolved model path so the
+ * directory stands on its own. */
 static cgpc_status write_experiment(const struct exp_setup *s, const char *dir,
                                     struct cgpc_err *err)
 {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/experiment.exp", dir);
     struct exp_config cfg = s->cfg;
-    /* store the resolved model path so the directory stands on its own */
     exp_config_set(&cfg, "model", s->model_path, exp_config_origin(&s->cfg, "model"), NULL);
-    struct cgpc_atomic_file af;
-    cgpc_status st = cgpc_atomic_open(&af, path, err);
-    if (st != CGPC_OK)
-        return st;
-    if ((st = exp_config_write(&cfg, af.fp, err)) != CGPC_OK) {
-        cgpc_atomic_abort(&af);
-        return st;
-    }
-    return cgpc_atomic_close(&af, err);
-}
-
-static void print_results(const char *dir)
-{
-    char path[4200];
-    snprintf(path, sizeof path, "%s/results.csv", dir);
-    unsigned char *res = NULL;
-    size_t len = 0;
-    if (cgpc_read_file(path, &res, &len, NULL) == CGPC_OK)
-        fwrite(res, 1, len, stdout);
-    free(res);
+    char *text = NULL;
+    size_t len;
+    FILE *mem = open_memstream(&text, &len);
+    if (!mem)
+        return CGPC_FAIL(err, CGPC_ERR_NOMEM, "%s: experiment.exp: out of memory", dir);
+    cgpc_status st = exp_config_write(&cfg, mem, err);
+    fclose(mem);
+    if (st == CGPC_OK)
+        st = cgp_experiment_copy_save(dir, text, err);
+    free(text);
+    return st;
 }
 
 /* One experiment (one layer with --all-layers) into out. */
@@ -208,12 +184,8 @@ static int train_one(const struct train_opts *o, const struct exp_config *cfg, c
                      const struct energy_gate_table *gates)
 {
     struct cgpc_err err = {0};
-    char ckpt[4200];
-    snprintf(ckpt, sizeof ckpt, "%s/checkpoint", out);
-    int resuming = o->resume && cgpc_path_exists(ckpt);
-    char config_path[4200];
-    snprintf(config_path, sizeof config_path, "%s/config.txt", out);
-    if (!resuming && cgpc_path_exists(config_path)) {
+    int resuming = o->resume && cgp_rundir_has_checkpoint(out);
+    if (!resuming && cgp_rundir_has_run(out)) {
         cli_error("train", out,
                   o->resume ? "holds a finished run (no checkpoint left to resume)"
                            : "already holds a run; use --resume to continue it, or another --out");
@@ -245,7 +217,7 @@ static int train_one(const struct train_opts *o, const struct exp_config *cfg, c
     if (st == CGPC_OK && !resuming)
         st = write_experiment(&s, out, &err);
     if (st == CGPC_OK && !resuming)
-        st = write_model_record(&s, out, &err);
+        st = cgp_model_record_save(out, s.model_path, s.model_fingerprint, &err);
     if (st != CGPC_OK) {
         exp_setup_free(&s);
         return cli_report("train", &err, 0);
@@ -274,7 +246,8 @@ static int train_one(const struct train_opts *o, const struct exp_config *cfg, c
     double secs = tot.seconds > 0 ? tot.seconds : 1e-9;
     fprintf(stderr, "cgpc train: %" PRId64 " generations in %.1f s (%.0f/s)\n", tot.generations,
             tot.seconds, (double)tot.generations / secs);
-    print_results(out);
+    if (cgp_results_copy(out, stdout, &err) != CGPC_OK)
+        return cli_report("train", &err, 0);
     return CLI_EXIT_OK;
 }
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/fileio.h"
+#include "cgp/rundir.h"
 #include "common/parse.h"
 #include "exp/bridge.h"
 
@@ -196,7 +196,7 @@ cgpc_status exp_metrics_open(struct exp_metrics_dir *md, const char *dir, struct
     memset(md, 0, sizeof *md);
     snprintf(md->dir, sizeof md->dir, "%s", dir);
     char path[4200];
-    snprintf(path, sizeof path, "%s/experiment.exp", dir);
+    cgp_experiment_copy_path(path, sizeof path, dir);
     struct exp_config cfg;
     exp_config_defaults(&cfg);
     cgpc_status st = exp_config_load(&cfg, path, err);
@@ -206,17 +206,12 @@ cgpc_status exp_metrics_open(struct exp_metrics_dir *md, const char *dir, struct
     }
     if ((st = exp_setup_init(&md->setup, &cfg, err)) != CGPC_OK)
         return st;
-    snprintf(path, sizeof path, "%s/model.txt", dir);
-    unsigned char *rec;
-    size_t len;
-    if ((st = cgpc_read_file(path, &rec, &len, err)) != CGPC_OK) {
+    uint64_t want = 0;
+    if ((st = cgp_model_record_load(dir, path, sizeof path, &want, err)) != CGPC_OK) {
         exp_metrics_close(md);
         return st;
     }
-    const char *fp = strstr((char *)rec, "fnv1a64 ");
-    uint64_t want = fp ? strtoull(fp + 8, NULL, 16) : 0;
-    free(rec);
-    if (!fp || want != md->setup.model_fingerprint) {
+    if (want != md->setup.model_fingerprint) {
         st = CGPC_FAIL(err, CGPC_ERR_FORMAT,
                        "%s: the model file %s is not the one the circuits were evolved for "
                        "(fingerprint %016" PRIx64 ", recorded %016" PRIx64 ")",
@@ -233,44 +228,6 @@ void exp_metrics_close(struct exp_metrics_dir *md)
         exp_setup_free(&md->setup);
 }
 
-/* slots.txt ("cgpc-slots v1", "outputs M", "slots K", "map s0 .. s(M-1)") -> slot_of, or NULL
- * if the directory has none. */
-static cgpc_status load_slots(const char *dir, int n_outputs, int32_t **slot_of,
-                              struct cgpc_err *err)
-{
-    *slot_of = NULL;
-    char path[4200];
-    snprintf(path, sizeof path, "%s/slots.txt", dir);
-    if (!cgpc_path_exists(path))
-        return CGPC_OK;
-    unsigned char *data;
-    size_t len;
-    cgpc_status st = cgpc_read_file(path, &data, &len, err);
-    if (st != CGPC_OK)
-        return st;
-    int32_t *map = malloc(((size_t)n_outputs + 1) * sizeof *map);
-    char *p = strstr((char *)data, "\nmap "); /* the line, not a comment mentioning it */
-    int m = 0;
-    if (map && p) {
-        p += 5;
-        while (m < n_outputs) {
-            char *end;
-            long v = strtol(p, &end, 10);
-            if (end == p)
-                break;
-            map[m++] = (int32_t)v;
-            p = end;
-        }
-    }
-    free(data);
-    if (!map || m != n_outputs) {
-        free(map);
-        return CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s: expected a map of %d outputs", path, n_outputs);
-    }
-    *slot_of = map;
-    return CGPC_OK;
-}
-
 struct measure_ctx {
     struct exp_metrics_dir *md;
     const struct nn_dataset *data;
@@ -283,9 +240,7 @@ struct measure_ctx {
     int8_t *outputs;
     /* the statistics journal of run stats_run (-1: none), split into lines */
     int stats_run;
-    unsigned char *stats_data;
-    char **stats_lines;
-    int n_stats_lines;
+    struct cgp_stats stats;
 };
 
 /* Everything about one circuit's outputs: error, weights into the model, accuracy, energy. */
@@ -359,58 +314,6 @@ static cgpc_status measure_outputs(struct measure_ctx *c, const struct energy_ci
     return CGPC_OK;
 }
 
-/* results.csv rows: run,threshold,reached,generations,error,energy_pj,delay_ns,area_um2,gates,
- * depth,active,best_file */
-struct result_row {
-    int run;
-    double threshold;
-    int reached;
-    char best_file[256];
-};
-
-static cgpc_status read_results(const char *dir, struct result_row **rows, int *n,
-                                struct cgpc_err *err)
-{
-    *rows = NULL;
-    *n = 0;
-    char path[4200];
-    snprintf(path, sizeof path, "%s/results.csv", dir);
-    unsigned char *data;
-    size_t len;
-    cgpc_status st = cgpc_read_file(path, &data, &len, err);
-    if (st != CGPC_OK) {
-        cgpc_err_prefix(err, "%s: no finished stages yet", dir);
-        return st;
-    }
-    int cap = 1;
-    for (size_t i = 0; i < len; i++)
-        cap += data[i] == '\n';
-    struct result_row *out = calloc((size_t)cap, sizeof *out);
-    if (!out) {
-        free(data);
-        return CGPC_FAIL(err, CGPC_ERR_NOMEM, "out of memory");
-    }
-    int line_no = 0, k = 0;
-    char *save = NULL;
-    for (char *line = strtok_r((char *)data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        if (line_no++ == 0)
-            continue; /* header */
-        char reached[8], *last = strrchr(line, ',');
-        if (!last || sscanf(line, "%d,%lf,%7[^,]", &out[k].run, &out[k].threshold, reached) != 3) {
-            free(out);
-            free(data);
-            return CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s:%d: malformed row", path, line_no);
-        }
-        out[k].reached = strcmp(reached, "yes") == 0;
-        snprintf(out[k].best_file, sizeof out[k].best_file, "%s", last + 1);
-        k++;
-    }
-    free(data);
-    *rows = out;
-    *n = k;
-    return CGPC_OK;
-}
-
 /* Earlier circuits of (run, threshold) from the statistics journal, newest first, skipping
  * `skip` and duplicates: calls fn for each until it returns nonzero or `want` were given. */
 static cgpc_status earlier_circuits(const char *dir, int run, double threshold, int want,
@@ -421,49 +324,21 @@ static cgpc_status earlier_circuits(const char *dir, int run, double threshold, 
 {
     cgpc_status st = CGPC_OK;
     if (c->stats_run != run) { /* one read per run, shared by its thresholds */
-        free(c->stats_lines);
-        free(c->stats_data);
-        c->stats_lines = NULL;
-        c->stats_data = NULL;
+        cgp_stats_free(&c->stats);
         c->stats_run = -1;
-        char path[4200];
-        snprintf(path, sizeof path, "%s/statistics.%d.csv.gz", dir, run);
-        if (!cgpc_path_exists(path))
-            snprintf(path, sizeof path, "%s/statistics.%d.csv.part", dir, run);
-        size_t len;
-        if ((st = cgpc_read_file(path, &c->stats_data, &len, err)) != CGPC_OK)
+        if ((st = cgp_stats_load(dir, run, &c->stats, err)) != CGPC_OK)
             return st;
-        int n_lines = 0;
-        for (size_t i = 0; i < len; i++)
-            n_lines += c->stats_data[i] == '\n';
-        c->stats_lines = calloc((size_t)n_lines + 2, sizeof *c->stats_lines);
-        if (!c->stats_lines)
-            return CGPC_FAIL(err, CGPC_ERR_NOMEM, "out of memory");
-        int k = 0;
-        char *save = NULL;
-        for (char *line = strtok_r((char *)c->stats_data, "\n", &save); line;
-             line = strtok_r(NULL, "\n", &save))
-            c->stats_lines[k++] = line;
-        c->n_stats_lines = k;
         c->stats_run = run;
     }
-    char **lines = c->stats_lines;
-    int k = c->n_stats_lines;
     const char *previous = NULL;
     int given = 0;
-    for (int i = k - 1; i >= 1 && given < want && st == CGPC_OK; i--) {
+    for (int i = c->stats.n_lines - 1; i >= 0 && given < want && st == CGPC_OK; i--) {
         int r_run;
         double r_thr;
-        long long gen;
-        if (sscanf(lines[i], "%d,%lf,%lld", &r_run, &r_thr, &gen) != 3 || r_run != run ||
-            fabs(r_thr - threshold) > 1e-9 * fmax(1, fabs(threshold)))
-            continue;
-        const char *token = lines[i];
-        for (int f = 0; f < 10 && token; f++) { /* the circuit is the 11th field */
-            token = strchr(token, ',');
-            token = token ? token + 1 : NULL;
-        }
-        if (!token)
+        int64_t gen;
+        const char *token;
+        if (!cgp_stats_parse_row(c->stats.lines[i], &r_run, &r_thr, &gen, &token) ||
+            r_run != run || fabs(r_thr - threshold) > 1e-9 * fmax(1, fabs(threshold)))
             continue;
         if (!previous) { /* the newest row of this stage is the final circuit: rank 1 */
             previous = token;
@@ -499,7 +374,7 @@ cgpc_status exp_metrics_measure(struct exp_metrics_dir *md, const struct nn_data
     c.data = data;
     c.opts = opts;
     c.stats_run = -1;
-    struct result_row *results = NULL;
+    struct cgp_result_row *results = NULL;
     int n_results = 0;
     int32_t *slot_of = NULL;
     struct cgp_genome g = {0};
@@ -514,8 +389,8 @@ cgpc_status exp_metrics_measure(struct exp_metrics_dir *md, const struct nn_data
     if ((st = energy_inference_account(opts->gates, opts->memory, c.layers, c.n_layers, NULL, 0,
                                        per_layer, &c.baseline_energy, err)) != CGPC_OK ||
         (st = exp_codes_save(s, &c.backup, err)) != CGPC_OK ||
-        (st = read_results(md->dir, &results, &n_results, err)) != CGPC_OK ||
-        (st = load_slots(md->dir, s->ds.n_outputs, &slot_of, err)) != CGPC_OK)
+        (st = cgp_results_load(md->dir, &results, &n_results, err)) != CGPC_OK ||
+        (st = cgp_slots_load(md->dir, s->ds.n_outputs, &slot_of, err)) != CGPC_OK)
         goto out;
     c.outputs = malloc((size_t)s->ds.n_outputs * (size_t)s->ds.n_items + 1);
     if (!c.outputs) {
@@ -529,7 +404,7 @@ cgpc_status exp_metrics_measure(struct exp_metrics_dir *md, const struct nn_data
     int n_thr = exp_config_doubles(&s->cfg, "thresholds", per_weight, EXP_MAX_THRESHOLDS);
     int stage = 0, last_run = -1;
     for (int i = 0; i < n_results && st == CGPC_OK; i++) {
-        const struct result_row *rr = &results[i];
+        const struct cgp_result_row *rr = &results[i];
         stage = rr->run == last_run ? stage + 1 : 0;
         last_run = rr->run;
         struct exp_metrics_row r;
@@ -541,10 +416,8 @@ cgpc_status exp_metrics_measure(struct exp_metrics_dir *md, const struct nn_data
         r.reached = rr->reached;
         r.rank = 1;
         r.generation = -1;
-        char path[4400];
-        snprintf(path, sizeof path, "%s/%s", md->dir, rr->best_file);
         struct cgp_fitness fit;
-        if ((st = cgp_genome_load(&g, path, err)) != CGPC_OK ||
+        if ((st = cgp_best_load(md->dir, rr, &g, err)) != CGPC_OK ||
             (st = cgp_eval_reference(&g, &s->ds, c.outputs, err)) != CGPC_OK ||
             (st = cgp_measure(&g, &s->ds, opts->gates, s->params.error_kind, &fit, err)) != CGPC_OK)
             goto out;
@@ -564,8 +437,7 @@ cgpc_status exp_metrics_measure(struct exp_metrics_dir *md, const struct nn_data
 out:
     cgp_genome_free(&g);
     free(c.outputs);
-    free(c.stats_lines);
-    free(c.stats_data);
+    cgp_stats_free(&c.stats);
     free(slot_of);
     free(results);
     free(c.layers);
