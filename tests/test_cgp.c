@@ -1188,6 +1188,13 @@ static void genome_check__unused_input_gene_out_of_range__rejected(void **state)
     assert_non_null(strstr(err.msg, "node 3 (column 1): input 1 = 8 is out of reach"));
     g.genes[node * 3 + 1] = 0; /* a primary input: fine although neg ignores it */
     assert_int_equal(cgp_genome_check(&g, NULL), CGPC_OK);
+    /* the reference evaluator refuses a data set of another shape (it wrote past the outputs) */
+    struct cgp_dataset ds;
+    random_dataset(&ds, 3, 1, 4, 7);
+    int8_t out[16];
+    assert_int_equal(cgp_eval_reference(&g, &ds, out, &err), CGPC_ERR_ARG);
+    assert_non_null(strstr(err.msg, "the circuit has 2 inputs and 1 outputs, the data set 3 and 1"));
+    cgp_dataset_free(&ds);
     cgp_genome_free(&g);
 }
 

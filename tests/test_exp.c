@@ -13,6 +13,7 @@
 #include <glob.h>
 #include <unistd.h>
 
+#include "cgp/rundir.h"
 #include "common/fileio.h"
 #include "exp/bridge.h"
 #include "exp/config.h"
@@ -705,6 +706,63 @@ static void sweep__lenet__each_convolution_its_config_dir_and_budget(void **stat
     free(cfg);
 }
 
+/* A train directory whose circuits were evolved on `evolved`'s data set, with experiment.exp
+ * saying `now` (issue #17: model-metrics evaluated circuits of the old shape on the new data
+ * set and corrupted the heap). */
+static void train_dir_with(const char *dir, const struct exp_config *evolved,
+                           const struct exp_config *now, int poke)
+{
+    struct exp_setup s;
+    assert_int_equal(exp_setup_init(&s, evolved, NULL), CGPC_OK);
+    if (poke) /* the weights changed since: one target code differs */
+        s.ds.target[s.ds.stride + 2] ^= 1;
+    assert_int_equal(cgp_data_save(dir, &s.ds, NULL), CGPC_OK);
+    assert_int_equal(cgp_model_record_save(dir, s.model_path, s.model_fingerprint, NULL),
+                     CGPC_OK);
+    char *text = NULL;
+    size_t len;
+    FILE *mem = open_memstream(&text, &len);
+    assert_int_equal(exp_config_write(now, mem, NULL), CGPC_OK);
+    fclose(mem);
+    assert_int_equal(cgp_experiment_copy_save(dir, text, NULL), CGPC_OK);
+    free(text);
+    exp_setup_free(&s);
+}
+
+static void metrics_open__experiment_no_longer_matches__refused_before_any_circuit(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/cgpc-test-exp-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    struct exp_config *a = malloc(sizeof *a), *b = malloc(sizeof *b);
+    lenet_config(a, "conv1.weight:core", "conv1.weight:ring");
+    assert_int_equal(exp_config_set(a, "items", "kernel", "test", NULL), CGPC_OK);
+    struct exp_metrics_dir *md = malloc(sizeof *md);
+    struct cgpc_err err = {0};
+    train_dir_with(dir, a, a, 0);
+    assert_int_equal(exp_metrics_open(md, dir, &err), CGPC_OK);
+    exp_metrics_close(md);
+    /* fewer outputs: a 16-output circuit would overrun the 9-output buffer */
+    *b = *a;
+    assert_int_equal(exp_config_set(b, "outputs", "conv1.weight:core", "test", NULL), CGPC_OK);
+    assert_int_equal(exp_config_set(b, "inputs", "none", "test", NULL), CGPC_OK);
+    train_dir_with(dir, a, b, 0);
+    assert_int_equal(exp_metrics_open(md, dir, &err), CGPC_ERR_FORMAT);
+    assert_non_null(strstr(err.msg, "experiment.exp no longer matches the circuits"));
+    assert_non_null(strstr(err.msg, "evolved on 9 inputs -> 16 outputs over 6 items, the data "
+                                    "set is now 0 -> 9 over 6"));
+    /* the same shape, other values */
+    train_dir_with(dir, a, a, 1);
+    assert_int_equal(exp_metrics_open(md, dir, &err), CGPC_ERR_FORMAT);
+    assert_non_null(strstr(err.msg, "item 2, output 1 differs from the data set now selected"));
+    free(md);
+    free(a);
+    free(b);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -726,6 +784,7 @@ int main(void)
         cmocka_unit_test(metrics__bad_circuit_lowers_accuracy_and_restore_undoes_it),
         cmocka_unit_test(token_eval__matches_hand_computation),
         cmocka_unit_test(sweep__lenet__each_convolution_its_config_dir_and_budget),
+        cmocka_unit_test(metrics_open__experiment_no_longer_matches__refused_before_any_circuit),
     };
     return cmocka_run_group_tests_name("exp", tests, load_mnist_test, free_mnist_test);
 }

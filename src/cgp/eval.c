@@ -651,6 +651,9 @@ cgpc_status cgp_eval_reference(const struct cgp_genome *g, const struct cgp_data
 {
     const struct cgp_shape *s = &g->shape;
     const int A = s->node_arity, ni = s->n_inputs;
+    if (ds->n_inputs != s->n_inputs || ds->n_outputs != s->n_outputs)
+        return CGPC_FAIL(err, CGPC_ERR_ARG, "the circuit has %d inputs and %d outputs, the data "
+                         "set %d and %d", s->n_inputs, s->n_outputs, ds->n_inputs, ds->n_outputs);
     int8_t *v = malloc((size_t)(ni + s->n_nodes) + 1);
     if (!v)
         return CGPC_FAIL(err, CGPC_ERR_NOMEM, "reference evaluator: %d values", ni + s->n_nodes);

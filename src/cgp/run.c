@@ -428,7 +428,7 @@ cgpc_status cgp_evolve_dir(const struct cgp_params *p_in, const struct cgp_datas
         memset(totals, 0, sizeof *totals);
     if (resume) {
         if ((st = config_read(dir_path(&rs, "config.txt"), &p, err)) != CGPC_OK ||
-            (st = cgp_dataset_load(&ds_own, dir_path(&rs, "data.txt"), err)) != CGPC_OK)
+            (st = cgp_data_load(out_dir, &ds_own, err)) != CGPC_OK)
             goto out;
         ds = &ds_own;
     } else {
@@ -442,7 +442,7 @@ cgpc_status cgp_evolve_dir(const struct cgp_params *p_in, const struct cgp_datas
         }
         if ((st = cgpc_mkdirs(out_dir, err)) != CGPC_OK ||
             (st = config_write(&rs, &p, err)) != CGPC_OK ||
-            (st = cgp_dataset_save(ds, dir_path(&rs, "data.txt"), err)) != CGPC_OK)
+            (st = cgp_data_save(out_dir, ds, err)) != CGPC_OK)
             goto out;
     }
     if (p_in && resume) { /* per-invocation settings, not part of the run */

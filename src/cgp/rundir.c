@@ -792,6 +792,53 @@ int cgp_stats_parse_row(const char *line, int *run, double *threshold, int64_t *
     return 1;
 }
 
+/* ---- data.txt ------------------------------------------------------------------------------------ */
+
+cgpc_status cgp_data_save(const char *dir, const struct cgp_dataset *ds, struct cgpc_err *err)
+{
+    char path[4200];
+    return cgp_dataset_save(ds, pathf(path, dir, "data.txt"), err);
+}
+
+cgpc_status cgp_data_load(const char *dir, struct cgp_dataset *ds, struct cgpc_err *err)
+{
+    char path[4200];
+    return cgp_dataset_load(ds, pathf(path, dir, "data.txt"), err);
+}
+
+cgpc_status cgp_data_check_same(const char *dir, const struct cgp_dataset *ds,
+                                struct cgpc_err *err)
+{
+    struct cgp_dataset dd = {0};
+    char path[4200];
+    pathf(path, dir, "data.txt");
+    cgpc_status st = cgp_data_load(dir, &dd, err);
+    if (st != CGPC_OK)
+        return st;
+    if (dd.n_inputs != ds->n_inputs || dd.n_outputs != ds->n_outputs || dd.n_items != ds->n_items) {
+        st = CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s: the circuits were evolved on %d inputs -> %d "
+                       "outputs over %d items, the data set is now %d -> %d over %d", path,
+                       dd.n_inputs, dd.n_outputs, dd.n_items, ds->n_inputs, ds->n_outputs,
+                       ds->n_items);
+        goto out;
+    }
+    for (int d = 0; d < ds->n_items && st == CGPC_OK; d++) {
+        for (int i = 0; i < ds->n_inputs && st == CGPC_OK; i++)
+            if (dd.in[(size_t)i * dd.stride + d] != ds->in[(size_t)i * ds->stride + d])
+                st = CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s: item %d, input %d differs from the "
+                               "data set now selected", path, d, i);
+        for (int o = 0; o < ds->n_outputs && st == CGPC_OK; o++) {
+            size_t a = (size_t)o * dd.stride + d, b = (size_t)o * ds->stride + d;
+            if (dd.care[a] != ds->care[b] || (ds->care[b] && dd.target[a] != ds->target[b]))
+                st = CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s: item %d, output %d differs from the "
+                               "data set now selected", path, d, o);
+        }
+    }
+out:
+    cgp_dataset_free(&dd);
+    return st;
+}
+
 /* ---- model.txt, experiment.exp -------------------------------------------------------------------- */
 
 cgpc_status cgp_model_record_save(const char *dir, const char *model_path, uint64_t fingerprint,

@@ -187,6 +187,15 @@ cgpc_status cgp_model_record_load(const char *dir, char *model_path, size_t cap,
 cgpc_status cgp_experiment_copy_save(const char *dir, const char *text, struct cgpc_err *err);
 void cgp_experiment_copy_path(char *buf, size_t cap, const char *dir);
 
+/* ---- data.txt --------------------------------------------------------------------------------- */
+
+cgpc_status cgp_data_save(const char *dir, const struct cgp_dataset *ds, struct cgpc_err *err);
+cgpc_status cgp_data_load(const char *dir, struct cgp_dataset *ds, struct cgpc_err *err);
+/* Is ds the data set the directory's circuits were evolved on (data.txt: same shape, inputs,
+ * targets and don't-cares)? CGPC_ERR_FORMAT saying what differs otherwise. */
+cgpc_status cgp_data_check_same(const char *dir, const struct cgp_dataset *ds,
+                                struct cgpc_err *err);
+
 /* ---- whole directories ------------------------------------------------------------------------ */
 
 /* Does dir hold a run (a config.txt), a checkpoint? */

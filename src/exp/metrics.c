@@ -219,6 +219,13 @@ cgpc_status exp_metrics_open(struct exp_metrics_dir *md, const char *dir, struct
         exp_metrics_close(md);
         return st;
     }
+    /* the experiment must still select what the circuits were evolved on: shapes are checked
+     * before any circuit is evaluated */
+    if ((st = cgp_data_check_same(dir, &md->setup.ds, err)) != CGPC_OK) {
+        cgpc_err_prefix(err, "%s: experiment.exp no longer matches the circuits", dir);
+        exp_metrics_close(md);
+        return st;
+    }
     return CGPC_OK;
 }
 
