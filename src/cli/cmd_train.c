@@ -15,6 +15,7 @@
 #include "evolve_cli.h"
 #include "exp/experiment.h"
 #include "exp/sweep.h"
+#include "exp/traindir.h"
 #include "exp_cli.h"
 
 /* Exit status of a run stopped early (signal, --stop-after) with its checkpoint saved. */
@@ -159,26 +160,6 @@ static int parse_train(struct train_opts *o, int argc, char **argv)
     return 0;
 }
 
-/* DIR/experiment.exp: the effective experiment, with the resolved model path so the
- * directory stands on its own. */
-static cgpc_status write_experiment(const struct exp_setup *s, const char *dir,
-                                    struct cgpc_err *err)
-{
-    struct exp_config cfg = s->cfg;
-    exp_config_set(&cfg, "model", s->model_path, exp_config_origin(&s->cfg, "model"), NULL);
-    char *text = NULL;
-    size_t len;
-    FILE *mem = open_memstream(&text, &len);
-    if (!mem)
-        return CGPC_FAIL(err, CGPC_ERR_NOMEM, "%s: experiment.exp: out of memory", dir);
-    cgpc_status st = exp_config_write(&cfg, mem, err);
-    fclose(mem);
-    if (st == CGPC_OK)
-        st = cgp_experiment_copy_save(dir, text, err);
-    free(text);
-    return st;
-}
-
 /* One experiment (one layer with --all-layers) into out. */
 static int train_one(const struct train_opts *o, const struct exp_config *cfg, const char *out,
                      const struct energy_gate_table *gates)
@@ -192,6 +173,8 @@ static int train_one(const struct train_opts *o, const struct exp_config *cfg, c
         return o->resume ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
     }
 
+    if (resuming && exp_traindir_check_resume(cfg, out, &err) != CGPC_OK)
+        return cli_report("train", &err, 1);
     struct exp_setup s;
     if (exp_setup_init(&s, cfg, &err) != CGPC_OK)
         return cli_report("train", &err, 0);
@@ -215,7 +198,7 @@ static int train_one(const struct train_opts *o, const struct exp_config *cfg, c
 
     cgpc_status st = cgpc_mkdirs(out, &err);
     if (st == CGPC_OK && !resuming)
-        st = write_experiment(&s, out, &err);
+        st = exp_traindir_save(&s, out, &err);
     if (st == CGPC_OK && !resuming)
         st = cgp_model_record_save(out, s.model_path, s.model_fingerprint, &err);
     if (st != CGPC_OK) {
