@@ -16,6 +16,7 @@
 
 #include "cgp/cgp.h"
 #include "cgp/evolver_internal.h"
+#include "cgp/rundir.h"
 #include "common/fileio.h"
 #include "common/parallel.h"
 
@@ -1198,6 +1199,79 @@ static void genome_check__unused_input_gene_out_of_range__rejected(void **state)
     cgp_genome_free(&g);
 }
 
+/* ---- merging run directories (cgpc pbs merge) ----------------------------------------------- */
+
+/* dir/part<b>: a finished part with runs [first, first+count), one stray run file and `model`
+ * as its model record. */
+static void merge_part_dir(const char *dir, int b, int first, int count, const char *model,
+                           char *part, size_t cap)
+{
+    snprintf(part, cap, "%s/part%d", dir, b);
+    assert_int_equal(cgpc_mkdirs(part, NULL), CGPC_OK);
+    char name[64], rows[1024] = CGP_RESULTS_HEADER;
+    for (int r = first; r < first + count; r++) {
+        snprintf(name, sizeof name, "best.%d.4.chr", r);
+        write_text(part, name, "circuit\n");
+        snprintf(name, sizeof name, "pareto.%d.csv", r);
+        write_text(part, name, CGP_PARETO_HEADER);
+        size_t n = strlen(rows);
+        snprintf(rows + n, sizeof rows - n, "%d,4,yes,1,0,0,0,0,0,0,0,best.%d.4.chr\n", r, r);
+    }
+    write_text(part, "best.9.4.chr", "stray\n"); /* not this part's run */
+    write_text(part, "results.csv", rows);
+    write_text(part, "model.txt", model);
+    write_text(part, "config.txt", "cgpc-evolve-config v1\nrows 2\nruns 2\nfirst-run 3\ncols 4\n");
+    write_text(part, "experiment.exp", "cgpc-experiment 1\n");
+    write_text(part, "data.txt", "data\n");
+}
+
+static void rundir_merge__parts__one_directory_with_every_run(void **state)
+{
+    (void)state;
+    char dir[256], p0[512], p1[512], out[512];
+    make_tmpdir(dir, sizeof dir, "merge");
+    assert_int_equal(cgpc_mkdirs(dir, NULL), CGPC_OK);
+    merge_part_dir(dir, 0, 0, 2, "cgpc-model-record 1\nfnv1a64 1\n", p0, sizeof p0);
+    merge_part_dir(dir, 1, 2, 3, "cgpc-model-record 1\nfnv1a64 1\n", p1, sizeof p1);
+    struct cgp_rundir_part parts[2] = {{p0, 0, 2}, {p1, 2, 3}};
+    snprintf(out, sizeof out, "%s/merged", dir);
+    assert_int_equal(cgp_rundir_merge(parts, 2, out, 5, 0, NULL), CGPC_OK);
+    char *text = read_text(out, "results.csv");
+    assert_string_equal(strchr(text, '\n') + 1, "0,4,yes,1,0,0,0,0,0,0,0,best.0.4.chr\n"
+                                                "1,4,yes,1,0,0,0,0,0,0,0,best.1.4.chr\n"
+                                                "2,4,yes,1,0,0,0,0,0,0,0,best.2.4.chr\n"
+                                                "3,4,yes,1,0,0,0,0,0,0,0,best.3.4.chr\n"
+                                                "4,4,yes,1,0,0,0,0,0,0,0,best.4.4.chr\n");
+    free(text);
+    text = read_text(out, "config.txt");
+    assert_string_equal(text, "cgpc-evolve-config v1\nrows 2\nruns 5\nfirst-run 0\ncols 4\n");
+    free(text);
+    for (int r = 0; r < 5; r++) {
+        char name[64];
+        snprintf(name, sizeof name, "best.%d.4.chr", r);
+        text = read_text(out, name);
+        assert_string_equal(text, "circuit\n");
+        free(text);
+    }
+    char path[600];
+    snprintf(path, sizeof path, "%s/best.9.4.chr", out);
+    assert_false(cgpc_path_exists(path));
+    assert_int_equal(cgp_rundir_run_of_file("statistics.12.csv.gz"), 12);
+    assert_int_equal(cgp_rundir_run_of_file("statistics.3.csv.part"), 3);
+    assert_int_equal(cgp_rundir_run_of_file("best.x.4.chr"), -1);
+    assert_int_equal(cgp_rundir_run_of_file("pareto.1.2.csv"), -1);
+    assert_int_equal(cgp_rundir_run_of_file("results.csv"), -1);
+    /* a part evolved on another model file */
+    write_text(p1, "model.txt", "cgpc-model-record 1\nfnv1a64 2\n");
+    struct cgpc_err err = {0};
+    snprintf(out, sizeof out, "%s/merged2", dir);
+    assert_int_equal(cgp_rundir_merge(parts, 2, out, 5, 0, &err), CGPC_ERR_FORMAT);
+    assert_non_null(strstr(err.msg, "did not use the same model file"));
+    snprintf(path, sizeof path, "%s/results.csv", out);
+    assert_false(cgpc_path_exists(path));
+    rm_rf(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1218,6 +1292,7 @@ int main(void)
         cmocka_unit_test(checkpoint__corrupt_fields__refused_naming_line_and_field),
         cmocka_unit_test(checkpoint__fuzz_corpus__every_file_refused),
         cmocka_unit_test(genome_check__unused_input_gene_out_of_range__rejected),
+        cmocka_unit_test(rundir_merge__parts__one_directory_with_every_run),
         cmocka_unit_test(thresholds__chain_and_independent__start_points_and_flags),
         cmocka_unit_test(value_slots__any_output_count__same_error_as_expanded),
         cmocka_unit_test(dataset__text_round_trip__equal),

@@ -1,6 +1,7 @@
 /* test_pbs.c - cmocka suite for src/pbs: batch planning, pbs.conf round trip and bad files,
  * template rendering, array flags, per-batch resubmission scripts, batch status from state
- * files; job control (jobctl.h) against a fake scheduler: submission, resubmission, merge. */
+ * files; job control (jobctl.h) against a fake scheduler: submission, resubmission, the
+ * check before a merge. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -499,87 +500,29 @@ static void resubmit__new_walltime__job_script_and_conf_updated(void **state)
     rm_dir(dir);
 }
 
-/* Batch b's train output with runs [first, first+count) and one stray run file. */
-static void batch_output(const char *dir, int b, int first, int count, const char *model)
-{
-    char rel[256], rows[512] = "run,seed\n";
-    for (int r = first; r < first + count; r++) {
-        snprintf(rel, sizeof rel, "batches/%d/out/best.%d.4.chr", b, r);
-        write_file(dir, rel, "circuit\n");
-        snprintf(rel, sizeof rel, "batches/%d/out/pareto.%d.csv", b, r);
-        write_file(dir, rel, "pareto\n");
-        size_t n = strlen(rows);
-        snprintf(rows + n, sizeof rows - n, "%d,%d\n", r, 100 + r);
-    }
-    snprintf(rel, sizeof rel, "batches/%d/out/best.9.4.chr", b); /* not this batch's run */
-    write_file(dir, rel, "stray\n");
-    snprintf(rel, sizeof rel, "batches/%d/out/results.csv", b);
-    write_file(dir, rel, rows);
-    snprintf(rel, sizeof rel, "batches/%d/out/model.txt", b);
-    write_file(dir, rel, model);
-    snprintf(rel, sizeof rel, "batches/%d/out/config.txt", b);
-    write_file(dir, rel, "cgpc-config 1\nrows 2\nruns 2\nfirst-run 3\ncols 4\n");
-    snprintf(rel, sizeof rel, "batches/%d/out/experiment.exp", b);
-    write_file(dir, rel, "cgpc-experiment 1\n");
-    snprintf(rel, sizeof rel, "batches/%d/out/data.txt", b);
-    write_file(dir, rel, "data\n");
-    snprintf(rel, sizeof rel, "batches/%d/state", b);
-    write_file(dir, rel, "done\n");
-}
-
-static void merge__all_done__one_directory_with_every_run(void **state)
+static void merge_check__batches_not_done__refused_naming_them(void **state)
 {
     (void)state;
-    char dir[64], out[128];
+    char dir[64];
     make_dir(dir, sizeof dir);
     struct pbs_job job;
-    small_job(&job, 5, 2); /* batch 0: runs 0-1, batch 1: runs 2-4 */
-    batch_output(dir, 0, 0, 2, "cgpc-model-record 1\nfnv1a64 1\n");
-    batch_output(dir, 1, 2, 3, "cgpc-model-record 1\nfnv1a64 1\n");
-    snprintf(out, sizeof out, "%s/merged", dir);
-    assert_int_equal(pbs_merge(dir, &job, out, 1700000000, NULL), CGPC_OK);
-    char *text = slurp(out, "results.csv");
-    assert_string_equal(text, "run,seed\n0,100\n1,101\n2,102\n3,103\n4,104\n");
-    free(text);
-    text = slurp(out, "config.txt");
-    assert_string_equal(text, "cgpc-config 1\nrows 2\nruns 5\nfirst-run 0\ncols 4\n");
-    free(text);
-    for (int r = 0; r < 5; r++) {
-        char rel[64];
-        snprintf(rel, sizeof rel, "best.%d.4.chr", r);
-        text = slurp(out, rel);
-        assert_string_equal(text, "circuit\n");
-        free(text);
-    }
-    assert_null(slurp(out, "best.9.4.chr"));
-    text = slurp(out, "data.txt");
-    assert_string_equal(text, "data\n");
-    free(text);
-    assert_int_equal(pbs_run_of_file("statistics.12.csv.gz"), 12);
-    assert_int_equal(pbs_run_of_file("best.x.4.chr"), -1);
-    assert_int_equal(pbs_run_of_file("results.csv"), -1);
-    rm_dir(dir);
-}
-
-static void merge__batch_not_done_or_other_model__refused(void **state)
-{
-    (void)state;
-    char dir[64], out[128];
-    make_dir(dir, sizeof dir);
-    struct pbs_job job;
-    small_job(&job, 5, 2);
-    batch_output(dir, 0, 0, 2, "cgpc-model-record 1\nfnv1a64 1\n");
-    batch_output(dir, 1, 2, 3, "cgpc-model-record 1\nfnv1a64 2\n");
+    small_job(&job, 5, 3);
+    write_file(dir, "batches/0/state", "done\n");
     write_file(dir, "batches/1/state", "unfinished\n");
-    snprintf(out, sizeof out, "%s/merged", dir);
+    struct pbs_batch_status *st = NULL;
     struct cgpc_err err = {0};
-    assert_int_not_equal(pbs_merge(dir, &job, out, 1700000000, &err), CGPC_OK);
-    assert_non_null(strstr(err.msg, "1 of 2 batches are not done: 1 (unfinished)"));
-    assert_false(cgpc_path_exists(out));
+    assert_int_equal(pbs_merge_check(dir, &job, 1700000000, &st, &err), CGPC_ERR_ARG);
+    assert_non_null(strstr(err.msg, "2 of 3 batches are not done: 1 (unfinished), 2 (queued)"));
+    free(st);
     write_file(dir, "batches/1/state", "done\n");
-    assert_int_equal(pbs_merge(dir, &job, out, 1700000000, &err), CGPC_ERR_FORMAT);
-    assert_non_null(strstr(err.msg, "did not use the same model file"));
-    assert_null(slurp(out, "results.csv"));
+    write_file(dir, "batches/2/state", "done\n");
+    assert_int_equal(pbs_merge_check(dir, &job, 1700000000, &st, &err), CGPC_OK);
+    assert_int_equal(st[2].first_run, 3);
+    assert_int_equal(st[2].count, 2);
+    free(st);
+    char out[128];
+    pbs_batch_out_dir("/j", 2, out, sizeof out);
+    assert_string_equal(out, "/j/batches/2/out");
     rm_dir(dir);
 }
 
@@ -599,8 +542,7 @@ int main(void)
         cmocka_unit_test(submit__qsub_missing_or_failing__error_says_why),
         cmocka_unit_test(resubmit__unfinished_and_failed__each_alone_then_nothing),
         cmocka_unit_test(resubmit__new_walltime__job_script_and_conf_updated),
-        cmocka_unit_test(merge__all_done__one_directory_with_every_run),
-        cmocka_unit_test(merge__batch_not_done_or_other_model__refused),
+        cmocka_unit_test(merge_check__batches_not_done__refused_naming_them),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 /* rundir.c - every file of a run directory: names, writers, validating readers (rundir.h). */
 #include "cgp/rundir.h"
 
+#include <dirent.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -887,4 +888,170 @@ cgpc_status cgp_experiment_copy_save(const char *dir, const char *text, struct c
 void cgp_experiment_copy_path(char *buf, size_t cap, const char *dir)
 {
     snprintf(buf, cap, "%s/experiment.exp", dir);
+}
+
+/* ---- merge ------------------------------------------------------------------------------------- */
+
+/* Raw bytes (no gunzip: statistics stay compressed). */
+static cgpc_status read_raw(const char *path, char **data, size_t *len, struct cgpc_err *err)
+{
+    *data = NULL;
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return CGPC_FAIL(err, CGPC_ERR_IO, "%s: cannot open", path);
+    cgpc_status st = CGPC_OK;
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        n += fread(buf + n, 1, cap - n - 1, fp);
+        if (n < cap - 1)
+            break;
+        char *grown = cap <= SIZE_MAX / 2 ? realloc(buf, cap * 2) : NULL;
+        if (!grown) {
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        buf = grown;
+        cap *= 2;
+    }
+    if (!buf)
+        st = CGPC_FAIL(err, CGPC_ERR_NOMEM, "%s: out of memory", path);
+    else if (ferror(fp))
+        st = CGPC_FAIL(err, CGPC_ERR_IO, "%s: read error", path);
+    fclose(fp);
+    if (st != CGPC_OK) {
+        free(buf);
+        return st;
+    }
+    buf[n] = '\0';
+    *data = buf;
+    *len = n;
+    return CGPC_OK;
+}
+
+static cgpc_status copy_raw(const char *from, const char *to, struct cgpc_err *err)
+{
+    char *data;
+    size_t len;
+    cgpc_status st = read_raw(from, &data, &len, err);
+    if (st == CGPC_OK)
+        st = cgpc_write_file_atomic(to, data, len, err);
+    free(data);
+    return st;
+}
+
+/* config.txt with its "runs"/"first-run" lines set to the whole run's. */
+static char *merged_config(const char *text, int runs, int first_run)
+{
+    size_t cap = strlen(text) + 64;
+    char *out = malloc(cap);
+    if (!out)
+        return NULL;
+    size_t n = 0;
+    for (const char *p = text; *p;) {
+        size_t len = strcspn(p, "\n");
+        if (!strncmp(p, "runs ", 5))
+            n += (size_t)snprintf(out + n, cap - n, "runs %d", runs);
+        else if (!strncmp(p, "first-run ", 10))
+            n += (size_t)snprintf(out + n, cap - n, "first-run %d", first_run);
+        else {
+            memcpy(out + n, p, len);
+            n += len;
+        }
+        p += len;
+        if (*p == '\n')
+            out[n++] = *p++;
+        out[n] = '\0';
+    }
+    out[n] = '\0';
+    return out;
+}
+
+/* One part's per-run files and its results rows (appended to *results). */
+static cgpc_status merge_part(const struct cgp_rundir_part *part, const char *out,
+                              char **results, size_t *results_len, struct cgpc_err *err)
+{
+    DIR *d = opendir(part->dir);
+    if (!d)
+        return CGPC_FAIL(err, CGPC_ERR_IO, "%s: cannot open", part->dir);
+    cgpc_status st = CGPC_OK;
+    struct dirent *e;
+    char from[4200], to[4200];
+    while (st == CGPC_OK && (e = readdir(d))) {
+        int r = cgp_rundir_run_of_file(e->d_name);
+        if (r < part->first_run || r >= part->first_run + part->count)
+            continue;
+        st = copy_raw(pathf(from, part->dir, "%s", e->d_name), pathf(to, out, "%s", e->d_name),
+                      err);
+    }
+    closedir(d);
+    if (st != CGPC_OK)
+        return st;
+    char *text;
+    size_t len;
+    if ((st = read_raw(pathf(from, part->dir, "results.csv"), &text, &len, err)) != CGPC_OK)
+        return st;
+    size_t hl = strlen(CGP_RESULTS_HEADER);
+    if (len < hl || memcmp(text, CGP_RESULTS_HEADER, hl)) {
+        free(text);
+        return CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s:1: expected the header '%.*s'", from,
+                         (int)hl - 1, CGP_RESULTS_HEADER);
+    }
+    const char *take = *results ? text + hl : text;
+    size_t tl = strlen(take);
+    char *grown = realloc(*results, *results_len + tl + 1);
+    if (!grown) {
+        free(text);
+        return CGPC_FAIL(err, CGPC_ERR_NOMEM, "%s: out of memory", from);
+    }
+    memcpy(grown + *results_len, take, tl + 1);
+    *results = grown;
+    *results_len += tl;
+    free(text);
+    return CGPC_OK;
+}
+
+cgpc_status cgp_rundir_merge(const struct cgp_rundir_part *parts, int n, const char *out,
+                             int runs, int first_run, struct cgpc_err *err)
+{
+    char *results = NULL, *config = NULL, *config2 = NULL;
+    size_t results_len = 0, len;
+    char from[4200], to[4200];
+    cgpc_status s = n > 0 ? cgpc_mkdirs(out, err)
+                          : CGPC_FAIL(err, CGPC_ERR_ARG, "%s: nothing to merge", out);
+    for (int b = 0; s == CGPC_OK && b < n; b++)
+        s = merge_part(&parts[b], out, &results, &results_len, err);
+    for (int i = 0; s == CGPC_OK && cgp_rundir_shared_files[i]; i++) {
+        pathf(from, parts[0].dir, "%s", cgp_rundir_shared_files[i]);
+        if (!strcmp(cgp_rundir_shared_files[i], "slots.txt") && !cgpc_path_exists(from))
+            continue;
+        s = copy_raw(from, pathf(to, out, "%s", cgp_rundir_shared_files[i]), err);
+    }
+    for (int b = 1; s == CGPC_OK && b < n; b++) {
+        char *x = NULL, *y = NULL;
+        size_t lx, ly;
+        pathf(from, parts[0].dir, "model.txt");
+        pathf(to, parts[b].dir, "model.txt");
+        if ((s = read_raw(from, &x, &lx, err)) == CGPC_OK &&
+            (s = read_raw(to, &y, &ly, err)) == CGPC_OK && strcmp(x, y))
+            s = CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s differs from %s: the parts did not use the "
+                          "same model file", to, from);
+        free(x);
+        free(y);
+    }
+    if (s == CGPC_OK && (s = read_raw(pathf(from, parts[0].dir, "config.txt"), &config, &len,
+                                      err)) == CGPC_OK) {
+        if (!(config2 = merged_config(config, runs, first_run)))
+            s = CGPC_FAIL(err, CGPC_ERR_NOMEM, "%s: out of memory", from);
+        else
+            s = cgpc_write_file_atomic(pathf(to, out, "config.txt"), config2, strlen(config2),
+                                       err);
+    }
+    if (s == CGPC_OK)
+        s = cgpc_write_file_atomic(pathf(to, out, "results.csv"), results, results_len, err);
+    free(results);
+    free(config);
+    free(config2);
+    return s;
 }

@@ -198,6 +198,17 @@ cgpc_status cgp_data_check_same(const char *dir, const struct cgp_dataset *ds,
 
 /* ---- whole directories ------------------------------------------------------------------------ */
 
+/* One finished directory holding runs [first_run, first_run + count) of a larger run. */
+struct cgp_rundir_part {
+    const char *dir;
+    int first_run, count;
+};
+/* Merge parts (in run order) into out: each part's per-run files of its own runs, the shared
+ * files of part 0 (model.txt must be equal in every part), config.txt with runs/first-run set
+ * to the whole run's, and one results.csv (the header once, each part's rows in order). */
+cgpc_status cgp_rundir_merge(const struct cgp_rundir_part *parts, int n, const char *out,
+                             int runs, int first_run, struct cgpc_err *err);
+
 /* Does dir hold a run (a config.txt), a checkpoint? */
 int cgp_rundir_has_run(const char *dir);
 int cgp_rundir_has_checkpoint(const char *dir);

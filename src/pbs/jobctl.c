@@ -4,7 +4,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -401,169 +400,25 @@ out:
 
 /* ---- merge --------------------------------------------------------------------------------- */
 
-int pbs_run_of_file(const char *name)
+void pbs_batch_out_dir(const char *dir, int b, char *buf, size_t cap)
 {
-    static const char *const prefixes[] = {"statistics.", "best.", "pareto."};
-    static const char *const suffixes[] = {".csv.gz", ".chr", ".csv"};
-    for (int i = 0; i < 3; i++) {
-        size_t pl = strlen(prefixes[i]), nl = strlen(name), sl = strlen(suffixes[i]);
-        if (strncmp(name, prefixes[i], pl) || nl < pl + sl + 1 ||
-            strcmp(name + nl - sl, suffixes[i]))
-            continue;
-        char *end;
-        long r = strtol(name + pl, &end, 10);
-        if (end == name + pl || (*end != '.') || r < 0 || r > INT_MAX)
-            continue;
-        return (int)r;
-    }
-    return -1;
+    snprintf(buf, cap, "%s/batches/%d/out", dir, b);
 }
 
-/* DIR's config.txt with the batch's "runs"/"first-run" lines set to the whole job's. */
-static char *merged_config(const char *text, const struct pbs_job *job)
+cgpc_status pbs_merge_check(const char *dir, const struct pbs_job *job, int64_t now,
+                            struct pbs_batch_status **st, struct cgpc_err *err)
 {
-    size_t cap = strlen(text) + 64;
-    char *out = malloc(cap);
-    if (!out)
-        return NULL;
-    size_t n = 0;
-    for (const char *p = text; *p;) {
-        size_t len = strcspn(p, "\n");
-        if (!strncmp(p, "runs ", 5))
-            n += (size_t)snprintf(out + n, cap - n, "runs %d", job->runs);
-        else if (!strncmp(p, "first-run ", 10))
-            n += (size_t)snprintf(out + n, cap - n, "first-run %d", job->first_run);
-        else {
-            memcpy(out + n, p, len);
-            n += len;
-        }
-        p += len;
-        if (*p == '\n')
-            out[n++] = *p++;
-        out[n] = '\0';
-    }
-    out[n] = '\0';
-    return out;
-}
-
-static cgpc_status merge_batch(const char *bdir, int b, int first, int count, const char *out,
-                               char **results, size_t *results_len, struct cgpc_err *err)
-{
-    DIR *d = opendir(bdir);
-    if (!d)
-        return CGPC_FAIL(err, CGPC_ERR_IO, "%s: cannot open batch %d's output", bdir, b);
-    cgpc_status st = CGPC_OK;
-    struct dirent *e;
-    char from[4400], to[4400];
-    while (st == CGPC_OK && (e = readdir(d))) {
-        int r = pbs_run_of_file(e->d_name);
-        if (r < first || r >= first + count)
-            continue;
-        snprintf(from, sizeof from, "%s/%s", bdir, e->d_name);
-        snprintf(to, sizeof to, "%s/%s", out, e->d_name);
-        st = copy_file(from, to, err);
-    }
-    closedir(d);
-    if (st != CGPC_OK)
-        return st;
-    /* results.csv: the header once (batch 0's), then each batch's rows in run order */
-    char *text;
-    size_t len;
-    snprintf(from, sizeof from, "%s/results.csv", bdir);
-    if ((st = read_raw(from, &text, &len, err)) != CGPC_OK)
-        return st;
-    const char *rows = strchr(text, '\n');
-    rows = rows ? rows + 1 : text + len;
-    if (*results && strncmp(*results, text, (size_t)(rows - text))) {
-        free(text);
-        return CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s: header differs from batch 0's", from);
-    }
-    const char *take = *results ? rows : text;
-    size_t tl = strlen(take);
-    char *grown = realloc(*results, *results_len + tl + 1);
-    if (!grown) {
-        free(text);
-        return CGPC_FAIL(err, CGPC_ERR_NOMEM, "%s: out of memory", from);
-    }
-    memcpy(grown + *results_len, take, tl + 1);
-    *results = grown;
-    *results_len += tl;
-    free(text);
-    return CGPC_OK;
-}
-
-/* CGPC_ERR_ARG naming the batches that are not done, if any. */
-static cgpc_status merge_all_done(const char *dir, const struct pbs_job *job,
-                                  const struct pbs_batch_status *bs, const int count[5],
-                                  struct cgpc_err *err)
-{
-    if (count[PBS_DONE] == job->batches)
-        return CGPC_OK;
+    int count[5];
+    cgpc_status s = pbs_status_all(dir, job, now, st, count, err);
+    if (s != CGPC_OK || count[PBS_DONE] == job->batches)
+        return s;
     char list[1024] = "";
     size_t n = 0;
     for (int b = 0; b < job->batches && n < sizeof list - 40; b++)
-        if (bs[b].state != PBS_DONE)
+        if ((*st)[b].state != PBS_DONE)
             n += (size_t)snprintf(list + n, sizeof list - n, "%s%d (%s)", n ? ", " : "", b,
-                                  pbs_state_name(bs[b].state));
+                                  pbs_state_name((*st)[b].state));
     return CGPC_FAIL(err, CGPC_ERR_ARG, "%s: %d of %d batches are not done: %s; see 'cgpc pbs "
                                         "status %s'",
                      dir, job->batches - count[PBS_DONE], job->batches, list, dir);
-}
-
-cgpc_status pbs_merge(const char *dir, const struct pbs_job *job, const char *out, int64_t now,
-                      struct cgpc_err *err)
-{
-    struct pbs_batch_status *bs = NULL;
-    int count[5];
-    char *results = NULL, *config = NULL, *config2 = NULL;
-    size_t results_len = 0, len;
-    char bdir[4300], from[4400], to[4400];
-    cgpc_status s = pbs_status_all(dir, job, now, &bs, count, err);
-    if (s == CGPC_OK)
-        s = merge_all_done(dir, job, bs, count, err);
-    if (s == CGPC_OK)
-        s = cgpc_mkdirs(out, err);
-    for (int b = 0; s == CGPC_OK && b < job->batches; b++) {
-        snprintf(bdir, sizeof bdir, "%s/batches/%d/out", dir, b);
-        s = merge_batch(bdir, b, bs[b].first_run, bs[b].count, out, &results, &results_len,
-                        err);
-    }
-    /* the run-independent files from batch 0; model.txt must agree across batches */
-    static const char *const common_files[] = {"experiment.exp", "model.txt", "data.txt",
-                                               "slots.txt"};
-    for (size_t i = 0; s == CGPC_OK && i < sizeof common_files / sizeof common_files[0]; i++) {
-        snprintf(from, sizeof from, "%s/batches/0/out/%s", dir, common_files[i]);
-        snprintf(to, sizeof to, "%s/%s", out, common_files[i]);
-        if (i == 3 && !cgpc_path_exists(from))
-            continue;
-        s = copy_file(from, to, err);
-    }
-    for (int b = 1; s == CGPC_OK && b < job->batches; b++) {
-        snprintf(from, sizeof from, "%s/batches/0/out/model.txt", dir);
-        snprintf(to, sizeof to, "%s/batches/%d/out/model.txt", dir, b);
-        char *x = NULL, *y = NULL;
-        size_t lx, ly;
-        if ((s = read_raw(from, &x, &lx, err)) == CGPC_OK &&
-            (s = read_raw(to, &y, &ly, err)) == CGPC_OK && strcmp(x, y))
-            s = CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s differs from batch 0's: the batches did not "
-                                                "use the same model file", to);
-        free(x);
-        free(y);
-    }
-    snprintf(from, sizeof from, "%s/batches/0/out/config.txt", dir);
-    snprintf(to, sizeof to, "%s/config.txt", out);
-    if (s == CGPC_OK && (s = read_raw(from, &config, &len, err)) == CGPC_OK) {
-        if (!(config2 = merged_config(config, job)))
-            s = CGPC_FAIL(err, CGPC_ERR_NOMEM, "%s: out of memory", from);
-        else
-            s = write_text(to, config2, 0, err);
-    }
-    snprintf(to, sizeof to, "%s/results.csv", out);
-    if (s == CGPC_OK)
-        s = cgpc_write_file_atomic(to, results, results_len, err);
-    free(bs);
-    free(results);
-    free(config);
-    free(config2);
-    return s;
 }

@@ -93,16 +93,13 @@ cgpc_status pbs_resubmit(const struct pbs_scheduler *s, const char *dir, struct 
 
 /* ---- merge --------------------------------------------------------------------------------- */
 
-/* Copy every batch's runs (statistics.R.csv.gz, best.R.T.chr, pareto.R.csv of its own runs),
- * the run-independent files of batch 0 (experiment.exp, model.txt, data.txt, slots.txt), its
- * config.txt with runs/first-run set to the whole job's, and one results.csv (the header once,
- * each batch's rows in batch order) into out. Every batch must be done (CGPC_ERR_STATE naming
- * those that are not) and use the same model file (model.txt equal). */
-cgpc_status pbs_merge(const char *dir, const struct pbs_job *job, const char *out, int64_t now,
-                      struct cgpc_err *err);
+/* Before a merge: every batch's status (*st as pbs_status_all) and CGPC_ERR_ARG naming the
+ * batches that are not done. The merge itself is src/cgp/rundir's (cgp_rundir_merge of the
+ * batches' output directories, pbs_batch_out_dir). */
+cgpc_status pbs_merge_check(const char *dir, const struct pbs_job *job, int64_t now,
+                            struct pbs_batch_status **st, struct cgpc_err *err);
 
-/* Run number of a per-run file name (statistics.R.csv.gz, best.R.T.chr, pareto.R.csv), or
- * -1. */
-int pbs_run_of_file(const char *name);
+/* DIR/batches/B/out: batch b's `cgpc train --out` directory. */
+void pbs_batch_out_dir(const char *dir, int b, char *buf, size_t cap);
 
 #endif
