@@ -1272,6 +1272,88 @@ static void rundir_merge__parts__one_directory_with_every_run(void **state)
     rm_rf(dir);
 }
 
+/* ---- circuit tokens ------------------------------------------------------------------------- */
+
+static void token__random_circuits__parse_back_to_equal_outputs_and_costs(void **state)
+{
+    (void)state;
+    struct cgp_params p;
+    cgp_params_default(&p);
+    struct energy_gate_table t;
+    energy_gate_table_default(&t);
+    int32_t ops[CGPC_OP_COUNT];
+    for (int i = 0; i < CGPC_OP_COUNT; i++)
+        ops[i] = i; /* every operator, muxes too */
+    for (int trial = 0; trial < 60; trial++) {
+        int ni = trial % 4, no = 1 + trial % 5, arity = trial % 2 ? 4 : 2;
+        struct cgp_dataset ds;
+        random_dataset(&ds, ni, no, 37, 100 + (uint64_t)trial);
+        struct cgp_shape s;
+        cgp_shape_make(&s, 1 + trial % 3, 2 + trial % 7, 1 + trial % 4, ni, no, arity);
+        struct cgp_fset f;
+        cgp_fset_make(&f, ops, arity == 4 ? CGPC_OP_COUNT : CGPC_OP_COUNT - 1);
+        struct cgp_genome g, back;
+        assert_int_equal(cgp_genome_init(&g, &s, &f, NULL), CGPC_OK);
+        cgpc_rng r;
+        cgpc_rng_seed(&r, 9, (uint64_t)trial, 0);
+        cgp_genome_randomize(&g, &r);
+        struct cgp_scratch sc;
+        assert_int_equal(cgp_scratch_init(&sc, &s, &ds, NULL), CGPC_OK);
+        cgp_scratch_decode(&sc, &s, g.genes);
+        char *token = cgp_circuit_token(&g, sc.order, sc.n_active);
+        assert_non_null(token);
+        struct cgpc_err err = {0};
+        if (cgp_circuit_token_parse(token, ni, &back, &err) != CGPC_OK)
+            fail_msg("%s: %s", token, err.msg);
+        int8_t *a = malloc((size_t)no * 37), *b = malloc((size_t)no * 37);
+        assert_int_equal(cgp_eval_reference(&g, &ds, a, NULL), CGPC_OK);
+        assert_int_equal(cgp_eval_reference(&back, &ds, b, NULL), CGPC_OK);
+        assert_memory_equal(a, b, (size_t)no * 37);
+        struct cgp_fitness fa, fb;
+        assert_int_equal(cgp_measure(&g, &ds, &t, CGP_ERROR_SE, &fa, NULL), CGPC_OK);
+        assert_int_equal(cgp_measure(&back, &ds, &t, CGP_ERROR_SE, &fb, NULL), CGPC_OK);
+        assert_true(fa.err_sum == fb.err_sum && fa.energy_pj == fb.energy_pj &&
+                    fa.delay_ns == fb.delay_ns && fa.area_um2 == fb.area_um2);
+        assert_int_equal(fa.gates, fb.gates);
+        assert_int_equal(fa.depth, fb.depth);
+        /* and the parsed circuit writes the same token (node names aside: positions) */
+        free(a);
+        free(b);
+        free(token);
+        cgp_scratch_free(&sc);
+        cgp_genome_free(&g);
+        cgp_genome_free(&back);
+        cgp_dataset_free(&ds);
+    }
+}
+
+static void token__bad_text__clear_errors(void **state)
+{
+    (void)state;
+    static const char *const bad[][2] = {
+        {"n7=add(i0);out=n7", "add takes 2 inputs"},
+        {"n7=frob(i0,i1);out=n7", "bad node 'n7=frob(i0,i1)'"},
+        {"out=n3", "bad output list"},
+        {"n1=neg(i0)", "no 'out=' list"},
+        {"n1=neg(i9);out=n1", "neg takes 1 inputs"},
+        {"n1=neg(i0);n1=not(i0);out=n1", "node n1 defined twice"},
+        {"out=i0;n1=neg(i0)", "one 'out=' list at the end"},
+        {"n1=neg(n2);n2=not(i0);out=n1", "neg takes 1 inputs"},
+        {"n99999999999=neg(i0);out=i0", "bad node"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct cgp_genome g;
+        struct cgpc_err err = {0};
+        assert_int_equal(cgp_circuit_token_parse(bad[i][0], 2, &g, &err), CGPC_ERR_FORMAT);
+        if (!strstr(err.msg, bad[i][1]))
+            fail_msg("'%s': '%s' lacks '%s'", bad[i][0], err.msg, bad[i][1]);
+    }
+    struct cgp_genome g;
+    assert_int_equal(cgp_circuit_token_parse("out=i1,i0", 2, &g, NULL), CGPC_OK);
+    assert_int_equal(g.shape.n_outputs, 2);
+    cgp_genome_free(&g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1293,6 +1375,8 @@ int main(void)
         cmocka_unit_test(checkpoint__fuzz_corpus__every_file_refused),
         cmocka_unit_test(genome_check__unused_input_gene_out_of_range__rejected),
         cmocka_unit_test(rundir_merge__parts__one_directory_with_every_run),
+        cmocka_unit_test(token__random_circuits__parse_back_to_equal_outputs_and_costs),
+        cmocka_unit_test(token__bad_text__clear_errors),
         cmocka_unit_test(thresholds__chain_and_independent__start_points_and_flags),
         cmocka_unit_test(value_slots__any_output_count__same_error_as_expanded),
         cmocka_unit_test(dataset__text_round_trip__equal),

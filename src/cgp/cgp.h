@@ -188,6 +188,17 @@ cgpc_status cgp_genome_parse(struct cgp_genome *g, const char *text, const char 
                              struct cgpc_err *err);
 cgpc_status cgp_genome_load(struct cgp_genome *g, const char *path, struct cgpc_err *err);
 
+/* One-token form of a circuit, the `circuit` column of statistics journals, Pareto archives and
+ * checkpoints: "n12=add(i0,n5);n40=shr1(n12);out=n40,i3" (nodes in the order given, named by
+ * their grid index; iK is input K). cgp_circuit_token writes g's nodes order[0..n_active)
+ * (malloc'ed; NULL when out of memory). cgp_circuit_token_parse reads one back into a genome
+ * of one row with one node per column in token order (full connectivity; the function set is
+ * the operators used), checked by cgp_genome_check: evaluate it with cgp_eval_reference and
+ * cost it with cgp_measure like any circuit. */
+char *cgp_circuit_token(const struct cgp_genome *g, const int32_t *order, int n_active);
+cgpc_status cgp_circuit_token_parse(const char *token, int n_inputs, struct cgp_genome *g,
+                                    struct cgpc_err *err);
+
 /* ---- kernels: operator semantics, decoding, evaluation ----------------------------------- */
 
 /* Operator arity as used by the decoder (ops.h arity; a table lookup). */

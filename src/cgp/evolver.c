@@ -742,26 +742,5 @@ void cgp_evolver_totals(const struct cgp_evolver *ev, struct cgp_totals *out)
 
 char *cgp_evolver_circuit_string(const struct cgp_evolver *ev)
 {
-    const struct cgp_shape *s = &ev->shape;
-    const int A = s->node_arity, ni = s->n_inputs;
-    size_t cap = (size_t)(ev->psc.n_active + 1) * 64 + (size_t)s->n_outputs * 12 + 16, len = 0;
-    char *buf = malloc(cap);
-    if (!buf)
-        return NULL;
-    buf[0] = 0;
-    for (int i = 0; i < ev->psc.n_active; i++) {
-        int k = ev->psc.order[i];
-        const int32_t *ng = ev->parent.genes + (size_t)k * (A + 1);
-        len += (size_t)snprintf(buf + len, cap - len, "n%d=%s(", k, cgpc_op_name(ng[A]));
-        for (int j = 0; j < cgp_op_arity(ng[A]); j++)
-            len += (size_t)snprintf(buf + len, cap - len, "%s%c%d", j ? "," : "",
-                                    ng[j] < ni ? 'i' : 'n', ng[j] < ni ? ng[j] : ng[j] - ni);
-        len += (size_t)snprintf(buf + len, cap - len, ");");
-    }
-    len += (size_t)snprintf(buf + len, cap - len, "out=");
-    const int32_t *out = ev->parent.genes + (size_t)s->n_nodes * (A + 1);
-    for (int o = 0; o < s->n_outputs; o++)
-        len += (size_t)snprintf(buf + len, cap - len, "%s%c%d", o ? "," : "",
-                                out[o] < ni ? 'i' : 'n', out[o] < ni ? out[o] : out[o] - ni);
-    return buf;
+    return cgp_circuit_token(&ev->parent, ev->psc.order, ev->psc.n_active);
 }

@@ -13,179 +13,46 @@
 
 /* ---- circuits in one-token form ------------------------------------------------------------ */
 
-struct token_circuit {
-    int n_inputs, n_nodes, n_outputs;
-    struct energy_node *nodes; /* sources: 0..n_inputs-1 inputs, n_inputs + k node k */
-    int32_t *outputs;
-};
-
-static void token_circuit_free(struct token_circuit *c)
-{
-    free(c->nodes);
-    free(c->outputs);
-    memset(c, 0, sizeof *c);
-}
-
-/* "i3" -> 3; "n12" -> n_inputs + index of node named 12 (names[] holds node numbers in order). */
-static int token_source(const char *s, size_t len, int n_inputs, const long *names, int n_nodes)
-{
-    if (len < 2 || (s[0] != 'i' && s[0] != 'n'))
-        return -1;
-    char buf[32];
-    if (len - 1 >= sizeof buf)
-        return -1;
-    memcpy(buf, s + 1, len - 1);
-    buf[len - 1] = '\0';
-    int64_t v;
-    if (cgpc_parse_i64(buf, 0, INT32_MAX, &v, NULL) != CGPC_OK)
-        return -1;
-    if (s[0] == 'i')
-        return v < n_inputs ? (int)v : -1;
-    for (int k = 0; k < n_nodes; k++)
-        if (names[k] == v)
-            return n_inputs + k;
-    return -1;
-}
-
-static cgpc_status token_parse(const char *token, int n_inputs, struct token_circuit *c,
-                               struct cgpc_err *err)
-{
-    memset(c, 0, sizeof *c);
-    c->n_inputs = n_inputs;
-    size_t len = strlen(token);
-    int cap = 1;
-    for (size_t i = 0; i < len; i++)
-        cap += token[i] == ';' || token[i] == ',';
-    c->nodes = calloc((size_t)cap, sizeof *c->nodes);
-    c->outputs = calloc((size_t)cap, sizeof *c->outputs);
-    long *names = calloc((size_t)cap, sizeof *names);
-    cgpc_status st = CGPC_OK;
-    if (!c->nodes || !c->outputs || !names) {
-        st = CGPC_FAIL(err, CGPC_ERR_NOMEM, "out of memory");
-        goto out;
-    }
-    const char *p = token;
-    while (*p) {
-        const char *end = strchr(p, ';');
-        size_t n = end ? (size_t)(end - p) : strlen(p);
-        if (strncmp(p, "out=", 4) == 0) {
-            const char *q = p + 4, *stop = p + n;
-            while (q < stop) {
-                const char *comma = memchr(q, ',', (size_t)(stop - q));
-                size_t m = comma ? (size_t)(comma - q) : (size_t)(stop - q);
-                int src = token_source(q, m, n_inputs, names, c->n_nodes);
-                if (src < 0) {
-                    st = CGPC_FAIL(err, CGPC_ERR_FORMAT, "circuit: bad output source '%.*s'",
-                                   (int)m, q);
-                    goto out;
-                }
-                c->outputs[c->n_outputs++] = src;
-                q += m + (comma ? 1 : 0);
-            }
-        } else {
-            /* nK=op(a,b,...) */
-            const char *eq = memchr(p, '=', n), *open = memchr(p, '(', n);
-            const char *close = n ? (p[n - 1] == ')' ? p + n - 1 : NULL) : NULL;
-            char opname[32];
-            if (!eq || !open || !close || open < eq || p[0] != 'n' ||
-                (size_t)(open - eq - 1) >= sizeof opname) {
-                st = CGPC_FAIL(err, CGPC_ERR_FORMAT, "circuit: bad node '%.*s'", (int)n, p);
-                goto out;
-            }
-            memcpy(opname, eq + 1, (size_t)(open - eq - 1));
-            opname[open - eq - 1] = '\0';
-            int op = cgpc_op_from_name(opname);
-            char num[32];
-            size_t num_len = (size_t)(eq - p - 1);
-            int64_t name = -1;
-            if (num_len < sizeof num) {
-                memcpy(num, p + 1, num_len);
-                num[num_len] = '\0';
-                cgpc_parse_i64(num, 0, INT32_MAX, &name, NULL);
-            }
-            if (op < 0 || name < 0) {
-                st = CGPC_FAIL(err, CGPC_ERR_FORMAT, "circuit: bad node '%.*s'", (int)n, p);
-                goto out;
-            }
-            struct energy_node *node = &c->nodes[c->n_nodes];
-            node->op = op;
-            int arity = cgpc_op_arity(op), got = 0;
-            const char *q = open + 1;
-            while (q < close) {
-                const char *comma = memchr(q, ',', (size_t)(close - q));
-                size_t m = comma ? (size_t)(comma - q) : (size_t)(close - q);
-                int src = got < CGPC_OP_MAX_ARITY
-                              ? token_source(q, m, n_inputs, names, c->n_nodes)
-                              : -1;
-                if (src < 0) {
-                    st = CGPC_FAIL(err, CGPC_ERR_FORMAT, "circuit: bad source '%.*s' in '%.*s'",
-                                   (int)m, q, (int)n, p);
-                    goto out;
-                }
-                node->in[got++] = src;
-                q += m + (comma ? 1 : 0);
-            }
-            if (got != arity) {
-                st = CGPC_FAIL(err, CGPC_ERR_FORMAT, "circuit: %s takes %d inputs, '%.*s' has %d",
-                               opname, arity, (int)n, p, got);
-                goto out;
-            }
-            names[c->n_nodes++] = (long)name;
-        }
-        p += n + (end ? 1 : 0);
-    }
-out:
-    free(names);
-    if (st != CGPC_OK)
-        token_circuit_free(c);
-    return st;
-}
-
 cgpc_status exp_circuit_token_eval(const char *token, const struct cgp_dataset *ds,
                                    const int32_t *slot_of, const struct energy_gate_table *t,
                                    int8_t *outputs, struct energy_circuit_cost *cost,
                                    struct cgpc_err *err)
 {
-    struct token_circuit c;
-    cgpc_status st = token_parse(token, ds->n_inputs, &c, err);
+    /* the token's own parser and the engine's reference evaluator (src/cgp) */
+    struct cgp_genome g, full = {0};
+    cgpc_status st = cgp_circuit_token_parse(token, ds->n_inputs, &g, err);
     if (st != CGPC_OK)
         return st;
-    int n_src = c.n_inputs + c.n_nodes;
-    int8_t *v = malloc((size_t)n_src + 1);
-    double *arrival = malloc(((size_t)n_src + 1) * sizeof *arrival);
-    int *depth = malloc(((size_t)n_src + 1) * sizeof *depth);
-    if (!v || !arrival || !depth) {
-        st = CGPC_FAIL(err, CGPC_ERR_NOMEM, "out of memory");
-        goto out;
-    }
-    for (int o = 0; o < ds->n_outputs; o++) {
+    for (int o = 0; o < ds->n_outputs && st == CGPC_OK; o++) {
         int k = slot_of ? slot_of[o] : o;
-        if (k < 0 || k >= c.n_outputs) {
+        if (k < 0 || k >= g.shape.n_outputs)
             st = CGPC_FAIL(err, CGPC_ERR_FORMAT,
-                           "circuit has %d outputs; the data set needs output %d", c.n_outputs, k);
-            goto out;
-        }
+                           "circuit has %d outputs; the data set needs output %d",
+                           g.shape.n_outputs, k);
     }
-    for (int d = 0; d < ds->n_items; d++) {
-        for (int i = 0; i < c.n_inputs; i++)
-            v[i] = ds->in[(size_t)i * ds->stride + d];
-        for (int k = 0; k < c.n_nodes; k++) {
-            const struct energy_node *nd = &c.nodes[k];
-            int8_t a[CGPC_OP_MAX_ARITY] = {0};
-            for (int j = 0; j < cgpc_op_arity(nd->op); j++)
-                a[j] = v[nd->in[j]];
-            v[c.n_inputs + k] = cgp_op_scalar(nd->op, a[0], a[1], a[2], a[3], d);
-        }
-        for (int o = 0; o < ds->n_outputs; o++)
-            outputs[(size_t)o * ds->n_items + d] = v[c.outputs[slot_of ? slot_of[o] : o]];
+    /* the outputs the data set reads: through the slot map, or the first n_outputs */
+    int32_t *map = NULL;
+    if (st == CGPC_OK && !slot_of && g.shape.n_outputs != ds->n_outputs) {
+        if (!(map = malloc((size_t)ds->n_outputs * sizeof *map)))
+            st = CGPC_FAIL(err, CGPC_ERR_NOMEM, "out of memory");
+        for (int o = 0; map && o < ds->n_outputs; o++)
+            map[o] = o;
     }
-    energy_circuit_account(t, c.nodes, c.n_nodes, c.n_inputs, c.outputs, c.n_outputs, arrival,
-                           depth, cost);
-out:
-    free(v);
-    free(arrival);
-    free(depth);
-    token_circuit_free(&c);
+    const int32_t *wiring = slot_of ? slot_of : map;
+    if (st == CGPC_OK && wiring)
+        st = cgp_genome_expand_slots(&g, wiring, ds->n_outputs, &full, err);
+    const struct cgp_genome *use = wiring ? &full : &g;
+    struct cgp_fitness fit;
+    if (st == CGPC_OK)
+        st = cgp_eval_reference(use, ds, outputs, err);
+    if (st == CGPC_OK)
+        st = cgp_measure(use, ds, t, CGP_ERROR_SE, &fit, err);
+    if (st == CGPC_OK)
+        *cost = (struct energy_circuit_cost){fit.energy_pj, fit.delay_ns, fit.area_um2,
+                                             fit.gates, fit.depth};
+    free(map);
+    cgp_genome_free(&full);
+    cgp_genome_free(&g);
     return st;
 }
 
