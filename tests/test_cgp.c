@@ -1220,7 +1220,12 @@ static void merge_part_dir(const char *dir, int b, int first, int count, const c
     write_text(part, "best.9.4.chr", "stray\n"); /* not this part's run */
     write_text(part, "results.csv", rows);
     write_text(part, "model.txt", model);
-    write_text(part, "config.txt", "cgpc-evolve-config v1\nrows 2\nruns 2\nfirst-run 3\ncols 4\n");
+    struct cgp_params p;
+    cgp_params_default(&p);
+    p.rows = 2;
+    p.runs = count;
+    p.first_run = first;
+    assert_int_equal(cgp_config_save(part, &p, NULL), CGPC_OK);
     write_text(part, "experiment.exp", "cgpc-experiment 1\n");
     write_text(part, "data.txt", "data\n");
 }
@@ -1243,9 +1248,18 @@ static void rundir_merge__parts__one_directory_with_every_run(void **state)
                                                 "3,4,yes,1,0,0,0,0,0,0,0,best.3.4.chr\n"
                                                 "4,4,yes,1,0,0,0,0,0,0,0,best.4.4.chr\n");
     free(text);
+    struct cgp_params p;
+    cgp_params_default(&p);
+    p.rows = 2;
+    p.runs = 5;
+    assert_int_equal(cgp_config_save(p0, &p, NULL), CGPC_OK); /* what one run of all 5 writes */
+    char *want = read_text(p0, "config.txt");
     text = read_text(out, "config.txt");
-    assert_string_equal(text, "cgpc-evolve-config v1\nrows 2\nruns 5\nfirst-run 0\ncols 4\n");
+    assert_string_equal(text, want);
     free(text);
+    free(want);
+    p.runs = 2;
+    assert_int_equal(cgp_config_save(p0, &p, NULL), CGPC_OK);
     for (int r = 0; r < 5; r++) {
         char name[64];
         snprintf(name, sizeof name, "best.%d.4.chr", r);
@@ -1261,9 +1275,19 @@ static void rundir_merge__parts__one_directory_with_every_run(void **state)
     assert_int_equal(cgp_rundir_run_of_file("best.x.4.chr"), -1);
     assert_int_equal(cgp_rundir_run_of_file("pareto.1.2.csv"), -1);
     assert_int_equal(cgp_rundir_run_of_file("results.csv"), -1);
+    /* a part of another run (other parameters) */
+    struct cgpc_err err = {0};
+    p.rows = 3;
+    p.runs = 3;
+    p.first_run = 2;
+    assert_int_equal(cgp_config_save(p1, &p, NULL), CGPC_OK);
+    snprintf(out, sizeof out, "%s/merged1", dir);
+    assert_int_equal(cgp_rundir_merge(parts, 2, out, 5, 0, &err), CGPC_ERR_FORMAT);
+    assert_non_null(strstr(err.msg, "config.txt: rows is 3, part 0 has 2: the parts are not one run"));
+    p.rows = 2;
+    assert_int_equal(cgp_config_save(p1, &p, NULL), CGPC_OK);
     /* a part evolved on another model file */
     write_text(p1, "model.txt", "cgpc-model-record 1\nfnv1a64 2\n");
-    struct cgpc_err err = {0};
     snprintf(out, sizeof out, "%s/merged2", dir);
     assert_int_equal(cgp_rundir_merge(parts, 2, out, 5, 0, &err), CGPC_ERR_FORMAT);
     assert_non_null(strstr(err.msg, "did not use the same model file"));

@@ -15,7 +15,6 @@
 #include "common/parallel.h"
 #include "common/parse.h"
 
-#define CGP_CONFIG_MAGIC "cgpc-evolve-config v1"
 
 struct run_state {
     struct cgp_evolver *ev;
@@ -115,41 +114,6 @@ static void on_improve(struct cgp_evolver *ev, void *user)
     struct run_state *rs = user;
     if (record_parent(rs, &rs->hook_err) != CGPC_OK)
         ev->hook_failed = 1;
-}
-
-/* ---- configuration ------------------------------------------------------------------------ */
-
-static cgpc_status config_write(struct run_state *rs, const struct cgp_params *p,
-                                struct cgpc_err *err)
-{
-    struct cgpc_atomic_file af;
-    cgpc_status st = cgpc_atomic_open(&af, dir_path(rs, "config.txt"), err);
-    if (st != CGPC_OK)
-        return st;
-    fprintf(af.fp, CGP_CONFIG_MAGIC "\n# the run configuration; `cgpc evolve --resume DIR` reads "
-            "it\n");
-    if ((st = cgp_params_write(p, af.fp, err)) != CGPC_OK) {
-        cgpc_atomic_abort(&af);
-        return st;
-    }
-    return cgpc_atomic_close(&af, err);
-}
-
-static cgpc_status config_read(const char *path, struct cgp_params *p, struct cgpc_err *err)
-{
-    unsigned char *data = NULL;
-    size_t len;
-    cgpc_status st = cgpc_read_file(path, &data, &len, err);
-    if (st != CGPC_OK)
-        return st;
-    const char *t = (const char *)data;
-    if (strncmp(t, CGP_CONFIG_MAGIC "\n", strlen(CGP_CONFIG_MAGIC) + 1) != 0)
-        st = CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s: expected '" CGP_CONFIG_MAGIC "' (not a cgpc "
-                       "evolve directory, or written by another version)", path);
-    else
-        st = cgp_params_parse(p, t + strlen(CGP_CONFIG_MAGIC) + 1, path, err);
-    free(data);
-    return st;
 }
 
 /* ---- checkpoints --------------------------------------------------------------------------- */
@@ -427,7 +391,7 @@ cgpc_status cgp_evolve_dir(const struct cgp_params *p_in, const struct cgp_datas
     if (totals)
         memset(totals, 0, sizeof *totals);
     if (resume) {
-        if ((st = config_read(dir_path(&rs, "config.txt"), &p, err)) != CGPC_OK ||
+        if ((st = cgp_config_load(out_dir, &p, err)) != CGPC_OK ||
             (st = cgp_data_load(out_dir, &ds_own, err)) != CGPC_OK)
             goto out;
         ds = &ds_own;
@@ -441,7 +405,7 @@ cgpc_status cgp_evolve_dir(const struct cgp_params *p_in, const struct cgp_datas
             goto out;
         }
         if ((st = cgpc_mkdirs(out_dir, err)) != CGPC_OK ||
-            (st = config_write(&rs, &p, err)) != CGPC_OK ||
+            (st = cgp_config_save(out_dir, &p, err)) != CGPC_OK ||
             (st = cgp_data_save(out_dir, ds, err)) != CGPC_OK)
             goto out;
     }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "cgp/params.h"
 #include "common/fileio.h"
 #include "common/parse.h"
 
@@ -82,6 +83,44 @@ int cgp_rundir_has_checkpoint(const char *dir)
 {
     char p[4200];
     return cgpc_path_exists(pathf(p, dir, "checkpoint"));
+}
+
+/* ---- config.txt --------------------------------------------------------------------------------- */
+
+cgpc_status cgp_config_save(const char *dir, const struct cgp_params *p, struct cgpc_err *err)
+{
+    char path[4200];
+    struct cgpc_atomic_file af;
+    cgpc_status st = cgpc_atomic_open(&af, pathf(path, dir, "config.txt"), err);
+    if (st != CGPC_OK)
+        return st;
+    fprintf(af.fp, CGP_CONFIG_MAGIC "\n# the run configuration; `cgpc evolve --resume DIR` reads "
+            "it\n");
+    if ((st = cgp_params_write(p, af.fp, err)) != CGPC_OK) {
+        cgpc_atomic_abort(&af);
+        return st;
+    }
+    return cgpc_atomic_close(&af, err);
+}
+
+cgpc_status cgp_config_load(const char *dir, struct cgp_params *p, struct cgpc_err *err)
+{
+    char path[4200];
+    unsigned char *data = NULL;
+    size_t len;
+    cgpc_status st = cgpc_read_file(pathf(path, dir, "config.txt"), &data, &len, err);
+    if (st != CGPC_OK)
+        return st;
+    const char *t = (const char *)data;
+    if (strlen(t) != len)
+        st = CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s: expected text, found a NUL byte", path);
+    else if (strncmp(t, CGP_CONFIG_MAGIC "\n", strlen(CGP_CONFIG_MAGIC) + 1) != 0)
+        st = CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s:1: expected '" CGP_CONFIG_MAGIC "' (not a cgpc "
+                       "evolve directory, or written by another version)", path);
+    else
+        st = cgp_params_parse(p, t + strlen(CGP_CONFIG_MAGIC) + 1, path, err);
+    free(data);
+    return st;
 }
 
 /* ---- checkpoint -------------------------------------------------------------------------------- */
@@ -941,33 +980,6 @@ static cgpc_status copy_raw(const char *from, const char *to, struct cgpc_err *e
     return st;
 }
 
-/* config.txt with its "runs"/"first-run" lines set to the whole run's. */
-static char *merged_config(const char *text, int runs, int first_run)
-{
-    size_t cap = strlen(text) + 64;
-    char *out = malloc(cap);
-    if (!out)
-        return NULL;
-    size_t n = 0;
-    for (const char *p = text; *p;) {
-        size_t len = strcspn(p, "\n");
-        if (!strncmp(p, "runs ", 5))
-            n += (size_t)snprintf(out + n, cap - n, "runs %d", runs);
-        else if (!strncmp(p, "first-run ", 10))
-            n += (size_t)snprintf(out + n, cap - n, "first-run %d", first_run);
-        else {
-            memcpy(out + n, p, len);
-            n += len;
-        }
-        p += len;
-        if (*p == '\n')
-            out[n++] = *p++;
-        out[n] = '\0';
-    }
-    out[n] = '\0';
-    return out;
-}
-
 /* One part's per-run files and its results rows (appended to *results). */
 static cgpc_status merge_part(const struct cgp_rundir_part *part, const char *out,
                               char **results, size_t *results_len, struct cgpc_err *err)
@@ -1015,8 +1027,8 @@ static cgpc_status merge_part(const struct cgp_rundir_part *part, const char *ou
 cgpc_status cgp_rundir_merge(const struct cgp_rundir_part *parts, int n, const char *out,
                              int runs, int first_run, struct cgpc_err *err)
 {
-    char *results = NULL, *config = NULL, *config2 = NULL;
-    size_t results_len = 0, len;
+    char *results = NULL;
+    size_t results_len = 0;
     char from[4200], to[4200];
     cgpc_status s = n > 0 ? cgpc_mkdirs(out, err)
                           : CGPC_FAIL(err, CGPC_ERR_ARG, "%s: nothing to merge", out);
@@ -1040,18 +1052,31 @@ cgpc_status cgp_rundir_merge(const struct cgp_rundir_part *parts, int n, const c
         free(x);
         free(y);
     }
-    if (s == CGPC_OK && (s = read_raw(pathf(from, parts[0].dir, "config.txt"), &config, &len,
-                                      err)) == CGPC_OK) {
-        if (!(config2 = merged_config(config, runs, first_run)))
-            s = CGPC_FAIL(err, CGPC_ERR_NOMEM, "%s: out of memory", from);
-        else
-            s = cgpc_write_file_atomic(pathf(to, out, "config.txt"), config2, strlen(config2),
-                                       err);
+    /* config.txt: part 0's with the whole run's runs and first-run; every part the same run */
+    struct cgp_params p0, pb;
+    if (s == CGPC_OK)
+        s = cgp_config_load(parts[0].dir, &p0, err);
+    for (int b = 1; s == CGPC_OK && b < n; b++) {
+        if ((s = cgp_config_load(parts[b].dir, &pb, err)) != CGPC_OK)
+            break;
+        pb.runs = p0.runs;
+        pb.first_run = p0.first_run;
+        char a_txt[256], b_txt[256];
+        for (int k = 0; k < CGP_PARAM_COUNT && s == CGPC_OK; k++) {
+            cgp_param_format(&p0, k, a_txt, sizeof a_txt);
+            cgp_param_format(&pb, k, b_txt, sizeof b_txt);
+            if (strcmp(a_txt, b_txt))
+                s = CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s/config.txt: %s is %s, part 0 has %s: the "
+                              "parts are not one run", parts[b].dir,
+                              cgp_param_table[k].name, b_txt, a_txt);
+        }
     }
+    p0.runs = runs;
+    p0.first_run = first_run;
+    if (s == CGPC_OK)
+        s = cgp_config_save(out, &p0, err);
     if (s == CGPC_OK)
         s = cgpc_write_file_atomic(pathf(to, out, "results.csv"), results, results_len, err);
     free(results);
-    free(config);
-    free(config2);
     return s;
 }

@@ -28,6 +28,7 @@
 #include "cgp/cgp.h"
 #include "common/error.h"
 
+#define CGP_CONFIG_MAGIC "cgpc-evolve-config v1"
 #define CGP_CKPT_MAGIC "cgpc-checkpoint v1"
 #define CGP_SLOTS_MAGIC "cgpc-slots v1"
 #define CGP_MODEL_RECORD_MAGIC "cgpc-model-record 1"
@@ -53,6 +54,13 @@ void cgp_rundir_best_name(char *buf, size_t cap, int run, double threshold);
 /* Run number of a per-run file name (statistics.R.csv.gz|.csv.part, best.R.T.chr,
  * pareto.R.csv), or -1 for any other name. */
 int cgp_rundir_run_of_file(const char *name);
+
+/* ---- config.txt ------------------------------------------------------------------------------- */
+
+/* The run's CGP parameters: the magic line, a comment, then the parameter table's file lines
+ * (cgp_params_write / cgp_params_parse: every parameter once, each range-checked). */
+cgpc_status cgp_config_save(const char *dir, const struct cgp_params *p, struct cgpc_err *err);
+cgpc_status cgp_config_load(const char *dir, struct cgp_params *p, struct cgpc_err *err);
 
 /* ---- checkpoint ------------------------------------------------------------------------------ */
 
@@ -204,8 +212,9 @@ struct cgp_rundir_part {
     int first_run, count;
 };
 /* Merge parts (in run order) into out: each part's per-run files of its own runs, the shared
- * files of part 0 (model.txt must be equal in every part), config.txt with runs/first-run set
- * to the whole run's, and one results.csv (the header once, each part's rows in order). */
+ * files of part 0 (model.txt must be equal in every part), part 0's config.txt with runs and
+ * first-run set to the whole run's (the others must agree on every other parameter), and one
+ * results.csv (the header once, each part's rows in order). */
 cgpc_status cgp_rundir_merge(const struct cgp_rundir_part *parts, int n, const char *out,
                              int runs, int first_run, struct cgpc_err *err);
 

@@ -48,6 +48,8 @@ cgpc_status exp_traindir_check_resume(const struct exp_config *cfg, const char *
     cgpc_status st = exp_config_load(old, path, err);
     for (int k = 0; st == CGPC_OK && exp_config_keys[k].key; k++) {
         const char *key = exp_config_keys[k].key;
+        if (!exp_config_key_visible(k))
+            continue;
         char a[4200], b[4200];
         if (!strcmp(key, "model")) {
             model_file(old, a, sizeof a);
