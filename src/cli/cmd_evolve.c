@@ -155,6 +155,11 @@ static int parse_evolve(struct evolve_opts *o, int argc, char **argv)
     for (int i = 0; i < CGP_PARAM_COUNT; i++)
         if (o->param_text[i] && cgp_param_set(&o->p, i, o->param_text[i], &err) != CGPC_OK)
             return cli_usage_error("evolve", "%s", err.msg);
+    for (int i = 0; o->resume && i < CGP_PARAM_COUNT; i++)
+        if (o->param_text[i] && (cgp_param_table[i].where & CGP_PF_FILE))
+            return cli_usage_error("evolve", "--resume %s continues the run with the settings of "
+                                   "its config.txt: --%s cannot change them (start a new run "
+                                   "in another --out instead)", o->resume, names[i]);
     if (o->resume && (o->data || o->out))
         return cli_usage_error("evolve", "--resume DIR takes its data and settings from DIR; "
                                "do not combine it with --data or --out");

@@ -18,6 +18,9 @@ opts=(--data "$data" --rows 6 --cols 12 --generations 4000 --mse-thresholds 500 
 expect_exit 0 "$CGPC" evolve "${opts[@]}" --out "$T/straight"
 expect_exit 1 "$CGPC" evolve "${opts[@]}" --out "$T/split" --stop-after-generations 5000
 expect_contains "$T/err" "continue with --resume"
+# the run's settings come from its config.txt: changing one on resume is refused, not ignored
+expect_exit 2 "$CGPC" evolve --resume "$T/split" --rows 5
+expect_contains "$T/err" "continues the run with the settings of its config.txt: --rows cannot change them"
 expect_exit 0 "$CGPC" evolve --resume "$T/split" --threads 1
 for f in results.csv pareto.0.csv pareto.1.csv best.0.500.chr best.0.100.chr best.1.500.chr \
          best.1.100.chr; do

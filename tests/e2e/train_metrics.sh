@@ -41,7 +41,10 @@ expect_contains "$T/err" "continue with --resume"
 expect_exit 0 "$CGPC" train "$EXP" "${small[@]}" --out "$T/r" --resume
 expect_exit 3 "$CGPC" train "$EXP" --generations 2000000 --thresholds "4 1" --runs 1 \
     --out "$T/r2" --stop-after 0.3
-expect_exit 0 "$CGPC" train "$EXP" --out "$T/r2" --resume
+expect_exit 2 "$CGPC" train "$EXP" --out "$T/r2" --resume   # not the experiment it started with
+expect_contains "$T/err" "thresholds: the run was started with '4 1'"
+expect_exit 0 "$CGPC" train "$EXP" --generations 2000000 --thresholds "4 1" --runs 1 \
+    --out "$T/r2" --resume
 expect_exit 0 "$CGPC" train "$EXP" --generations 2000000 --thresholds "4 1" --runs 1 --out "$T/u2"
 for f in best.0.16.chr best.0.1.chr; do cmp -s "$T/u2/$f" "$T/r2/$f" || fail "resumed $f differs"; done
 expect_exit 1 "$CGPC" train "$EXP" "${small[@]}" --out "$T/all"   # DIR holds a run
