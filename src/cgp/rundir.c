@@ -818,7 +818,8 @@ int cgp_stats_parse_row(const char *line, int *run, double *threshold, int64_t *
                         const char **circuit)
 {
     long long gen;
-    if (sscanf(line, "%d,%lf,%lld", run, threshold, &gen) != 3 || gen < 0)
+    if (sscanf(line, "%d,%lf,%lld", run, threshold, &gen) != 3 || gen < 0 || *run < 0 ||
+        !isfinite(*threshold))
         return 0;
     *generation = gen;
     const char *token = line;

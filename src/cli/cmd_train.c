@@ -189,6 +189,19 @@ static int train_one(const struct train_opts *o, const struct exp_config *cfg, c
     }
     s.params.first_run = o->run_first;
     s.params.runs = count;
+    struct cgp_params started;
+    if (resuming && cgp_config_load(out, &started, &err) != CGPC_OK) {
+        exp_setup_free(&s);
+        return cli_report("train", &err, 0);
+    }
+    if (resuming && (started.first_run != s.params.first_run || started.runs != s.params.runs)) {
+        cli_usage_error("train", "--resume %s: the run was started for runs %d..%d, not %d..%d "
+                        "(--run-first/--run-count must be those it was started with)", out,
+                        started.first_run, started.first_run + started.runs - 1,
+                        s.params.first_run, s.params.first_run + s.params.runs - 1);
+        exp_setup_free(&s);
+        return CLI_EXIT_USAGE;
+    }
     if (o->common.verbose)
         fprintf(stderr,
                 "cgpc train: %s: %d item(s), %d inputs -> %d outputs (%" PRId64

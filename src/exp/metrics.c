@@ -211,8 +211,10 @@ static cgpc_status earlier_circuits(const char *dir, int run, double threshold, 
         double r_thr;
         int64_t gen;
         const char *token;
-        if (!cgp_stats_parse_row(c->stats.lines[i], &r_run, &r_thr, &gen, &token) ||
-            r_run != run || fabs(r_thr - threshold) > 1e-9 * fmax(1, fabs(threshold)))
+        if (!cgp_stats_parse_row(c->stats.lines[i], &r_run, &r_thr, &gen, &token))
+            return CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s: statistics of run %d, row %d: expected "
+                             "run,threshold,generation,...,circuit", dir, run, i + 1);
+        if (r_run != run || fabs(r_thr - threshold) > 1e-9 * fmax(1, fabs(threshold)))
             continue;
         if (!previous) { /* the newest row of this stage is the final circuit: rank 1 */
             previous = token;

@@ -2,8 +2,8 @@
 # cgpc train --resume: a run resumes only with the experiment it was started with. A different
 # experiment file or a differing override (--rows 5) is refused with exit 2 naming the key and
 # both values, and nothing in the directory changes; the same experiment resumes to the end
-# with results equal to an uninterrupted run. A corrupt checkpoint is refused with exit 1
-# naming file, line and field.
+# with results equal to an uninterrupted run; other --run-first/--run-count are refused too. A
+# corrupt checkpoint is refused with exit 1 naming file, line and field.
 source "$(dirname "$0")/lib.sh"
 
 EXP=$CGPC_ROOT/experiments/single_channel.exp
@@ -24,6 +24,9 @@ echo "name = single_channel" >>"$T/other.exp"
 expect_exit 2 "$CGPC" train "$T/other.exp" "${small[@]}" --out "$T/d" --resume
 expect_contains "$T/err" "cols: the run was started with '7'"
 cmp "$T/d/checkpoint" "$T/ckpt.before" || fail "a refused resume changed the checkpoint"
+
+expect_exit 2 "$CGPC" train "$EXP" "${small[@]}" --out "$T/d" --resume --run-first 1
+expect_contains "$T/err" "the run was started for runs 0..1, not 1..1"
 
 # a corrupt checkpoint: refused naming file:line and the field
 sed 's/^stage-generations .*/stage-generations -5/' "$T/ckpt.before" >"$T/d/checkpoint"
