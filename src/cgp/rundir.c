@@ -246,6 +246,9 @@ cgpc_status cgp_checkpoint_parse(struct cgp_checkpoint *ck, const char *text, co
     cgpc_status st = CGPC_OK;
     if (!copy)
         return CGPC_FAIL(err, CGPC_ERR_NOMEM, "%s: out of memory", name);
+    int64_t n_lines = 0;
+    for (const char *c = copy; *c; c++)
+        n_lines += *c == '\n';
     char *line = copy, *next;
     for (int ln = 1; line && *line; line = next, ln++) {
         next = strchr(line, '\n');
@@ -362,6 +365,10 @@ cgpc_status cgp_checkpoint_parse(struct cgp_checkpoint *ck, const char *text, co
             if (cgpc_parse_i64(v, key->min, key->max, &ival[k], &e) != CGPC_OK)
                 CK_FAIL("%s:%d: %s: expected an integer in [%" PRId64 ", %" PRId64 "], got "
                         "'%.40s'", name, ln, key->name, key->min, key->max, v);
+            /* allocate nothing for rows the file cannot hold */
+            if (key->type == CK_COUNT && ival[k] > n_lines)
+                CK_FAIL("%s:%d: %s: %" PRId64 " rows announced, the file has %" PRId64 " lines",
+                        name, ln, key->name, ival[k], n_lines);
             if (k == K_RESULTS && ival[k] &&
                 !(results = calloc((size_t)ival[k], sizeof *results)))
                 CK_FAIL("%s:%d: out of memory", name, ln);
