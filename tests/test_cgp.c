@@ -528,7 +528,7 @@ static void run_threads_lazy(int threads, int items, int lazy, struct cgp_genome
     struct energy_gate_table t;
     small_setup(&p, &t, 8, 16);
     p.lambda = 5;
-    p.parallel_min_us = 0; /* always use the threads */
+    p.parallel_min_work = 0; /* always use the threads */
     p.thresholds[0] = 2000;
     cgpc_set_threads(threads);
     struct cgp_evolver *ev;
@@ -595,6 +595,47 @@ static void threads__one_vs_two__bit_identical(void **state)
         cgp_genome_free(&g1);
     }
     cgpc_set_threads(2);
+}
+
+/* Threads are used only for windows whose generations evaluated enough node x item operations
+ * (counted, so the decision is the same on a busy machine), and the result never changes. */
+static void threads__by_counted_work__only_long_generations(void **state)
+{
+    (void)state;
+    struct cgp_dataset ds;
+    random_dataset(&ds, 6, 5, 20, 21);
+    struct cgp_params p;
+    struct energy_gate_table t;
+    small_setup(&p, &t, 8, 16);
+    p.thresholds[0] = 2000;
+    cgpc_set_threads(2);
+    struct cgp_genome g[3];
+    int64_t par[3];
+    const int64_t min_work[3] = {1000000000000, 1, 0}; /* never; every window after the first;
+                                                          always */
+    for (int k = 0; k < 3; k++) {
+        p.parallel_min_work = min_work[k];
+        struct cgp_evolver *ev;
+        evolver_small(&ev, &ds, &p, &t);
+        cgp_evolver_begin(ev, 0, 0, NULL, 0);
+        cgp_evolver_advance(ev, 3000);
+        struct cgp_totals tot;
+        cgp_evolver_totals(ev, &tot);
+        par[k] = tot.parallel_generations;
+        assert_int_equal(cgp_genome_init(&g[k], &ev->shape, &ev->fset, NULL), CGPC_OK);
+        memcpy(g[k].genes, ev->parent.genes, (size_t)ev->shape.n_genes * sizeof *g[k].genes);
+        cgp_evolver_free(ev);
+    }
+    assert_int_equal(par[0], 0);
+    if (cgpc_max_threads() > 1) {
+        assert_int_equal(par[1], 3000 - 1024); /* the first window runs on one thread */
+        assert_int_equal(par[2], 3000);
+    }
+    for (int k = 1; k < 3; k++)
+        assert_memory_equal(g[0].genes, g[k].genes, (size_t)g[0].shape.n_genes * sizeof(int32_t));
+    for (int k = 0; k < 3; k++)
+        cgp_genome_free(&g[k]);
+    cgp_dataset_free(&ds);
 }
 
 /* ---- runs with files: resume, thresholds -------------------------------------------------- */
@@ -1393,6 +1434,7 @@ int main(void)
         cmocka_unit_test(stops__patience_signal_and_progress__honoured),
         cmocka_unit_test(lazy_values__vs_full_application__identical_search),
         cmocka_unit_test(threads__one_vs_two__bit_identical),
+        cmocka_unit_test(threads__by_counted_work__only_long_generations),
         cmocka_unit_test(resume__split_at_half__equals_uninterrupted),
         cmocka_unit_test(resume__crash_after_statistics_compressed__completes),
         cmocka_unit_test(checkpoint__corrupt_fields__refused_naming_line_and_field),

@@ -86,7 +86,7 @@ cgpc_status cgp_dataset_value_slots(const struct cgp_dataset *ds, struct cgp_dat
 /* The fields are generated from the parameter table in cgp/params.h (defaults, ranges and
  * help are there too): rows, cols, levels_back, lambda, mutation_max, generations, patience,
  * time_limit, error_kind, thresholds[] + n_thresholds, independent, multiplex, value_slots,
- * functions[] + n_functions, seed, runs, first_run, checkpoint_every, parallel_min_us,
+ * functions[] + n_functions, seed, runs, first_run, checkpoint_every, parallel_min_work,
  * stop_after. */
 #define CGP_FIELD_INT(f) int f;
 #define CGP_FIELD_I64(f) int64_t f;
@@ -327,7 +327,9 @@ struct cgp_progress {
     double threshold;
     int64_t generation;      /* generations done in this run */
     const struct cgp_fitness *best;
-    double gens_per_s;
+    /* rates since the last report, per second of wall time: generations, offspring evaluated
+     * (not skipped as neutral), and active-node x item evaluations */
+    double gens_per_s, offspring_per_s, node_evals_per_s;
 };
 
 struct cgp_callbacks {
@@ -354,6 +356,7 @@ struct cgp_totals {
     int64_t evaluations;     /* offspring evaluated (not skipped as neutral) */
     int64_t skipped;         /* offspring skipped: no active gene touched */
     int64_t node_evals;      /* active node evaluations x items */
+    int64_t parallel_generations; /* generations run on several threads (see parallel_min_work) */
     double seconds;          /* search wall time */
 };
 

@@ -6,14 +6,19 @@
  * evaluated on its active nodes only, and the mutations are undone. Then one thread picks the
  * best offspring (lowest index among equals); if it is at least as good as the parent it replaces
  * it (neutral drift) and every worker patches its copy with the winner's mutations. Genomes are
- * never copied per offspring. OpenMP: one parallel region per advance() call with two barriers
- * per generation; which worker evaluates which offspring never changes a result. */
+ * never copied per offspring. OpenMP: one parallel region per window of generations that is
+ * long enough (counted work), two sleeping barriers per generation; which worker evaluates
+ * which offspring never changes a result. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cgp/evolver_internal.h"
 #include "common/parallel.h"
+
+#ifdef _OPENMP
+#include <pthread.h>
+#endif
 
 static void worker_free(struct cgp_worker *w)
 {
@@ -482,37 +487,26 @@ static void offspring_active_undo(struct cgp_worker *w)
 }
 
 /* Make and evaluate offspring i on worker w (whose genes equal the parent's). */
-/* Draw the mutation positions of offspring i0..i1-1 and whether each is neutral. Each keeps its
- * own stream; up to 4 streams are drawn interleaved, so their xoshiro steps overlap in the core
- * (the same numbers as one stream after another). The bound thresholds are precomputed: no
- * division. */
+/* Draw the mutation positions of offspring i0..i1-1 and whether each is neutral, each from its
+ * own stream. The bound thresholds are precomputed: no division. (Drawing 4 streams interleaved
+ * was measured slower: their states spill to memory.) */
 static void draw_positions(struct cgp_evolver *ev, int i0, int i1)
 {
-    enum { B = 4 };
     const uint32_t n_genes = (uint32_t)ev->shape.n_genes, max_mut = (uint32_t)ev->max_mut;
     const uint32_t t_genes = cgpc_rng_threshold(n_genes), t_mut = cgpc_rng_threshold(max_mut);
-    for (int c = i0; c < i1; c += B) {
-        int nb = i1 - c < B ? i1 - c : B, n[B], maxn = 0, touched[B];
-        cgpc_rng r[B];
-        for (int b = 0; b < nb; b++) {
-            offspring_rng(ev, c + b, &r[b]);
-            n[b] = 1 + (int)cgpc_rng_below_t(&r[b], max_mut, t_mut);
-            maxn = n[b] > maxn ? n[b] : maxn;
-            touched[b] = 0;
+    for (int i = i0; i < i1; i++) {
+        struct cgp_offspring *o = &ev->off[i];
+        cgpc_rng r;
+        offspring_rng(ev, i, &r);
+        int n = 1 + (int)cgpc_rng_below_t(&r, max_mut, t_mut), touched = 0;
+        for (int m = 0; m < n; m++) {
+            uint32_t g = cgpc_rng_below_t(&r, n_genes, t_genes);
+            o->gene[m] = (int32_t)g;
+            touched |= ev->active_gene[g];
         }
-        for (int m = 0; m < maxn; m++)
-            for (int b = 0; b < nb; b++)
-                if (m < n[b]) {
-                    uint32_t g = cgpc_rng_below_t(&r[b], n_genes, t_genes);
-                    ev->off[c + b].gene[m] = (int32_t)g;
-                    touched[b] |= ev->active_gene[g];
-                }
-        for (int b = 0; b < nb; b++) {
-            struct cgp_offspring *o = &ev->off[c + b];
-            o->n_mut = n[b];
-            o->neutral = !touched[b];
-            o->has_vals = 0;
-        }
+        o->n_mut = n;
+        o->neutral = !touched;
+        o->has_vals = 0;
     }
 }
 
@@ -641,47 +635,50 @@ static void run_generations(struct cgp_evolver *ev, int64_t n, int parallel)
     }
     int stop = 0;
 #ifdef _OPENMP
+    /* Threads wait for each other in a futex-based pthread barrier, which sleeps: no spinning on
+     * a core another process needs, whatever OMP_WAIT_POLICY says. Offspring are dealt round
+     * robin by thread; which thread evaluates which never changes a result. */
+    pthread_barrier_t bar;
+    int nt = 0;
 #pragma omp parallel num_threads(ev->n_workers)
-#endif
     {
-        struct cgp_worker *w = &ev->w[cgpc_thread_id()];
-        int64_t done = 0;
-        while (!stop) {
-#ifdef _OPENMP
-#pragma omp for schedule(static)
-#endif
-            for (int i = 0; i < ev->p.lambda; i++) {
+#pragma omp single
+        {
+            nt = omp_get_num_threads();
+            pthread_barrier_init(&bar, NULL, (unsigned)nt);
+        } /* implicit barrier: bar is ready */
+        int tid = omp_get_thread_num();
+        struct cgp_worker *w = &ev->w[tid];
+        for (int64_t done = 1; !stop; done++) {
+            for (int i = tid; i < ev->p.lambda; i += nt) {
                 draw_positions(ev, i, i + 1);
                 make_offspring(ev, w, i);
             }
-            done++;
-#ifdef _OPENMP
-#pragma omp single
-#endif
-            stop = select_and_check(ev, n, done);
-            /* implicit barrier: the parent and win_* are final for this generation */
+            pthread_barrier_wait(&bar); /* every offspring is evaluated */
+            if (tid == 0)
+                stop = select_and_check(ev, n, done);
+            pthread_barrier_wait(&bar); /* the parent, win_* and stop are final */
             for (int m = 0; m < ev->win_n; m++)
                 w->genes[ev->win_gene[m]] = ev->win_val[m];
             if (ev->win_active)
                 worker_active_sync(ev, w, 0);
-            /* No barrier needed here: win_* and the parent change again only in the next
-             * single, which every worker reaches after patching (the omp for barrier). */
+            /* win_* and the parent change again only after the next first barrier */
         }
     }
+    pthread_barrier_destroy(&bar);
+#else
+    (void)stop;
+    CGPC_ASSERT(!"threads without OpenMP");
+#endif
 }
 
-/* Run a probe of up to `probe` generations; returns microseconds per generation, or -1 when
- * the search stopped for another reason than the end of the probe. */
-static double probe_generations(struct cgp_evolver *ev, int64_t probe, int parallel)
+/* Sum of active-node x item evaluations over the workers. */
+static int64_t node_evals_sum(const struct cgp_evolver *ev)
 {
-    int64_t g0 = ev->stage_gens;
-    double t0 = cgpc_wtime();
-    run_generations(ev, probe, parallel);
-    int64_t done = ev->stage_gens - g0;
-    if (ev->stop != CGP_STOP_PAUSE || done < probe)
-        return -1;
-    ev->stop = CGP_STOP_NONE;
-    return (cgpc_wtime() - t0) * 1e6 / (double)done;
+    int64_t s = 0;
+    for (int i = 0; i < ev->n_workers; i++)
+        s += ev->w[i].node_evals;
+    return s;
 }
 
 int64_t cgp_evolver_advance(struct cgp_evolver *ev, int64_t n)
@@ -691,31 +688,31 @@ int64_t cgp_evolver_advance(struct cgp_evolver *ev, int64_t n)
     int64_t start = ev->stage_gens;
     double t0 = cgpc_wtime();
     ev->stop = CGP_STOP_NONE;
-    if (ev->n_workers == 1 || ev->p.parallel_min_us <= 0) {
+    if (ev->n_workers == 1 || ev->p.parallel_min_work <= 0) {
         run_generations(ev, n, ev->n_workers > 1);
+        if (ev->n_workers > 1)
+            ev->parallel_generations += ev->stage_gens - start;
         goto out;
     }
-    /* Measure and choose: threads pay two barriers per generation, and on a busy machine
-     * (other processes on the cores) far more. Time a probe on one thread and use the threads
-     * for the next bounded stretch only if a generation is long enough for the barriers not to
-     * matter; measure again after every stretch. Never changes results. (Timing a probe on the
-     * threads as well was tried: on the shared 2-core machine the probes themselves cost more
-     * than they saved.) */
-    const int64_t probe = 256, stretch = 16 * probe;
+    /* Choose by work, not by time: threads pay two barrier waits per generation (a few us each
+     * on idle cores, far more when other processes hold the cores), so they are used for the
+     * next window only while the last window's generations evaluated >= parallel_min_work
+     * active-node x item operations each. Counting work does not depend on the machine's load
+     * and never changes results. */
+    const int64_t window = 1024;
+    int parallel = 0;
     for (;;) {
         int64_t left = n - (ev->stage_gens - start);
-        if (left <= 2 * probe) {
-            run_generations(ev, left, 0);
-            break;
-        }
-        double serial_us = probe_generations(ev, probe, 0);
-        if (serial_us < 0)
-            break;
-        left = n - (ev->stage_gens - start);
-        run_generations(ev, left < stretch ? left : stretch, serial_us >= ev->p.parallel_min_us);
-        if (ev->stop != CGP_STOP_PAUSE || ev->stage_gens - start >= n)
+        int64_t g0 = ev->stage_gens, e0 = node_evals_sum(ev), want = left < window ? left : window;
+        run_generations(ev, want, parallel);
+        int64_t done = ev->stage_gens - g0;
+        if (parallel)
+            ev->parallel_generations += done;
+        /* a pause before the window's end is pause_at's: return to the caller */
+        if (ev->stop != CGP_STOP_PAUSE || done < want || ev->stage_gens - start >= n)
             break;
         ev->stop = CGP_STOP_NONE;
+        parallel = done > 0 && (node_evals_sum(ev) - e0) / done >= ev->p.parallel_min_work;
     }
 out:
     ev->search_seconds += cgpc_wtime() - t0;
@@ -733,6 +730,7 @@ void cgp_evolver_totals(const struct cgp_evolver *ev, struct cgp_totals *out)
     memset(out, 0, sizeof *out);
     out->generations = ev->generations_total;
     out->seconds = ev->search_seconds;
+    out->parallel_generations = ev->parallel_generations;
     for (int i = 0; i < ev->n_workers; i++) {
         out->evaluations += ev->w[i].evaluations;
         out->skipped += ev->w[i].skipped;

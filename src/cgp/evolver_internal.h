@@ -118,6 +118,7 @@ struct cgp_evolver {
     int hook_failed; /* set by on_improve on an error: the search stops (CGP_STOP_SIGNAL) */
 
     int64_t generations_total;
+    int64_t parallel_generations; /* generations run on several threads */
     double search_seconds;
 };
 

@@ -240,12 +240,14 @@ static void fill_checkpoint(const struct run_state *rs, struct cgp_checkpoint *c
     ck->run_seconds = now - ev->run_t0;
 }
 
-static void report_progress(struct run_state *rs, const struct cgp_callbacks *cb, double rate)
+/* rate[3]: generations, offspring evaluated, node x item evaluations per second. */
+static void report_progress(struct run_state *rs, const struct cgp_callbacks *cb,
+                            const double *rate)
 {
     if (!cb || !cb->progress)
         return;
-    struct cgp_progress pr = {rs->ev->run, rs->ev->stage, rs->ev->threshold,
-                              rs->ev->generation, &rs->ev->parent_fit, rate};
+    struct cgp_progress pr = {rs->ev->run, rs->ev->stage, rs->ev->threshold, rs->ev->generation,
+                              &rs->ev->parent_fit, rate[0], rate[1], rate[2]};
     cb->progress(cb->user, &pr);
 }
 
@@ -258,7 +260,9 @@ static cgpc_status run_stage(struct run_state *rs, const struct cgp_callbacks *c
     const struct cgp_params *p = &ev->p;
     double next_ckpt = cgpc_wtime() + (p->checkpoint_every > 0 ? p->checkpoint_every : 1e300);
     double last_t = cgpc_wtime(), last_report = last_t;
-    int64_t last_g = ev->generation;
+    struct cgp_totals tot;
+    cgp_evolver_totals(ev, &tot);
+    int64_t last_g = ev->generation, last_e = tot.evaluations, last_n = tot.node_evals;
     struct cgp_checkpoint ck;
     cgpc_status st;
     for (;;) {
@@ -273,9 +277,17 @@ static cgpc_status run_stage(struct run_state *rs, const struct cgp_callbacks *c
             return err->code;
         }
         now = cgpc_wtime();
-        double rate = now > last_t ? (double)(ev->generation - last_g) / (now - last_t) : 0;
+        cgp_evolver_totals(ev, &tot);
+        double dt = now > last_t ? now - last_t : 0, rate[3] = {0, 0, 0};
+        if (dt > 0) {
+            rate[0] = (double)(ev->generation - last_g) / dt;
+            rate[1] = (double)(tot.evaluations - last_e) / dt;
+            rate[2] = (double)(tot.node_evals - last_n) / dt;
+        }
         last_t = now;
         last_g = ev->generation;
+        last_e = tot.evaluations;
+        last_n = tot.node_evals;
         if (now - last_report >= 0.5 || ev->stop != CGP_STOP_PAUSE) {
             report_progress(rs, cb, rate);
             last_report = now;
@@ -370,7 +382,7 @@ static cgpc_status run_all(struct run_state *rs, struct cgp_checkpoint *ck, int 
         next.done = run + 1 == p->first_run + p->runs;
         if ((st = checkpoint_write(rs, &next, 0, err)) != CGPC_OK)
             return st;
-        report_progress(rs, cb, 0);
+        report_progress(rs, cb, (const double[3]){0, 0, 0});
     }
     return st;
 }
@@ -411,7 +423,7 @@ cgpc_status cgp_evolve_dir(const struct cgp_params *p_in, const struct cgp_datas
     }
     if (p_in && resume) { /* per-invocation settings, not part of the run */
         p.stop_after = p_in->stop_after;
-        p.parallel_min_us = p_in->parallel_min_us;
+        p.parallel_min_work = p_in->parallel_min_work;
     }
     if (p.value_slots) {
         if (!(slot_of = malloc((size_t)ds->n_outputs * sizeof *slot_of))) {

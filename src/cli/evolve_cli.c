@@ -51,7 +51,8 @@ void evolve_cli_progress(void *user, const struct cgp_progress *pr)
     else
         fprintf(stderr, "-");
     if (pr->gens_per_s > 0)
-        fprintf(stderr, "  %.0f gens/s", pr->gens_per_s);
+        fprintf(stderr, "  %.0f generations/s, %.0f offspring evaluated/s, %.3g node x item "
+                "evaluations/s", pr->gens_per_s, pr->offspring_per_s, pr->node_evals_per_s);
     fprintf(stderr, "   ");
     fflush(stderr);
 }

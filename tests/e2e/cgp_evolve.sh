@@ -43,7 +43,7 @@ expect_contains "$T/out" "^gates "
 
 # same seed, two threads (forced on every generation): identical files (statistics without
 # the seconds column)
-expect_exit 0 "$CGPC" evolve "${common[@]}" --out "$T/r2" --threads 2 --parallel-min-us 0
+expect_exit 0 "$CGPC" evolve "${common[@]}" --out "$T/r2" --threads 2 --parallel-min-work 0
 for f in results.csv pareto.0.csv best.0.10.chr best.0.0.chr; do
     cmp "$T/r1/$f" "$T/r2/$f" || fail "$f differs between --threads 1 and 2"
 done
