@@ -24,7 +24,8 @@ const struct cli_command cli_commands[] = {
      "accuracy, loss and energy of models rebuilt with evolved circuits (CSV, plots)"},
     {"pbs", cmd_pbs, cmd_pbs_usage,
      "run an experiment as PBS job array batches: generate, submit, status, resubmit, merge"},
-    {"compress", cmd_compress, cmd_compress_usage, "prune, share weights (k-means), Huffman-code a model (cgpc-deep file)"},
+    {"compress", cmd_compress, cmd_compress_usage,
+     "prune, share weights (k-means), Huffman-code a model (cgpc-deep file)"},
     {"help", cmd_help, cmd_help_usage, "show help for cgpc or one command"},
     {NULL, NULL, NULL, NULL},
 };
