@@ -6,6 +6,7 @@
 # and rings this script locates itself; `model-metrics --plot` drawing the best circuits.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/export_harness.bash"
+export_require_tools dot cc
 cd "$CGPC_ROOT"
 export OMP_WAIT_POLICY=passive
 

@@ -1,5 +1,6 @@
 # export_harness.bash - helpers for the export tests (sourced after lib.sh; not a test itself).
 # They check an exported circuit against `cgpc circuit eval --outputs` on a data set:
+#   export_require_tools TOOL...    skip or fail when a tool is missing
 #   export_ops                      every operator name cgpc knows (from its gate-cost table)
 #   export_all_ops_chr FILE         a hand-made chromosome using every operator twice
 #   export_random_data N M D SEED F a 'cgpc-data v1' file of D random input vectors
@@ -10,6 +11,18 @@
 # before the check, and the check passes only if the outputs then DIFFER from cgpc's (it fails
 # when the edit does not apply or goes unnoticed).
 EXPORT_MUTATION=
+
+# export_require_tools TOOL...: skip (with the reason) when one is missing and this user cannot
+# install it; as root a missing tool is a failure (scripts/install-deps.sh installs them)
+export_require_tools() {
+    local tool
+    for tool in "$@"; do
+        if ! command -v "$tool" >/dev/null; then
+            [ "$(id -u)" -ne 0 ] || fail "$tool missing although running as root (scripts/install-deps.sh installs it)"
+            skip "$tool is not installed and this user cannot install it (scripts/install-deps.sh as root)"
+        fi
+    done
+}
 
 export_ops() {
     "$CGPC" energy --dump-gate-costs - | awk -F, '!/^#/ && $1 != "name" && $1 != "mac" && NF > 1 { print $1 }'

@@ -4,19 +4,12 @@
 #   - a hand-made circuit using every operator of cgpc (mux2, mux4 and id included), on
 #     10,000 random input vectors (items 0..9999, so the muxes see every select);
 #   - a multiplexed circuit evolved with --multiplex and every operator, on its 16 items then
-#     10,000 random vectors (one data set: items 0..16+9999);
-#   - a single_channel experiment circuit (kernel items), on the experiment's 6 items then
-#     10,000 random vectors;
-#   - a value-slot circuit of le_selector (no inputs, 2,550 outputs), on its item.
-# Negative controls: single operator edits of the exports must be caught.
+#     10,000 random vectors (one data set: items 0..16+9999).
+# Negative controls: single operator edits of the exports must be caught. Experiment circuits:
+# export_sim_exp.sh.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/export_harness.bash"
-for tool in iverilog vvp cc; do
-    if ! command -v $tool >/dev/null; then
-        [ "$(id -u)" -ne 0 ] || fail "$tool missing although running as root (scripts/install-deps.sh installs it)"
-        skip "$tool is not installed and this user cannot install it (scripts/install-deps.sh as root)"
-    fi
-done
+export_require_tools iverilog vvp cc
 export OMP_WAIT_POLICY=passive
 cd "$CGPC_ROOT"
 
@@ -52,20 +45,4 @@ export_concat_data "$T/mx.data" "$T/rand6.data" "$T/mx_all.data" # items 0..15: 
 export_check_verilog "$T/mx/best.0.0.chr" "$T/mx_all.data" mx
 export_check_c "$T/mx/best.0.0.chr" "$T/mx_all.data" mx
 
-# 3. an experiment circuit: single_channel (conv1 cores -> rings, 6 kernel items)
-"$CGPC" train experiments/single_channel.exp --out "$T/sc" --generations 2000 --runs 1 \
-    --threads 1 >/dev/null 2>&1 || fail "train single_channel"
-chr=$(export_last_best "$T/sc")
-export_random_data 9 16 10000 13 "$T/rand9.data"
-export_concat_data "$T/sc/data.txt" "$T/rand9.data" "$T/sc_all.data" # items 0..5: the kernels
-export_check_verilog "$chr" "$T/sc_all.data" sc
-export_check_c "$chr" "$T/sc_all.data" sc
-
-# 4. a value-slot circuit: le_selector (no inputs; outputs wired to shared slots)
-"$CGPC" train experiments/le_selector.exp --out "$T/le" --generations 300 --runs 1 \
-    --threads 1 >/dev/null 2>&1 || fail "train le_selector"
-[ -f "$T/le/slots.txt" ] || fail "le_selector did not run in value-slot mode"
-chr=$(export_last_best "$T/le")
-export_check_verilog "$chr" "$T/le/data.txt" le
-export_check_c "$chr" "$T/le/data.txt" le
 echo "export_sim: all exports equal cgpc"

@@ -6,10 +6,8 @@
 # a multiplier are checked for consistency (types sum to the total, cgpc's transistor count
 # equals Yosys' own `stat -tech cmos`) and the multiplier is bigger than the adder.
 source "$(dirname "$0")/lib.sh"
-if ! command -v yosys >/dev/null; then
-    [ "$(id -u)" -ne 0 ] || fail "yosys missing although running as root (scripts/install-deps.sh installs it)"
-    skip "yosys is not installed and this user cannot install it (scripts/install-deps.sh as root)"
-fi
+source "$(dirname "$0")/export_harness.bash"
+export_require_tools yosys
 
 # chromosome with 2 inputs: mk NAME COLS "NODE LINES" "OUTPUT SOURCES"
 mk() {
