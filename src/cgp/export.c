@@ -640,23 +640,39 @@ cgpc_status cgp_export_run_program(char *const argv[], const char *cwd, const ch
     return CGPC_OK;
 }
 
-cgpc_status cgp_export_render(const char *dot_path, const char *image_format,
-                              const char *out_path, const char *log_path, struct cgpc_err *err)
+cgpc_status cgp_export_render(const char *dot_path, int n, const char *const *formats,
+                              const char *const *out_paths, const char *log_path,
+                              struct cgpc_err *err)
 {
-    if (strcmp(image_format, "svg") != 0 && strcmp(image_format, "png") != 0)
-        return CGPC_FAIL(err, CGPC_ERR_ARG, "render: '%s': expected svg or png", image_format);
-    char tmp[4200], fmt[16], in[4200];
-    cgpc_status st = cgpc_atomic_tmp_path(out_path, tmp, sizeof tmp, err);
-    if (st != CGPC_OK)
-        return st;
-    snprintf(fmt, sizeof fmt, "-T%s", image_format);
+    enum { MAX_IMAGES = 4 };
+    if (n < 1 || n > MAX_IMAGES)
+        return CGPC_FAIL(err, CGPC_ERR_ARG, "render: 1 to %d images, not %d", MAX_IMAGES, n);
+    char tmp[MAX_IMAGES][4200], fmt[MAX_IMAGES][16], in[4200];
+    char *argv[2 + 3 * MAX_IMAGES + 1];
+    int argc = 0;
     snprintf(in, sizeof in, "%s", dot_path);
-    char *argv[] = {"dot", fmt, in, "-o", tmp, NULL};
-    if ((st = cgp_export_run_program(argv, NULL, log_path, err)) != CGPC_OK) {
-        unlink(tmp);
-        return st;
+    argv[argc++] = "dot";
+    argv[argc++] = in;
+    cgpc_status st = CGPC_OK;
+    for (int i = 0; i < n && st == CGPC_OK; i++) {
+        if (strcmp(formats[i], "svg") != 0 && strcmp(formats[i], "png") != 0)
+            return CGPC_FAIL(err, CGPC_ERR_ARG, "render: '%s': expected svg or png", formats[i]);
+        st = cgpc_atomic_tmp_path(out_paths[i], tmp[i], sizeof tmp[i], err);
+        snprintf(fmt[i], sizeof fmt[i], "-T%s", formats[i]);
+        argv[argc++] = fmt[i];
+        argv[argc++] = "-o";
+        argv[argc++] = tmp[i];
     }
-    return cgpc_atomic_commit(tmp, out_path, err);
+    argv[argc] = NULL;
+    if (st == CGPC_OK)
+        st = cgp_export_run_program(argv, NULL, log_path, err);
+    for (int i = 0; i < n; i++) {
+        if (st == CGPC_OK)
+            st = cgpc_atomic_commit(tmp[i], out_paths[i], err);
+        else
+            unlink(tmp[i]);
+    }
+    return st;
 }
 
 /* ---- Yosys ------------------------------------------------------------------------------------ */

@@ -92,10 +92,12 @@ cgpc_status cgp_export_c_weights(const struct cgp_genome *g, const struct cgp_ex
 cgpc_status cgp_export_run_program(char *const argv[], const char *cwd, const char *log_path,
                                    struct cgpc_err *err);
 
-/* Render a DOT file with Graphviz: `dot -T<svg|png> dot_path -o out_path` (atomically: to a
- * temp name, then renamed), its messages in log_path. */
-cgpc_status cgp_export_render(const char *dot_path, const char *image_format,
-                              const char *out_path, const char *log_path, struct cgpc_err *err);
+/* Render a DOT file with Graphviz in one layout: `dot dot_path -T<fmt[i]> -o <tmp[i]> ...` for
+ * the n formats (svg or png), each image then renamed to out_paths[i] (atomically); dot's
+ * messages go to log_path. */
+cgpc_status cgp_export_render(const char *dot_path, int n, const char *const *formats,
+                              const char *const *out_paths, const char *log_path,
+                              struct cgpc_err *err);
 
 /* ---- synthesis with Yosys ------------------------------------------------------------------ */
 

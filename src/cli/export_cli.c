@@ -158,7 +158,7 @@ static int run_export(const char *chr_path, const struct cgp_genome *g,
         char log[4300];
         snprintf(log, sizeof log, "%s.log", dot_tmp);
         if (st == CGPC_OK)
-            st = cgp_export_render(dot_tmp, o->render, o->out, log, &err);
+            st = cgp_export_render(dot_tmp, 1, &o->render, &o->out, log, &err);
         unlink(dot_tmp);
         if (st == CGPC_OK)
             unlink(log);
@@ -239,6 +239,8 @@ int export_cli_run(const char *action, const char *chr_path, const struct cgp_ge
         return cli_report(CMD, &err, 0);
     char dir[4200];
     exp_dir_of(chr_path, o, dir, sizeof dir);
+    if (strcmp(action, "synth") == 0 && !o->exp)
+        dir[0] = 0; /* names are only comments to Yosys: the experiment is read when asked */
     struct exp_metrics_dir md = {0};
     struct exp_ports ports = {0};
     int have_ports = 0, rc;
@@ -353,7 +355,7 @@ int export_cli_plot_best(const char *dir, const char *plot_dir, const char *name
     for (int k = 0; k < n_best && rc == CLI_EXIT_OK; k++) {
         struct cgp_genome g = {0};
         struct cgp_export_meta meta;
-        char chr[4300], dot[4400], img[4400], log[4400];
+        char chr[4300], dot[4400], log[4400];
         snprintf(chr, sizeof chr, "%s/%s", dir, best[k].file);
         snprintf(dot, sizeof dot, "%s/circuit.%s.%g.dot", plot_dir, name, best[k].label);
         snprintf(log, sizeof log, "%s/circuit.%s.%g.log", plot_dir, name, best[k].label);
@@ -372,11 +374,12 @@ int export_cli_plot_best(const char *dir, const char *plot_dir, const char *name
             else
                 cgpc_atomic_abort(&af);
         }
-        for (int f = 0; f < 2 && st == CGPC_OK; f++) {
-            const char *ext = f ? "svg" : "png";
-            snprintf(img, sizeof img, "%s/circuit.%s.%g.%s", plot_dir, name, best[k].label, ext);
-            st = cgp_export_render(dot, ext, img, log, &err);
-        }
+        char png[4400], svg[4400];
+        snprintf(png, sizeof png, "%s/circuit.%s.%g.png", plot_dir, name, best[k].label);
+        snprintf(svg, sizeof svg, "%s/circuit.%s.%g.svg", plot_dir, name, best[k].label);
+        const char *formats[] = {"png", "svg"}, *images[] = {png, svg};
+        if (st == CGPC_OK)
+            st = cgp_export_render(dot, 2, formats, images, log, &err);
         if (st == CGPC_OK)
             unlink(log);
         cgp_genome_free(&g);

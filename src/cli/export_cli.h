@@ -50,7 +50,7 @@ enum {
     "  --exp DIR|none         the 'cgpc train' directory the chromosome belongs to: ports are\n" \
     "                         named by the weights they are (comments; DOT labels) (default:\n" \
     "                         the chromosome's directory when it holds experiment.exp; none:\n" \
-    "                         no names)\n"                                                     \
+    "                         no names; synth: none unless given)\n"                         \
     "  --weights              export c: add NAME_weights(), which regenerates the experiment's\n" \
     "                         weight tensors in place from their kept weights (needs the\n" \
     "                         experiment: see --exp)\n"                                     \
