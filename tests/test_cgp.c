@@ -1163,6 +1163,10 @@ static void checkpoint__corrupt_fields__refused_naming_line_and_field(void **sta
                    "results: expected an integer in [0, 2], got '5'");
     expect_refused(dir, &t, replaced(good, "\nsince-improve ", "\nsince-improved "),
                    "unknown-key", "unknown key 'since-improved'");
+    const char *pa = strstr(good, "\npareto ");
+    snprintf(from, sizeof from, "%.*s", (int)(strchr(pa + 1, '\n') - pa), pa);
+    expect_refused(dir, &t, replaced(good, from, "\npareto 16000000"), "pareto-count-huge",
+                   "pareto: 16000000 rows announced, the file has");
     /* the untouched checkpoint still resumes to the end */
     write_text(dir, "checkpoint", good);
     struct cgpc_err err = {0};
@@ -1316,6 +1320,19 @@ static void rundir_merge__parts__one_directory_with_every_run(void **state)
     assert_int_equal(cgp_rundir_run_of_file("best.x.4.chr"), -1);
     assert_int_equal(cgp_rundir_run_of_file("pareto.1.2.csv"), -1);
     assert_int_equal(cgp_rundir_run_of_file("results.csv"), -1);
+    /* the directories arguments stand for: itself, or its train sub-directories in name order */
+    char *args[3] = {p1, dir, "/nonexistent/x"};
+    write_text(p1, "experiment.exp", "cgpc-experiment 1\n");
+    char **list;
+    int n_list;
+    assert_int_equal(cgp_rundir_list(args, 3, &list, &n_list, NULL), CGPC_OK);
+    assert_int_equal(n_list, 5);
+    assert_string_equal(list[0], p1);
+    assert_string_equal(list[1], out); /* merged/ holds a copy of experiment.exp */
+    assert_string_equal(list[2], p0);
+    assert_string_equal(list[3], p1);
+    assert_string_equal(list[4], "/nonexistent/x");
+    cgp_rundir_list_free(list, n_list);
     /* a part of another run (other parameters) */
     struct cgpc_err err = {0};
     p.rows = 3;

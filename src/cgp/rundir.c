@@ -2,6 +2,7 @@
 #include "cgp/rundir.h"
 
 #include <dirent.h>
+#include <glob.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -72,6 +73,59 @@ int cgp_rundir_run_of_file(const char *name)
 
 const char *const cgp_rundir_shared_files[] = {"experiment.exp", "model.txt", "data.txt",
                                                "slots.txt", NULL};
+
+static int compare_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void cgp_rundir_list_free(char **dirs, int n)
+{
+    for (int i = 0; dirs && i < n; i++)
+        free(dirs[i]);
+    free(dirs);
+}
+
+cgpc_status cgp_rundir_list(char *const *args, int n_args, char ***dirs, int *n,
+                            struct cgpc_err *err)
+{
+    size_t cap = 16;
+    *n = 0;
+    *dirs = malloc(cap * sizeof **dirs);
+    if (!*dirs)
+        return CGPC_FAIL(err, CGPC_ERR_NOMEM, "directory list: out of memory");
+    for (int i = 0; i < n_args; i++) {
+        char probe[4200], pattern[4200];
+        glob_t g = {0};
+        pathf(probe, args[i], "experiment.exp");
+        pathf(pattern, args[i], "*/experiment.exp");
+        int sub = !cgpc_path_exists(probe) && glob(pattern, 0, NULL, &g) == 0;
+        size_t count = sub ? g.gl_pathc : 1;
+        for (size_t k = 0; k < count; k++) {
+            if ((size_t)*n == cap) {
+                char **grown = realloc(*dirs, (cap *= 2) * sizeof **dirs);
+                if (!grown) {
+                    globfree(&g);
+                    return CGPC_FAIL(err, CGPC_ERR_NOMEM, "directory list: out of memory");
+                }
+                *dirs = grown;
+            }
+            char *d = strdup(sub ? g.gl_pathv[k] : args[i]);
+            if (!d) {
+                globfree(&g);
+                return CGPC_FAIL(err, CGPC_ERR_NOMEM, "directory list: out of memory");
+            }
+            if (sub)
+                *strrchr(d, '/') = '\0'; /* the directory, not its experiment.exp */
+            (*dirs)[(*n)++] = d;
+        }
+        if (sub) {
+            qsort(*dirs + *n - count, count, sizeof **dirs, compare_names);
+            globfree(&g);
+        }
+    }
+    return CGPC_OK;
+}
 
 int cgp_rundir_has_run(const char *dir)
 {

@@ -218,6 +218,14 @@ struct cgp_rundir_part {
 cgpc_status cgp_rundir_merge(const struct cgp_rundir_part *parts, int n, const char *out,
                              int runs, int first_run, struct cgpc_err *err);
 
+/* The train directories args stand for: an arg holding an experiment.exp (or any arg without
+ * such sub-directories) itself; an arg without one its sub-directories that hold one, in name
+ * order (the layers of `cgpc train --all-layers`). *dirs: *n malloc'ed strings; free with
+ * cgp_rundir_list_free (also after a failure). */
+cgpc_status cgp_rundir_list(char *const *args, int n_args, char ***dirs, int *n,
+                            struct cgpc_err *err);
+void cgp_rundir_list_free(char **dirs, int n);
+
 /* Does dir hold a run (a config.txt), a checkpoint? */
 int cgp_rundir_has_run(const char *dir);
 int cgp_rundir_has_checkpoint(const char *dir);

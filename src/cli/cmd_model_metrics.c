@@ -1,7 +1,6 @@
 /* cmd_model_metrics.c - `cgpc model-metrics DIR...`: accuracy, loss and energy of the models
  * rebuilt with the best evolved circuits of `cgpc train` directories, as a table, a CSV file and
  * gnuplot plots. */
-#include <glob.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
@@ -231,64 +230,6 @@ static int write_plots(const char *plot_dir, const char *acc_path, const char *p
     return CLI_EXIT_OK;
 }
 
-static int compare_names(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* args -> directories to measure: each arg itself, or its sub-directories that hold an
- * experiment.exp when it has none. Returns nonzero on allocation failure. */
-static int expand_dirs(char **args, int n_args, char ***out, int *n_out)
-{
-    int cap = 16, n = 0;
-    char **dirs = malloc((size_t)cap * sizeof *dirs);
-    if (!dirs)
-        return 1;
-    for (int i = 0; i < n_args; i++) {
-        char probe[4200];
-        cgp_experiment_copy_path(probe, sizeof probe, args[i]);
-        glob_t g = {0};
-        char pattern[4200], sub_dirs[4200];
-        snprintf(sub_dirs, sizeof sub_dirs, "%s/*", args[i]);
-        cgp_experiment_copy_path(pattern, sizeof pattern, sub_dirs);
-        int sub = !cgpc_path_exists(probe) && glob(pattern, 0, NULL, &g) == 0;
-        size_t count = sub ? g.gl_pathc : 1;
-        for (size_t k = 0; k < count; k++) {
-            if (n == cap) {
-                char **grown = realloc(dirs, (size_t)(cap *= 2) * sizeof *dirs);
-                if (!grown) {
-                    globfree(&g);
-                    *out = dirs;
-                    *n_out = n;
-                    return 1;
-                }
-                dirs = grown;
-            }
-            if (sub) {
-                char *d = strdup(g.gl_pathv[k]);
-                if (d)
-                    *strrchr(d, '/') = '\0'; /* strip the file name */
-                dirs[n++] = d;
-            } else {
-                dirs[n++] = strdup(args[i]);
-            }
-            if (!dirs[n - 1]) {
-                globfree(&g);
-                *out = dirs;
-                *n_out = n - 1;
-                return 1;
-            }
-        }
-        if (sub) {
-            qsort(dirs + n - count, count, sizeof *dirs, compare_names);
-            globfree(&g);
-        }
-    }
-    *out = dirs;
-    *n_out = n;
-    return 0;
-}
-
 int cmd_model_metrics(int argc, char **argv)
 {
     struct metrics_opts o;
@@ -343,11 +284,11 @@ int cmd_model_metrics(int argc, char **argv)
             goto out;
         }
     }
-    /* A directory without experiment.exp but with train directories inside (cgpc train
-     * --all-layers) stands for those, in name order. */
-    if (expand_dirs(argv + first_dir, argc - first_dir, &dirs, &n_dirs_total) != 0) {
-        cli_error("model-metrics", "directories", "out of memory");
-        rc = CLI_EXIT_FAILURE;
+    /* A directory holding train directories (cgpc train --all-layers) stands for those, in
+     * name order (cgp_rundir_list). */
+    if (cgp_rundir_list(argv + first_dir, argc - first_dir, &dirs, &n_dirs_total, &err) !=
+        CGPC_OK) {
+        rc = cli_report("model-metrics", &err, 0);
         goto out;
     }
     /* datasets are cached by name and split across directories */
@@ -410,9 +351,7 @@ int cmd_model_metrics(int argc, char **argv)
     }
     nn_dataset_free(&data);
 out:
-    for (int i = 0; i < n_dirs_total; i++)
-        free(dirs[i]);
-    free(dirs);
+    cgp_rundir_list_free(dirs, n_dirs_total);
     if (sink.acc_data)
         fclose(sink.acc_data);
     if (pareto)
