@@ -7,6 +7,7 @@
 
 #include "common/rng.h"
 #include "compress/cmodel.h"
+#include "nn/lowbit.h"
 
 const char *nn_op_name(enum nn_op op)
 {
@@ -678,12 +679,18 @@ cgpc_status nn_model_load_st(const struct nn_st_file *file, struct nn_model *m,
     const char *arch = nn_st_meta_get(&st, "arch");
     const char *version = nn_st_meta_get(&st, "format_version");
     int q = 0;
+    if (format && strcmp(format, LOWBIT_FORMAT) == 0) { /* low-bit weights decoded to float */
+        if (!(s = lowbit_load_model(&st, m, err)))
+            goto meta;
+        goto out;
+    }
     if (format && strcmp(format, "cgpc-int8") == 0)
         q = 1;
     else if (format && strcmp(format, "cgpc-float") != 0) {
         s = CGPC_FAIL(err, CGPC_ERR_FORMAT,
-                      "%s: unknown model format '%s' (expected cgpc-float or cgpc-int8)", path,
-                      format);
+                      "%s: unknown model format '%s' (expected cgpc-float, cgpc-int8 or "
+                      "cgpc-lowbit)",
+                      path, format);
         goto out;
     }
     if (format && (!version || strcmp(version, NN_FORMAT_VERSION) != 0)) {
@@ -763,6 +770,7 @@ cgpc_status nn_model_load_st(const struct nn_st_file *file, struct nn_model *m,
         nn_model_chain_scales(m);
         nn_model_update_requant(m);
     }
+meta:
     for (int i = 0; i < st.nmeta; i++) {
         const char *k = st.meta[i].key;
         if (strcmp(k, "format") && strcmp(k, "format_version") && strcmp(k, "arch"))

@@ -10,7 +10,7 @@
 static const struct {
     const char *name;
     size_t size;
-} dtypes[] = {{"F32", 4}, {"I8", 1}, {"U8", 1}, {"I32", 4}, {"I64", 8}};
+} dtypes[] = {{"F32", 4}, {"I8", 1}, {"U8", 1}, {"I32", 4}, {"I64", 8}, {"F16", 2}};
 
 size_t nn_dtype_size(enum nn_dtype dt) { return dtypes[dt].size; }
 const char *nn_dtype_name(enum nn_dtype dt) { return dtypes[dt].name; }
@@ -243,7 +243,8 @@ static cgpc_status parse_tensor(struct json *j, struct nn_st_tensor *t)
         }
     if (!found)
         return CGPC_FAIL(j->err, CGPC_ERR_FORMAT,
-                         "%s: tensor '%s': unsupported dtype '%s' (supported: F32 I8 U8 I32 I64)",
+                         "%s: tensor '%s': unsupported dtype '%s' "
+                         "(supported: F32 I8 U8 I32 I64 F16)",
                          j->path, t->name, dt);
     t->ndim = nshape;
     t->numel = 1;

@@ -5,7 +5,7 @@
  *    "__metadata__": {"key": "value", ...}}
  * then the data section; offsets are relative to the start of the data section. The reader
  * checks: header length within the file, well-formed JSON (own small parser, no
- * dependencies), known dtypes (F32 I8 U8 I32 I64), end - begin == dtype size * prod(shape),
+ * dependencies), known dtypes (F32 I8 U8 I32 I64 F16), end - begin == dtype size * prod(shape),
  * offsets within the data section, no two tensors overlapping, and no duplicate names.
  * Every error names the file and, where it applies, the tensor.
  *
@@ -27,7 +27,7 @@
 #define NN_ST_MAX_DIMS 8
 #define NN_ST_NAME_MAX 128
 
-enum nn_dtype { NN_DT_F32, NN_DT_I8, NN_DT_U8, NN_DT_I32, NN_DT_I64 };
+enum nn_dtype { NN_DT_F32, NN_DT_I8, NN_DT_U8, NN_DT_I32, NN_DT_I64, NN_DT_F16 };
 
 struct nn_st_tensor {
     char name[NN_ST_NAME_MAX];

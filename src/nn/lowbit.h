@@ -1,0 +1,197 @@
+/* lowbit.h - low-bit weight quantization (b = 1..8 bits, per tensor or per output channel),
+ * fp16 storage, multi-point quantization, and the cgpc-lowbit model file.
+ *
+ * Job: turn float weights into stored codes plus the few floats needed to decode them, and
+ * back. Activations are untouched: a low-bit model is evaluated on the float path with its
+ * weights dequantized to float (what is stored is the low-bit form; what is computed is float).
+ *
+ * Kernels (pure: flat arrays, no allocation unless a scratch is named, no printing). A
+ * "group" is the slice of weights that shares parameters: the whole tensor, or one output
+ * channel (weights [OC, ...] are contiguous per channel). L = 2^bits levels.
+ *   mid-rise     delta = 2 max|w| / L; code k = clamp(floor(w / delta) + L/2, 0, L-1);
+ *                value = delta (k - L/2 + 0.5). Stored: codes + delta (1 float per group).
+ *   landmarks    a sorted set of L values per group:
+ *                uniform   bin centres of L equal bins over [min w, max w]:
+ *                          lm_k = min + (k + 0.5) step, step = (max - min) / L
+ *                          (stored as 2 floats per group: min + step / 2 and step);
+ *                histogram equal-mass quantiles of the sorted weights s[0..n):
+ *                          lm_k = s[floor((2k + 1) n / (2L))] (stored: L floats per group);
+ *                normal    a normal prior fitted to the weights (mean mu, population sd
+ *                          sigma): lm_k = mu + sigma Phi^-1((k + 0.5) / L) (L floats).
+ *   round        each weight to its nearest landmark (a tie goes to the smaller one).
+ *   stochastic   a weight between landmarks a <= w <= b goes to b with probability
+ *                (w - a) / (b - a), else to a (so E[q] = w); outside [lm_0, lm_L-1] it is
+ *                clamped. Draws come from a keyed stream (seed, layer index, group index)
+ *                consumed in weight order: identical for any thread count.
+ *   multipoint   w ~ sum_p alpha_p g_p with g_p on the uniform grid over [-1, 1] with
+ *                increment eps = 2 / (L - 1) (grid_k = -1 + k eps): greedy residual fitting,
+ *                per group: r = w; each point takes a = max|r|, g = nearest grid point of r/a
+ *                (ties up), alpha = <r, g> / <g, g> (least squares, rounded to float), then
+ *                r -= alpha g. A layer adds points (to all its groups at once) until
+ *                ||r|| <= tol ||w|| or max_points. Stored: points x codes + points floats
+ *                per group. Arithmetic in double; alpha stored as float.
+ *   fp16         IEEE binary16, round to nearest even (subnormals kept, overflow to inf).
+ *   packing      code i occupies bits [i b, i b + b) of a little-endian bit stream (byte j
+ *                bit t = stream bit 8 j + t); ceil(n b / 8) bytes.
+ *
+ * Files: see lowbit_save() and docs/ARCHITECTURE.md ("Low-bit model files"). */
+#ifndef CGPC_NN_LOWBIT_H
+#define CGPC_NN_LOWBIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/error.h"
+#include "common/rng.h"
+#include "nn/model.h"
+
+#define LOWBIT_FORMAT "cgpc-lowbit"
+#define LOWBIT_FORMAT_VERSION "1"
+#define LOWBIT_MAX_BITS 8
+#define LOWBIT_MAX_POINTS 16
+
+enum lowbit_method { LOWBIT_MIDRISE, LOWBIT_ROUND, LOWBIT_STOCHASTIC, LOWBIT_MULTIPOINT,
+                     LOWBIT_FP16 };
+enum lowbit_landmarks { LOWBIT_LM_UNIFORM, LOWBIT_LM_HISTOGRAM, LOWBIT_LM_NORMAL };
+
+/* How a layer's weights are stored (the `kind` field of a file's `<layer>.weight_lowbit`). */
+enum lowbit_kind { LOWBIT_KIND_MIDRISE = 0, LOWBIT_KIND_GRID = 1, LOWBIT_KIND_TABLE = 2,
+                   LOWBIT_KIND_MULTIPOINT = 3, LOWBIT_KIND_FP16 = 4, LOWBIT_KIND_FLOAT = 5 };
+
+const char *lowbit_method_name(enum lowbit_method m);
+const char *lowbit_landmarks_name(enum lowbit_landmarks l);
+cgpc_status lowbit_method_parse(const char *s, enum lowbit_method *m, struct cgpc_err *err);
+cgpc_status lowbit_landmarks_parse(const char *s, enum lowbit_landmarks *l,
+                                   struct cgpc_err *err);
+
+/* ---- kernels on one group of n weights ------------------------------------------------- */
+
+/* Mid-rise step delta (> 0) for n weights at `bits`. */
+float lowbit_midrise_delta(const float *w, size_t n, int bits);
+/* codes[n] of w[n] with step delta; values: lowbit_midrise_value(). */
+void lowbit_midrise_codes(const float *w, size_t n, int bits, float delta, uint8_t *codes);
+static inline float lowbit_midrise_value(int code, int bits, float delta)
+{
+    return delta * ((float)code - (float)(1 << (bits - 1)) + 0.5f);
+}
+
+/* lm[L] sorted landmarks of w[n]. Histogram sorts a copy in scratch[n]. */
+void lowbit_landmarks_uniform(const float *w, size_t n, int bits, float *lm);
+void lowbit_landmarks_histogram(const float *w, size_t n, int bits, float *scratch, float *lm);
+void lowbit_landmarks_normal(const float *w, size_t n, int bits, float *lm);
+
+/* Standard normal quantile Phi^-1(p), 0 < p < 1 (bisection on erfc to double precision). */
+double lowbit_normal_quantile(double p);
+
+/* Nearest landmark of each weight (lm[nl] sorted ascending); ties to the smaller index. */
+void lowbit_round(const float *w, size_t n, const float *lm, int nl, uint8_t *codes);
+
+/* Stochastic rounding to lm[nl] drawing one float per weight from r (see above). */
+void lowbit_stochastic(const float *w, size_t n, const float *lm, int nl, cgpc_rng *r,
+                       uint8_t *codes);
+
+/* Multi-point fitting of G groups of `per` weights each (w[G*per]), at most max_points
+ * points, stopping when ||r|| <= tol ||w|| over all groups. codes[max_points][G*per],
+ * alpha[G][max_points] (only the first `points` used), scratch: G*per doubles. Returns the
+ * number of points used (>= 1). */
+int lowbit_multipoint(const float *w, size_t groups, size_t per, int bits, int max_points,
+                      double tol, uint8_t *codes, float *alpha, double *scratch);
+static inline double lowbit_grid_value(int code, int bits)
+{
+    return -1.0 + (double)code * (2.0 / (double)((1 << bits) - 1));
+}
+/* Decode multi-point codes of one group: out[i] = sum_p alpha[p] grid(codes[p*stride + i]),
+ * accumulated in float in point order. */
+void lowbit_multipoint_decode(const uint8_t *codes, size_t stride, size_t n, int bits,
+                              const float *alpha, int points, float *out);
+
+uint16_t lowbit_f32_to_f16(float f);
+float lowbit_f16_to_f32(uint16_t h);
+
+/* Pack n codes of `bits` (1..8) bits into ceil(n bits / 8) bytes, and back. */
+size_t lowbit_packed_bytes(size_t n, int bits);
+void lowbit_pack(const uint8_t *codes, size_t n, int bits, uint8_t *out);
+void lowbit_unpack(const uint8_t *in, size_t n, int bits, uint8_t *codes);
+
+/* ---- whole models ------------------------------------------------------------------------ */
+
+/* Quantization of one layer (what the CLI's --method/--bits/--layer-bits ask for). */
+struct lowbit_spec {
+    enum lowbit_method method;
+    enum lowbit_landmarks landmarks; /* round, stochastic */
+    int bits;                        /* 1..8 (ignored by fp16) */
+    int per_channel;                 /* groups = output channels, else 1 */
+    int max_points;                  /* multipoint: default 4 */
+    double tol;                      /* multipoint: relative L2 error target, default 0.05 */
+    int keep_float;                  /* leave this layer float32 (stored as such) */
+};
+void lowbit_spec_defaults(struct lowbit_spec *s);
+
+/* One quantized layer: codes unpacked (points * nweights; fp16: halves), parameters per
+ * group: midrise: params[G] = delta; grid: params[G][2] = (lm_0, step); table:
+ * params[G][L]; multipoint: params[G][points] = alpha; fp16/float: none. */
+struct lowbit_layer {
+    int layer;       /* index in the model */
+    enum lowbit_kind kind;
+    int bits, groups, points;
+    int64_t n;       /* weights */
+    uint8_t *codes;
+    uint16_t *half;  /* fp16 */
+    float *params;
+    int nparams;     /* floats in params */
+};
+
+struct lowbit_model {
+    int n;
+    struct lowbit_layer layers[NN_MAX_LAYERS];
+};
+
+/* Quantize every weighted layer of the float model m with specs[i] (indexed by layer;
+ * layers without weights ignored), stochastic draws keyed by seed. The model is not
+ * changed; call lowbit_apply() to put the dequantized weights into m->w. Multipoint layers
+ * report their point counts in q->layers[k].points. */
+cgpc_status lowbit_quantize(const struct nn_model *m, const struct lowbit_spec *specs,
+                            uint64_t seed, struct lowbit_model *q, struct cgpc_err *err);
+
+/* Dequantize q's weights into m's float weights (m->w; BatchNorm training parameters, if
+ * any, are dropped: the model becomes a plain folded float model). */
+void lowbit_apply(const struct lowbit_model *q, struct nn_model *m);
+
+void lowbit_model_free(struct lowbit_model *q);
+
+/* Stored bits of one layer's weights (codes + decoding parameters), not counting the bias:
+ * exact, no byte padding. */
+uint64_t lowbit_layer_code_bits(const struct lowbit_layer *l);
+uint64_t lowbit_layer_param_bits(const struct lowbit_layer *l);
+
+/* Save q with m's float biases as a cgpc-lowbit safetensors file (atomic). Per weighted
+ * layer `<L>`: `<L>.weight_lowbit` I32 [4] = {kind, bits, groups, points};
+ * `<L>.weight_shape` I64 [ndim]; `<L>.bias` F32 [OC]; and by kind
+ *   midrise: `<L>.weight_codes` U8 [bytes], `<L>.weight_scale` F32 [G] (delta)
+ *   grid:    `<L>.weight_codes` U8 [bytes], `<L>.weight_grid` F32 [G, 2] (lm_0, step)
+ *   table:   `<L>.weight_codes` U8 [bytes], `<L>.weight_levels` F32 [G, L]
+ *   multipoint: `<L>.weight_codes` U8 [points, bytes], `<L>.weight_alpha` F32 [G, points]
+ *   fp16:    `<L>.weight` F16 [shape];   float: `<L>.weight` F32 [shape]
+ * metadata: format cgpc-lowbit, format_version 1, arch, (mobilenetv2) input_size and
+ * width, and m's metadata. */
+cgpc_status lowbit_save(const struct lowbit_model *q, const struct nn_model *m,
+                        const char *path, struct cgpc_err *err);
+
+/* Read the low-bit layers of an open cgpc-lowbit file (validated: kinds, bits, groups,
+ * points, shapes against m's layers, tensor sizes, codes in range). m must have its
+ * architecture; q gets owned copies. */
+cgpc_status lowbit_read(const struct nn_st_file *st, struct nn_model *m,
+                        struct lowbit_model *q, struct cgpc_err *err);
+
+/* nn_model_load()'s hook for cgpc-lowbit files: build the architecture from the metadata
+ * (lenet5; mobilenetv2 from width, input_size and the stem/classifier shapes), read and
+ * dequantize the weights into a float model (no BatchNorm parameters), biases as stored. */
+cgpc_status lowbit_load_model(const struct nn_st_file *st, struct nn_model *m,
+                              struct cgpc_err *err);
+
+/* Read path's low-bit layers (for storage accounting); NOT_FOUND-free: a file that is not
+ * cgpc-lowbit is CGPC_ERR_FORMAT. */
+cgpc_status lowbit_read_file(const char *path, struct nn_model *m, struct lowbit_model *q,
+                             struct cgpc_err *err);
+
+#endif

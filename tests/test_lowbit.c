@@ -1,0 +1,484 @@
+/* test_lowbit.c - cmocka suite for src/nn/lowbit: every kernel against the NumPy golden data
+ * of tests/golden/make_lowbit_golden.py (mid-rise, uniform/histogram/normal landmarks,
+ * nearest-landmark rounding, multi-point fitting, fp16, bit packing), stochastic rounding's
+ * expectation over many seeds, keyed reproducibility, and cgpc-lowbit files: bit-for-bit
+ * round trips for every method, loading through nn_model_load(), malformed files. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <math.h>
+
+#include "common/fileio.h"
+#include "nn/lowbit.h"
+#include "nn/model.h"
+#include "nn/safetensors.h"
+
+/* ---- golden file ------------------------------------------------------------------------- */
+
+static const float W[2][10] = {
+    {0.31f, -0.12f, 0.05f, -0.44f, 0.27f, 0.27f, -0.03f, 0.18f, -0.21f, 0.09f},
+    {-1.5f, 0.75f, 0.2f, -0.05f, 1.1f, -0.9f, 0.6f, 0.0f, -0.35f, 1.25f}};
+
+/* The values of line `name` (count checked against want_n when >= 0); exits on absence. */
+static double *golden(const char *name, int want_n, int *n_out)
+{
+    char path[512], buf[65536];
+    const char *root = getenv("CGPC_ROOT");
+    snprintf(path, sizeof path, "%s/tests/golden/lowbit-golden.txt", root ? root : ".");
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    size_t len = strlen(name);
+    while (fgets(buf, sizeof buf, f)) {
+        if (strncmp(buf, name, len) != 0 || buf[len] != ' ')
+            continue;
+        char *p = buf + len, *end;
+        int n = (int)strtol(p, &end, 10);
+        double *v = calloc((size_t)n + 1, sizeof *v);
+        assert_non_null(v);
+        p = end;
+        for (int i = 0; i < n; i++) {
+            v[i] = strtod(p, &end);
+            assert_true(end != p);
+            p = end;
+        }
+        fclose(f);
+        if (want_n >= 0)
+            assert_int_equal(n, want_n);
+        if (n_out)
+            *n_out = n;
+        return v;
+    }
+    fclose(f);
+    fail_msg("golden item '%s' missing", name);
+    return NULL;
+}
+
+static void check_codes(const char *name, const uint8_t *got, int n)
+{
+    double *want = golden(name, n, NULL);
+    for (int i = 0; i < n; i++)
+        if ((double)got[i] != want[i])
+            fail_msg("%s[%d]: got %d want %g", name, i, got[i], want[i]);
+    free(want);
+}
+
+/* Floats: exact when tol == 0 (golden printed with 9 digits = exact float32), else relative
+ * to the magnitude 1. */
+static void check_floats(const char *name, const float *got, int n, double tol)
+{
+    double *want = golden(name, n, NULL);
+    for (int i = 0; i < n; i++)
+        if (tol == 0 ? got[i] != (float)want[i] : fabs(got[i] - want[i]) > tol)
+            fail_msg("%s[%d]: got %.9g want %.9g", name, i, (double)got[i], want[i]);
+    free(want);
+}
+
+static const int BITS[] = {1, 2, 3, 4, 8};
+
+static void midrise__golden__match_exactly(void **state)
+{
+    (void)state;
+    for (int pc = 0; pc < 2; pc++)
+        for (int bi = 0; bi < 5; bi++) {
+            int b = BITS[bi], g = pc ? 2 : 1;
+            size_t per = pc ? 10 : 20;
+            uint8_t codes[20];
+            float vals[20];
+            char name[64];
+            for (int k = 0; k < g; k++) {
+                const float *w = &W[0][0] + k * per;
+                float d = lowbit_midrise_delta(w, per, b);
+                lowbit_midrise_codes(w, per, b, d, codes + k * per);
+                for (size_t i = 0; i < per; i++)
+                    vals[k * per + i] = lowbit_midrise_value(codes[k * per + i], b, d);
+            }
+            snprintf(name, sizeof name, "midrise_codes_b%d_pc%d", b, pc);
+            check_codes(name, codes, 20);
+            snprintf(name, sizeof name, "midrise_values_b%d_pc%d", b, pc);
+            check_floats(name, vals, 20, 0);
+        }
+}
+
+static void landmarks_and_round__golden__match(void **state)
+{
+    (void)state;
+    const char *kinds[] = {"uniform", "histogram", "normal"};
+    for (int pc = 0; pc < 2; pc++)
+        for (int bi = 0; bi < 5; bi++)
+            for (int kind = 0; kind < 3; kind++) {
+                int b = BITS[bi], g = pc ? 2 : 1, nl = 1 << b;
+                size_t per = pc ? 10 : 20;
+                float lm[2 * 256], scratch[20];
+                uint8_t codes[20];
+                char name[64];
+                for (int k = 0; k < g; k++) {
+                    const float *w = &W[0][0] + k * per;
+                    float *l = lm + k * nl;
+                    if (kind == 0)
+                        lowbit_landmarks_uniform(w, per, b, l);
+                    else if (kind == 1)
+                        lowbit_landmarks_histogram(w, per, b, scratch, l);
+                    else
+                        lowbit_landmarks_normal(w, per, b, l);
+                    lowbit_round(w, per, l, nl, codes + k * per);
+                }
+                snprintf(name, sizeof name, "lm_%s_b%d_pc%d", kinds[kind], b, pc);
+                /* normal: sums and quantiles computed differently: 1e-6 */
+                check_floats(name, lm, g * nl, kind == 2 ? 1e-6 : 0);
+                snprintf(name, sizeof name, "round_%s_codes_b%d_pc%d", kinds[kind], b, pc);
+                check_codes(name, codes, 20);
+            }
+}
+
+static void round__ties_and_duplicates__smaller_index(void **state)
+{
+    (void)state;
+    const float lm[] = {-1.0f, 0.0f, 0.0f, 1.0f};
+    const float w[] = {-0.5f, 0.5f, 0.0f, -3.0f, 3.0f, 0.25f};
+    uint8_t c[6];
+    lowbit_round(w, 6, lm, 4, c);
+    const uint8_t want[] = {0, 1, 1, 0, 3, 1};
+    assert_memory_equal(c, want, 6);
+}
+
+static void multipoint__golden__match(void **state)
+{
+    (void)state;
+    for (int pc = 0; pc < 2; pc++)
+        for (int b = 1; b <= 4; b++)
+            for (int ti = 0; ti < 2; ti++) {
+                double tol = ti ? 0.01 : 0.3;
+                size_t groups = pc ? 2 : 1, per = pc ? 10 : 20;
+                uint8_t codes[6 * 20];
+                float alpha[2 * 6], packed_alpha[2 * 6];
+                double scratch[20];
+                char name[64], tag[32];
+                snprintf(tag, sizeof tag, "b%d_pc%d_tol%g", b, pc, tol);
+                int p = lowbit_multipoint(&W[0][0], groups, per, b, 6, tol, codes, alpha,
+                                          scratch);
+                snprintf(name, sizeof name, "mp_points_%s", tag);
+                double *wp = golden(name, 1, NULL);
+                assert_int_equal(p, (int)wp[0]);
+                free(wp);
+                snprintf(name, sizeof name, "mp_codes_%s", tag);
+                check_codes(name, codes, p * 20);
+                for (size_t g = 0; g < groups; g++)
+                    for (int k = 0; k < p; k++)
+                        packed_alpha[g * (size_t)p + (size_t)k] = alpha[g * 6 + (size_t)k];
+                snprintf(name, sizeof name, "mp_alpha_%s", tag);
+                check_floats(name, packed_alpha, (int)groups * p, 0);
+                /* the reconstruction error really is below tol when points were left */
+                float rec[20];
+                double e = 0, wn = 0;
+                for (size_t g = 0; g < groups; g++)
+                    lowbit_multipoint_decode(codes + g * per, 20, per, b,
+                                             packed_alpha + g * (size_t)p, p, rec + g * per);
+                for (int i = 0; i < 20; i++) {
+                    e += (rec[i] - (&W[0][0])[i]) * (rec[i] - (&W[0][0])[i]);
+                    wn += (&W[0][0])[i] * (&W[0][0])[i];
+                }
+                if (p < 6)
+                    assert_true(sqrt(e) <= tol * sqrt(wn) * (1 + 1e-5));
+            }
+}
+
+static void fp16__golden_and_all_halves__round_trip(void **state)
+{
+    (void)state;
+    int n;
+    double *in = golden("f16_in", -1, &n), *bits = golden("f16_bits", n, NULL);
+    for (int i = 0; i < n; i++) {
+        uint16_t h = lowbit_f32_to_f16((float)in[i]);
+        if (h != (uint16_t)bits[i])
+            fail_msg("f16(%.9g): got %u want %u", in[i], h, (unsigned)bits[i]);
+    }
+    free(in);
+    free(bits);
+    for (uint32_t h = 0; h < 65536; h++) {
+        float f = lowbit_f16_to_f32((uint16_t)h);
+        if (isnan(f))
+            assert_true(((h >> 10) & 0x1F) == 0x1F && (h & 0x3FF));
+        else
+            assert_int_equal(lowbit_f32_to_f16(f), h);
+    }
+}
+
+static void pack__golden__match_and_unpack(void **state)
+{
+    (void)state;
+    for (int b = 1; b <= 8; b++) {
+        char name[64];
+        snprintf(name, sizeof name, "pack_codes_b%d", b);
+        double *c = golden(name, 23, NULL);
+        uint8_t codes[23], back[23], packed[32];
+        for (int i = 0; i < 23; i++)
+            codes[i] = (uint8_t)c[i];
+        free(c);
+        size_t nb = lowbit_packed_bytes(23, b);
+        assert_int_equal(nb, (23 * (size_t)b + 7) / 8);
+        lowbit_pack(codes, 23, b, packed);
+        snprintf(name, sizeof name, "pack_bytes_b%d", b);
+        check_codes(name, packed, (int)nb);
+        lowbit_unpack(packed, 23, b, back);
+        assert_memory_equal(codes, back, 23);
+    }
+}
+
+/* E[value] = w within 0.012 (4.5 standard errors of a step-0.75 interval over 20000 seeds),
+ * clamped outside the landmark range; every draw lands on a neighbour. */
+static void stochastic__expectation_over_seeds__equals_weight(void **state)
+{
+    (void)state;
+    const float lm[] = {-1.0f, -0.25f, 0.5f, 1.0f};
+    const float w[] = {-0.9f, -0.5f, -0.25f, 0.0f, 0.1f, 0.45f, 0.8f, 1.7f, -2.0f};
+    enum { N = 20000, NW = 9 };
+    double sum[NW] = {0};
+    uint8_t c[NW];
+    for (int s = 0; s < N; s++) {
+        cgpc_rng r;
+        cgpc_rng_seed(&r, (uint64_t)s, 7, 0);
+        lowbit_stochastic(w, NW, lm, 4, &r, c);
+        for (int i = 0; i < NW; i++) {
+            sum[i] += lm[c[i]];
+            float v = w[i] < -1 ? -1 : w[i] > 1 ? 1 : w[i];
+            int j = 0;
+            while (j < 3 && lm[j + 1] < v)
+                j++;
+            assert_true(lm[c[i]] == lm[j] || lm[c[i]] == lm[j + 1 > 3 ? 3 : j + 1] ||
+                        lm[c[i]] == v);
+        }
+    }
+    for (int i = 0; i < NW; i++) {
+        double want = w[i] < -1 ? -1 : w[i] > 1 ? 1 : w[i];
+        if (fabs(sum[i] / N - want) > 0.012)
+            fail_msg("w=%g: mean %g", (double)w[i], sum[i] / N);
+    }
+}
+
+/* ---- models and files -------------------------------------------------------------------- */
+
+static char tmpdir[256];
+
+static int setup_tmp(void **state)
+{
+    (void)state;
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/test_lowbit.XXXXXX");
+    return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown_tmp(void **state)
+{
+    (void)state;
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static const char *tmp(const char *name)
+{
+    static char buf[4][512];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
+    return buf[k];
+}
+
+static void lenet(struct nn_model *m, uint64_t seed)
+{
+    struct cgpc_err err = {0};
+    assert_int_equal(nn_model_init_lenet5(m, &err), CGPC_OK);
+    nn_model_init_params(m, seed);
+}
+
+static unsigned char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    *len = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = malloc(*len);
+    assert_non_null(b);
+    assert_int_equal(fread(b, 1, *len, f), *len);
+    fclose(f);
+    return b;
+}
+
+static void specs_all(struct lowbit_spec *specs, const struct lowbit_spec *s)
+{
+    for (int i = 0; i < NN_MAX_LAYERS; i++)
+        specs[i] = *s;
+}
+
+/* Every method: save, read back (codes and parameters equal), decode = the in-memory
+ * dequantization, save again = the same bytes; nn_model_load gives the same float weights. */
+static void file__every_method__round_trips_bit_for_bit(void **state)
+{
+    (void)state;
+    struct cgpc_err err = {0};
+    struct lowbit_spec s, specs[NN_MAX_LAYERS];
+    const enum lowbit_method methods[] = {LOWBIT_MIDRISE, LOWBIT_ROUND, LOWBIT_ROUND,
+                                          LOWBIT_STOCHASTIC, LOWBIT_MULTIPOINT, LOWBIT_FP16};
+    const enum lowbit_landmarks lms[] = {LOWBIT_LM_UNIFORM, LOWBIT_LM_UNIFORM,
+                                         LOWBIT_LM_HISTOGRAM, LOWBIT_LM_NORMAL,
+                                         LOWBIT_LM_UNIFORM, LOWBIT_LM_UNIFORM};
+    for (int k = 0; k < 6; k++) {
+        struct nn_model m, a, b;
+        struct lowbit_model q, r;
+        lenet(&m, 3);
+        lowbit_spec_defaults(&s);
+        s.method = methods[k];
+        s.landmarks = lms[k];
+        s.bits = 1 + k;
+        s.per_channel = k % 2;
+        specs_all(specs, &s);
+        specs[6].bits = 2;       /* fc1 differs (mixed precision) */
+        specs[0].keep_float = k == 2; /* conv1 stays float32 in one case */
+        assert_int_equal(lowbit_quantize(&m, specs, 11, &q, &err), CGPC_OK);
+        lowbit_apply(&q, &m);
+        assert_int_equal(lowbit_save(&q, &m, tmp("a.safetensors"), &err), CGPC_OK);
+        assert_int_equal(lowbit_read_file(tmp("a.safetensors"), &a, &r, &err), CGPC_OK);
+        assert_int_equal(r.n, q.n);
+        for (int i = 0; i < q.n; i++) {
+            const struct lowbit_layer *x = &q.layers[i], *y = &r.layers[i];
+            assert_int_equal(x->kind, y->kind);
+            assert_int_equal(x->bits, y->bits);
+            assert_int_equal(x->points, y->points);
+            assert_int_equal(x->groups, y->groups);
+            if (x->codes)
+                assert_memory_equal(x->codes, y->codes, (size_t)x->points * (size_t)x->n);
+            if (x->half)
+                assert_memory_equal(x->half, y->half, (size_t)x->n * 2);
+            if (x->nparams)
+                assert_memory_equal(x->params, y->params, (size_t)x->nparams * 4);
+            const struct nn_layer *lm = &m.layers[x->layer], *la = &a.layers[x->layer];
+            assert_memory_equal(lm->w, la->w, (size_t)lm->nweights * 4);
+            assert_memory_equal(lm->b, la->b, (size_t)lm->out_c * 4);
+        }
+        assert_int_equal(lowbit_save(&r, &a, tmp("b.safetensors"), &err), CGPC_OK);
+        size_t la_, lb_;
+        unsigned char *fa = slurp(tmp("a.safetensors"), &la_), *fb = slurp(tmp("b.safetensors"), &lb_);
+        assert_int_equal(la_, lb_);
+        assert_memory_equal(fa, fb, la_);
+        free(fa);
+        free(fb);
+        assert_int_equal(nn_model_load(tmp("a.safetensors"), &b, &err), CGPC_OK);
+        assert_true(b.has_float && !b.quantized);
+        for (int i = 0; i < m.nlayers; i++)
+            if (m.layers[i].w)
+                assert_memory_equal(m.layers[i].w, b.layers[i].w,
+                                    (size_t)m.layers[i].nweights * 4);
+        lowbit_model_free(&q);
+        lowbit_model_free(&r);
+        nn_model_free(&m);
+        nn_model_free(&a);
+        nn_model_free(&b);
+    }
+}
+
+static void file__mobilenetv2__loads_with_its_architecture(void **state)
+{
+    (void)state;
+    struct cgpc_err err = {0};
+    struct nn_model m, b;
+    struct lowbit_model q;
+    struct lowbit_spec s, specs[NN_MAX_LAYERS];
+    assert_int_equal(nn_model_init_mobilenetv2(&m, 0.25, 1, 32, 10, 5, &err), CGPC_OK);
+    lowbit_spec_defaults(&s);
+    s.bits = 3;
+    s.per_channel = 1;
+    specs_all(specs, &s);
+    assert_int_equal(lowbit_quantize(&m, specs, 1, &q, &err), CGPC_OK);
+    lowbit_apply(&q, &m);
+    assert_false(m.has_bn);
+    assert_int_equal(lowbit_save(&q, &m, tmp("m.safetensors"), &err), CGPC_OK);
+    assert_int_equal(nn_model_load(tmp("m.safetensors"), &b, &err), CGPC_OK);
+    assert_int_equal(b.nlayers, m.nlayers);
+    assert_false(b.has_bn);
+    for (int i = 0; i < m.nlayers; i++)
+        if (m.layers[i].w) {
+            assert_memory_equal(m.layers[i].w, b.layers[i].w, (size_t)m.layers[i].nweights * 4);
+            assert_memory_equal(m.layers[i].b, b.layers[i].b, (size_t)m.layers[i].out_c * 4);
+        }
+    lowbit_model_free(&q);
+    nn_model_free(&m);
+    nn_model_free(&b);
+}
+
+/* Same seed: same codes; another seed: different codes (stochastic). */
+static void stochastic_model__seed__reproducible(void **state)
+{
+    (void)state;
+    struct cgpc_err err = {0};
+    struct nn_model m;
+    struct lowbit_model q1, q2, q3;
+    struct lowbit_spec s, specs[NN_MAX_LAYERS];
+    lenet(&m, 4);
+    lowbit_spec_defaults(&s);
+    s.method = LOWBIT_STOCHASTIC;
+    s.bits = 2;
+    s.per_channel = 1;
+    specs_all(specs, &s);
+    assert_int_equal(lowbit_quantize(&m, specs, 9, &q1, &err), CGPC_OK);
+    assert_int_equal(lowbit_quantize(&m, specs, 9, &q2, &err), CGPC_OK);
+    assert_int_equal(lowbit_quantize(&m, specs, 10, &q3, &err), CGPC_OK);
+    assert_memory_equal(q1.layers[2].codes, q2.layers[2].codes, (size_t)q1.layers[2].n);
+    assert_memory_not_equal(q1.layers[2].codes, q3.layers[2].codes, (size_t)q1.layers[2].n);
+    lowbit_model_free(&q1);
+    lowbit_model_free(&q2);
+    lowbit_model_free(&q3);
+    nn_model_free(&m);
+}
+
+/* A file whose layer info is out of range, or whose codes are truncated, is rejected with
+ * the file and tensor named. */
+static void file__malformed__rejected_with_names(void **state)
+{
+    (void)state;
+    struct cgpc_err err = {0};
+    struct nn_model m, b;
+    struct lowbit_model q;
+    struct lowbit_spec s, specs[NN_MAX_LAYERS];
+    lenet(&m, 2);
+    lowbit_spec_defaults(&s);
+    specs_all(specs, &s);
+    assert_int_equal(lowbit_quantize(&m, specs, 1, &q, &err), CGPC_OK);
+    q.layers[1].bits = 9;
+    q.layers[1].nparams = q.layers[1].groups;
+    assert_int_equal(lowbit_save(&q, &m, tmp("bad.safetensors"), &err), CGPC_OK);
+    assert_int_equal(nn_model_load(tmp("bad.safetensors"), &b, &err), CGPC_ERR_FORMAT);
+    assert_non_null(strstr(err.msg, "conv2.weight_lowbit"));
+    assert_non_null(strstr(err.msg, "bad.safetensors"));
+    q.layers[1].bits = 4;
+    q.layers[1].params[0] = -1.0f; /* a mid-rise step must be > 0 */
+    assert_int_equal(lowbit_save(&q, &m, tmp("bad2.safetensors"), &err), CGPC_OK);
+    assert_int_equal(nn_model_load(tmp("bad2.safetensors"), &b, &err), CGPC_ERR_FORMAT);
+    assert_non_null(strstr(err.msg, "conv2.weight_scale"));
+    lowbit_model_free(&q);
+    nn_model_free(&m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(midrise__golden__match_exactly),
+        cmocka_unit_test(landmarks_and_round__golden__match),
+        cmocka_unit_test(round__ties_and_duplicates__smaller_index),
+        cmocka_unit_test(multipoint__golden__match),
+        cmocka_unit_test(fp16__golden_and_all_halves__round_trip),
+        cmocka_unit_test(pack__golden__match_and_unpack),
+        cmocka_unit_test(stochastic__expectation_over_seeds__equals_weight),
+        cmocka_unit_test(stochastic_model__seed__reproducible),
+        cmocka_unit_test(file__every_method__round_trips_bit_for_bit),
+        cmocka_unit_test(file__mobilenetv2__loads_with_its_architecture),
+        cmocka_unit_test(file__malformed__rejected_with_names),
+    };
+    return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);
+}
