@@ -127,6 +127,14 @@ struct lowbit_spec {
 };
 void lowbit_spec_defaults(struct lowbit_spec *s);
 
+/* specs[i] = *base for every layer of m, then the overrides of `layer_bits` (NULL or ""
+ * for none): "conv1=4,fc1=2,fc3=float,conv2=fp16" (bits 1..8; `float` keeps a layer float32;
+ * `fp16` stores it as IEEE half). Unknown or weightless layers, bad values: CGPC_ERR_ARG
+ * naming the item. */
+cgpc_status lowbit_specs_parse(const struct nn_model *m, const struct lowbit_spec *base,
+                               const char *layer_bits, struct lowbit_spec *specs,
+                               struct cgpc_err *err);
+
 /* One quantized layer: codes unpacked (points * nweights; fp16: halves), parameters per
  * group: midrise: params[G] = delta; grid: params[G][2] = (lm_0, step); table:
  * params[G][L]; multipoint: params[G][points] = alpha; fp16/float: none. */
@@ -158,6 +166,9 @@ cgpc_status lowbit_quantize(const struct nn_model *m, const struct lowbit_spec *
 void lowbit_apply(const struct lowbit_model *q, struct nn_model *m);
 
 void lowbit_model_free(struct lowbit_model *q);
+
+/* Mean stored bits per weight of q (codes and decoding parameters, biases excluded). */
+double lowbit_bits_per_weight(const struct lowbit_model *q);
 
 /* Stored bits of one layer's weights (codes + decoding parameters), not counting the bias:
  * exact, no byte padding. */

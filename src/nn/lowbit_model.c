@@ -116,7 +116,7 @@ static cgpc_status quantize_layer(const struct nn_layer *l, int li,
     q->layer = li;
     q->n = l->nweights;
     q->bits = s->bits;
-    q->groups = s->per_channel ? l->out_c : 1;
+    q->groups = s->per_channel && !s->keep_float && s->method != LOWBIT_FP16 ? l->out_c : 1;
     q->points = 1;
     size_t per = (size_t)q->n / (size_t)q->groups, n = (size_t)q->n;
     int nl = 1 << s->bits;
@@ -514,4 +514,62 @@ cgpc_status lowbit_read_file(const char *path, struct nn_model *m, struct lowbit
     if (s)
         nn_model_free(m);
     return s;
+}
+
+/* ---- layer specifications ---------------------------------------------------------------- */
+
+cgpc_status lowbit_specs_parse(const struct nn_model *m, const struct lowbit_spec *base,
+                               const char *layer_bits, struct lowbit_spec *specs,
+                               struct cgpc_err *err)
+{
+    for (int i = 0; i < NN_MAX_LAYERS; i++)
+        specs[i] = *base;
+    const char *p = layer_bits ? layer_bits : "";
+    while (*p) {
+        const char *end = strchr(p, ','), *eq;
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        char item[128], *v;
+        if (len == 0 || len >= sizeof item)
+            return CGPC_FAIL(err, CGPC_ERR_ARG, "'%.*s': expected LAYER=BITS", (int)len, p);
+        memcpy(item, p, len);
+        item[len] = '\0';
+        if (!(eq = strrchr(item, '=')))
+            return CGPC_FAIL(err, CGPC_ERR_ARG, "'%s': expected LAYER=BITS", item);
+        v = item + (eq - item);
+        *v++ = '\0';
+        int li = -1;
+        for (int i = 0; i < m->nlayers; i++)
+            if (strcmp(m->layers[i].name, item) == 0 && has_weights(&m->layers[i]))
+                li = i;
+        if (li < 0)
+            return CGPC_FAIL(err, CGPC_ERR_ARG, "'%s': no layer with weights of that name",
+                             item);
+        struct lowbit_spec *s = &specs[li];
+        char *e;
+        long b = strtol(v, &e, 10);
+        if (strcmp(v, "float") == 0)
+            s->keep_float = 1;
+        else if (strcmp(v, "fp16") == 0)
+            s->method = LOWBIT_FP16;
+        else if (*v && !*e && b >= 1 && b <= LOWBIT_MAX_BITS) {
+            s->bits = (int)b;
+            s->keep_float = 0;
+            if (s->method == LOWBIT_FP16) /* a bit width on an fp16 run: mid-rise */
+                s->method = LOWBIT_MIDRISE;
+        } else
+            return CGPC_FAIL(err, CGPC_ERR_ARG, "'%s=%s': expected bits 1..%d, float or fp16",
+                             item, v, LOWBIT_MAX_BITS);
+        p += len + (end ? 1 : 0);
+    }
+    return CGPC_OK;
+}
+
+double lowbit_bits_per_weight(const struct lowbit_model *q)
+{
+    uint64_t bits = 0, n = 0;
+    for (int i = 0; i < q->n; i++) {
+        bits += lowbit_layer_code_bits(&q->layers[i]) + lowbit_layer_param_bits(&q->layers[i]);
+        n += (uint64_t)q->layers[i].n;
+    }
+    return n ? (double)bits / (double)n : 0.0;
 }
