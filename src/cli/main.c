@@ -26,6 +26,8 @@ const struct cli_command cli_commands[] = {
      "run an experiment as PBS job array batches: generate, submit, status, resubmit, merge"},
     {"compress", cmd_compress, cmd_compress_usage,
      "prune, share weights (k-means), Huffman-code a model (cgpc-deep file)"},
+    {"sensitivity", cmd_sensitivity, cmd_sensitivity_usage,
+     "per-layer accuracy vs weight bits, and a mixed-precision allocation under a budget"},
     {"help", cmd_help, cmd_help_usage, "show help for cgpc or one command"},
     {NULL, NULL, NULL, NULL},
 };

@@ -43,6 +43,7 @@
 
 #include "common/error.h"
 #include "common/rng.h"
+#include "nn/dataset.h"
 #include "nn/model.h"
 
 #define LOWBIT_FORMAT "cgpc-lowbit"
@@ -204,5 +205,36 @@ cgpc_status lowbit_load_model(const struct nn_st_file *st, struct nn_model *m,
  * cgpc-lowbit is CGPC_ERR_FORMAT. */
 cgpc_status lowbit_read_file(const char *path, struct nn_model *m, struct lowbit_model *q,
                              struct cgpc_err *err);
+
+/* ---- mixed precision (lowbit_mixed.c) ----------------------------------------------------
+ * Sensitivity: every weighted layer alone quantized with `base` at each width of bits[]
+ * (the others float), evaluated on a validation set. Allocation: start every layer at the
+ * widest option, then repeatedly narrow the layer whose next step costs the least validation
+ * loss per stored bit saved, (loss(b_next) - loss(b)) / (cost(b) - cost(b_next)), ties to the
+ * earlier layer, until the total cost is within the budget; then widen, while it fits, the
+ * layer whose next step wins the most validation loss per bit. Costs are the layer's stored
+ * weight bits (codes + parameters) or anything proportional per layer (energy). */
+#define LOWBIT_MAX_OPTIONS 8
+
+struct lowbit_sens {
+    int n;                       /* weighted layers */
+    int layer[NN_MAX_LAYERS];    /* their model indices */
+    int nbits, bits[LOWBIT_MAX_OPTIONS];
+    int64_t weights[NN_MAX_LAYERS];
+    double float_top1, float_loss;
+    double top1[NN_MAX_LAYERS][LOWBIT_MAX_OPTIONS], loss[NN_MAX_LAYERS][LOWBIT_MAX_OPTIONS];
+    uint64_t stored[NN_MAX_LAYERS][LOWBIT_MAX_OPTIONS]; /* weight bits of the layer at bits[j] */
+};
+
+/* Fill s (bits[] ascending, 1..8, distinct). m is float; its weights are restored afterwards
+ * (a BatchNorm model is left folded, without training parameters). */
+cgpc_status lowbit_sensitivity(struct nn_model *m, const struct lowbit_spec *base,
+                               const int *bits, int nbits, const struct nn_dataset *val,
+                               uint64_t seed, struct lowbit_sens *s, struct cgpc_err *err);
+
+/* Bits per model layer (out[model layer index]; unweighted layers untouched) under a budget
+ * of total stored weight bits. CGPC_ERR_RANGE when even the narrowest options exceed it. */
+cgpc_status lowbit_allocate(const struct lowbit_sens *s, uint64_t budget_bits, int *out,
+                            struct cgpc_err *err);
 
 #endif

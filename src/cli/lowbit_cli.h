@@ -1,0 +1,26 @@
+/* lowbit_cli.h - what the low-bit commands (sensitivity, tune) share: the validation images
+ * and the gnuplot/CSV output of a sensitivity table. */
+#ifndef CGPC_CLI_LOWBIT_CLI_H
+#define CGPC_CLI_LOWBIT_CLI_H
+
+#include <stdio.h>
+
+#include "../common/error.h"
+#include "../nn/dataset.h"
+#include "../nn/lowbit.h"
+
+/* Validation images of data set `name`, padded to rows x cols: the last `n` images of the
+ * train split (until the data sets carry a validation split of their own). */
+cgpc_status lowbit_cli_load_val(const char *name, int n, int rows, int cols,
+                                struct nn_dataset *ds, struct cgpc_err *err);
+
+/* The sensitivity table as CSV: layer,weights,bits,stored_bits,val_top1,val_loss,drop_points. */
+cgpc_status lowbit_cli_write_sens_csv(const struct lowbit_sens *s, const struct nn_model *m,
+                                      const char *path, struct cgpc_err *err);
+
+/* Plots of validation accuracy and loss vs bits, one line per layer, into dir (PNG and SVG
+ * via gnuplot; the data and the script are kept beside them). */
+cgpc_status lowbit_cli_plot_sens(const struct lowbit_sens *s, const struct nn_model *m,
+                                 const char *dir, struct cgpc_err *err);
+
+#endif
