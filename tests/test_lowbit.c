@@ -16,6 +16,7 @@
 #include <math.h>
 
 #include "common/fileio.h"
+#include "nn/dataset.h"
 #include "nn/lowbit.h"
 #include "nn/model.h"
 #include "nn/safetensors.h"
@@ -465,6 +466,86 @@ static void file__malformed__rejected_with_names(void **state)
     nn_model_free(&m);
 }
 
+/* Hand-worked allocations (see the comments): greedy narrowing by loss per bit, then the
+ * widening pass; a budget below the narrowest options is a range error. */
+static void allocate__hand_table__expected_bits(void **state)
+{
+    (void)state;
+    struct cgpc_err err = {0};
+    static struct lowbit_sens s;
+    memset(&s, 0, sizeof s);
+    s.n = 2;
+    s.layer[0] = 0;
+    s.layer[1] = 2;
+    s.nbits = 3;
+    s.bits[0] = 1;
+    s.bits[1] = 2;
+    s.bits[2] = 4;
+    const uint64_t st[2][3] = {{10, 20, 40}, {100, 200, 400}};
+    const double lo[2][3] = {{1.0, 0.5, 0.1}, {0.3, 0.2, 0.1}};
+    memcpy(s.stored, st, sizeof st[0]);
+    memcpy(s.stored[1], st[1], sizeof st[1]);
+    memcpy(s.loss[0], lo[0], sizeof lo[0]);
+    memcpy(s.loss[1], lo[1], sizeof lo[1]);
+    int out[NN_MAX_LAYERS] = {0};
+    /* 440 > 250: B 4->2 (0.1/200 beats A's 0.4/20): 240; widening B again does not fit */
+    assert_int_equal(lowbit_allocate(&s, 250, out, &err), CGPC_OK);
+    assert_int_equal(out[0], 4);
+    assert_int_equal(out[2], 2);
+    /* 130: then B 2->1 (0.1/100): 140, then A 4->2: 120; A 2->4 (+20) does not fit */
+    assert_int_equal(lowbit_allocate(&s, 130, out, &err), CGPC_OK);
+    assert_int_equal(out[0], 2);
+    assert_int_equal(out[2], 1);
+    /* 145: as 130 but after B 2->1 (140) the budget holds: A stays 4 */
+    assert_int_equal(lowbit_allocate(&s, 145, out, &err), CGPC_OK);
+    assert_int_equal(out[0], 4);
+    assert_int_equal(out[2], 1);
+    assert_int_equal(lowbit_allocate(&s, 109, out, &err), CGPC_ERR_RANGE);
+    assert_non_null(strstr(err.msg, "110 bits"));
+}
+
+/* Sensitivity: the float accuracy is the model's, stored bits follow the formula (codes +
+ * one 32-bit step per tensor), and the weights are restored afterwards. */
+static void sensitivity__lenet__stored_bits_and_weights_restored(void **state)
+{
+    (void)state;
+    struct cgpc_err err = {0};
+    struct nn_model m, ref;
+    struct nn_dataset ds;
+    static struct lowbit_sens s;
+    struct lowbit_spec base;
+    lenet(&m, 6);
+    lenet(&ref, 6);
+    memset(&ds, 0, sizeof ds);
+    ds.n = 24;
+    ds.rows = ds.cols = 28;
+    ds.images = malloc(24 * 784);
+    ds.labels = malloc(24);
+    assert_non_null(ds.images);
+    assert_non_null(ds.labels);
+    cgpc_rng r;
+    cgpc_rng_seed(&r, 1, 2, 3);
+    for (int i = 0; i < 24 * 784; i++)
+        ds.images[i] = (uint8_t)cgpc_rng_below(&r, 256);
+    for (int i = 0; i < 24; i++)
+        ds.labels[i] = (uint8_t)cgpc_rng_below(&r, 10);
+    lowbit_spec_defaults(&base);
+    const int bits[] = {1, 3, 8};
+    assert_int_equal(lowbit_sensitivity(&m, &base, bits, 3, &ds, 1, &s, &err), CGPC_OK);
+    assert_int_equal(s.n, 5);
+    for (int k = 0; k < 5; k++)
+        for (int j = 0; j < 3; j++)
+            assert_int_equal(s.stored[k][j], (uint64_t)s.weights[k] * (uint64_t)bits[j] + 32);
+    for (int i = 0; i < m.nlayers; i++)
+        if (m.layers[i].w)
+            assert_memory_equal(m.layers[i].w, ref.layers[i].w, (size_t)m.layers[i].nweights * 4);
+    const int bad[] = {3, 2};
+    assert_int_equal(lowbit_sensitivity(&m, &base, bad, 2, &ds, 1, &s, &err), CGPC_ERR_ARG);
+    nn_dataset_free(&ds);
+    nn_model_free(&m);
+    nn_model_free(&ref);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -479,6 +560,8 @@ int main(void)
         cmocka_unit_test(file__every_method__round_trips_bit_for_bit),
         cmocka_unit_test(file__mobilenetv2__loads_with_its_architecture),
         cmocka_unit_test(file__malformed__rejected_with_names),
+        cmocka_unit_test(allocate__hand_table__expected_bits),
+        cmocka_unit_test(sensitivity__lenet__stored_bits_and_weights_restored),
     };
     return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);
 }
