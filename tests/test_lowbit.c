@@ -334,6 +334,7 @@ static void file__every_method__round_trips_bit_for_bit(void **state)
         struct nn_model m, a, b;
         struct lowbit_model q, r;
         lenet(&m, 3);
+        assert_int_equal(nn_model_set_meta(&m, "test_top1", "0.5", &err), CGPC_OK);
         lowbit_spec_defaults(&s);
         s.method = methods[k];
         s.landmarks = lms[k];

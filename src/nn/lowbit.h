@@ -201,8 +201,9 @@ cgpc_status lowbit_read(const struct nn_st_file *st, struct nn_model *m,
 cgpc_status lowbit_load_model(const struct nn_st_file *st, struct nn_model *m,
                               struct cgpc_err *err);
 
-/* Read path's low-bit layers (for storage accounting); NOT_FOUND-free: a file that is not
- * cgpc-lowbit is CGPC_ERR_FORMAT. */
+/* Open a cgpc-lowbit file: m = the decoded float model with the file's metadata, q = its
+ * low-bit layers (for storage accounting and re-saving). A file that is not cgpc-lowbit is
+ * CGPC_ERR_FORMAT. */
 cgpc_status lowbit_read_file(const char *path, struct nn_model *m, struct lowbit_model *q,
                              struct cgpc_err *err);
 

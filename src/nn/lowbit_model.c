@@ -510,6 +510,11 @@ cgpc_status lowbit_read_file(const char *path, struct nn_model *m, struct lowbit
     memset(q, 0, sizeof *q);
     if (!(s = open_arch(&st, m, err)) && !(s = lowbit_read(&st, m, q, err)))
         lowbit_apply(q, m);
+    for (int i = 0; !s && i < st.nmeta; i++) { /* as nn_model_load keeps them */
+        const char *k = st.meta[i].key;
+        if (strcmp(k, "format") && strcmp(k, "format_version") && strcmp(k, "arch"))
+            s = nn_model_set_meta(m, k, st.meta[i].value, err);
+    }
     nn_st_free(&st);
     if (s)
         nn_model_free(m);
