@@ -17,6 +17,7 @@
 
 #include "common/fileio.h"
 #include "nn/dataset.h"
+#include "nn/eval.h"
 #include "nn/lowbit.h"
 #include "nn/model.h"
 #include "nn/safetensors.h"
@@ -547,6 +548,141 @@ static void sensitivity__lenet__stored_bits_and_weights_restored(void **state)
     nn_model_free(&ref);
 }
 
+/* A tiny model whose labels are its own float predictions (float top-1 = 100%). */
+static void tiny_task(struct nn_model *m, struct nn_dataset *ds, int n)
+{
+    struct cgpc_err err = {0};
+    struct nn_eval_opts eo = {0};
+    struct nn_eval_result r;
+    lenet(m, 12);
+    memset(ds, 0, sizeof *ds);
+    ds->n = n;
+    ds->rows = ds->cols = 28;
+    ds->images = malloc((size_t)n * 784);
+    ds->labels = calloc((size_t)n, 1);
+    float *logits = malloc((size_t)n * 10 * sizeof *logits);
+    assert_non_null(ds->images);
+    assert_non_null(ds->labels);
+    assert_non_null(logits);
+    cgpc_rng r_;
+    cgpc_rng_seed(&r_, 4, 5, 6);
+    for (int i = 0; i < n * 784; i++)
+        ds->images[i] = (uint8_t)cgpc_rng_below(&r_, 256);
+    eo.logits = logits;
+    assert_int_equal(nn_eval(m, ds, &eo, &r, &err), CGPC_OK);
+    for (int i = 0; i < n; i++)
+        for (int c = 1; c < 10; c++)
+            if (logits[i * 10 + c] > logits[i * 10 + ds->labels[i]])
+                ds->labels[i] = (uint8_t)c;
+    free(logits);
+}
+
+/* tune without refinement stops at the candidate a brute-force evaluation of every uniform
+ * candidate calls the cheapest within the drop (same cost order, ties in enumeration
+ * order); with refinement the result is no more expensive and still within the drop; the
+ * log has one row per trial, every phase-1 row before the last rejected; a resumed search
+ * reads every trial back and evaluates nothing. */
+static void tune__tiny_model__stops_at_cheapest_within_drop(void **state)
+{
+    (void)state;
+    struct cgpc_err err = {0};
+    struct nn_model m;
+    struct nn_dataset ds;
+    struct lowbit_tune_opts o;
+    struct lowbit_tune_result res, res2;
+    struct lowbit_spec best[NN_MAX_LAYERS], specs[NN_MAX_LAYERS];
+    tiny_task(&m, &ds, 64);
+    lowbit_tune_defaults(&o);
+    o.max_drop = 1.0;
+    o.no_refine = 1;
+    o.log_path = tmp("tune.csv");
+    assert_int_equal(lowbit_tune(&m, &ds, &o, best, &res, &err), CGPC_OK);
+    assert_true(res.found);
+    assert_true(res.float_top1 == 1.0);
+    assert_true(res.trials >= 3); /* cheaper candidates were tried and rejected first */
+    /* brute force */
+    static const enum lowbit_method meth[] = {LOWBIT_MIDRISE, LOWBIT_ROUND, LOWBIT_ROUND,
+                                              LOWBIT_ROUND};
+    static const enum lowbit_landmarks lms[] = {LOWBIT_LM_UNIFORM, LOWBIT_LM_UNIFORM,
+                                                LOWBIT_LM_NORMAL, LOWBIT_LM_HISTOGRAM};
+    static const char *names[] = {"midrise", "round-uniform", "round-normal",
+                                  "round-histogram", "fp16"};
+    uint64_t best_cost = UINT64_MAX;
+    int best_k = -1, best_pc = -1, best_b = -1;
+    for (int k = 0; k < 5; k++)
+        for (int pc = 0; pc < (k < 4 ? 2 : 1); pc++)
+            for (int b = 1; b <= (k < 4 ? 8 : 1); b++) {
+                struct nn_model c;
+                struct lowbit_model q;
+                struct nn_eval_result r;
+                struct lowbit_spec sp;
+                lenet(&c, 12);
+                lowbit_spec_defaults(&sp);
+                sp.method = k < 4 ? meth[k] : LOWBIT_FP16;
+                sp.landmarks = k < 4 ? lms[k] : LOWBIT_LM_UNIFORM;
+                sp.per_channel = pc;
+                sp.bits = b;
+                specs_all(specs, &sp);
+                assert_int_equal(lowbit_quantize(&c, specs, 1, &q, &err), CGPC_OK);
+                uint64_t cost = 0;
+                for (int i = 0; i < q.n; i++)
+                    cost += lowbit_layer_code_bits(&q.layers[i]) +
+                            lowbit_layer_param_bits(&q.layers[i]) +
+                            32 * (uint64_t)c.layers[q.layers[i].layer].out_c;
+                lowbit_apply(&q, &c);
+                assert_int_equal(nn_eval(&c, &ds, NULL, &r, &err), CGPC_OK);
+                if (100 * (1.0 - r.top1) <= 1.0 && cost < best_cost) {
+                    best_cost = cost;
+                    best_k = k;
+                    best_pc = pc;
+                    best_b = b;
+                }
+                lowbit_model_free(&q);
+                nn_model_free(&c);
+            }
+    assert_true(best_k >= 0);
+    assert_string_equal(res.method, names[best_k]);
+    assert_string_equal(res.granularity, best_pc ? "per-channel" : "per-tensor");
+    assert_int_equal(res.stored_bits, best_cost);
+    if (best_k < 4)
+        assert_int_equal(best[0].bits, best_b);
+    /* the log: magic, header, one row per trial, phase-1 rows before the last rejected */
+    FILE *f = fopen(tmp("tune.csv"), "r");
+    char line[2048];
+    int rows = 0, accepted_rows = 0;
+    assert_non_null(f);
+    assert_non_null(fgets(line, sizeof line, f));
+    assert_string_equal(line, "# cgpc-tune v1\n");
+    assert_non_null(fgets(line, sizeof line, f));
+    while (fgets(line, sizeof line, f)) {
+        rows++;
+        accepted_rows += line[strlen(line) - 2] == '1';
+    }
+    fclose(f);
+    assert_int_equal(rows, res.trials);
+    assert_int_equal(accepted_rows, 1);
+    /* resume: everything read back, the same answer */
+    o.resume = 1;
+    assert_int_equal(lowbit_tune(&m, &ds, &o, best, &res2, &err), CGPC_OK);
+    assert_int_equal(res2.evaluated, 0);
+    assert_int_equal(res2.trials, res.trials);
+    assert_string_equal(res2.layer_bits, res.layer_bits);
+    /* refinement: no more expensive, within the drop */
+    o.resume = 0;
+    o.no_refine = 0;
+    assert_int_equal(lowbit_tune(&m, &ds, &o, best, &res2, &err), CGPC_OK);
+    assert_true(res2.stored_bits <= res.stored_bits);
+    assert_true(100 * (1.0 - res2.top1) <= 1.0);
+    /* a trial budget that ends before any candidate passes: not found, stopped early */
+    o.max_trials = 1;
+    o.log_path = NULL;
+    assert_int_equal(lowbit_tune(&m, &ds, &o, best, &res2, &err), CGPC_OK);
+    assert_false(res2.found);
+    assert_true(res2.stopped_early);
+    nn_dataset_free(&ds);
+    nn_model_free(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -563,6 +699,7 @@ int main(void)
         cmocka_unit_test(file__malformed__rejected_with_names),
         cmocka_unit_test(allocate__hand_table__expected_bits),
         cmocka_unit_test(sensitivity__lenet__stored_bits_and_weights_restored),
+        cmocka_unit_test(tune__tiny_model__stops_at_cheapest_within_drop),
     };
     return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);
 }

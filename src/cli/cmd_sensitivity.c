@@ -29,7 +29,7 @@ static void sens_defaults(struct sens_opts *o)
     cli_common_defaults(&o->common);
     o->dataset = "mnist";
     o->memory = ENERGY_MEMORY_DEFAULT;
-    o->val_limit = 1000;
+    o->val_limit = 0;
     o->nbits = 6;
     memcpy(o->bits, bits, sizeof bits);
     lowbit_spec_defaults(&o->spec);
@@ -41,14 +41,14 @@ void cmd_sensitivity_usage(FILE *out)
             "usage: cgpc sensitivity --model FILE [options]\n\n"
             "Per-layer sensitivity of a float model to low-bit weights: each weighted layer\n"
             "alone is quantized at each width of --bits-list (the others stay float) and\n"
-            "evaluated on validation images (the last --val-limit images of the train split).\n"
+            "evaluated on validation images (the validation split).\n"
             "With a budget, allocates bits per layer (greedy: narrow the layer that loses the\n"
             "least validation loss per stored bit saved) and, with --out, writes that\n"
             "mixed-precision model and reports its validation and test top-1.\n\n"
             "options:\n"
             "  --model FILE         float model (required)\n"
             "  --dataset D          mnist, fashion-mnist or an IDX directory (default: mnist)\n"
-            "  --val-limit N        validation images, the train split's last N (default: 1000)\n"
+            "  --val-limit N        use the first N validation images, 0 = all (default: 0)\n"
             "  --method M           midrise, round, stochastic or multipoint (default: midrise)\n"
             "  --per-channel        per output channel scales / landmarks (default: per tensor)\n"
             "  --landmarks L        uniform, histogram or normal (default: uniform)\n"
@@ -119,7 +119,7 @@ static int parse_opts(int argc, char **argv, struct sens_opts *o)
         switch (c) {
         case OPT_MODEL: o->model = optarg; break;
         case OPT_DATASET: o->dataset = optarg; break;
-        case OPT_VAL_LIMIT: st = cgpc_parse_int(optarg, 1, 1 << 30, &o->val_limit, &err); break;
+        case OPT_VAL_LIMIT: st = cgpc_parse_int(optarg, 0, 1 << 30, &o->val_limit, &err); break;
         case OPT_METHOD:
             st = lowbit_method_parse(optarg, &o->spec.method, &err);
             if (!st && o->spec.method == LOWBIT_FP16)
@@ -265,8 +265,8 @@ int cmd_sensitivity(int argc, char **argv)
     if (!st)
         st = lowbit_sensitivity(&m, &o.spec, o.bits, o.nbits, &val, o.common.seed, s, &err);
     if (!st) {
-        printf("validation: last %d train images of %s; float top1 %.4f loss %.4f\n", val.n,
-               o.dataset, s->float_top1, s->float_loss);
+        printf("validation: %d images of %s's validation split; float top1 %.4f loss %.4f\n",
+               val.n, o.dataset, s->float_top1, s->float_loss);
         printf("%-24s %10s %5s %12s %9s %9s\n", "layer", "weights", "bits", "stored_bits",
                "val_top1", "val_loss");
         for (int k = 0; k < s->n; k++)

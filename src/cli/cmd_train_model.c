@@ -1,12 +1,13 @@
 /* cmd_train_model.c - `cgpc train-model`: train LeNet-5 or MobileNetV2 in C (Adam or SGD with momentum),
  * deterministic for a seed and any --threads; --qat fine-tunes with fake quantization and
- * writes an int8 model. */
+ * writes an int8 model; --qat-bits does the same with low-bit weights (cgpc-lowbit file). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../common/parse.h"
 #include "../nn/eval.h"
+#include "../nn/lowbit.h"
 #include "../nn/quant.h"
 #include "../nn/train.h"
 #include "cli.h"
@@ -19,6 +20,8 @@ struct train_opts {
     struct nn_train_opts t;
     int qat, qat_epochs, calib_limit, input_size;
     double qat_lr, width;
+    int qat_bits;              /* low-bit QAT (0: off) */
+    struct lowbit_spec lowbit; /* its method and granularity */
 };
 
 static void train_defaults(struct train_opts *o)
@@ -33,6 +36,7 @@ static void train_defaults(struct train_opts *o)
     o->calib_limit = 2000;
     o->width = 0; /* the architecture's default: 0.5 mobilenetv2, 1 lenet5 */
     o->input_size = 32;
+    lowbit_spec_defaults(&o->lowbit);
 }
 
 void cmd_train_model_usage(FILE *out)
@@ -76,13 +80,21 @@ void cmd_train_model_usage(FILE *out)
             "                       (default: none)\n"
             "  --temperature T      distillation temperature (default: 4)\n"
             "  --alpha A            weight of the soft (teacher) loss; the hard label loss gets\n"
-            "                       1 - A (default: 0.9)\n" CLI_COMMON_USAGE);
+            "                       1 - A (default: 0.9)\n"
+            "  --qat-bits B         low-bit QAT instead of --qat: fine-tune (--qat-epochs,\n"
+            "                       --qat-lr) with B-bit fake-quantized weights (1..8, STE) and\n"
+            "                       float activations; writes a cgpc-lowbit model (default: off)\n"
+            "  --qat-method M       its weight quantizer: midrise, round, stochastic or\n"
+            "                       multipoint (default: midrise)\n"
+            "  --qat-per-channel    its scales per output channel (default: per tensor)\n"
+            CLI_COMMON_USAGE);
 }
 
 enum { OPT_ARCH = CLI_OPT_FIRST_COMMAND_SPECIFIC, OPT_DATASET, OPT_OUT, OPT_INIT, OPT_EPOCHS,
        OPT_LR, OPT_BATCH, OPT_OPTIM, OPT_MOMENTUM, OPT_WD, OPT_NOCOS, OPT_SHIFT, OPT_LIMIT,
        OPT_QAT, OPT_QAT_EPOCHS, OPT_QAT_LR, OPT_CALIB_LIMIT, OPT_WIDTH, OPT_INPUT_SIZE,
-       OPT_TEACHER, OPT_TEMPERATURE, OPT_ALPHA };
+       OPT_TEACHER, OPT_TEMPERATURE, OPT_ALPHA, OPT_QAT_BITS, OPT_QAT_METHOD,
+       OPT_QAT_PER_CHANNEL };
 
 static void progress(const struct nn_train_progress *p, void *ctx)
 {
@@ -125,6 +137,9 @@ static int parse_args(int argc, char **argv, struct train_opts *o)
         {"teacher", required_argument, NULL, OPT_TEACHER},
         {"temperature", required_argument, NULL, OPT_TEMPERATURE},
         {"alpha", required_argument, NULL, OPT_ALPHA},
+        {"qat-bits", required_argument, NULL, OPT_QAT_BITS},
+        {"qat-method", required_argument, NULL, OPT_QAT_METHOD},
+        {"qat-per-channel", no_argument, NULL, OPT_QAT_PER_CHANNEL},
         CLI_COMMON_LONG_OPTIONS,
         {NULL, 0, NULL, 0}};
     const char *cmd = "train-model";
@@ -165,6 +180,15 @@ static int parse_args(int argc, char **argv, struct train_opts *o)
             st = cgpc_parse_double(optarg, 1e-3, 1000, &o->t.temperature, &err);
             break;
         case OPT_ALPHA: st = cgpc_parse_double(optarg, 0, 1, &o->t.alpha, &err); break;
+        case OPT_QAT_BITS: st = cgpc_parse_int(optarg, 1, LOWBIT_MAX_BITS, &o->qat_bits, &err);
+            o->lowbit.bits = o->qat_bits;
+            break;
+        case OPT_QAT_METHOD:
+            st = lowbit_method_parse(optarg, &o->lowbit.method, &err);
+            if (!st && o->lowbit.method == LOWBIT_FP16)
+                st = CGPC_FAIL(&err, CGPC_ERR_ARG, "fp16 has no bits to train for");
+            break;
+        case OPT_QAT_PER_CHANNEL: o->lowbit.per_channel = 1; break;
         default:
             return cli_usage_error(cmd, "unknown or incomplete option '%s'", what);
         }
@@ -185,6 +209,8 @@ static int parse_args(int argc, char **argv, struct train_opts *o)
     if (o->teacher && (o->t.shift > 0 || o->qat || strcmp(o->arch, "lenet5") != 0))
         return cli_usage_error(cmd, "--teacher: the student must be lenet5, without --shift "
                                "and --qat");
+    if (o->qat && o->qat_bits)
+        return cli_usage_error(cmd, "--qat (int8) and --qat-bits (low-bit) are exclusive");
     return CLI_EXIT_OK;
 }
 
@@ -223,7 +249,7 @@ static cgpc_status set_meta(struct nn_model *m, const struct train_opts *o,
         if ((st = nn_model_set_meta(m, "width", buf, err)))
             return st;
     }
-    if (o->qat) {
+    if (o->qat || o->qat_bits) {
         snprintf(buf, sizeof buf, "%d", o->qat_epochs);
         if ((st = nn_model_set_meta(m, "qat_epochs", buf, err)))
             return st;
@@ -269,6 +295,30 @@ out:
     return st;
 }
 
+/* Low-bit QAT: fine-tune with fake-quantized weights, then quantize into q (applied to m). */
+static cgpc_status lowbit_qat(const struct train_opts *o, struct nn_model *m,
+                              const struct nn_dataset *train, struct lowbit_model *q,
+                              struct cgpc_err *err)
+{
+    struct lowbit_spec specs[NN_MAX_LAYERS];
+    struct nn_train_opts t = o->t;
+    char buf[64];
+    cgpc_status st;
+    t.epochs = o->qat_epochs;
+    t.lr = o->qat_lr;
+    t.lowbit = specs;
+    t.teacher_logits = NULL; /* distillation (if any) was the float phase */
+    t.ctx = "qat ";
+    if ((st = lowbit_specs_parse(m, &o->lowbit, NULL, specs, err)) ||
+        (st = nn_train(m, train, &t, err)) ||
+        (st = lowbit_quantize(m, specs, o->t.seed, q, err)))
+        return st;
+    lowbit_apply(q, m);
+    snprintf(buf, sizeof buf, "qat-%s%s", lowbit_method_name(o->lowbit.method),
+             o->lowbit.per_channel ? "-per-channel" : "");
+    return nn_model_set_meta(m, "lowbit_method", buf, err);
+}
+
 int cmd_train_model(int argc, char **argv)
 {
     const char *cmd = "train-model";
@@ -288,6 +338,8 @@ int cmd_train_model(int argc, char **argv)
     struct nn_model m;
     struct nn_dataset train, val, test;
     float *teacher = NULL;
+    struct lowbit_model lq;
+    memset(&lq, 0, sizeof lq);
     memset(&m, 0, sizeof m);
     memset(&train, 0, sizeof train);
     memset(&val, 0, sizeof val);
@@ -352,16 +404,23 @@ int cmd_train_model(int argc, char **argv)
         }
         nn_quantize_weights(&m);
     }
-    if (set_meta(&m, &o, &val, &test, &err) || nn_model_save(&m, o.out, &err)) {
+    if (o.qat_bits && lowbit_qat(&o, &m, &train, &lq, &err)) {
+        rc = cli_report(cmd, &err, 0);
+        goto out;
+    }
+    if (set_meta(&m, &o, &val, &test, &err) ||
+        (o.qat_bits ? lowbit_save(&lq, &m, o.out, &err) : nn_model_save(&m, o.out, &err))) {
         rc = cli_report(cmd, &err, 0);
         goto out;
     }
     fprintf(stderr, "cgpc %s: wrote %s (%s, val top1 %s, test top1 %s)\n", cmd, o.out,
-            m.quantized ? "int8" : "float", nn_model_get_meta(&m, "val_top1"),
+            o.qat_bits ? "low-bit" : m.quantized ? "int8" : "float",
+            nn_model_get_meta(&m, "val_top1"),
             nn_model_get_meta(&m, "test_top1"));
     rc = CLI_EXIT_OK;
 out:
     free(teacher);
+    lowbit_model_free(&lq);
     nn_model_free(&m);
     nn_dataset_free(&train);
     nn_dataset_free(&val);

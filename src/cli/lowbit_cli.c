@@ -10,15 +10,10 @@
 cgpc_status lowbit_cli_load_val(const char *name, int n, int rows, int cols,
                                 struct nn_dataset *ds, struct cgpc_err *err)
 {
-    cgpc_status st = nn_cli_load_dataset(name, NN_SPLIT_TRAIN, ds, err);
+    cgpc_status st = nn_cli_load_dataset(name, NN_SPLIT_VAL, ds, err);
     if (st)
         return st;
-    if (n > 0 && n < ds->n) {
-        size_t img = (size_t)ds->rows * (size_t)ds->cols, first = (size_t)(ds->n - n);
-        memmove(ds->images, ds->images + first * img, (size_t)n * img);
-        memmove(ds->labels, ds->labels + first, (size_t)n);
-        ds->n = n;
-    }
+    nn_dataset_truncate(ds, n);
     return nn_dataset_pad(ds, rows, cols, err);
 }
 

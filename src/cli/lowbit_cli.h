@@ -9,8 +9,8 @@
 #include "../nn/dataset.h"
 #include "../nn/lowbit.h"
 
-/* Validation images of data set `name`, padded to rows x cols: the last `n` images of the
- * train split (until the data sets carry a validation split of their own). */
+/* Validation images of data set `name` (its validation split, which training never sees),
+ * the first n of them (n <= 0: all), padded to rows x cols. */
 cgpc_status lowbit_cli_load_val(const char *name, int n, int rows, int cols,
                                 struct nn_dataset *ds, struct cgpc_err *err);
 

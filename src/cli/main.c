@@ -28,6 +28,8 @@ const struct cli_command cli_commands[] = {
      "prune, share weights (k-means), Huffman-code a model (cgpc-deep file)"},
     {"sensitivity", cmd_sensitivity, cmd_sensitivity_usage,
      "per-layer accuracy vs weight bits, and a mixed-precision allocation under a budget"},
+    {"tune", cmd_tune, cmd_tune_usage,
+     "accuracy-aware search for the cheapest low-bit model within an accuracy drop"},
     {"help", cmd_help, cmd_help_usage, "show help for cgpc or one command"},
     {NULL, NULL, NULL, NULL},
 };

@@ -168,6 +168,16 @@ void lowbit_apply(const struct lowbit_model *q, struct nn_model *m);
 
 void lowbit_model_free(struct lowbit_model *q);
 
+/* lowbit_fake_quant for every weighted layer i with specs[i]: arena_out has the layout of
+ * m->arena (float weights and biases; biases are not touched). */
+cgpc_status lowbit_fake_quant_model(const struct nn_model *m, const struct lowbit_spec *specs,
+                                    uint64_t seed, float *arena_out, struct cgpc_err *err);
+
+/* Fake quantization for low-bit QAT: out[nweights] = layer li's weights w (its float master
+ * copy) quantized with spec s and decoded back to float (stochastic draws keyed by seed). */
+cgpc_status lowbit_fake_quant(const struct nn_layer *l, int li, const struct lowbit_spec *s,
+                              uint64_t seed, const float *w, float *out, struct cgpc_err *err);
+
 /* Mean stored bits per weight of q (codes and decoding parameters, biases excluded). */
 double lowbit_bits_per_weight(const struct lowbit_model *q);
 
@@ -237,5 +247,52 @@ cgpc_status lowbit_sensitivity(struct nn_model *m, const struct lowbit_spec *bas
  * of total stored weight bits. CGPC_ERR_RANGE when even the narrowest options exceed it. */
 cgpc_status lowbit_allocate(const struct lowbit_sens *s, uint64_t budget_bits, int *out,
                             struct cgpc_err *err);
+
+/* ---- accuracy-aware tuning (lowbit_tune.c) -----------------------------------------------
+ * As Intel Neural Compressor's basic strategy, on the validation set, every trial logged:
+ * 1. uniform candidates: {midrise, round-uniform, round-normal, round-histogram} x {per
+ *    tensor, per channel} x bits 1..8, and fp16, sorted by cost (ties: that order); evaluated
+ *    cheapest first; the first within max_drop points of the float top-1 is accepted (it is
+ *    the cheapest uniform candidate within the drop) and phase 1 stops.
+ * 2. per-layer refinement (unless no_refine): layers by stored bits, largest first (ties:
+ *    model order); each layer is narrowed one bit at a time while the model stays within the
+ *    drop; a failing step is undone and the next layer tried.
+ * Cost: stored bits (codes, scales/tables, float32 biases) or energy per inference (MACs at
+ * mac_pj + those bits read once at pj_per_byte). The search stops early at max_trials or
+ * time_limit (the best accepted so far is the result). Log: CSV `# cgpc-tune v1`, then
+ * `trial,phase,method,granularity,layer_bits,stored_bits,energy_pj,val_top1,drop_points,
+ * accepted`; appended and flushed per trial; with resume, trials already in the log (same
+ * method, granularity and layer_bits) are read back instead of evaluated, so an interrupted
+ * search continues where it stopped and reaches the same result. */
+enum lowbit_objective { LOWBIT_OBJ_BITS, LOWBIT_OBJ_ENERGY };
+
+struct lowbit_tune_opts {
+    double max_drop;        /* points of top-1, default 0.5 */
+    enum lowbit_objective objective;
+    double mac_pj, pj_per_byte; /* energy model (objective energy and the log) */
+    int max_trials;         /* <= 0: no limit */
+    double time_limit;      /* seconds, <= 0: no limit */
+    int no_refine;
+    const char *log_path;   /* NULL: no log */
+    int resume;
+    uint64_t seed;
+};
+
+struct lowbit_tune_result {
+    int found, trials, evaluated;   /* evaluated: trials not read back from the log */
+    double float_top1, top1;
+    uint64_t stored_bits;
+    double energy_pj;
+    char method[32], granularity[16], layer_bits[1024];
+    int stopped_early;              /* max_trials or time_limit reached */
+};
+
+void lowbit_tune_defaults(struct lowbit_tune_opts *o);
+
+/* Search as above; best[NN_MAX_LAYERS] = the result's specs (when res->found). m is float;
+ * its weights are restored afterwards (BatchNorm dropped, folded). */
+cgpc_status lowbit_tune(struct nn_model *m, const struct nn_dataset *val,
+                        const struct lowbit_tune_opts *o, struct lowbit_spec *best,
+                        struct lowbit_tune_result *res, struct cgpc_err *err);
 
 #endif

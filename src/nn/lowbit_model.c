@@ -232,6 +232,41 @@ cgpc_status lowbit_quantize(const struct nn_model *m, const struct lowbit_spec *
     return CGPC_OK;
 }
 
+cgpc_status lowbit_fake_quant(const struct nn_layer *l, int li, const struct lowbit_spec *s,
+                              uint64_t seed, const float *w, float *out, struct cgpc_err *err)
+{
+    struct nn_layer view = *l;
+    struct lowbit_layer q;
+    memset(&q, 0, sizeof q);
+    view.w = (float *)w; /* read only: quantize_layer does not write the weights */
+    cgpc_status st = quantize_layer(&view, li, s, seed, &q, err);
+    if (!st) {
+        if (q.kind == LOWBIT_KIND_FLOAT)
+            memcpy(out, w, (size_t)l->nweights * sizeof *out);
+        else
+            decode_layer(&q, out);
+    }
+    free(q.codes);
+    free(q.half);
+    free(q.params);
+    return st;
+}
+
+cgpc_status lowbit_fake_quant_model(const struct nn_model *m, const struct lowbit_spec *specs,
+                                    uint64_t seed, float *arena_out, struct cgpc_err *err)
+{
+    for (int i = 0; i < m->nlayers; i++) {
+        const struct nn_layer *l = &m->layers[i];
+        if (!has_weights(l))
+            continue;
+        cgpc_status st = lowbit_fake_quant(l, i, &specs[i], seed, l->w,
+                                           arena_out + (l->w - (const float *)m->arena), err);
+        if (st)
+            return st;
+    }
+    return CGPC_OK;
+}
+
 void lowbit_apply(const struct lowbit_model *q, struct nn_model *m)
 {
     for (int k = 0; k < q->n; k++) {

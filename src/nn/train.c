@@ -354,6 +354,9 @@ cgpc_status nn_train(struct nn_model *m, const struct nn_dataset *train,
     int n = o->limit > 0 && o->limit < train->n ? o->limit : train->n;
     if (!m->has_float)
         return CGPC_FAIL(err, CGPC_ERR_ARG, "training needs float parameters");
+    int fq_any = o->qat || o->lowbit; /* weights fake-quantized: int8 or low-bit QAT */
+    if (o->qat && o->lowbit)
+        return CGPC_FAIL(err, CGPC_ERR_ARG, "int8 QAT and low-bit QAT are exclusive");
     if (o->qat && !m->qarena)
         return CGPC_FAIL(err, CGPC_ERR_ARG, "QAT needs a calibrated model (nn_calibrate first)");
     if (train->rows * train->cols != m->in_c * m->in_h * m->in_w)
@@ -361,11 +364,11 @@ cgpc_status nn_train(struct nn_model *m, const struct nn_dataset *train,
                          train->path, train->rows, train->cols, m->in_h, m->in_w);
     if (o->epochs < 1 || o->batch < 1 || !(o->lr > 0))
         return CGPC_FAIL(err, CGPC_ERR_ARG, "epochs, batch and lr must be positive");
-    if ((o->mask || o->cluster) && o->qat)
+    if ((o->mask || o->cluster) && fq_any)
         return CGPC_FAIL(err, CGPC_ERR_ARG, "pruning/sharing constraints do not combine with QAT");
     if (o->cluster && (!o->centroids || o->ncentroids < 1))
         return CGPC_FAIL(err, CGPC_ERR_ARG, "shared parameters need centroids");
-    if (o->teacher_logits && (m->has_bn || o->qat || !(o->temperature > 0) ||
+    if (o->teacher_logits && (m->has_bn || fq_any || !(o->temperature > 0) ||
                               !(o->alpha >= 0 && o->alpha <= 1)))
         return CGPC_FAIL(err, CGPC_ERR_ARG, "distillation needs a model without BatchNorm, no "
                          "QAT, temperature > 0 and alpha in 0..1");
@@ -375,16 +378,17 @@ cgpc_status nn_train(struct nn_model *m, const struct nn_dataset *train,
     memset(&gt, 0, sizeof gt);
     if ((st = graph ? graph_trainer_init(&gt, m, batch, err) : trainer_init(&t, m, batch, err)))
         return st;
-    size_t np = graph ? (o->qat ? (size_t)nn_model_param_count(m) : m->ntrain) : t.np;
-    gt.qat = o->qat;
+    size_t np = graph ? (fq_any ? (size_t)nn_model_param_count(m) : m->ntrain) : t.np;
+    gt.qat = fq_any;
+    gt.float_acts = !o->qat;
     gt.np = np;
     float *grad = calloc(np, sizeof *grad), *mom = calloc(np, sizeof *mom),
-          *vel = calloc(np, sizeof *vel), *fq = o->qat ? calloc(np, sizeof *fq) : NULL;
+          *vel = calloc(np, sizeof *vel), *fq = fq_any ? calloc(np, sizeof *fq) : NULL;
     int *perm = malloc((size_t)n * sizeof *perm);
     size_t nc = o->cluster ? (size_t)o->ncentroids : 1;
     float *cgrad = calloc(nc, sizeof *cgrad), *cmom = calloc(nc, sizeof *cmom),
           *cvel = calloc(nc, sizeof *cvel);
-    if (!grad || !mom || !vel || !perm || (o->qat && !fq) || !cgrad || !cmom || !cvel) {
+    if (!grad || !mom || !vel || !perm || (fq_any && !fq) || !cgrad || !cmom || !cvel) {
         st = CGPC_FAIL(err, CGPC_ERR_NOMEM, "optimizer state");
         goto out;
     }
@@ -394,7 +398,7 @@ cgpc_status nn_train(struct nn_model *m, const struct nn_dataset *train,
     t.alpha = (float)o->alpha;
     t.shift = gt.shift = o->shift;
     t.seed = gt.seed = o->seed;
-    float *params = graph && !o->qat ? m->tarena : m->arena;
+    float *params = graph && !fq_any ? m->tarena : m->arena;
     if (o->mask || o->cluster)
         constrain_params(o, params, np);
     int nb = (n + batch - 1) / batch;
@@ -423,6 +427,13 @@ cgpc_status nn_train(struct nn_model *m, const struct nn_dataset *train,
                                               fq + poff(m, m->layers[i].w));
                 t.params = gt.params = fq;
             }
+            if (o->lowbit) {
+                memcpy(fq, params, np * sizeof *fq);
+                uint64_t key = cgpc_hash3(o->seed, 0x10b17, (uint64_t)step);
+                if ((st = lowbit_fake_quant_model(m, o->lowbit, key, fq, err)))
+                    goto out;
+                t.params = gt.params = fq;
+            }
             double ls;
             int corr;
             if (graph)
@@ -443,7 +454,7 @@ cgpc_status nn_train(struct nn_model *m, const struct nn_dataset *train,
                 optim_step(o, o->centroids, cgrad, cmom, cvel, (size_t)o->ncentroids, step, lr);
             if (o->mask || o->cluster)
                 constrain_params(o, params, np);
-            if (graph && !o->qat)
+            if (graph && !fq_any)
                 graph_trainer_update_stats(&gt, m, bn);
             if (o->progress) {
                 struct nn_train_progress pr = {0};
@@ -459,13 +470,21 @@ cgpc_status nn_train(struct nn_model *m, const struct nn_dataset *train,
                 pr.test_top1 = pr.test_loss = -1;
                 if (bi == nb - 1) {
                     pr.end_of_epoch = 1;
-                    if (!o->qat)
+                    if (!fq_any)
                         nn_model_fold_bn(m);
                     if (o->test) {
                         struct nn_eval_result res;
                         if (o->qat)
                             nn_quantize_weights(m);
-                        if ((st = nn_eval(m, o->test, NULL, &res, err)))
+                        if (o->lowbit) { /* evaluate the fake-quantized weights */
+                            memcpy(fq, params, np * sizeof *fq);
+                            st = lowbit_fake_quant_model(m, o->lowbit, o->seed, params, err);
+                        }
+                        if (!st)
+                            st = nn_eval(m, o->test, NULL, &res, err);
+                        if (o->lowbit)
+                            memcpy(params, fq, np * sizeof *fq);
+                        if (st)
                             goto out;
                         pr.test_top1 = res.top1;
                         pr.test_loss = res.loss;
@@ -476,7 +495,7 @@ cgpc_status nn_train(struct nn_model *m, const struct nn_dataset *train,
         }
     }
 out:
-    if (!o->qat) /* QAT trains the folded parameters themselves */
+    if (!fq_any) /* QAT trains the folded parameters themselves */
         nn_model_fold_bn(m);
     if (graph)
         graph_trainer_free(&gt);

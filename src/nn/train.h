@@ -14,6 +14,14 @@
  * calibrated scales); gradients pass straight through (STE). Afterwards call
  * nn_quantize_model() again to produce the int8 parameters from the fine-tuned weights.
  *
+ * Low-bit QAT (opts.lowbit, instead of opts.qat; no calibration needed): every step the
+ * weights are fake-quantized with the per-layer low-bit specs of nn/lowbit.h (dequantized to
+ * float, stochastic draws keyed by (seed, step)), activations stay float (a low-bit model
+ * runs on the float path); gradients pass straight through to the float master weights.
+ * MobileNetV2 trains its folded weights with BatchNorm frozen, as int8 QAT does. End-of-epoch
+ * test accuracy is measured with the fake-quantized weights. Afterwards lowbit_quantize() the
+ * model with the same specs.
+ *
  * The library never prints: progress goes to an optional callback (the CLI prints it). */
 #ifndef CGPC_NN_TRAIN_H
 #define CGPC_NN_TRAIN_H
@@ -22,6 +30,7 @@
 
 #include "common/error.h"
 #include "nn/dataset.h"
+#include "nn/lowbit.h"
 #include "nn/model.h"
 
 #define NN_TRAIN_CHUNK 8
@@ -51,6 +60,7 @@ struct nn_train_opts {
     uint64_t seed;
     int limit;           /* use the first `limit` training images; <= 0: all */
     int qat;             /* quantization-aware fine-tuning, see above */
+    const struct lowbit_spec *lowbit; /* low-bit QAT: specs[NN_MAX_LAYERS] or NULL */
     const struct nn_dataset *test; /* optional: evaluated after each epoch */
     /* Compression constraints (compress/), indexed like the trained parameters (m->arena,
      * or m->tarena for BatchNorm models; not with QAT); NULL = none. mask[p] == 0: parameter

@@ -168,7 +168,7 @@ static void layer_forward(struct graph_trainer *t, int li, int n, double *red, f
         }
         nn_act_forward(l->act, y, on);
         /* QAT: every quantized tensor (conv/linear/add outputs) through its fixed scale */
-        if (t->qat && (has_weights(l) || l->op == NN_OP_ADD))
+        if (t->qat && !t->float_acts && (has_weights(l) || l->op == NN_OP_ADD))
             nn_fake_quant_act(y, on, l->out_scale, l->out_zp);
     }
     if (!use_bn(t, l))
@@ -334,7 +334,7 @@ NN_OMP(parallel num_threads(t->threads))
             const uint8_t *pix = nn_train_image(ds, idx[s], t->shift, t->seed, t->epoch,
                                                 t->shifted + (size_t)s * img);
             nn_input_normalize(m, pix, t->acts + (size_t)s * t->act_total);
-            if (t->qat)
+            if (t->qat && !t->float_acts)
                 nn_fake_quant_act(t->acts + (size_t)s * t->act_total,
                                   (size_t)m->in_c * m->in_h * m->in_w, m->layers[0].in_scale,
                                   m->layers[0].in_zp);

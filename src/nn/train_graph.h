@@ -32,6 +32,7 @@ struct graph_trainer {
     const struct nn_model *m;
     int max_batch, threads, shift;
     int qat;              /* QAT: BatchNorm frozen (folded w/b trained), fake quantization */
+    int float_acts;       /* with qat: activations stay float (low-bit weight QAT) */
     const float *params;  /* QAT: fake-quantized copy of m->arena read by forward/backward */
     size_t np;            /* gradient floats: m->ntrain, or the folded count in QAT */
     uint64_t seed, epoch;
