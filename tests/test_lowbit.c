@@ -16,6 +16,7 @@
 #include <math.h>
 
 #include "common/fileio.h"
+#include "exp/lowbit_storage.h"
 #include "nn/dataset.h"
 #include "nn/eval.h"
 #include "nn/lowbit.h"
@@ -683,6 +684,64 @@ static void tune__tiny_model__stops_at_cheapest_within_drop(void **state)
     nn_model_free(&m);
 }
 
+/* The storage model of a mixed low-bit LeNet-5, worked by hand: 3-bit mid-rise per tensor
+ * (codes + one 32-bit step) for conv1, conv2, fc1; fc2 fp16; fc3 float32; float32 biases:
+ * conv1 450+32+192, conv2 7200+32+512, fc1 92160+32+3840, fc2 161280+2688, fc3 26880+320. */
+static void storage__mixed_lenet__parts_to_the_bit(void **state)
+{
+    (void)state;
+    struct cgpc_err err = {0};
+    struct nn_model m;
+    struct lowbit_model q;
+    struct lowbit_spec s, specs[NN_MAX_LAYERS];
+    struct lowbit_storage ls, lf;
+    int is_lowbit = -1;
+    lenet(&m, 8);
+    lowbit_spec_defaults(&s);
+    s.bits = 3;
+    assert_int_equal(lowbit_specs_parse(&m, &s, "fc2=fp16,fc3=float", specs, &err), CGPC_OK);
+    assert_int_equal(lowbit_quantize(&m, specs, 1, &q, &err), CGPC_OK);
+    assert_int_equal(lowbit_storage_of(&q, &m, &ls, &err), CGPC_OK);
+    assert_int_equal(storage_model_total_bits(&ls.parts), 295618);
+    assert_int_equal(storage_model_layer_bits(&ls.parts, "conv2"), 7744);
+    assert_int_equal(storage_model_kind_bits(&ls.parts, STORAGE_FLOAT_WEIGHTS), 161280 + 26880);
+    assert_int_equal(storage_model_kind_bits(&ls.parts, STORAGE_SCALE), 3 * 32);
+    assert_int_equal(storage_model_kind_bits(&ls.parts, STORAGE_BIAS), 236 * 32);
+    assert_int_equal(storage_model_total_bits(&ls.float32), 32 * 44426);
+    assert_int_equal(ls.macs, 281640);
+    /* the same from the saved file; a float file is not low-bit */
+    lowbit_apply(&q, &m);
+    assert_int_equal(lowbit_save(&q, &m, tmp("st.safetensors"), &err), CGPC_OK);
+    assert_int_equal(lowbit_storage_file(tmp("st.safetensors"), &lf, &is_lowbit, &err), CGPC_OK);
+    assert_int_equal(is_lowbit, 1);
+    assert_int_equal(storage_model_total_bits(&lf.parts), 295618);
+    lowbit_storage_free(&lf);
+    assert_int_equal(nn_model_save(&m, tmp("f.safetensors"), &err), CGPC_OK);
+    assert_int_equal(lowbit_storage_file(tmp("f.safetensors"), &lf, &is_lowbit, &err), CGPC_OK);
+    assert_int_equal(is_lowbit, 0);
+    /* multi-point: points x codes and points alphas per group; landmark tables 2^b floats */
+    s.method = LOWBIT_MULTIPOINT;
+    s.bits = 2;
+    s.max_points = 3;
+    s.tol = 0;
+    s.per_channel = 1;
+    specs_all(specs, &s);
+    specs[2].method = LOWBIT_ROUND;
+    specs[2].landmarks = LOWBIT_LM_HISTOGRAM;
+    lowbit_model_free(&q);
+    lowbit_storage_free(&ls);
+    nn_model_free(&m);
+    lenet(&m, 8);
+    assert_int_equal(lowbit_quantize(&m, specs, 1, &q, &err), CGPC_OK);
+    assert_int_equal(lowbit_storage_of(&q, &m, &ls, &err), CGPC_OK);
+    assert_int_equal(q.layers[0].points, 3);
+    assert_int_equal(storage_model_layer_bits(&ls.parts, "conv1"), 150 * 2 * 3 + 6 * 3 * 32 + 6 * 32);
+    assert_int_equal(storage_model_layer_bits(&ls.parts, "conv2"), 2400 * 2 + 16 * 4 * 32 + 16 * 32);
+    lowbit_storage_free(&ls);
+    lowbit_model_free(&q);
+    nn_model_free(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -700,6 +759,7 @@ int main(void)
         cmocka_unit_test(allocate__hand_table__expected_bits),
         cmocka_unit_test(sensitivity__lenet__stored_bits_and_weights_restored),
         cmocka_unit_test(tune__tiny_model__stops_at_cheapest_within_drop),
+        cmocka_unit_test(storage__mixed_lenet__parts_to_the_bit),
     };
     return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);
 }

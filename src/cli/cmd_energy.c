@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "lowbit_cli.h"
 #include "commands.h"
 #include "energy/energy.h"
 #include "exp/bridge.h"
@@ -98,7 +99,10 @@ static int print_model_budget(const struct energy_opts *o, const struct energy_g
     struct cgpc_err err = {0};
     struct energy_layer *layers = NULL;
     struct energy_layer_budget *per_layer = NULL, total;
-    int n = 0, rc = CLI_EXIT_OK;
+    int n = 0, rc = CLI_EXIT_OK, lowbit = 0;
+    rc = lowbit_cli_energy("energy", o->model, t, mem, o->json, &lowbit); /* from its storage */
+    if (lowbit || rc)
+        return rc;
     if (load_model_layers(o->model, &layers, &n, &err) != CGPC_OK) {
         rc = cli_report("energy", &err, 0);
         goto out;

@@ -10,6 +10,7 @@
 #include "../nn/quant.h"
 #include "cli.h"
 #include "commands.h"
+#include "lowbit_cli.h"
 #include "nn_cli.h"
 
 struct quantize_opts {
@@ -169,23 +170,17 @@ static cgpc_status run_lowbit(const struct quantize_opts *o, struct nn_model *m,
     static const char *kinds[] = {"midrise", "grid", "table", "multipoint", "fp16", "float"};
     printf("%-24s %-10s %4s %6s %6s %10s %12s %10s\n", "layer", "kind", "bits", "groups",
            "points", "weights", "code_bits", "param_bits");
-    uint64_t tot = 0, bias = 0, nw = 0;
     for (int k = 0; k < q.n; k++) {
         const struct lowbit_layer *l = &q.layers[k];
         uint64_t cb = lowbit_layer_code_bits(l), pb = lowbit_layer_param_bits(l);
         printf("%-24s %-10s %4d %6d %6d %10lld %12llu %10llu\n", m->layers[l->layer].name,
                kinds[l->kind], l->bits, l->groups, l->points, (long long)l->n,
                (unsigned long long)cb, (unsigned long long)pb);
-        tot += cb + pb;
-        bias += 32 * (uint64_t)m->layers[l->layer].out_c;
-        nw += (uint64_t)l->n;
     }
-    printf("weights %.3f bits/weight (codes + scales/tables); stored %llu bits = %llu bytes "
-           "with float32 biases; float32 %llu bytes (%.2fx smaller)\n",
-           lowbit_bits_per_weight(&q), (unsigned long long)(tot + bias),
-           (unsigned long long)((tot + bias + 7) / 8),
-           (unsigned long long)((32 * nw + bias) / 8),
-           (double)(32 * nw + bias) / (double)(tot + bias));
+    printf("weights %.3f bits/weight (codes + scales/tables, biases excluded)\n",
+           lowbit_bits_per_weight(&q));
+    if ((st = lowbit_cli_print_storage(&q, m, err)))
+        goto out;
     printf("quantized %s -> %s (%s, %d bits%s): test top1 float %.4f low-bit %.4f (%+.2f "
            "points)\n",
            o->model, o->out, buf, o->spec.method == LOWBIT_FP16 ? 16 : o->spec.bits,

@@ -5,6 +5,9 @@
 #include <string.h>
 
 #include "../common/fileio.h"
+#include "../energy/energy.h"
+#include "../exp/lowbit_storage.h"
+#include "cli.h"
 #include "nn_cli.h"
 
 cgpc_status lowbit_cli_load_val(const char *name, int n, int rows, int cols,
@@ -82,4 +85,65 @@ cgpc_status lowbit_cli_plot_sens(const struct lowbit_sens *s, const struct nn_mo
         return CGPC_FAIL(err, CGPC_ERR_IO, "gnuplot failed on %s (is gnuplot installed?)",
                          path);
     return CGPC_OK;
+}
+
+cgpc_status lowbit_cli_print_storage(const struct lowbit_model *q, const struct nn_model *m,
+                                     struct cgpc_err *err)
+{
+    struct lowbit_storage s;
+    struct energy_gate_table t;
+    cgpc_status st = lowbit_storage_of(q, m, &s, err);
+    if (st)
+        return st;
+    energy_gate_table_default(&t);
+    uint64_t bits = storage_model_total_bits(&s.parts);
+    printf("storage: stored_bits %llu bytes %llu compression_vs_float32 %.2f "
+           "compression_vs_int8 %.2f\n",
+           (unsigned long long)bits, (unsigned long long)((bits + 7) / 8),
+           (double)storage_model_total_bits(&s.float32) / (double)bits,
+           (double)storage_model_total_bits(&s.int8) / (double)bits);
+    static const char *mems[] = {"dram", "sram-32k"};
+    for (int i = 0; i < 2 && !st; i++) {
+        struct energy_memory mem;
+        struct storage_comparison c;
+        if (!(st = energy_memory_lookup(&mem, mems[i], err)) &&
+            !(st = lowbit_storage_compare(&s, &mem, &t, &c, err)))
+            printf("energy %s: %.1f pJ per inference (int8 reference %.1f pJ, saving %.1f%%)\n",
+                   mems[i], c.energy_pj, c.energy_pj + c.saving_pj, c.saving_pct);
+    }
+    lowbit_storage_free(&s);
+    return st;
+}
+
+int lowbit_cli_energy(const char *cmd, const char *path, const struct energy_gate_table *t,
+                      const struct energy_memory *mem, int json, int *is_lowbit)
+{
+    struct cgpc_err err = {0};
+    struct lowbit_storage s;
+    struct storage_energy e, base;
+    cgpc_status st = lowbit_storage_file(path, &s, is_lowbit, &err);
+    if (st || !*is_lowbit)
+        return st ? cli_report(cmd, &err, 0) : CLI_EXIT_OK;
+    if (!(st = storage_energy_account(&s.parts, STORAGE_DEPLOY_STORED, mem, t, s.macs, 0.0, 1,
+                                      &e, &err)) &&
+        !(st = storage_energy_account(&s.int8, STORAGE_DEPLOY_STORED, mem, t, s.macs, 0.0, 1,
+                                      &base, &err))) {
+        double saving = base.total_pj > 0 ? 100 * (base.total_pj - e.total_pj) / base.total_pj : 0;
+        if (json)
+            printf("{\"stored_bits\": %llu, \"read_pJ\": %.17g, \"mac_pJ\": %.17g, "
+                   "\"total_pJ\": %.17g, \"int8_total_pJ\": %.17g, \"saving_pct\": %.17g}\n",
+                   (unsigned long long)e.stored_bits, e.read_pj, e.mac_pj, e.total_pj,
+                   base.total_pj, saving);
+        else {
+            printf("low-bit model %s: stored parts (exact bits; weights are dequantized to "
+                   "float for computing)\n",
+                   path);
+            if (!(st = storage_model_format(&s.parts, stdout, &err)))
+                printf("inference energy, batch 1, read from %s: read %.1f pJ + MACs %.1f pJ = "
+                       "%.1f pJ (int8 reference %.1f pJ, saving %.1f%%)\n",
+                       mem->name, e.read_pj, e.mac_pj, e.total_pj, base.total_pj, saving);
+        }
+    }
+    lowbit_storage_free(&s);
+    return st ? cli_report(cmd, &err, 0) : CLI_EXIT_OK;
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "../common/error.h"
+#include "../energy/energy.h"
 #include "../nn/dataset.h"
 #include "../nn/lowbit.h"
 
@@ -22,5 +23,18 @@ cgpc_status lowbit_cli_write_sens_csv(const struct lowbit_sens *s, const struct 
  * via gnuplot; the data and the script are kept beside them). */
 cgpc_status lowbit_cli_plot_sens(const struct lowbit_sens *s, const struct nn_model *m,
                                  const char *dir, struct cgpc_err *err);
+
+/* Print q's storage-model columns (exp/lowbit_storage.h): stored bits and bytes, compression
+ * vs float32 and int8, and energy per inference (batch 1) from DRAM and sram-32k beside the
+ * int8 reference's, as lines `storage: ...` and `energy <memory>: ...`. */
+cgpc_status lowbit_cli_print_storage(const struct lowbit_model *q, const struct nn_model *m,
+                                     struct cgpc_err *err);
+
+/* `cgpc energy --model FILE` for cgpc-lowbit files: *is_lowbit = 1 and the stored parts,
+ * their total and the energy per inference from the storage model (batch 1, memory mem;
+ * json: one object {"stored_bits", "read_pJ", "mac_pJ", "total_pJ", "int8_total_pJ",
+ * "saving_pct"}) are printed; 0 for other files (nothing printed). Returns an exit code. */
+int lowbit_cli_energy(const char *cmd, const char *path, const struct energy_gate_table *t,
+                      const struct energy_memory *mem, int json, int *is_lowbit);
 
 #endif

@@ -27,6 +27,19 @@ run_method mp2 --method multipoint --bits 2 --points 3 --mp-tol 0.1
 run_method fp16 --method fp16
 run_method mixed --method midrise --bits 2 --per-channel --layer-bits conv1=8,fc3=float,fc2=fp16
 
+# quantize prints the storage model's columns; energy reads the same exact size from the file
+expect_exit 0 "$CGPC" quantize --model $M --out "$T/e4.safetensors" --method midrise --bits 4 \
+    --per-channel
+expect_contains "$T/out" "^storage: stored_bits 191864 bytes 23983 compression_vs_float32 7.41 "
+expect_contains "$T/out" "^energy dram: .* pJ per inference (int8 reference .* pJ, saving "
+expect_contains "$T/out" "^energy sram-32k: "
+expect_exit 0 "$CGPC" energy --model "$T/e4.safetensors" --memory sram-32k
+expect_contains "$T/out" "^fc1  *scale  *mid-rise step  *120  *3840$"
+expect_contains "$T/out" "^total  *191864$"
+expect_contains "$T/out" "read from sram-32k: read 59957.5 pJ + MACs"
+expect_exit 0 "$CGPC" energy --model "$T/e4.safetensors" --json
+expect_contains "$T/out" '"stored_bits": 191864,'
+
 # the per-layer table: fc1 at 2 bits per channel, fc3 float, fc2 fp16
 expect_exit 0 "$CGPC" quantize --model $M --out "$T/x.safetensors" --method midrise --bits 2 \
     --per-channel --layer-bits conv1=8,fc3=float,fc2=fp16
