@@ -63,7 +63,8 @@ void cmd_quantize_usage(FILE *out)
             "  --mp-tol X           multipoint: add points until the layer's relative L2\n"
             "                       error is <= X (default: 0.05)\n"
             "  --calib-dataset D    mnist, fashion-mnist or an IDX directory; its test split\n"
-            "                       is evaluated (default: mnist)\n"
+            "                       (and, for low-bit methods, validation split) is evaluated\n"
+            "                       (default: mnist)\n"
             "  --calib-split S      int8 calibration split, train or test (default: train)\n"
             "  --calib-limit N      int8 calibration images (default: 2000; 0 = all)\n"
             "  (--seed keys stochastic rounding: the same seed gives the same file for any\n"
@@ -143,6 +144,9 @@ static cgpc_status run_lowbit(const struct quantize_opts *o, struct nn_model *m,
                               const struct nn_dataset *test, double float_top1,
                               struct cgpc_err *err)
 {
+    struct nn_dataset val;
+    struct nn_eval_result fv, rv;
+    memset(&val, 0, sizeof val);
     struct lowbit_spec specs[NN_MAX_LAYERS];
     struct lowbit_model q;
     struct nn_eval_result r;
@@ -152,8 +156,13 @@ static cgpc_status run_lowbit(const struct quantize_opts *o, struct nn_model *m,
     if ((st = lowbit_specs_parse(m, &o->spec, o->layer_bits, specs, err)) ||
         (st = lowbit_quantize(m, specs, o->common.seed, &q, err)))
         return st;
+    /* the validation split: float, then low-bit */
+    if ((st = nn_cli_load_dataset(o->calib, NN_SPLIT_VAL, &val, err)) ||
+        (st = nn_dataset_pad(&val, m->in_h, m->in_w, err)) ||
+        (st = nn_eval(m, &val, NULL, &fv, err)))
+        goto out;
     lowbit_apply(&q, m);
-    if ((st = nn_eval(m, test, NULL, &r, err)))
+    if ((st = nn_eval(m, test, NULL, &r, err)) || (st = nn_eval(m, &val, NULL, &rv, err)))
         goto out;
     snprintf(buf, sizeof buf, "%.6f", r.top1);
     if ((st = nn_model_set_meta(m, "test_top1", buf, err)) ||
@@ -181,12 +190,15 @@ static cgpc_status run_lowbit(const struct quantize_opts *o, struct nn_model *m,
            lowbit_bits_per_weight(&q));
     if ((st = lowbit_cli_print_storage(&q, m, err)))
         goto out;
+    printf("val top1 float %.4f low-bit %.4f (%+.2f points)\n", fv.top1, rv.top1,
+           100 * (rv.top1 - fv.top1));
     printf("quantized %s -> %s (%s, %d bits%s): test top1 float %.4f low-bit %.4f (%+.2f "
            "points)\n",
            o->model, o->out, buf, o->spec.method == LOWBIT_FP16 ? 16 : o->spec.bits,
            o->spec.per_channel ? ", per channel" : "",
            float_top1, r.top1, 100 * (r.top1 - float_top1));
 out:
+    nn_dataset_free(&val);
     lowbit_model_free(&q);
     return st;
 }

@@ -120,28 +120,34 @@ int lowbit_cli_energy(const char *cmd, const char *path, const struct energy_gat
 {
     struct cgpc_err err = {0};
     struct lowbit_storage s;
-    struct storage_energy e, base;
+    struct storage_energy e, base, f32;
     cgpc_status st = lowbit_storage_file(path, &s, is_lowbit, &err);
     if (st || !*is_lowbit)
         return st ? cli_report(cmd, &err, 0) : CLI_EXIT_OK;
-    if (!(st = storage_energy_account(&s.parts, STORAGE_DEPLOY_STORED, mem, t, s.macs, 0.0, 1,
-                                      &e, &err)) &&
-        !(st = storage_energy_account(&s.int8, STORAGE_DEPLOY_STORED, mem, t, s.macs, 0.0, 1,
-                                      &base, &err))) {
+    const struct storage_model *models[3] = {&s.parts, &s.int8, &s.float32};
+    struct storage_energy *outs[3] = {&e, &base, &f32};
+    for (int i = 0; i < 3 && !st; i++)
+        st = storage_energy_account(models[i], STORAGE_DEPLOY_STORED, mem, t, s.macs, 0.0, 1,
+                                    outs[i], &err);
+    if (!st) {
         double saving = base.total_pj > 0 ? 100 * (base.total_pj - e.total_pj) / base.total_pj : 0;
         if (json)
-            printf("{\"stored_bits\": %llu, \"read_pJ\": %.17g, \"mac_pJ\": %.17g, "
-                   "\"total_pJ\": %.17g, \"int8_total_pJ\": %.17g, \"saving_pct\": %.17g}\n",
-                   (unsigned long long)e.stored_bits, e.read_pj, e.mac_pj, e.total_pj,
-                   base.total_pj, saving);
+            printf("{\"stored_bits\": %llu, \"float32_bits\": %llu, \"int8_bits\": %llu, "
+                   "\"read_pJ\": %.17g, \"mac_pJ\": %.17g, \"total_pJ\": %.17g, "
+                   "\"int8_total_pJ\": %.17g, \"float32_total_pJ\": %.17g, "
+                   "\"saving_pct\": %.17g}\n",
+                   (unsigned long long)e.stored_bits, (unsigned long long)f32.stored_bits,
+                   (unsigned long long)base.stored_bits, e.read_pj, e.mac_pj, e.total_pj,
+                   base.total_pj, f32.total_pj, saving);
         else {
             printf("low-bit model %s: stored parts (exact bits; weights are dequantized to "
                    "float for computing)\n",
                    path);
             if (!(st = storage_model_format(&s.parts, stdout, &err)))
                 printf("inference energy, batch 1, read from %s: read %.1f pJ + MACs %.1f pJ = "
-                       "%.1f pJ (int8 reference %.1f pJ, saving %.1f%%)\n",
-                       mem->name, e.read_pj, e.mac_pj, e.total_pj, base.total_pj, saving);
+                       "%.1f pJ (int8 reference %.1f pJ, saving %.1f%%; float32 %.1f pJ)\n",
+                       mem->name, e.read_pj, e.mac_pj, e.total_pj, base.total_pj, saving,
+                       f32.total_pj);
         }
     }
     lowbit_storage_free(&s);

@@ -32,8 +32,8 @@ cgpc_status lowbit_cli_print_storage(const struct lowbit_model *q, const struct 
 
 /* `cgpc energy --model FILE` for cgpc-lowbit files: *is_lowbit = 1 and the stored parts,
  * their total and the energy per inference from the storage model (batch 1, memory mem;
- * json: one object {"stored_bits", "read_pJ", "mac_pJ", "total_pJ", "int8_total_pJ",
- * "saving_pct"}) are printed; 0 for other files (nothing printed). Returns an exit code. */
+ * json: one object {"stored_bits", "float32_bits", "int8_bits", "read_pJ", "mac_pJ",
+ * "total_pJ", "int8_total_pJ", "float32_total_pJ", "saving_pct"}) are printed; 0 for other files (nothing printed). Returns an exit code. */
 int lowbit_cli_energy(const char *cmd, const char *path, const struct energy_gate_table *t,
                       const struct energy_memory *mem, int json, int *is_lowbit);
 

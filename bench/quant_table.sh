@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Benchmark (not a test): the README's low-bit quantization table. For each method x bits:
+# validation and test top-1, stored bytes (exact, from the storage model), compression vs
+# float32 and energy per inference (batch 1, MACs + reading every stored bit once) from DRAM
+# and sram-32k. Rows: float32 and int8 references, fp16, PTQ (mid-rise, landmark rounding,
+# stochastic rounding, multi-point), mixed precision from `cgpc sensitivity`, low-bit QAT,
+# `cgpc tune`. Low-bit models are evaluated with their weights dequantized to float.
+# Usage: bash bench/quant_table.sh [lenet5|mobilenetv2]   (default lenet5, a few minutes;
+#        mobilenetv2 runs 4-bit QAT on Fashion-MNIST: hours on 2 shared cores)
+#        env: CGPC=bin/cgpc OUT=runs/quant-<model> QAT_LIMIT=0 (0 = all training images)
+# Writes $OUT/table.md (the README table) and $OUT/table.csv; models and logs stay in $OUT.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CGPC=${CGPC:-bin/cgpc}
+[ -x "$CGPC" ] || { echo "$CGPC: not built (run make)" >&2; exit 1; }
+WHICH=${1:-lenet5}
+case $WHICH in
+lenet5) M=models/lenet5-mnist.safetensors; DS=mnist; QAT_BITS=2; QAT_EPOCHS=3; QAT_LR=5e-4 ;;
+mobilenetv2) M=models/mobilenetv2-fashion.safetensors; DS=fashion-mnist; QAT_BITS=4
+    QAT_EPOCHS=${QAT_EPOCHS:-2}; QAT_LR=2e-4 ;;
+*) echo "usage: $0 [lenet5|mobilenetv2]" >&2; exit 2 ;;
+esac
+OUT=${OUT:-runs/quant-$WHICH}
+QAT_LIMIT=${QAT_LIMIT:-0}
+mkdir -p "$OUT"
+export OMP_WAIT_POLICY=passive
+CSV=$OUT/table.csv
+echo "method,bits,val_top1,test_top1,stored_bytes,compression_vs_float32,energy_dram_pj,energy_sram32k_pj" > "$CSV"
+
+top1() { # model split
+    "$CGPC" eval --model "$1" --dataset "$DS" --split "$2" --json | sed 's/.*"top1": \([0-9.]*\),.*/\1/'
+}
+json() { # key json-text
+    sed "s/.*\"$1\": \\([0-9.e+-]*\\).*/\\1/" <<< "$2"
+}
+row() { # method bits file: one row of a low-bit file
+    local e1 e2
+    e1=$("$CGPC" energy --model "$3" --memory dram --json)
+    e2=$("$CGPC" energy --model "$3" --memory sram-32k --json)
+    local bits f32
+    bits=$(json stored_bits "$e1")
+    f32=$(json float32_bits "$e1")
+    echo "$1,$2,$(top1 "$3" val),$(top1 "$3" test),$(((bits + 7) / 8)),$(awk -v a="$f32" -v b="$bits" 'BEGIN { printf "%.2f", a / b }'),$(json total_pJ "$e1"),$(json total_pJ "$e2")" >> "$CSV"
+    echo "$1 $2: done" >&2
+}
+q() { # method-label bits-label quantize-options...
+    local label=$1 bits=$2 f
+    shift 2
+    f="$OUT/$(echo "$label-$bits" | tr -c 'a-zA-Z0-9.-' _).safetensors"
+    "$CGPC" quantize --model $M --calib-dataset $DS --out "$f" "$@" > "$f.log"
+    row "$label" "$bits" "$f"
+}
+
+# references: float32 and int8 energies from any low-bit file's JSON (same architecture)
+"$CGPC" quantize --model $M --calib-dataset $DS --method fp16 --out "$OUT/fp16.safetensors" > "$OUT/fp16.log"
+e1=$("$CGPC" energy --model "$OUT/fp16.safetensors" --memory dram --json)
+e2=$("$CGPC" energy --model "$OUT/fp16.safetensors" --memory sram-32k --json)
+f32=$(json float32_bits "$e1")
+i8=$(json int8_bits "$e1")
+echo "float32,32,$(top1 $M val),$(top1 $M test),$((f32 / 8)),1.00,$(json float32_total_pJ "$e1"),$(json float32_total_pJ "$e2")" >> "$CSV"
+"$CGPC" quantize --model $M --calib-dataset $DS --out "$OUT/int8.safetensors" > "$OUT/int8.log"
+echo "int8 PTQ (reference),8,$(top1 "$OUT/int8.safetensors" val),$(top1 "$OUT/int8.safetensors" test),$(((i8 + 7) / 8)),$(awk -v a="$f32" -v b="$i8" 'BEGIN { printf "%.2f", a / b }'),$(json int8_total_pJ "$e1"),$(json int8_total_pJ "$e2")" >> "$CSV"
+row fp16 16 "$OUT/fp16.safetensors"
+for b in 8 4 3 2; do q "midrise per-channel" $b --method midrise --bits $b --per-channel; done
+q "midrise per-tensor" 4 --method midrise --bits 4
+for lm in uniform histogram normal; do
+    for b in 4 3; do q "round $lm per-channel" $b --method round --landmarks $lm --bits $b --per-channel; done
+done
+q "stochastic uniform per-channel" 4 --method stochastic --bits 4 --per-channel
+q "multipoint per-channel (tol 0.05)" "2 x points" --method multipoint --bits 2 --per-channel
+q "multipoint per-channel (tol 0.05)" "1 x points" --method multipoint --bits 1 --points 8 --per-channel
+
+# mixed precision: sensitivity + allocation within 3.0 bits/weight
+"$CGPC" sensitivity --model $M --dataset $DS --method round --per-channel \
+    --bits-list 1,2,3,4,5,6,8 --budget-bits-per-weight 3.0 --csv "$OUT/sensitivity.csv" \
+    --out "$OUT/mixed.safetensors" > "$OUT/mixed.log"
+row "mixed round-uniform per-channel ($(sed -n 's/^allocation within [0-9]* stored weight bits: //p' "$OUT/mixed.log"))" \
+    "$(sed -n 's/.*: \([0-9.]*\) bits\/weight.*/\1/p' "$OUT/mixed.log") avg" "$OUT/mixed.safetensors"
+
+# low-bit QAT from the float model
+"$CGPC" train-model --init $M --dataset $DS --epochs 0 --qat-bits $QAT_BITS --qat-per-channel \
+    --qat-epochs $QAT_EPOCHS --qat-lr $QAT_LR --limit "$QAT_LIMIT" \
+    --out "$OUT/qat.safetensors" > "$OUT/qat.log" 2>&1
+row "QAT midrise per-channel ($QAT_EPOCHS epochs)" $QAT_BITS "$OUT/qat.safetensors"
+
+# accuracy-aware tuning within 0.5 points
+"$CGPC" tune --model $M --dataset $DS --max-drop 0.5 --log "$OUT/tune.csv" \
+    --out "$OUT/tune.safetensors" > "$OUT/tune.log"
+row "tune --max-drop 0.5 ($(sed -n 's/^best: \([^ ]* [^ ]*\) layer bits \([^:]*\):.*/\1 \2/p' "$OUT/tune.log"))" \
+    "mixed" "$OUT/tune.safetensors"
+
+{
+    echo "| method | bits | val top-1 | test top-1 | stored bytes | vs float32 | DRAM pJ/inference | sram-32k pJ/inference |"
+    echo "|---|---|---|---|---|---|---|---|"
+    tail -n +2 "$CSV" | awk -F, '{ printf "| %s | %s | %.2f%% | %.2f%% | %s | %sx | %.0f | %.0f |\n", $1, $2, 100 * $3, 100 * $4, $5, $6, $7, $8 }'
+} > "$OUT/table.md"
+cat "$OUT/table.md"
