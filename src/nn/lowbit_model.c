@@ -290,6 +290,22 @@ void lowbit_apply(const struct lowbit_model *q, struct nn_model *m)
 
 enum { LB_PER_LAYER = 5 };
 
+/* The tensor holding a code kind's decoding parameters, and its shape (returns ndim). */
+static const char *param_tensor(enum lowbit_kind k)
+{
+    return k == LOWBIT_KIND_MIDRISE ? "weight_scale"
+           : k == LOWBIT_KIND_GRID  ? "weight_grid"
+           : k == LOWBIT_KIND_TABLE ? "weight_levels"
+                                    : "weight_alpha";
+}
+
+static int param_shape(const struct lowbit_layer *q, int64_t shape[2])
+{
+    shape[0] = q->groups;
+    shape[1] = q->nparams / q->groups;
+    return q->kind == LOWBIT_KIND_MIDRISE ? 1 : 2;
+}
+
 cgpc_status lowbit_save(const struct lowbit_model *q, const struct nn_model *m,
                         const char *path, struct cgpc_err *err)
 {
@@ -360,13 +376,8 @@ cgpc_status lowbit_save(const struct lowbit_model *q, const struct nn_model *m,
             ADD(l->name, "weight_codes", NN_DT_U8, 2, d2, packed[k]);
         else
             ADD(l->name, "weight_codes", NN_DT_U8, 1, d2 + 1, packed[k]);
-        d2[0] = ql->groups;
-        d2[1] = ql->nparams / ql->groups;
-        const char *pname = ql->kind == LOWBIT_KIND_MIDRISE ? "weight_scale"
-                            : ql->kind == LOWBIT_KIND_GRID  ? "weight_grid"
-                            : ql->kind == LOWBIT_KIND_TABLE ? "weight_levels"
-                                                            : "weight_alpha";
-        ADD(l->name, pname, NN_DT_F32, ql->kind == LOWBIT_KIND_MIDRISE ? 1 : 2, d2, ql->params);
+        int pnd = param_shape(ql, d2);
+        ADD(l->name, param_tensor(ql->kind), NN_DT_F32, pnd, d2, ql->params);
     }
 #undef ADD
     st = nn_st_save(path, t, nt, meta, nm, err);
@@ -442,14 +453,9 @@ static cgpc_status read_layer(const struct nn_st_file *st, struct nn_layer *l, i
     free(packed);
     if (s)
         return s;
-    d2[0] = q->groups;
-    d2[1] = q->nparams / q->groups;
-    const char *pname = q->kind == LOWBIT_KIND_MIDRISE ? "weight_scale"
-                        : q->kind == LOWBIT_KIND_GRID  ? "weight_grid"
-                        : q->kind == LOWBIT_KIND_TABLE ? "weight_levels"
-                                                       : "weight_alpha";
-    snprintf(name, sizeof name, "%s.%s", l->name, pname);
-    if ((s = nn_st_copy(st, name, NN_DT_F32, q->kind == LOWBIT_KIND_MIDRISE ? 1 : 2, d2,
+    int pnd = param_shape(q, d2);
+    snprintf(name, sizeof name, "%s.%s", l->name, param_tensor(q->kind));
+    if ((s = nn_st_copy(st, name, NN_DT_F32, pnd, d2,
                         q->params, err)))
         return s;
     for (int i = 0; i < q->nparams; i++)

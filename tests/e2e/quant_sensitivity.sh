@@ -8,7 +8,7 @@ M=models/lenet5-mnist.safetensors
 
 expect_exit 0 "$CGPC" sensitivity --model $M --val-limit 300 --bits-list 2,4,8 --per-channel \
     --method round --csv "$T/s.csv" --budget-bits-per-weight 3.0 --out "$T/mixed.safetensors"
-expect_contains "$T/out" "validation: last 300 train images of mnist"
+expect_contains "$T/out" "validation: 300 images of mnist's validation split"
 expect_contains "$T/out" "^fc1  *30720  *4  *130560 "
 expect_contains "$T/out" "^allocation within 132570 stored weight bits: conv1=[248] conv2=[248]"
 [ "$(wc -l < "$T/s.csv")" -eq 17 ] || fail "CSV: $(wc -l < "$T/s.csv") lines, want 1 + 1 + 5 x 3"
