@@ -13,7 +13,7 @@ run_method() { # name args...: quantize, then eval must print the same top-1
     local name=$1; shift
     expect_exit 0 "$CGPC" quantize --model $M --out "$T/$name.safetensors" "$@"
     local q e
-    q=$(sed -n 's/.*low-bit \([0-9.]*\) .*/\1/p' "$T/out")
+    q=$(sed -n 's/.*test top1 float [0-9.]* low-bit \([0-9.]*\) .*/\1/p' "$T/out")
     [ -n "$q" ] || fail "$name: no low-bit accuracy printed"
     expect_exit 0 "$CGPC" eval --model "$T/$name.safetensors" --json
     e=$(sed -n 's/.*"top1": \([0-9.]*\),.*/\1/p' "$T/out")
