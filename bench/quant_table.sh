@@ -6,7 +6,9 @@
 # stochastic rounding, multi-point), mixed precision from `cgpc sensitivity`, low-bit QAT,
 # `cgpc tune`. Low-bit models are evaluated with their weights dequantized to float.
 # Usage: bash bench/quant_table.sh [lenet5|mobilenetv2]   (default lenet5, a few minutes;
-#        mobilenetv2 runs 4-bit QAT on Fashion-MNIST: hours on 2 shared cores)
+#        mobilenetv2: references, mid-rise/normal PTQ and 4-bit QAT on Fashion-MNIST only
+#        (sensitivity and tune evaluate hundreds of candidates: run them by hand), 20-60
+#        minutes on 2 shared cores with QAT_LIMIT=20000)
 #        env: CGPC=bin/cgpc OUT=runs/quant-<model> QAT_LIMIT=0 (0 = all training images)
 # Writes $OUT/table.md (the README table) and $OUT/table.csv; models and logs stay in $OUT.
 set -euo pipefail
@@ -17,7 +19,7 @@ WHICH=${1:-lenet5}
 case $WHICH in
 lenet5) M=models/lenet5-mnist.safetensors; DS=mnist; QAT_BITS=2; QAT_EPOCHS=3; QAT_LR=5e-4 ;;
 mobilenetv2) M=models/mobilenetv2-fashion.safetensors; DS=fashion-mnist; QAT_BITS=4
-    QAT_EPOCHS=${QAT_EPOCHS:-2}; QAT_LR=2e-4 ;;
+    QAT_EPOCHS=2; QAT_LR=2e-4 ;;
 *) echo "usage: $0 [lenet5|mobilenetv2]" >&2; exit 2 ;;
 esac
 OUT=${OUT:-runs/quant-$WHICH}
@@ -61,14 +63,30 @@ echo "float32,32,$(top1 $M val),$(top1 $M test),$((f32 / 8)),1.00,$(json float32
 "$CGPC" quantize --model $M --calib-dataset $DS --out "$OUT/int8.safetensors" > "$OUT/int8.log"
 echo "int8 PTQ (reference),8,$(top1 "$OUT/int8.safetensors" val),$(top1 "$OUT/int8.safetensors" test),$(((i8 + 7) / 8)),$(awk -v a="$f32" -v b="$i8" 'BEGIN { printf "%.2f", a / b }'),$(json int8_total_pJ "$e1"),$(json int8_total_pJ "$e2")" >> "$CSV"
 row fp16 16 "$OUT/fp16.safetensors"
+if [ "$WHICH" = mobilenetv2 ]; then # the PTQ baselines and the QAT row only (see the usage)
+    for b in 8 6 4; do q "midrise per-channel" $b --method midrise --bits $b --per-channel; done
+    q "round normal per-channel" 4 --method round --landmarks normal --bits 4 --per-channel
+    "$CGPC" train-model --init $M --dataset $DS --epochs 0 --qat-bits $QAT_BITS \
+        --qat-per-channel --qat-epochs $QAT_EPOCHS --qat-lr $QAT_LR --limit "$QAT_LIMIT" \
+        --out "$OUT/qat.safetensors" > "$OUT/qat.log" 2>&1
+    row "QAT midrise per-channel ($QAT_EPOCHS epochs on $QAT_LIMIT images)" $QAT_BITS "$OUT/qat.safetensors"
+fi
+[ "$WHICH" = mobilenetv2 ] || {
 for b in 8 4 3 2; do q "midrise per-channel" $b --method midrise --bits $b --per-channel; done
 q "midrise per-tensor" 4 --method midrise --bits 4
 for lm in uniform histogram normal; do
     for b in 4 3; do q "round $lm per-channel" $b --method round --landmarks $lm --bits $b --per-channel; done
 done
 q "stochastic uniform per-channel" 4 --method stochastic --bits 4 --per-channel
-q "multipoint per-channel (tol 0.05)" "2 x points" --method multipoint --bits 2 --per-channel
-q "multipoint per-channel (tol 0.05)" "1 x points" --method multipoint --bits 1 --points 8 --per-channel
+mp() { # bits points: multi-point, the label lists the points used per layer
+    local f="$OUT/multipoint-$1.safetensors" pts
+    "$CGPC" quantize --model $M --calib-dataset $DS --out "$f" --method multipoint --bits "$1" \
+        --points "$2" --per-channel > "$f.log"
+    pts=$(awk '$2 == "multipoint" { printf "%s%s", sep, $5; sep = "/" }' "$f.log")
+    row "multipoint per-channel (tol 0.05; points per layer $pts)" "$1 x points" "$f"
+}
+mp 2 4
+mp 1 8
 
 # mixed precision: sensitivity + allocation within 3.0 bits/weight
 "$CGPC" sensitivity --model $M --dataset $DS --method round --per-channel \
@@ -86,8 +104,9 @@ row "QAT midrise per-channel ($QAT_EPOCHS epochs)" $QAT_BITS "$OUT/qat.safetenso
 # accuracy-aware tuning within 0.5 points
 "$CGPC" tune --model $M --dataset $DS --max-drop 0.5 --log "$OUT/tune.csv" \
     --out "$OUT/tune.safetensors" > "$OUT/tune.log"
-row "tune --max-drop 0.5 ($(sed -n 's/^best: \([^ ]* [^ ]*\) layer bits \([^:]*\):.*/\1 \2/p' "$OUT/tune.log"))" \
-    "mixed" "$OUT/tune.safetensors"
+row "tune --max-drop 0.5 ($(sed -n 's/^best: \([^ ]* [^ ]*\) layer bits \([^:]*\):.*/\1 \2/p' "$OUT/tune.log" | tr , ' '))" \
+    "$(sed -n 's/.*: \([0-9.]*\) bits\/weight.*/\1/p' "$OUT/tune.log") avg" "$OUT/tune.safetensors"
+}
 
 {
     echo "| method | bits | val top-1 | test top-1 | stored bytes | vs float32 | DRAM pJ/inference | sram-32k pJ/inference |"
