@@ -985,6 +985,7 @@ static void params__table__defaults_ranges_and_file_round_trip(void **state)
     assert_int_equal(cgp_param_set(&p, CGP_PARAM_error_kind, "ae", NULL), CGPC_OK);
     assert_int_equal(cgp_param_set(&p, CGP_PARAM_seed, "18446744073709551615", NULL), CGPC_OK);
     assert_int_equal(cgp_param_set(&p, CGP_PARAM_mutation_max, "0.1", NULL), CGPC_OK);
+    assert_int_equal(cgp_param_set(&p, CGP_PARAM_runs, "5", NULL), CGPC_OK);
     /* multiplex brings the muxes into the thesis set (and takes them out again) */
     assert_int_equal(cgp_param_set(&p, CGP_PARAM_multiplex, "true", NULL), CGPC_OK);
     assert_int_equal(p.n_functions, CGPC_OP_THESIS_COUNT + 2);
@@ -1009,8 +1010,14 @@ static void params__table__defaults_ranges_and_file_round_trip(void **state)
         if ((cgp_param_table[i].where & CGP_PF_FILE) && strcmp(a, b) != 0)
             fail_msg("%s: wrote '%s', read '%s'", cgp_param_table[i].name, a, b);
     }
-    /* a missing line and an unknown key are errors naming the file and key */
+    /* a missing line keeps its default (files from before the parameter existed); an unknown
+     * key is an error naming the file and key */
     struct cgpc_err err = {0};
+    char *gone = strstr(text, "\nruns ");
+    memcpy(gone + 1, "#   ", 4);
+    assert_int_equal(cgp_params_parse(&q, text, "config.txt", &err), CGPC_OK);
+    assert_int_equal(q.runs, 1); /* the default, not the 5 written */
+    assert_int_equal(q.rows, 3);
     char *cut = strstr(text, "lambda");
     memcpy(cut, "lambdb", 6);
     assert_int_equal(cgp_params_parse(&q, text, "config.txt", &err), CGPC_ERR_FORMAT);

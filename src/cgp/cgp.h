@@ -114,8 +114,10 @@ int cgp_param_format(const struct cgp_params *p, int id, char *buf, size_t cap);
 /* The config.txt body: one "key value" line per CGP_PF_FILE parameter (key with dashes), in
  * table order. */
 cgpc_status cgp_params_write(const struct cgp_params *p, FILE *fp, struct cgpc_err *err);
-/* Read such lines (after the file's magic line, which the caller checks): every CGP_PF_FILE
- * parameter must be present once; `name` prefixes messages ("DIR/config.txt: rows: ..."). */
+/* Read such lines (after the file's magic line, which the caller checks) over the defaults:
+ * each key at most once, unknown keys are errors; a missing key keeps its default (the file was
+ * written before that parameter existed, when it behaved as the default). `name` prefixes
+ * messages ("DIR/config.txt: rows: ..."). */
 cgpc_status cgp_params_parse(struct cgp_params *p, const char *text, const char *name,
                              struct cgpc_err *err);
 /* Parse "add,sub,mul" into p->functions (names of src/common/ops.h), or "thesis": the thesis's

@@ -245,8 +245,8 @@ cgpc_status cgp_params_parse(struct cgp_params *p, const char *text, const char 
         if (!(cgp_param_table[i].where & CGP_PF_FILE))
             continue;
         dashed(i, key, sizeof key);
-        if (!line_of[i])
-            return CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s: missing '%s'", name, key);
+        if (!line_of[i]) /* written before the parameter existed: it had its default */
+            continue;
         const char *v = line_of[i] + strlen(key);
         v += *v == ' ';
         char value[4096];
