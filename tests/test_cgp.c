@@ -16,6 +16,7 @@
 
 #include "cgp/cgp.h"
 #include "cgp/evolver_internal.h"
+#include "cgp/journal.h"
 #include "cgp/rundir.h"
 #include "common/fileio.h"
 #include "common/parallel.h"
@@ -1443,6 +1444,139 @@ static void token__bad_text__clear_errors(void **state)
     cgp_genome_free(&g);
 }
 
+/* ---- the statistics journal ------------------------------------------------------------- */
+
+struct journal_rows {
+    char *circuit[16];
+    int64_t generation[16]; /* up to 16 rows */
+    int n;
+};
+
+static int journal_collect(void *user, const char *fields, int run, double threshold,
+                           int64_t generation, const char *circuit)
+{
+    struct journal_rows *r = user;
+    char want[64];
+    snprintf(want, sizeof want, "0,2.5,%" PRId64 ",0.1,1,2,3,4,5,6", generation);
+    assert_string_equal(fields, want);
+    assert_int_equal(run, 0);
+    assert_true(threshold == 2.5);
+    assert_true(r->n < 16);
+    r->generation[r->n] = generation;
+    r->circuit[r->n++] = strdup(circuit);
+    return 0;
+}
+
+static void journal_rows_free(struct journal_rows *r)
+{
+    for (int i = 0; i < r->n; i++)
+        free(r->circuit[i]);
+    r->n = 0;
+}
+
+/* Circuits written as full tokens or deltas read back exactly as the evolver wrote them (its
+ * node order included); an unchanged circuit costs "~"; resuming continues the same deltas;
+ * v1 journals still read; bad input is an error naming the line. */
+static void journal__full_and_delta_rows__read_back_exactly(void **state)
+{
+    (void)state;
+    char many[3][600];
+    int n0 = 0, n1 = 0;
+    n0 += snprintf(many[0], sizeof many[0], "n4=sub(i0,i1);n2=add(i1,i0);n6=add(n4,n2);out=n6");
+    n1 += snprintf(many[1], sizeof many[1], "n4=sub(i0,i1);n2=add(i1,i0);n6=add(n4,n2);out=n6");
+    for (int o = 0; o < 60; o++) { /* many outputs: the delta of one output change is short */
+        n0 += snprintf(many[0] + n0, sizeof many[0] - (size_t)n0, ",%s", o % 2 ? "n2" : "i1");
+        n1 += snprintf(many[1] + n1, sizeof many[1] - (size_t)n1, ",%s",
+                       o == 33 ? "n4" : o % 2 ? "n2" : "i1");
+    }
+    /* output 0 reads n2 instead: n6 drops out (nodes in the walk order from the outputs) */
+    snprintf(many[2], sizeof many[2], "n2=add(i1,i0);n4=sub(i0,i1);out=n2%s",
+             strstr(many[1], "out=n6") + 6);
+    const char *seq[] = {
+        "n0=add(i0,i1);n3=neg(n0);out=n3,i1",
+        "n0=add(i0,i1);n3=neg(n0);out=n3,i1",                   /* unchanged */
+        "n0=add(i0,i1);n2=shl1(n0);n3=neg(n2);out=n3,n0",       /* add, change, output */
+        "n1=const1();n3=neg(n1);out=n3,n1",                     /* removes */
+        "n4=sub(i0,i1);n2=add(i1,i0);n6=add(n4,n2);out=n6,n2",  /* not in index order */
+        many[0],
+        many[1],
+        many[2],
+    };
+    const int n = (int)(sizeof seq / sizeof seq[0]);
+    struct cgp_journal_enc *enc;
+    assert_int_equal(cgp_journal_enc_new(&enc, NULL), CGPC_OK);
+    char text[8192];
+    int len = snprintf(text, sizeof text, CGP_JOURNAL_MAGIC "\n" CGP_JOURNAL_HEADER "\n");
+    int resume_at = 0;
+    for (int i = 0; i < n; i++) {
+        if (i == 4) { /* as after a resume from a checkpoint taken here */
+            resume_at = len;
+            cgp_journal_enc_free(enc);
+            assert_int_equal(cgp_journal_enc_new(&enc, NULL), CGPC_OK);
+            struct journal_rows kept = {0};
+            assert_int_equal(cgp_journal_read(text, "part", journal_collect, &kept, NULL),
+                             CGPC_OK);
+            assert_int_equal(kept.n, 4);
+            assert_int_equal(cgp_journal_enc_set(enc, kept.circuit[3], NULL), CGPC_OK);
+            journal_rows_free(&kept);
+        }
+        char *field = cgp_journal_enc_next(enc, seq[i]);
+        assert_non_null(field);
+        if (i == 0)
+            assert_string_equal(field, seq[0]);
+        if (i == 1)
+            assert_string_equal(field, "~");
+        if (i == 6)
+            assert_string_equal(field, "~o34=n4"); /* output 0 is n6 */
+        if (i == 7)
+            assert_string_equal(field, "~-n6;o0=n2");
+        len += snprintf(text + len, sizeof text - (size_t)len, "0,2.5,%d,0.1,1,2,3,4,5,6,\"%s\"\n",
+                        10 * i, field);
+        free(field);
+    }
+    assert_true(resume_at > 0);
+    cgp_journal_enc_free(enc);
+    struct journal_rows rows = {0};
+    assert_int_equal(cgp_journal_read(text, "stats", journal_collect, &rows, NULL), CGPC_OK);
+    assert_int_equal(rows.n, n);
+    for (int i = 0; i < n; i++) {
+        assert_string_equal(rows.circuit[i], seq[i]);
+        assert_int_equal(rows.generation[i], 10 * i);
+    }
+    journal_rows_free(&rows);
+
+    /* v1: no magic line, unquoted circuits */
+    const char *v1 = "run,threshold,generation,seconds,error,energy_pj,delay_ns,area_um2,gates,"
+                     "depth,circuit\n0,2.5,70,0.1,1,2,3,4,5,6,n0=add(i0,i1);out=n0,i1\n";
+    assert_int_equal(cgp_journal_read(v1, "old", journal_collect, &rows, NULL), CGPC_OK);
+    assert_int_equal(rows.n, 1);
+    assert_string_equal(rows.circuit[0], "n0=add(i0,i1);out=n0,i1");
+    journal_rows_free(&rows);
+
+    static const struct {
+        const char *text, *want;
+    } bad[] = {
+        {"# cgpc-statistics v3\n", "stats:1: statistics format version 3"},
+        {CGP_JOURNAL_MAGIC "\n" CGP_JOURNAL_HEADER "\n0,2.5,1,0.1,1,2,3,4,5,6,\"~n1=neg(i0)\"\n",
+         "stats:3: bad circuit delta: no full circuit above it"},
+        {CGP_JOURNAL_MAGIC "\n" CGP_JOURNAL_HEADER "\n0,2.5,1,0.1,1,2,3,4,5,6,\"out=i0\"\n"
+                           "0,2.5,2,0.1,1,2,3,4,5,6,\"~-n4\"\n",
+         "stats:4: bad circuit"},
+        {CGP_JOURNAL_MAGIC "\n" CGP_JOURNAL_HEADER "\n0,2.5,1,0.1,1,2,3\n", "stats:3: expected 11"},
+        {CGP_JOURNAL_MAGIC "\n" CGP_JOURNAL_HEADER "\n0,2.5,1,0.1,1,2,3,4,5,6,out=i0\n",
+         "stats:3: expected the circuit in double quotes"},
+        {"hello\n", "stats:1: expected the header"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct cgpc_err err = {0};
+        assert_int_equal(cgp_journal_read(bad[i].text, "stats", journal_collect, &rows, &err),
+                         CGPC_ERR_FORMAT);
+        if (!strstr(err.msg, bad[i].want))
+            fail_msg("case %zu: '%s' lacks '%s'", i, err.msg, bad[i].want);
+        journal_rows_free(&rows);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1474,6 +1608,7 @@ int main(void)
         cmocka_unit_test(chromosome__round_trip_and_bad_input__equal_or_clear_error),
         cmocka_unit_test(fitness__threshold_then_costs__ordered),
         cmocka_unit_test(params__table__defaults_ranges_and_file_round_trip),
+        cmocka_unit_test(journal__full_and_delta_rows__read_back_exactly),
     };
     return cmocka_run_group_tests_name("cgp", tests, NULL, NULL);
 }

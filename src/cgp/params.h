@@ -10,8 +10,9 @@
  * (src/exp/config.c). Adding a parameter is one line here plus the code that uses its field.
  *
  * Types: INT (int), I64 (int64_t), U64 (uint64_t; every value valid, min/max unused), DOUBLE,
- * SECONDS (double, also H:M:S), BOOL (int 0/1: 0 1 true false yes no on off), ERROR (enum cgp_error_kind: se mse ae), THRESHOLDS
- * (double field[CGP_MAX_THRESHOLDS] + int n_field: numbers separated by commas or spaces) and
+ * SECONDS (double, also H:M:S), BOOL (int 0/1: 0 1 true false yes no on off), ERROR
+ * (enum cgp_error_kind: se mse ae), THRESHOLDS (double field[CGP_MAX_THRESHOLDS] + int
+ * n_field: numbers separated by commas or spaces) and
  * FUNCTIONS (int32_t field[CGPC_OP_COUNT] + int n_field: operator names separated by commas, or
  * `thesis` = the thesis's 27 operators, plus mux2 and mux4 when multiplex is set).
  *

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cgp/evolver_internal.h"
+#include "cgp/journal.h"
 #include "cgp/rundir.h"
 #include "common/fileio.h"
 #include "common/parallel.h"
@@ -21,6 +22,7 @@ struct run_state {
     const char *dir;
     char path[4096];
     FILE *journal;          /* statistics.<run>.csv.part */
+    struct cgp_journal_enc *jenc; /* its circuit column: the previous row's circuit */
     int64_t journal_bytes;  /* committed length (fflush'ed) */
     struct cgp_pareto_point *pareto;
     int n_pareto, cap_pareto;
@@ -95,9 +97,15 @@ static cgpc_status record_parent(struct run_state *rs, struct cgpc_err *err)
     char *circ = cgp_evolver_circuit_string(ev);
     if (!circ)
         return CGPC_FAIL(err, CGPC_ERR_NOMEM, "circuit string");
+    char *field = cgp_journal_enc_next(rs->jenc, circ); /* the circuit, or what changed */
+    if (!field) {
+        free(circ);
+        return CGPC_FAIL(err, CGPC_ERR_NOMEM, "statistics row");
+    }
     struct cgp_stats_row row = {ev->run, ev->threshold, ev->generation,
-                                cgpc_wtime() - ev->run_t0, f, circ};
+                                cgpc_wtime() - ev->run_t0, f, field};
     int n = cgp_stats_write_row(rs->journal, &row);
+    free(field);
     if (n < 0 || fflush(rs->journal) != 0) {
         free(circ);
         return CGPC_FAIL(err, CGPC_ERR_IO, "%s: cannot append to the statistics journal",
@@ -211,6 +219,33 @@ static cgpc_status write_best(struct run_state *rs, struct cgp_stage_result *r,
     if (st == CGPC_OK)
         st = cgp_best_save(rs->dir, ev->run, r->threshold, &full, comment, err);
     cgp_genome_free(&full);
+    return st;
+}
+
+/* A fresh delta encoder for run's journal; resuming, it continues from the last row kept. */
+static cgpc_status journal_encoder(struct run_state *rs, int run, int resumed,
+                                   struct cgpc_err *err)
+{
+    cgp_journal_enc_free(rs->jenc);
+    rs->jenc = NULL;
+    cgpc_status st = cgp_journal_enc_new(&rs->jenc, err);
+    if (st != CGPC_OK || !resumed)
+        return st;
+    struct cgp_stats kept;
+    if ((st = cgp_stats_load(rs->dir, run, &kept, err)) != CGPC_OK)
+        return st;
+    int r;
+    double thr;
+    int64_t gen;
+    const char *circuit;
+    if (kept.version != 2)
+        st = CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s: a statistics v1 journal (an older cgpc wrote "
+                       "it): resume the run with that version",
+                       dir_path(rs, "statistics.%d.csv.part", run));
+    else if (kept.n_lines > 0 &&
+             cgp_stats_parse_row(kept.lines[kept.n_lines - 1], &r, &thr, &gen, &circuit))
+        st = cgp_journal_enc_set(rs->jenc, circuit, err);
+    cgp_stats_free(&kept);
     return st;
 }
 
@@ -330,8 +365,9 @@ static cgpc_status run_all(struct run_state *rs, struct cgp_checkpoint *ck, int 
         int finished = resumed_run && ck->stage == p->n_thresholds &&
                        !cgp_stats_exists(rs->dir, run, 1) && cgp_stats_exists(rs->dir, run, 0);
         if (!finished &&
-            (st = cgp_stats_open(rs->dir, run, resumed_run ? ck->journal_bytes : 0, &rs->journal,
-                                 &rs->journal_bytes, err)) != CGPC_OK)
+            ((st = cgp_stats_open(rs->dir, run, resumed_run ? ck->journal_bytes : 0, &rs->journal,
+                                  &rs->journal_bytes, err)) != CGPC_OK ||
+             (st = journal_encoder(rs, run, resumed_run, err)) != CGPC_OK))
             return st;
         ev->run = run;
         ev->run_t0 = cgpc_wtime() - (resumed_run ? ck->run_seconds : 0);
@@ -467,6 +503,7 @@ out:
         cgp_evolver_totals(rs.ev, totals);
     if (rs.journal)
         fclose(rs.journal);
+    cgp_journal_enc_free(rs.jenc);
     pareto_clear(&rs);
     free(rs.pareto);
     free(rs.results);

@@ -769,7 +769,7 @@ cgpc_status cgp_slots_load(const char *dir, int n_outputs, int32_t **slot_of,
 int cgp_stats_write_row(FILE *fp, const struct cgp_stats_row *r)
 {
     const struct cgp_fitness *f = r->fit;
-    return fprintf(fp, "%d,%.17g,%" PRId64 ",%.3f,%.17g,%.17g,%.17g,%.17g,%d,%d,%s\n", r->run,
+    return fprintf(fp, "%d,%.17g,%" PRId64 ",%.3f,%.17g,%.17g,%.17g,%.17g,%d,%d,\"%s\"\n", r->run,
                    r->threshold, r->generation, r->seconds, f->error, f->energy_pj, f->delay_ns,
                    f->area_um2, f->gates, f->depth, r->circuit);
 }
@@ -833,6 +833,66 @@ out:
     return st;
 }
 
+/* v2 rows with their deltas replayed: "fields,full circuit" lines in one buffer. */
+struct stats_lines {
+    char *buf;
+    size_t len, cap;
+    size_t *start;
+    int n, cap_rows;
+    int oom;
+};
+
+static int stats_line_add(void *user, const char *fields, int run, double threshold,
+                          int64_t generation, const char *circuit)
+{
+    (void)run, (void)threshold, (void)generation;
+    struct stats_lines *l = user;
+    size_t fl = strlen(fields), cl = strlen(circuit), need = l->len + fl + cl + 2;
+    if (need > l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 1 << 16;
+        while (cap < need)
+            cap *= 2;
+        char *b = realloc(l->buf, cap);
+        if (!b)
+            return l->oom = 1;
+        l->buf = b;
+        l->cap = cap;
+    }
+    if (l->n == l->cap_rows) {
+        int cap = l->cap_rows ? 2 * l->cap_rows : 256;
+        size_t *st = realloc(l->start, (size_t)cap * sizeof *st);
+        if (!st)
+            return l->oom = 1;
+        l->start = st;
+        l->cap_rows = cap;
+    }
+    l->start[l->n++] = l->len;
+    memcpy(l->buf + l->len, fields, fl);
+    l->buf[l->len + fl] = ',';
+    memcpy(l->buf + l->len + fl + 1, circuit, cl + 1);
+    l->len = need;
+    return 0;
+}
+
+static cgpc_status stats_decode(struct cgp_stats *s, const char *path, struct cgpc_err *err)
+{
+    struct stats_lines l = {0};
+    cgpc_status st = cgp_journal_read(s->data, path, stats_line_add, &l, err);
+    if (st == CGPC_OK && !(s->lines = calloc((size_t)l.n + 1, sizeof *s->lines)))
+        st = CGPC_FAIL(err, CGPC_ERR_NOMEM, "%s: out of memory", path);
+    if (st == CGPC_OK && l.oom)
+        st = CGPC_FAIL(err, CGPC_ERR_NOMEM, "%s: out of memory", path);
+    for (int i = 0; st == CGPC_OK && i < l.n; i++)
+        s->lines[i] = l.buf + l.start[i];
+    s->n_lines = st == CGPC_OK ? l.n : 0;
+    free(s->data);
+    s->data = l.buf;
+    free(l.start);
+    if (st != CGPC_OK)
+        cgp_stats_free(s);
+    return st;
+}
+
 cgpc_status cgp_stats_load(const char *dir, int run, struct cgp_stats *s, struct cgpc_err *err)
 {
     memset(s, 0, sizeof *s);
@@ -846,11 +906,17 @@ cgpc_status cgp_stats_load(const char *dir, int run, struct cgp_stats *s, struct
     if (st != CGPC_OK)
         return st;
     s->data = (char *)data;
-    size_t hl = strlen(CGP_STATS_HEADER);
-    if (len < hl || memcmp(data, CGP_STATS_HEADER, hl)) {
+    if (strncmp(s->data, "# cgpc-statistics", 17) == 0) { /* v2 (or newer: refused there) */
+        s->version = 2;
+        return stats_decode(s, path, err);
+    }
+    s->version = 1;
+    static const char v1_header[] = CGP_JOURNAL_HEADER "\n";
+    size_t hl = strlen(v1_header);
+    if (len < hl || memcmp(data, v1_header, hl)) {
         cgp_stats_free(s);
-        return CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s:1: expected the header '%.*s'", path,
-                         (int)hl - 1, CGP_STATS_HEADER);
+        return CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s:1: expected '%s' or the header '%s'", path,
+                         CGP_JOURNAL_MAGIC, CGP_JOURNAL_HEADER);
     }
     size_t n_lines = 0;
     for (size_t i = 0; i < len; i++)

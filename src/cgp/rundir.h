@@ -26,6 +26,7 @@
 #include <stdio.h>
 
 #include "cgp/cgp.h"
+#include "cgp/journal.h"
 #include "common/error.h"
 
 #define CGP_CONFIG_MAGIC "cgpc-evolve-config v1"
@@ -36,8 +37,8 @@
     "run,threshold,reached,generations,error,energy_pj,delay_ns,area_um2,gates,depth,active," \
     "best_file\n"
 #define CGP_PARETO_HEADER "error,energy_pj,delay_ns,gates,threshold,generation,circuit\n"
-#define CGP_STATS_HEADER                                                                      \
-    "run,threshold,generation,seconds,error,energy_pj,delay_ns,area_um2,gates,depth,circuit\n"
+/* statistics journal v2: magic line, CSV header (format: cgp/journal.h) */
+#define CGP_STATS_HEADER CGP_JOURNAL_MAGIC "\n" CGP_JOURNAL_HEADER "\n"
 
 /* Largest generation counter, journal length or Pareto size a checkpoint may hold: far beyond
  * any real run, far enough below INT64_MAX that counting on cannot overflow. */
@@ -159,7 +160,7 @@ struct cgp_stats_row {
     int64_t generation;
     double seconds;
     const struct cgp_fitness *fit;
-    const char *circuit;
+    const char *circuit; /* the circuit field: cgp_journal_enc_next's full token or delta */
 };
 /* Append one row to an open journal; returns the bytes written or -1. */
 int cgp_stats_write_row(FILE *fp, const struct cgp_stats_row *r);
@@ -172,11 +173,13 @@ cgpc_status cgp_stats_finish(const char *dir, int run, struct cgpc_err *err);
 /* Does run's journal exist as .part / as .gz? */
 int cgp_stats_exists(const char *dir, int run, int part);
 
-/* One run's journal, read whole (.gz, else .part), header checked, split into rows. */
+/* One run's journal, read whole (.gz, else .part), header checked, split into rows; v2 deltas
+ * are replayed, so every row holds its full circuit (unquoted, as v1 stored it). */
 struct cgp_stats {
     char *data;
     char **lines; /* rows (no header) */
     int n_lines;
+    int version;  /* of the file: 1 (full circuits, no magic line) or 2 */
 };
 cgpc_status cgp_stats_load(const char *dir, int run, struct cgp_stats *s, struct cgpc_err *err);
 void cgp_stats_free(struct cgp_stats *s);

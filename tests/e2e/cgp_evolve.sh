@@ -27,8 +27,19 @@ done
 expect_contains "$T/r1/checkpoint" "^status done"
 expect_contains "$T/r1/results.csv" "^0,0,yes,"
 expect_contains "$T/r1/best.0.0.chr" "^cgpc-chromosome v1"
-zcat "$T/r1/statistics.0.csv.gz" | head -1 | grep -q "^run,threshold,generation,seconds,error" ||
+zcat "$T/r1/statistics.0.csv.gz" | head -1 | grep -qx "# cgpc-statistics v2" || fail "statistics magic"
+zcat "$T/r1/statistics.0.csv.gz" | sed -n 2p | grep -q "^run,threshold,generation,seconds,error" ||
     fail "statistics header"
+# CSV readers (pandas.read_csv(path, comment='#'), python's csv) see 11 columns on every row;
+# the circuit column is a full circuit on the first row, then deltas ("~...") or full circuits
+zcat "$T/r1/statistics.0.csv.gz" | python3 -c '
+import csv, sys
+rows = list(csv.reader(l for l in sys.stdin if not l.startswith("#")))
+assert rows[0][-1] == "circuit" and len(rows) > 3, rows[0]
+assert all(len(r) == 11 for r in rows), "a row without 11 columns"
+assert "out=" in rows[1][10] and not rows[1][10].startswith("~"), rows[1][10][:80]
+assert any(r[10].startswith("~") for r in rows[2:]), "no delta rows"
+' || fail "statistics not readable as CSV with deltas"
 
 # circuit eval recomputes the error (0) and the energy that results.csv reports
 expect_exit 0 "$CGPC" circuit eval "$T/r1/best.0.0.chr" --data "$data"
