@@ -448,7 +448,7 @@ cgpc_status cgp_evolve_dir(const struct cgp_params *p_in, const struct cgp_datas
         if ((st = cgp_params_check(&p, ds, err)) != CGPC_OK)
             goto out;
         if (cgp_rundir_has_checkpoint(out_dir)) {
-            st = CGPC_FAIL(err, CGPC_ERR_ARG, "%s already holds an evolve run; continue it with "
+            st = CGPC_FAIL(err, CGPC_ERR_EXISTS, "%s already holds an evolve run; continue it with "
                            "--resume %s or choose another --out", out_dir, out_dir);
             goto out;
         }

@@ -84,6 +84,35 @@ int cli_report(const char *cmd, const struct cgpc_err *err, int is_usage)
     return CLI_EXIT_FAILURE;
 }
 
+int cli_option_value_error(const char *cmd, const char *option, const struct cgpc_err *err)
+{
+    const char *why = err->msg;
+    size_t n = strlen(option);
+    int same = strlen(why) > n + 1 && why[n] == ':' && why[n + 1] == ' ';
+    for (size_t i = 0; same && i < n; i++) {
+        char a = option[i] == '_' ? '-' : option[i], b = why[i] == '_' ? '-' : why[i];
+        same = a == b;
+    }
+    return cli_usage_error(cmd, "--%s: %s", option, same ? why + n + 2 : why);
+}
+
+int cli_stopped(const char *cmd, const struct cgpc_err *err)
+{
+    fprintf(stderr, "cgpc %s: stopped early: %s\n", cmd, err->msg);
+    return CLI_EXIT_STOPPED;
+}
+
+const char *cli_option_name(const struct option *longopts, int val)
+{
+    static char name[96];
+    for (const struct option *o = longopts; o->name; o++)
+        if (o->val == val && !o->flag) {
+            snprintf(name, sizeof name, "--%s", o->name);
+            return name;
+        }
+    return "option";
+}
+
 int cli_progress_enabled(void)
 {
     return isatty(STDERR_FILENO);

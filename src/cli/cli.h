@@ -17,7 +17,17 @@
 
 #define CGPC_VERSION "0.1.0"
 
-enum { CLI_EXIT_OK = 0, CLI_EXIT_FAILURE = 1, CLI_EXIT_USAGE = 2 };
+/* One exit-status convention for every command (also in README and `cgpc help`). */
+enum {
+    CLI_EXIT_OK = 0,      /* done */
+    CLI_EXIT_FAILURE = 1, /* runtime failure: bad or missing file, I/O, a busy directory */
+    CLI_EXIT_USAGE = 2,   /* bad command line: unknown option, bad value, missing argument */
+    CLI_EXIT_STOPPED = 3  /* stopped early (signal, time limit) with a checkpoint that
+                             --resume continues */
+};
+#define CLI_EXIT_STATUS_HELP                                                                  \
+    "exit status: 0 ok, 1 runtime failure, 2 usage error, 3 stopped early with a checkpoint\n" \
+    "             (train, evolve: continue with --resume)\n"
 
 struct cli_command {
     const char *name;
@@ -76,6 +86,20 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
  * validating options (pass is_usage=1), CLI_EXIT_FAILURE otherwise. In verbose mode the
  * source location is appended. */
 int cli_report(const char *cmd, const struct cgpc_err *err, int is_usage);
+
+/* A bad value of option --<option> (the name without dashes; '-' or '_' inside): prints
+ * "usage: --<option>: <why>" and returns CLI_EXIT_USAGE. A leading "<option>: " that the
+ * value's parser put in err->msg (its own name for the value, as in config files) is dropped,
+ * so the message names the option once, as typed. */
+int cli_option_value_error(const char *cmd, const char *option, const struct cgpc_err *err);
+
+/* Report a stop with a checkpoint (CGPC_ERR_INTERRUPTED) and return CLI_EXIT_STOPPED. */
+int cli_stopped(const char *cmd, const struct cgpc_err *err);
+
+/* "--name" of the long option whose getopt value is `val` in `longopts` (for messages about
+ * an option's value: argv[optind - 1] is the value itself when it was a separate argument),
+ * or "option" if none has that value. */
+const char *cli_option_name(const struct option *longopts, int val);
 
 /* Nonzero when stderr is a terminal: show live progress lines. */
 int cli_progress_enabled(void);

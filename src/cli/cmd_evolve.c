@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "common/fileio.h"
+#include "common/lock.h"
 #include "common/parse.h"
 #include "energy/energy.h"
 #include "evolve_cli.h"
@@ -67,7 +68,7 @@ void cmd_evolve_usage(FILE *out)
         usage_line(out, option, flag ? "" : pi->arg, pi->help,
                    flag ? (strcmp(pi->def, "0") ? "on" : "off") : pi->def);
     }
-    fprintf(out, CLI_COMMON_USAGE);
+    fprintf(out, CLI_COMMON_USAGE "\n" CLI_EXIT_STATUS_HELP);
 }
 
 enum { OPT_DATA = CLI_OPT_FIRST_COMMAND_SPECIFIC, OPT_OUT, OPT_RESUME, OPT_COSTS, OPT_PARAM };
@@ -154,7 +155,7 @@ static int parse_evolve(struct evolve_opts *o, int argc, char **argv)
     /* in table order, whatever the order on the command line */
     for (int i = 0; i < CGP_PARAM_COUNT; i++)
         if (o->param_text[i] && cgp_param_set(&o->p, i, o->param_text[i], &err) != CGPC_OK)
-            return cli_usage_error("evolve", "%s", err.msg);
+            return cli_option_value_error("evolve", names[i], &err);
     for (int i = 0; o->resume && i < CGP_PARAM_COUNT; i++)
         if (o->param_text[i] && (cgp_param_table[i].where & CGP_PF_FILE))
             return cli_usage_error("evolve", "--resume %s continues the run with the settings of "
@@ -201,12 +202,18 @@ int cmd_evolve(int argc, char **argv)
                                &evolve_cli_stop};
     struct cgp_totals tot;
     const char *dir = o.resume ? o.resume : o.out;
-    cgpc_status st = cgp_evolve_dir(&o.p, o.resume ? NULL : &ds, &table, dir, o.resume != NULL,
-                                    &cb, &tot, &err);
+    struct cgpc_dir_lock lock; /* one writer per directory; the checks below run under it */
+    cgpc_status st = cgpc_dir_lock_writer(&lock, dir, !o.resume, &err);
+    if (st == CGPC_OK)
+        st = cgp_evolve_dir(&o.p, o.resume ? NULL : &ds, &table, dir, o.resume != NULL, &cb,
+                            &tot, &err);
+    cgpc_dir_unlock(&lock);
     evolve_cli_signals_restore(&sig);
     cgp_dataset_free(&ds);
     if (cb.progress)
         fputc('\n', stderr);
+    if (st == CGPC_ERR_INTERRUPTED)
+        return cli_stopped("evolve", &err);
     if (st != CGPC_OK)
         return cli_report("evolve", &err, st == CGPC_ERR_ARG || st == CGPC_ERR_RANGE);
     double s = tot.seconds > 0 ? tot.seconds : 1e-9;

@@ -11,6 +11,7 @@
 #include "export_cli.h"
 #include "commands.h"
 #include "common/fileio.h"
+#include "common/lock.h"
 #include "common/parse.h"
 #include "energy/energy.h"
 #include "exp/metrics.h"
@@ -294,9 +295,12 @@ int cmd_model_metrics(int argc, char **argv)
     /* datasets are cached by name and split across directories */
     char loaded_name[4096] = "", loaded_split[8] = "";
     struct nn_dataset data = {0};
+    struct cgpc_dir_lock lock = {0}; /* a reader's shared lock on the directory being read */
     for (int i = 0; i < n_dirs_total; i++) {
         struct exp_metrics_dir md;
-        if (exp_metrics_open(&md, dirs[i], &err) != CGPC_OK) {
+        cgpc_dir_unlock(&lock);
+        if (cgpc_dir_lock_reader(&lock, dirs[i], &err) != CGPC_OK ||
+            exp_metrics_open(&md, dirs[i], &err) != CGPC_OK) {
             rc = cli_report("model-metrics", &err, 0);
             break;
         }
@@ -349,6 +353,7 @@ int cmd_model_metrics(int argc, char **argv)
             break;
         }
     }
+    cgpc_dir_unlock(&lock);
     nn_dataset_free(&data);
 out:
     cgp_rundir_list_free(dirs, n_dirs_total);

@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "cgp/rundir.h"
 #include "common/fileio.h"
+#include "common/lock.h"
 #include "common/parallel.h"
 #include "common/parse.h"
 #include "energy/energy.h"
@@ -17,9 +18,6 @@
 #include "exp/sweep.h"
 #include "exp/traindir.h"
 #include "exp_cli.h"
-
-/* Exit status of a run stopped early (signal, --stop-after) with its checkpoint saved. */
-#define TRAIN_EXIT_UNFINISHED 3
 
 enum {
     OPT_OUT = CLI_OPT_FIRST_COMMAND_SPECIFIC,
@@ -89,9 +87,7 @@ void cmd_train_usage(FILE *out)
             "experiment keys (override the file; --seed sets the first run's seed):\n",
             cgp_param_table[CGP_PARAM_checkpoint_every].def);
     exp_cli_usage(out, train_common_excluded);
-    fprintf(out, "\nexit status: 0 all runs finished, 1 failure, 2 usage error, %d stopped early "
-                 "with a checkpoint (rerun with --resume)\n",
-            TRAIN_EXIT_UNFINISHED);
+    fprintf(out, "\n" CLI_EXIT_STATUS_HELP);
 }
 
 static int parse_train(struct train_opts *o, int argc, char **argv)
@@ -160,8 +156,8 @@ static int parse_train(struct train_opts *o, int argc, char **argv)
     return 0;
 }
 
-/* One experiment (one layer with --all-layers) into out. */
-static int train_one(const struct train_opts *o, const struct exp_config *cfg, const char *out,
+/* One experiment (one layer with --all-layers) into out, which the caller has locked. */
+static int train_in_dir(const struct train_opts *o, const struct exp_config *cfg, const char *out,
                      const struct energy_gate_table *gates)
 {
     struct cgpc_err err = {0};
@@ -235,7 +231,7 @@ static int train_one(const struct train_opts *o, const struct exp_config *cfg, c
     if (st == CGPC_ERR_INTERRUPTED) {
         fprintf(stderr, "cgpc train: stopped early; checkpoint saved in %s (continue with "
                         "--resume)\n", out);
-        return TRAIN_EXIT_UNFINISHED;
+        return CLI_EXIT_STOPPED;
     }
     if (st != CGPC_OK)
         return cli_report("train", &err, 0);
@@ -245,6 +241,20 @@ static int train_one(const struct train_opts *o, const struct exp_config *cfg, c
     if (cgp_results_copy(out, stdout, &err) != CGPC_OK)
         return cli_report("train", &err, 0);
     return CLI_EXIT_OK;
+}
+
+/* train_in_dir under out's writer lock: one writer per directory, and its "already holds a
+ * run" check sees what the previous writer left, never a half-written directory. */
+static int train_one(const struct train_opts *o, const struct exp_config *cfg, const char *out,
+                     const struct energy_gate_table *gates)
+{
+    struct cgpc_err err = {0};
+    struct cgpc_dir_lock lock;
+    if (cgpc_dir_lock_writer(&lock, out, 1, &err) != CGPC_OK)
+        return cli_report("train", &err, 0);
+    int rc = train_in_dir(o, cfg, out, gates);
+    cgpc_dir_unlock(&lock);
+    return rc;
 }
 
 struct train_layer_ctx {

@@ -193,7 +193,7 @@ static int parse_args(int argc, char **argv, struct train_opts *o)
             return cli_usage_error(cmd, "unknown or incomplete option '%s'", what);
         }
         if (st)
-            return cli_usage_error(cmd, "%s: %s", what, err.msg);
+            return cli_usage_error(cmd, "%s: %s", cli_option_name(longopts, c), err.msg);
     }
     if (o->common.help)
         return -1;

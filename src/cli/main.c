@@ -53,7 +53,7 @@ static void print_main_usage(FILE *out)
             CGPC_VERSION);
     for (const struct cli_command *c = cli_commands; c->name; c++)
         fprintf(out, "  %-14s %s\n", c->name, c->summary);
-    fprintf(out, "\nexit status: 0 ok, 1 runtime failure, 2 usage error\n");
+    fprintf(out, "\n" CLI_EXIT_STATUS_HELP);
 }
 
 static void cmd_help_usage(FILE *out)

@@ -28,7 +28,9 @@ typedef enum cgpc_status {
     CGPC_ERR_RANGE,       /* a value is out of its allowed range */
     CGPC_ERR_NOT_FOUND,   /* a named thing (tensor, layer, gate, file) does not exist */
     CGPC_ERR_INTERRUPTED, /* stopped on request (signal, time limit); state was saved */
-    CGPC_ERR_INTERNAL     /* a broken invariant that could be reported instead of aborting */
+    CGPC_ERR_INTERNAL,    /* a broken invariant that could be reported instead of aborting */
+    CGPC_ERR_BUSY,        /* another process holds the resource (a run directory's lock) */
+    CGPC_ERR_EXISTS       /* the target already holds something that must not be overwritten */
 } cgpc_status;
 
 struct cgpc_err {
@@ -50,6 +52,10 @@ cgpc_status cgpc_err_set(struct cgpc_err *err, cgpc_status code, const char *fil
 /* Prefix an existing message with more context: "<context>: <old message>". */
 void cgpc_err_prefix(struct cgpc_err *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* Copy a message into dst (capacity cap); one too long keeps its start and its end (the
+ * reason) and loses its middle, marked "...". */
+void cgpc_err_store(char *dst, size_t cap, const char *src);
 
 /* Reset to CGPC_OK with an empty message. */
 void cgpc_err_clear(struct cgpc_err *err);

@@ -62,13 +62,16 @@ cmp <(zcat "$T/r1/statistics.0.csv.gz" | cut -d, -f4 --complement) \
     <(zcat "$T/r2/statistics.0.csv.gz" | cut -d, -f4 --complement) ||
     fail "statistics differ between --threads 1 and 2"
 
-# a second run into the same directory is refused
-expect_exit 2 "$CGPC" evolve "${common[@]}" --out "$T/r1"
+# a second run into the same directory is refused: a runtime failure (1), as in train
+expect_exit 1 "$CGPC" evolve "${common[@]}" --out "$T/r1"
 expect_contains "$T/err" "already holds an evolve run"
 
 # usage errors: exit 2, one line
 expect_exit 2 "$CGPC" evolve --data "$data"
 expect_exit 2 "$CGPC" evolve --data "$data" --out "$T/x" --rows 0
+expect_contains "$T/err" "usage: --rows: '0': must be in \[1, "
+expect_exit 2 "$CGPC" evolve --data "$data" --out "$T/x" --cols=-3
+expect_contains "$T/err" "usage: --cols: '-3'"
 expect_exit 2 "$CGPC" evolve --data "$data" --out "$T/x" --error rms
 expect_exit 2 "$CGPC" evolve --data "$data" --out "$T/x" --functions add,foo
 expect_contains "$T/err" "unknown operator 'foo'"

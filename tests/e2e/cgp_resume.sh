@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Resumability: (1) a run stopped half-way (--stop-after-generations, as on SIGTERM) and
 # resumed ends byte-identical to an uninterrupted run (statistics without the seconds column);
-# (2) SIGTERM writes a checkpoint and exits 1 with a resume hint; (3) kill -9 mid-run leaves a
+# (2) SIGTERM writes a checkpoint and exits 3 (stopped early) with a resume hint; (3) kill -9 mid-run leaves a
 # directory that parses and resumes to completion.
 source "$(dirname "$0")/lib.sh"
 
@@ -16,7 +16,7 @@ data=$T/d.txt
 opts=(--data "$data" --rows 6 --cols 12 --generations 4000 --mse-thresholds 500 100 --runs 2)
 
 expect_exit 0 "$CGPC" evolve "${opts[@]}" --out "$T/straight"
-expect_exit 1 "$CGPC" evolve "${opts[@]}" --out "$T/split" --stop-after-generations 5000
+expect_exit 3 "$CGPC" evolve "${opts[@]}" --out "$T/split" --stop-after-generations 5000
 expect_contains "$T/err" "continue with --resume"
 # the run's settings come from its config.txt: changing one on resume is refused, not ignored
 expect_exit 2 "$CGPC" evolve --resume "$T/split" --rows 5
@@ -44,14 +44,14 @@ wait_checkpoint() {
 }
 long=(--data "$data" --rows 10 --cols 20 --generations 1000000000 --mse-thresholds 0
       --checkpoint-every 0.1 --time-limit 2.5 --threads 1)
-# SIGTERM: checkpoint, exit 1
+# SIGTERM: checkpoint, exit 3
 "$CGPC" evolve "${long[@]}" --out "$T/term" >"$T/term.out" 2>"$T/term.err" &
 pid=$!
 wait_checkpoint "$T/term"
 sleep 0.5
 kill -TERM "$pid"
 rc=0; wait "$pid" || rc=$?
-[ "$rc" -eq 1 ] || fail "SIGTERM: exit $rc, expected 1"
+[ "$rc" -eq 3 ] || fail "SIGTERM: exit $rc, expected 3"
 grep -q "interrupted at generation" "$T/term.err" || fail "SIGTERM: no interruption message"
 grep -q "^status running" "$T/term/checkpoint" || fail "SIGTERM: checkpoint not running"
 
