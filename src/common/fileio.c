@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -129,6 +130,12 @@ static int ends_with(const char *s, const char *suffix)
 cgpc_status cgpc_read_file(const char *path, unsigned char **data, size_t *len,
                            struct cgpc_err *err)
 {
+    return cgpc_read_file_max(path, SIZE_MAX - 1, data, len, err);
+}
+
+cgpc_status cgpc_read_file_max(const char *path, size_t max, unsigned char **data, size_t *len,
+                               struct cgpc_err *err)
+{
     *data = NULL;
     *len = 0;
     /* gzopen also reads plain files transparently, so one code path serves both; the .gz
@@ -145,6 +152,11 @@ cgpc_status cgpc_read_file(const char *path, unsigned char **data, size_t *len,
         goto out;
     }
     for (;;) {
+        if (n > max) {
+            st = CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s: larger than %zu bytes (not a file of this "
+                           "kind?)", path, max);
+            goto out;
+        }
         if (n == cap) {
             size_t new_cap = cap * 2;
             unsigned char *grown = realloc(buf, new_cap + 1);

@@ -44,6 +44,11 @@ cgpc_status cgpc_write_file_atomic(const char *path, const void *data, size_t le
 cgpc_status cgpc_read_file(const char *path, unsigned char **data, size_t *len,
                            struct cgpc_err *err);
 
+/* The same, refusing (CGPC_ERR_FORMAT) a file, or a decompressed stream, of more than `max`
+ * bytes: for small text files whose size a reader must bound. */
+cgpc_status cgpc_read_file_max(const char *path, size_t max, unsigned char **data, size_t *len,
+                               struct cgpc_err *err);
+
 /* mkdir -p; succeeds if the directory already exists. */
 cgpc_status cgpc_mkdirs(const char *path, struct cgpc_err *err);
 

@@ -202,8 +202,16 @@ cgpc_status exp_config_load(struct exp_config *cfg, const char *path, struct cgp
     unsigned char *data = NULL;
     size_t len = 0;
     cgpc_status st = cgpc_read_file(path, &data, &len, err);
-    if (st != CGPC_OK)
-        return st;
+    if (st == CGPC_OK)
+        st = exp_config_parse(cfg, (char *)data, path, err);
+    free(data);
+    return st;
+}
+
+cgpc_status exp_config_parse(struct exp_config *cfg, char *data, const char *path,
+                             struct cgpc_err *err)
+{
+    cgpc_status st = CGPC_OK;
     snprintf(cfg->path, sizeof cfg->path, "%s", path);
     int from_file[64] = {0};
     int line_no = 0, seen_magic = 0;
@@ -271,7 +279,6 @@ cgpc_status exp_config_load(struct exp_config *cfg, const char *path, struct cgp
         st = CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s: empty experiment file (expected '%s %d')", path,
                        EXP_CONFIG_MAGIC, EXP_CONFIG_VERSION);
 out:
-    free(data);
     return st;
 }
 

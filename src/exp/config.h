@@ -61,6 +61,10 @@ void exp_config_defaults(struct exp_config *cfg);
 
 /* Parse a file into cfg (call exp_config_defaults first). */
 cgpc_status exp_config_load(struct exp_config *cfg, const char *path, struct cgpc_err *err);
+/* The same from NUL-terminated text (changed in place); `path` names it in messages and is
+ * where relative paths in it are resolved from. */
+cgpc_status exp_config_parse(struct exp_config *cfg, char *text, const char *path,
+                             struct cgpc_err *err);
 
 /* Set one key from text (command-line override or API). `key` may use dashes. The value is
  * validated against the key's type; errors name origin and key. */

@@ -41,7 +41,10 @@ static cgpc_status idx_check(const char *path, const unsigned char *data, size_t
         if (dims[i] == 0 || dims[i] > (1u << 24))
             return CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s: dimension %d is %u (expected 1..%u)",
                              path, i, dims[i], 1u << 24);
-        want *= dims[i];
+        if (__builtin_mul_overflow(want, (size_t)dims[i], &want))
+            return CGPC_FAIL(err, CGPC_ERR_FORMAT,
+                             "%s: the header's dimensions multiply to more than %zu bytes", path,
+                             (size_t)SIZE_MAX);
     }
     if (len - hdr != want)
         return CGPC_FAIL(err, CGPC_ERR_FORMAT,
@@ -56,13 +59,23 @@ cgpc_status nn_dataset_load_files(const char *images_path, const char *labels_pa
     cgpc_status st;
     unsigned char *img = NULL, *lab = NULL;
     size_t img_len = 0, lab_len = 0;
+    memset(ds, 0, sizeof *ds);
+    if ((st = cgpc_read_file(images_path, &img, &img_len, err)) != CGPC_OK ||
+        (st = cgpc_read_file(labels_path, &lab, &lab_len, err)) != CGPC_OK) {
+        free(img);
+        return st;
+    }
+    return nn_dataset_parse_idx(img, img_len, images_path, lab, lab_len, labels_path, ds, err);
+}
+
+cgpc_status nn_dataset_parse_idx(unsigned char *img, size_t img_len, const char *images_path,
+                                 unsigned char *lab, size_t lab_len, const char *labels_path,
+                                 struct nn_dataset *ds, struct cgpc_err *err)
+{
+    cgpc_status st;
     uint32_t idims[3] = {0}, ldims[1] = {0};
     memset(ds, 0, sizeof *ds);
-    if ((st = cgpc_read_file(images_path, &img, &img_len, err)) != CGPC_OK)
-        goto out;
     if ((st = idx_check(images_path, img, img_len, NN_IDX_MAGIC_IMAGES, 3, idims, err)))
-        goto out;
-    if ((st = cgpc_read_file(labels_path, &lab, &lab_len, err)) != CGPC_OK)
         goto out;
     if ((st = idx_check(labels_path, lab, lab_len, NN_IDX_MAGIC_LABELS, 1, ldims, err)))
         goto out;

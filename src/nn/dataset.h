@@ -51,6 +51,12 @@ cgpc_status nn_dataset_load(const char *dir, enum nn_split split, struct nn_data
 cgpc_status nn_dataset_load_files(const char *images_path, const char *labels_path,
                                   struct nn_dataset *ds, struct cgpc_err *err);
 
+/* The same from two IDX images in memory (malloc'ed; ownership passes to ds on success, and
+ * they are freed on failure). The paths name the images in messages. */
+cgpc_status nn_dataset_parse_idx(unsigned char *img, size_t img_len, const char *images_path,
+                                 unsigned char *lab, size_t lab_len, const char *labels_path,
+                                 struct nn_dataset *ds, struct cgpc_err *err);
+
 /* Keep only the first `limit` images (limit <= 0 or >= n: unchanged). No reallocation. */
 void nn_dataset_truncate(struct nn_dataset *ds, int limit);
 

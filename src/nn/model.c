@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/fileio.h"
 #include "common/rng.h"
 #include "compress/cmodel.h"
 #include "nn/lowbit.h"
@@ -658,10 +659,20 @@ void nn_model_chain_scales(struct nn_model *m)
 
 cgpc_status nn_model_load(const char *path, struct nn_model *m, struct cgpc_err *err)
 {
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    memset(m, 0, sizeof *m);
+    cgpc_status s = cgpc_read_file(path, &buf, &len, err);
+    return s ? s : nn_model_parse(buf, len, path, m, err);
+}
+
+cgpc_status nn_model_parse(unsigned char *buf, size_t len, const char *path, struct nn_model *m,
+                           struct cgpc_err *err)
+{
     struct nn_st_file st;
     cgpc_status s;
     memset(m, 0, sizeof *m);
-    if ((s = nn_st_load(path, &st, err)))
+    if ((s = nn_st_parse(buf, len, path, &st, err)))
         return s;
     s = cpr_is_compressed(&st) ? cpr_model_decode(&st, m, err) : nn_model_load_st(&st, m, err);
     nn_st_free(&st);

@@ -146,6 +146,10 @@ void nn_model_free(struct nn_model *m);
 /* Load a float, int8 or compressed (cgpc-deep) model (detected by __metadata__ "format";
  * none = float from PyTorch). */
 cgpc_status nn_model_load(const char *path, struct nn_model *m, struct cgpc_err *err);
+/* The same from a safetensors image in memory (malloc'ed; taken over and freed whatever the
+ * outcome). `path` names it in messages. */
+cgpc_status nn_model_parse(unsigned char *buf, size_t len, const char *path, struct nn_model *m,
+                           struct cgpc_err *err);
 
 /* Build the model from an already loaded safetensors file (borrowed; its path names it in
  * messages): what nn_model_load does after reading the file. A cgpc-deep file (compressed,

@@ -132,19 +132,20 @@ cgpc_status pbs_job_save(const struct pbs_job *job, const char *dir, struct cgpc
 static cgpc_status set_conf_key(struct pbs_job *job, const char *key, const char *value,
                                 const char *where, struct cgpc_err *err)
 {
-    struct { const char *key; char *str; size_t cap; int *i; double *d; } fields[] = {
-        {"name", job->name, sizeof job->name, NULL, NULL},
-        {"cgpc", job->cgpc, sizeof job->cgpc, NULL, NULL},
-        {"template", job->template_name, sizeof job->template_name, NULL, NULL},
-        {"mem", job->mem, sizeof job->mem, NULL, NULL},
-        {"scratch", job->scratch, sizeof job->scratch, NULL, NULL},
-        {"queue", job->queue, sizeof job->queue, NULL, NULL},
-        {"runs", NULL, 0, &job->runs, NULL},
-        {"batches", NULL, 0, &job->batches, NULL},
-        {"first_run", NULL, 0, &job->first_run, NULL},
-        {"ncpus", NULL, 0, &job->ncpus, NULL},
-        {"walltime_s", NULL, 0, NULL, &job->walltime_s},
-        {"margin_s", NULL, 0, NULL, &job->margin_s},
+    /* integers are bounded like the options that set them: a file cannot ask for more */
+    struct { const char *key; char *str; size_t cap; int *i; double *d; int max; } fields[] = {
+        {"name", job->name, sizeof job->name, NULL, NULL, 0},
+        {"cgpc", job->cgpc, sizeof job->cgpc, NULL, NULL, 0},
+        {"template", job->template_name, sizeof job->template_name, NULL, NULL, 0},
+        {"mem", job->mem, sizeof job->mem, NULL, NULL, 0},
+        {"scratch", job->scratch, sizeof job->scratch, NULL, NULL, 0},
+        {"queue", job->queue, sizeof job->queue, NULL, NULL, 0},
+        {"runs", NULL, 0, &job->runs, NULL, PBS_MAX_RUNS},
+        {"batches", NULL, 0, &job->batches, NULL, PBS_MAX_BATCHES},
+        {"first_run", NULL, 0, &job->first_run, NULL, PBS_MAX_RUNS},
+        {"ncpus", NULL, 0, &job->ncpus, NULL, 4096},
+        {"walltime_s", NULL, 0, NULL, &job->walltime_s, 0},
+        {"margin_s", NULL, 0, NULL, &job->margin_s, 0},
     };
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
         if (strcmp(fields[i].key, key) != 0)
@@ -155,7 +156,7 @@ static cgpc_status set_conf_key(struct pbs_job *job, const char *key, const char
                 return CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s: %s too long", where, key);
             snprintf(fields[i].str, fields[i].cap, "%s", value);
         } else if (fields[i].i) {
-            if (cgpc_parse_int(value, 0, 1 << 30, fields[i].i, &sub) != CGPC_OK)
+            if (cgpc_parse_int(value, 0, fields[i].max, fields[i].i, &sub) != CGPC_OK)
                 return CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s: %s: %s", where, key, sub.msg);
         } else if (cgpc_parse_double(value, 0, 1e12, fields[i].d, &sub) != CGPC_OK) {
             return CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s: %s: %s", where, key, sub.msg);
@@ -171,11 +172,20 @@ cgpc_status pbs_job_load(struct pbs_job *job, const char *dir, struct cgpc_err *
     snprintf(path, sizeof path, "%s/pbs.conf", dir);
     unsigned char *data;
     size_t len;
-    cgpc_status st = cgpc_read_file(path, &data, &len, err);
+    cgpc_status st = cgpc_read_file_max(path, PBS_MAX_FILE, &data, &len, err);
     if (st != CGPC_OK) {
         cgpc_err_prefix(err, "%s is not a cgpc pbs job directory", dir);
         return st;
     }
+    st = pbs_job_parse(job, (char *)data, path, err);
+    free(data);
+    return st;
+}
+
+cgpc_status pbs_job_parse(struct pbs_job *job, char *data, const char *path,
+                          struct cgpc_err *err)
+{
+    cgpc_status st = CGPC_OK;
     pbs_job_defaults(job);
     int line_no = 0;
     char *p = (char *)data;
@@ -208,7 +218,6 @@ cgpc_status pbs_job_load(struct pbs_job *job, const char *dir, struct cgpc_err *
         *eq = '\0';
         st = set_conf_key(job, cgpc_trim(line), cgpc_trim(eq + 1), where, err);
     }
-    free(data);
     if (st == CGPC_OK && line_no == 0)
         st = CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s: empty file", path);
     if (st == CGPC_OK && (st = pbs_job_check(job, err)) != CGPC_OK)
@@ -334,14 +343,23 @@ const char *pbs_state_name(enum pbs_batch_state s)
     return "?";
 }
 
-/* Last `lines` lines of a file into buf (empty if unreadable). */
+/* Last `lines` lines of a file into buf (empty if unreadable); reads only the file's end. */
 static void tail_file(const char *path, int lines, char *buf, size_t cap)
 {
     buf[0] = '\0';
-    unsigned char *data;
-    size_t len;
-    if (cgpc_read_file(path, &data, &len, NULL) != CGPC_OK)
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
         return;
+    unsigned char data[8192];
+    if (fseek(fp, 0, SEEK_END) == 0) {
+        long size = ftell(fp);
+        if (size > (long)sizeof data)
+            (void)fseek(fp, size - (long)sizeof data, SEEK_SET);
+        else
+            rewind(fp);
+    }
+    size_t len = fread(data, 1, sizeof data, fp);
+    fclose(fp);
     size_t start = len;
     int seen = 0;
     while (start > 0) {
@@ -356,7 +374,6 @@ static void tail_file(const char *path, int lines, char *buf, size_t cap)
     }
     memcpy(buf, data + start, take);
     buf[take] = '\0';
-    free(data);
 }
 
 cgpc_status pbs_batch_status(const char *dir, const struct pbs_job *job, int b, int64_t now,
@@ -371,18 +388,39 @@ cgpc_status pbs_batch_status(const char *dir, const struct pbs_job *job, int b, 
     snprintf(path, sizeof path, "%s/batches/%d/state", dir, b);
     unsigned char *data;
     size_t len;
-    if (cgpc_read_file(path, &data, &len, NULL) != CGPC_OK) {
+    if (!cgpc_path_exists(path)) {
         st->state = PBS_NOT_STARTED;
         return CGPC_OK;
     }
-    char word[32] = "";
-    long long a = 0;
-    char jobid[64] = "", host[128] = "";
-    int fields = sscanf((char *)data, "%31s %lld %63s %127s", word, &a, jobid, host);
-    free(data);
+    cgpc_status s = cgpc_read_file_max(path, PBS_MAX_FILE, &data, &len, err);
+    if (s != CGPC_OK)
+        return s;
     char ckpt[4200], log[4200];
     snprintf(ckpt, sizeof ckpt, "%s/batches/%d/out/checkpoint", dir, b);
     snprintf(log, sizeof log, "%s/batches/%d/log", dir, b);
+    s = pbs_state_parse((char *)data, path, job, now, cgpc_path_exists(ckpt), st, err);
+    free(data);
+    if (s == CGPC_OK && st->state == PBS_FAILED)
+        tail_file(log, 5, st->log_tail, sizeof st->log_tail);
+    return s;
+}
+
+cgpc_status pbs_state_parse(const char *text, const char *path, const struct pbs_job *job,
+                            int64_t now, int has_checkpoint, struct pbs_batch_status *st,
+                            struct cgpc_err *err)
+{
+    char word[32] = "";
+    long long a = 0;
+    char jobid[64] = "", host[128] = "";
+    int fields = sscanf(text, "%31s %lld %63s %127s", word, &a, jobid, host);
+    int timed = fields >= 2 && (!strcmp(word, "running") || !strcmp(word, "submitted"));
+    /* an epoch from the future (clock skew between nodes) counts as now; one before 1970 or
+     * more than a day ahead is not a time this file can hold */
+    if (timed && (a < 0 || a > now + 86400))
+        return CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s: %s at epoch %lld: not a plausible time",
+                         path, word, a);
+    if (timed && a > now)
+        a = now;
     if (fields >= 1 && strcmp(word, "done") == 0) {
         st->state = PBS_DONE;
     } else if (fields >= 1 && strcmp(word, "unfinished") == 0) {
@@ -402,21 +440,20 @@ cgpc_status pbs_batch_status(const char *dir, const struct pbs_job *job, int b, 
         snprintf(st->jobid, sizeof st->jobid, "%s", jobid);
         if (now - a > (int64_t)job->walltime_s + 300) {
             /* Past its walltime: killed without a chance to record why. */
-            int resumable = cgpc_path_exists(ckpt);
-            st->state = resumable ? PBS_UNFINISHED : PBS_FAILED;
+            st->state = has_checkpoint ? PBS_UNFINISHED : PBS_FAILED;
             snprintf(st->detail, sizeof st->detail,
                      "started %llds ago, past the walltime with no final state (killed?)%s",
-                     (long long)(now - a), resumable ? "; has a checkpoint" : "");
+                     (long long)(now - a), has_checkpoint ? "; has a checkpoint" : "");
         } else {
             st->state = PBS_RUNNING;
             snprintf(st->detail, sizeof st->detail, "for %llds on %s", (long long)(now - a),
                      host[0] ? host : "?");
         }
     } else {
-        return CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s: unreadable state line", path);
+        return CGPC_FAIL(err, CGPC_ERR_FORMAT,
+                         "%s: unreadable state line (expected running EPOCH JOBID HOST, done, "
+                         "unfinished, failed RC or submitted EPOCH JOBID)", path);
     }
-    if (st->state == PBS_FAILED)
-        tail_file(log, 5, st->log_tail, sizeof st->log_tail);
     return CGPC_OK;
 }
 

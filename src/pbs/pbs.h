@@ -30,6 +30,12 @@
 
 #define PBS_CONF_MAGIC "cgpc-pbs"
 #define PBS_CONF_VERSION 1
+/* Bounds on what pbs.conf may ask for: runs as `train --run-count`; batches as PBS Pro's
+ * default max_array_size (status keeps one record per batch); pbs.conf and state files are
+ * small text files and are refused above PBS_MAX_FILE bytes. */
+#define PBS_MAX_RUNS (1 << 20)
+#define PBS_MAX_BATCHES 10000
+#define PBS_MAX_FILE (1 << 16)
 
 struct pbs_job {
     char name[64];        /* job name (#PBS -N), from the experiment name */
@@ -61,6 +67,9 @@ cgpc_status pbs_job_check(const struct pbs_job *job, struct cgpc_err *err);
 /* dir/pbs.conf, atomically / back. */
 cgpc_status pbs_job_save(const struct pbs_job *job, const char *dir, struct cgpc_err *err);
 cgpc_status pbs_job_load(struct pbs_job *job, const char *dir, struct cgpc_err *err);
+/* pbs.conf text (NUL-terminated, changed in place) into *job, checked; `path` for messages. */
+cgpc_status pbs_job_parse(struct pbs_job *job, char *text, const char *path,
+                          struct cgpc_err *err);
 
 /* "HH:MM:SS" for a walltime (hours may exceed 24). */
 void pbs_format_walltime(double seconds, char *buf, int cap);
@@ -95,6 +104,13 @@ struct pbs_batch_status {
  * has a checkpoint, failed otherwise. now = current epoch seconds. */
 cgpc_status pbs_batch_status(const char *dir, const struct pbs_job *job, int b, int64_t now,
                              struct pbs_batch_status *st, struct cgpc_err *err);
+
+/* A state file's text (layout above) into st's state, jobid, started and detail (not
+ * first_run/count/log_tail). has_checkpoint: the batch's output has a checkpoint. Epochs are
+ * checked (not before 1970, not more than a day ahead of now). */
+cgpc_status pbs_state_parse(const char *text, const char *path, const struct pbs_job *job,
+                            int64_t now, int has_checkpoint, struct pbs_batch_status *st,
+                            struct cgpc_err *err);
 
 /* Field-by-field equality (is an existing job directory the same job?). */
 int pbs_job_equal(const struct pbs_job *a, const struct pbs_job *b);
