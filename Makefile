@@ -77,13 +77,14 @@ else
 Q := @
 endif
 
-.PHONY: all deps test test-unit test-e2e demo bench clean data help
+.PHONY: all deps test test-unit test-e2e demo bench clean data help fuzz fuzz-build
 .DEFAULT_GOAL := all
 
 all: $(BIN)
 
 help:
-	@echo "targets: all (bin/cgpc), test, test-unit, test-e2e, demo, bench, data, clean"
+	@echo "targets: all (bin/cgpc), test, test-unit, test-e2e, demo, bench, data, clean, fuzz"
+	@echo "fuzz:    make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS='idx checkpoint'] [FUZZ_JOBS=2] (clang, libFuzzer)"
 	@echo "modes:   SANITIZER=address|undefined  NO_OMP=1  DEBUG=1  MARCH=native|x86-64-v3|x86-64  V=1  SLOW=1 (slow tests)"
 
 # The one place packages are installed: scripts/install-deps.sh (the list is there) installs
@@ -127,6 +128,45 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB_A)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
+# The fuzz replay suite links the fuzz entries (tests/fuzz/targets.c) as well.
+$(BUILD)/tests/test_fuzz.o $(BUILD)/tests/fuzz/targets.o: CPPFLAGS += -Itests
+$(BUILD)/tests/test_fuzz: $(BUILD)/tests/test_fuzz.o $(BUILD)/tests/fuzz/targets.o $(CLI_A) $(LIB_A)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -lcmocka -o $@
+
+# ---- fuzzing (clang + libFuzzer, ASan + UBSan): one binary per entry of tests/fuzz/targets.c,
+# each run FUZZ_SECONDS on its seed corpus and kept regressions (scripts/fuzz.sh) ----------
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_JOBS    ?= 2
+FUZZ_BUILD   := build/fuzz
+FUZZ_NAMES   := $(shell sed -n 's/^    {"\([a-z_0-9]*\)", fuzz_.*/\1/p' tests/fuzz/targets.c)
+FUZZ_TARGETS ?= $(FUZZ_NAMES)
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS  := -std=c11 -g -O1 -fno-omit-frame-pointer -march=$(MARCH) $(FUZZ_SAN) \
+                -Wall -Wextra -Werror -Wno-unknown-pragmas -Wno-unknown-attributes -MMD -MP
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_BUILD)/%.o)
+FUZZ_BINS    := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
+
+$(FUZZ_BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZCC  $<")
+	$(Q)$(FUZZ_CC) -D_GNU_SOURCE -Isrc -Itests $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_BUILD)/libcgpc.a: $(FUZZ_LIB_OBJ)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/libfuzzer.c $(FUZZ_BUILD)/tests/fuzz/targets.o $(FUZZ_BUILD)/libcgpc.a
+	@$(if $(Q),echo "  FUZZLD  $@")
+	$(Q)$(FUZZ_CC) -D_GNU_SOURCE -Isrc -Itests $(FUZZ_CFLAGS) -fsanitize=fuzzer \
+	    -DFUZZ_TARGET_NAME='"$*"' $^ -lz -lm -o $@
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	$(Q)FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) \
+	    bash scripts/fuzz.sh $(FUZZ_TARGETS)
+
 # Every cmocka suite, then every end-to-end CLI test; one summary line at the end.
 test: $(DEPS_STAMP) $(BIN) $(TEST_BIN)
 	$(Q)CGPC=$(BIN) BUILD=$(BUILD) bash scripts/run-tests.sh $(TEST_BIN)
@@ -153,3 +193,4 @@ clean:
 .SECONDARY:
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_BIN:=.d)
+-include $(BUILD)/tests/fuzz/targets.d $(FUZZ_LIB_OBJ:.o=.d) $(FUZZ_BUILD)/tests/fuzz/targets.d

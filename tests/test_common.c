@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -14,6 +15,7 @@
 
 #include "common/error.h"
 #include "common/fileio.h"
+#include "common/lock.h"
 #include "common/ops.h"
 #include "common/parse.h"
 #include "common/rng.h"
@@ -193,6 +195,126 @@ static void mkdirs__nested_and_existing(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* A message longer than the record loses its middle (the path), not its reason. */
+static void err_set__long_message_keeps_start_and_reason(void **state)
+{
+    (void)state;
+    char path[3000];
+    memset(path, 'p', sizeof path - 1);
+    path[0] = '/';
+    path[sizeof path - 1] = '\0';
+    struct cgpc_err err = {0};
+    CGPC_FAIL(&err, CGPC_ERR_IO, "%s: cannot open: %s", path, "No space left on device");
+    assert_int_equal(strlen(err.msg), sizeof err.msg - 1);
+    assert_int_equal(err.msg[0], '/');
+    assert_non_null(strstr(err.msg, "pp...pp"));
+    const char *tail = ": cannot open: No space left on device";
+    assert_string_equal(err.msg + strlen(err.msg) - strlen(tail), tail);
+    cgpc_err_prefix(&err, "loading %s", path);
+    assert_int_equal(strlen(err.msg), sizeof err.msg - 1);
+    assert_int_equal(strncmp(err.msg, "loading /ppp", 12), 0);
+    assert_string_equal(err.msg + strlen(err.msg) - strlen(tail), tail);
+    /* a multi-byte character is never cut in half */
+    char utf[1200] = "";
+    for (int i = 0; i < 500; i++)
+        strcat(utf, "\xc3\xa9");
+    CGPC_FAIL(&err, CGPC_ERR_IO, "%s: gone", utf);
+    const char *cut = strstr(err.msg, "...");
+    assert_non_null(cut);
+    assert_true(((unsigned char)cut[-1] & 0xC0) != 0xC0);                /* not a lead byte */
+    assert_true(((unsigned char)cut[3] & 0xC0) != 0x80);                 /* not a continuation */
+    /* short messages are unchanged */
+    CGPC_FAIL(&err, CGPC_ERR_IO, "%s", "short");
+    assert_string_equal(err.msg, "short");
+}
+
+static char *tmp_dir(void)
+{
+    static char dir[64];
+    snprintf(dir, sizeof dir, "/tmp/cgpc-test-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    return dir;
+}
+
+static void rm_dir(const char *dir)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* One writer: a second writer and any reader are refused at once, naming the holder. */
+static void dir_lock__second_writer_and_reader_busy_until_released(void **state)
+{
+    (void)state;
+    const char *dir = tmp_dir();
+    char sub[128], host[256] = "", want[400];
+    snprintf(sub, sizeof sub, "%s/run", dir);
+    gethostname(host, sizeof host);
+    host[sizeof host - 1] = '\0';
+    snprintf(want, sizeof want, "pid %ld on host %s", (long)getpid(), host);
+
+    struct cgpc_dir_lock reader = {0}, writer = {0}, other = {0};
+    assert_int_equal(cgpc_dir_lock_reader(&reader, sub, NULL), CGPC_OK); /* no dir, no lock */
+    assert_false(cgpc_path_exists(sub));
+    struct cgpc_err err = {0};
+    assert_int_equal(cgpc_dir_lock_writer(&writer, sub, 0, &err), CGPC_ERR_NOT_FOUND);
+    assert_int_equal(cgpc_dir_lock_writer(&writer, sub, 1, &err), CGPC_OK);
+    assert_int_equal(cgpc_dir_lock_writer(&other, sub, 1, &err), CGPC_ERR_BUSY);
+    assert_non_null(strstr(err.msg, want));
+    assert_non_null(strstr(err.msg, sub));
+    assert_int_equal(cgpc_dir_lock_reader(&reader, sub, &err), CGPC_ERR_BUSY);
+    assert_non_null(strstr(err.msg, want));
+    cgpc_dir_unlock(&writer);
+    cgpc_dir_unlock(&writer); /* twice: a no-op */
+
+    /* released: the record is emptied; readers share, a writer waits for them */
+    char lock[160];
+    snprintf(lock, sizeof lock, "%s/" CGPC_LOCK_FILE, sub);
+    unsigned char *text;
+    size_t len;
+    assert_int_equal(cgpc_read_file(lock, &text, &len, NULL), CGPC_OK);
+    assert_int_equal(len, 0);
+    free(text);
+    struct cgpc_dir_lock reader2 = {0};
+    assert_int_equal(cgpc_dir_lock_reader(&reader, sub, NULL), CGPC_OK);
+    assert_int_equal(cgpc_dir_lock_reader(&reader2, sub, NULL), CGPC_OK);
+    assert_int_equal(cgpc_dir_lock_writer(&writer, sub, 1, &err), CGPC_ERR_BUSY);
+    cgpc_dir_unlock(&reader);
+    cgpc_dir_unlock(&reader2);
+    assert_int_equal(cgpc_dir_lock_writer(&writer, sub, 1, NULL), CGPC_OK);
+    cgpc_dir_unlock(&writer);
+    rm_dir(dir);
+}
+
+/* Temp files of dead processes go when a writer opens the directory; others stay. */
+static void dir_lock__writer_removes_stale_temp_files(void **state)
+{
+    (void)state;
+    const char *dir = tmp_dir();
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0)
+        _exit(0);
+    assert_int_equal(waitpid(child, NULL, 0), child);
+    char dead[160], mine[160], live[160], other[160], path[200];
+    snprintf(dead, sizeof dead, "%s/checkpoint.tmp.%ld", dir, (long)child);
+    snprintf(mine, sizeof mine, "%s/results.csv.tmp.%ld", dir, (long)getpid());
+    snprintf(live, sizeof live, "%s/best.0.1.chr.tmp.%ld", dir, (long)getppid());
+    snprintf(other, sizeof other, "%s/notes.tmp.txt", dir);
+    const char *all[] = {dead, mine, live, other};
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(cgpc_write_file_atomic(all[i], "x", 1, NULL), CGPC_OK);
+    struct cgpc_dir_lock lk;
+    assert_int_equal(cgpc_dir_lock_writer(&lk, dir, 0, NULL), CGPC_OK);
+    assert_false(cgpc_path_exists(dead));
+    assert_true(cgpc_path_exists(mine) && cgpc_path_exists(live) && cgpc_path_exists(other));
+    cgpc_dir_unlock(&lk);
+    snprintf(path, sizeof path, "%s/" CGPC_LOCK_FILE, dir);
+    assert_true(cgpc_path_exists(path));
+    rm_dir(dir);
+}
+
 static void ops__names_round_trip_and_thesis_set_is_first(void **state)
 {
     (void)state;
@@ -218,6 +340,9 @@ int main(void)
         cmocka_unit_test(read_file__gz_and_errors),
         cmocka_unit_test(mkdirs__nested_and_existing),
         cmocka_unit_test(ops__names_round_trip_and_thesis_set_is_first),
+        cmocka_unit_test(err_set__long_message_keeps_start_and_reason),
+        cmocka_unit_test(dir_lock__second_writer_and_reader_busy_until_released),
+        cmocka_unit_test(dir_lock__writer_removes_stale_temp_files),
     };
     return cmocka_run_group_tests_name("common", tests, NULL, NULL);
 }

@@ -192,6 +192,10 @@ static void idx_load__malformed_files__errors_name_file_and_problem(void **state
     write_raw("few-lab", lab, ll - 1);
     expect_idx_error("ok-img", "few-lab", "3 labels but");
     expect_idx_error("missing", "ok-lab", "missing");
+    /* 2^24 x 2^24 x 2^24 bytes wrapped size_t to 0, matching an empty payload */
+    static const unsigned char huge[16] = {0, 0, 8, 3, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0};
+    write_raw("huge-img", huge, sizeof huge);
+    expect_idx_error("huge-img", "ok-lab", "huge-img: the header's dimensions multiply to more");
     nn_dataset_free(&a);
     assert_int_equal(nn_dataset_load(tmp("nodir"), NN_SPLIT_TEST, &a, &err), CGPC_ERR_NOT_FOUND);
     assert_non_null(strstr(err.msg, "t10k-images-idx3-ubyte"));

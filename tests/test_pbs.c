@@ -115,6 +115,9 @@ static void conf__bad_files__rejected_naming_file_line(void **state)
         {"cgpc-pbs 1\nruns = 2\nbatches = 3\n", "--batches 3: must be in 1..2"},
         {"cgpc-pbs 1\nmem = lots\n", "--mem 'lots'"},
         {"", "empty file"},
+        /* sizes are bounded: 2^30 batches made `status` allocate 2.5 TB */
+        {"cgpc-pbs 1\nruns = 1073741824\nbatches = 1073741824\n", "runs: '1073741824': must be in [0, 1048576]"},
+        {"cgpc-pbs 1\nruns = 100000\nbatches = 10001\n", "batches: '10001': must be in [0, 10000]"},
     };
     char dir[64];
     make_dir(dir, sizeof dir);
@@ -128,6 +131,17 @@ static void conf__bad_files__rejected_naming_file_line(void **state)
     }
     struct pbs_job job;
     struct cgpc_err err = {0};
+    /* a huge file is refused before it is read whole */
+    size_t big_len = PBS_MAX_FILE + 100;
+    char *big = malloc(big_len + 1);
+    assert_non_null(big);
+    memset(big, '#', big_len);
+    memcpy(big, "cgpc-pbs 1\n", 11);
+    big[big_len] = '\0';
+    write_file(dir, "pbs.conf", big);
+    free(big);
+    assert_int_equal(pbs_job_load(&job, dir, &err), CGPC_ERR_FORMAT);
+    assert_non_null(strstr(err.msg, "larger than 65536 bytes"));
     rm_dir(dir);
     assert_int_not_equal(pbs_job_load(&job, dir, &err), CGPC_OK);
     assert_non_null(strstr(err.msg, "is not a cgpc pbs job directory"));
@@ -303,6 +317,21 @@ static void status__state_files__classified(void **state)
     assert_int_equal(pbs_batch_status(dir, &job, 1, t0, &st, &err), CGPC_ERR_FORMAT);
     assert_non_null(strstr(err.msg, "unreadable state line"));
     assert_int_equal(pbs_batch_status(dir, &job, 3, t0, &st, &err), CGPC_ERR_RANGE);
+
+    /* epochs: a huge or negative one is an error (it printed "running for
+     * -9223372035058670042s"); one slightly ahead (clock skew between nodes) counts as now */
+    static const char *const bad[] = {"running 9223372036854775807 1 n\n",
+                                      "running -9223372036854775808 1 n\n",
+                                      "submitted 99999999999999 7\n", "running -5 1 n\n"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        write_file(dir, "batches/1/state", bad[i]);
+        assert_int_equal(pbs_batch_status(dir, &job, 1, t0, &st, &err), CGPC_ERR_FORMAT);
+        assert_non_null(strstr(err.msg, "not a plausible time"));
+        assert_non_null(strstr(err.msg, "batches/1/state"));
+    }
+    st = status_of(dir, &job, 1, "running 1700000030 1 n\n", 0, t0);
+    assert_int_equal(st.state, PBS_RUNNING);
+    assert_non_null(strstr(st.detail, "for 0s"));
     rm_dir(dir);
 }
 
