@@ -61,10 +61,8 @@ static cgpc_status write_logits(const char *path, const float *lg, int n, int nc
     for (int i = 0; i < n; i++)
         for (int c = 0; c < nc; c++)
             fprintf(af.fp, "%.9g%c", (double)lg[(size_t)i * nc + c], c == nc - 1 ? '\n' : ',');
-    if (ferror(af.fp)) {
-        cgpc_atomic_abort(&af);
-        return CGPC_FAIL(err, CGPC_ERR_IO, "%s: write failed", path);
-    }
+    if (ferror(af.fp))
+        return cgpc_atomic_fail(&af, err);
     return cgpc_atomic_close(&af, err);
 }
 

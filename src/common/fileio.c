@@ -83,12 +83,16 @@ cgpc_status cgpc_atomic_close(struct cgpc_atomic_file *af, struct cgpc_err *err)
 {
     if (!af->fp)
         return CGPC_FAIL(err, CGPC_ERR_INTERNAL, "%s: file not open", af->path);
-    int bad = ferror(af->fp);
+    errno = 0;
+    int bad = ferror(af->fp) || fflush(af->fp) != 0;
+    int e = errno; /* the flush's reason (a full disk shows here, not in fwrite) */
     int close_rc = fclose(af->fp);
+    if (!e)
+        e = errno;
     af->fp = NULL;
     if (bad || close_rc != 0) {
-        cgpc_status st = CGPC_FAIL(err, CGPC_ERR_IO, "%s: write failed: %s", af->tmp_path,
-                                   strerror(errno));
+        cgpc_status st = CGPC_FAIL(err, CGPC_ERR_IO, "%s: write failed: %s", af->path,
+                                   e ? strerror(e) : "unknown error");
         unlink(af->tmp_path);
         return st;
     }
@@ -106,6 +110,15 @@ void cgpc_atomic_abort(struct cgpc_atomic_file *af)
     af->tmp_path[0] = '\0';
 }
 
+cgpc_status cgpc_atomic_fail(struct cgpc_atomic_file *af, struct cgpc_err *err)
+{
+    int e = errno;
+    cgpc_atomic_abort(af);
+    errno = e;
+    return CGPC_FAIL(err, CGPC_ERR_IO, "%s: write failed: %s", af->path,
+                     e ? strerror(e) : "unknown error");
+}
+
 cgpc_status cgpc_write_file_atomic(const char *path, const void *data, size_t len,
                                    struct cgpc_err *err)
 {
@@ -113,11 +126,8 @@ cgpc_status cgpc_write_file_atomic(const char *path, const void *data, size_t le
     cgpc_status st = cgpc_atomic_open(&af, path, err);
     if (st != CGPC_OK)
         return st;
-    if (len && fwrite(data, 1, len, af.fp) != len) {
-        st = CGPC_FAIL(err, CGPC_ERR_IO, "%s: write failed: %s", af.tmp_path, strerror(errno));
-        cgpc_atomic_abort(&af);
-        return st;
-    }
+    if (len && fwrite(data, 1, len, af.fp) != len)
+        return cgpc_atomic_fail(&af, err);
     return cgpc_atomic_close(&af, err);
 }
 

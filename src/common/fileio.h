@@ -35,6 +35,10 @@ cgpc_status cgpc_atomic_close(struct cgpc_atomic_file *af, struct cgpc_err *err)
 /* Discard: close af->fp (if open) and remove the temp file. Safe to call twice. */
 void cgpc_atomic_abort(struct cgpc_atomic_file *af);
 
+/* A write to af->fp failed: record "<path>: write failed: <reason>" with errno as the failed
+ * write left it (e.g. "No space left on device"), discard, and return CGPC_ERR_IO. */
+cgpc_status cgpc_atomic_fail(struct cgpc_atomic_file *af, struct cgpc_err *err);
+
 /* Write `len` bytes of `data` to `path` atomically. */
 cgpc_status cgpc_write_file_atomic(const char *path, const void *data, size_t len,
                                    struct cgpc_err *err);

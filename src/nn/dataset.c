@@ -1,5 +1,6 @@
 #include "nn/dataset.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,9 +192,12 @@ static cgpc_status write_idx(const char *path, const unsigned char *hdr, size_t 
             return CGPC_FAIL(err, CGPC_ERR_IO, "%s: cannot open for writing", tmp);
         int ok = gzwrite(gz, hdr, (unsigned)hlen) == (int)hlen &&
                  (plen == 0 || gzwrite(gz, payload, (unsigned)plen) == (int)plen);
+        errno = 0;
         if (gzclose(gz) != Z_OK || !ok) {
+            int e = errno;
             remove(tmp);
-            return CGPC_FAIL(err, CGPC_ERR_IO, "%s: write failed", tmp);
+            return CGPC_FAIL(err, CGPC_ERR_IO, "%s: write failed: %s", path,
+                             e ? strerror(e) : "compression error");
         }
         return cgpc_atomic_commit(tmp, path, err);
     }
@@ -201,10 +205,8 @@ static cgpc_status write_idx(const char *path, const unsigned char *hdr, size_t 
     cgpc_status st = cgpc_atomic_open(&af, path, err);
     if (st)
         return st;
-    if (fwrite(hdr, 1, hlen, af.fp) != hlen || fwrite(payload, 1, plen, af.fp) != plen) {
-        cgpc_atomic_abort(&af);
-        return CGPC_FAIL(err, CGPC_ERR_IO, "%s: write failed", path);
-    }
+    if (fwrite(hdr, 1, hlen, af.fp) != hlen || fwrite(payload, 1, plen, af.fp) != plen)
+        return cgpc_atomic_fail(&af, err);
     return cgpc_atomic_close(&af, err);
 }
 

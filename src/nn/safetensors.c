@@ -558,8 +558,8 @@ cgpc_status nn_st_save(const char *path, const struct nn_st_out *tensors, int nt
         ok = fwrite(t->data, 1, nb, af.fp) == nb;
     }
     if (!ok) {
-        cgpc_atomic_abort(&af);
-        s = CGPC_FAIL(err, CGPC_ERR_IO, "%s: write failed", path);
+        s = cgpc_atomic_fail(&af, err);
+        opened = 0;
         goto out;
     }
     opened = 0;
