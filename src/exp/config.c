@@ -270,7 +270,8 @@ cgpc_status exp_config_parse(struct exp_config *cfg, char *data, const char *pat
         }
         from_file[idx] = line_no;
         if ((st = exp_config_set(cfg, key, value, origin, err)) != CGPC_OK) {
-            err->code = CGPC_ERR_FORMAT;
+            if (err) /* a bad value in a file is a format error; err may be NULL */
+                err->code = CGPC_ERR_FORMAT;
             st = CGPC_ERR_FORMAT;
             goto out;
         }
