@@ -14,6 +14,7 @@
 
 #include "cgp/params.h"
 #include "common/fileio.h"
+#include "common/lock.h"
 #include "common/parse.h"
 
 /* ---- paths ------------------------------------------------------------------------------------ */
@@ -1158,10 +1159,15 @@ cgpc_status cgp_rundir_merge(const struct cgp_rundir_part *parts, int n, const c
     char *results = NULL;
     size_t results_len = 0;
     char from[4200], to[4200];
-    cgpc_status s = n > 0 ? cgpc_mkdirs(out, err)
+    struct cgpc_dir_lock out_lock = {0}, part_lock = {0}; /* writer of out, reader of a part */
+    cgpc_status s = n > 0 ? cgpc_dir_lock_writer(&out_lock, out, 1, err)
                           : CGPC_FAIL(err, CGPC_ERR_ARG, "%s: nothing to merge", out);
-    for (int b = 0; s == CGPC_OK && b < n; b++)
-        s = merge_part(&parts[b], out, &results, &results_len, err);
+    for (int b = 0; s == CGPC_OK && b < n; b++) {
+        cgpc_dir_unlock(&part_lock);
+        if ((s = cgpc_dir_lock_reader(&part_lock, parts[b].dir, err)) == CGPC_OK)
+            s = merge_part(&parts[b], out, &results, &results_len, err);
+    }
+    cgpc_dir_unlock(&part_lock);
     for (int i = 0; s == CGPC_OK && cgp_rundir_shared_files[i]; i++) {
         pathf(from, parts[0].dir, "%s", cgp_rundir_shared_files[i]);
         if (!strcmp(cgp_rundir_shared_files[i], "slots.txt") && !cgpc_path_exists(from))
@@ -1205,6 +1211,7 @@ cgpc_status cgp_rundir_merge(const struct cgp_rundir_part *parts, int n, const c
         s = cgp_config_save(out, &p0, err);
     if (s == CGPC_OK)
         s = cgpc_write_file_atomic(pathf(to, out, "results.csv"), results, results_len, err);
+    cgpc_dir_unlock(&out_lock);
     free(results);
     return s;
 }
