@@ -294,7 +294,9 @@ cgpc_status exp_config_validate(const struct exp_config *cfg, struct cgpc_err *e
                                     &p, err);
     if (st == CGPC_OK && (st = cgp_params_check(&p, NULL, err)) != CGPC_OK) {
         cgpc_err_prefix(err, "%s", cfg->path[0] ? cfg->path : "experiment");
-        err->code = st = CGPC_ERR_ARG;
+        st = CGPC_ERR_ARG;
+        if (err) /* err may be NULL */
+            err->code = st;
     }
     return st;
 }

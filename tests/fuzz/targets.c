@@ -261,7 +261,9 @@ static int fuzz_experiment(const uint8_t *data, size_t size)
     char *text = copy_text(data, size);
     struct exp_config cfg;
     exp_config_defaults(&cfg);
+    /* validated twice: error records may be NULL (callers that only want the status) */
     if (exp_config_parse(&cfg, text, "fuzz.exp", &fuzz_err) == CGPC_OK &&
+        exp_config_validate(&cfg, NULL) == CGPC_OK &&
         exp_config_validate(&cfg, &fuzz_err) == CGPC_OK) {
         char in[EXP_VALUE_MAX * 2], out[EXP_VALUE_MAX * 2];
         int mode = exp_item_mode_from_name(exp_config_str(&cfg, "items"));
