@@ -346,7 +346,9 @@ static void stop_on_progress(void *user, const struct cgp_progress *p)
     resume_stop = 1;
 }
 
-/* config.txt and data.txt of a small evolve run, made once by a real run. */
+/* config.txt and data.txt of a small evolve run, made once by a real run: the shape of
+ * tests/test_cgp.c's stopped_run (3 inputs, 2 outputs, 5 items, 3x5 grid, 200 generations,
+ * thresholds 1e9 and 0), so the raw checkpoints it saved in the corpus fit them. */
 static char default_config[8192], default_data[8192];
 
 static int make_run_defaults(void)
@@ -355,13 +357,16 @@ static int make_run_defaults(void)
         return 0;
     const char *dir = scratch_dir();
     struct cgp_dataset ds = {0};
-    static const char data[] = "cgpc-data v1\ninputs 2\noutputs 2\nitems 3\n"
-                               "1 2 3 4\n-5 6 7 x\n9 -10 11 12\n";
+    static const char data[] = "cgpc-data v1\ninputs 3\noutputs 2\nitems 5\n"
+                               "1 2 3 4 5\n-5 6 7 x 8\n9 -10 11 12 x\n0 0 0 1 1\n-128 127 5 6 7\n";
     struct cgp_params p;
     cgp_params_default(&p);
     p.rows = 3;
-    p.cols = 4;
-    p.generations = 50;
+    p.cols = 5;
+    p.generations = 200;
+    p.n_thresholds = 2;
+    p.thresholds[0] = 1e9;
+    p.thresholds[1] = 0;
     struct energy_gate_table t;
     energy_gate_table_default(&t);
     if (cgp_dataset_parse(&ds, data, "fuzz-data", NULL) != CGPC_OK ||
