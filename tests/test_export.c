@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cgp/export.h"
+#include "cgp/rundir.h"
 #include "common/fileio.h"
 #include "exp/ports.h"
 
@@ -172,8 +173,10 @@ static void meta_load__evolver_comments_and_config__filled(void **state)
     assert_int_equal(cgp_export_meta_load(&m, path, NULL), CGPC_OK);
     assert_string_equal(m.error, "0.25 (mse, threshold reached)");
     assert_string_equal(m.seed, ""); /* no config.txt */
-    const char *c = "cgpc-evolve-config v1\nrows 8\nseed 42\nruns 2\n";
-    assert_int_equal(cgpc_write_file_atomic(cfg, c, strlen(c), NULL), CGPC_OK);
+    struct cgp_params p;
+    cgp_params_default(&p);
+    p.seed = 42;
+    assert_int_equal(cgp_config_save(dir, &p, NULL), CGPC_OK);
     assert_int_equal(cgp_export_meta_load(&m, path, NULL), CGPC_OK);
     assert_string_equal(m.seed, "42, run 1");
     assert_string_equal(m.source, path);

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cgp/rundir.h"
 #include "common/fileio.h"
 
 extern char **environ;
@@ -584,21 +585,19 @@ cgpc_status cgp_export_meta_load(struct cgp_export_meta *meta, const char *chr_p
     if (error[0])
         snprintf(meta->error, sizeof meta->error, "%s (%s%sthreshold %s)", error, kind,
                  kind[0] ? ", " : "", strcmp(reached, "yes") == 0 ? "reached" : "not reached");
-    /* the seed: config.txt of the same directory ("seed N"; run r's streams are keyed by
-     * (seed, r)) */
-    char cfg[4200];
+    /* the seed: config.txt of the same directory, through the run-directory module (run r's
+     * streams are keyed by (seed, r)); the run from the file name best.<run>.<T>.chr */
+    char dir[4200];
     const char *slash = strrchr(chr_path, '/');
-    snprintf(cfg, sizeof cfg, "%.*sconfig.txt", slash ? (int)(slash - chr_path + 1) : 0, chr_path);
-    if (cgpc_read_file(cfg, &text, &len, NULL) == CGPC_OK) {
-        const char *p = strstr((char *)text, "\nseed ");
-        unsigned long long seed;
-        if (p && sscanf(p + 6, "%llu", &seed) == 1) {
-            if (run >= 0)
-                snprintf(meta->seed, sizeof meta->seed, "%llu, run %d", seed, run);
-            else
-                snprintf(meta->seed, sizeof meta->seed, "%llu", seed);
-        }
-        free(text);
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - chr_path) : 1, slash ? chr_path : ".");
+    struct cgp_params p;
+    if (cgp_config_load(dir, &p, NULL) == CGPC_OK) {
+        int file_run = cgp_rundir_run_of_file(slash ? slash + 1 : chr_path);
+        run = file_run >= 0 ? file_run : run;
+        if (run >= 0)
+            snprintf(meta->seed, sizeof meta->seed, "%" PRIu64 ", run %d", p.seed, run);
+        else
+            snprintf(meta->seed, sizeof meta->seed, "%" PRIu64, p.seed);
     }
     return CGPC_OK;
 }

@@ -344,7 +344,7 @@ int cmd_model_metrics(int argc, char **argv)
         }
         if (st == CGPC_OK && o.plot) /* the best circuit of each threshold (export_cli.c) */
             rc = export_cli_plot_best(dirs[i], o.plot, exp_config_str(&md.setup.cfg, "name"),
-                                      &md.setup);
+                                      &md.setup, &gates);
         exp_metrics_close(&md);
         if (rc != CLI_EXIT_OK)
             break;

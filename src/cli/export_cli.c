@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cgp/export.h"
+#include "cgp/rundir.h"
 #include "common/fileio.h"
 #include "exp/metrics.h"
 #include "exp/ports.h"
@@ -293,54 +294,50 @@ int export_cli_write_outputs(const char *path, const struct cgp_dataset *ds,
 /* ---- model-metrics --plot ------------------------------------------------------------------- */
 
 struct best_row {
-    double threshold, error, energy;
-    double label; /* the threshold per weight */
+    double threshold, label; /* as results.csv holds it; per weight (int8 units) */
+    struct cgp_result_row row;
     int reached;
-    char file[256];
+    struct cgp_fitness fit;
 };
 
+/* 1 if a is better than b: reached first, then least energy (reached) or least error. */
+static int best_better(const struct best_row *a, const struct best_row *b)
+{
+    if (a->reached != b->reached)
+        return a->reached > b->reached;
+    return a->reached ? a->fit.energy_pj < b->fit.energy_pj : a->fit.error < b->fit.error;
+}
+
 int export_cli_plot_best(const char *dir, const char *plot_dir, const char *name,
-                         const struct exp_setup *setup)
+                         const struct exp_setup *setup, const struct energy_gate_table *gates)
 {
     struct cgpc_err err = {0};
-    char path[4300];
-    snprintf(path, sizeof path, "%s/results.csv", dir);
-    unsigned char *text;
-    size_t len;
-    if (cgpc_read_file(path, &text, &len, &err) != CGPC_OK)
-        return cli_report("model-metrics", &err, 0);
-    /* results.csv: run,threshold,reached,generations,error,energy_pj,...,best_file */
+    struct cgp_result_row *rows = NULL;
+    int n_rows = 0, n_best = 0;
     struct best_row best[CGP_MAX_THRESHOLDS];
-    int n_best = 0, line_no = 0;
-    for (char *line = (char *)text; line && *line;) {
-        char *nl = strchr(line, '\n');
-        if (nl)
-            *nl = 0;
-        struct best_row r;
-        char reached[8];
-        long gens;
-        int run;
-        const char *last = strrchr(line, ',');
-        if (line_no++ > 0 && last &&
-            sscanf(line, "%d,%lf,%7[^,],%ld,%lf,%lf", &run, &r.threshold, reached, &gens,
-                   &r.error, &r.energy) == 6) {
-            r.reached = strcmp(reached, "yes") == 0;
-            r.label = r.threshold;
-            snprintf(r.file, sizeof r.file, "%s", last + 1);
-            int k = 0;
-            while (k < n_best && best[k].threshold != r.threshold)
-                k++;
-            if (k == n_best && n_best < CGP_MAX_THRESHOLDS)
-                best[n_best++] = r;
-            else if (k < n_best &&
-                     (r.reached > best[k].reached ||
-                      (r.reached == best[k].reached &&
-                       (r.reached ? r.energy < best[k].energy : r.error < best[k].error))))
-                best[k] = r;
+    if (cgp_results_load(dir, &rows, &n_rows, &err) != CGPC_OK)
+        return cli_report("model-metrics", &err, 0);
+    /* each row's circuit measured on the experiment's data (error, energy) */
+    for (int i = 0; i < n_rows; i++) {
+        struct best_row r = {rows[i].threshold, rows[i].threshold, rows[i], rows[i].reached, {0}};
+        struct cgp_genome g = {0};
+        cgpc_status st = cgp_best_load(dir, &rows[i], &g, &err);
+        if (st == CGPC_OK)
+            st = cgp_measure(&g, &setup->ds, gates, setup->params.error_kind, &r.fit, &err);
+        cgp_genome_free(&g);
+        if (st != CGPC_OK) {
+            free(rows);
+            return cli_report("model-metrics", &err, 0);
         }
-        line = nl ? nl + 1 : NULL;
+        int k = 0;
+        while (k < n_best && best[k].threshold != r.threshold)
+            k++;
+        if (k == n_best && n_best < CGP_MAX_THRESHOLDS)
+            best[n_best++] = r;
+        else if (k < n_best && best_better(&r, &best[k]))
+            best[k] = r;
     }
-    free(text);
+    free(rows);
     /* files are named by the threshold per weight (int8 units), as model-metrics reports it */
     double per_weight[CGP_MAX_THRESHOLDS];
     int n_pw = exp_config_doubles(&setup->cfg, "thresholds", per_weight, CGP_MAX_THRESHOLDS);
@@ -356,11 +353,11 @@ int export_cli_plot_best(const char *dir, const char *plot_dir, const char *name
         struct cgp_genome g = {0};
         struct cgp_export_meta meta;
         char chr[4300], dot[4400], log[4400];
-        snprintf(chr, sizeof chr, "%s/%s", dir, best[k].file);
+        snprintf(chr, sizeof chr, "%s/%s", dir, best[k].row.best_file);
         snprintf(dot, sizeof dot, "%s/circuit.%s.%g.dot", plot_dir, name, best[k].label);
         snprintf(log, sizeof log, "%s/circuit.%s.%g.log", plot_dir, name, best[k].label);
         struct cgpc_atomic_file af = {0};
-        cgpc_status st = cgp_genome_load(&g, chr, &err);
+        cgpc_status st = cgp_best_load(dir, &best[k].row, &g, &err);
         if (st == CGPC_OK && (g.shape.n_inputs != ports.n_inputs ||
                               g.shape.n_outputs != ports.n_outputs))
             st = CGPC_FAIL(&err, CGPC_ERR_FORMAT, "%s: not the experiment's circuit", chr);

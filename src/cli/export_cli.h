@@ -73,9 +73,10 @@ int export_cli_run(const char *action, const char *chr_path, const struct cgp_ge
 int export_cli_write_outputs(const char *path, const struct cgp_dataset *ds,
                              const int8_t *outputs);
 /* `model-metrics --plot`: for each threshold of train directory dir, the best circuit over
- * its runs (reached first, then least energy, then least error) drawn as
+ * its runs (reached first, then least energy with the gate table `gates`, else least error on
+ * the experiment's data) drawn as
  * plot_dir/circuit.<name>.<T>.{dot,png,svg}, ports named from setup. Returns the exit code. */
 int export_cli_plot_best(const char *dir, const char *plot_dir, const char *name,
-                         const struct exp_setup *setup);
+                         const struct exp_setup *setup, const struct energy_gate_table *gates);
 
 #endif
