@@ -156,7 +156,8 @@ static cgpc_status checkpoint_read(struct run_state *rs, struct cgp_checkpoint *
     cgpc_status st = cgp_checkpoint_load(ck, rs->dir, &lim, err);
     if (st != CGPC_OK)
         return st;
-    memcpy(rs->results, ck->results, (size_t)ck->n_results * sizeof *rs->results);
+    if (ck->n_results) /* results may be NULL when there are none */
+        memcpy(rs->results, ck->results, (size_t)ck->n_results * sizeof *rs->results);
     rs->n_results = ck->n_results;
     struct cgp_pareto_point *pts = (struct cgp_pareto_point *)ck->points;
     for (int i = 0; i < ck->n_points && st == CGPC_OK; i++) {
