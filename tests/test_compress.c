@@ -739,6 +739,39 @@ static void distill__alpha_zero_plain_and_teacher_pulls(void **state)
     nn_dataset_free(&ds);
 }
 
+/* A MobileNetV2 student (BatchNorm trainer): alpha = 0 equals plain training, alpha > 0 is
+ * bit-identical for 1 and 2 threads and differs from plain training. */
+static void distill_mobilenetv2__graph_trainer__plain_at_zero_threads_agree(void **state)
+{
+    (void)state;
+    struct nn_dataset ds;
+    struct nn_model a, b, c;
+    struct cgpc_err err = {0};
+    load_mnist_train(&ds, 32);
+    assert_int_equal(nn_dataset_pad(&ds, 32, 32, &err), CGPC_OK);
+    float *t = malloc((size_t)ds.n * 10 * sizeof *t);
+    for (int i = 0; i < ds.n * 10; i++)
+        t[i] = i % 10 == 3 ? 4.0f : 0.0f;
+    struct nn_model *ms[3] = {&a, &b, &c};
+    for (int k = 0; k < 3; k++)
+        if (nn_model_init_mobilenetv2(ms[k], 0.25, 1, 32, 10, 4, &err))
+            fail_msg("%s", err.msg);
+    train_distill(&a, &ds, t, 0.0, 2);
+    train_distill(&b, &ds, NULL, 0.0, 2);
+    assert_memory_equal(a.tarena, b.tarena, a.ntrain * sizeof(float));
+    train_distill(&c, &ds, t, 0.8, 1);
+    nn_model_free(&a);
+    if (nn_model_init_mobilenetv2(&a, 0.25, 1, 32, 10, 4, &err))
+        fail_msg("%s", err.msg);
+    train_distill(&a, &ds, t, 0.8, 2);
+    assert_memory_equal(a.tarena, c.tarena, a.ntrain * sizeof(float));
+    assert_true(memcmp(b.tarena, c.tarena, b.ntrain * sizeof(float)) != 0);
+    free(t);
+    for (int k = 0; k < 3; k++)
+        nn_model_free(ms[k]);
+    nn_dataset_free(&ds);
+}
+
 static void lenet_width__half__shapes_and_file_round_trip(void **state)
 {
     (void)state;
@@ -784,6 +817,7 @@ int main(void)
         cmocka_unit_test(finetune_shared__centroid_step__sum_of_member_gradients),
         cmocka_unit_test(compress_pipeline__finetuned__threads_agree_and_codebook_holds),
         cmocka_unit_test(distill__alpha_zero_plain_and_teacher_pulls),
+        cmocka_unit_test(distill_mobilenetv2__graph_trainer__plain_at_zero_threads_agree),
         cmocka_unit_test(lenet_width__half__shapes_and_file_round_trip),
     };
     return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);

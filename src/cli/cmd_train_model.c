@@ -76,7 +76,7 @@ void cmd_train_model_usage(FILE *out)
             "                       (default: 2000; 0 = all)\n"
             "  --teacher FILE       knowledge distillation (Hinton et al. 2015) from this\n"
             "                       model's logits on the training images (any architecture,\n"
-            "                       same classes; not with --shift; LeNet-5 students)\n"
+            "                       same classes; not with --shift or --qat)\n"
             "                       (default: none)\n"
             "  --temperature T      distillation temperature (default: 4)\n"
             "  --alpha A            weight of the soft (teacher) loss; the hard label loss gets\n"
@@ -206,9 +206,9 @@ static int parse_args(int argc, char **argv, struct train_opts *o)
         return cli_usage_error(cmd, "--out is required");
     if (o->t.epochs == 0 && !o->init)
         return cli_usage_error(cmd, "--epochs 0 needs --init MODEL");
-    if (o->teacher && (o->t.shift > 0 || o->qat || strcmp(o->arch, "lenet5") != 0))
-        return cli_usage_error(cmd, "--teacher: the student must be lenet5, without --shift "
-                               "and --qat");
+    if (o->teacher && (o->t.shift > 0 || o->qat || o->qat_bits))
+        return cli_usage_error(cmd, "--teacher: not with --shift, --qat or --qat-bits (the "
+                               "teacher's logits are those of the unshifted float images)");
     if (o->qat && o->qat_bits)
         return cli_usage_error(cmd, "--qat (int8) and --qat-bits (low-bit) are exclusive");
     return CLI_EXIT_OK;

@@ -126,8 +126,8 @@ static void sample_forward(const struct trainer *t, const uint8_t *pix, float *a
 
 /* Distillation loss of one sample (see nn_train_opts) and its gradient dz wrt the student
  * logits z[n], from the teacher logits tz[n]. */
-static float distill_xent(const float *z, int n, int label, const float *tz, float temp,
-                          float alpha, float *dz)
+float nn_distill_xent(const float *z, int n, int label, const float *tz, float temp,
+                      float alpha, float *dz)
 {
     enum { MAXC = 1024 };
     double ps[MAXC], pt[MAXC], zs = 0, ts = 0, kl = 0;
@@ -166,7 +166,7 @@ static float sample_backward(const struct trainer *t, const float *acts, const i
     for (int c = 1; c < last->out_c; c++)
         best = logits[c] > logits[best] ? c : best;
     *correct += best == label;
-    float loss = t->teacher ? distill_xent(logits, last->out_c, label,
+    float loss = t->teacher ? nn_distill_xent(logits, last->out_c, label,
                                            t->teacher + (size_t)sample * (size_t)last->out_c,
                                            t->temp, t->alpha, ga)
                             : nn_softmax_xent(logits, last->out_c, label, ga);
@@ -368,10 +368,10 @@ cgpc_status nn_train(struct nn_model *m, const struct nn_dataset *train,
         return CGPC_FAIL(err, CGPC_ERR_ARG, "pruning/sharing constraints do not combine with QAT");
     if (o->cluster && (!o->centroids || o->ncentroids < 1))
         return CGPC_FAIL(err, CGPC_ERR_ARG, "shared parameters need centroids");
-    if (o->teacher_logits && (m->has_bn || fq_any || !(o->temperature > 0) ||
+    if (o->teacher_logits && (fq_any || !(o->temperature > 0) ||
                               !(o->alpha >= 0 && o->alpha <= 1)))
-        return CGPC_FAIL(err, CGPC_ERR_ARG, "distillation needs a model without BatchNorm, no "
-                         "QAT, temperature > 0 and alpha in 0..1");
+        return CGPC_FAIL(err, CGPC_ERR_ARG, "distillation needs no QAT, temperature > 0 and "
+                         "alpha in 0..1");
     int batch = o->batch < n ? o->batch : n, graph = m->has_bn;
     struct graph_trainer gt;
     memset(&t, 0, sizeof t);
@@ -381,6 +381,9 @@ cgpc_status nn_train(struct nn_model *m, const struct nn_dataset *train,
     size_t np = graph ? (fq_any ? (size_t)nn_model_param_count(m) : m->ntrain) : t.np;
     gt.qat = fq_any;
     gt.float_acts = !o->qat;
+    gt.teacher = o->teacher_logits;
+    gt.temp = (float)o->temperature;
+    gt.alpha = (float)o->alpha;
     gt.np = np;
     float *grad = calloc(np, sizeof *grad), *mom = calloc(np, sizeof *mom),
           *vel = calloc(np, sizeof *vel), *fq = fq_any ? calloc(np, sizeof *fq) : NULL;

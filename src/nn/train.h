@@ -72,7 +72,7 @@ struct nn_train_opts {
     const int32_t *cluster;
     float *centroids;     /* [ncentroids], updated in place */
     int ncentroids;
-    /* Knowledge distillation (Hinton, Vinyals, Dean 2015), models without BatchNorm:
+    /* Knowledge distillation (Hinton, Vinyals, Dean 2015), both trainers:
      * teacher_logits[i * nclasses + c] for every training image i (NULL: none). Loss of a
      * sample: (1 - alpha) * CE(z, label) + alpha * T^2 * KL(softmax(t / T) || softmax(z / T))
      * for student logits z and teacher logits t; its gradient wrt z: (1 - alpha) *

@@ -350,7 +350,9 @@ NN_OMP(parallel num_threads(t->threads))
             for (int c = 1; c < nc; c++)
                 best = lg[c] > lg[best] ? c : best;
             hit[s] = best == y;
-            lossv[s] = nn_softmax_xent(lg, nc, y, dl);
+            lossv[s] = t->teacher ? nn_distill_xent(lg, nc, y, t->teacher + (size_t)idx[s] * nc,
+                                                    t->temp, t->alpha, dl)
+                                  : nn_softmax_xent(lg, nc, y, dl);
         }
         for (int li = m->nlayers - 1; li >= 0; li--)
             layer_backward(t, li, n, red, sc);

@@ -34,6 +34,8 @@ struct graph_trainer {
     int qat;              /* QAT: BatchNorm frozen (folded w/b trained), fake quantization */
     int float_acts;       /* with qat: activations stay float (low-bit weight QAT) */
     const float *params;  /* QAT: fake-quantized copy of m->arena read by forward/backward */
+    const float *teacher; /* distillation: teacher logits per training image, or NULL */
+    float temp, alpha;    /* distillation temperature and soft-loss weight */
     size_t np;            /* gradient floats: m->ntrain, or the folded count in QAT */
     uint64_t seed, epoch;
     size_t act_off[NN_MAX_LAYERS + 1], act_total; /* per-sample activations (layer outputs) */
@@ -52,6 +54,11 @@ struct graph_trainer {
     int *hit;                                     /* [max_batch] per-sample top-1 hit */
     int maxc;
 };
+
+/* Distillation loss of one sample and its gradient dz wrt the student logits z[n], from the
+ * teacher logits tz[n] (train.c, shared by both trainers; see nn_train_opts). */
+float nn_distill_xent(const float *z, int n, int label, const float *tz, float temp, float alpha,
+                      float *dz);
 
 /* Training image i of ds with its augmentation (train.c, shared by both trainers): a random
  * shift of up to +-shift pixels with zero fill keyed by (seed, epoch, i), written to buf

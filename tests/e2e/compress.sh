@@ -79,4 +79,5 @@ expect_contains "$T/err" "teacher $M: train top1"
 expect_exit 0 "$CGPC" eval --model "$T/s.safetensors" --limit 10 --verbose
 expect_contains "$T/err" "3x1x5x5"
 expect_exit 2 "$CGPC" train-model --teacher "$M" --shift 2 --out "$T/x.safetensors"
+expect_exit 2 "$CGPC" train-model --teacher "$M" --qat --out "$T/x.safetensors"
 expect_exit 2 "$CGPC" train-model --teacher "$M" --alpha 2 --out "$T/x.safetensors"
