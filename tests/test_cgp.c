@@ -598,6 +598,52 @@ static void threads__one_vs_two__bit_identical(void **state)
     cgpc_set_threads(2);
 }
 
+/* Positions of 4 offspring drawn at once in AVX2 lanes equal the one-stream loop, also when
+ * draws are rejected (the rejection threshold forced up to 1/4 of the range here, so the
+ * hand-back to the scalar loop runs often), for lambda a multiple of 4 and not. */
+static void rng_lanes__vs_scalar_loop__identical_search(void **state)
+{
+    (void)state;
+    if (cgp_isa_active() < CGP_ISA_AVX2)
+        skip();
+    struct cgp_dataset ds;
+    random_dataset(&ds, 6, 5, 20, 31);
+    struct cgp_params p;
+    struct energy_gate_table t;
+    small_setup(&p, &t, 8, 16);
+    p.thresholds[0] = 2000;
+    cgpc_set_threads(1);
+    for (int lambda = 4; lambda <= 6; lambda += 2)
+        for (int forced = 0; forced < 2; forced++) {
+            struct cgp_genome g[2];
+            struct cgp_totals tot[2];
+            p.lambda = lambda;
+            for (int simd = 0; simd < 2; simd++) {
+                struct cgp_evolver *ev;
+                evolver_small(&ev, &ds, &p, &t);
+                ev->simd_rng = simd;
+                if (forced)
+                    ev->t_genes = ev->t_mut = 0x40000000u;
+                cgp_evolver_begin(ev, 0, 0, NULL, 0);
+                cgp_evolver_advance(ev, 1500);
+                cgp_evolver_totals(ev, &tot[simd]);
+                assert_int_equal(cgp_genome_init(&g[simd], &ev->shape, &ev->fset, NULL), CGPC_OK);
+                memcpy(g[simd].genes, ev->parent.genes,
+                       (size_t)ev->shape.n_genes * sizeof *g[simd].genes);
+                cgp_evolver_free(ev);
+            }
+            assert_memory_equal(g[0].genes, g[1].genes,
+                                (size_t)g[0].shape.n_genes * sizeof(int32_t));
+            assert_int_equal(tot[0].evaluations, tot[1].evaluations);
+            assert_int_equal(tot[0].skipped, tot[1].skipped);
+            assert_true(tot[0].evaluations > 100);
+            cgp_genome_free(&g[0]);
+            cgp_genome_free(&g[1]);
+        }
+    cgpc_set_threads(2);
+    cgp_dataset_free(&ds);
+}
+
 /* Threads are used only for windows whose generations evaluated enough node x item operations
  * (counted, so the decision is the same on a busy machine), and the result never changes. */
 static void threads__by_counted_work__only_long_generations(void **state)
@@ -1593,6 +1639,7 @@ int main(void)
         cmocka_unit_test(lazy_values__vs_full_application__identical_search),
         cmocka_unit_test(threads__one_vs_two__bit_identical),
         cmocka_unit_test(threads__by_counted_work__only_long_generations),
+        cmocka_unit_test(rng_lanes__vs_scalar_loop__identical_search),
         cmocka_unit_test(resume__split_at_half__equals_uninterrupted),
         cmocka_unit_test(resume__crash_after_statistics_compressed__completes),
         cmocka_unit_test(checkpoint__corrupt_fields__refused_naming_line_and_field),

@@ -19,6 +19,12 @@
 #ifdef _OPENMP
 #include <pthread.h>
 #endif
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define CGP_EV_X86 1
+#include <immintrin.h>
+#else
+#define CGP_EV_X86 0
+#endif
 
 static void worker_free(struct cgp_worker *w)
 {
@@ -143,6 +149,9 @@ cgpc_status cgp_evolver_init(struct cgp_evolver **out, const struct cgp_params *
             goto nomem;
     }
     ev->lazy_values = 1;
+    ev->t_genes = cgpc_rng_threshold((uint32_t)ev->shape.n_genes);
+    ev->t_mut = cgpc_rng_threshold((uint32_t)ev->max_mut);
+    ev->simd_rng = cgp_isa_active() >= CGP_ISA_AVX2; /* CGPC_ISA=scalar: the plain loop */
     ev->threshold = p->thresholds[0];
     ev->limit = cgp_threshold_limit(ev->threshold, p->error_kind, ds);
     *out = ev;
@@ -299,13 +308,14 @@ int32_t cgp_mutator_value(const struct cgp_mutator *mu, const struct cgp_shape *
     int node = A == 2 ? gene / 3 : gene / (A + 1), j = gene - node * (A + 1);
     const struct cgp_node_src *ns = &mu->node[node];
     uint32_t n = ns->n_src;
-    if (j == A)
-        return n == 0 ? f->nullary[scale_u32(u, (uint32_t)f->n_nullary)]
-                      : f->ops[scale_u32(u, (uint32_t)f->n_ops)];
-    if (n == 0)
-        return 0;
+    if (__builtin_expect(n == 0, 0)) /* column 0 without inputs */
+        return j == A ? f->nullary[scale_u32(u, (uint32_t)f->n_nullary)] : 0;
+    /* both candidates, then a select: whether a gene is an operator or an input, and whether
+     * an input is primary, are coin flips a branch would mispredict */
     int r = (int)scale_u32(u, n);
-    return r < ns->n_prim ? r : ns->back0 + (r - ns->n_prim);
+    int32_t src = r < ns->n_prim ? r : ns->back0 + (r - ns->n_prim);
+    int32_t op = f->ops[scale_u32(u, (uint32_t)f->n_ops)];
+    return j == A ? op : src;
 }
 
 /* Offspring i's mutation positions (and count) come from the stream keyed by
@@ -424,9 +434,25 @@ static void offspring_active(struct cgp_evolver *ev, struct cgp_worker *w, const
     }
     w->n_saved = 0;
     w->n_born = 0;
+    /* First the genes the parent's circuit does not use, all pending (the last mutation of a
+     * gene wins): they change nothing by themselves, and their latest values are resolved if
+     * and when their node becomes active and uses them. Then the mutations of genes the parent
+     * uses, in order. Every step keeps the counts exact for the genes applied so far (pending
+     * genes are never ones an active node uses), so the end is the same active set and genes
+     * as applying every mutation in order. */
     for (int m = 0; m < n; m++) {
         int g = gene[m];
+        if (ev->active_gene[g])
+            continue;
+        w->pending[g] = m;
+        w->pending_bits[g >> 6] |= 1ull << (g & 63);
+    }
+    for (int m = 0; m < n; m++) {
+        int g = gene[m];
+        if (!ev->active_gene[g])
+            continue;
         if (g >= node_genes) {
+            w->pending_bits[g >> 6] &= ~(1ull << (g & 63));
             int32_t old = apply_now(w, g, m);
             rc_add(w, w->genes[g], +1);
             rc_add(w, old, -1);
@@ -486,27 +512,121 @@ static void offspring_active_undo(struct cgp_worker *w)
         w->rc[w->saved_node[i]] = w->saved_rc[i];
 }
 
-/* Make and evaluate offspring i on worker w (whose genes equal the parent's). */
-/* Draw the mutation positions of offspring i0..i1-1 and whether each is neutral, each from its
- * own stream. The bound thresholds are precomputed: no division. (Drawing 4 streams interleaved
- * was measured slower: their states spill to memory.) */
-static void draw_positions(struct cgp_evolver *ev, int i0, int i1)
+/* Offspring o's positions m0.. (and, when m0 < 0, its mutation count first) from stream r. */
+static void draw_positions_rest(const struct cgp_evolver *ev, struct cgp_offspring *o,
+                                cgpc_rng *r, int m0, int touched)
 {
     const uint32_t n_genes = (uint32_t)ev->shape.n_genes, max_mut = (uint32_t)ev->max_mut;
-    const uint32_t t_genes = cgpc_rng_threshold(n_genes), t_mut = cgpc_rng_threshold(max_mut);
-    for (int i = i0; i < i1; i++) {
-        struct cgp_offspring *o = &ev->off[i];
+    if (m0 < 0) {
+        o->n_mut = 1 + (int)cgpc_rng_below_t(r, max_mut, ev->t_mut);
+        m0 = 0;
+    }
+    for (int m = m0; m < o->n_mut; m++) {
+        uint32_t g = cgpc_rng_below_t(r, n_genes, ev->t_genes);
+        o->gene[m] = (int32_t)g;
+        touched |= ev->active_gene[g];
+    }
+    o->neutral = !touched;
+    o->has_vals = 0;
+}
+
+#if CGP_EV_X86
+#define TARGET_AVX2 __attribute__((target("avx2")))
+TARGET_AVX2 static inline __m256i rotl64x4(__m256i x, int k)
+{
+    return _mm256_or_si256(_mm256_slli_epi64(x, k), _mm256_srli_epi64(x, 64 - k));
+}
+
+/* Offspring c..c+3 at once: their four xoshiro256** streams in the four 64-bit lanes of AVX2
+ * vectors, stepped together (the same numbers as cgpc_rng_u64 on each), multiply-shift bounds
+ * by vpmuludq. A rejected draw (probability n / 2^32) hands all four back to the scalar
+ * loop from that step on. */
+TARGET_AVX2 static void draw_positions4_avx2(struct cgp_evolver *ev, int c)
+{
+    cgpc_rng r[4];
+    for (int b = 0; b < 4; b++)
+        offspring_rng(ev, c + b, &r[b]);
+    __m256i s0 = _mm256_setr_epi64x((long long)r[0].s[0], (long long)r[1].s[0],
+                                    (long long)r[2].s[0], (long long)r[3].s[0]);
+    __m256i s1 = _mm256_setr_epi64x((long long)r[0].s[1], (long long)r[1].s[1],
+                                    (long long)r[2].s[1], (long long)r[3].s[1]);
+    __m256i s2 = _mm256_setr_epi64x((long long)r[0].s[2], (long long)r[1].s[2],
+                                    (long long)r[2].s[2], (long long)r[3].s[2]);
+    __m256i s3 = _mm256_setr_epi64x((long long)r[0].s[3], (long long)r[1].s[3],
+                                    (long long)r[2].s[3], (long long)r[3].s[3]);
+    struct cgp_offspring *o = &ev->off[c];
+    int touched[4] = {0, 0, 0, 0}, maxn = 0;
+    for (int m = -1; m < maxn; m++) { /* m = -1: the mutation counts */
+        __m256i p0 = s0, p1 = s1, p2 = s2, p3 = s3;
+        __m256i x = _mm256_add_epi64(_mm256_slli_epi64(s1, 2), s1); /* s1 * 5 */
+        x = rotl64x4(x, 7);
+        x = _mm256_add_epi64(_mm256_slli_epi64(x, 3), x); /* * 9 */
+        __m256i t = _mm256_slli_epi64(s1, 17);
+        s2 = _mm256_xor_si256(s2, s0);
+        s3 = _mm256_xor_si256(s3, s1);
+        s1 = _mm256_xor_si256(s1, s2);
+        s0 = _mm256_xor_si256(s0, s3);
+        s2 = _mm256_xor_si256(s2, t);
+        s3 = rotl64x4(s3, 45);
+        uint32_t n = m < 0 ? (uint32_t)ev->max_mut : (uint32_t)ev->shape.n_genes;
+        uint32_t thr = m < 0 ? ev->t_mut : ev->t_genes;
+        uint64_t prod[4];
+        _mm256_storeu_si256((__m256i *)prod,
+                            _mm256_mul_epu32(_mm256_srli_epi64(x, 32), _mm256_set1_epi64x(n)));
+        int reject = 0;
+        for (int b = 0; b < 4; b++)
+            reject |= (m < 0 || m < o[b].n_mut) && (uint32_t)prod[b] < thr;
+        if (__builtin_expect(reject, 0)) {
+            uint64_t st[4][4];
+            _mm256_storeu_si256((__m256i *)st[0], p0);
+            _mm256_storeu_si256((__m256i *)st[1], p1);
+            _mm256_storeu_si256((__m256i *)st[2], p2);
+            _mm256_storeu_si256((__m256i *)st[3], p3);
+            for (int b = 0; b < 4; b++) {
+                for (int j = 0; j < 4; j++)
+                    r[b].s[j] = st[j][b];
+                if (m < 0 || m < o[b].n_mut) {
+                    draw_positions_rest(ev, &o[b], &r[b], m, touched[b]);
+                } else {
+                    o[b].neutral = !touched[b];
+                    o[b].has_vals = 0;
+                }
+            }
+            return;
+        }
+        for (int b = 0; b < 4; b++) {
+            uint32_t v = (uint32_t)(prod[b] >> 32);
+            if (m < 0) {
+                o[b].n_mut = 1 + (int)v;
+                maxn = o[b].n_mut > maxn ? o[b].n_mut : maxn;
+            } else if (m < o[b].n_mut) {
+                o[b].gene[m] = (int32_t)v;
+                touched[b] |= ev->active_gene[v];
+            }
+        }
+    }
+    for (int b = 0; b < 4; b++) {
+        o[b].neutral = !touched[b];
+        o[b].has_vals = 0;
+    }
+}
+#endif
+
+/* Draw the mutation positions of offspring i0..i1-1 and whether each is neutral, each from its
+ * own stream; with AVX2, four streams at a time in vector lanes. The bound thresholds are
+ * precomputed: no division. */
+static void draw_positions(struct cgp_evolver *ev, int i0, int i1)
+{
+    int i = i0;
+#if CGP_EV_X86
+    if (ev->simd_rng)
+        for (; i + 4 <= i1; i += 4)
+            draw_positions4_avx2(ev, i);
+#endif
+    for (; i < i1; i++) {
         cgpc_rng r;
         offspring_rng(ev, i, &r);
-        int n = 1 + (int)cgpc_rng_below_t(&r, max_mut, t_mut), touched = 0;
-        for (int m = 0; m < n; m++) {
-            uint32_t g = cgpc_rng_below_t(&r, n_genes, t_genes);
-            o->gene[m] = (int32_t)g;
-            touched |= ev->active_gene[g];
-        }
-        o->n_mut = n;
-        o->neutral = !touched;
-        o->has_vals = 0;
+        draw_positions_rest(ev, &ev->off[i], &r, -1, 0);
     }
 }
 

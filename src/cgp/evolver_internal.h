@@ -91,6 +91,8 @@ struct cgp_evolver {
     int n_workers;
     struct cgp_worker *w;
     int max_mut;
+    uint32_t t_genes, t_mut; /* cgpc_rng_threshold of n_genes and max_mut */
+    int simd_rng;           /* draw positions of 4 offspring at once in AVX2 lanes */
     struct cgp_mutator mu;
     int lazy_values;        /* 1 (default): draw an evaluated offspring's values only for the
                                genes its decoding reads; 0: draw and apply all (reference) */
