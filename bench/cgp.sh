@@ -16,7 +16,8 @@
 #      every instruction-set path (AVX-512, AVX2, portable C), 16..256 items
 # Usage: bench/cgp.sh [R] (default 3). CGPC (default bin/cgpc) is the binary under test; OLD, if
 # set, the reference run beside it (e.g. main at an earlier commit built into /tmp). GENS1,
-# GENS16 generations for the 1-item and 16-item cases (default 100000, 50000). For a measure
+# GENS16 generations for the 1-item and 16-item cases (default 100000, 50000), EVAL_BENCH the
+# evaluator benchmark to run (default build/release/bench/cgp_eval_bench, built if missing). For a measure
 # that does not depend on the load at all, count instructions with valgrind (an AVX2 build:
 # valgrind has no AVX-512): valgrind --tool=callgrind bin/cgpc evolve ... and compare totals.
 set -euo pipefail
@@ -101,11 +102,9 @@ else
     echo "z_single_filter_30x7: skipped (no model to build the data set from)"
 fi
 
-# (e) the evaluator microbenchmark (built next to the binary under test)
-mode_dir=$(dirname "$(dirname "$CGPC")")
-ebench=build/release/bench/cgp_eval_bench
-[ "$CGPC" = bin/cgpc ] || ebench=$mode_dir/bench/cgp_eval_bench
-if [ -f Makefile ] && env -u MAKEFLAGS make -s "$ebench" >/dev/null 2>&1; then
+# (e) the evaluator microbenchmark (EVAL_BENCH: its path; default the release build's)
+ebench=${EVAL_BENCH:-build/release/bench/cgp_eval_bench}
+if [ -x "$ebench" ] || { [ -f Makefile ] && env -u MAKEFLAGS make -s "$ebench" >/dev/null 2>&1; }; then
     "$ebench" 0.5
 else
     echo "e_eval: skipped ($ebench could not be built here)"
