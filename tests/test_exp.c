@@ -268,6 +268,9 @@ static void config_load__bad_files__error_names_file_and_line(void **state)
         {"cgpc-experiment 1\nerror = rmse\n", "one of se|mse|ae", 2},
         {"cgpc-experiment 1\nthresholds = 1 x\n", "thresholds", 2},
         {"cgpc-experiment 1\nmutation_max = 2\n", "mutation_max", 2},
+        {"cgpc-experiment 1\nthresholds = 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 "
+         "22 23 24 25 26 27 28 29 30 31 32 33\n", "1 to 32 numbers", 2},
+        {"cgpc-experiment 1\nthreshold_mode = chain\n", "renamed: independent", 2},
         {"# only a comment\n", "empty experiment file", 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

@@ -9,6 +9,9 @@
 #include "common/fileio.h"
 #include "common/parse.h"
 
+_Static_assert(EXP_MAX_THRESHOLDS == CGP_MAX_THRESHOLDS, "one threshold limit for experiments "
+                                                         "and the search");
+
 const struct exp_key_info exp_config_keys[] = {
     {"name", EXP_T_STRING, "", NULL, 0, 0, -1, "experiment name; none = the file's base name"},
     {"description", EXP_T_STRING, "", NULL, 0, 0, -1, "one line on what the experiment tests"},

@@ -28,7 +28,7 @@
 #define EXP_CONFIG_MAGIC "cgpc-experiment"
 #define EXP_CONFIG_VERSION 1
 #define EXP_VALUE_MAX 1024
-#define EXP_MAX_THRESHOLDS 64
+#define EXP_MAX_THRESHOLDS 32 /* = CGP_MAX_THRESHOLDS (checked in config.c) */
 
 enum exp_key_type { EXP_T_STRING, EXP_T_INT, EXP_T_DOUBLE, EXP_T_BOOL, EXP_T_LIST, EXP_T_CHOICE };
 
