@@ -258,7 +258,8 @@ cgpc_status lowbit_allocate(const struct lowbit_sens *s, uint64_t budget_bits, i
  *    model order); each layer is narrowed one bit at a time while the model stays within the
  *    drop; a failing step is undone and the next layer tried.
  * Cost: stored bits (codes, scales/tables, float32 biases) or energy per inference (MACs at
- * mac_pj + those bits read once at pj_per_byte). The search stops early at max_trials or
+ * mac_pj + those parts read once, each in whole bytes, at pj_per_byte: as the storage model's
+ * storage_energy_account counts them). The search stops early at max_trials or
  * time_limit (the best accepted so far is the result). Log: CSV `# cgpc-tune v1`, then
  * `trial,phase,method,granularity,layer_bits,stored_bits,energy_pj,val_top1,drop_points,
  * accepted`; appended and flushed per trial; with resume, trials already in the log (same

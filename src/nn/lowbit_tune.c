@@ -89,20 +89,23 @@ static cgpc_status cost_of(struct tuner *t, const struct config *c, uint64_t *bi
 {
     struct lowbit_spec specs[NN_MAX_LAYERS];
     struct lowbit_model q;
-    uint64_t b = 0, macs = 0;
+    uint64_t b = 0, bytes = 0, macs = 0;
     specs_of(c, specs);
     cgpc_status st = lowbit_quantize(t->m, specs, t->o->seed, &q, err);
     if (st)
         return st;
     for (int k = 0; k < q.n; k++) {
         const struct nn_layer *l = &t->m->layers[q.layers[k].layer];
-        b += lowbit_layer_code_bits(&q.layers[k]) + lowbit_layer_param_bits(&q.layers[k]) +
-             32 * (uint64_t)l->out_c;
+        uint64_t cb = lowbit_layer_code_bits(&q.layers[k]),
+                 pb = lowbit_layer_param_bits(&q.layers[k]),
+                 bb = 32 * (uint64_t)l->out_c;
+        b += cb + pb + bb;
+        bytes += (cb + 7) / 8 + (pb + 7) / 8 + bb / 8; /* whole bytes per stored part */
         macs += (uint64_t)l->macs;
     }
     lowbit_model_free(&q);
     *bits = b;
-    *pj = (double)macs * t->o->mac_pj + (double)b / 8.0 * t->o->pj_per_byte;
+    *pj = (double)macs * t->o->mac_pj + (double)bytes * t->o->pj_per_byte;
     return CGPC_OK;
 }
 

@@ -18,6 +18,14 @@ trials=$(sed -n 's/.*; \([0-9]*\) trials (\([0-9]*\) evaluated.*/\1/p' "$T/out")
 [ "$(($(wc -l < "$T/t.csv") - 2))" -eq "$trials" ] || fail "log rows != $trials trials"
 drop=$(sed -n 's/.*val top1 [0-9.]* (\([-+0-9.]*\) points).*/\1/p' "$T/out")
 awk -v d="$drop" 'BEGIN { exit !(d >= -1.0) }' || fail "accepted drop $drop exceeds 1 point"
+# tune's energy is the storage model's (cgpc energy on the written file)
+pj=$(sed -n 's/.*float32), \([0-9.]*\) pJ per inference (dram)$/\1/p' "$T/out")
+expect_exit 0 "$CGPC" energy --model "$T/best.safetensors" --json
+e=$(sed -n 's/.*"total_pJ": \([0-9.e+]*\),.*/\1/p' "$T/out")
+awk -v a="$pj" -v b="$e" 'BEGIN { exit !(a != "" && a - b < 0.06 && b - a < 0.06) }' ||
+    fail "tune printed $pj pJ, the storage model gives $e"
+expect_exit 0 "$CGPC" tune --model $M --val-limit 300 --max-drop 1 --log "$T/t.csv" \
+    --out "$T/best.safetensors"
 # the chosen model is what quantize makes from the printed options
 cmdline=$(sed -n 's/^same model: cgpc \(.*\) --out FILE$/\1/p' "$T/out")
 # shellcheck disable=SC2086
