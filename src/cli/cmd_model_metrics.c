@@ -1,8 +1,11 @@
-/* cmd_model_metrics.c - `cgpc model-metrics DIR...`: accuracy, loss and energy of the models
- * rebuilt with the best evolved circuits of `cgpc train` directories, as a table, a CSV file and
- * gnuplot plots. */
+/* cmd_model_metrics.c - `cgpc model-metrics DIR...`: accuracy (validation and test), stored
+ * bits, compression and energy per inference of the models rebuilt with the best evolved
+ * circuits of `cgpc train` directories, beside the no-search reference (the same weights
+ * re-quantized to 1..7 bits), as a table, CSV files (per row and summary over runs) and gnuplot
+ * plots. */
 #include <inttypes.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,30 +17,36 @@
 #include "common/lock.h"
 #include "common/parse.h"
 #include "energy/energy.h"
+#include "energy/storage.h"
 #include "exp/metrics.h"
+#include "exp/summary.h"
 #include "nn_cli.h"
 
 enum {
     OPT_TOP = CLI_OPT_FIRST_COMMAND_SPECIFIC,
     OPT_DATASET,
-    OPT_SPLIT,
     OPT_LIMIT,
     OPT_OUT,
     OPT_PLOT,
     OPT_MEMORY,
     OPT_GATE_COSTS,
+    OPT_DEPLOYMENT,
+    OPT_BATCH,
+    OPT_NO_REFERENCE,
 };
 
 struct metrics_opts {
     struct cli_common common;
     int top;
     const char *dataset; /* NULL: each experiment's own */
-    const char *split;   /* NULL: each experiment's own */
     int limit;           /* -1: each experiment's eval_limit */
     const char *out;
     const char *plot;
     const char *memory;
     const char *gate_costs;
+    enum storage_deployment deployment;
+    int batch;
+    int reference;
 };
 
 static void metrics_defaults(struct metrics_opts *o)
@@ -47,34 +56,58 @@ static void metrics_defaults(struct metrics_opts *o)
     o->top = 1;
     o->limit = -1;
     o->memory = "dram";
+    o->deployment = STORAGE_DEPLOY_STORED;
+    o->batch = 1;
+    o->reference = 1;
 }
+
+#define CSV_COLUMNS                                                                               \
+    "experiment,dir,layers,method,bits,run,threshold,metric,threshold_metric,reached,rank,"      \
+    "generation,error_se,error_mse,circuit_eval_pj,delay_ns,area_um2,gates,active,"             \
+    "weights_replaced,stored_bits,circuit_bits,index_bits,decode_bits,compression_vs_float32,"   \
+    "compression_vs_int8,deployment,batch,memory,read_pj,mac_pj,circuit_pj,inference_pj,"       \
+    "baseline_pj,saving_pj,saving_pct,replaced_sram_um2,replaced_rom_um2,val_top1,val_top5,"    \
+    "val_loss,test_top1,test_top5,test_loss,baseline_val_top1,baseline_test_top1,val_images,"   \
+    "test_images"
 
 void cmd_model_metrics_usage(FILE *out)
 {
     fprintf(out,
             "usage: cgpc model-metrics DIR... [options]\n"
             "For the best circuits of every run and threshold in each 'cgpc train' directory,\n"
-            "regenerate the weights, substitute them into the int8 model, and measure top-1,\n"
-            "top-5 and loss against the unchanged model on the same data, plus the circuit's\n"
-            "energy and the energy saved per inference. Prints a table; --out writes CSV with\n"
-            "columns experiment,dir,run,threshold,threshold_metric,reached,rank,generation,\n"
-            "error_se,error_mse,energy_pj,delay_ns,area_um2,gates,weights_replaced,\n"
-            "memory_pj_saved,circuit_pj,net_saving_pj,net_saving_pct,top1,top5,loss,\n"
-            "baseline_top1,baseline_top5,baseline_loss,images.\n\n"
+            "regenerate the weights, substitute them into the int8 model and measure top-1,\n"
+            "top-5 and loss on the validation split (choose with it) and on the test split\n"
+            "(report it), against the unchanged model. Every row gets the model's stored bits\n"
+            "(kept int8 codes, biases, scales, the circuit's bit-packed description, slot\n"
+            "indices), compression vs float32 and int8, and the energy of one inference from\n"
+            "those bits: saving_%% is against the int8 model. Beside the circuits come the\n"
+            "no-search reference rows (method requant): the same selected weights uniformly\n"
+            "re-quantized to 1..7 bits, same accounting. Thresholds are per-weight errors in\n"
+            "int8 units, as in experiment files; threshold_metric is the same in the\n"
+            "experiment's error metric. Prints a table; --out F.csv writes one row per circuit\n"
+            "with columns\n  " CSV_COLUMNS "\n"
+            "and F.summary.csv (mean, std and 95%% interval over runs per threshold).\n\n"
             "options:\n"
             "  --top N             circuits per run and threshold: the best, then earlier\n"
             "                      improvements (default: 1)\n"
             "  --dataset D         mnist, fashion-mnist or DIR (default: each experiment's)\n"
-            "  --split S           train, val or test (default: each experiment's, test)\n"
-            "  --limit N           evaluate the first N images, 0 = all (default: each\n"
-            "                      experiment's eval_limit)\n"
-            "  --out FILE.csv      write the rows as CSV (default: none)\n"
-            "  --plot DIR          write gnuplot plots (PNG and SVG): energy vs error Pareto\n"
-            "                      fronts, accuracy vs threshold per experiment, and the\n"
-            "                      best circuit of each threshold drawn by Graphviz\n"
-            "                      (circuit.<name>.<T>.png/svg/dot) (default: none)\n"
+            "  --limit N           evaluate the first N images of each split, 0 = all\n"
+            "                      (default: each experiment's eval_limit)\n"
+            "  --out FILE.csv      write the rows as CSV, and FILE.summary.csv (default: none)\n"
+            "  --plot DIR          write gnuplot plots (PNG and SVG): accuracy vs energy saving,\n"
+            "                      accuracy vs stored bits, accuracy vs threshold, circuit\n"
+            "                      energy vs error Pareto fronts, and the best circuit of each\n"
+            "                      threshold drawn by Graphviz (circuit.<name>.<T>.png/svg/dot)\n"
+            "                      (default: none)\n"
             "  --memory M          dram, sram-8k, sram-32k, sram-1m or a memory file (default: dram)\n"
             "  --gate-costs FILE   gate cost table (default: built-in 45 nm table)\n"
+            "  --deployment D      stored: the circuit description and slot indices are read\n"
+            "                      from memory like weights; hardwired: the circuit is fixed\n"
+            "                      logic (not read), compare its area_um2 with replaced_sram_um2\n"
+            "                      and replaced_rom_um2 (default: stored)\n"
+            "  --batch B           images per batch: every stored part is read once per batch\n"
+            "                      (default: 1)\n"
+            "  --no-reference      leave out the re-quantization reference rows (default: off)\n"
             CLI_COMMON_USAGE);
 }
 
@@ -83,12 +116,14 @@ static int parse_metrics(struct metrics_opts *o, int argc, char **argv, int *fir
     static const struct option opts[] = {
         {"top", required_argument, NULL, OPT_TOP},
         {"dataset", required_argument, NULL, OPT_DATASET},
-        {"split", required_argument, NULL, OPT_SPLIT},
         {"limit", required_argument, NULL, OPT_LIMIT},
         {"out", required_argument, NULL, OPT_OUT},
         {"plot", required_argument, NULL, OPT_PLOT},
         {"memory", required_argument, NULL, OPT_MEMORY},
         {"gate-costs", required_argument, NULL, OPT_GATE_COSTS},
+        {"deployment", required_argument, NULL, OPT_DEPLOYMENT},
+        {"batch", required_argument, NULL, OPT_BATCH},
+        {"no-reference", no_argument, NULL, OPT_NO_REFERENCE},
         CLI_COMMON_LONG_OPTIONS,
         {NULL, 0, NULL, 0},
     };
@@ -107,11 +142,6 @@ static int parse_metrics(struct metrics_opts *o, int argc, char **argv, int *fir
                 return cli_usage_error("model-metrics", "--top: %s", err.msg);
             break;
         case OPT_DATASET: o->dataset = optarg; break;
-        case OPT_SPLIT:
-            if (strcmp(optarg, "train") && strcmp(optarg, "val") && strcmp(optarg, "test"))
-                return cli_usage_error("model-metrics", "--split: '%s': expected train, val or test", optarg);
-            o->split = optarg;
-            break;
         case OPT_LIMIT:
             if (cgpc_parse_int(optarg, 0, 1 << 30, &o->limit, &err) != CGPC_OK)
                 return cli_usage_error("model-metrics", "--limit: %s", err.msg);
@@ -120,6 +150,15 @@ static int parse_metrics(struct metrics_opts *o, int argc, char **argv, int *fir
         case OPT_PLOT: o->plot = optarg; break;
         case OPT_MEMORY: o->memory = optarg; break;
         case OPT_GATE_COSTS: o->gate_costs = optarg; break;
+        case OPT_DEPLOYMENT:
+            if (storage_deployment_parse(optarg, &o->deployment, &err) != CGPC_OK)
+                return cli_usage_error("model-metrics", "--deployment: %s", err.msg);
+            break;
+        case OPT_BATCH:
+            if (cgpc_parse_int(optarg, 1, 1 << 30, &o->batch, &err) != CGPC_OK)
+                return cli_usage_error("model-metrics", "--batch: %s", err.msg);
+            break;
+        case OPT_NO_REFERENCE: o->reference = 0; break;
         case ':': return cli_usage_error("model-metrics", "%s needs a value", argv[optind - 1]);
         default: return cli_usage_error("model-metrics", "unknown option '%s'", argv[optind - 1]);
         }
@@ -132,35 +171,85 @@ static int parse_metrics(struct metrics_opts *o, int argc, char **argv, int *fir
     return 0;
 }
 
+/* Every row is kept (for the summary and the plots) with the model it measured. */
+struct kept_row {
+    struct exp_metrics_row r;
+    char model[128];
+};
+
 struct row_sink {
     FILE *csv;
     const char *dir;
-    FILE *acc_data; /* plot data: experiment threshold top1 baseline (rank-1 rows) */
-    int rows;
+    const char *model;   /* file name of the current directory's model */
+    const struct metrics_opts *o;
+    const char *memory;
+    struct kept_row *rows;
+    int n_rows, cap_rows;
+    struct exp_summary summary;
+    int failed;          /* out of memory while keeping rows */
 };
+
+static void print_header(void)
+{
+    printf("%-20s %-9s %3s %6s %4s %8s %5s %10s %6s %8s %7s %7s\n", "experiment", "method", "run",
+           "thr/w", "rank", "mse/w", "gates", "stored_b", "compr", "saving_%", "val", "test");
+}
 
 static int on_row(void *user, const struct exp_metrics_row *r)
 {
     struct row_sink *k = user;
-    if (k->rows++ == 0)
-        printf("%-22s %4s %6s %4s %8s %10s %9s %6s %8s %11s %7s %7s %7s\n", "experiment", "run",
-               "thr", "rank", "mse/w", "energy_pJ", "delay_ns", "gates", "w_repl",
-               "saving_pJ", "top1", "base", "loss");
-    printf("%-22s %4d %6g %4d %8.4g %10.4g %9.3g %6d %8" PRId64 " %11.5g %7.4f %7.4f %7.4f%s\n",
-           r->experiment, r->run, r->threshold, r->rank, r->error_mse, r->energy_pj, r->delay_ns,
-           r->gates, r->weights_replaced, r->net_saving_pj, r->top1, r->baseline.top1, r->loss,
-           r->reached || r->rank > 1 ? "" : "  (threshold not reached)");
-    if (k->csv)
+    int req = strcmp(r->method, "requant") == 0;
+    if (k->n_rows == 0)
+        print_header();
+    char method[16], run[16];
+    if (req)
+        snprintf(method, sizeof method, "requant%d", r->bits);
+    else
+        snprintf(method, sizeof method, "%s", r->method);
+    if (r->run < 0)
+        snprintf(run, sizeof run, "-");
+    else
+        snprintf(run, sizeof run, "%d", r->run);
+    printf("%-20s %-9s %3s %6g %4d %8.4g %5d %10" PRIu64 " %6.3f %8.4f %7.4f %7.4f%s\n",
+           r->experiment, method, run, r->threshold, r->rank, r->error_mse, r->gates,
+           r->acct.stored_bits, r->acct.compression_vs_int8, r->acct.saving_pct, r->val.top1,
+           r->test.top1, r->reached || r->rank > 1 ? "" : "  (threshold not reached)");
+    if (k->csv) {
+        const struct exp_account *a = &r->acct;
         fprintf(k->csv,
-                "%s,%s,%d,%.17g,%.17g,%d,%d,%" PRId64 ",%.17g,%.17g,%.17g,%.17g,%.17g,%d,%" PRId64
-                ",%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%d\n",
-                r->experiment, k->dir, r->run, r->threshold, r->threshold_metric, r->reached,
+                "%s,%s,%s,%s,%d,%s,%.17g,%s,%.17g,%d,%d,%" PRId64 ",%.17g,%.17g,%.17g,%.17g,"
+                "%.17g,%d,%d,%" PRId64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
+                ",%.17g,%.17g,%s,%d,%s,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,"
+                "%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%d,%d\n",
+                r->experiment, k->dir, r->layers, r->method, r->bits, r->run < 0 ? "" : run,
+                r->threshold, r->metric ? r->metric : "", r->threshold_metric, r->reached,
                 r->rank, r->generation, r->error_se, r->error_mse, r->energy_pj, r->delay_ns,
-                r->area_um2, r->gates, r->weights_replaced, r->memory_pj_saved, r->circuit_pj,
-                r->net_saving_pj, r->net_saving_pct, r->top1, r->top5, r->loss,
-                r->baseline.top1, r->baseline.top5, r->baseline.loss, r->baseline.images);
-    if (k->acc_data && r->rank == 1)
-        fprintf(k->acc_data, "%.17g %.17g %.17g\n", r->threshold, r->top1, r->baseline.top1);
+                r->area_um2, r->gates, r->active, r->weights_replaced, a->stored_bits,
+                a->circuit_bits, a->index_bits, a->decode_bits, a->compression_vs_float32,
+                a->compression_vs_int8, storage_deployment_name(k->o->deployment), k->o->batch,
+                k->memory, a->read_pj, a->mac_pj, a->circuit_pj, a->inference_pj, a->baseline_pj,
+                a->saving_pj, a->saving_pct, a->replaced_sram_um2, a->replaced_rom_um2,
+                r->val.top1, r->val.top5, r->val.loss, r->test.top1, r->test.top5, r->test.loss,
+                r->baseline_val.top1, r->baseline_test.top1, r->val.images, r->test.images);
+    }
+    if (k->n_rows == k->cap_rows) {
+        int cap = k->cap_rows ? 2 * k->cap_rows : 64;
+        struct kept_row *nr = realloc(k->rows, (size_t)cap * sizeof *nr);
+        if (!nr) {
+            k->failed = 1;
+            return 1;
+        }
+        k->rows = nr;
+        k->cap_rows = cap;
+    }
+    struct kept_row *kr = &k->rows[k->n_rows++];
+    kr->r = *r;
+    kr->r.metric = NULL; /* static strings are not kept */
+    snprintf(kr->model, sizeof kr->model, "%s", k->model);
+    if (exp_summary_add(&k->summary, r, NULL) != CGPC_OK) {
+        k->failed = 1;
+        return 1;
+    }
     return 0;
 }
 
@@ -180,55 +269,250 @@ static void append_pareto(FILE *out, const char *dir, const char *name)
     }
 }
 
-static int write_plots(const char *plot_dir, const char *acc_path, const char *pareto_path,
-                       int n_blocks, int n_dirs)
+/* ---- plots ----------------------------------------------------------------------------------
+ * series.dat holds one data block per series, each preceded by "# series I: TITLE"; columns
+ * saving_pct stored_bits test_top1 test_top1_std threshold. plots.gp plots every block by
+ * index with that title (one plot clause per series, so none is dropped), plus one dashed
+ * baseline per model. */
+
+struct plot_state {
+    FILE *dat;
+    int n_series;
+    char (*titles)[256];
+    int *style; /* 0 run, 1 unreached, 2 mean with error bars, 3 reference */
+    int cap;
+};
+
+static int series_begin(struct plot_state *p, int style, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int series_begin(struct plot_state *p, int style, const char *fmt, ...)
 {
-    char script[4200];
-    snprintf(script, sizeof script, "%s/plots.gp", plot_dir);
-    FILE *gp = fopen(script, "w");
-    if (!gp) {
-        cli_error("model-metrics", script, "cannot write the gnuplot script");
-        return CLI_EXIT_FAILURE;
+    if (p->n_series == p->cap) {
+        int cap = p->cap ? 2 * p->cap : 32;
+        char(*t)[256] = realloc(p->titles, (size_t)cap * sizeof *t);
+        if (!t)
+            return 1;
+        p->titles = t;
+        int *s = realloc(p->style, (size_t)cap * sizeof *s);
+        if (!s)
+            return 1;
+        p->style = s;
+        p->cap = cap;
     }
-    const char *terms[][2] = {{"pngcairo size 900,600", "png"}, {"svg size 900,600", "svg"}};
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p->titles[p->n_series], sizeof p->titles[0], fmt, ap);
+    va_end(ap);
+    for (char *c = p->titles[p->n_series]; *c; c++) /* keep gnuplot's quoting simple */
+        if (*c == '\'' || *c == '"')
+            *c = '`';
+    p->style[p->n_series] = style;
+    fprintf(p->dat, "# series %d: %s\n", p->n_series, p->titles[p->n_series]);
+    p->n_series++;
+    return 0;
+}
+
+static void series_point(struct plot_state *p, const struct exp_metrics_row *r, double top1,
+                         double std)
+{
+    fprintf(p->dat, "%.17g %.17g %.17g %.17g %.17g\n", r->acct.saving_pct,
+            (double)r->acct.stored_bits, top1, std, r->threshold);
+}
+
+static void series_end(struct plot_state *p)
+{
+    fprintf(p->dat, "\n\n");
+}
+
+/* One experiment's series: per run, its unreached thresholds, the mean over runs, the
+ * reference. Returns nonzero on allocation failure. */
+static int experiment_series(struct plot_state *p, const struct row_sink *k, const char *exp)
+{
+    const struct exp_metrics_row *first = NULL;
+    int max_run = -1, any_unreached = 0, any_ref = 0;
+    for (int i = 0; i < k->n_rows; i++) {
+        const struct exp_metrics_row *r = &k->rows[i].r;
+        if (strcmp(r->experiment, exp) || r->rank != 1)
+            continue;
+        first = first ? first : r;
+        if (strcmp(r->method, "cgp") == 0) {
+            max_run = r->run > max_run ? r->run : max_run;
+            any_unreached |= !r->reached;
+        } else {
+            any_ref = 1;
+        }
+    }
+    if (!first)
+        return 0;
+    const char *layers = first->layers;
+    for (int run = 0; run <= max_run; run++) {
+        int started = 0;
+        for (int i = 0; i < k->n_rows; i++) {
+            const struct exp_metrics_row *r = &k->rows[i].r;
+            if (strcmp(r->experiment, exp) || r->rank != 1 || strcmp(r->method, "cgp") ||
+                r->run != run)
+                continue;
+            if (!started && series_begin(p, 0, "%s [%s] run %d", exp, layers, run))
+                return 1;
+            started = 1;
+            series_point(p, r, r->test.top1, 0);
+        }
+        if (started)
+            series_end(p);
+    }
+    if (any_unreached) {
+        if (series_begin(p, 1, "%s [%s] threshold not reached", exp, layers))
+            return 1;
+        for (int i = 0; i < k->n_rows; i++) {
+            const struct exp_metrics_row *r = &k->rows[i].r;
+            if (!strcmp(r->experiment, exp) && r->rank == 1 && !strcmp(r->method, "cgp") &&
+                !r->reached)
+                series_point(p, r, r->test.top1, 0);
+        }
+        series_end(p);
+    }
+    if (max_run >= 1) { /* mean and std over runs, per threshold */
+        if (series_begin(p, 2, "%s [%s] mean +- std over %d runs", exp, layers, max_run + 1))
+            return 1;
+        for (int g = 0; g < k->summary.n; g++) {
+            const struct exp_summary_group *sg = &k->summary.groups[g];
+            if (strcmp(sg->experiment, exp) || strcmp(sg->method, "cgp"))
+                continue;
+            struct exp_summary_stat t = exp_summary_stat(sg, EXP_SUM_TEST_TOP1);
+            struct exp_summary_stat sv = exp_summary_stat(sg, EXP_SUM_SAVING_PCT);
+            struct exp_summary_stat b = exp_summary_stat(sg, EXP_SUM_STORED_BITS);
+            fprintf(p->dat, "%.17g %.17g %.17g %.17g %.17g\n", sv.mean, b.mean, t.mean, t.std,
+                    sg->threshold);
+        }
+        series_end(p);
+    }
+    if (any_ref) {
+        if (series_begin(p, 3, "%s [%s] no-search reference: requant 1-7 bits", exp, layers))
+            return 1;
+        for (int i = 0; i < k->n_rows; i++) {
+            const struct exp_metrics_row *r = &k->rows[i].r;
+            if (!strcmp(r->experiment, exp) && !strcmp(r->method, "requant"))
+                series_point(p, r, r->test.top1, 0);
+        }
+        series_end(p);
+    }
+    return 0;
+}
+
+static const char *const series_style[] = {
+    "with linespoints pt 7 ps 0.8",
+    "with points pt 6 ps 2.2 lw 2 lc rgb 'red'",
+    "with yerrorlines pt 5 ps 1 lw 2",
+    "with linespoints pt 9 ps 1.2 dt 3 lw 2",
+};
+
+static void plot_clauses(FILE *gp, const struct plot_state *p, const char *dat, const char *x,
+                         int only_means, const struct row_sink *k)
+{
+    fprintf(gp, "plot");
+    int n = 0;
+    for (int i = 0; i < p->n_series; i++) {
+        if (only_means && p->style[i] != 2 && p->style[i] != 0)
+            continue;
+        const char *using = p->style[i] == 2 ? "%s:3:4" : "%s:3";
+        fprintf(gp, "%s \\\n  '%s' index %d using ", n++ ? "," : "", dat, i);
+        fprintf(gp, using, x);
+        fprintf(gp, " %s title '%s'", series_style[p->style[i]], p->titles[i]);
+    }
+    /* one baseline per model (its test top-1), dashed */
+    for (int i = 0; i < k->n_rows; i++) {
+        int seen = 0;
+        for (int j = 0; j < i && !seen; j++)
+            seen = strcmp(k->rows[j].model, k->rows[i].model) == 0;
+        if (seen)
+            continue;
+        fprintf(gp, "%s \\\n  %.17g with lines dt 2 lw 2 title 'baseline %s (test top-1 %.4f)'",
+                n++ ? "," : "", k->rows[i].r.baseline_test.top1, k->rows[i].model,
+                k->rows[i].r.baseline_test.top1);
+    }
+    if (!n)
+        fprintf(gp, " NaN notitle");
+    fprintf(gp, "\n");
+}
+
+static int write_plots(const char *plot_dir, const struct row_sink *k, const char *pareto_path,
+                       int n_blocks)
+{
+    char dat[4200], script[4200];
+    snprintf(dat, sizeof dat, "%s/series.dat", plot_dir);
+    snprintf(script, sizeof script, "%s/plots.gp", plot_dir);
+    struct plot_state p = {0};
+    p.dat = fopen(dat, "w");
+    FILE *gp = fopen(script, "w");
+    int rc = CLI_EXIT_FAILURE;
+    if (!p.dat || !gp) {
+        cli_error("model-metrics", plot_dir, "cannot write the plot data and script");
+        goto out;
+    }
+    for (int i = 0; i < k->n_rows; i++) { /* experiments in order of first appearance */
+        int seen = 0;
+        for (int j = 0; j < i && !seen; j++)
+            seen = strcmp(k->rows[j].r.experiment, k->rows[i].r.experiment) == 0;
+        if (!seen && experiment_series(&p, k, k->rows[i].r.experiment)) {
+            cli_error("model-metrics", plot_dir, "out of memory for the plot series");
+            goto out;
+        }
+    }
+    fclose(p.dat);
+    p.dat = NULL;
+    const char *terms[][2] = {{"pngcairo size 1100,850", "png"}, {"svg size 1100,850", "svg"}};
     for (int t = 0; t < 2; t++) {
         fprintf(gp,
-                "set terminal %s noenhanced\nset output '%s/pareto.%s'\nset title 'Circuit energy vs error "
-                "(Pareto fronts)'\nset xlabel 'error + 1 (experiment metric)'\nset logscale x\n"
-                "set ylabel 'circuit energy [pJ]'\nset key outside\nset grid\n"
-                "set offsets graph 0, graph 0, graph 0.05, graph 0.05\n",
-                terms[t][0], plot_dir, terms[t][1]);
+                "set terminal %s noenhanced\nset key below font ',9'\nset grid\n"
+                "set ylabel 'test top-1'\nset offsets graph 0.02, graph 0.02, graph 0.05, graph "
+                "0.05\n",
+                terms[t][0]);
+        fprintf(gp, "set output '%s/saving.%s'\nset title 'Test top-1 vs energy saving per "
+                    "inference (stored bits read, vs the int8 model)'\nset xlabel 'energy saving "
+                    "[%%]'\nunset logscale x\n",
+                plot_dir, terms[t][1]);
+        plot_clauses(gp, &p, dat, "1", 0, k);
+        fprintf(gp, "set output '%s/bits.%s'\nset title 'Test top-1 vs stored bits of the "
+                    "model'\nset xlabel 'stored bits'\nset logscale x\n",
+                plot_dir, terms[t][1]);
+        plot_clauses(gp, &p, dat, "2", 0, k);
+        fprintf(gp, "set output '%s/accuracy.%s'\nset title 'Test top-1 vs threshold (per "
+                    "weight, int8 units)'\nset xlabel 'threshold per weight'\nset logscale x 2\n",
+                plot_dir, terms[t][1]);
+        plot_clauses(gp, &p, dat, "5", 1, k);
+        fprintf(gp,
+                "set output '%s/pareto.%s'\nset title 'Circuit energy vs error (Pareto "
+                "fronts)'\nset xlabel 'error + 1 (experiment metric)'\nset logscale x\n"
+                "set ylabel 'circuit energy [pJ]'\n",
+                plot_dir, terms[t][1]);
         if (n_blocks > 0)
             fprintf(gp, "plot for [i=0:%d] '%s' index i using ($1+1):2 with steps title "
                         "columnhead(1)\n",
                     n_blocks - 1, pareto_path);
         else
             fprintf(gp, "set label 'no Pareto data' at graph 0.4,0.5\nplot NaN notitle\n");
-        fprintf(gp,
-                "unset logscale x\nset output '%s/accuracy.%s'\nset title 'Top-1 with "
-                "regenerated weights vs threshold (mean over runs)'\nset xlabel 'threshold per "
-                "weight (int8 units)'\nset ylabel 'top-1'\n",
-                plot_dir, terms[t][1]);
-        if (n_dirs > 0)
-            fprintf(gp,
-                    "plot for [i=0:%d] '%s' index i using 1:2 smooth unique with linespoints "
-                    "title columnhead(1), '%s' index 0 using 1:3 smooth unique with lines "
-                    "dashtype 2 title 'baseline'\n",
-                    n_dirs - 1, acc_path, acc_path);
-        else
-            fprintf(gp, "plot NaN notitle\n");
+        fprintf(gp, "unset label\n");
     }
     fclose(gp);
+    gp = NULL;
     char cmd[8600];
     snprintf(cmd, sizeof cmd, "gnuplot '%s' 2>'%s/gnuplot.log'", script, plot_dir);
     if (system(cmd) != 0) {
         cli_error("model-metrics", "--plot",
                   "gnuplot failed (is gnuplot installed? see %s/gnuplot.log)", plot_dir);
-        return CLI_EXIT_FAILURE;
+        goto out;
     }
-    fprintf(stderr, "cgpc model-metrics: plots in %s (pareto.png/svg, accuracy.png/svg)\n",
-            plot_dir);
-    return CLI_EXIT_OK;
+    fprintf(stderr, "cgpc model-metrics: %d series; plots in %s (saving, bits, accuracy, pareto; "
+                    "png and svg)\n", p.n_series, plot_dir);
+    rc = CLI_EXIT_OK;
+out:
+    if (p.dat)
+        fclose(p.dat);
+    if (gp)
+        fclose(gp);
+    free(p.titles);
+    free(p.style);
+    return rc;
 }
 
 int cmd_model_metrics(int argc, char **argv)
@@ -254,32 +538,30 @@ int cmd_model_metrics(int argc, char **argv)
         return cli_report("model-metrics", &err, 1);
 
     struct row_sink sink = {0};
+    sink.o = &o;
+    sink.memory = memory.name;
     char **dirs = NULL;
     int n_dirs_total = 0;
     struct cgpc_atomic_file csv = {0};
-    char acc_path[4200] = "", pareto_path[4200] = "";
+    char pareto_path[4200] = "";
     FILE *pareto = NULL;
-    int n_blocks = 0, n_dirs = 0;
+    int n_blocks = 0;
+    struct nn_dataset val = {0}, test = {0};
     rc = CLI_EXIT_OK;
     if (o.out) {
         if (cgpc_atomic_open(&csv, o.out, &err) != CGPC_OK)
             return cli_report("model-metrics", &err, 0);
         sink.csv = csv.fp;
-        fprintf(sink.csv, "experiment,dir,run,threshold,threshold_metric,reached,rank,generation,"
-                          "error_se,error_mse,energy_pj,delay_ns,area_um2,gates,weights_replaced,"
-                          "memory_pj_saved,circuit_pj,net_saving_pj,net_saving_pct,top1,top5,"
-                          "loss,baseline_top1,baseline_top5,baseline_loss,images\n");
+        fprintf(sink.csv, "%s\n", CSV_COLUMNS);
     }
     if (o.plot) {
-        snprintf(acc_path, sizeof acc_path, "%s/accuracy.dat", o.plot);
         snprintf(pareto_path, sizeof pareto_path, "%s/pareto.dat", o.plot);
         if (cgpc_mkdirs(o.plot, &err) != CGPC_OK) {
             rc = cli_report("model-metrics", &err, 0);
             goto out;
         }
-        sink.acc_data = fopen(acc_path, "w");
         pareto = fopen(pareto_path, "w");
-        if (!sink.acc_data || !pareto) {
+        if (!pareto) {
             cli_error("model-metrics", o.plot, "cannot write plot data");
             rc = CLI_EXIT_FAILURE;
             goto out;
@@ -292,9 +574,8 @@ int cmd_model_metrics(int argc, char **argv)
         rc = cli_report("model-metrics", &err, 0);
         goto out;
     }
-    /* datasets are cached by name and split across directories */
-    char loaded_name[4096] = "", loaded_split[8] = "";
-    struct nn_dataset data = {0};
+    /* datasets are cached by name and input size across directories */
+    char loaded_name[4096] = "";
     struct cgpc_dir_lock lock = {0}; /* a reader's shared lock on the directory being read */
     for (int i = 0; i < n_dirs_total; i++) {
         struct exp_metrics_dir md;
@@ -305,39 +586,35 @@ int cmd_model_metrics(int argc, char **argv)
             break;
         }
         const char *name = o.dataset ? o.dataset : exp_config_str(&md.setup.cfg, "dataset");
-        const char *split = o.split ? o.split : exp_config_str(&md.setup.cfg, "split");
         const struct nn_model *model = &md.setup.model;
-        if (strcmp(name, loaded_name) || strcmp(split, loaded_split) || data.rows != model->in_h ||
-            data.cols != model->in_w) {
-            nn_dataset_free(&data);
-            enum nn_split sp = NN_SPLIT_TEST;
-            if (nn_split_parse(split, &sp, &err) != CGPC_OK) {
-                exp_metrics_close(&md);
-                rc = cli_report("model-metrics", &err, 0);
-                break;
-            }
+        if (strcmp(name, loaded_name) || val.rows != model->in_h || val.cols != model->in_w) {
+            nn_dataset_free(&val);
+            nn_dataset_free(&test);
             /* models take inputs of their own size: 28x28 images are zero-padded for
              * MobileNetV2's 32x32, as in its training and evaluation */
-            if (nn_cli_load_dataset(name, sp, &data, &err) != CGPC_OK ||
-                nn_dataset_pad(&data, model->in_h, model->in_w, &err) != CGPC_OK) {
+            if (nn_cli_load_dataset(name, NN_SPLIT_VAL, &val, &err) != CGPC_OK ||
+                nn_cli_load_dataset(name, NN_SPLIT_TEST, &test, &err) != CGPC_OK ||
+                nn_dataset_pad(&val, model->in_h, model->in_w, &err) != CGPC_OK ||
+                nn_dataset_pad(&test, model->in_h, model->in_w, &err) != CGPC_OK) {
                 exp_metrics_close(&md);
                 rc = cli_report("model-metrics", &err, 0);
                 break;
             }
             snprintf(loaded_name, sizeof loaded_name, "%s", name);
-            snprintf(loaded_split, sizeof loaded_split, "%s", split);
         }
-        struct exp_metrics_opts mo = {o.top,
-                                      o.limit >= 0 ? o.limit
-                                                   : (int)exp_config_int(&md.setup.cfg, "eval_limit"),
-                                      &gates, &memory};
+        struct exp_metrics_opts mo = {
+            o.top,
+            o.limit >= 0 ? o.limit : (int)exp_config_int(&md.setup.cfg, "eval_limit"),
+            o.reference,
+            &gates,
+            &memory,
+            o.deployment,
+            (unsigned)o.batch,
+        };
         sink.dir = dirs[i];
-        if (sink.acc_data) /* one block per directory, its first line the title */
-            fprintf(sink.acc_data, "\"%s\" top1 baseline\n", exp_config_str(&md.setup.cfg, "name"));
-        cgpc_status st = exp_metrics_measure(&md, &data, &mo, on_row, &sink, &err);
-        if (sink.acc_data)
-            fprintf(sink.acc_data, "\n\n");
-        n_dirs++;
+        const char *slash = strrchr(md.setup.model_path, '/');
+        sink.model = slash ? slash + 1 : md.setup.model_path;
+        cgpc_status st = exp_metrics_measure(&md, &val, &test, &mo, on_row, &sink, &err);
         if (pareto) {
             append_pareto(pareto, dirs[i], exp_config_str(&md.setup.cfg, "name"));
             n_blocks += 1;
@@ -349,16 +626,30 @@ int cmd_model_metrics(int argc, char **argv)
         if (rc != CLI_EXIT_OK)
             break;
         if (st != CGPC_OK) {
-            rc = cli_report("model-metrics", &err, 0);
+            if (sink.failed)
+                cli_error("model-metrics", dirs[i], "out of memory keeping the rows");
+            else
+                cli_report("model-metrics", &err, 0);
+            rc = CLI_EXIT_FAILURE;
             break;
         }
     }
     cgpc_dir_unlock(&lock);
-    nn_dataset_free(&data);
+    nn_dataset_free(&val);
+    nn_dataset_free(&test);
+    if (rc == CLI_EXIT_OK && o.out) {
+        char path[4200];
+        size_t n = strlen(o.out);
+        int csv_ext = n > 4 && strcmp(o.out + n - 4, ".csv") == 0;
+        snprintf(path, sizeof path, "%.*s.summary.csv", (int)(csv_ext ? n - 4 : n), o.out);
+        struct cgpc_atomic_file sf;
+        if (cgpc_atomic_open(&sf, path, &err) != CGPC_OK ||
+            exp_summary_write_csv(&sink.summary, sf.fp, &err) != CGPC_OK ||
+            cgpc_atomic_close(&sf, &err) != CGPC_OK)
+            rc = cli_report("model-metrics", &err, 0);
+    }
 out:
     cgp_rundir_list_free(dirs, n_dirs_total);
-    if (sink.acc_data)
-        fclose(sink.acc_data);
     if (pareto)
         fclose(pareto);
     if (o.out) {
@@ -368,6 +659,8 @@ out:
             cgpc_atomic_abort(&csv);
     }
     if (rc == CLI_EXIT_OK && o.plot)
-        rc = write_plots(o.plot, acc_path, pareto_path, n_blocks, n_dirs);
+        rc = write_plots(o.plot, &sink, pareto_path, n_blocks);
+    free(sink.rows);
+    exp_summary_free(&sink.summary);
     return rc;
 }

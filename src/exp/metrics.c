@@ -104,12 +104,13 @@ void exp_metrics_close(struct exp_metrics_dir *md)
 
 struct measure_ctx {
     struct exp_metrics_dir *md;
-    const struct nn_dataset *data;
+    const struct nn_dataset *val, *test;
     const struct exp_metrics_opts *opts;
-    struct energy_layer *layers;
-    int n_layers;
-    struct energy_layer_budget baseline_energy;
-    struct nn_eval_result baseline;
+    struct exp_account_base acct;
+    uint64_t *replaced;   /* [acct.n_layers]: weights of each layer the selection replaces */
+    char layers[96];      /* their names, '+'-joined */
+    int n_slots;          /* value-slot mode: K slots; 0 otherwise */
+    struct nn_eval_result base_val, base_test;
     struct exp_codes_backup backup;
     int8_t *outputs;
     /* the statistics journal of run stats_run (-1: none), split into lines */
@@ -117,8 +118,42 @@ struct measure_ctx {
     struct cgp_stats stats;
 };
 
-/* Everything about one circuit's outputs: error, weights into the model, accuracy, energy. */
+/* Per storage layer, the weights the selection's outputs replace, and their names. */
+static cgpc_status count_replaced(struct measure_ctx *c, struct cgpc_err *err)
+{
+    struct exp_setup *s = &c->md->setup;
+    c->replaced = calloc((size_t)c->acct.n_layers + 1, sizeof *c->replaced);
+    if (!c->replaced)
+        return CGPC_FAIL(err, CGPC_ERR_NOMEM, "out of memory");
+    size_t n_out = (size_t)s->sel.n_items * (size_t)s->sel.n_outputs;
+    for (size_t o = 0; o < n_out; o++) {
+        const struct exp_ref *ref = &s->sel.outputs[o];
+        if (ref->kind != EXP_REF_WEIGHT)
+            continue;
+        int l = ref->tensor >= 0 && ref->tensor < s->n_tensors
+                    ? exp_account_layer(&c->acct, s->tensors[ref->tensor].name)
+                    : -1;
+        if (l < 0)
+            return CGPC_FAIL(err, CGPC_ERR_INTERNAL, "selected output %zu: tensor %d has no "
+                             "storage layer", o, (int)ref->tensor);
+        c->replaced[l]++;
+    }
+    size_t used = 0;
+    c->layers[0] = '\0';
+    for (int l = 0; l < c->acct.n_layers; l++)
+        if (c->replaced[l] && used < sizeof c->layers) {
+            int w = snprintf(c->layers + used, sizeof c->layers - used, "%s%s", used ? "+" : "",
+                             c->acct.layers[l].name);
+            used += w > 0 ? (size_t)w : 0;
+        }
+    return CGPC_OK;
+}
+
+/* Everything about one set of regenerated weights (c->outputs): error, weights into the model,
+ * validation and test accuracy, stored bits and energy. cost: the circuit's (NULL for a
+ * re-quantization row); requant_bits: b of a reference row, 0 for a circuit. */
 static cgpc_status measure_outputs(struct measure_ctx *c, const struct energy_circuit_cost *cost,
+                                  uint64_t circuit_bits, int requant_bits,
                                   struct exp_metrics_row *r, struct cgpc_err *err)
 {
     struct exp_setup *s = &c->md->setup;
@@ -136,56 +171,133 @@ static cgpc_status measure_outputs(struct measure_ctx *c, const struct energy_ci
         }
     r->error_se = se;
     r->error_mse = cared ? se / (double)cared : 0;
-    r->energy_pj = cost->energy_pj;
-    r->delay_ns = cost->delay_ns;
-    r->area_um2 = cost->area_um2;
-    r->gates = cost->gates;
+    snprintf(r->layers, sizeof r->layers, "%s", c->layers);
+    if (cost) {
+        r->energy_pj = cost->energy_pj;
+        r->delay_ns = cost->delay_ns;
+        r->area_um2 = cost->area_um2;
+        r->gates = cost->gates;
+    }
     r->weights_replaced = exp_apply_outputs(s, c->outputs);
     struct nn_eval_opts eo = {c->opts->limit, NULL};
-    struct nn_eval_result res;
-    cgpc_status st = nn_eval(&s->model, c->data, &eo, &res, err);
+    cgpc_status st = nn_eval(&s->model, c->val, &eo, &r->val, err);
+    if (st == CGPC_OK)
+        st = nn_eval(&s->model, c->test, &eo, &r->test, err);
     exp_codes_restore(s, &c->backup);
     if (st != CGPC_OK)
         return st;
-    r->top1 = res.top1;
-    r->top5 = res.top5;
-    r->loss = res.loss;
-    r->baseline = c->baseline;
+    r->baseline_val = c->base_val;
+    r->baseline_test = c->base_test;
+    /* the circuit is evaluated once per data item (kernel, layer) per inference */
+    struct exp_method m = {
+        c->replaced,
+        circuit_bits,
+        cost ? cost->energy_pj * (double)ds->n_items : 0,
+        cost ? cost->area_um2 : 0,
+        requant_bits ? (unsigned)requant_bits : storage_bits_for_choices((uint64_t)c->n_slots),
+        0,
+        requant_bits ? 2 : 0,
+        requant_bits ? (uint64_t)r->weights_replaced : 0,
+        requant_bits == 0,
+    };
+    return exp_account_row(&c->acct, &m, NULL, &r->acct, err);
+}
 
-    /* energy: per tensor (= energy layer, same order) the replaced weights; the circuit's
-     * energy x items goes with the first replaced layer */
-    struct energy_replacement repl[64];
-    int n_repl = 0;
-    uint64_t per_tensor[64] = {0};
-    size_t n_out = (size_t)s->sel.n_items * (size_t)s->sel.n_outputs;
-    for (size_t o = 0; o < n_out; o++)
-        if (s->sel.outputs[o].kind == EXP_REF_WEIGHT && s->sel.outputs[o].tensor < 64)
-            per_tensor[s->sel.outputs[o].tensor]++;
-    for (int t = 0; t < c->n_layers && t < 64; t++) {
-        if (!per_tensor[t])
-            continue;
-        int first = n_repl == 0;
-        repl[n_repl] = (struct energy_replacement){t, per_tensor[t], first ? cost->energy_pj : 0,
-                                                   first ? (uint64_t)ds->n_items : 0};
-        n_repl++;
+/* Output genes a circuit's description stores: K in value-slot mode (the expanded chromosome's
+ * M genes are M slot indices, counted as such), else every output. */
+static int stored_output_genes(const struct measure_ctx *c, int n_outputs)
+{
+    return c->n_slots ? c->n_slots : n_outputs;
+}
+
+/* Exact description bits of a chromosome's active circuit (storage_circuit_bits). */
+static cgpc_status genome_circuit_bits(const struct measure_ctx *c, const struct cgp_genome *g,
+                                       uint64_t *bits, int *active, struct cgpc_err *err)
+{
+    struct cgp_scratch sc;
+    struct cgp_fitness fit;
+    cgpc_status st = cgp_scratch_init(&sc, &g->shape, &c->md->setup.ds, err);
+    if (st != CGPC_OK)
+        return st;
+    cgp_scratch_decode(&sc, &g->shape, g->genes);
+    cgp_scratch_cost(&sc, &g->shape, g->genes, c->opts->gates, &fit);
+    *active = sc.n_active;
+    st = storage_circuit_bits(sc.enodes, sc.n_active, g->shape.n_inputs, g->fset.n_ops,
+                              stored_output_genes(c, g->shape.n_outputs), bits, err);
+    cgp_scratch_free(&sc);
+    return st;
+}
+
+/* The same for a circuit in one-token form. */
+static cgpc_status token_circuit_bits(const struct measure_ctx *c, const char *token,
+                                      uint64_t *bits, int *active, struct cgpc_err *err)
+{
+    struct cgp_genome g;
+    cgpc_status st = cgp_circuit_token_parse(token, c->md->setup.ds.n_inputs, &g, err);
+    if (st != CGPC_OK)
+        return st;
+    st = genome_circuit_bits(c, &g, bits, active, err);
+    cgp_genome_free(&g);
+    return st;
+}
+
+/* The no-search reference: the selected weights (cared outputs that are weights) re-quantized
+ * to b = 1..7 bits over their own range, one row each. */
+static cgpc_status reference_rows(struct measure_ctx *c,
+                                  int (*row)(void *user, const struct exp_metrics_row *r),
+                                  void *user, struct cgpc_err *err)
+{
+    struct exp_setup *s = &c->md->setup;
+    const struct cgp_dataset *ds = &s->ds;
+    size_t n = (size_t)ds->n_outputs * (size_t)ds->n_items;
+    int8_t *vals = malloc(n + 1);
+    size_t *where = malloc((n + 1) * sizeof *where);
+    cgpc_status st = CGPC_OK;
+    if (!vals || !where) {
+        st = CGPC_FAIL(err, CGPC_ERR_NOMEM, "out of memory");
+        goto out;
     }
-    double circuit_total = cost->energy_pj * ds->n_items;
-    if (n_repl == 0) /* literals only (worst_case): nothing replaced, the circuit still costs */
-        r->circuit_pj = circuit_total;
-    struct energy_layer_budget per_layer[64], total;
-    if (n_repl) {
-        st = energy_inference_account(c->opts->gates, c->opts->memory, c->layers, c->n_layers,
-                                      repl, n_repl, per_layer, &total, err);
-        if (st != CGPC_OK)
-            return st;
-        r->circuit_pj = total.circuit_pj;
-        r->memory_pj_saved = c->baseline_energy.read_pj - total.read_pj;
-        r->net_saving_pj = c->baseline_energy.total_pj - total.total_pj;
-    } else {
-        r->net_saving_pj = -circuit_total;
+    size_t k = 0;
+    for (int o = 0; o < ds->n_outputs; o++)
+        for (int d = 0; d < ds->n_items; d++) {
+            const struct exp_ref *ref = &s->sel.outputs[(size_t)d * s->sel.n_outputs + o];
+            size_t t = (size_t)o * ds->stride + d;
+            c->outputs[(size_t)o * ds->n_items + d] = ds->target[t];
+            if (ref->kind == EXP_REF_WEIGHT && ds->care[t]) {
+                vals[k] = ds->target[t];
+                where[k++] = (size_t)o * ds->n_items + d;
+            }
+        }
+    for (int b = 1; b <= 7 && st == CGPC_OK; b++) {
+        int8_t *rq = malloc(k + 1);
+        if (!rq) {
+            st = CGPC_FAIL(err, CGPC_ERR_NOMEM, "out of memory");
+            break;
+        }
+        exp_requantize(vals, rq, (int64_t)k, b);
+        for (size_t i = 0; i < k; i++)
+            c->outputs[where[i]] = rq[i];
+        free(rq);
+        struct exp_metrics_row r;
+        memset(&r, 0, sizeof r);
+        snprintf(r.experiment, sizeof r.experiment, "%s", exp_config_str(&s->cfg, "name"));
+        snprintf(r.method, sizeof r.method, "requant");
+        r.bits = b;
+        r.run = -1;
+        r.threshold = NAN;
+        r.threshold_metric = NAN;
+        r.metric = cgp_error_kind_name(s->params.error_kind);
+        r.reached = 1;
+        r.rank = 1;
+        r.generation = -1;
+        st = measure_outputs(c, NULL, 0, b, &r, err);
+        if (st == CGPC_OK && row(user, &r))
+            st = CGPC_FAIL(err, CGPC_ERR_INTERRUPTED, "stopped");
     }
-    r->net_saving_pct = 100.0 * r->net_saving_pj / c->baseline_energy.total_pj;
-    return CGPC_OK;
+out:
+    free(vals);
+    free(where);
+    return st;
 }
 
 /* Earlier circuits of (run, threshold) from the statistics journal, newest first, skipping
@@ -225,12 +337,15 @@ static cgpc_status earlier_circuits(const char *dir, int run, double threshold, 
         previous = token;
         struct exp_metrics_row r = *proto;
         struct energy_circuit_cost cost;
+        uint64_t bits = 0;
         r.rank = 2 + given;
         r.generation = gen;
         st = exp_circuit_token_eval(token, &c->md->setup.ds, slot_of, c->opts->gates, c->outputs,
                                     &cost, err);
         if (st == CGPC_OK)
-            st = measure_outputs(c, &cost, &r, err);
+            st = token_circuit_bits(c, token, &bits, &r.active, err);
+        if (st == CGPC_OK)
+            st = measure_outputs(c, &cost, bits, 0, &r, err);
         if (st == CGPC_OK && row(user, &r))
             st = CGPC_FAIL(err, CGPC_ERR_INTERRUPTED, "stopped");
         given++;
@@ -238,7 +353,8 @@ static cgpc_status earlier_circuits(const char *dir, int run, double threshold, 
     return st;
 }
 
-cgpc_status exp_metrics_measure(struct exp_metrics_dir *md, const struct nn_dataset *data,
+cgpc_status exp_metrics_measure(struct exp_metrics_dir *md, const struct nn_dataset *val,
+                                const struct nn_dataset *test,
                                 const struct exp_metrics_opts *opts,
                                 int (*row)(void *user, const struct exp_metrics_row *r),
                                 void *user, struct cgpc_err *err)
@@ -247,34 +363,32 @@ cgpc_status exp_metrics_measure(struct exp_metrics_dir *md, const struct nn_data
     struct measure_ctx c;
     memset(&c, 0, sizeof c);
     c.md = md;
-    c.data = data;
+    c.val = val;
+    c.test = test;
     c.opts = opts;
     c.stats_run = -1;
     struct cgp_result_row *results = NULL;
     int n_results = 0;
     int32_t *slot_of = NULL;
     struct cgp_genome g = {0};
-    struct energy_layer_budget per_layer[64];
     cgpc_status st;
-    if ((st = exp_model_energy_layers(&s->model, &c.layers, &c.n_layers, err)) != CGPC_OK)
-        goto out;
-    if (c.n_layers > 64) {
-        st = CGPC_FAIL(err, CGPC_ERR_RANGE, "models with more than 64 weight layers");
-        goto out;
-    }
-    if ((st = energy_inference_account(opts->gates, opts->memory, c.layers, c.n_layers, NULL, 0,
-                                       per_layer, &c.baseline_energy, err)) != CGPC_OK ||
+    if ((st = exp_account_base_init(&c.acct, &s->model, opts->gates, opts->memory,
+                                    opts->deployment, opts->batch, err)) != CGPC_OK ||
+        (st = count_replaced(&c, err)) != CGPC_OK ||
         (st = exp_codes_save(s, &c.backup, err)) != CGPC_OK ||
         (st = cgp_results_load(md->dir, &results, &n_results, err)) != CGPC_OK ||
         (st = cgp_slots_load(md->dir, s->ds.n_outputs, &slot_of, err)) != CGPC_OK)
         goto out;
+    for (int o = 0; slot_of && o < s->ds.n_outputs; o++) /* K: the map names slots 0..K-1 */
+        c.n_slots = slot_of[o] + 1 > c.n_slots ? slot_of[o] + 1 : c.n_slots;
     c.outputs = malloc((size_t)s->ds.n_outputs * (size_t)s->ds.n_items + 1);
     if (!c.outputs) {
         st = CGPC_FAIL(err, CGPC_ERR_NOMEM, "out of memory");
         goto out;
     }
     struct nn_eval_opts eo = {opts->limit, NULL};
-    if ((st = nn_eval(&s->model, data, &eo, &c.baseline, err)) != CGPC_OK)
+    if ((st = nn_eval(&s->model, val, &eo, &c.base_val, err)) != CGPC_OK ||
+        (st = nn_eval(&s->model, test, &eo, &c.base_test, err)) != CGPC_OK)
         goto out;
     double per_weight[EXP_MAX_THRESHOLDS];
     int n_thr = exp_config_doubles(&s->cfg, "thresholds", per_weight, EXP_MAX_THRESHOLDS);
@@ -286,6 +400,8 @@ cgpc_status exp_metrics_measure(struct exp_metrics_dir *md, const struct nn_data
         struct exp_metrics_row r;
         memset(&r, 0, sizeof r);
         snprintf(r.experiment, sizeof r.experiment, "%s", exp_config_str(&s->cfg, "name"));
+        snprintf(r.method, sizeof r.method, "cgp");
+        r.metric = cgp_error_kind_name(s->params.error_kind);
         r.run = rr->run;
         r.threshold_metric = rr->threshold;
         r.threshold = stage < n_thr ? per_weight[stage] : NAN;
@@ -297,10 +413,13 @@ cgpc_status exp_metrics_measure(struct exp_metrics_dir *md, const struct nn_data
             (st = cgp_eval_reference(&g, &s->ds, c.outputs, err)) != CGPC_OK ||
             (st = cgp_measure(&g, &s->ds, opts->gates, s->params.error_kind, &fit, err)) != CGPC_OK)
             goto out;
+        uint64_t bits = 0;
+        if ((st = genome_circuit_bits(&c, &g, &bits, &r.active, err)) != CGPC_OK)
+            goto out;
         cgp_genome_free(&g);
         struct energy_circuit_cost cost = {fit.energy_pj, fit.delay_ns, fit.area_um2, fit.gates,
                                            fit.depth};
-        if ((st = measure_outputs(&c, &cost, &r, err)) != CGPC_OK)
+        if ((st = measure_outputs(&c, &cost, bits, 0, &r, err)) != CGPC_OK)
             goto out;
         if (row(user, &r)) {
             st = CGPC_FAIL(err, CGPC_ERR_INTERRUPTED, "stopped");
@@ -310,13 +429,16 @@ cgpc_status exp_metrics_measure(struct exp_metrics_dir *md, const struct nn_data
             st = earlier_circuits(md->dir, rr->run, rr->threshold, opts->top - 1, &c, &r, slot_of,
                                   row, user, err);
     }
+    if (st == CGPC_OK && opts->reference)
+        st = reference_rows(&c, row, user, err);
 out:
     cgp_genome_free(&g);
     free(c.outputs);
     cgp_stats_free(&c.stats);
     free(slot_of);
     free(results);
-    free(c.layers);
+    free(c.replaced);
+    exp_account_base_free(&c.acct);
     exp_codes_restore(s, &c.backup);
     exp_codes_backup_free(&c.backup);
     return st;

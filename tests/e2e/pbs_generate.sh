@@ -177,6 +177,6 @@ for r in 0 1 2; do
         <(zcat "$T/merged/statistics.$r.csv.gz" | cut -d, -f1-3,5-) || fail "statistics.$r differ"
 done
 [ ! -e "$T/merged/checkpoint" ] || fail "merge copied a checkpoint"
-expect_exit 0 "$CGPC" model-metrics "$T/merged" --limit 100 --out "$T/m.csv"
+expect_exit 0 "$CGPC" model-metrics "$T/merged" --limit 100 --no-reference --out "$T/m.csv"
 [ "$(wc -l <"$T/m.csv")" -eq 7 ] || fail "model-metrics on the merged dir: expected 6 rows"
 echo ok

@@ -13,18 +13,35 @@ for f in experiment.exp model.txt config.txt data.txt results.csv checkpoint \
 done
 [ "$(wc -l <"$T/all/results.csv")" -eq 7 ] || fail "results.csv: expected 6 stage rows"
 
-# model-metrics: one CSV row per run and threshold (top 1), two more with --top 2 where the
-# stage had earlier improvements; accuracy columns in [0,1]; baseline identical on every row.
+# model-metrics: one CSV row per run and threshold (top 1) plus the 7 re-quantization reference
+# rows, two more with --top 2 where the stage had earlier improvements; accuracy columns in
+# [0,1]; baselines identical on every row; a summary CSV beside it with one row per threshold
+# (3 runs, a 95 % interval) and per reference width.
 expect_exit 0 "$CGPC" model-metrics "$T/all" --limit 300 --out "$T/m.csv" --plot "$T/plots"
-[ "$(wc -l <"$T/m.csv")" -eq 7 ] || fail "metrics CSV: expected 6 rows"
-expect_contains "$T/m.csv" "^experiment,dir,run,threshold,threshold_metric,reached,rank"
-awk -F, 'NR > 1 { if ($20 < 0 || $20 > 1 || $23 != b && NR > 2) bad = 1; b = $23 } END { exit bad }' "$T/m.csv" \
+[ "$(wc -l <"$T/m.csv")" -eq 14 ] || fail "metrics CSV: expected 6 circuit + 7 reference rows"
+[ "$(grep -c ',cgp,' "$T/m.csv")" -eq 6 ] || fail "metrics CSV: expected 6 circuit rows"
+[ "$(grep -c ',requant,' "$T/m.csv")" -eq 7 ] || fail "metrics CSV: expected 7 reference rows"
+expect_contains "$T/m.csv" "^experiment,dir,layers,method,bits,run,threshold,metric,threshold_metric,reached,rank"
+awk -F, 'NR > 1 { if ($42 < 0 || $42 > 1 || $39 < 0 || $39 > 1 || $46 != b && NR > 2) bad = 1; b = $46 } END { exit bad }' "$T/m.csv" \
     || fail "top1 out of range or baseline differs between rows"
-for p in pareto.png accuracy.png pareto.svg accuracy.svg; do
+awk -F, 'NR > 1 && ($21 <= 0 || $26 <= 0) { exit 1 }' "$T/m.csv" || fail "stored_bits / compression missing"
+[ -f "$T/m.summary.csv" ] || fail "no summary CSV"
+[ "$(wc -l <"$T/m.summary.csv")" -eq 10 ] || fail "summary: expected 2 thresholds + 7 widths"
+awk -F, '$3 == "cgp" && ($6 != 3 || $10 == "nan") { exit 1 }' "$T/m.summary.csv" \
+    || fail "summary: threshold rows lack 3 runs or the 95 % interval"
+for p in saving.png bits.png pareto.png accuracy.png saving.svg bits.svg pareto.svg accuracy.svg; do
     [ -s "$T/plots/$p" ] || fail "no plot $p"
 done
-expect_exit 0 "$CGPC" model-metrics "$T/all" --limit 300 --top 3 --out "$T/m3.csv"
-[ "$(awk -F, '$7 > 1' "$T/m3.csv" | wc -l)" -ge 1 ] || fail "--top 3 gave no earlier circuits"
+expect_exit 0 "$CGPC" model-metrics "$T/all" --limit 300 --top 3 --no-reference --out "$T/m3.csv"
+[ "$(awk -F, '$11 > 1' "$T/m3.csv" | wc -l)" -ge 1 ] || fail "--top 3 gave no earlier circuits"
+[ "$(grep -c ',requant,' "$T/m3.csv")" -eq 0 ] || fail "--no-reference wrote reference rows"
+# hardwired: the circuit is logic, not read: a circuit row saves more than when stored
+expect_exit 0 "$CGPC" model-metrics "$T/all" --limit 50 --deployment hardwired --out "$T/hw.csv"
+awk -F, 'NR > 1 && ($27 != "hardwired" || $28 != 1) { exit 1 }' "$T/hw.csv" || fail "deployment not recorded"
+paste -d, <(cut -d, -f4,36 "$T/m.csv") <(cut -d, -f36 "$T/hw.csv") \
+    | awk -F, 'NR > 1 && $1 == "cgp" && !($3 > $2) { exit 1 }' || fail "hardwired saves no more than stored"
+expect_exit 2 "$CGPC" model-metrics "$T/all" --deployment wired
+expect_exit 2 "$CGPC" model-metrics "$T/all" --batch 0
 
 # Batches (as PBS runs them) give exactly the runs of one big run.
 expect_exit 0 "$CGPC" train "$EXP" "${small[@]}" --out "$T/b0" --run-first 0 --run-count 2
@@ -66,11 +83,13 @@ expect_contains "$T/err" "uses {layer} but no layer is set"
 # Fashion-MNIST (mobilenet): the --top 2 rows come from the statistics through slots.txt.
 expect_exit 0 "$CGPC" train experiments/worst_case.exp --generations 300 --thresholds 2 --out "$T/wc"
 expect_exit 0 "$CGPC" model-metrics "$T/wc" --limit 100 --top 2 --out "$T/wc.csv"
-awk -F, 'NR > 1 && $15 != 0 { exit 1 }' "$T/wc.csv" || fail "worst_case replaced weights"
+awk -F, 'NR > 1 && $20 != 0 { exit 1 }' "$T/wc.csv" || fail "worst_case replaced weights"
 if [ -e /usr/share/datasets/fashion-mnist ]; then
     expect_exit 0 "$CGPC" train experiments/mobilenet.exp --generations 300 --thresholds "4 2" --out "$T/mn"
     expect_exit 0 "$CGPC" model-metrics "$T/mn" --limit 200 --top 2 --out "$T/mn.csv"
-    [ "$(awk -F, 'NR > 1 && $15 == 144' "$T/mn.csv" | wc -l)" -ge 2 ] || fail "mobilenet rows lack 144 replaced weights"
+    [ "$(awk -F, 'NR > 1 && $4 == "cgp" && $20 == 144' "$T/mn.csv" | wc -l)" -ge 2 ] || fail "mobilenet rows lack 144 replaced weights"
+    # value slots: every replaced weight stores a slot index (index_bits > 0 unless one slot)
+    awk -F, 'NR > 1 && $4 == "cgp" && $23 <= 0 { exit 1 }' "$T/mn.csv" || fail "mobilenet rows lack slot-index bits"
 fi
 
 # Errors: bad experiment file (file:line), unknown override, missing model.

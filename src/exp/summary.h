@@ -1,0 +1,52 @@
+/* summary.h - model-metrics over runs: mean, standard deviation and a 95 % interval per
+ * experiment and threshold (CGP, rank-1 rows) or per re-quantization width (reference rows).
+ *
+ * The 95 % interval of a mean over n runs is mean +- t(0.975, n - 1) x std / sqrt(n) with the
+ * Student t quantile (n = 1: no interval, written as NaN). std is the sample standard deviation
+ * (n - 1 divisor; 0 for n = 1).
+ *
+ * Ownership: struct exp_summary owns its groups (init by zeroing, exp_summary_free). */
+#ifndef CGPC_EXP_SUMMARY_H
+#define CGPC_EXP_SUMMARY_H
+
+#include <stdio.h>
+
+#include "exp/metrics.h"
+
+enum { EXP_SUM_VAL_TOP1, EXP_SUM_TEST_TOP1, EXP_SUM_SAVING_PCT, EXP_SUM_STORED_BITS,
+       EXP_SUM_COMPRESSION_INT8, EXP_SUM_INFERENCE_PJ, EXP_SUM_FIELDS };
+
+struct exp_summary_group {
+    char experiment[96], layers[96], method[16];
+    int bits;                /* requant width; 0 for cgp */
+    double threshold;        /* per weight (cgp); NaN for requant */
+    double baseline_val, baseline_test;
+    int n, reached;          /* runs, and how many reached the threshold */
+    double sum[EXP_SUM_FIELDS], sumsq[EXP_SUM_FIELDS];
+};
+
+struct exp_summary {
+    struct exp_summary_group *groups;
+    int n, cap;
+};
+
+/* Add a rank-1 row (other ranks are ignored) to its group, made on first use. */
+cgpc_status exp_summary_add(struct exp_summary *s, const struct exp_metrics_row *r,
+                            struct cgpc_err *err);
+void exp_summary_free(struct exp_summary *s);
+
+struct exp_summary_stat {
+    double mean, std, ci95; /* ci95: half-width of the 95 % interval of the mean */
+};
+struct exp_summary_stat exp_summary_stat(const struct exp_summary_group *g, int field);
+/* Student t quantile t(0.975, dof) for dof >= 1 (table to 30, then 1.96 beyond 120). */
+double exp_t975(int dof);
+
+/* CSV, header first:
+ * experiment,layers,method,bits,threshold,runs,reached,val_top1_mean,val_top1_std,
+ * val_top1_ci95,test_top1_mean,test_top1_std,test_top1_ci95,saving_pct_mean,saving_pct_std,
+ * stored_bits_mean,stored_bits_std,compression_vs_int8_mean,inference_pj_mean,
+ * baseline_val_top1,baseline_test_top1 */
+cgpc_status exp_summary_write_csv(const struct exp_summary *s, FILE *out, struct cgpc_err *err);
+
+#endif
