@@ -23,6 +23,8 @@
 #include "nn/eval.h"
 #include "exp/select.h"
 #include "exp/sweep.h"
+#include "exp/summary.h"
+#include "exp/account.h"
 
 /* LeNet-5's weight tensors, shapes as in the model. */
 static const struct exp_tensor lenet[] = {
@@ -459,6 +461,179 @@ static void bridge__lenet5_layers_and_tensors(void **state)
     nn_model_free(&m);
 }
 
+
+/* ---- honest accounting: a tiny hand-built model, checked to the bit and picojoule --------- */
+
+#define assert_pj(a, b)                                                                       \
+    do {                                                                                      \
+        double a_ = (a), b_ = (b);                                                            \
+        if (!(a_ - b_ <= 1e-9 && b_ - a_ <= 1e-9))                                            \
+            fail_msg("%s = %.17g, expected %.17g", #a, a_, b_);                               \
+    } while (0)
+
+/* One linear layer 4 -> 3: 12 weights, 3 biases, 12 MACs. int8 reference: 12 x 8 code bits +
+ * 3 x 32 bias + 3 x 32 weight scales + 4 x 32 activation qparams = 416 bits (52 bytes);
+ * float32: 15 x 32 = 480 bits. Memory 2 pJ/byte, MAC 0.5 pJ: baseline 104 + 6 = 110 pJ. */
+static void tiny_base(struct exp_account_base *b, struct nn_model *m,
+                      struct energy_gate_table *t, struct energy_memory *mem,
+                      enum storage_deployment dep)
+{
+    memset(m, 0, sizeof *m);
+    m->nlayers = 1;
+    struct nn_layer *l = &m->layers[0];
+    l->op = NN_OP_LINEAR;
+    snprintf(l->name, sizeof l->name, "fc");
+    l->in_c = 4;
+    l->out_c = 3;
+    l->nweights = 12;
+    l->macs = 12;
+    energy_gate_table_default(t);
+    t->mac.energy_pj = 0.5;
+    *mem = (struct energy_memory){"test", 2.0, "2 pJ per byte"};
+    assert_int_equal(exp_account_base_init(b, m, t, mem, dep, 1, NULL), CGPC_OK);
+    assert_int_equal(b->int8_bits, 416);
+    assert_int_equal(b->float32_bits, 480);
+    assert_int_equal(b->macs, 12);
+    assert_pj(b->baseline.total_pj, 110);
+}
+
+static void account__tiny_model__circuit_slot_and_requant_rows_exact(void **state)
+{
+    (void)state;
+    struct exp_account_base b;
+    struct nn_model m;
+    struct energy_gate_table t;
+    struct energy_memory mem;
+    struct exp_account a;
+    tiny_base(&b, &m, &t, &mem, STORAGE_DEPLOY_STORED);
+    assert_int_equal(exp_account_layer(&b, "fc.weight"), 0);
+    assert_int_equal(exp_account_layer(&b, "fc2.weight"), -1);
+
+    /* circuit row: 8 weights from a 20-bit circuit of 0.75 pJ per inference. Kept: 4 codes
+     * (4 B) + bias 12 B + scales 12 B + qparams 16 B + circuit 3 B = 47 B = 94 pJ; + 6 MAC pJ
+     * + 0.75 = 100.75 pJ; 32 + 96 + 96 + 128 + 20 = 372 bits. */
+    uint64_t eight[1] = {8};
+    struct exp_method circuit = {eight, 20, 0.75, 123.0, 0, 0, 0, 0, 1};
+    assert_int_equal(exp_account_row(&b, &circuit, NULL, &a, NULL), CGPC_OK);
+    assert_int_equal(a.stored_bits, 372);
+    assert_int_equal(a.circuit_bits, 20);
+    assert_pj(a.compression_vs_float32, 480.0 / 372);
+    assert_pj(a.compression_vs_int8, 416.0 / 372);
+    assert_pj(a.read_pj, 94);
+    assert_pj(a.mac_pj, 6);
+    assert_pj(a.inference_pj, 100.75);
+    assert_pj(a.saving_pj, 9.25);
+    assert_pj(a.saving_pct, 100 * 9.25 / 110);
+    assert_pj(a.circuit_area_um2, 123);
+    assert_pj(a.replaced_sram_um2, 64 * 0.346);
+
+    /* value-slot row: all 12 weights index K = 5 slots (3 bits each: 36 bits = 5 B) of a 30-bit
+     * circuit (4 B) of 0.5 pJ: 0 + 96 + 96 + 128 + 36 + 30 = 386 bits, 49 B = 98 pJ,
+     * 98 + 6 + 0.5 = 104.5 pJ. */
+    uint64_t twelve[1] = {12};
+    struct exp_method slots = {twelve, 30, 0.5, 0, storage_bits_for_choices(5), 0, 0, 0, 1};
+    struct storage_model sm;
+    assert_int_equal(exp_account_row(&b, &slots, &sm, &a, NULL), CGPC_OK);
+    assert_int_equal(a.stored_bits, 386);
+    assert_int_equal(a.index_bits, 36);
+    assert_int_equal(storage_model_kind_bits(&sm, STORAGE_INDEX), 36);
+    assert_int_equal(storage_model_kind_bits(&sm, STORAGE_WEIGHTS), 0);
+    storage_model_free(&sm);
+    assert_pj(a.inference_pj, 104.5);
+    assert_pj(a.saving_pj, 5.5);
+
+    /* re-quantization row: 8 weights at 2 bits (16 bits = 2 B) + offset and step (64 bits =
+     * 8 B), decoding 8 MACs = 4 pJ: 32 + 96 + 96 + 128 + 16 + 64 = 432 bits, 54 B = 108 pJ,
+     * 108 + 6 + 4 = 118 pJ: it costs 8 pJ more than the int8 model. */
+    struct exp_method rq = {eight, 0, 0, 0, 2, 0, 2, 8, 0};
+    assert_int_equal(exp_account_row(&b, &rq, NULL, &a, NULL), CGPC_OK);
+    assert_int_equal(a.stored_bits, 432);
+    assert_int_equal(a.decode_bits, 64);
+    assert_pj(a.circuit_pj, 4);
+    assert_pj(a.inference_pj, 118);
+    assert_pj(a.saving_pj, -8);
+    exp_account_base_free(&b);
+
+    /* hardwired: the circuit and slot indices are logic, not read (the int8 baseline has none) */
+    tiny_base(&b, &m, &t, &mem, STORAGE_DEPLOY_HARDWIRED);
+    assert_int_equal(exp_account_row(&b, &circuit, NULL, &a, NULL), CGPC_OK);
+    assert_int_equal(a.stored_bits, 372);
+    assert_pj(a.inference_pj, 88 + 6 + 0.75);
+    assert_int_equal(exp_account_row(&b, &slots, NULL, &a, NULL), CGPC_OK);
+    assert_pj(a.inference_pj, 80 + 6 + 0.5);
+    assert_int_equal(exp_account_row(&b, &rq, NULL, &a, NULL), CGPC_OK);
+    assert_pj(a.inference_pj, 118); /* re-quantized codes are data either way */
+    exp_account_base_free(&b);
+    exp_account_base_free(NULL);
+}
+
+static void requantize__two_widths__uniform_levels_over_range(void **state)
+{
+    (void)state;
+    const int8_t in[5] = {-10, 0, 5, 20, -10};
+    int8_t out[5];
+    exp_requantize(in, out, 5, 1); /* levels -10, 20; 5 is exactly half way: rounds up */
+    const int8_t one[5] = {-10, -10, 20, 20, -10};
+    assert_memory_equal(out, one, 5);
+    exp_requantize(in, out, 5, 2); /* step 10 */
+    const int8_t two[5] = {-10, 0, 10, 20, -10};
+    assert_memory_equal(out, two, 5);
+    const int8_t same[3] = {7, 7, 7};
+    exp_requantize(same, out, 3, 3);
+    assert_memory_equal(out, same, 3);
+    const int8_t ext[2] = {-128, 127};
+    exp_requantize(ext, out, 2, 7);
+    assert_memory_equal(out, ext, 2);
+}
+
+static void summary__three_runs__mean_std_and_t_interval(void **state)
+{
+    (void)state;
+    struct exp_summary s = {0};
+    struct exp_metrics_row r;
+    memset(&r, 0, sizeof r);
+    snprintf(r.experiment, sizeof r.experiment, "e");
+    snprintf(r.method, sizeof r.method, "cgp");
+    r.threshold = 4;
+    r.rank = 1;
+    const double top1[3] = {0.9, 0.8, 0.7};
+    for (int i = 0; i < 3; i++) {
+        r.run = i;
+        r.test.top1 = top1[i];
+        r.reached = i != 1;
+        assert_int_equal(exp_summary_add(&s, &r, NULL), CGPC_OK);
+    }
+    r.rank = 2; /* earlier circuits are not runs */
+    assert_int_equal(exp_summary_add(&s, &r, NULL), CGPC_OK);
+    r.rank = 1;
+    snprintf(r.method, sizeof r.method, "requant");
+    r.bits = 3;
+    r.threshold = NAN;
+    assert_int_equal(exp_summary_add(&s, &r, NULL), CGPC_OK);
+    assert_int_equal(s.n, 2);
+    assert_int_equal(s.groups[0].n, 3);
+    assert_int_equal(s.groups[0].reached, 2);
+    struct exp_summary_stat st = exp_summary_stat(&s.groups[0], EXP_SUM_TEST_TOP1);
+    assert_pj(st.mean, 0.8);
+    assert_pj(st.std, 0.1);
+    assert_pj(st.ci95, 4.303 * 0.1 / sqrt(3));
+    st = exp_summary_stat(&s.groups[1], EXP_SUM_TEST_TOP1);
+    assert_int_equal(s.groups[1].n, 1);
+    assert_true(isnan(st.ci95));
+    assert_pj(exp_t975(1), 12.706);
+    assert_pj(exp_t975(1000), 1.96);
+    FILE *fp = tmpfile();
+    assert_int_equal(exp_summary_write_csv(&s, fp, NULL), CGPC_OK);
+    rewind(fp);
+    char buf[4096];
+    size_t n = fread(buf, 1, sizeof buf - 1, fp);
+    buf[n] = '\0';
+    fclose(fp);
+    assert_non_null(strstr(buf, "\ne,,cgp,0,4,3,2,"));
+    assert_non_null(strstr(buf, "\ne,,requant,3,nan,1,1,"));
+    exp_summary_free(&s);
+}
+
 /* ---- experiments on the shipped int8 LeNet-5 and MNIST ------------------------------------ */
 
 static const char *root_path(char *buf, size_t cap, const char *rel)
@@ -782,6 +957,9 @@ int main(void)
         cmocka_unit_test(shipped_experiments__parse_and_build),
         cmocka_unit_test(multiplex__all_layers_experiment__muxes_solve_per_layer_values),
         cmocka_unit_test(bridge__lenet5_layers_and_tensors),
+        cmocka_unit_test(account__tiny_model__circuit_slot_and_requant_rows_exact),
+        cmocka_unit_test(requantize__two_widths__uniform_levels_over_range),
+        cmocka_unit_test(summary__three_runs__mean_std_and_t_interval),
         cmocka_unit_test(setup__data_set_holds_the_selected_codes),
         cmocka_unit_test(metrics__zero_error_circuit_keeps_accuracy_exactly),
         cmocka_unit_test(metrics__bad_circuit_lowers_accuracy_and_restore_undoes_it),

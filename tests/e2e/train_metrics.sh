@@ -92,6 +92,26 @@ if [ -e /usr/share/datasets/fashion-mnist ]; then
     awk -F, 'NR > 1 && $4 == "cgp" && $23 <= 0 { exit 1 }' "$T/mn.csv" || fail "mobilenet rows lack slot-index bits"
 fi
 
+# Plots of several experiments (and models): every series in series.dat is plotted by its index
+# with its title in the saving and bits plots (PNG and SVG: 4 times at least), more than five
+# series, and one baseline per model.
+dirs=("$T/all" "$T/layers" "$T/wc")
+models=1 experiments=4  # single_filter, layers:conv1, layers:conv2, worst_case
+if [ -d "$T/mn" ]; then dirs+=("$T/mn"); models=2 experiments=5; fi
+expect_exit 0 "$CGPC" model-metrics "${dirs[@]}" --limit 100 --plot "$T/multi"
+n=$(grep -c '^# series ' "$T/multi/series.dat")
+[ "$n" -gt 5 ] || fail "multi-experiment plot: only $n series"
+[ "$(grep -c '^# series .*requant' "$T/multi/series.dat")" -eq "$experiments" ] || fail "a reference series is missing"
+while IFS= read -r line; do
+    i=${line#\# series }; i=${i%%:*}
+    title=${line#\# series *: }
+    [ "$(grep -cF "index $i using" "$T/multi/plots.gp")" -ge 4 ] || fail "series $i is not plotted"
+    [ "$(grep -cF "title '$title'" "$T/multi/plots.gp")" -ge 4 ] || fail "series '$title' lacks its title"
+done < <(grep '^# series ' "$T/multi/series.dat")
+[ "$(grep -o "title 'baseline [^ ]*" "$T/multi/plots.gp" | sort -u | wc -l)" -eq "$models" ] \
+    || fail "expected one baseline per model ($models)"
+for p in saving bits accuracy pareto; do [ -s "$T/multi/$p.png" ] || fail "no $p.png"; done
+
 # Errors: bad experiment file (file:line), unknown override, missing model.
 printf 'cgpc-experiment 1\nrows = 3\ncolour = red\n' >"$T/bad.exp"
 expect_exit 1 "$CGPC" train "$T/bad.exp" --out "$T/x"
