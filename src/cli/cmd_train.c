@@ -14,6 +14,7 @@
 #include "common/parse.h"
 #include "energy/energy.h"
 #include "evolve_cli.h"
+#include "train_progress.h"
 #include "exp/experiment.h"
 #include "exp/sweep.h"
 #include "exp/traindir.h"
@@ -28,6 +29,7 @@ enum {
     OPT_RUN_FIRST,
     OPT_RUN_COUNT,
     OPT_ALL_LAYERS,
+    OPT_PROGRESS_EVERY,
 };
 
 struct train_opts {
@@ -40,6 +42,7 @@ struct train_opts {
     double checkpoint_every;
     int run_first, run_count; /* run_count 0: all runs from run_first */
     int all_layers;
+    double progress_every;
     struct exp_cli_overrides overrides;
 };
 
@@ -53,6 +56,7 @@ static void train_defaults(struct train_opts *o)
     struct cgp_params p;
     cgp_params_default(&p);
     o->checkpoint_every = p.checkpoint_every;
+    o->progress_every = 60;
 }
 
 void cmd_train_usage(FILE *out)
@@ -73,6 +77,9 @@ void cmd_train_usage(FILE *out)
             "                               SIGTERM; also H:M:S (default: 0 = never)\n"
             "  --checkpoint-every SECONDS   seconds between checkpoints, 0 = only at threshold\n"
             "                               ends (default: %s)\n"
+            "  --progress-every SECONDS     without a terminal (cluster logs): a progress line\n"
+            "                               this often, and one at each threshold's end; on a\n"
+            "                               terminal the line is live (default: 60)\n"
             "  --run-first N                first run to do, of the experiment's runs 0..runs-1;\n"
             "                               run r has the same seed and files in any split\n"
             "                               (default: 0)\n"
@@ -101,11 +108,12 @@ static int parse_train(struct train_opts *o, int argc, char **argv)
         {"run-first", required_argument, NULL, OPT_RUN_FIRST},
         {"run-count", required_argument, NULL, OPT_RUN_COUNT},
         {"all-layers", no_argument, NULL, OPT_ALL_LAYERS},
+        {"progress-every", required_argument, NULL, OPT_PROGRESS_EVERY},
         {"threads", required_argument, NULL, CLI_OPT_THREADS},
         {"verbose", no_argument, NULL, CLI_OPT_VERBOSE},
         {"help", no_argument, NULL, CLI_OPT_HELP},
     };
-    exp_cli_add_options(opts, 11, train_common_excluded);
+    exp_cli_add_options(opts, 12, train_common_excluded);
     cli_getopt_reset();
     int opt;
     struct cgpc_err err = {0};
@@ -132,6 +140,10 @@ static int parse_train(struct train_opts *o, int argc, char **argv)
             break;
         }
         case OPT_ALL_LAYERS: o->all_layers = 1; break;
+        case OPT_PROGRESS_EVERY:
+            if (cgpc_parse_double(optarg, 0, 1e9, &o->progress_every, &err) != CGPC_OK)
+                return cli_usage_error("train", "--progress-every: %s", err.msg);
+            break;
         case OPT_RUN_FIRST:
             if (cgpc_parse_int(optarg, 0, 1 << 20, &o->run_first, &err) != CGPC_OK)
                 return cli_usage_error("train", "--run-first: %s", err.msg);
@@ -219,14 +231,17 @@ static int train_in_dir(const struct train_opts *o, const struct exp_config *cfg
 
     struct evolve_cli_signals sig;
     evolve_cli_signals_install(&sig, o->stop_after);
-    struct cgp_callbacks cb = {cli_progress_enabled() ? evolve_cli_progress : NULL, NULL,
-                               &evolve_cli_stop};
+    struct train_progress prog;
+    double per_weight[EXP_MAX_THRESHOLDS];
+    int n_pw = exp_config_doubles(cfg, "thresholds", per_weight, EXP_MAX_THRESHOLDS);
+    train_progress_init(&prog, stderr, cli_progress_enabled(), &s.params, per_weight, n_pw,
+                        (double)cgp_dataset_cared(&s.ds), o->progress_every);
+    struct cgp_callbacks cb = {train_progress_report, &prog, &evolve_cli_stop};
     struct cgp_totals tot;
     st = cgp_evolve_dir(resuming ? NULL : &s.params, resuming ? NULL : &s.ds, gates, out,
                         resuming, &cb, &tot, &err);
     evolve_cli_signals_restore(&sig);
-    if (cb.progress)
-        fputc('\n', stderr);
+    train_progress_end(&prog);
     exp_setup_free(&s);
     if (st == CGPC_ERR_INTERRUPTED) {
         fprintf(stderr, "cgpc train: stopped early; checkpoint saved in %s (continue with "

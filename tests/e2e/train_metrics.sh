@@ -12,6 +12,10 @@ for f in experiment.exp model.txt config.txt data.txt results.csv checkpoint \
     [ -f "$T/all/$f" ] || fail "train did not write $f"
 done
 [ "$(wc -l <"$T/all/results.csv")" -eq 7 ] || fail "results.csv: expected 6 stage rows"
+# progress without a terminal: one plain line per run and threshold, in per-weight units
+[ "$(grep -c '(threshold done)$' "$T/err")" -eq 6 ] || fail "expected 6 progress lines"
+expect_contains "$T/err" "^run 3/3 threshold 2/2 (1 per weight) gen 800/800 best error [0-9.e+-]* per weight energy .* ETA "
+grep -q $'\r' "$T/err" && fail "carriage returns in a non-terminal log"
 
 # model-metrics: one CSV row per run and threshold (top 1) plus the 7 re-quantization reference
 # rows, two more with --top 2 where the stage had earlier improvements; accuracy columns in
