@@ -1176,6 +1176,40 @@ static void golden_int8__pytorch_quantized_logits__within_one_quantum(void **sta
     nn_model_free(&m);
 }
 
+/* A file that declares an activation, pooling, input size, channel or class count cgpc does not
+ * run for its architecture is refused with a message; matching declarations load. */
+static void model_load__unsupported_declarations__refused(void **state)
+{
+    (void)state;
+    struct nn_model m, back;
+    struct cgpc_err err = {0};
+    const char *bad[][3] = {
+        {"activation", "tanh", "declares activation 'tanh', but cgpc's lenet5 runs activation 'relu'"},
+        {"pooling", "avg", "declares pooling 'avg'"},
+        {"in_channels", "3", "declares in_channels '3'"},
+        {"num_classes", "100", "declares num_classes '100'"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(nn_model_init_lenet5(&m, &err), CGPC_OK);
+        nn_model_init_params(&m, 1);
+        assert_int_equal(nn_model_set_meta(&m, bad[i][0], bad[i][1], &err), CGPC_OK);
+        assert_int_equal(nn_model_save(&m, tmp("decl.safetensors"), &err), CGPC_OK);
+        nn_model_free(&m);
+        assert_int_equal(nn_model_load(tmp("decl.safetensors"), &back, &err), CGPC_ERR_FORMAT);
+        if (!strstr(err.msg, bad[i][2]))
+            fail_msg("message '%s' lacks '%s'", err.msg, bad[i][2]);
+    }
+    assert_int_equal(nn_model_init_lenet5(&m, &err), CGPC_OK);
+    nn_model_init_params(&m, 1);
+    assert_int_equal(nn_model_set_meta(&m, "activation", "relu", &err), CGPC_OK);
+    assert_int_equal(nn_model_set_meta(&m, "pooling", "max", &err), CGPC_OK);
+    assert_int_equal(nn_model_set_meta(&m, "num_classes", "10", &err), CGPC_OK);
+    assert_int_equal(nn_model_save(&m, tmp("decl.safetensors"), &err), CGPC_OK);
+    nn_model_free(&m);
+    assert_int_equal(nn_model_load(tmp("decl.safetensors"), &back, &err), CGPC_OK);
+    nn_model_free(&back);
+}
+
 static void model_save_load__float_and_int8__identical_logits(void **state)
 {
     (void)state;
@@ -1582,6 +1616,7 @@ int main(void)
         cmocka_unit_test(golden_mnv2_int8__ptq__round_trips_and_names),
         cmocka_unit_test(mnv2_shipped__int8_vs_float__within_tolerance),
         cmocka_unit_test(model_save_load__float_and_int8__identical_logits),
+        cmocka_unit_test(model_load__unsupported_declarations__refused),
         cmocka_unit_test(train_gradient__vs_finite_difference__agrees),
         cmocka_unit_test(train__small_subset__loss_decreases_and_qat_works),
         cmocka_unit_test(train__one_vs_two_threads__bit_identical_weights),

@@ -657,6 +657,35 @@ void nn_model_chain_scales(struct nn_model *m)
     }
 }
 
+/* Metadata a file may declare about the network it holds (README "Bring your own model"):
+ * each must match what cgpc runs for the architecture, else the file is refused, never
+ * evaluated as something else. */
+static cgpc_status check_declarations(const struct nn_st_file *st, const struct nn_model *m,
+                                      struct cgpc_err *err)
+{
+    int lenet = strcmp(m->arch, "lenet5") == 0;
+    char in_size[16], in_c[16], ncls[16];
+    snprintf(in_size, sizeof in_size, "%d", m->in_h);
+    snprintf(in_c, sizeof in_c, "%d", m->in_c);
+    snprintf(ncls, sizeof ncls, "%d", m->nclasses);
+    const char *decl[][2] = {
+        {"activation", lenet ? "relu" : "relu6"},
+        {"pooling", lenet ? "max" : "avg"},
+        {"input_size", in_size},
+        {"in_channels", in_c},
+        {"num_classes", ncls},
+    };
+    for (size_t i = 0; i < sizeof decl / sizeof decl[0]; i++) {
+        const char *v = nn_st_meta_get(st, decl[i][0]);
+        if (v && strcmp(v, decl[i][1]) != 0)
+            return CGPC_FAIL(err, CGPC_ERR_FORMAT,
+                             "%s: declares %s '%s', but cgpc's %s runs %s '%s' (see README "
+                             "'Bring your own model'); refusing to evaluate it as something else",
+                             st->path, decl[i][0], v, m->arch, decl[i][0], decl[i][1]);
+    }
+    return CGPC_OK;
+}
+
 cgpc_status nn_model_load(const char *path, struct nn_model *m, struct cgpc_err *err)
 {
     unsigned char *buf = NULL;
@@ -741,7 +770,7 @@ cgpc_status nn_model_load_st(const struct nn_st_file *file, struct nn_model *m,
     else
         s = CGPC_FAIL(err, CGPC_ERR_FORMAT,
                       "%s: unsupported arch '%s' (supported: lenet5, mobilenetv2)", path, arch);
-    if (s)
+    if (s || (s = check_declarations(&st, m, err)))
         goto out;
     if (q) {
         if ((s = nn_model_alloc_int8(m, err)))
