@@ -34,7 +34,9 @@ void cmd_eval_usage(FILE *out)
     fprintf(out,
             "usage: cgpc eval --model FILE [options]\n\n"
             "Evaluate a float or int8 model (safetensors) on a dataset split: top-1, top-5,\n"
-            "mean cross-entropy loss, images/s.\n\n"
+            "mean cross-entropy loss, images/s. Your own PyTorch models: see README 'Bring\n"
+            "your own model' (tensor names, shapes, operators, metadata; a file declaring an\n"
+            "activation, pooling or input size cgpc does not run is refused).\n\n"
             "options:\n"
             "  --model FILE         model to evaluate, float or int8 (required)\n"
             "  --dataset NAME|DIR   mnist, fashion-mnist or an IDX directory (default: mnist)\n"
