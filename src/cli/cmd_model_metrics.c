@@ -473,7 +473,7 @@ static int write_plots(const char *plot_dir, const struct row_sink *k, const cha
                 plot_dir, terms[t][1]);
         plot_clauses(gp, &p, dat, "1", 0, k);
         fprintf(gp, "set output '%s/bits.%s'\nset title 'Test top-1 vs stored bits of the "
-                    "model'\nset xlabel 'stored bits'\nset logscale x\n",
+                    "model'\nset xlabel 'stored bits'\nunset logscale x\n",
                 plot_dir, terms[t][1]);
         plot_clauses(gp, &p, dat, "2", 0, k);
         fprintf(gp, "set output '%s/accuracy.%s'\nset title 'Test top-1 vs threshold (per "
