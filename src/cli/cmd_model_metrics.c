@@ -280,7 +280,9 @@ struct plot_state {
     int n_series;
     char (*titles)[256];
     int *style; /* 0 run, 1 unreached, 2 mean with error bars, 3 reference */
+    int *color; /* experiment index: one colour per experiment */
     int cap;
+    int experiment; /* of the series being added */
 };
 
 static int series_begin(struct plot_state *p, int style, const char *fmt, ...)
@@ -297,6 +299,10 @@ static int series_begin(struct plot_state *p, int style, const char *fmt, ...)
         if (!s)
             return 1;
         p->style = s;
+        int *c = realloc(p->color, (size_t)cap * sizeof *c);
+        if (!c)
+            return 1;
+        p->color = c;
         p->cap = cap;
     }
     va_list ap;
@@ -307,6 +313,7 @@ static int series_begin(struct plot_state *p, int style, const char *fmt, ...)
         if (*c == '\'' || *c == '"')
             *c = '`';
     p->style[p->n_series] = style;
+    p->color[p->n_series] = p->experiment;
     fprintf(p->dat, "# series %d: %s\n", p->n_series, p->titles[p->n_series]);
     p->n_series++;
     return 0;
@@ -400,11 +407,16 @@ static int experiment_series(struct plot_state *p, const struct row_sink *k, con
 }
 
 static const char *const series_style[] = {
-    "with linespoints pt 7 ps 0.8",
-    "with points pt 6 ps 2.2 lw 2 lc rgb 'red'",
-    "with yerrorlines pt 5 ps 1 lw 2",
+    "with linespoints pt 7 ps 0.6 lw 1",
+    "with points pt 6 ps 2.2 lw 2",
+    "with yerrorlines pt 5 ps 1 lw 3",
     "with linespoints pt 9 ps 1.2 dt 3 lw 2",
 };
+
+/* One colour per experiment (runs, mean and reference alike); unreached marks are red. */
+static const char *const series_colour[] = {"#0072b2", "#009e73", "#e69f00", "#cc79a7",
+                                            "#56b4e9", "#8c564b", "#000000", "#7f7f7f",
+                                            "#bcbd22", "#17becf"};
 
 static void plot_clauses(FILE *gp, const struct plot_state *p, const char *dat, const char *x,
                          int only_means, const struct row_sink *k)
@@ -417,7 +429,11 @@ static void plot_clauses(FILE *gp, const struct plot_state *p, const char *dat, 
         const char *using = p->style[i] == 2 ? "%s:3:4" : "%s:3";
         fprintf(gp, "%s \\\n  '%s' index %d using ", n++ ? "," : "", dat, i);
         fprintf(gp, using, x);
-        fprintf(gp, " %s title '%s'", series_style[p->style[i]], p->titles[i]);
+        fprintf(gp, " %s lc rgb '%s' title '%s'", series_style[p->style[i]],
+                p->style[i] == 1 ? "red"
+                                 : series_colour[p->color[i] % (int)(sizeof series_colour /
+                                                                      sizeof series_colour[0])],
+                p->titles[i]);
     }
     /* one baseline per model (its test top-1), dashed */
     for (int i = 0; i < k->n_rows; i++) {
@@ -453,10 +469,13 @@ static int write_plots(const char *plot_dir, const struct row_sink *k, const cha
         int seen = 0;
         for (int j = 0; j < i && !seen; j++)
             seen = strcmp(k->rows[j].r.experiment, k->rows[i].r.experiment) == 0;
-        if (!seen && experiment_series(&p, k, k->rows[i].r.experiment)) {
+        if (seen)
+            continue;
+        if (experiment_series(&p, k, k->rows[i].r.experiment)) {
             cli_error("model-metrics", plot_dir, "out of memory for the plot series");
             goto out;
         }
+        p.experiment++;
     }
     fclose(p.dat);
     p.dat = NULL;
@@ -512,6 +531,7 @@ out:
         fclose(gp);
     free(p.titles);
     free(p.style);
+    free(p.color);
     return rc;
 }
 
