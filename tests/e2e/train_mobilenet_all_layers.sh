@@ -19,6 +19,7 @@ expect_contains "$T/all/features.18.0/data.txt" "^outputs 204800$"
 expect_contains "$T/all/features.18.0/best.0.64.chr" "^outputs 204800$"
 
 expect_exit 0 "$CGPC" model-metrics "$T/all/features.18.0" --limit 20 --out "$T/m.csv"
-[ "$(wc -l <"$T/m.csv")" -eq 2 ] || fail "model-metrics: expected one row"
+[ "$(grep -c ',cgp,' "$T/m.csv")" -eq 1 ] || fail "model-metrics: expected one circuit row"
+[ "$(grep -c ',requant,' "$T/m.csv")" -eq 7 ] || fail "model-metrics: expected 7 reference rows"
 expect_contains "$T/m.csv" ",204800,"
 echo ok
