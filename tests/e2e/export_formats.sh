@@ -55,7 +55,7 @@ active=$(awk '$1 == "active" { print $2 }' "$T/show")
 expect_exit 0 "$CGPC" circuit export "$chr" --format dot --out "$T/sc.dot"
 nodes=$(grep -c '^    n[0-9]*_[a-z0-9_]* \[shape' "$T/sc.dot")
 [ "$nodes" -eq "$active" ] || fail "DOT has $nodes nodes, the circuit $active active ones"
-expect_contains "$T/sc.dot" 'label="o0 conv1.weight\[\*,0,0,0\]"'
+expect_contains "$T/sc.dot" 'label="o0 conv1.weight\[\*,0,0,0\]'  # outputs sharing a driver share a label
 expect_exit 0 "$CGPC" circuit export "$chr" --format dot --exp none
 grep -q "conv1" "$T/out" && fail "--exp none still names the weights"
 expect_exit 0 "$CGPC" circuit export "$chr" --format dot --render svg --out "$T/sc.svg"
