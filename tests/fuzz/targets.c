@@ -457,8 +457,8 @@ static int fuzz_train_dir(const uint8_t *data, size_t size)
     struct energy_gate_table t;
     energy_gate_table_default(&t);
     struct energy_memory mem = *energy_memory_builtin(0);
-    struct exp_metrics_opts mo = {2, 2, &t, &mem};
-    exp_metrics_measure(&md, &ds, &mo, ignore_row, NULL, &fuzz_err);
+    struct exp_metrics_opts mo = {2, 2, 1, &t, &mem, STORAGE_DEPLOY_STORED, 1};
+    exp_metrics_measure(&md, &ds, &ds, &mo, ignore_row, NULL, &fuzz_err);
     exp_metrics_close(&md);
     return 0;
 }
