@@ -795,6 +795,29 @@ static void lenet_width__half__shapes_and_file_round_trip(void **state)
     nn_model_free(&m);
 }
 
+/* --schedule text: steps read in order; decreasing, out-of-range, empty or too many steps are
+ * refused and leave the options unchanged. */
+static void schedule_parse__steps_and_bad_text__parsed_or_refused(void **state)
+{
+    (void)state;
+    struct cpr_opts o;
+    cpr_opts_defaults(&o);
+    struct cgpc_err err = {0};
+    assert_int_equal(cpr_schedule_parse("0.5,0.75,0.9,1", &o, &err), CGPC_OK);
+    assert_int_equal(o.nschedule, 4);
+    assert_true(o.schedule[0] == 0.5 && o.schedule[1] == 0.75 && o.schedule[3] == 1.0);
+    const char *bad[] = {"0.8,0.5", "1.5", "", ",", "x"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        assert_int_not_equal(cpr_schedule_parse(bad[i], &o, &err), CGPC_OK);
+        assert_int_equal(o.nschedule, 4);
+    }
+    char many[4 * (CPR_MAX_SCHEDULE + 1) + 1] = "";
+    for (int i = 0; i <= CPR_MAX_SCHEDULE; i++)
+        strcat(many, i ? ",1" : "1");
+    assert_int_not_equal(cpr_schedule_parse(many, &o, &err), CGPC_OK);
+    assert_non_null(strstr(err.msg, "at most"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -819,6 +842,7 @@ int main(void)
         cmocka_unit_test(distill__alpha_zero_plain_and_teacher_pulls),
         cmocka_unit_test(distill_mobilenetv2__graph_trainer__plain_at_zero_threads_agree),
         cmocka_unit_test(lenet_width__half__shapes_and_file_round_trip),
+        cmocka_unit_test(schedule_parse__steps_and_bad_text__parsed_or_refused),
     };
     return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);
 }

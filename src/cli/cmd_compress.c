@@ -79,27 +79,6 @@ enum { OPT_MODEL = CLI_OPT_FIRST_COMMAND_SPECIFIC, OPT_OUT, OPT_DATASET, OPT_PRU
        OPT_PRUNE_LAYER, OPT_GLOBAL, OPT_SCHEDULE, OPT_SHARE, OPT_SHARE_LAYER, OPT_INIT,
        OPT_KITER, OPT_HUFFMAN, OPT_FT_EPOCHS, OPT_LR, OPT_BATCH, OPT_OPTIM, OPT_LIMIT };
 
-static int parse_schedule(const char *cmd, const char *arg, struct cpr_opts *c)
-{
-    char buf[256], *save = NULL;
-    struct cgpc_err err = {0};
-    snprintf(buf, sizeof buf, "%s", arg);
-    c->nschedule = 0;
-    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        if (c->nschedule == CPR_MAX_SCHEDULE)
-            return cli_usage_error(cmd, "--schedule: at most %d steps", CPR_MAX_SCHEDULE);
-        double *f = &c->schedule[c->nschedule];
-        if (cgpc_parse_double(t, 0, 1, f, &err))
-            return cli_usage_error(cmd, "--schedule: '%s': %s", t, err.msg);
-        if (c->nschedule > 0 && *f < c->schedule[c->nschedule - 1])
-            return cli_usage_error(cmd, "--schedule: '%s': fractions must not decrease", arg);
-        c->nschedule++;
-    }
-    if (c->nschedule == 0)
-        return cli_usage_error(cmd, "--schedule: '%s': expected fractions like 0.5,0.8,1", arg);
-    return CLI_EXIT_OK;
-}
-
 static int parse_args(int argc, char **argv, struct compress_opts *o)
 {
     static const struct option longopts[] = {
@@ -125,7 +104,7 @@ static int parse_args(int argc, char **argv, struct compress_opts *o)
     const char *cmd = "compress";
     struct cgpc_err err = {0};
     cli_getopt_reset();
-    int c, rc;
+    int c;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         int r = cli_common_option(cmd, c, optarg, &o->common);
         if (r < 0)
@@ -145,10 +124,7 @@ static int parse_args(int argc, char **argv, struct compress_opts *o)
             o->layer_prune[o->nlayer_prune++] = optarg;
             break;
         case OPT_GLOBAL: o->c.global = 1; break;
-        case OPT_SCHEDULE:
-            if ((rc = parse_schedule(cmd, optarg, &o->c)))
-                return rc;
-            break;
+        case OPT_SCHEDULE: st = cpr_schedule_parse(optarg, &o->c, &err); break;
         case OPT_SHARE: st = cgpc_parse_int(optarg, 0, CPR_MAX_BITS, &o->c.bits, &err); break;
         case OPT_SHARE_LAYER:
             if (o->nlayer_bits == NN_MAX_LAYERS)
@@ -176,7 +152,7 @@ static int parse_args(int argc, char **argv, struct compress_opts *o)
             return cli_usage_error(cmd, "unknown or incomplete option '%s'", what);
         }
         if (st)
-            return cli_usage_error(cmd, "%s: %s", what, err.msg);
+            return cli_usage_error(cmd, "%s: %s", cli_option_name(longopts, c), err.msg);
     }
     if (o->common.help)
         return -1;
@@ -257,24 +233,6 @@ static void stage(const char *what, const struct nn_model *m, void *ctx)
             (long long)kept, (long long)n, 100.0 * (double)kept / (double)n, r.top1);
 }
 
-/* Sum of a storage reference (float32 or int8) of model m. */
-static cgpc_status reference_bits(const struct nn_model *m, int int8, uint64_t *bits,
-                                  struct cgpc_err *err)
-{
-    struct storage_layer *layers = NULL;
-    struct storage_model sm;
-    int n = 0;
-    storage_model_init(&sm);
-    cgpc_status st = exp_model_storage_layers(m, &layers, &n, err);
-    if (!st)
-        st = int8 ? storage_reference_int8(layers, n, &sm, err)
-                  : storage_reference_float32(layers, n, &sm, err);
-    *bits = storage_model_total_bits(&sm);
-    storage_model_free(&sm);
-    free(layers);
-    return st;
-}
-
 /* The paper's Table 3 per layer, then totals through the storage model. */
 static cgpc_status print_table(const struct nn_model *m, const struct cpr_stats *pq,
                                const struct cpr_stats *pqh, int verbose, struct cgpc_err *err)
@@ -283,7 +241,8 @@ static cgpc_status print_table(const struct nn_model *m, const struct cpr_stats 
     uint64_t f32, i8;
     cgpc_status st;
     storage_model_init(&sm);
-    if ((st = reference_bits(m, 0, &f32, err)) || (st = reference_bits(m, 1, &i8, err)) ||
+    if ((st = exp_model_reference_bits(m, 0, &f32, err)) ||
+        (st = exp_model_reference_bits(m, 1, &i8, err)) ||
         (st = cpr_storage_account(pqh, &sm, err)))
         goto out;
     printf("%-22s %9s %7s %6s %8s %6s %8s %10s %8s %9s\n", "layer", "weights", "kept%",

@@ -257,44 +257,6 @@ static cgpc_status set_meta(struct nn_model *m, const struct train_opts *o,
     return CGPC_OK;
 }
 
-/* The teacher's logits on every training image (padded to the teacher's input size). */
-static cgpc_status teacher_logits(const struct train_opts *o, const struct nn_model *student,
-                                  float **out, struct cgpc_err *err)
-{
-    struct nn_model t;
-    struct nn_dataset ds;
-    struct nn_eval_opts eo = {0};
-    struct nn_eval_result r;
-    cgpc_status st;
-    memset(&ds, 0, sizeof ds);
-    *out = NULL;
-    if ((st = nn_model_load(o->teacher, &t, err)))
-        return st;
-    if (t.nclasses != student->nclasses) {
-        st = CGPC_FAIL(err, CGPC_ERR_ARG, "%s: the teacher has %d classes, the student %d",
-                       o->teacher, t.nclasses, student->nclasses);
-        goto out;
-    }
-    if ((st = nn_cli_load_dataset(o->dataset, NN_SPLIT_TRAIN, &ds, err)) ||
-        (st = nn_dataset_pad(&ds, t.in_h, t.in_w, err)))
-        goto out;
-    if (!(eo.logits = malloc((size_t)ds.n * (size_t)t.nclasses * sizeof *eo.logits))) {
-        st = CGPC_FAIL(err, CGPC_ERR_NOMEM, "teacher logits");
-        goto out;
-    }
-    if ((st = nn_eval(&t, &ds, &eo, &r, err)))
-        goto out;
-    fprintf(stderr, "cgpc train-model: teacher %s: train top1 %.4f on %d images\n", o->teacher,
-            r.top1, r.images);
-    *out = eo.logits;
-    eo.logits = NULL;
-out:
-    free(eo.logits);
-    nn_model_free(&t);
-    nn_dataset_free(&ds);
-    return st;
-}
-
 /* Low-bit QAT: fine-tune with fake-quantized weights, then quantize into q (applied to m). */
 static cgpc_status lowbit_qat(const struct train_opts *o, struct nn_model *m,
                               const struct nn_dataset *train, struct lowbit_model *q,
@@ -380,7 +342,7 @@ int cmd_train_model(int argc, char **argv)
         rc = cli_report(cmd, &err, 0);
         goto out;
     }
-    if (o.teacher && teacher_logits(&o, &m, &teacher, &err)) {
+    if (o.teacher && nn_cli_teacher_logits(o.teacher, o.dataset, &m, &teacher, &err)) {
         rc = cli_report(cmd, &err, 0);
         goto out;
     }

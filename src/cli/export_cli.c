@@ -94,7 +94,7 @@ static void exp_dir_of(const char *chr_path, const struct export_cli_opts *o, ch
     const char *slash = strrchr(chr_path, '/');
     char probe[4200];
     snprintf(dir, cap, "%.*s", slash ? (int)(slash - chr_path) : 1, slash ? chr_path : ".");
-    snprintf(probe, sizeof probe, "%s/experiment.exp", dir);
+    cgp_experiment_copy_path(probe, sizeof probe, dir);
     if (!cgpc_path_exists(probe))
         dir[0] = 0;
 }

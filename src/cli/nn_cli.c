@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../common/fileio.h"
+#include "../nn/eval.h"
 #include "cli.h"
 
 cgpc_status nn_cli_resolve_dataset(const char *name, char *dir, size_t cap,
@@ -68,4 +69,42 @@ cgpc_status nn_cli_parse_optim(const char *s, enum nn_optim *out, struct cgpc_er
     else
         return CGPC_FAIL(err, CGPC_ERR_ARG, "'%s': expected adam or sgd", s);
     return CGPC_OK;
+}
+
+cgpc_status nn_cli_teacher_logits(const char *teacher, const char *dataset,
+                                  const struct nn_model *student, float **out,
+                                  struct cgpc_err *err)
+{
+    struct nn_model t;
+    struct nn_dataset ds;
+    struct nn_eval_opts eo = {0};
+    struct nn_eval_result r;
+    cgpc_status st;
+    memset(&ds, 0, sizeof ds);
+    *out = NULL;
+    if ((st = nn_model_load(teacher, &t, err)))
+        return st;
+    if (t.nclasses != student->nclasses) {
+        st = CGPC_FAIL(err, CGPC_ERR_ARG, "%s: the teacher has %d classes, the student %d",
+                       teacher, t.nclasses, student->nclasses);
+        goto out;
+    }
+    if ((st = nn_cli_load_dataset(dataset, NN_SPLIT_TRAIN, &ds, err)) ||
+        (st = nn_dataset_pad(&ds, t.in_h, t.in_w, err)))
+        goto out;
+    if (!(eo.logits = malloc((size_t)ds.n * (size_t)t.nclasses * sizeof *eo.logits))) {
+        st = CGPC_FAIL(err, CGPC_ERR_NOMEM, "teacher logits");
+        goto out;
+    }
+    if ((st = nn_eval(&t, &ds, &eo, &r, err)))
+        goto out;
+    fprintf(stderr, "cgpc train-model: teacher %s: train top1 %.4f on %d images\n", teacher,
+            r.top1, r.images);
+    *out = eo.logits;
+    eo.logits = NULL;
+out:
+    free(eo.logits);
+    nn_model_free(&t);
+    nn_dataset_free(&ds);
+    return st;
 }

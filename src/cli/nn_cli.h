@@ -12,6 +12,7 @@
 
 #include "../common/error.h"
 #include "../nn/dataset.h"
+#include "../nn/model.h"
 #include "../nn/train.h"
 
 cgpc_status nn_cli_resolve_dataset(const char *name, char *dir, size_t cap,
@@ -23,5 +24,12 @@ cgpc_status nn_cli_load_dataset(const char *name, enum nn_split split, struct nn
 
 /* "adam" or "sgd" (train-model and compress --optim); CGPC_ERR_ARG otherwise. */
 cgpc_status nn_cli_parse_optim(const char *s, enum nn_optim *out, struct cgpc_err *err);
+
+/* Distillation: the teacher model's logits on every image of `dataset`'s train split
+ * (padded to the teacher's input size), [n_images][classes], malloc'd into *out; says on
+ * stderr how the teacher scores on them. The teacher must have the student's class count. */
+cgpc_status nn_cli_teacher_logits(const char *teacher, const char *dataset,
+                                  const struct nn_model *student, float **out,
+                                  struct cgpc_err *err);
 
 #endif

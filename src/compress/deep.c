@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/parse.h"
 #include "compress/cmodel.h"
 #include "compress/prune.h"
 
@@ -237,4 +238,30 @@ out:
     free(cluster);
     free(cent);
     return st;
+}
+
+cgpc_status cpr_schedule_parse(const char *text, struct cpr_opts *o, struct cgpc_err *err)
+{
+    char buf[256], *save = NULL;
+    double steps[CPR_MAX_SCHEDULE];
+    int n = 0;
+    if (strlen(text) >= sizeof buf)
+        return CGPC_FAIL(err, CGPC_ERR_ARG, "'%.40s...': too long", text);
+    snprintf(buf, sizeof buf, "%s", text);
+    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (n == CPR_MAX_SCHEDULE)
+            return CGPC_FAIL(err, CGPC_ERR_ARG, "'%s': at most %d steps", text,
+                             CPR_MAX_SCHEDULE);
+        struct cgpc_err e = {0};
+        if (cgpc_parse_double(t, 0, 1, &steps[n], &e) != CGPC_OK)
+            return CGPC_FAIL(err, CGPC_ERR_ARG, "'%s': %s", t, e.msg);
+        if (n > 0 && steps[n] < steps[n - 1])
+            return CGPC_FAIL(err, CGPC_ERR_ARG, "'%s': fractions must not decrease", text);
+        n++;
+    }
+    if (n == 0)
+        return CGPC_FAIL(err, CGPC_ERR_ARG, "'%s': expected fractions like 0.5,0.8,1", text);
+    memcpy(o->schedule, steps, (size_t)n * sizeof *steps);
+    o->nschedule = n;
+    return CGPC_OK;
 }

@@ -47,6 +47,11 @@ struct cpr_opts {
 
 void cpr_opts_defaults(struct cpr_opts *o);
 
+/* --schedule text "0.5,0.75,0.9,1" into o->schedule/o->nschedule: 1..CPR_MAX_SCHEDULE
+ * fractions in [0, 1], not decreasing. CGPC_ERR_ARG (message names the bad step) otherwise;
+ * on failure o is unchanged. */
+cgpc_status cpr_schedule_parse(const char *text, struct cpr_opts *o, struct cgpc_err *err);
+
 /* Prune (schedule + fine-tuning), share (+ fine-tuning) the model in place. */
 cgpc_status cpr_compress(struct nn_model *m, const struct nn_dataset *train,
                          const struct cpr_opts *o, struct cgpc_err *err);

@@ -100,3 +100,20 @@ cgpc_status exp_model_tensors(const struct nn_model *m, struct exp_tensor **tens
     *n = count;
     return CGPC_OK;
 }
+
+cgpc_status exp_model_reference_bits(const struct nn_model *m, int int8, uint64_t *bits,
+                                     struct cgpc_err *err)
+{
+    struct storage_layer *layers = NULL;
+    struct storage_model sm;
+    int n = 0;
+    storage_model_init(&sm);
+    cgpc_status st = exp_model_storage_layers(m, &layers, &n, err);
+    if (!st)
+        st = int8 ? storage_reference_int8(layers, n, &sm, err)
+                  : storage_reference_float32(layers, n, &sm, err);
+    *bits = storage_model_total_bits(&sm);
+    storage_model_free(&sm);
+    free(layers);
+    return st;
+}

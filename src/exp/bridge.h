@@ -23,6 +23,11 @@ cgpc_status exp_model_energy_layers(const struct nn_model *m, struct energy_laye
 cgpc_status exp_model_storage_layers(const struct nn_model *m, struct storage_layer **layers,
                                      int *n, struct cgpc_err *err);
 
+/* Total stored bits of m's int8 reference (int8 != 0) or float32 reference, as
+ * storage_reference_int8 / storage_reference_float32 count them. */
+cgpc_status exp_model_reference_bits(const struct nn_model *m, int int8, uint64_t *bits,
+                                     struct cgpc_err *err);
+
 /* One exp_tensor per weight tensor ("<layer>.weight"), shapes [O, I/groups, KH, KW]
  * (linear: KH = KW = 1), in network order. */
 cgpc_status exp_model_tensors(const struct nn_model *m, struct exp_tensor **tensors, int *n,

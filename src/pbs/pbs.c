@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cgp/rundir.h"
 #include "common/fileio.h"
 #include "common/parse.h"
 
@@ -395,10 +396,10 @@ cgpc_status pbs_batch_status(const char *dir, const struct pbs_job *job, int b, 
     cgpc_status s = cgpc_read_file_max(path, PBS_MAX_FILE, &data, &len, err);
     if (s != CGPC_OK)
         return s;
-    char ckpt[4200], log[4200];
-    snprintf(ckpt, sizeof ckpt, "%s/batches/%d/out/checkpoint", dir, b);
+    char out[4200], log[4200];
+    snprintf(out, sizeof out, "%s/batches/%d/out", dir, b); /* the batch's run directory */
     snprintf(log, sizeof log, "%s/batches/%d/log", dir, b);
-    s = pbs_state_parse((char *)data, path, job, now, cgpc_path_exists(ckpt), st, err);
+    s = pbs_state_parse((char *)data, path, job, now, cgp_rundir_has_checkpoint(out), st, err);
     free(data);
     if (s == CGPC_OK && st->state == PBS_FAILED)
         tail_file(log, 5, st->log_tail, sizeof st->log_tail);
