@@ -1060,55 +1060,6 @@ void cgp_experiment_copy_path(char *buf, size_t cap, const char *dir)
 
 /* ---- merge ------------------------------------------------------------------------------------- */
 
-/* Raw bytes (no gunzip: statistics stay compressed). */
-static cgpc_status read_raw(const char *path, char **data, size_t *len, struct cgpc_err *err)
-{
-    *data = NULL;
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return CGPC_FAIL(err, CGPC_ERR_IO, "%s: cannot open", path);
-    cgpc_status st = CGPC_OK;
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        n += fread(buf + n, 1, cap - n - 1, fp);
-        if (n < cap - 1)
-            break;
-        char *grown = cap <= SIZE_MAX / 2 ? realloc(buf, cap * 2) : NULL;
-        if (!grown) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = grown;
-        cap *= 2;
-    }
-    if (!buf)
-        st = CGPC_FAIL(err, CGPC_ERR_NOMEM, "%s: out of memory", path);
-    else if (ferror(fp))
-        st = CGPC_FAIL(err, CGPC_ERR_IO, "%s: read error", path);
-    fclose(fp);
-    if (st != CGPC_OK) {
-        free(buf);
-        return st;
-    }
-    buf[n] = '\0';
-    *data = buf;
-    *len = n;
-    return CGPC_OK;
-}
-
-static cgpc_status copy_raw(const char *from, const char *to, struct cgpc_err *err)
-{
-    char *data;
-    size_t len;
-    cgpc_status st = read_raw(from, &data, &len, err);
-    if (st == CGPC_OK)
-        st = cgpc_write_file_atomic(to, data, len, err);
-    free(data);
-    return st;
-}
-
 /* One part's per-run files and its results rows (appended to *results). */
 static cgpc_status merge_part(const struct cgp_rundir_part *part, const char *out,
                               char **results, size_t *results_len, struct cgpc_err *err)
@@ -1123,7 +1074,7 @@ static cgpc_status merge_part(const struct cgp_rundir_part *part, const char *ou
         int r = cgp_rundir_run_of_file(e->d_name);
         if (r < part->first_run || r >= part->first_run + part->count)
             continue;
-        st = copy_raw(pathf(from, part->dir, "%s", e->d_name), pathf(to, out, "%s", e->d_name),
+        st = cgpc_copy_file_raw(pathf(from, part->dir, "%s", e->d_name), pathf(to, out, "%s", e->d_name),
                       err);
     }
     closedir(d);
@@ -1131,7 +1082,7 @@ static cgpc_status merge_part(const struct cgp_rundir_part *part, const char *ou
         return st;
     char *text;
     size_t len;
-    if ((st = read_raw(pathf(from, part->dir, "results.csv"), &text, &len, err)) != CGPC_OK)
+    if ((st = cgpc_read_file_raw(pathf(from, part->dir, "results.csv"), &text, &len, err)) != CGPC_OK)
         return st;
     size_t hl = strlen(CGP_RESULTS_HEADER);
     if (len < hl || memcmp(text, CGP_RESULTS_HEADER, hl)) {
@@ -1172,15 +1123,15 @@ cgpc_status cgp_rundir_merge(const struct cgp_rundir_part *parts, int n, const c
         pathf(from, parts[0].dir, "%s", cgp_rundir_shared_files[i]);
         if (!strcmp(cgp_rundir_shared_files[i], "slots.txt") && !cgpc_path_exists(from))
             continue;
-        s = copy_raw(from, pathf(to, out, "%s", cgp_rundir_shared_files[i]), err);
+        s = cgpc_copy_file_raw(from, pathf(to, out, "%s", cgp_rundir_shared_files[i]), err);
     }
     for (int b = 1; s == CGPC_OK && b < n; b++) {
         char *x = NULL, *y = NULL;
         size_t lx, ly;
         pathf(from, parts[0].dir, "model.txt");
         pathf(to, parts[b].dir, "model.txt");
-        if ((s = read_raw(from, &x, &lx, err)) == CGPC_OK &&
-            (s = read_raw(to, &y, &ly, err)) == CGPC_OK && strcmp(x, y))
+        if ((s = cgpc_read_file_raw(from, &x, &lx, err)) == CGPC_OK &&
+            (s = cgpc_read_file_raw(to, &y, &ly, err)) == CGPC_OK && strcmp(x, y))
             s = CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s differs from %s: the parts did not use the "
                           "same model file", to, from);
         free(x);

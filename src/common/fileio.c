@@ -241,3 +241,51 @@ int cgpc_path_exists(const char *path)
     struct stat sb;
     return stat(path, &sb) == 0;
 }
+
+cgpc_status cgpc_read_file_raw(const char *path, char **data, size_t *len, struct cgpc_err *err)
+{
+    *data = NULL;
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return CGPC_FAIL(err, CGPC_ERR_IO, "%s: cannot open", path);
+    cgpc_status st = CGPC_OK;
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        n += fread(buf + n, 1, cap - n - 1, fp);
+        if (n < cap - 1)
+            break;
+        char *grown = cap <= SIZE_MAX / 2 ? realloc(buf, cap * 2) : NULL;
+        if (!grown) {
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        buf = grown;
+        cap *= 2;
+    }
+    if (!buf)
+        st = CGPC_FAIL(err, CGPC_ERR_NOMEM, "%s: out of memory", path);
+    else if (ferror(fp))
+        st = CGPC_FAIL(err, CGPC_ERR_IO, "%s: read error", path);
+    fclose(fp);
+    if (st != CGPC_OK) {
+        free(buf);
+        return st;
+    }
+    buf[n] = '\0';
+    *data = buf;
+    *len = n;
+    return CGPC_OK;
+}
+
+cgpc_status cgpc_copy_file_raw(const char *from, const char *to, struct cgpc_err *err)
+{
+    char *data;
+    size_t len;
+    cgpc_status st = cgpc_read_file_raw(from, &data, &len, err);
+    if (st == CGPC_OK)
+        st = cgpc_write_file_atomic(to, data, len, err);
+    free(data);
+    return st;
+}

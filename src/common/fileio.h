@@ -53,6 +53,12 @@ cgpc_status cgpc_read_file(const char *path, unsigned char **data, size_t *len,
 cgpc_status cgpc_read_file_max(const char *path, size_t max, unsigned char **data, size_t *len,
                                struct cgpc_err *err);
 
+/* A file's bytes as they are on disk (no gunzip: a copied .gz stays compressed), NUL-terminated
+ * (*len excludes the NUL), malloc'd into *data. */
+cgpc_status cgpc_read_file_raw(const char *path, char **data, size_t *len, struct cgpc_err *err);
+/* Copy `from` to `to` byte for byte, atomically (temp file + rename). */
+cgpc_status cgpc_copy_file_raw(const char *from, const char *to, struct cgpc_err *err);
+
 /* mkdir -p; succeeds if the directory already exists. */
 cgpc_status cgpc_mkdirs(const char *path, struct cgpc_err *err);
 

@@ -16,55 +16,6 @@
 
 /* ---- small file helpers -------------------------------------------------------------------- */
 
-/* Raw bytes of a file (no gunzip: statistics stay compressed), NUL-terminated. */
-static cgpc_status read_raw(const char *path, char **data, size_t *len, struct cgpc_err *err)
-{
-    *data = NULL;
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return CGPC_FAIL(err, CGPC_ERR_IO, "%s: cannot open", path);
-    cgpc_status st = CGPC_OK;
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        n += fread(buf + n, 1, cap - n - 1, fp);
-        if (n < cap - 1)
-            break;
-        char *grown = realloc(buf, cap * 2);
-        if (!grown) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = grown;
-        cap *= 2;
-    }
-    if (!buf)
-        st = CGPC_FAIL(err, CGPC_ERR_NOMEM, "%s: out of memory", path);
-    else if (ferror(fp))
-        st = CGPC_FAIL(err, CGPC_ERR_IO, "%s: read error", path);
-    fclose(fp);
-    if (st != CGPC_OK) {
-        free(buf);
-        return st;
-    }
-    buf[n] = '\0';
-    *data = buf;
-    *len = n;
-    return CGPC_OK;
-}
-
-static cgpc_status copy_file(const char *from, const char *to, struct cgpc_err *err)
-{
-    char *data;
-    size_t len;
-    cgpc_status st = read_raw(from, &data, &len, err);
-    if (st == CGPC_OK)
-        st = cgpc_write_file_atomic(to, data, len, err);
-    free(data);
-    return st;
-}
-
 static cgpc_status write_text(const char *path, const char *text, int executable,
                               struct cgpc_err *err)
 {
@@ -82,7 +33,7 @@ static cgpc_status log_submission(const char *dir, const char *batches, const ch
     snprintf(path, sizeof path, "%s/submissions.log", dir);
     char *old = NULL;
     size_t len = 0;
-    if (cgpc_path_exists(path) && read_raw(path, &old, &len, err) != CGPC_OK)
+    if (cgpc_path_exists(path) && cgpc_read_file_raw(path, &old, &len, err) != CGPC_OK)
         return err ? err->code : CGPC_ERR_IO;
     char stamp[32];
     time_t now = time(NULL);
@@ -262,7 +213,7 @@ cgpc_status pbs_dir_check(const char *dir, const struct pbs_job *job, const char
     snprintf(path, sizeof path, "%s/experiment.exp", dir);
     char *old_exp = NULL;
     size_t len;
-    if (read_raw(path, &old_exp, &len, NULL) == CGPC_OK && pbs_job_equal(&old, job) &&
+    if (cgpc_read_file_raw(path, &old_exp, &len, NULL) == CGPC_OK && pbs_job_equal(&old, job) &&
         !strcmp(old_exp, experiment))
         *same = 1;
     free(old_exp);
@@ -313,7 +264,7 @@ cgpc_status pbs_dir_write(const char *dir, const struct pbs_job *job,
         st = write_text(path, out[i].text, out[i].exec, err);
     }
     snprintf(path, sizeof path, "%s/run-batch.sh", dir);
-    if (st == CGPC_OK && (st = copy_file(files->run_batch_path, path, err)) == CGPC_OK &&
+    if (st == CGPC_OK && (st = cgpc_copy_file_raw(files->run_batch_path, path, err)) == CGPC_OK &&
         chmod(path, 0755))
         st = CGPC_FAIL(err, CGPC_ERR_IO, "%s: chmod failed", path);
     if (st == CGPC_OK)
@@ -362,7 +313,7 @@ cgpc_status pbs_resubmit(const struct pbs_scheduler *s, const char *dir, struct 
     char path[4300];
     snprintf(path, sizeof path, "%s/job.sh", dir);
     size_t len;
-    if ((st = need_qsub(s, err)) != CGPC_OK || (st = read_raw(path, &script, &len, err)) != CGPC_OK)
+    if ((st = need_qsub(s, err)) != CGPC_OK || (st = cgpc_read_file_raw(path, &script, &len, err)) != CGPC_OK)
         goto out;
     snprintf(path, sizeof path, "%s/resubmit", dir);
     if ((st = cgpc_mkdirs(path, err)) != CGPC_OK)
