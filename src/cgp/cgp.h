@@ -200,6 +200,13 @@ cgpc_status cgp_genome_load(struct cgp_genome *g, const char *path, struct cgpc_
 char *cgp_circuit_token(const struct cgp_genome *g, const int32_t *order, int n_active);
 cgpc_status cgp_circuit_token_parse(const char *token, int n_inputs, struct cgp_genome *g,
                                     struct cgpc_err *err);
+/* A genome of one row with one node per column (full connectivity) from a node list in
+ * topological order: nodes[k] reads sources in compact numbering (< n_inputs: primary input,
+ * n_inputs + j: node j < k), outs[n_outs] likewise; the function set is ops[n_ops] (node arity
+ * 4 when one of them takes 4 inputs, else 2). Checked by cgp_genome_check; n_nodes >= 1. */
+cgpc_status cgp_genome_from_nodes(const struct energy_node *nodes, int n_nodes, int n_inputs,
+                                  const int32_t *outs, int n_outs, const int32_t *ops, int n_ops,
+                                  struct cgp_genome *g, struct cgpc_err *err);
 
 /* ---- kernels: operator semantics, decoding, evaluation ----------------------------------- */
 

@@ -34,10 +34,6 @@ char *cgp_circuit_token(const struct cgp_genome *g, const int32_t *order, int n_
 }
 
 /* One parsed node: operator and sources (inputs 0..n_inputs-1, node k as n_inputs + k). */
-struct token_node {
-    int op, in[CGPC_OP_MAX_ARITY];
-};
-
 /* "i3" -> 3; "n12" -> n_inputs + position of the node named 12 among the first n_nodes. */
 static int token_source(const char *s, size_t len, int n_inputs, const int64_t *names,
                         int n_nodes)
@@ -85,10 +81,10 @@ cgpc_status cgp_circuit_token_parse(const char *token, int n_inputs, struct cgp_
     size_t cap = 1;
     for (size_t i = 0; i < len; i++)
         cap += token[i] == ';' || token[i] == ',';
-    struct token_node *nodes = calloc(cap, sizeof *nodes);
+    struct energy_node *nodes = calloc(cap, sizeof *nodes);
     int64_t *names = calloc(cap, sizeof *names);
     int32_t *outs = calloc(cap, sizeof *outs), ops[CGPC_OP_COUNT];
-    int n_nodes = 0, n_outs = -1, arity = 2, n_ops = 0, seen_op[CGPC_OP_COUNT] = {0};
+    int n_nodes = 0, n_outs = -1, n_ops = 0, seen_op[CGPC_OP_COUNT] = {0};
     cgpc_status st = CGPC_OK;
     if (!nodes || !names || !outs)
         TOKEN_FAIL("circuit: out of memory");
@@ -112,7 +108,7 @@ cgpc_status cgp_circuit_token_parse(const char *token, int n_inputs, struct cgp_
             opname[open - eq - 1] = '\0';
             memcpy(num, p + 1, (size_t)(eq - p - 1));
             num[eq - p - 1] = '\0';
-            struct token_node *nd = &nodes[n_nodes];
+            struct energy_node *nd = &nodes[n_nodes];
             int64_t name;
             nd->op = cgpc_op_from_name(opname);
             if (nd->op < 0 || cgpc_parse_i64(num, 0, INT32_MAX, &name, NULL) != CGPC_OK)
@@ -128,7 +124,6 @@ cgpc_status cgp_circuit_token_parse(const char *token, int n_inputs, struct cgp_
                            (int)(n > 80 ? 80 : n), p);
             for (int j = 0; j < got; j++)
                 nd->in[j] = in[j];
-            arity = got > arity ? got : arity;
             if (!seen_op[nd->op]++)
                 ops[n_ops++] = nd->op;
             names[n_nodes++] = name;
@@ -142,13 +137,30 @@ cgpc_status cgp_circuit_token_parse(const char *token, int n_inputs, struct cgp_
         if (!seen_op[CGPC_OP_CONST0]++)
             ops[n_ops++] = CGPC_OP_CONST0;
     }
-    /* one row, one node per column, full connectivity: the nodes in token order */
+    st = cgp_genome_from_nodes(nodes, n_nodes, n_inputs, outs, n_outs, ops, n_ops, g, err);
+out:
+    free(nodes);
+    free(names);
+    free(outs);
+    return st;
+}
+
+cgpc_status cgp_genome_from_nodes(const struct energy_node *nodes, int n_nodes, int n_inputs,
+                                  const int32_t *outs, int n_outs, const int32_t *ops, int n_ops,
+                                  struct cgp_genome *g, struct cgpc_err *err)
+{
+    memset(g, 0, sizeof *g);
+    int arity = 2;
+    for (int i = 0; i < n_ops; i++)
+        arity = cgp_op_arity(ops[i]) > arity ? cgp_op_arity(ops[i]) : arity;
+    /* one row, one node per column, full connectivity: the nodes in the order given */
     struct cgp_shape shape;
     cgp_shape_make(&shape, 1, n_nodes, n_nodes, n_inputs, n_outs, arity);
     struct cgp_fset fset;
     cgp_fset_make(&fset, ops, n_ops);
-    if ((st = cgp_genome_init(g, &shape, &fset, err)) != CGPC_OK)
-        goto out;
+    cgpc_status st = cgp_genome_init(g, &shape, &fset, err);
+    if (st != CGPC_OK)
+        return st;
     for (int k = 0; k < n_nodes; k++) {
         int32_t *ng = g->genes + (size_t)k * (arity + 1);
         int used = cgp_op_arity(nodes[k].op);
@@ -157,13 +169,9 @@ cgpc_status cgp_circuit_token_parse(const char *token, int n_inputs, struct cgp_
         ng[arity] = nodes[k].op;
     }
     memcpy(g->genes + (size_t)n_nodes * (arity + 1), outs, (size_t)n_outs * sizeof *outs);
-    if ((st = cgp_genome_check(g, err)) != CGPC_OK)
+    if ((st = cgp_genome_check(g, err)) != CGPC_OK) {
         cgpc_err_prefix(err, "circuit");
-out:
-    if (st != CGPC_OK)
         cgp_genome_free(g);
-    free(nodes);
-    free(names);
-    free(outs);
+    }
     return st;
 }

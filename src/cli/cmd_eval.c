@@ -6,6 +6,7 @@
 
 #include "../common/fileio.h"
 #include "../common/parse.h"
+#include "../exp/resfile.h"
 #include "../nn/eval.h"
 #include "cli.h"
 #include "commands.h"
@@ -18,6 +19,7 @@ struct eval_opts {
     enum nn_split split;
     int limit;
     const char *logits;
+    const char *residual;
     int json;
 };
 
@@ -38,7 +40,13 @@ void cmd_eval_usage(FILE *out)
             "your own model' (tensor names, shapes, operators, metadata; a file declaring an\n"
             "activation, pooling or input size cgpc does not run is refused).\n\n"
             "options:\n"
-            "  --model FILE         model to evaluate, float or int8 (required)\n"
+            "  --model FILE         model to evaluate, float or int8 (required unless\n"
+            "                       --residual names it)\n"
+            "  --residual FILE      decode a residual-mode file (cgpc train, mode = residual):\n"
+            "                       its circuit and coded residual rebuild the selected weights of\n"
+            "                       the int8 --model (default: the model its experiment names),\n"
+            "                       checked against the file's checksum, then evaluate (default:\n"
+            "                       none)\n"
             "  --dataset NAME|DIR   mnist, fashion-mnist or an IDX directory (default: mnist)\n"
             "  --split S            train, val or test; val is the last 1,000 (MNIST) / 5,000\n"
             "                       (Fashion-MNIST) images of the train file and train is the\n"
@@ -51,7 +59,7 @@ void cmd_eval_usage(FILE *out)
 }
 
 enum { OPT_MODEL = CLI_OPT_FIRST_COMMAND_SPECIFIC, OPT_DATASET, OPT_SPLIT, OPT_LIMIT, OPT_LOGITS,
-       OPT_JSON };
+       OPT_JSON, OPT_RESIDUAL };
 
 static cgpc_status write_logits(const char *path, const float *lg, int n, int nc,
                                 struct cgpc_err *err)
@@ -102,6 +110,7 @@ int cmd_eval(int argc, char **argv)
         {"limit", required_argument, NULL, OPT_LIMIT},
         {"logits", required_argument, NULL, OPT_LOGITS},
         {"json", no_argument, NULL, OPT_JSON},
+        {"residual", required_argument, NULL, OPT_RESIDUAL},
         CLI_COMMON_LONG_OPTIONS,
         {NULL, 0, NULL, 0}};
     const char *cmd = "eval";
@@ -129,6 +138,7 @@ int cmd_eval(int argc, char **argv)
             break;
         case OPT_LOGITS: o.logits = optarg; break;
         case OPT_JSON: o.json = 1; break;
+        case OPT_RESIDUAL: o.residual = optarg; break;
         default:
             return cli_usage_error(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
         }
@@ -139,41 +149,59 @@ int cmd_eval(int argc, char **argv)
     }
     if (optind < argc)
         return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
-    if (!o.model)
+    if (!o.model && !o.residual)
         return cli_usage_error(cmd, "--model is required");
     cli_common_apply(&o.common);
 
     int rc = CLI_EXIT_FAILURE;
-    struct nn_model m;
+    struct nn_model m0, *mp = &m0;
     struct nn_dataset ds;
+    struct exp_setup setup;
+    struct exp_resid_file rf;
     float *logits = NULL;
     memset(&ds, 0, sizeof ds);
-    if (nn_model_load(o.model, &m, &err))
+    memset(&m0, 0, sizeof m0);
+    memset(&setup, 0, sizeof setup);
+    memset(&rf, 0, sizeof rf);
+    if (o.residual) {
+        int64_t written;
+        if (exp_resid_open(o.residual, o.model, &rf, &setup, &written, &err)) {
+            rc = cli_report(cmd, &err, 0);
+            goto out;
+        }
+        mp = &setup.model;
+        o.model = setup.model_path;
+        fprintf(stderr, "%s: rebuilt %lld weights (bound %d) from a %d-node circuit and the "
+                "coded residual: %llu stored bits (circuit %llu + residual %llu), checksum ok\n",
+                o.residual, (long long)written, rf.bound, rf.n_active,
+                (unsigned long long)(rf.circuit_bits + rf.residual_bits),
+                (unsigned long long)rf.circuit_bits, (unsigned long long)rf.residual_bits);
+    } else if (nn_model_load(o.model, &m0, &err))
         return cli_report(cmd, &err, 0);
     if (nn_cli_load_dataset(o.dataset, o.split, &ds, &err) ||
-        nn_dataset_pad(&ds, m.in_h, m.in_w, &err)) {
+        nn_dataset_pad(&ds, mp->in_h, mp->in_w, &err)) {
         rc = cli_report(cmd, &err, 0);
         goto out;
     }
     nn_dataset_truncate(&ds, o.limit);
     if (o.common.verbose)
-        print_layers(&m);
-    if (o.logits && !(logits = malloc((size_t)ds.n * m.nclasses * sizeof *logits))) {
+        print_layers(mp);
+    if (o.logits && !(logits = malloc((size_t)ds.n * mp->nclasses * sizeof *logits))) {
         cli_error(cmd, "logits", "out of memory");
         goto out;
     }
     struct nn_eval_opts eo = {0, logits};
     struct nn_eval_result res;
-    if (nn_eval(&m, &ds, &eo, &res, &err)) {
+    if (nn_eval(mp, &ds, &eo, &res, &err)) {
         rc = cli_report(cmd, &err, 0);
         goto out;
     }
-    if (o.logits && write_logits(o.logits, logits, res.images, m.nclasses, &err)) {
+    if (o.logits && write_logits(o.logits, logits, res.images, mp->nclasses, &err)) {
         rc = cli_report(cmd, &err, 0);
         goto out;
     }
     double ips = res.seconds > 0 ? res.images / res.seconds : 0;
-    const char *fmt = m.quantized ? "int8" : "float";
+    const char *fmt = mp->quantized ? "int8" : "float";
     if (o.json)
         printf("{\"top1\": %.6f, \"top5\": %.6f, \"loss\": %.6f, \"images\": %d, "
                "\"seconds\": %.6f, \"images_per_s\": %.1f, \"format\": \"%s\"}\n",
@@ -187,6 +215,8 @@ int cmd_eval(int argc, char **argv)
 out:
     free(logits);
     nn_dataset_free(&ds);
-    nn_model_free(&m);
+    nn_model_free(&m0);
+    exp_setup_free(&setup);
+    exp_resid_file_free(&rf);
     return rc;
 }

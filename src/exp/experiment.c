@@ -41,9 +41,9 @@ cgpc_status exp_file_fingerprint(const char *path, uint64_t *fp, struct cgpc_err
     cgpc_status st = cgpc_read_file(path, &data, &len, err);
     if (st != CGPC_OK)
         return st;
-    uint64_t h = 0xcbf29ce484222325ull;
+    uint64_t h = EXP_FNV1A64_INIT;
     for (size_t i = 0; i < len; i++)
-        h = (h ^ data[i]) * 0x100000001b3ull;
+        h = exp_fnv1a64_byte(h, data[i]);
     free(data);
     *fp = h;
     return CGPC_OK;

@@ -43,6 +43,13 @@ struct exp_setup {
 cgpc_status exp_resolve_path(const char *exp_file, const char *path, char *out, size_t cap,
                              struct cgpc_err *err);
 
+/* One byte into an FNV-1a 64 hash (start from EXP_FNV1A64_INIT). */
+#define EXP_FNV1A64_INIT 0xcbf29ce484222325ull
+static inline uint64_t exp_fnv1a64_byte(uint64_t h, uint8_t byte)
+{
+    return (h ^ byte) * 0x100000001b3ull;
+}
+
 /* FNV-1a 64 of a file's bytes (after gunzip if .gz). */
 cgpc_status exp_file_fingerprint(const char *path, uint64_t *fp, struct cgpc_err *err);
 

@@ -14,6 +14,7 @@
 #include "energy/energy.h"
 #include "exp/config.h"
 #include "exp/metrics.h"
+#include "exp/resfile.h"
 #include "exp/select.h"
 #include "nn/dataset.h"
 #include "nn/model.h"
@@ -230,6 +231,33 @@ static int fuzz_chromosome(const uint8_t *data, size_t size)
     }
     cgp_genome_free(&g);
     free(text);
+    return 0;
+}
+
+/* A residual-mode file: parsed, its circuit evaluated on a small data set of its shape and the
+ * residual decoded from those predictions (the checksum usually fails: no crash is the test). */
+static int fuzz_residual(const uint8_t *data, size_t size)
+{
+    struct exp_resid_file f;
+    if (exp_resid_unpack(data, size, "fuzz.res", &f, &fuzz_err) != CGPC_OK)
+        return 0;
+    const struct cgp_shape *s = &f.circuit.shape;
+    struct cgp_dataset ds = {0};
+    int items = 3;
+    if (s->n_inputs <= 4096 && s->n_outputs <= 4096 && f.weights <= (uint64_t)s->n_outputs * items &&
+        cgp_dataset_init(&ds, s->n_inputs, s->n_outputs, items, NULL) == CGPC_OK) {
+        for (int i = 0; i < s->n_inputs; i++)
+            for (int d = 0; d < items; d++)
+                ds.in[(size_t)i * ds.stride + d] = (int8_t)(i * 37 + d * 101);
+        int8_t *out = malloc((size_t)s->n_outputs * items + 1);
+        int8_t *w = malloc((size_t)s->n_outputs * items + 1);
+        if (out && w && cgp_eval_reference(&f.circuit, &ds, out, &fuzz_err) == CGPC_OK)
+            exp_resid_rebuild(&f, out, w, &fuzz_err);
+        free(out);
+        free(w);
+    }
+    cgp_dataset_free(&ds);
+    exp_resid_file_free(&f);
     return 0;
 }
 
@@ -468,6 +496,7 @@ const struct fuzz_target fuzz_targets[] = {
     {"idx", fuzz_idx, "nn_dataset_parse_idx (images + labels IDX)"},
     {"cgp_data", fuzz_cgp_data, "cgp_dataset_parse (cgpc-data v1), value slots"},
     {"chromosome", fuzz_chromosome, "cgp_genome_parse + check, describe, reference eval"},
+    {"residual", fuzz_residual, "exp_resid_unpack (cgpc-residual file), circuit eval, rebuild"},
     {"gate_costs", fuzz_gate_costs, "energy_gate_table_parse"},
     {"memory", fuzz_memory, "energy_memory_parse"},
     {"experiment", fuzz_experiment, "exp_config_parse + validate, exp_select (selectors)"},
