@@ -360,7 +360,8 @@ static void write_table(FILE *fp, const char *nm, const char *what, const char *
         fprintf(fp, "0");
     for (int i = 0; i < items * per; i++)
         fprintf(fp, "%s%s%" PRId64, i ? "," : "", i % 16 == 0 ? "\n    " : " ",
-                want_offset ? (tensor[i] < 0 ? -1 : offset[i]) : (int64_t)tensor[i]);
+                want_offset ? (tensor[i] < 0 && tensor[i] != CGP_EXPORT_LITERAL ? -1 : offset[i])
+                            : (int64_t)tensor[i]);
     fprintf(fp, "\n};\n");
 }
 
@@ -400,7 +401,8 @@ cgpc_status cgp_export_c_weights(const struct cgp_genome *g, const struct cgp_ex
         fprintf(fp, "#define %s_%s_SIZE %" PRId64 " /* %s */\n", nm, id, w->tensor_sizes[t],
                 w->tensor_names[t]);
     }
-    /* tensor index -1: padding input (0) / output that is no weight (dropped) */
+    /* tensor index -1: padding input (0) / output that is no weight (dropped); -2: the input
+     * is the offset itself (a coordinate) */
     write_table(fp, nm, "in_tensor", "int16_t", w->n_items, w->n_inputs, w->in_tensor, NULL, 0);
     write_table(fp, nm, "in_offset", "int32_t", w->n_items, w->n_inputs, w->in_tensor,
                 w->in_offset, 1);
@@ -431,8 +433,9 @@ cgpc_status cgp_export_c_weights(const struct cgp_genome *g, const struct cgp_ex
     fprintf(fp, "    for (int d = 0; d < %d; d++) {\n", w->n_items);
     fprintf(fp, "        for (int i = 0; i < %d; i++) {\n"
                 "            int t = %s_in_tensor[d * %d + i];\n"
-                "            in[i] = t < 0 ? 0 : src[t][%s_in_offset[d * %d + i]];\n"
-                "        }\n", s->n_inputs, nm, s->n_inputs, nm, s->n_inputs);
+                "            int32_t off = %s_in_offset[d * %d + i];\n"
+                "            in[i] = t >= 0 ? src[t][off] : t == %d ? (int8_t)off : 0;\n"
+                "        }\n", s->n_inputs, nm, s->n_inputs, nm, s->n_inputs, CGP_EXPORT_LITERAL);
     fprintf(fp, "        %s(in, out%s);\n", nm, a.uses_mux ? ", d" : "");
     fprintf(fp, "        for (int o = 0; o < %d; o++) {\n"
                 "            int t = %s_out_tensor[d * %d + o];\n"

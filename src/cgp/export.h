@@ -65,7 +65,9 @@ cgpc_status cgp_export_write(const struct cgp_genome *g, enum cgp_export_format 
 
 /* Where a circuit's inputs and outputs sit in a model's weight tensors, per data item (one
  * circuit evaluation each): tensor index and flat offset, tensor -1 for a padding input (0) or
- * an output that is no weight (don't-care padding, literal). */
+ * an output that is no weight (don't-care padding, literal), tensor CGP_EXPORT_LITERAL for an
+ * input whose value is the offset itself (a coordinate input, exp/coords.h). */
+#define CGP_EXPORT_LITERAL (-2)
 struct cgp_export_weights {
     int n_tensors;
     const char *const *tensor_names; /* e.g. "conv1.weight" (made into C identifiers) */

@@ -22,7 +22,7 @@ const struct exp_key_info exp_config_keys[] = {
     {"eval_limit", EXP_T_INT, "0", NULL, 0, 1e9, -1, "evaluate at most N images (0: all)"},
     {"layer", EXP_T_STRING, "", NULL, 0, 0, -1,
      "layer name substituted for {layer} in the selectors (cgpc train --all-layers sets it)"},
-    {"inputs", EXP_T_STRING, "none", NULL, 0, 0, -1, "selector of the weights kept as circuit inputs"},
+    {"inputs", EXP_T_STRING, "none", NULL, 0, 0, -1, "selector of the weights kept as circuit inputs, or coords (each weight's coordinates)"},
     {"outputs", EXP_T_STRING, "", NULL, 0, 0, -1, "selector of the weights the circuit must produce (required)"},
     {"items", EXP_T_CHOICE, "one", "one|kernel|layer", 0, 0, -1,
      "data items: one, one per kernel, or one per layer (multiplexed)"},

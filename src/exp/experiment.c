@@ -136,7 +136,9 @@ cgpc_status exp_setup_init(struct exp_setup *s, const struct exp_config *cfg,
         goto fail;
     }
     for (size_t i = 0; i < n_in; i++)
-        in[i] = sel->inputs[i].kind == EXP_REF_WEIGHT ? code_at(s, &sel->inputs[i]) : 0;
+        in[i] = sel->inputs[i].kind == EXP_REF_WEIGHT  ? code_at(s, &sel->inputs[i])
+                : sel->inputs[i].kind == EXP_REF_COORD ? (int8_t)sel->inputs[i].offset
+                                                       : 0;
     for (size_t o = 0; o < n_out; o++) {
         const struct exp_ref *r = &sel->outputs[o];
         care[o] = r->kind != EXP_REF_DONT_CARE;

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exp/coords.h"
+
 void exp_ref_name(const struct exp_tensor *tensors, const struct exp_ref *r, char *buf,
                   size_t cap)
 {
@@ -12,6 +14,7 @@ void exp_ref_name(const struct exp_tensor *tensors, const struct exp_ref *r, cha
     case EXP_REF_ZERO: snprintf(buf, cap, "0 (padding)"); return;
     case EXP_REF_DONT_CARE: snprintf(buf, cap, "unused (don't care)"); return;
     case EXP_REF_LITERAL: snprintf(buf, cap, "value %" PRId64, r->offset); return;
+    case EXP_REF_COORD: snprintf(buf, cap, "%s", exp_coord_name(r->tensor)); return;
     default: break;
     }
     const struct exp_tensor *t = &tensors[r->tensor];
@@ -104,9 +107,9 @@ static void map_refs(const struct exp_ref *refs, size_t n, const int *compact, i
                      int64_t *offset)
 {
     for (size_t i = 0; i < n; i++) {
-        int w = refs[i].kind == EXP_REF_WEIGHT;
-        tensor[i] = w ? compact[refs[i].tensor] : -1;
-        offset[i] = w ? refs[i].offset : 0;
+        int w = refs[i].kind == EXP_REF_WEIGHT, c = refs[i].kind == EXP_REF_COORD;
+        tensor[i] = w ? compact[refs[i].tensor] : c ? CGP_EXPORT_LITERAL : -1;
+        offset[i] = w || c ? refs[i].offset : 0;
     }
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/parse.h"
+#include "exp/coords.h"
 
 /* One kernel-position mask etc. is at most this large: 11x11 kernels are plenty for LeNet-5
  * and MobileNetV2 (3x3, 5x5, 1x1). */
@@ -376,6 +377,15 @@ cgpc_status exp_select(const struct exp_tensor *tensors, int n_tensors, const ch
                        struct cgpc_err *err)
 {
     memset(sel, 0, sizeof *sel);
+    if (exp_selector_is_coords(inputs)) { /* one item per output weight (exp/coords.h) */
+        if (mode != EXP_ITEMS_ONE)
+            return CGPC_FAIL(err, CGPC_ERR_ARG, "inputs 'coords' makes one item per weight; "
+                             "leave items at 'one', not '%s'", exp_item_mode_name(mode));
+        cgpc_status st = exp_select(tensors, n_tensors, "none", outputs, EXP_ITEMS_ONE, sel, err);
+        if (st == CGPC_OK && (st = exp_coords_expand(tensors, n_tensors, sel, err)) != CGPC_OK)
+            exp_selection_free(sel);
+        return st;
+    }
     struct ref_list in = {0}, outl = {0};
     struct exp_ref *sorted_in = NULL;
     struct keyed *in_keyed = NULL, *out_keyed = NULL;

@@ -4,6 +4,9 @@
  * A selector is text (from an experiment file or the command line):
  *
  *   selector := "none" | term ("," term)*        (terms split on "," outside brackets)
+ *             | "coords"                          (inputs only: each output weight's own
+ *                                                  coordinates, one item per weight;
+ *                                                  see exp/coords.h)
  *   term     := TENSOR ["[" filter (";" filter)* "]"] [":" region]
  *             | "values=" LO ".." HI                  (literal int8 values, outputs only)
  *   filter   := ("out" | "in" | "pos") "=" list      (output channels, input channels,
@@ -44,7 +47,8 @@ struct exp_tensor {
     int out, in, kh, kw; /* [O, I, KH, KW]; linear layers: kh = kw = 1 */
 };
 
-enum { EXP_REF_WEIGHT = 0, EXP_REF_ZERO = 1, EXP_REF_DONT_CARE = 2, EXP_REF_LITERAL = 3 };
+enum { EXP_REF_WEIGHT = 0, EXP_REF_ZERO = 1, EXP_REF_DONT_CARE = 2, EXP_REF_LITERAL = 3,
+       EXP_REF_COORD = 4 /* a coordinate input (exp/coords.h): tensor = column, offset = value */ };
 
 /* One selected value: a weight (tensor index + flat offset), padding, or a literal. */
 struct exp_ref {

@@ -6,7 +6,8 @@
 #     10,000 random vectors;
 #   - an all_layers experiment circuit (layer items, multiplexed), Verilog, on its 2 items then
 #     200 random vectors;
-#   - a value-slot circuit of le_selector (no inputs, 2,550 outputs), on its item.
+#   - a value-slot circuit of le_selector (no inputs, 2,550 outputs), on its item;
+#   - a coordinate-input circuit of coords (conv2: 2,400 items of 4 coordinates).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/export_harness.bash"
 export_require_tools iverilog vvp cc
@@ -41,4 +42,11 @@ export_check_verilog "$chr" "$T/al_all.data" al
 chr=$(export_last_best "$T/le")
 export_check_verilog "$chr" "$T/le/data.txt" le
 export_check_c "$chr" "$T/le/data.txt" le
+
+# 4. a coordinate-input circuit: coords on conv2 (one item per weight, inputs o, i, ky, kx)
+"$CGPC" train experiments/coords.exp --layer conv2 --out "$T/co" --generations 300 --runs 1 \
+    --threads 1 >/dev/null 2>&1 || fail "train coords"
+chr=$(export_last_best "$T/co")
+export_check_verilog "$chr" "$T/co/data.txt" co
+export_check_c "$chr" "$T/co/data.txt" co
 echo "export_sim_exp: all exports equal cgpc"
