@@ -25,6 +25,7 @@
 #include "exp/sweep.h"
 #include "exp/summary.h"
 #include "exp/account.h"
+#include "exp/compare.h"
 
 /* LeNet-5's weight tensors, shapes as in the model. */
 static const struct exp_tensor lenet[] = {
@@ -567,6 +568,111 @@ static void account__tiny_model__circuit_slot_and_requant_rows_exact(void **stat
     exp_account_base_free(NULL);
 }
 
+/* The columns of a row of the tiny model that stores `bits` bits read as `read_pj`, with its
+ * 6 MAC pJ and nothing else, against the 110 pJ int8 baseline. */
+static void check_tiny_row(const struct exp_account *a, uint64_t bits, double read_pj)
+{
+    assert_int_equal(a->stored_bits, bits);
+    assert_pj(a->compression_vs_float32, 480.0 / (double)bits);
+    assert_pj(a->compression_vs_int8, 416.0 / (double)bits);
+    assert_pj(a->read_pj, read_pj);
+    assert_pj(a->mac_pj, 6);
+    assert_pj(a->circuit_pj, 0);
+    assert_pj(a->inference_pj, read_pj + 6);
+    assert_pj(a->baseline_pj, 110);
+    assert_pj(a->saving_pj, 110 - (read_pj + 6));
+    assert_pj(a->saving_pct, 100 * (110 - (read_pj + 6)) / 110);
+}
+
+/* Model files as rows (exp/compare.h) on the same tiny model: a hand-made 2-bit per-channel
+ * mid-rise layer and a hand-sized Deep-Compression layer, to the bit and picojoule. */
+static void compare__tiny_lowbit_and_deep__stored_bits_and_energy_exact(void **state)
+{
+    (void)state;
+    struct exp_account_base b;
+    struct nn_model m;
+    struct energy_gate_table t;
+    struct energy_memory mem;
+    struct exp_account a;
+    struct exp_compare c;
+    char text[96];
+    tiny_base(&b, &m, &t, &mem, STORAGE_DEPLOY_STORED);
+
+    /* low-bit: 12 codes x 2 bits = 24 bits (3 B), 3 mid-rise steps (96 bits, 12 B), 3 float32
+     * biases (96 bits, 12 B): 216 bits, 27 B = 54 pJ + 6 MAC pJ = 60 pJ, 50 pJ saved */
+    struct lowbit_model q;
+    memset(&q, 0, sizeof q);
+    q.n = 1;
+    q.layers[0] = (struct lowbit_layer){0, LOWBIT_KIND_MIDRISE, 2, 3, 1, 12, NULL, NULL, NULL, 3};
+    memset(&c, 0, sizeof c);
+    assert_int_equal(exp_compare_lowbit(&c, &q, &m, NULL), CGPC_OK);
+    assert_string_equal(c.method, "midrise-per-channel");
+    assert_int_equal(c.bits, 2);
+    exp_compare_describe(&c, text, sizeof text);
+    assert_string_equal(text, "midrise-per-channel, 2 bits");
+    assert_int_equal(exp_compare_account(&b, &c, &a, NULL), CGPC_OK);
+    check_tiny_row(&a, 216, 54);
+    assert_pj(a.saving_pj, 50);
+    assert_pj(a.replaced_sram_um2, 96 * 0.346); /* all 12 int8 codes are replaced */
+    storage_model_free(&c.parts);
+    /* the file's method metadata names it; a second width makes it mixed */
+    assert_int_equal(nn_model_set_meta(&m, "lowbit_method", "qat-midrise-per-channel", NULL),
+                     CGPC_OK);
+    q.n = 2;
+    q.layers[1] = q.layers[0];
+    q.layers[1].bits = 3;
+    assert_int_equal(exp_compare_lowbit(&c, &q, &m, NULL), CGPC_OK);
+    assert_string_equal(c.method, "mixed-qat-midrise-per-channel");
+    assert_int_equal(c.bits, 0);
+    exp_compare_describe(&c, text, sizeof text);
+    assert_string_equal(text, "mixed-qat-midrise-per-channel, mixed bits");
+    storage_model_free(&c.parts);
+
+    /* Deep Compression: 2 centroids (64 bits, 8 B), 4 Huffman-coded value codes (7 bits, 1 B),
+     * 5 relative indices of 2 bits (10 bits, 2 B), Huffman lengths of 2 symbols (10 bits, 2 B),
+     * 3 float32 biases (96 bits, 12 B), the layer header (64 bits, 8 B): 251 bits, 33 B =
+     * 66 pJ + 6 = 72 pJ, 38 pJ saved */
+    struct cpr_stats *ds = calloc(1, sizeof *ds);
+    assert_non_null(ds);
+    ds->nlayers = 1;
+    struct cpr_layer_stats *l = &ds->layers[0];
+    snprintf(l->name, sizeof l->name, "fc");
+    l->n = 12;
+    l->kept = 4;
+    l->sparse = 1;
+    l->r = 2;
+    l->k = 2;
+    l->value_code_bits = 1;
+    l->huffman = 1;
+    l->codes = 5;
+    l->value_codes = 4;
+    l->codebook_bits = 64;
+    l->value_bits = 7;
+    l->value_table_bits = 10;
+    l->index_bits = 10;
+    l->bias_bits = 96;
+    l->nbias = 3;
+    assert_int_equal(exp_compare_deep(&c, ds, NULL), CGPC_OK);
+    assert_string_equal(c.method, "deep");
+    assert_int_equal(c.bits, 1);
+    assert_int_equal(exp_compare_account(&b, &c, &a, NULL), CGPC_OK);
+    assert_int_equal(storage_model_kind_bits(&c.parts, STORAGE_ENTROPY_TABLE), 10);
+    check_tiny_row(&a, 251, 66);
+    assert_pj(a.inference_pj, 72);
+    assert_pj(a.saving_pj, 38);
+    /* batch 4 reads every part once per 4 images: 66 / 4 = 16.5 pJ + 6 MAC pJ */
+    struct exp_account_base b4;
+    assert_int_equal(exp_account_base_init(&b4, &m, &t, &mem, STORAGE_DEPLOY_STORED, 4, NULL),
+                     CGPC_OK);
+    assert_int_equal(exp_compare_account(&b4, &c, &a, NULL), CGPC_OK);
+    assert_int_equal(a.stored_bits, 251);
+    assert_pj(a.inference_pj, 22.5);
+    exp_account_base_free(&b4);
+    storage_model_free(&c.parts);
+    free(ds);
+    exp_account_base_free(&b);
+}
+
 static void requantize__two_widths__uniform_levels_over_range(void **state)
 {
     (void)state;
@@ -958,6 +1064,7 @@ int main(void)
         cmocka_unit_test(multiplex__all_layers_experiment__muxes_solve_per_layer_values),
         cmocka_unit_test(bridge__lenet5_layers_and_tensors),
         cmocka_unit_test(account__tiny_model__circuit_slot_and_requant_rows_exact),
+        cmocka_unit_test(compare__tiny_lowbit_and_deep__stored_bits_and_energy_exact),
         cmocka_unit_test(requantize__two_widths__uniform_levels_over_range),
         cmocka_unit_test(summary__three_runs__mean_std_and_t_interval),
         cmocka_unit_test(setup__data_set_holds_the_selected_codes),

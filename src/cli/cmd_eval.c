@@ -6,6 +6,7 @@
 
 #include "../common/fileio.h"
 #include "../common/parse.h"
+#include "../exp/compare.h"
 #include "../exp/resfile.h"
 #include "../nn/eval.h"
 #include "cli.h"
@@ -35,12 +36,13 @@ void cmd_eval_usage(FILE *out)
 {
     fprintf(out,
             "usage: cgpc eval --model FILE [options]\n\n"
-            "Evaluate a float or int8 model (safetensors) on a dataset split: top-1, top-5,\n"
+            "Evaluate a model (float, int8, low-bit or Deep Compression safetensors; low-bit\n"
+            "and Deep Compression weights are decoded to float) on a dataset split: top-1, top-5,\n"
             "mean cross-entropy loss, images/s. Your own PyTorch models: see README 'Bring\n"
             "your own model' (tensor names, shapes, operators, metadata; a file declaring an\n"
             "activation, pooling or input size cgpc does not run is refused).\n\n"
             "options:\n"
-            "  --model FILE         model to evaluate, float or int8 (required unless\n"
+            "  --model FILE         model to evaluate, any of the above (required unless\n"
             "                       --residual names it)\n"
             "  --residual FILE      decode a residual-mode file (cgpc train, mode = residual):\n"
             "                       its circuit and coded residual rebuild the selected weights of\n"
@@ -55,7 +57,10 @@ void cmd_eval_usage(FILE *out)
             "  --logits FILE        write one CSV row of logits per image, dataset order\n"
             "                       (default: none)\n"
             "  --json               print one JSON object with keys top1, top5, loss, images,\n"
-            "                       seconds, images_per_s, format (default: text line)\n" CLI_COMMON_USAGE);
+            "                       seconds, images_per_s, format (int8 or float: what is\n"
+            "                       computed), file_format (cgpc-float, cgpc-int8, cgpc-lowbit,\n"
+            "                       cgpc-deep, cgpc-residual), method and bits (as model-metrics\n"
+            "                       names them) (default: text line)\n" CLI_COMMON_USAGE);
 }
 
 enum { OPT_MODEL = CLI_OPT_FIRST_COMMAND_SPECIFIC, OPT_DATASET, OPT_SPLIT, OPT_LIMIT, OPT_LOGITS,
@@ -154,13 +159,14 @@ int cmd_eval(int argc, char **argv)
     cli_common_apply(&o.common);
 
     int rc = CLI_EXIT_FAILURE;
-    struct nn_model m0, *mp = &m0;
+    struct exp_compare mc; /* a model file, and for low-bit / Deep Compression files their method */
+    struct nn_model *mp = NULL;
     struct nn_dataset ds;
     struct exp_setup setup;
     struct exp_resid_file rf;
     float *logits = NULL;
     memset(&ds, 0, sizeof ds);
-    memset(&m0, 0, sizeof m0);
+    memset(&mc, 0, sizeof mc);
     memset(&setup, 0, sizeof setup);
     memset(&rf, 0, sizeof rf);
     if (o.residual) {
@@ -176,8 +182,11 @@ int cmd_eval(int argc, char **argv)
                 o.residual, (long long)written, rf.bound, rf.n_active,
                 (unsigned long long)(rf.circuit_bits + rf.residual_bits),
                 (unsigned long long)rf.circuit_bits, (unsigned long long)rf.residual_bits);
-    } else if (nn_model_load(o.model, &m0, &err))
+    } else if (exp_compare_open(&mc, o.model, &err)) {
         return cli_report(cmd, &err, 0);
+    } else {
+        mp = &mc.model;
+    }
     if (nn_cli_load_dataset(o.dataset, o.split, &ds, &err) ||
         nn_dataset_pad(&ds, mp->in_h, mp->in_w, &err)) {
         rc = cli_report(cmd, &err, 0);
@@ -201,21 +210,33 @@ int cmd_eval(int argc, char **argv)
         goto out;
     }
     double ips = res.seconds > 0 ? res.images / res.seconds : 0;
+    /* format: what is computed; the label names what is stored (low-bit: method and bits) */
     const char *fmt = mp->quantized ? "int8" : "float";
+    const char *file_format = o.residual ? "cgpc-residual" : mc.format;
+    char label[160];
+    if (!o.residual && (!strcmp(mc.format, "cgpc-lowbit") || !strcmp(mc.format, "cgpc-deep"))) {
+        char what[96];
+        exp_compare_describe(&mc, what, sizeof what);
+        snprintf(label, sizeof label, "%s %s; weights decoded to float", mc.format, what);
+    } else {
+        snprintf(label, sizeof label, "%s", fmt);
+    }
     if (o.json)
         printf("{\"top1\": %.6f, \"top5\": %.6f, \"loss\": %.6f, \"images\": %d, "
-               "\"seconds\": %.6f, \"images_per_s\": %.1f, \"format\": \"%s\"}\n",
-               res.top1, res.top5, res.loss, res.images, res.seconds, ips, fmt);
+               "\"seconds\": %.6f, \"images_per_s\": %.1f, \"format\": \"%s\", "
+               "\"file_format\": \"%s\", \"method\": \"%s\", \"bits\": %d}\n",
+               res.top1, res.top5, res.loss, res.images, res.seconds, ips, fmt, file_format,
+               o.residual ? "cgp-residual" : mc.method, o.residual ? 8 : mc.bits);
     else
         printf("%s (%s) on %s/%s: top1 %.4f  top5 %.4f  loss %.4f  images %d  %.3f s  "
                "%.0f images/s\n",
-               o.model, fmt, o.dataset, nn_split_name(o.split), res.top1,
+               o.model, label, o.dataset, nn_split_name(o.split), res.top1,
                res.top5, res.loss, res.images, res.seconds, ips);
     rc = CLI_EXIT_OK;
 out:
     free(logits);
     nn_dataset_free(&ds);
-    nn_model_free(&m0);
+    exp_compare_free(&mc);
     exp_setup_free(&setup);
     exp_resid_file_free(&rf);
     return rc;

@@ -2,7 +2,8 @@
  * bits, compression and energy per inference of the models rebuilt with the best evolved
  * circuits of `cgpc train` directories, beside the no-search reference (the same weights
  * re-quantized to 1..7 bits), as a table, CSV files (per row and summary over runs) and gnuplot
- * plots. */
+ * plots; model files (--compare: low-bit, Deep Compression, float32, int8) as rows of their own
+ * (model_metrics_compare.c). */
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -34,6 +35,7 @@ enum {
     OPT_DEPLOYMENT,
     OPT_BATCH,
     OPT_NO_REFERENCE,
+    OPT_COMPARE,
 };
 
 struct metrics_opts {
@@ -48,6 +50,8 @@ struct metrics_opts {
     enum storage_deployment deployment;
     int batch;
     int reference;
+    char **compare; /* model files measured as rows of their own (--compare, FILE arguments) */
+    int n_compare;
 };
 
 static void metrics_defaults(struct metrics_opts *o)
@@ -74,7 +78,7 @@ static void metrics_defaults(struct metrics_opts *o)
 void cmd_model_metrics_usage(FILE *out)
 {
     fprintf(out,
-            "usage: cgpc model-metrics DIR... [options]\n"
+            "usage: cgpc model-metrics [DIR...] [FILE...] [options]\n"
             "For the best circuits of every run and threshold in each 'cgpc train' directory,\n"
             "regenerate the weights, substitute them into the int8 model and measure top-1,\n"
             "top-5 and loss on the validation split (choose with it) and on the test split\n"
@@ -109,6 +113,9 @@ void cmd_model_metrics_usage(FILE *out)
             "  --batch B           images per batch: every stored part is read once per batch\n"
             "                      (default: 1)\n"
             "  --no-reference      leave out the re-quantization reference rows (default: off)\n"
+            "  --compare FILE      (repeatable, or FILE as an argument) one row and plot series\n"
+            "                      per model file: float32, int8, low-bit or Deep Compression,\n"
+            "                      same accounting; data: --dataset, else the file's (default: none)\n"
             CLI_COMMON_USAGE);
 }
 
@@ -125,6 +132,7 @@ static int parse_metrics(struct metrics_opts *o, int argc, char **argv, int *fir
         {"deployment", required_argument, NULL, OPT_DEPLOYMENT},
         {"batch", required_argument, NULL, OPT_BATCH},
         {"no-reference", no_argument, NULL, OPT_NO_REFERENCE},
+        {"compare", required_argument, NULL, OPT_COMPARE},
         CLI_COMMON_LONG_OPTIONS,
         {NULL, 0, NULL, 0},
     };
@@ -160,14 +168,15 @@ static int parse_metrics(struct metrics_opts *o, int argc, char **argv, int *fir
                 return cli_usage_error("model-metrics", "--batch: %s", err.msg);
             break;
         case OPT_NO_REFERENCE: o->reference = 0; break;
+        case OPT_COMPARE: o->compare[o->n_compare++] = optarg; break;
         case ':': return cli_usage_error("model-metrics", "%s needs a value", argv[optind - 1]);
         default: return cli_usage_error("model-metrics", "unknown option '%s'", argv[optind - 1]);
         }
     }
     if (o->common.help)
         return 0;
-    if (optind >= argc)
-        return cli_usage_error("model-metrics", "give at least one 'cgpc train' directory");
+    if (optind >= argc && !o->n_compare)
+        return cli_usage_error("model-metrics", "give a 'cgpc train' directory or a model file");
     *first_dir = optind;
     return 0;
 }
@@ -185,7 +194,7 @@ static int on_row(void *user, const struct exp_metrics_row *r)
     int req = strcmp(r->method, "requant") == 0;
     if (k->n_rows == 0)
         print_header();
-    char method[16], run[16];
+    char method[56], run[16];
     if (req)
         snprintf(method, sizeof method, "requant%d", r->bits);
     else
@@ -238,10 +247,11 @@ static int on_row(void *user, const struct exp_metrics_row *r)
 }
 
 
-int cmd_model_metrics(int argc, char **argv)
+static int model_metrics_main(int argc, char **argv, char **compare)
 {
     struct metrics_opts o;
     metrics_defaults(&o);
+    o.compare = compare;
     int first_dir = 0;
     int rc = parse_metrics(&o, argc, argv, &first_dir);
     if (rc)
@@ -269,7 +279,7 @@ int cmd_model_metrics(int argc, char **argv)
     char pareto_path[4200] = "";
     FILE *pareto = NULL;
     int n_blocks = 0;
-    struct nn_dataset val = {0}, test = {0};
+    struct mm_splits sp = {0}; /* cached by name and input size across directories and files */
     rc = CLI_EXIT_OK;
     if (o.out) {
         if (cgpc_atomic_open(&csv, o.out, &err) != CGPC_OK)
@@ -292,13 +302,12 @@ int cmd_model_metrics(int argc, char **argv)
     }
     /* A directory holding train directories (cgpc train --all-layers) stands for those, in
      * name order (cgp_rundir_list). */
-    if (cgp_rundir_list(argv + first_dir, argc - first_dir, &dirs, &n_dirs_total, &err) !=
-        CGPC_OK) {
+    int n_args = model_metrics_take_files(argv + first_dir, argc - first_dir, o.compare,
+                                          &o.n_compare);
+    if (cgp_rundir_list(argv + first_dir, n_args, &dirs, &n_dirs_total, &err) != CGPC_OK) {
         rc = cli_report("model-metrics", &err, 0);
         goto out;
     }
-    /* datasets are cached by name and input size across directories */
-    char loaded_name[4096] = "";
     struct cgpc_dir_lock lock = {0}; /* a reader's shared lock on the directory being read */
     for (int i = 0; i < n_dirs_total; i++) {
         struct exp_metrics_dir md;
@@ -310,20 +319,10 @@ int cmd_model_metrics(int argc, char **argv)
         }
         const char *name = o.dataset ? o.dataset : exp_config_str(&md.setup.cfg, "dataset");
         const struct nn_model *model = &md.setup.model;
-        if (strcmp(name, loaded_name) || val.rows != model->in_h || val.cols != model->in_w) {
-            nn_dataset_free(&val);
-            nn_dataset_free(&test);
-            /* models take inputs of their own size: 28x28 images are zero-padded for
-             * MobileNetV2's 32x32, as in its training and evaluation */
-            if (nn_cli_load_dataset(name, NN_SPLIT_VAL, &val, &err) != CGPC_OK ||
-                nn_cli_load_dataset(name, NN_SPLIT_TEST, &test, &err) != CGPC_OK ||
-                nn_dataset_pad(&val, model->in_h, model->in_w, &err) != CGPC_OK ||
-                nn_dataset_pad(&test, model->in_h, model->in_w, &err) != CGPC_OK) {
-                exp_metrics_close(&md);
-                rc = cli_report("model-metrics", &err, 0);
-                break;
-            }
-            snprintf(loaded_name, sizeof loaded_name, "%s", name);
+        if (model_metrics_splits(&sp, name, model->in_h, model->in_w, &err) != CGPC_OK) {
+            exp_metrics_close(&md);
+            rc = cli_report("model-metrics", &err, 0);
+            break;
         }
         struct exp_metrics_opts mo = {
             o.top,
@@ -337,7 +336,7 @@ int cmd_model_metrics(int argc, char **argv)
         sink.dir = dirs[i];
         const char *slash = strrchr(md.setup.model_path, '/');
         sink.model = slash ? slash + 1 : md.setup.model_path;
-        cgpc_status st = exp_metrics_measure(&md, &val, &test, &mo, on_row, &sink, &err);
+        cgpc_status st = exp_metrics_measure(&md, &sp.val, &sp.test, &mo, on_row, &sink, &err);
         if (pareto) {
             model_metrics_append_pareto(pareto, dirs[i], exp_config_str(&md.setup.cfg, "name"));
             n_blocks += 1;
@@ -358,8 +357,12 @@ int cmd_model_metrics(int argc, char **argv)
         }
     }
     cgpc_dir_unlock(&lock);
-    nn_dataset_free(&val);
-    nn_dataset_free(&test);
+    if (rc == CLI_EXIT_OK && o.n_compare) {
+        struct exp_metrics_opts mo = {1, o.limit, 0, &gates, &memory, o.deployment,
+                                      (unsigned)o.batch};
+        rc = model_metrics_compare(o.compare, o.n_compare, o.dataset, &mo, &sink, &sp, on_row);
+    }
+    model_metrics_splits_free(&sp);
     if (rc == CLI_EXIT_OK && o.out) {
         char path[4200];
         size_t n = strlen(o.out);
@@ -385,5 +388,13 @@ out:
         rc = model_metrics_write_plots(o.plot, &sink, pareto_path, n_blocks);
     free(sink.rows);
     exp_summary_free(&sink.summary);
+    return rc;
+}
+
+int cmd_model_metrics(int argc, char **argv)
+{
+    char **compare = calloc((size_t)argc + 1, sizeof *compare);
+    int rc = compare ? model_metrics_main(argc, argv, compare) : CLI_EXIT_FAILURE;
+    free(compare);
     return rc;
 }

@@ -7,6 +7,7 @@
 
 #include "exp/metrics.h"
 #include "exp/summary.h"
+#include "nn/dataset.h"
 
 struct metrics_opts;
 
@@ -27,6 +28,30 @@ struct row_sink {
     struct exp_summary summary;
     int failed;          /* out of memory while keeping rows */
 };
+
+/* The validation and test splits of data set `name` padded to h x w (models take inputs of
+ * their own size: 28x28 images are zero-padded for MobileNetV2's 32x32), kept across calls
+ * while the name and size stay the same. Zero-initialise; free with model_metrics_splits_free. */
+struct mm_splits {
+    char name[4096];
+    struct nn_dataset val, test;
+};
+cgpc_status model_metrics_splits(struct mm_splits *sp, const char *name, int h, int w,
+                                 struct cgpc_err *err);
+void model_metrics_splits_free(struct mm_splits *sp);
+
+/* One row per model file (exp/compare.h: float32, int8, cgpc-lowbit, cgpc-deep) passed to
+ * row(sink): data set `dataset`, else the file's 'dataset' metadata; the options' limit
+ * (<= 0: all images), memory, deployment and batch. A label already taken by an earlier row
+ * becomes the file's path. Returns a CLI exit code (messages printed). */
+int model_metrics_compare(char *const *files, int n, const char *dataset,
+                          const struct exp_metrics_opts *mo, struct row_sink *sink,
+                          struct mm_splits *sp,
+                          int (*row)(void *user, const struct exp_metrics_row *r));
+
+/* Move the regular files among args[0..n) to files[*n_files...] (model files to compare),
+ * keeping the rest (train directories) in order at the front; returns how many remain. */
+int model_metrics_take_files(char **args, int n, char **files, int *n_files);
 
 /* Append DIR's Pareto fronts (DIR/pareto.<run>.csv) to `out`, one data block per run titled
  * "<name> run <r>". */

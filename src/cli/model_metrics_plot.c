@@ -45,7 +45,7 @@ struct plot_state {
     FILE *dat;
     int n_series;
     char (*titles)[256];
-    int *style; /* 0 run, 1 unreached, 2 mean with error bars, 3 reference */
+    int *style; /* 0 run, 1 unreached, 2 mean with error bars, 3 reference, 4 model file */
     int *color; /* experiment index: one colour per experiment */
     int cap;
     int experiment; /* of the series being added */
@@ -97,6 +97,12 @@ static void series_end(struct plot_state *p)
     fprintf(p->dat, "\n\n");
 }
 
+/* A row of a model file (--compare): neither a circuit nor the re-quantization reference. */
+static int file_row(const struct exp_metrics_row *r)
+{
+    return strcmp(r->method, "cgp") && strcmp(r->method, "requant");
+}
+
 /* One experiment's series: per run, its unreached thresholds, the mean over runs, the
  * reference. Returns nonzero on allocation failure. */
 static int experiment_series(struct plot_state *p, const struct row_sink *k, const char *exp)
@@ -111,12 +117,22 @@ static int experiment_series(struct plot_state *p, const struct row_sink *k, con
         if (strcmp(r->method, "cgp") == 0) {
             max_run = r->run > max_run ? r->run : max_run;
             any_unreached |= !r->reached;
-        } else {
+        } else if (!file_row(r)) {
             any_ref = 1;
         }
     }
     if (!first)
         return 0;
+    for (int i = 0; i < k->n_rows; i++) { /* model files: one series each, named by the file */
+        const struct exp_metrics_row *r = &k->rows[i].r;
+        if (strcmp(r->experiment, exp) || !file_row(r))
+            continue;
+        if (r->bits ? series_begin(p, 4, "%s: %s, %d bits (model file)", exp, r->method, r->bits)
+                    : series_begin(p, 4, "%s: %s, mixed bits (model file)", exp, r->method))
+            return 1;
+        series_point(p, r, r->test.top1, 0);
+        series_end(p);
+    }
     const char *layers = first->layers;
     for (int run = 0; run <= max_run; run++) {
         int started = 0;
@@ -177,6 +193,7 @@ static const char *const series_style[] = {
     "with points pt 6 ps 2.2 lw 2",
     "with yerrorlines pt 5 ps 1 lw 3",
     "with linespoints pt 9 ps 1.2 dt 3 lw 2",
+    "with points pt 13 ps 2 lw 2",
 };
 
 /* One colour per experiment (runs, mean and reference alike); unreached marks are red. */
@@ -206,14 +223,14 @@ static void plot_clauses(FILE *gp, const struct plot_state *p, const char *dat, 
         int seen = 0;
         for (int j = 0; j < i && !seen; j++)
             seen = strcmp(k->rows[j].model, k->rows[i].model) == 0;
-        if (seen)
+        if (seen || isnan(k->rows[i].r.baseline_test.top1)) /* model files: no baseline */
             continue;
         fprintf(gp, "%s \\\n  %.17g with lines dt 2 lw 2 title 'baseline %s (test top-1 %.4f)'",
                 n++ ? "," : "", k->rows[i].r.baseline_test.top1, k->rows[i].model,
                 k->rows[i].r.baseline_test.top1);
     }
-    if (!n)
-        fprintf(gp, " NaN notitle");
+    if (!n) /* nothing to draw (model files have no threshold): an empty frame */
+        fprintf(gp, " [1:2] [0:1] NaN notitle");
     fprintf(gp, "\n");
 }
 
@@ -275,7 +292,8 @@ int model_metrics_write_plots(const char *plot_dir, const struct row_sink *k,
                         "columnhead(1)\n",
                     n_blocks - 1, pareto_path);
         else
-            fprintf(gp, "set label 'no Pareto data' at graph 0.4,0.5\nplot NaN notitle\n");
+            fprintf(gp, "set label 'no Pareto data' at graph 0.4,0.5\nplot [1:2] [0:1] NaN "
+                        "notitle\n");
         fprintf(gp, "unset label\n");
     }
     fclose(gp);

@@ -736,3 +736,18 @@ cgpc_status cpr_storage_account_model(const struct nn_model *m, struct storage_m
     free(s);
     return st;
 }
+
+cgpc_status cpr_file_stats(const struct nn_st_file *st, const struct nn_model *m,
+                           struct cpr_stats *s, struct cgpc_err *err)
+{
+    int huffman = 0;
+    for (int i = 0; i < st->ntensors && !huffman; i++) {
+        const struct nn_st_tensor *t = &st->tensors[i];
+        int64_t h[8];
+        if (!ends_with(t->name, ".weight.header") || t->dtype != NN_DT_I64 || t->numel != 8)
+            continue;
+        memcpy(h, t->data, sizeof h);
+        huffman = h[3] != 0;
+    }
+    return cpr_model_stats(m, huffman, s, err);
+}

@@ -104,6 +104,13 @@ cgpc_status cpr_storage_account(const struct cpr_stats *s, struct storage_model 
 cgpc_status cpr_storage_account_model(const struct nn_model *m, struct storage_model *out,
                                       struct cgpc_err *err);
 
+/* The stored sizes of a loaded cgpc-deep file: m (its decoded model, cpr_model_decode) sized
+ * again with the file's Huffman setting (on when any layer header has a Huffman-coded stream;
+ * the encoder is deterministic and the decoded model equals the encoded one, so these are the
+ * file's parts). */
+cgpc_status cpr_file_stats(const struct nn_st_file *st, const struct nn_model *m,
+                           struct cpr_stats *s, struct cgpc_err *err);
+
 /* 1 when a safetensors file's metadata says cgpc-deep. */
 int cpr_is_compressed(const struct nn_st_file *st);
 

@@ -57,6 +57,32 @@ int exp_account_layer(const struct exp_account_base *b, const char *name)
     return -1;
 }
 
+cgpc_status exp_account_storage(const struct exp_account_base *b, const struct storage_model *s,
+                                double compute_pj, uint64_t replaced, struct exp_account *out,
+                                struct cgpc_err *err)
+{
+    struct storage_energy e;
+    cgpc_status st = storage_energy_account(s, b->deployment, b->memory, b->gates, b->macs,
+                                            compute_pj, b->batch, &e, err);
+    if (st)
+        return st;
+    struct storage_comparison cmp;
+    storage_compare(&e, &b->baseline, b->float32_bits, b->int8_bits, &cmp);
+    out->stored_bits = cmp.stored_bits;
+    out->compression_vs_float32 = cmp.compression_vs_float32;
+    out->compression_vs_int8 = cmp.compression_vs_int8;
+    out->inference_pj = e.total_pj;
+    out->read_pj = e.read_pj;
+    out->mac_pj = e.mac_pj;
+    out->circuit_pj = e.circuit_pj;
+    out->baseline_pj = b->baseline.total_pj;
+    out->saving_pj = cmp.saving_pj;
+    out->saving_pct = cmp.saving_pct;
+    out->replaced_sram_um2 = storage_array_area_um2(STORAGE_ARRAY_SRAM, replaced * 8);
+    out->replaced_rom_um2 = storage_array_area_um2(STORAGE_ARRAY_ROM, replaced * 8);
+    return CGPC_OK;
+}
+
 cgpc_status exp_account_row(const struct exp_account_base *b, const struct exp_method *mth,
                             struct storage_model *model_out, struct exp_account *out,
                             struct cgpc_err *err)
@@ -102,30 +128,14 @@ cgpc_status exp_account_row(const struct exp_account_base *b, const struct exp_m
         st = storage_model_add_flags(&s, where, STORAGE_CIRCUIT, "circuit genes (active)", 1,
                                      mth->circuit_bits, logic, err);
     }
-    struct storage_energy e;
     double compute_pj = mth->circuit_pj + (double)mth->decode_macs * b->gates->mac.energy_pj;
     if (st == CGPC_OK)
-        st = storage_energy_account(&s, b->deployment, b->memory, b->gates, b->macs, compute_pj,
-                                    b->batch, &e, err);
+        st = exp_account_storage(b, &s, compute_pj, replaced_total, out, err);
     if (st) {
         storage_model_free(&s);
         return st;
     }
-    struct storage_comparison cmp;
-    storage_compare(&e, &b->baseline, b->float32_bits, b->int8_bits, &cmp);
-    out->stored_bits = cmp.stored_bits;
-    out->compression_vs_float32 = cmp.compression_vs_float32;
-    out->compression_vs_int8 = cmp.compression_vs_int8;
-    out->inference_pj = e.total_pj;
-    out->read_pj = e.read_pj;
-    out->mac_pj = e.mac_pj;
-    out->circuit_pj = e.circuit_pj;
-    out->baseline_pj = b->baseline.total_pj;
-    out->saving_pj = cmp.saving_pj;
-    out->saving_pct = cmp.saving_pct;
     out->circuit_area_um2 = mth->circuit_area_um2;
-    out->replaced_sram_um2 = storage_array_area_um2(STORAGE_ARRAY_SRAM, replaced_total * 8);
-    out->replaced_rom_um2 = storage_array_area_um2(STORAGE_ARRAY_ROM, replaced_total * 8);
     if (model_out)
         *model_out = s;
     else

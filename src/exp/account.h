@@ -78,6 +78,16 @@ cgpc_status exp_account_row(const struct exp_account_base *b, const struct exp_m
                             struct storage_model *model_out, struct exp_account *out,
                             struct cgpc_err *err);
 
+/* The columns of a row whose whole storage model is s (what exp_account_row computes after
+ * building one): stored bits, compression vs the base's float32 and int8 references, energy per
+ * inference (s read as the base's deployment, memory and batch say, the base's MACs, plus
+ * compute_pj) and saving vs the int8 reference; replaced_sram/rom_um2 for `replaced` int8 codes.
+ * Fields exp_account_row adds (circuit, index, codebook and decode bits, circuit area) are left
+ * as they are. */
+cgpc_status exp_account_storage(const struct exp_account_base *b, const struct storage_model *s,
+                                double compute_pj, uint64_t replaced, struct exp_account *out,
+                                struct cgpc_err *err);
+
 /* Uniform re-quantization of int8 values to `bits` (1..7) levels over their own range
  * [lo, hi]: q = round((v - lo) / step), step = (hi - lo) / (2^bits - 1); the value restored is
  * round(lo + q * step). n values in, n out (in == out allowed). */

@@ -42,7 +42,8 @@ void exp_metrics_close(struct exp_metrics_dir *md);
 struct exp_metrics_row {
     char experiment[96];
     char layers[96];         /* the layers whose weights are replaced, '+'-joined ("conv1") */
-    char method[16];         /* "cgp" or "requant" (the no-search reference) */
+    char method[48];         /* "cgp", "requant" (the no-search reference) or a model file's
+                              * method (exp/compare.h) */
     int bits;                /* requant: bits per re-quantized weight; cgp: 0 */
     int run;                 /* requant: -1 */
     double threshold;        /* per weight, int8 units, as in the experiment; requant: NaN */

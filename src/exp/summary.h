@@ -17,7 +17,7 @@ enum { EXP_SUM_VAL_TOP1, EXP_SUM_TEST_TOP1, EXP_SUM_SAVING_PCT, EXP_SUM_STORED_B
        EXP_SUM_COMPRESSION_INT8, EXP_SUM_INFERENCE_PJ, EXP_SUM_FIELDS };
 
 struct exp_summary_group {
-    char experiment[96], layers[96], method[16];
+    char experiment[96], layers[96], method[48];
     int bits;                /* requant width; 0 for cgp */
     double threshold;        /* per weight (cgp); NaN for requant */
     double baseline_val, baseline_test;
