@@ -10,7 +10,10 @@
 #        (sensitivity and tune evaluate hundreds of candidates: run them by hand), 20-60
 #        minutes on 2 shared cores with QAT_LIMIT=20000)
 #        env: CGPC=bin/cgpc OUT=runs/quant-<model> QAT_LIMIT=0 (0 = all training images)
-# Writes $OUT/table.md (the README table) and $OUT/table.csv; models and logs stay in $OUT.
+#        QAT_MODEL=F: take the QAT row from F, trained elsewhere with the same options (e.g. in
+#        parallel, on another core); the script waits until F exists (files are written by rename)
+# Writes $OUT/table.md (the README table) and $OUT/table.csv, and the same files as model-metrics
+# rows ($OUT/metrics.csv, plots in $OUT/plots); models and logs stay in $OUT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CGPC=${CGPC:-bin/cgpc}
@@ -53,6 +56,17 @@ q() { # method-label bits-label quantize-options...
     row "$label" "$bits" "$f"
 }
 
+qat() { # low-bit QAT from the float model into $OUT/qat.safetensors (or QAT_MODEL's file)
+    if [ -n "${QAT_MODEL:-}" ]; then
+        until [ -s "$QAT_MODEL" ]; do sleep 30; done
+        cp "$QAT_MODEL" "$OUT/qat.safetensors"
+        return
+    fi
+    "$CGPC" train-model --init $M --dataset $DS --epochs 0 --qat-bits $QAT_BITS \
+        --qat-per-channel --qat-epochs $QAT_EPOCHS --qat-lr $QAT_LR --limit "$QAT_LIMIT" \
+        --out "$OUT/qat.safetensors" > "$OUT/qat.log" 2>&1
+}
+
 # references: float32 and int8 energies from any low-bit file's JSON (same architecture)
 "$CGPC" quantize --model $M --calib-dataset $DS --method fp16 --out "$OUT/fp16.safetensors" > "$OUT/fp16.log"
 e1=$("$CGPC" energy --model "$OUT/fp16.safetensors" --memory dram --json)
@@ -66,9 +80,7 @@ row fp16 16 "$OUT/fp16.safetensors"
 if [ "$WHICH" = mobilenetv2 ]; then # the PTQ baselines and the QAT row only (see the usage)
     for b in 8 6 4; do q "midrise per-channel" $b --method midrise --bits $b --per-channel; done
     q "round normal per-channel" 4 --method round --landmarks normal --bits 4 --per-channel
-    "$CGPC" train-model --init $M --dataset $DS --epochs 0 --qat-bits $QAT_BITS \
-        --qat-per-channel --qat-epochs $QAT_EPOCHS --qat-lr $QAT_LR --limit "$QAT_LIMIT" \
-        --out "$OUT/qat.safetensors" > "$OUT/qat.log" 2>&1
+    qat
     row "QAT midrise per-channel ($QAT_EPOCHS epochs on $QAT_LIMIT images)" $QAT_BITS "$OUT/qat.safetensors"
 fi
 [ "$WHICH" = mobilenetv2 ] || {
@@ -96,9 +108,7 @@ row "mixed round-uniform per-channel ($(sed -n 's/^allocation within [0-9]* stor
     "$(sed -n 's/.*: \([0-9.]*\) bits\/weight.*/\1/p' "$OUT/mixed.log") avg" "$OUT/mixed.safetensors"
 
 # low-bit QAT from the float model
-"$CGPC" train-model --init $M --dataset $DS --epochs 0 --qat-bits $QAT_BITS --qat-per-channel \
-    --qat-epochs $QAT_EPOCHS --qat-lr $QAT_LR --limit "$QAT_LIMIT" \
-    --out "$OUT/qat.safetensors" > "$OUT/qat.log" 2>&1
+qat
 row "QAT midrise per-channel ($QAT_EPOCHS epochs)" $QAT_BITS "$OUT/qat.safetensors"
 
 # accuracy-aware tuning within 0.5 points
@@ -107,6 +117,10 @@ row "QAT midrise per-channel ($QAT_EPOCHS epochs)" $QAT_BITS "$OUT/qat.safetenso
 row "tune --max-drop 0.5 ($(sed -n 's/^best: \([^ ]* [^ ]*\) layer bits \([^:]*\):.*/\1 \2/p' "$OUT/tune.log" | tr , ' '))" \
     "$(sed -n 's/.*: \([0-9.]*\) bits\/weight.*/\1/p' "$OUT/tune.log") avg" "$OUT/tune.safetensors"
 }
+
+# the same files as rows of model-metrics (the circuits' CSV columns, one plot series each)
+"$CGPC" model-metrics $M "$OUT"/*.safetensors --dataset $DS --out "$OUT/metrics.csv" \
+    --plot "$OUT/plots" > "$OUT/metrics.log" 2>&1
 
 {
     echo "| method | bits | val top-1 | test top-1 | stored bytes | vs float32 | DRAM pJ/inference | sram-32k pJ/inference |"

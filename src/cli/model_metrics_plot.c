@@ -193,8 +193,9 @@ static const char *const series_style[] = {
     "with points pt 6 ps 2.2 lw 2",
     "with yerrorlines pt 5 ps 1 lw 3",
     "with linespoints pt 9 ps 1.2 dt 3 lw 2",
-    "with points pt 13 ps 2 lw 2",
+    "with points ps 2 lw 2 pt", /* + a point type per ten colours (point_types) */
 };
+static const int point_types[] = {13, 5, 9, 11, 7};
 
 /* One colour per experiment (runs, mean and reference alike); unreached marks are red. */
 static const char *const series_colour[] = {"#0072b2", "#009e73", "#e69f00", "#cc79a7",
@@ -212,7 +213,10 @@ static void plot_clauses(FILE *gp, const struct plot_state *p, const char *dat, 
         const char *using = p->style[i] == 2 ? "%s:3:4" : "%s:3";
         fprintf(gp, "%s \\\n  '%s' index %d using ", n++ ? "," : "", dat, i);
         fprintf(gp, using, x);
-        fprintf(gp, " %s lc rgb '%s' title '%s'", series_style[p->style[i]],
+        fprintf(gp, " %s", series_style[p->style[i]]);
+        if (p->style[i] == 4)
+            fprintf(gp, " %d", point_types[p->color[i] / 10 % 5]);
+        fprintf(gp, " lc rgb '%s' title '%s'",
                 p->style[i] == 1 ? "red"
                                  : series_colour[p->color[i] % (int)(sizeof series_colour /
                                                                       sizeof series_colour[0])],
