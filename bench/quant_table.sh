@@ -11,7 +11,8 @@
 #        minutes on 2 shared cores with QAT_LIMIT=20000)
 #        env: CGPC=bin/cgpc OUT=runs/quant-<model> QAT_LIMIT=0 (0 = all training images)
 #        QAT_MODEL=F: take the QAT row from F, trained elsewhere with the same options (e.g. in
-#        parallel, on another core); the script waits until F exists (files are written by rename)
+#        parallel, on another core); the script waits until F exists (files are written by rename);
+#        its label then starts "QAT_MODEL:" and names the script's QAT options, not F's
 # Writes $OUT/table.md (the README table) and $OUT/table.csv, and the same files as model-metrics
 # rows ($OUT/metrics.csv, plots in $OUT/plots); models and logs stay in $OUT.
 set -euo pipefail
@@ -81,7 +82,7 @@ if [ "$WHICH" = mobilenetv2 ]; then # the PTQ baselines and the QAT row only (se
     for b in 8 6 4; do q "midrise per-channel" $b --method midrise --bits $b --per-channel; done
     q "round normal per-channel" 4 --method round --landmarks normal --bits 4 --per-channel
     qat
-    row "QAT midrise per-channel ($QAT_EPOCHS epochs on $QAT_LIMIT images)" $QAT_BITS "$OUT/qat.safetensors"
+    row "QAT midrise per-channel (${QAT_MODEL:+QAT_MODEL: }$QAT_EPOCHS epochs on $QAT_LIMIT images)" $QAT_BITS "$OUT/qat.safetensors"
 fi
 [ "$WHICH" = mobilenetv2 ] || {
 for b in 8 4 3 2; do q "midrise per-channel" $b --method midrise --bits $b --per-channel; done
@@ -109,7 +110,7 @@ row "mixed round-uniform per-channel ($(sed -n 's/^allocation within [0-9]* stor
 
 # low-bit QAT from the float model
 qat
-row "QAT midrise per-channel ($QAT_EPOCHS epochs)" $QAT_BITS "$OUT/qat.safetensors"
+row "QAT midrise per-channel (${QAT_MODEL:+QAT_MODEL: }$QAT_EPOCHS epochs)" $QAT_BITS "$OUT/qat.safetensors"
 
 # accuracy-aware tuning within 0.5 points
 "$CGPC" tune --model $M --dataset $DS --max-drop 0.5 --log "$OUT/tune.csv" \
