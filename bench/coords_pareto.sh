@@ -15,12 +15,18 @@
 #          kmeans B     k-means sharing of that layer alone, 2^B centroids, Huffman-coded
 #                       (`cgpc compress --share-layer L=B --huffman`, no pruning, no
 #                       fine-tuning; the rest of that model stays float)
+#          cgp-coords+res e   the best coordinate circuit as the predictor of the residual
+#                       mode (src/exp/resfile.h), residual bound e = 0, 1, 2, 4, encoded by
+#                       bench/coords_residual.c, decoded by `cgpc eval --residual`
+#          res-const0 e the constant-zero circuit in the same mode: plain (near-lossless for
+#                       e > 0) entropy coding of the weights, the mode's no-predictor baseline
 #          int8         the shipped int8 layer (8 bits per weight)
 #          EXTRA_DIRS   model-metrics rows of the given train directories
 #        and the joint Pareto front (fewest bits for at least that accuracy), marked in the
 #        data file's last column and printed.
 # Layer bits: model-metrics' stored_bits - int8 model bits + 8 x weights replaced (the layer's
-# weight storage: circuit description, residual, indices, decode parameters); k-means: the
+# weight storage: circuit description, residual, indices, decode parameters); residual files:
+# circuit + coded residual (table and stream) bits, as the file states them; k-means: the
 # layer's stored parts except its bias (codebook, Huffman-coded indices, code lengths, header).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -66,6 +72,8 @@ rows_of_csv() { # CSV method_prefix
 }
 
 if [ "$WHAT" = plot ] || [ "$WHAT" = all ]; then
+    RESBENCH=${RESBENCH:-build/release/bench/coords_residual}
+    [ -x "$RESBENCH" ] || make -s "$RESBENCH"
     for L in $PLOT_LAYERS; do
         D=$RUNS/coords-$L
         dat=$OUT/pareto-$L.dat
@@ -86,6 +94,25 @@ if [ "$WHAT" = plot ] || [ "$WHAT" = all ]; then
             awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
                      { printf "int8 8b %d %s %s\n", '"$n"' * 8, $c["baseline_val_top1"],
                        $c["baseline_test_top1"]; exit }' "$OUT/metrics-$L.csv"
+            # coordinates + residual (resid's codec and file; decoded by `cgpc eval --residual`):
+            # the best coordinate circuit as predictor, and the constant-zero circuit (plain
+            # entropy coding of the weights, the residual mode's baseline), bounds 0, 1, 2, 4
+            for e in 0 1 2 4; do
+                for c in best zero; do
+                    chr=$D/best.0.64.chr
+                    [ "$c" = zero ] && chr=zero
+                    f=$OUT/res-$L-$c-$e.res
+                    bits=$("$RESBENCH" "$D" "$chr" "$e" "$f" | awk '{ print $2 }')
+                    val=$("$CGPC" eval --residual "$f" --split val --json --threads 2 2>/dev/null |
+                          sed 's/.*"top1": \([0-9.]*\).*/\1/')
+                    tst=$("$CGPC" eval --residual "$f" --split test --json --threads 2 2>/dev/null |
+                          sed 's/.*"top1": \([0-9.]*\).*/\1/')
+                    m=cgp-coords+res
+                    [ "$c" = zero ] && m=res-const0
+                    echo "$m e$e $bits $val $tst"
+                    rm -f "$f"
+                done
+            done
             for B in 1 2 3 4 5 6 7 8; do
                 f=$OUT/kmeans-$L-$B.safetensors
                 "$CGPC" compress --model models/lenet5-mnist.safetensors --share-layer "$L=$B" \
@@ -115,23 +142,38 @@ if [ "$WHAT" = plot ] || [ "$WHAT" = all ]; then
         echo "CGP points on the front: $on"
         methods=$(awk '!/^#/ { print $1 }' "$dat" | sort -u)
         {
-            echo "set terminal pngcairo size 1000,650"
+            echo "set terminal pngcairo size 1400,650"
             echo "set output '$OUT/pareto-$L.png'"
-            echo "set title 'LeNet-5 $L (MNIST): stored bits of the layer vs validation top-1'"
+            echo "set multiplot layout 1,2 title 'LeNet-5 $L (MNIST): stored bits of the layer vs validation top-1'"
             echo "set xlabel 'stored bits of $L weights (log)'"
             echo "set ylabel 'validation top-1'"
             echo "set logscale x"
-            echo "set key bottom right"
             echo "set grid"
-            printf "plot "
-            sep=""
-            for m in $methods; do
-                printf "%s'%s' using (strcol(1) eq '%s' ? \$3 : 1/0):4 with points pt 7 ps 1.2 title '%s'" \
-                    "$sep" "$dat" "$m" "$m"
-                sep=", "
+            echo "set offsets graph 0, graph 0, graph 0.05, graph 0.02"
+            for panel in all zoom; do
+                if [ "$panel" = zoom ]; then
+                    echo "set title 'zoom: validation top-1 >= 0.95'"
+                    echo "set yrange [0.95:*]"
+                    echo "set key bottom right"
+                else
+                    echo "set title 'all points'"
+                    echo "set key bottom right"
+                fi
+                printf "plot "
+                sep=""
+                pt=4
+                for m in $methods; do
+                    printf "%s'%s' using (strcol(1) eq '%s' ? \$3 : 1/0):4 with points pt %d ps 1.4 title '%s'" \
+                        "$sep" "$dat" "$m" "$pt" "$m"
+                    sep=", "
+                    pt=$((pt + 1))
+                done
+                printf "%s'%s' using 3:4 with steps lw 1 lc rgb 'black' title 'joint Pareto front'" \
+                    "$sep" "$OUT/pareto-$L.front"
+                printf ", '%s' using 3:4 with points pt 6 ps 2.6 lc rgb 'black' notitle\n" \
+                    "$OUT/pareto-$L.front"
             done
-            printf "%s'%s' using 3:4 with steps lw 1 lc rgb 'black' title 'joint Pareto front'\n" \
-                "$sep" "$OUT/pareto-$L.front"
+            echo "unset multiplot"
         } >"$OUT/pareto-$L.gp"
         gnuplot "$OUT/pareto-$L.gp"
     done

@@ -16,6 +16,7 @@
 #include "exp/config.h"
 #include "exp/coords.h"
 #include "exp/experiment.h"
+#include "exp/resfile.h"
 #include "exp/select.h"
 
 /* A conv tensor [O=3, I=2, KH=2, KW=3] (36 weights) and a linear one [130, 200]. */
@@ -110,10 +111,12 @@ static const char *root_path(char *buf, size_t cap, const char *rel)
  * saved as a model of its own. */
 static int hand_code(int o, int ky, int kx) { return 10 * o + 2 * ky - kx - 5; }
 
-static void setup_coords__hand_made_layer__inputs_targets_and_way_back_exact(void **state)
+/* Write the hand-made layer's model to a fresh temp file (path in model_path[] of >= 32) and
+ * set up `inputs = coords, outputs = conv1.weight` on it. */
+static void hand_setup(char *model_path, struct exp_config *cfg, struct exp_setup *s)
 {
-    (void)state;
-    char path[1024], model_path[] = "/tmp/cgpc-coords-XXXXXX";
+    char path[1024];
+    strcpy(model_path, "/tmp/cgpc-coords-XXXXXX");
     int fd = mkstemp(model_path);
     assert_true(fd >= 0);
     close(fd);
@@ -131,15 +134,26 @@ static void setup_coords__hand_made_layer__inputs_targets_and_way_back_exact(voi
         codes[k] = (int8_t)hand_code(k / 25, k % 25 / 5, k % 5);
     assert_int_equal(nn_model_save(&m, model_path, NULL), CGPC_OK);
     nn_model_free(&m);
+    exp_config_defaults(cfg);
+    assert_int_equal(exp_config_set(cfg, "model", model_path, "test", NULL), CGPC_OK);
+    assert_int_equal(exp_config_set(cfg, "inputs", "coords", "test", NULL), CGPC_OK);
+    assert_int_equal(exp_config_set(cfg, "outputs", "conv1.weight", "test", NULL), CGPC_OK);
+    assert_int_equal(exp_config_validate(cfg, NULL), CGPC_OK);
+    assert_int_equal(exp_setup_init(s, cfg, NULL), CGPC_OK);
+}
 
+/* The exact circuit out = 10*o + 2*ky - kx - 5 on the coordinate inputs. */
+static const char exact_token[] = "n0=shl1(i0);n1=shl2(n0);n2=add(n0,n1);n3=shl1(i2);n4=add(n2,n3);"
+                                  "n5=sub(n4,i3);n6=const1();n7=shl2(n6);n8=add(n7,n6);"
+                                  "n9=sub(n5,n8);out=n9";
+
+static void setup_coords__hand_made_layer__inputs_targets_and_way_back_exact(void **state)
+{
+    (void)state;
+    char model_path[64];
     struct exp_config cfg;
-    exp_config_defaults(&cfg);
-    assert_int_equal(exp_config_set(&cfg, "model", model_path, "test", NULL), CGPC_OK);
-    assert_int_equal(exp_config_set(&cfg, "inputs", "coords", "test", NULL), CGPC_OK);
-    assert_int_equal(exp_config_set(&cfg, "outputs", "conv1.weight", "test", NULL), CGPC_OK);
-    assert_int_equal(exp_config_validate(&cfg, NULL), CGPC_OK);
     struct exp_setup s;
-    assert_int_equal(exp_setup_init(&s, &cfg, NULL), CGPC_OK);
+    hand_setup(model_path, &cfg, &s);
     const struct cgp_dataset *ds = &s.ds;
     assert_int_equal(ds->n_items, 150);
     assert_int_equal(ds->n_inputs, 4);
@@ -163,11 +177,7 @@ static void setup_coords__hand_made_layer__inputs_targets_and_way_back_exact(voi
     }
     /* the circuit out = 10*o + 2*ky - kx - 5 is exact; its outputs go back into the codes */
     struct cgp_genome g;
-    assert_int_equal(cgp_circuit_token_parse("n0=shl1(i0);n1=shl2(n0);n2=add(n0,n1);"
-                                             "n3=shl1(i2);n4=add(n2,n3);n5=sub(n4,i3);"
-                                             "n6=const1();n7=shl2(n6);n8=add(n7,n6);"
-                                             "n9=sub(n5,n8);out=n9",
-                                             4, &g, NULL), CGPC_OK);
+    assert_int_equal(cgp_circuit_token_parse(exact_token, 4, &g, NULL), CGPC_OK);
     int8_t out[150];
     assert_int_equal(cgp_eval_reference(&g, ds, out, NULL), CGPC_OK);
     for (int d = 0; d < 150; d++)
@@ -181,12 +191,68 @@ static void setup_coords__hand_made_layer__inputs_targets_and_way_back_exact(voi
     unlink(model_path);
 }
 
+/* Coordinates + residual (resid's file, exp/resfile.h): encode the hand-made layer with the
+ * exact circuit and with the constant-zero one, bounds 0, 1, 2, 4; `cgpc eval --residual`'s
+ * decoder (exp_resid_open) rebuilds it from the file alone: bit-exact at e = 0, within e
+ * otherwise; the exact circuit's residual is all zeros, so it codes smaller. */
+static void residual_coords__hand_made_layer__file_round_trip(void **state)
+{
+    (void)state;
+    char model_path[64], res_path[] = "/tmp/cgpc-coords-res-XXXXXX";
+    struct exp_config cfg;
+    struct exp_setup s;
+    hand_setup(model_path, &cfg, &s);
+    int fd = mkstemp(res_path);
+    assert_true(fd >= 0);
+    close(fd);
+    char *text = NULL;
+    size_t text_len = 0;
+    FILE *mem = open_memstream(&text, &text_len);
+    assert_non_null(mem);
+    assert_int_equal(exp_config_write(&cfg, mem, NULL), CGPC_OK);
+    fclose(mem);
+    const char *tokens[2] = {exact_token, "n0=const0();out=n0"};
+    const int bounds[4] = {0, 1, 2, 4};
+    uint64_t stored[2][4];
+    for (int c = 0; c < 2; c++) {
+        struct cgp_genome g;
+        assert_int_equal(cgp_circuit_token_parse(tokens[c], 4, &g, NULL), CGPC_OK);
+        for (int b = 0; b < 4; b++) {
+            struct exp_resid_info info;
+            assert_int_equal(exp_resid_encode(&s, &g, bounds[b], text, res_path, &info, NULL),
+                             CGPC_OK);
+            stored[c][b] = info.stored_bits;
+            struct exp_resid_file f;
+            struct exp_setup back;
+            int64_t written;
+            assert_int_equal(exp_resid_open(res_path, NULL, &f, &back, &written, NULL), CGPC_OK);
+            assert_int_equal(written, 150);
+            for (int k = 0; k < 150; k++) {
+                int want = hand_code(k / 25, k % 25 / 5, k % 5), got = back.codes[0][k];
+                if (got - want > bounds[b] || want - got > bounds[b])
+                    fail_msg("circuit %d bound %d: weight %d rebuilt %d, true %d", c, bounds[b],
+                             k, got, want);
+            }
+            exp_resid_file_free(&f);
+            exp_setup_free(&back);
+        }
+        cgp_genome_free(&g);
+    }
+    for (int b = 0; b < 4; b++)
+        assert_true(stored[0][b] < stored[1][b]);
+    free(text);
+    exp_setup_free(&s);
+    unlink(model_path);
+    unlink(res_path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(select_coords__hand_tensors__one_item_per_weight_exact),
         cmocka_unit_test(select_coords__misuse__clear_errors),
         cmocka_unit_test(setup_coords__hand_made_layer__inputs_targets_and_way_back_exact),
+        cmocka_unit_test(residual_coords__hand_made_layer__file_round_trip),
     };
     return cmocka_run_group_tests_name("coords", tests, NULL, NULL);
 }
