@@ -267,6 +267,9 @@ cgpc_status lowbit_allocate(const struct lowbit_sens *s, uint64_t budget_bits, i
  * search continues where it stopped and reaches the same result. */
 enum lowbit_objective { LOWBIT_OBJ_BITS, LOWBIT_OBJ_ENERGY };
 
+/* Room for a layer_bits text "name=b;..." of every layer (MobileNetV2's 53 take ~1,200). */
+#define LOWBIT_LAYER_BITS_MAX (NN_MAX_LAYERS * 40)
+
 struct lowbit_tune_opts {
     double max_drop;        /* points of top-1, default 0.5 */
     enum lowbit_objective objective;
@@ -284,7 +287,7 @@ struct lowbit_tune_result {
     double float_top1, top1;
     uint64_t stored_bits;
     double energy_pj;
-    char method[32], granularity[16], layer_bits[1024];
+    char method[32], granularity[16], layer_bits[LOWBIT_LAYER_BITS_MAX];
     int stopped_early;              /* max_trials or time_limit reached */
 };
 

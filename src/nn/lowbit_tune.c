@@ -27,7 +27,7 @@ struct config {
 };
 
 struct logged { /* a trial read back from the log */
-    char key[1100];
+    char key[LOWBIT_LAYER_BITS_MAX + 64];
     double top1;
 };
 
@@ -147,7 +147,7 @@ static cgpc_status trial(struct tuner *t, int phase, const struct config *c, int
                          uint64_t *bits_out, double *pj_out, double *top1_out,
                          struct cgpc_err *err)
 {
-    char lb[1024], key[1100];
+    char lb[LOWBIT_LAYER_BITS_MAX], key[LOWBIT_LAYER_BITS_MAX + 64];
     uint64_t bits;
     double pj, top1;
     int from_log;
@@ -177,7 +177,7 @@ static cgpc_status trial(struct tuner *t, int phase, const struct config *c, int
 static cgpc_status read_log(struct tuner *t, const char *path, struct cgpc_err *err)
 {
     FILE *f = fopen(path, "r");
-    char line[2048];
+    char line[LOWBIT_LAYER_BITS_MAX + 256];
     if (!f)
         return CGPC_OK; /* nothing to resume */
     int lineno = 0;
