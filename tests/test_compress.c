@@ -413,6 +413,22 @@ static void roundtrip(const struct nn_model *m, int huffman, struct cpr_stats *s
     nn_model_free(&back);
 }
 
+/* Fuzz finding kept in tests/fuzz/regressions/deep/: a layer shape of 2e9 weights (stored in
+ * 0 bits by a one-entry codebook) was allocated before anything bounded it (8 GB malloc). */
+static void cmodel_decode__huge_weight_shape__refused_before_allocating(void **state)
+{
+    (void)state;
+    char path[1024];
+    const char *root = getenv("CGPC_ROOT");
+    snprintf(path, sizeof path, "%s/tests/fuzz/regressions/deep/%s", root ? root : ".",
+             "weight-shape-2e9-weights-malloc-8GB");
+    struct nn_model m;
+    struct cgpc_err err = {0};
+    assert_int_equal(nn_model_load(path, &m, &err), CGPC_ERR_FORMAT);
+    assert_non_null(strstr(err.msg, ".weight.shape': dimension"));
+    assert_non_null(strstr(err.msg, "at most 67108864 weights in all layers"));
+}
+
 static void cmodel_lenet__pruned_shared__bit_identical_and_sized(void **state)
 {
     (void)state;
@@ -843,6 +859,7 @@ int main(void)
         cmocka_unit_test(distill_mobilenetv2__graph_trainer__plain_at_zero_threads_agree),
         cmocka_unit_test(lenet_width__half__shapes_and_file_round_trip),
         cmocka_unit_test(schedule_parse__steps_and_bad_text__parsed_or_refused),
+        cmocka_unit_test(cmodel_decode__huge_weight_shape__refused_before_allocating),
     };
     return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);
 }

@@ -601,6 +601,7 @@ cgpc_status cpr_model_decode(const struct nn_st_file *st, struct nn_model *m,
     float **dec = calloc((size_t)st->ntensors + 1, sizeof *dec);
     cgpc_status s = CGPC_OK;
     int ndec = 0;
+    int64_t total = 0; /* weights decoded so far */
     if (!f.tensors || !f.meta || !dec) {
         s = CGPC_FAIL(err, CGPC_ERR_NOMEM, "decoder tables");
         goto out;
@@ -641,14 +642,20 @@ cgpc_status cpr_model_decode(const struct nn_st_file *st, struct nn_model *m,
         }
         memcpy(h, t->data, sizeof h);
         memcpy(shape, sh->data, (size_t)sh->numel * sizeof *shape);
+        /* the streams do not bound the count (a one-entry codebook stores 0 bits per
+         * weight), so the format does: before anything is allocated */
         for (int d = 0; d < sh->numel; d++) {
-            if (shape[d] < 1 || shape[d] > (1 << 30) || n > ((int64_t)1 << 34) / shape[d]) {
+            if (shape[d] < 1 || shape[d] > CPR_MAX_WEIGHTS ||
+                n > (CPR_MAX_WEIGHTS - total) / shape[d]) {
                 s = CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s: '%s.weight.shape': dimension %d is "
-                              "%lld", st->path, layer, d, (long long)shape[d]);
+                              "%lld: expected >= 1 and at most %lld weights in all layers",
+                              st->path, layer, d, (long long)shape[d],
+                              (long long)CPR_MAX_WEIGHTS);
                 goto out;
             }
             n *= shape[d];
         }
+        total += n;
         float *wd = dec[ndec++] = malloc((size_t)n * sizeof **dec);
         if (!wd) {
             s = CGPC_FAIL(err, CGPC_ERR_NOMEM, "%lld weights", (long long)n);

@@ -51,6 +51,10 @@
 #define CPR_FORMAT "cgpc-deep"
 #define CPR_FORMAT_VERSION "1"
 #define CPR_LAYER_HEADER_BITS 64 /* per layer: layout, r, K, flags, counts */
+/* Most weights a file may decode to, all layers together (256 MiB as float32; MobileNetV2 has
+ * 3.5 M): checked on the shapes before decoding, since a one-entry codebook stores a weight
+ * in 0 bits and the file size does not bound them. */
+#define CPR_MAX_WEIGHTS ((int64_t)1 << 26)
 
 /* The exact stored size of one layer's parts (bits). */
 struct cpr_layer_stats {

@@ -10,9 +10,11 @@
 #include <unistd.h>
 
 #include "cgp/cgp.h"
+#include "compress/cmodel.h"
 #include "common/fileio.h"
 #include "energy/energy.h"
 #include "exp/config.h"
+#include "exp/lowbit_storage.h"
 #include "exp/metrics.h"
 #include "exp/resfile.h"
 #include "exp/select.h"
@@ -362,6 +364,42 @@ static int fuzz_circuit_token(const uint8_t *data, size_t size)
     return 0;
 }
 
+/* A cgpc-lowbit model file: loaded as every command loads a model (nn_model_parse: decoded
+ * to float), and read as model-metrics' reference rows read it (lowbit_storage_file: codes,
+ * scales, landmark tables, storage accounting). */
+static int fuzz_lowbit(const uint8_t *data, size_t size)
+{
+    struct nn_model m;
+    if (nn_model_parse(copy_bytes(data, size), size, "fuzz-lowbit.safetensors", &m,
+                       &fuzz_err) == CGPC_OK)
+        nn_model_free(&m);
+    char path[512];
+    snprintf(path, sizeof path, "%s/model.safetensors", scratch_dir());
+    if (write_file(scratch, "model.safetensors", data, size) != 0)
+        return 0;
+    struct lowbit_storage st;
+    int is_lowbit = 0;
+    if (lowbit_storage_file(path, &st, &is_lowbit, &fuzz_err) == CGPC_OK && is_lowbit)
+        lowbit_storage_free(&st);
+    return 0;
+}
+
+/* A cgpc-deep (Deep Compression) model file: decoded to float as every command loads it,
+ * then accounted as model-metrics accounts it (cpr_storage_account_model re-encodes it). */
+static int fuzz_deep(const uint8_t *data, size_t size)
+{
+    struct nn_model m;
+    if (nn_model_parse(copy_bytes(data, size), size, "fuzz-deep.safetensors", &m, &fuzz_err) !=
+        CGPC_OK)
+        return 0;
+    struct storage_model parts;
+    storage_model_init(&parts);
+    cpr_storage_account_model(&m, &parts, &fuzz_err);
+    storage_model_free(&parts);
+    nn_model_free(&m);
+    return 0;
+}
+
 /* ---- directory parsers -------------------------------------------------------------------- */
 
 /* Stop a resumed run after at most ~0.5 s of search (the first progress report): a corrupt
@@ -505,6 +543,8 @@ const struct fuzz_target fuzz_targets[] = {
     {"circuit_token", fuzz_circuit_token, "exp_circuit_token_eval"},
     {"checkpoint", fuzz_checkpoint, "evolve --resume: checkpoint, journal, config.txt, data.txt"},
     {"train_dir", fuzz_train_dir, "model-metrics: experiment.exp, model.txt, results, circuits"},
+    {"lowbit", fuzz_lowbit, "cgpc-lowbit: nn_model_parse (lowbit_read), lowbit_storage_file"},
+    {"deep", fuzz_deep, "cgpc-deep: nn_model_parse (cpr_model_decode), storage accounting"},
     {NULL, NULL, NULL},
 };
 
