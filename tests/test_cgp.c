@@ -1068,7 +1068,7 @@ static void params__table__defaults_ranges_and_file_round_trip(void **state)
     char *cut = strstr(text, "lambda");
     memcpy(cut, "lambdb", 6);
     assert_int_equal(cgp_params_parse(&q, text, "config.txt", &err), CGPC_ERR_FORMAT);
-    assert_non_null(strstr(err.msg, "config.txt: unknown key 'lambdb'"));
+    assert_non_null(strstr(err.msg, "config.txt:4: unknown key 'lambdb': expected 'key value'"));
     free(text);
     /* the rules between parameters name them too */
     cgp_params_default(&p);

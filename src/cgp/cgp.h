@@ -116,10 +116,18 @@ int cgp_param_format(const struct cgp_params *p, int id, char *buf, size_t cap);
 cgpc_status cgp_params_write(const struct cgp_params *p, FILE *fp, struct cgpc_err *err);
 /* Read such lines (after the file's magic line, which the caller checks) over the defaults:
  * each key at most once, unknown keys are errors; a missing key keeps its default (the file was
- * written before that parameter existed, when it behaved as the default). `name` prefixes
- * messages ("DIR/config.txt: rows: ..."). */
+ * written before that parameter existed, when it behaved as the default). `name` and the line
+ * prefix messages ("DIR/config.txt:1: rows: ..."). */
 cgpc_status cgp_params_parse(struct cgp_params *p, const char *text, const char *name,
                              struct cgpc_err *err);
+/* The first parameter (table order) whose text differs between a and b, both texts in a_txt
+ * and b_txt (cap bytes each); -1 when none. */
+int cgp_params_diff(const struct cgp_params *a, const struct cgp_params *b, char *a_txt,
+                    char *b_txt, size_t cap);
+/* The same, numbering text's first line first_line in messages ("DIR/config.txt:3: rows: ...";
+ * config.txt's body starts on line 2). */
+cgpc_status cgp_params_parse_lines(struct cgp_params *p, const char *text, const char *name,
+                                   int first_line, struct cgpc_err *err);
 /* Parse "add,sub,mul" into p->functions (names of src/common/ops.h), or "thesis": the thesis's
  * 27, plus mux2 and mux4 when p->multiplex is set. mux2/mux4 are rejected unless p->multiplex
  * is set. (= cgp_param_set of CGP_PARAM_functions) */

@@ -213,14 +213,34 @@ cgpc_status cgp_params_write(const struct cgp_params *p, FILE *fp, struct cgpc_e
     return CGPC_OK;
 }
 
+int cgp_params_diff(const struct cgp_params *a, const struct cgp_params *b, char *a_txt,
+                    char *b_txt, size_t cap)
+{
+    for (int k = 0; k < CGP_PARAM_COUNT; k++) {
+        cgp_param_format(a, k, a_txt, cap);
+        cgp_param_format(b, k, b_txt, cap);
+        if (strcmp(a_txt, b_txt))
+            return k;
+    }
+    return -1;
+}
+
 cgpc_status cgp_params_parse(struct cgp_params *p, const char *text, const char *name,
                              struct cgpc_err *err)
 {
+    return cgp_params_parse_lines(p, text, name, 1, err);
+}
+
+cgpc_status cgp_params_parse_lines(struct cgp_params *p, const char *text, const char *name,
+                                   int first_line, struct cgpc_err *err)
+{
     const char *line_of[CGP_PARAM_COUNT] = {0};
+    int ln_of[CGP_PARAM_COUNT] = {0};
     char key[64];
     cgp_params_default(p);
     /* Find every key's line first, so that values are applied in table order. */
-    for (const char *line = text; *line;) {
+    int ln = first_line;
+    for (const char *line = text; *line; ln++) {
         const char *nl = strchr(line, '\n');
         size_t len = nl ? (size_t)(nl - line) : strlen(line);
         size_t kl = strcspn(line, " \n");
@@ -232,12 +252,21 @@ cgpc_status cgp_params_parse(struct cgp_params *p, const char *text, const char 
                     if (strlen(key) == kl && strncmp(line, key, kl) == 0)
                         id = i;
                 }
-            if (id < 0)
-                return CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s: unknown key '%.*s'", name,
-                                 (int)(kl < 64 ? kl : 64), line);
+            if (id < 0) {
+                char keys[1024] = "";
+                for (int i = 0; i < CGP_PARAM_COUNT; i++)
+                    if (cgp_param_table[i].where & CGP_PF_FILE)
+                        snprintf(keys + strlen(keys), sizeof keys - strlen(keys), "%s%s",
+                                 keys[0] ? ", " : "", dashed(i, key, sizeof key));
+                return CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s:%d: unknown key '%.*s': expected "
+                                 "'key value' with a key of %s", name, ln,
+                                 (int)(kl < 64 ? kl : 64), line, keys);
+            }
             if (line_of[id])
-                return CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s: '%s' given twice", name, key);
+                return CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s:%d: %s: given twice (first on line "
+                                 "%d)", name, ln, key, ln_of[id]);
             line_of[id] = line;
+            ln_of[id] = ln;
         }
         line = nl ? nl + 1 : line + len;
     }
@@ -252,11 +281,12 @@ cgpc_status cgp_params_parse(struct cgp_params *p, const char *text, const char 
         char value[4096];
         size_t n = strcspn(v, "\n");
         if (n >= sizeof value)
-            return CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s: '%s' too long", name, key);
+            return CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s:%d: %s: value longer than %zu characters",
+                             name, ln_of[i], key, sizeof value - 1);
         memcpy(value, v, n);
         value[n] = '\0';
         if (cgp_param_set(p, i, value, err) != CGPC_OK) {
-            cgpc_err_prefix(err, "%s", name);
+            cgpc_err_prefix(err, "%s:%d", name, ln_of[i]);
             return err ? (err->code = CGPC_ERR_FORMAT) : CGPC_ERR_FORMAT;
         }
     }

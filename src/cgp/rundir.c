@@ -173,7 +173,7 @@ cgpc_status cgp_config_load(const char *dir, struct cgp_params *p, struct cgpc_e
         st = CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s:1: expected '" CGP_CONFIG_MAGIC "' (not a cgpc "
                        "evolve directory, or written by another version)", path);
     else
-        st = cgp_params_parse(p, t + strlen(CGP_CONFIG_MAGIC) + 1, path, err);
+        st = cgp_params_parse_lines(p, t + strlen(CGP_CONFIG_MAGIC) + 1, path, 2, err);
     free(data);
     return st;
 }
@@ -393,8 +393,9 @@ cgpc_status cgp_checkpoint_parse(struct cgp_checkpoint *ck, const char *text, co
             int64_t n;
             if (cgpc_parse_i64(v, 0, INT32_MAX, &n, &e) != CGPC_OK ||
                 (n != 0 && n != lim->n_genes))
-                CK_FAIL("%s:%d: genes: expected 0 or the genome's %d genes, got '%.20s'", name,
-                        ln, lim->n_genes, v);
+                CK_FAIL("%s:%d: genes: expected 0 or the %d genes of config.txt's grid, got "
+                        "'%.20s' (was config.txt changed after the run started?)", name, ln,
+                        lim->n_genes, v);
             *end = save;
             ival[k] = n;
             if (n && !(genes = malloc((size_t)n * sizeof *genes)))
@@ -1147,14 +1148,11 @@ cgpc_status cgp_rundir_merge(const struct cgp_rundir_part *parts, int n, const c
         pb.runs = p0.runs;
         pb.first_run = p0.first_run;
         char a_txt[256], b_txt[256];
-        for (int k = 0; k < CGP_PARAM_COUNT && s == CGPC_OK; k++) {
-            cgp_param_format(&p0, k, a_txt, sizeof a_txt);
-            cgp_param_format(&pb, k, b_txt, sizeof b_txt);
-            if (strcmp(a_txt, b_txt))
-                s = CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s/config.txt: %s is %s, part 0 has %s: the "
-                              "parts are not one run", parts[b].dir,
-                              cgp_param_table[k].name, b_txt, a_txt);
-        }
+        int k = cgp_params_diff(&p0, &pb, a_txt, b_txt, sizeof a_txt);
+        if (k >= 0)
+            s = CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s/config.txt: %s is %s, part 0 has %s: the "
+                          "parts are not one run", parts[b].dir, cgp_param_table[k].name, b_txt,
+                          a_txt);
     }
     p0.runs = runs;
     p0.first_run = first_run;

@@ -84,16 +84,20 @@ int cli_report(const char *cmd, const struct cgpc_err *err, int is_usage)
     return CLI_EXIT_FAILURE;
 }
 
-int cli_option_value_error(const char *cmd, const char *option, const struct cgpc_err *err)
+const char *cli_drop_name(const char *why, const char *name)
 {
-    const char *why = err->msg;
-    size_t n = strlen(option);
+    size_t n = strlen(name);
     int same = strlen(why) > n + 1 && why[n] == ':' && why[n + 1] == ' ';
     for (size_t i = 0; same && i < n; i++) {
-        char a = option[i] == '_' ? '-' : option[i], b = why[i] == '_' ? '-' : why[i];
+        char a = name[i] == '_' ? '-' : name[i], b = why[i] == '_' ? '-' : why[i];
         same = a == b;
     }
-    return cli_usage_error(cmd, "--%s: %s", option, same ? why + n + 2 : why);
+    return same ? why + n + 2 : why;
+}
+
+int cli_option_value_error(const char *cmd, const char *option, const struct cgpc_err *err)
+{
+    return cli_usage_error(cmd, "--%s: %s", option, cli_drop_name(err->msg, option));
 }
 
 int cli_stopped(const char *cmd, const struct cgpc_err *err)

@@ -92,6 +92,8 @@ int cli_report(const char *cmd, const struct cgpc_err *err, int is_usage);
  * value's parser put in err->msg (its own name for the value, as in config files) is dropped,
  * so the message names the option once, as typed. */
 int cli_option_value_error(const char *cmd, const char *option, const struct cgpc_err *err);
+/* why without a leading "<name>: " (compared with '-' and '_' alike), else why itself. */
+const char *cli_drop_name(const char *why, const char *name);
 
 /* Report a stop with a checkpoint (CGPC_ERR_INTERRUPTED) and return CLI_EXIT_STOPPED. */
 int cli_stopped(const char *cmd, const struct cgpc_err *err);

@@ -19,8 +19,9 @@ static int load_experiment(const struct pbs_opts *o, struct exp_config *cfg, cha
     exp_config_defaults(cfg);
     if (exp_config_load(cfg, o->arg, &err) != CGPC_OK)
         return cli_report("pbs", &err, 0);
-    if (exp_cli_apply(&o->overrides, cfg, &err) != CGPC_OK ||
-        exp_config_validate(cfg, &err) != CGPC_OK)
+    if (exp_cli_apply(&o->overrides, cfg, &err) != CGPC_OK)
+        return cli_usage_error("pbs", "%s", err.msg);
+    if (exp_config_validate(cfg, &err) != CGPC_OK)
         return cli_report("pbs", &err, 1);
     if (!exp_config_str(cfg, "name")[0]) {
         char base[256];

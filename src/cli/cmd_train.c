@@ -40,6 +40,7 @@ struct train_opts {
     double stop_after;
     const char *gate_costs;
     double checkpoint_every;
+    int checkpoint_every_given; /* on --resume: must equal the started run's */
     int run_first, run_count; /* run_count 0: all runs from run_first */
     int all_layers;
     double progress_every;
@@ -76,7 +77,8 @@ void cmd_train_usage(FILE *out)
             "  --stop-after SECONDS         stop cleanly with a checkpoint after this long, as on\n"
             "                               SIGTERM; also H:M:S (default: 0 = never)\n"
             "  --checkpoint-every SECONDS   seconds between checkpoints, 0 = only at threshold\n"
-            "                               ends (default: %s)\n"
+            "                               ends; a resumed run keeps the one it was started\n"
+            "                               with (another value: exit 2) (default: %s)\n"
             "  --progress-every SECONDS     without a terminal (cluster logs): a progress line\n"
             "                               this often, and one at each threshold's end; on a\n"
             "                               terminal the line is live (default: 60)\n"
@@ -137,6 +139,7 @@ static int parse_train(struct train_opts *o, int argc, char **argv)
             if (cgp_param_set(&p, CGP_PARAM_checkpoint_every, optarg, &err) != CGPC_OK)
                 return cli_usage_error("train", "%s", err.msg);
             o->checkpoint_every = p.checkpoint_every;
+            o->checkpoint_every_given = 1;
             break;
         }
         case OPT_ALL_LAYERS: o->all_layers = 1; break;
@@ -168,6 +171,44 @@ static int parse_train(struct train_opts *o, int argc, char **argv)
     return 0;
 }
 
+/* Resuming out: the run in its config.txt must be the one now asked for (now: the experiment's
+ * parameters with this invocation's runs and checkpoint interval). 0 or the exit status. */
+static int check_started(const struct train_opts *o, const char *out,
+                         const struct cgp_params *now)
+{
+    struct cgpc_err err = {0};
+    struct cgp_params started;
+    if (cgp_config_load(out, &started, &err) != CGPC_OK)
+        return cli_report("train", &err, 0);
+    if (started.first_run != now->first_run || started.runs != now->runs)
+        return cli_usage_error("train", "--resume %s: the run was started for runs %d..%d, not "
+                               "%d..%d (--run-first/--run-count must be those it was started "
+                               "with)", out, started.first_run,
+                               started.first_run + started.runs - 1, now->first_run,
+                               now->first_run + now->runs - 1);
+    /* config.txt edited by hand since: the run would silently change */
+    struct cgp_params want = *now;
+    want.checkpoint_every = started.checkpoint_every;   /* checked below */
+    want.parallel_min_work = started.parallel_min_work; /* not in config.txt */
+    want.stop_after = started.stop_after;
+    char was[4096], is[4096];
+    int k = cgp_params_diff(&started, &want, was, is, sizeof was);
+    if (k >= 0) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/config.txt", out);
+        cli_error("train", path, "%s is '%.200s', but experiment.exp gives '%.200s': config.txt "
+                  "was changed after the run started (restore it, or start the experiment in "
+                  "another --out)", cgp_param_table[k].name, was, is);
+        return CLI_EXIT_FAILURE;
+    }
+    if (o->checkpoint_every_given && started.checkpoint_every != o->checkpoint_every)
+        return cli_usage_error("train", "--resume %s: checkpoint-every: the run was started "
+                               "with '%g', not '%g' (--checkpoint-every); a resumed run keeps "
+                               "the settings of its config.txt", out,
+                               started.checkpoint_every, o->checkpoint_every);
+    return 0;
+}
+
 /* One experiment (one layer with --all-layers) into out, which the caller has locked. */
 static int train_in_dir(const struct train_opts *o, const struct exp_config *cfg, const char *out,
                      const struct energy_gate_table *gates)
@@ -187,28 +228,12 @@ static int train_in_dir(const struct train_opts *o, const struct exp_config *cfg
     if (exp_setup_init(&s, cfg, &err) != CGPC_OK)
         return cli_report("train", &err, 0);
     s.params.checkpoint_every = o->checkpoint_every;
-    int total_runs = s.params.runs;
-    int count = o->run_count ? o->run_count : total_runs - o->run_first;
-    if (o->run_first >= total_runs || count < 1 || o->run_first + count > total_runs) {
-        cli_usage_error("train", "--run-first %d --run-count %d: the experiment has runs 0..%d",
-                        o->run_first, o->run_count, total_runs - 1);
+    s.params.first_run = o->run_first; /* in range: check_run_range */
+    s.params.runs = o->run_count ? o->run_count : s.params.runs - o->run_first;
+    int rc = resuming ? check_started(o, out, &s.params) : 0;
+    if (rc) {
         exp_setup_free(&s);
-        return CLI_EXIT_USAGE;
-    }
-    s.params.first_run = o->run_first;
-    s.params.runs = count;
-    struct cgp_params started;
-    if (resuming && cgp_config_load(out, &started, &err) != CGPC_OK) {
-        exp_setup_free(&s);
-        return cli_report("train", &err, 0);
-    }
-    if (resuming && (started.first_run != s.params.first_run || started.runs != s.params.runs)) {
-        cli_usage_error("train", "--resume %s: the run was started for runs %d..%d, not %d..%d "
-                        "(--run-first/--run-count must be those it was started with)", out,
-                        started.first_run, started.first_run + started.runs - 1,
-                        s.params.first_run, s.params.first_run + s.params.runs - 1);
-        exp_setup_free(&s);
-        return CLI_EXIT_USAGE;
+        return rc;
     }
     if (o->common.verbose)
         fprintf(stderr,
@@ -258,6 +283,17 @@ static int train_in_dir(const struct train_opts *o, const struct exp_config *cfg
     return CLI_EXIT_OK;
 }
 
+/* --run-first/--run-count against the experiment's runs: a usage error, before DIR is made. */
+static int check_run_range(const struct train_opts *o, const struct exp_config *cfg)
+{
+    int64_t total = exp_config_int(cfg, "runs");
+    int64_t count = o->run_count ? o->run_count : total - o->run_first;
+    if (o->run_first >= total || count < 1 || o->run_first + count > total)
+        return cli_usage_error("train", "--run-first %d --run-count %d: the experiment has runs "
+                               "0..%" PRId64, o->run_first, o->run_count, total - 1);
+    return 0;
+}
+
 /* train_in_dir under out's writer lock: one writer per directory, and its "already holds a
  * run" check sees what the previous writer left, never a half-written directory. */
 static int train_one(const struct train_opts *o, const struct exp_config *cfg, const char *out,
@@ -304,8 +340,9 @@ int cmd_train(int argc, char **argv)
     exp_config_defaults(&cfg);
     if (exp_config_load(&cfg, o.experiment, &err) != CGPC_OK)
         return cli_report("train", &err, 0);
-    if (exp_cli_apply(&o.overrides, &cfg, &err) != CGPC_OK ||
-        exp_config_validate(&cfg, &err) != CGPC_OK)
+    if (exp_cli_apply(&o.overrides, &cfg, &err) != CGPC_OK)
+        return cli_usage_error("train", "%s", err.msg);
+    if (exp_config_validate(&cfg, &err) != CGPC_OK)
         return cli_report("train", &err, 1);
     if (!exp_config_str(&cfg, "name")[0]) {
         char base[256];
@@ -317,6 +354,8 @@ int cmd_train(int argc, char **argv)
         exp_config_set(&cfg, "name", base, "file name", NULL);
     }
 
+    if ((rc = check_run_range(&o, &cfg)))
+        return rc;
     struct energy_gate_table table;
     energy_gate_table_default(&table);
     if (o.gate_costs && energy_gate_table_load(&table, o.gate_costs, &err) != CGPC_OK)

@@ -55,8 +55,16 @@ cgpc_status exp_cli_apply(const struct exp_cli_overrides *ov, struct exp_config 
         char origin[64];
         snprintf(origin, sizeof origin, "--%s", option_names[ov->key[i]][0] ? option_names[ov->key[i]] : key);
         cgpc_status st = exp_config_set(cfg, key, ov->value[i], origin, err);
-        if (st != CGPC_OK)
+        if (st != CGPC_OK) {
+            /* "--rows: rows: '0': ..." names the option twice: keep "--rows: '0': ..." */
+            size_t o = strlen(origin);
+            if (err && strncmp(err->msg, origin, o) == 0 && err->msg[o] == ':' &&
+                err->msg[o + 1] == ' ') {
+                const char *why = cli_drop_name(err->msg + o + 2, key);
+                memmove(err->msg + o + 2, why, strlen(why) + 1);
+            }
             return st;
+        }
     }
     return CGPC_OK;
 }

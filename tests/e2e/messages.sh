@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Error messages name the option or file and keep their reason: a bad option value names the
-# option (not the value), a long path is shortened in its middle so the reason survives.
+# option (not the value) once, a long path is shortened in its middle so the reason survives.
+# A usage error leaves no directory. A hand-edited config.txt is named with line and field
+# (unparsable) or with the value it no longer matches (train --resume, exit 1); a different
+# --checkpoint-every on train --resume is refused (exit 2).
 source "$(dirname "$0")/lib.sh"
 
 data=$T/d.txt
@@ -23,4 +26,45 @@ expect_contains "$T/err" "data.txt: cannot open: No such file or directory$"
 expect_contains "$T/err" "^cgpc evolve: $T/ddd"
 expect_contains "$T/err" "\.\.\."
 [ "$(wc -c <"$T/err")" -lt 600 ] || fail "message not shortened"
+
+# train: an experiment key given as an option is named once, as typed; usage errors (also the
+# run range, known only from the experiment) leave no directory
+EXP=$CGPC_ROOT/experiments/single_channel.exp
+expect_exit 2 "$CGPC" train "$EXP" --out "$T/t" --rows 0
+expect_contains "$T/err" "^cgpc train: usage: --rows: '0': must be in \[1, 1048576\]$"
+expect_exit 2 "$CGPC" train "$EXP" --out "$T/t" --levels-back x
+expect_contains "$T/err" "^cgpc train: usage: --levels-back: 'x': expected"
+expect_exit 2 "$CGPC" pbs generate "$EXP" --out "$T/t" --eval-limit -1
+expect_contains "$T/err" "^cgpc pbs: usage: --eval-limit: '-1': must be in"
+expect_exit 2 "$CGPC" train "$EXP" --out "$T/t" --run-first 5
+expect_contains "$T/err" "usage: --run-first 5 --run-count 0: the experiment has runs 0..0"
+expect_exit 2 "$CGPC" train "$EXP" --out "$T/t/sub" --runs 2 --run-first 1 --run-count 2 --all-layers
+[ ! -e "$T/t" ] || fail "a train usage error created the output directory"
+
+# train --resume: config.txt edited by hand, --checkpoint-every
+small=(--generations 400 --thresholds "16 4" --runs 2 --threads 1)
+expect_exit 3 "$CGPC" train "$EXP" "${small[@]}" --out "$T/r" --stop-after 0.001 --checkpoint-every 30
+cp -r "$T/r" "$T/r.orig"
+edit() { rm -rf "$T/r"; cp -r "$T/r.orig" "$T/r"; sed -i "$1" "$T/r/config.txt"; }
+rows_line=$(grep -n '^rows ' "$T/r.orig/config.txt" | cut -d: -f1)
+edit 's/^rows 30$/rows thirty/'
+expect_exit 1 "$CGPC" train "$EXP" "${small[@]}" --out "$T/r" --resume
+expect_contains "$T/err" "^cgpc train: $T/r/config.txt:$rows_line: rows: 'thirty': expected an integer$"
+edit 's/^rows 30$/rowz 30/'
+expect_exit 1 "$CGPC" train "$EXP" "${small[@]}" --out "$T/r" --resume
+expect_contains "$T/err" "config.txt:$rows_line: unknown key 'rowz': expected 'key value' with a key of rows, cols,"
+edit '$a rows 30'
+expect_exit 1 "$CGPC" train "$EXP" "${small[@]}" --out "$T/r" --resume
+expect_contains "$T/err" "config.txt:[0-9]*: rows: given twice (first on line $rows_line)"
+edit 's/^rows 30$/rows 31/'
+expect_exit 1 "$CGPC" train "$EXP" "${small[@]}" --out "$T/r" --resume
+expect_contains "$T/err" "config.txt: rows is '31', but experiment.exp gives '30': config.txt was changed"
+edit 's/^thresholds .*/thresholds 256 9/'
+expect_exit 1 "$CGPC" train "$EXP" "${small[@]}" --out "$T/r" --resume
+expect_contains "$T/err" "thresholds is '256 9', but experiment.exp gives '256 16'"
+edit ''
+expect_exit 2 "$CGPC" train "$EXP" "${small[@]}" --out "$T/r" --resume --checkpoint-every 10
+expect_contains "$T/err" "usage: --resume $T/r: checkpoint-every: the run was started with '30', not '10' (--checkpoint-every)"
+cmp "$T/r/checkpoint" "$T/r.orig/checkpoint" || fail "a refused resume changed the checkpoint"
+expect_exit 0 "$CGPC" train "$EXP" "${small[@]}" --out "$T/r" --resume --checkpoint-every 30
 echo ok
