@@ -10,9 +10,9 @@
 #include <unistd.h>
 
 #include "cgp/cgp.h"
-#include "compress/cmodel.h"
 #include "common/fileio.h"
 #include "energy/energy.h"
+#include "exp/compare.h"
 #include "exp/config.h"
 #include "exp/lowbit_storage.h"
 #include "exp/metrics.h"
@@ -364,39 +364,41 @@ static int fuzz_circuit_token(const uint8_t *data, size_t size)
     return 0;
 }
 
-/* A cgpc-lowbit model file: loaded as every command loads a model (nn_model_parse: decoded
- * to float), and read as model-metrics' reference rows read it (lowbit_storage_file: codes,
- * scales, landmark tables, storage accounting). */
-static int fuzz_lowbit(const uint8_t *data, size_t size)
+/* A model file as every command loads it (nn_model_parse: low-bit and deep files decoded to
+ * float) and as model-metrics --compare opens it (exp_compare_open: decoded, its stored parts
+ * accounted); returns the file's path in the scratch directory, or NULL. */
+static const char *fuzz_model_file(const uint8_t *data, size_t size)
 {
     struct nn_model m;
-    if (nn_model_parse(copy_bytes(data, size), size, "fuzz-lowbit.safetensors", &m,
-                       &fuzz_err) == CGPC_OK)
+    if (nn_model_parse(copy_bytes(data, size), size, "fuzz-model.safetensors", &m, &fuzz_err) ==
+        CGPC_OK)
         nn_model_free(&m);
-    char path[512];
+    static char path[512];
     snprintf(path, sizeof path, "%s/model.safetensors", scratch_dir());
     if (write_file(scratch, "model.safetensors", data, size) != 0)
-        return 0;
+        return NULL;
+    struct exp_compare c;
+    if (exp_compare_open(&c, path, &fuzz_err) == CGPC_OK)
+        exp_compare_free(&c);
+    return path;
+}
+
+/* A cgpc-lowbit model file: also read as the low-bit commands report it (lowbit_storage_file:
+ * codes, scales, landmark tables, storage accounting). */
+static int fuzz_lowbit(const uint8_t *data, size_t size)
+{
+    const char *path = fuzz_model_file(data, size);
     struct lowbit_storage st;
     int is_lowbit = 0;
-    if (lowbit_storage_file(path, &st, &is_lowbit, &fuzz_err) == CGPC_OK && is_lowbit)
+    if (path && lowbit_storage_file(path, &st, &is_lowbit, &fuzz_err) == CGPC_OK && is_lowbit)
         lowbit_storage_free(&st);
     return 0;
 }
 
-/* A cgpc-deep (Deep Compression) model file: decoded to float as every command loads it,
- * then accounted as model-metrics accounts it (cpr_storage_account_model re-encodes it). */
+/* A cgpc-deep (Deep Compression) model file: cpr_model_decode, cpr_file_stats. */
 static int fuzz_deep(const uint8_t *data, size_t size)
 {
-    struct nn_model m;
-    if (nn_model_parse(copy_bytes(data, size), size, "fuzz-deep.safetensors", &m, &fuzz_err) !=
-        CGPC_OK)
-        return 0;
-    struct storage_model parts;
-    storage_model_init(&parts);
-    cpr_storage_account_model(&m, &parts, &fuzz_err);
-    storage_model_free(&parts);
-    nn_model_free(&m);
+    fuzz_model_file(data, size);
     return 0;
 }
 
@@ -543,8 +545,8 @@ const struct fuzz_target fuzz_targets[] = {
     {"circuit_token", fuzz_circuit_token, "exp_circuit_token_eval"},
     {"checkpoint", fuzz_checkpoint, "evolve --resume: checkpoint, journal, config.txt, data.txt"},
     {"train_dir", fuzz_train_dir, "model-metrics: experiment.exp, model.txt, results, circuits"},
-    {"lowbit", fuzz_lowbit, "cgpc-lowbit: nn_model_parse (lowbit_read), lowbit_storage_file"},
-    {"deep", fuzz_deep, "cgpc-deep: nn_model_parse (cpr_model_decode), storage accounting"},
+    {"lowbit", fuzz_lowbit, "cgpc-lowbit: nn_model_parse, exp_compare_open, lowbit_storage_file"},
+    {"deep", fuzz_deep, "cgpc-deep: nn_model_parse, exp_compare_open (decode, cpr_file_stats)"},
     {NULL, NULL, NULL},
 };
 
