@@ -27,6 +27,7 @@
 #include "compress/prune.h"
 #include "energy/storage.h"
 #include "nn/dataset.h"
+#include "nn/eval.h"
 #include "nn/model.h"
 #include "nn/train.h"
 
@@ -514,6 +515,92 @@ static void cmodel_mobilenetv2__batchnorm__bit_identical(void **state)
     nn_model_free(&m);
 }
 
+/* A MobileNetV2 whose BatchNorms are absorbed (compress --fold-bn): the same logits as before,
+ * no BatchNorm left, float and cgpc-deep files round trip bit for bit, and folded sharing with
+ * centroid fine-tuning is the same for 1 and 2 threads. */
+static void mnv2_with_bn(struct nn_model *m)
+{
+    struct cgpc_err err = {0};
+    if (nn_model_init_mobilenetv2(m, 0.25, 1, 32, 10, 9, &err))
+        fail_msg("%s", err.msg);
+    for (int i = 0; i < m->nlayers; i++) /* non-trivial BatchNorm parameters */
+        for (int c = 0; m->layers[i].bn[0] && c < m->layers[i].out_c; c++) {
+            m->layers[i].bn_w[c] = 0.5f + 0.03f * (float)c;
+            m->layers[i].bn_b[c] = 0.1f - 0.01f * (float)c;
+            m->layers[i].bn_mean[c] = 0.01f * (float)c;
+            m->layers[i].bn_var[c] = 1.0f + 0.02f * (float)c;
+        }
+    nn_model_fold_bn(m);
+}
+
+static void fold_bn__mobilenetv2__same_logits_round_trips_threads_agree(void **state)
+{
+    (void)state;
+    struct nn_model m, back, t1;
+    struct nn_dataset ds;
+    struct nn_eval_result r;
+    struct cgpc_err err = {0};
+    struct cpr_stats s;
+    load_mnist_train(&ds, 32);
+    assert_int_equal(nn_dataset_pad(&ds, 32, 32, &err), CGPC_OK);
+    float *la = malloc((size_t)ds.n * 10 * sizeof *la), *lb = malloc((size_t)ds.n * 10 * sizeof *lb);
+    struct nn_eval_opts ea = {0, la}, eb = {0, lb};
+    mnv2_with_bn(&m);
+    size_t nbn = 0, nw = 0;
+    for (int i = 0; i < m.nlayers; i++)
+        if (m.layers[i].nweights) {
+            nbn += m.layers[i].bn[0] ? 1 : 0;
+            nw += (size_t)m.layers[i].nweights + (size_t)m.layers[i].out_c;
+        }
+    assert_true(nbn > 30);
+    assert_int_equal(nn_eval(&m, &ds, &ea, &r, &err), CGPC_OK);
+    assert_int_equal(nn_model_absorb_bn(&m, &err), CGPC_OK);
+    assert_int_equal(nn_eval(&m, &ds, &eb, &r, &err), CGPC_OK);
+    assert_memory_equal(la, lb, (size_t)ds.n * 10 * sizeof *la);
+    assert_int_equal(m.has_bn, 1);
+    assert_int_equal(m.ntrain, nw); /* weights and one bias per channel, nothing else */
+    for (int i = 0; i < m.nlayers; i++) {
+        assert_string_equal(m.layers[i].bn, "");
+        assert_null(m.layers[i].bn_mean);
+    }
+    /* float file: <layer>.bias for every convolution, recognised as absorbed */
+    assert_int_equal(nn_model_save(&m, tmp("fold.safetensors"), &err), CGPC_OK);
+    assert_int_equal(nn_model_load(tmp("fold.safetensors"), &back, &err), CGPC_OK);
+    assert_same_model(&m, &back);
+    nn_model_free(&back);
+    /* shared (3 bits) and one epoch of centroid fine-tuning, 1 vs 2 threads */
+    struct nn_model *ms[2] = {&m, &t1};
+    mnv2_with_bn(&t1);
+    for (int k = 0; k < 2; k++) {
+        struct cpr_opts o;
+        cpr_opts_defaults(&o);
+        o.fold_bn = 1;
+        o.bits = 3;
+        o.finetune_epochs = 1;
+        o.train.batch = 8;
+        o.train.lr = 1e-3;
+        o.train.seed = 5;
+        cgpc_set_threads(k + 1);
+        if (cpr_compress(ms[k], &ds, &o, &err))
+            fail_msg("%s", err.msg);
+    }
+    cgpc_set_threads(2);
+    assert_int_equal(m.ntrain, t1.ntrain);
+    assert_memory_equal(m.tarena, t1.tarena, m.ntrain * sizeof(float));
+    assert_memory_equal(m.arena, t1.arena, (size_t)nn_model_param_count(&m) * sizeof(float));
+    roundtrip(&m, 1, &s);
+    for (int i = 0; i < s.nlayers; i++) {
+        assert_true(s.layers[i].k <= 8);
+        assert_int_equal(s.layers[i].bias_is_bn, 0);
+        assert_int_equal(s.layers[i].bias_bits, 32 * s.layers[i].nbias);
+    }
+    free(la);
+    free(lb);
+    nn_model_free(&m);
+    nn_model_free(&t1);
+    nn_dataset_free(&ds);
+}
+
 static void cmodel_decode__corrupt_header__rejected(void **state)
 {
     (void)state;
@@ -851,6 +938,7 @@ int main(void)
         cmocka_unit_test(cmodel_lenet__pruned_shared__bit_identical_and_sized),
         cmocka_unit_test(cmodel_lenet__unshared_float__raw_values_bit_identical),
         cmocka_unit_test(cmodel_mobilenetv2__batchnorm__bit_identical),
+        cmocka_unit_test(fold_bn__mobilenetv2__same_logits_round_trips_threads_agree),
         cmocka_unit_test(cmodel_decode__corrupt_header__rejected),
         cmocka_unit_test(finetune_masked__pruned_weights__stay_zero_and_threads_agree),
         cmocka_unit_test(finetune_shared__centroid_step__sum_of_member_gradients),

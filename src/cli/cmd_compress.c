@@ -62,6 +62,10 @@ void cmd_compress_usage(FILE *out)
             "                        (default: 0 = off)\n"
             "  --share-layer L=B     bits of the layers matching the glob L (repeatable,\n"
             "                        later ones win, 0 = not shared; default: --share)\n"
+            "  --fold-bn             absorb BatchNorm into the convolutions first: weights\n"
+            "                        and biases are pruned, shared and fine-tuned as\n"
+            "                        inference runs them, biases stored as float32, no\n"
+            "                        BatchNorm tensors (default: off)\n"
             "  --init NAME           k-means initialisation: linear, density or random\n"
             "                        (Forgy) (default: linear)\n"
             "  --kmeans-iter N       Lloyd iterations at most (default: 100)\n"
@@ -77,7 +81,7 @@ void cmd_compress_usage(FILE *out)
 
 enum { OPT_MODEL = CLI_OPT_FIRST_COMMAND_SPECIFIC, OPT_OUT, OPT_DATASET, OPT_PRUNE,
        OPT_PRUNE_LAYER, OPT_GLOBAL, OPT_SCHEDULE, OPT_SHARE, OPT_SHARE_LAYER, OPT_INIT,
-       OPT_KITER, OPT_HUFFMAN, OPT_FT_EPOCHS, OPT_LR, OPT_BATCH, OPT_OPTIM, OPT_LIMIT };
+       OPT_KITER, OPT_HUFFMAN, OPT_FOLD_BN, OPT_FT_EPOCHS, OPT_LR, OPT_BATCH, OPT_OPTIM, OPT_LIMIT };
 
 static int parse_args(int argc, char **argv, struct compress_opts *o)
 {
@@ -94,6 +98,7 @@ static int parse_args(int argc, char **argv, struct compress_opts *o)
         {"init", required_argument, NULL, OPT_INIT},
         {"kmeans-iter", required_argument, NULL, OPT_KITER},
         {"huffman", no_argument, NULL, OPT_HUFFMAN},
+        {"fold-bn", no_argument, NULL, OPT_FOLD_BN},
         {"finetune-epochs", required_argument, NULL, OPT_FT_EPOCHS},
         {"lr", required_argument, NULL, OPT_LR},
         {"batch", required_argument, NULL, OPT_BATCH},
@@ -141,6 +146,7 @@ static int parse_args(int argc, char **argv, struct compress_opts *o)
         }
         case OPT_KITER: st = cgpc_parse_int(optarg, 0, 100000, &o->c.kmeans_iter, &err); break;
         case OPT_HUFFMAN: o->huffman = 1; break;
+        case OPT_FOLD_BN: o->c.fold_bn = 1; break;
         case OPT_FT_EPOCHS:
             st = cgpc_parse_int(optarg, 0, 100000, &o->c.finetune_epochs, &err);
             break;
@@ -207,7 +213,7 @@ static void progress(const struct nn_train_progress *p, void *ctx)
 }
 
 struct stage_ctx {
-    const struct nn_dataset *test;
+    const struct nn_dataset *val; /* stage accuracy: validation split */
     int failed;
 };
 
@@ -224,12 +230,13 @@ static void stage(const char *what, const struct nn_model *m, void *ctx)
             kept += w[j] != 0.0f;
         n += l->nweights;
     }
-    if (nn_eval(m, s->test, NULL, &r, &err)) {
+    if (nn_eval(m, s->val, NULL, &r, &err)) {
         cli_report("compress", &err, 0);
         s->failed = 1;
         return;
     }
-    fprintf(stderr, "compress: %-10s weights kept %lld/%lld (%.2f%%), test top1 %.4f\n", what,
+    fprintf(stderr, "compress: %-10s weights kept %lld/%lld (%.2f%%), validation top1 %.4f\n",
+            what,
             (long long)kept, (long long)n, 100.0 * (double)kept / (double)n, r.top1);
 }
 
@@ -327,11 +334,12 @@ int cmd_compress(int argc, char **argv)
     cli_common_apply(&o->common);
     o->c.train.seed = o->common.seed;
     struct nn_model m;
-    struct nn_dataset train, test;
+    struct nn_dataset train, val, test;
     struct cpr_stats pq, pqh;
-    struct nn_eval_result before, after;
+    struct nn_eval_result before, after, vbefore, vafter;
     memset(&train, 0, sizeof train);
     memset(&test, 0, sizeof test);
+    memset(&val, 0, sizeof val);
     rc = CLI_EXIT_FAILURE;
     if (nn_model_load(o->model, &m, &err)) {
         rc = cli_report(cmd, &err, 0);
@@ -349,17 +357,21 @@ int cmd_compress(int argc, char **argv)
     ds = ds ? ds : "mnist";
     if ((o->c.finetune_epochs > 0 && nn_cli_load_dataset(ds, NN_SPLIT_TRAIN, &train, &err)) ||
         nn_cli_load_dataset(ds, NN_SPLIT_TEST, &test, &err) ||
+        nn_cli_load_dataset(ds, NN_SPLIT_VAL, &val, &err) ||
         (train.n && nn_dataset_pad(&train, m.in_h, m.in_w, &err)) ||
-        nn_dataset_pad(&test, m.in_h, m.in_w, &err) || nn_eval(&m, &test, NULL, &before, &err)) {
+        nn_dataset_pad(&test, m.in_h, m.in_w, &err) ||
+        nn_dataset_pad(&val, m.in_h, m.in_w, &err) || nn_eval(&m, &test, NULL, &before, &err) ||
+        nn_eval(&m, &val, NULL, &vbefore, &err)) {
         rc = cli_report(cmd, &err, 0);
         goto out;
     }
-    struct stage_ctx sc = {&test, 0};
+    struct stage_ctx sc = {&val, 0};
     o->c.stage = stage;
     o->c.train.progress = progress;
     o->c.ctx = &sc;
     char buf[64];
-    if (cpr_compress(&m, &train, &o->c, &err) || nn_eval(&m, &test, NULL, &after, &err)) {
+    if (cpr_compress(&m, &train, &o->c, &err) || nn_eval(&m, &test, NULL, &after, &err) ||
+        nn_eval(&m, &val, NULL, &vafter, &err)) {
         rc = cli_report(cmd, &err, 0);
         goto out;
     }
@@ -375,6 +387,8 @@ int cmd_compress(int argc, char **argv)
         rc = cli_report(cmd, &err, 0);
         goto out;
     }
+    printf("validation top1: before %.4f, after %.4f (%+.2f points)\n", vbefore.top1,
+           vafter.top1, 100 * (vafter.top1 - vbefore.top1));
     printf("test top1: before %.4f, after %.4f (%+.2f points)\n", before.top1, after.top1,
            100 * (after.top1 - before.top1));
     fprintf(stderr, "compress: wrote %s\n", o->out);
@@ -383,6 +397,7 @@ out:
     nn_model_free(&m);
     nn_dataset_free(&train);
     nn_dataset_free(&test);
+    nn_dataset_free(&val);
     free(o);
     return rc;
 }

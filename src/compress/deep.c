@@ -191,11 +191,13 @@ cgpc_status cpr_compress(struct nn_model *m, const struct nn_dataset *train,
     if (o->nschedule < 1 || o->nschedule > CPR_MAX_SCHEDULE)
         return CGPC_FAIL(err, CGPC_ERR_RANGE, "pruning schedule of %d steps: expected 1..%d",
                          o->nschedule, CPR_MAX_SCHEDULE);
+    cgpc_status st = o->fold_bn ? nn_model_absorb_bn(m, err) : CGPC_OK;
+    if (st)
+        return st;
     size_t np = cpr_param_count(m);
     uint8_t *mask = malloc(np ? np : 1);
     int32_t *cluster = malloc((np ? np : 1) * sizeof *cluster);
     float *cent = malloc((size_t)NN_MAX_LAYERS * (1u << CPR_MAX_BITS) * sizeof *cent);
-    cgpc_status st = CGPC_OK;
     char what[64];
     int pruning = o->prune > 0, nc = 0;
     for (int i = 0; i < NN_MAX_LAYERS; i++)

@@ -38,6 +38,10 @@ struct cpr_opts {
     enum cpr_init init;                /* default linear */
     int kmeans_iter;                   /* Lloyd iterations at most, default 100 */
     int finetune_epochs;               /* after each pruning step and after sharing, default 0 */
+    int fold_bn;                       /* absorb BatchNorm into the convolutions first
+                                        * (nn_model_absorb_bn): pruning, sharing and
+                                        * fine-tuning then act on the folded weights and
+                                        * biases inference runs; default 0 */
     struct nn_train_opts train;        /* fine-tuning options (epochs set per stage); the
                                         * seed also keys the random k-means initialisation */
     /* optional: called after each stage ("prune 1/3", "share") with the model */
@@ -52,7 +56,8 @@ void cpr_opts_defaults(struct cpr_opts *o);
  * on failure o is unchanged. */
 cgpc_status cpr_schedule_parse(const char *text, struct cpr_opts *o, struct cgpc_err *err);
 
-/* Prune (schedule + fine-tuning), share (+ fine-tuning) the model in place. */
+/* Fold BatchNorm (fold_bn), prune (schedule + fine-tuning), share (+ fine-tuning) the model
+ * in place. */
 cgpc_status cpr_compress(struct nn_model *m, const struct nn_dataset *train,
                          const struct cpr_opts *o, struct cgpc_err *err);
 

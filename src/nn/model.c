@@ -124,6 +124,36 @@ static cgpc_status alloc_train(struct nn_model *m, struct cgpc_err *err)
     return CGPC_OK;
 }
 
+cgpc_status nn_model_absorb_bn(struct nn_model *m, struct cgpc_err *err)
+{
+    if (!m->has_bn)
+        return CGPC_OK;
+    nn_model_fold_bn(m);
+    void *old = m->tarena;
+    char bn[NN_MAX_LAYERS][32];
+    for (int i = 0; i < m->nlayers; i++) {
+        memcpy(bn[i], m->layers[i].bn, sizeof bn[i]);
+        m->layers[i].bn[0] = '\0';
+    }
+    cgpc_status st = alloc_train(m, err);
+    if (st) {
+        for (int i = 0; i < m->nlayers; i++)
+            memcpy(m->layers[i].bn, bn[i], sizeof bn[i]);
+        m->tarena = old;
+        return st;
+    }
+    free(old);
+    for (int i = 0; i < m->nlayers; i++) {
+        struct nn_layer *l = &m->layers[i];
+        l->bn_w = l->bn_b = l->bn_mean = l->bn_var = NULL;
+        if (!has_weights(l))
+            continue;
+        memcpy(l->tw, l->w, (size_t)l->nweights * sizeof *l->tw);
+        memcpy(l->tb, l->b, (size_t)l->out_c * sizeof *l->tb);
+    }
+    return CGPC_OK;
+}
+
 void nn_model_fold_bn(struct nn_model *m)
 {
     if (!m->has_bn)
@@ -639,7 +669,13 @@ static cgpc_status load_mnv2_arch(const struct nn_st_file *st, struct nn_model *
                          st->path);
     sh.stem = (int)stem;
     sh.last = (int)last;
-    return build_mnv2(m, (int)in_c, in_size, (int)ncls, &sh, err);
+    cgpc_status s = build_mnv2(m, (int)in_c, in_size, (int)ncls, &sh, err);
+    /* BatchNorm absorbed (nn_model_absorb_bn): float convolutions with biases, no BN tensors */
+    const struct nn_st_tensor *b = nn_st_find(st, "features.0.0.bias");
+    if (!s && b && b->dtype == NN_DT_F32 && !nn_st_find(st, "features.0.1.weight") &&
+        (s = nn_model_absorb_bn(m, err)))
+        nn_model_free(m);
+    return s;
 }
 
 void nn_model_chain_scales(struct nn_model *m)

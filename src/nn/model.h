@@ -114,6 +114,14 @@ cgpc_status nn_model_init_mobilenetv2(struct nn_model *m, double width, int in_c
  * No-op for models without BatchNorm. */
 void nn_model_fold_bn(struct nn_model *m);
 
+/* Absorb the BatchNorms for good: the training parameters become the folded convolutions
+ * (tw = w, tb = b for every weighted layer, no bn names, no running statistics), so training
+ * and weight sharing act on the weights inference runs. Saved, such a MobileNetV2 has
+ * `<layer>.bias` F32 for every convolution and no BatchNorm tensors; the loader recognises it
+ * by a float `features.0.0.bias` without `features.0.1.weight`. Inference is unchanged (w/b
+ * are the folded values). No-op without BatchNorm; on failure the model is unchanged. */
+cgpc_status nn_model_absorb_bn(struct nn_model *m, struct cgpc_err *err);
+
 /* The LeNet-5 architecture with float parameters all zero (use nn_model_init_params). */
 cgpc_status nn_model_init_lenet5(struct nn_model *m, struct cgpc_err *err);
 
