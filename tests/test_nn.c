@@ -1301,6 +1301,88 @@ static void train_gradient__vs_finite_difference__agrees(void **state)
     nn_model_free(&m);
 }
 
+/* Feature hint (FitNets): identity hint on fc2 against zero targets adds exactly the mean
+ * squared fc2 output (nn_eval_features gives it), and with a 1x1 regressor on conv2 the model
+ * and regressor gradients match finite differences. */
+static void train_hint__loss_by_hand_and_gradient__agree(void **state)
+{
+    (void)state;
+    struct nn_model m;
+    struct nn_dataset ds;
+    struct nn_train_opts o;
+    struct cgpc_err err = {0};
+    load_mnist_train(&ds, 4);
+    assert_int_equal(nn_model_init_lenet5(&m, &err), CGPC_OK);
+    nn_model_init_params(&m, 3);
+    int idx[4] = {0, 1, 2, 3}, fc2 = (int)(nn_model_layer(&m, "fc2") - m.layers),
+        conv2 = (int)(nn_model_layer(&m, "conv2") - m.layers);
+    size_t np = (size_t)nn_model_param_count(&m);
+    double plain, hinted;
+    float *g = malloc((np + 200) * 4), *feat = malloc(4 * 1600 * sizeof *feat),
+          *zero = calloc(4 * 84, sizeof *zero);
+    assert_int_equal(nn_train_gradient(&m, &ds, idx, 4, g, &plain, &err), CGPC_OK);
+    nn_train_defaults(&o);
+    o.hint_target = zero;
+    o.hint_layer = fc2;
+    o.hint_c = 84;
+    assert_int_equal(nn_hint_regressor_size(&m, &o), 0);
+    assert_int_equal(nn_train_gradient_opts(&m, &ds, idx, 4, &o, NULL, g, &hinted, &err),
+                     CGPC_OK);
+    assert_int_equal(nn_eval_features(&m, &ds, fc2, feat, &err), CGPC_OK);
+    double sq = 0;
+    for (int k = 0; k < 4 * 84; k++)
+        sq += (double)feat[k] * feat[k];
+    assert_true(sq > 1e-3);
+    if (fabs((hinted - plain) - sq / (4 * 84)) > 1e-5 * (sq / (4 * 84)) + 1e-6)
+        fail_msg("hint loss %.9g, by hand %.9g", hinted - plain, sq / (4 * 84));
+    /* conv2 [16][H][W] -> 4 teacher channels through the regressor */
+    const struct nn_layer *c2 = &m.layers[conv2];
+    int hw = c2->out_h * c2->out_w;
+    assert_true(4 * hw <= 1600);
+    cgpc_rng r;
+    cgpc_rng_seed(&r, 11, 0, 0);
+    for (int k = 0; k < 4 * 4 * hw; k++)
+        feat[k] = (float)cgpc_rng_double(&r);
+    float reg[4 * 16 + 4];
+    for (int k = 0; k < 4 * 16 + 4; k++)
+        reg[k] = (float)(cgpc_rng_double(&r) - 0.5);
+    o.hint_target = feat;
+    o.hint_layer = conv2;
+    o.hint_c = 4;
+    o.hint_weight = 0.5;
+    assert_int_equal(nn_hint_regressor_size(&m, &o), 4 * 16 + 4);
+    assert_int_equal(nn_train_gradient_opts(&m, &ds, idx, 4, &o, reg, g, &hinted, &err),
+                     CGPC_OK);
+    assert_true(hinted > plain);
+    float *dummy = malloc((np + 200) * 4);
+    int checked = 0;
+    for (size_t i = 0; i < np + 68; i = i < np && i + 601 >= np ? np : i + (i < np ? 601 : 5)) {
+        float *p = i < np ? (float *)m.arena + i : reg + (i - np);
+        float save = *p;
+        double lp, lm;
+        *p = save + 1e-2f;
+        nn_train_gradient_opts(&m, &ds, idx, 4, &o, reg, dummy, &lp, &err);
+        *p = save - 1e-2f;
+        nn_train_gradient_opts(&m, &ds, idx, 4, &o, reg, dummy, &lm, &err);
+        *p = save;
+        double fd = (lp - lm) / 2e-2;
+        if (fabs(fd - g[i]) > 2e-3 + 0.05 * fabs(fd))
+            fail_msg("param %zu: fd %g analytic %g", i, fd, g[i]);
+        checked += i >= np;
+    }
+    assert_true(checked >= 13);
+    /* a hint needs the per-sample trainer and a valid layer */
+    o.hint_layer = 99;
+    assert_int_equal(nn_train_gradient_opts(&m, &ds, idx, 4, &o, reg, g, &hinted, &err),
+                     CGPC_ERR_ARG);
+    free(g);
+    free(dummy);
+    free(feat);
+    free(zero);
+    nn_dataset_free(&ds);
+    nn_model_free(&m);
+}
+
 static void train_one(struct nn_model *m, const struct nn_dataset *ds, int threads, int qat,
                       int epochs)
 {
@@ -1618,6 +1700,7 @@ int main(void)
         cmocka_unit_test(model_save_load__float_and_int8__identical_logits),
         cmocka_unit_test(model_load__unsupported_declarations__refused),
         cmocka_unit_test(train_gradient__vs_finite_difference__agrees),
+        cmocka_unit_test(train_hint__loss_by_hand_and_gradient__agree),
         cmocka_unit_test(train__small_subset__loss_decreases_and_qat_works),
         cmocka_unit_test(train__one_vs_two_threads__bit_identical_weights),
         cmocka_unit_test(train_mnv2_gradient__pytorch_autograd__match_1e3),

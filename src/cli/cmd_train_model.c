@@ -16,7 +16,7 @@
 
 struct train_opts {
     struct cli_common common;
-    const char *arch, *dataset, *out, *init, *teacher;
+    const char *arch, *dataset, *out, *init, *teacher, *hint;
     struct nn_train_opts t;
     int qat, qat_epochs, calib_limit, input_size;
     double qat_lr, width;
@@ -81,6 +81,12 @@ void cmd_train_model_usage(FILE *out)
             "  --temperature T      distillation temperature (default: 4)\n"
             "  --alpha A            weight of the soft (teacher) loss; the hard label loss gets\n"
             "                       1 - A (default: 0.9)\n"
+            "  --hint T:S           FitNets hint: + W x mean squared error between the\n"
+            "                       teacher's layer T output and the student's layer S output\n"
+            "                       (same map size; a learned 1x1 regressor when channels\n"
+            "                       differ); LeNet-5 students; --alpha 0 for the hint alone\n"
+            "                       (default: none)\n"
+            "  --hint-weight W      weight of the hint loss (default: 1)\n"
             "  --qat-bits B         low-bit QAT instead of --qat: fine-tune (--qat-epochs,\n"
             "                       --qat-lr) with B-bit fake-quantized weights (1..8, STE) and\n"
             "                       float activations; writes a cgpc-lowbit model (default: off)\n"
@@ -94,23 +100,7 @@ enum { OPT_ARCH = CLI_OPT_FIRST_COMMAND_SPECIFIC, OPT_DATASET, OPT_OUT, OPT_INIT
        OPT_LR, OPT_BATCH, OPT_OPTIM, OPT_MOMENTUM, OPT_WD, OPT_NOCOS, OPT_SHIFT, OPT_LIMIT,
        OPT_QAT, OPT_QAT_EPOCHS, OPT_QAT_LR, OPT_CALIB_LIMIT, OPT_WIDTH, OPT_INPUT_SIZE,
        OPT_TEACHER, OPT_TEMPERATURE, OPT_ALPHA, OPT_QAT_BITS, OPT_QAT_METHOD,
-       OPT_QAT_PER_CHANNEL };
-
-static void progress(const struct nn_train_progress *p, void *ctx)
-{
-    const char *tag = ctx;
-    int tty = cli_progress_enabled();
-    if (tty && (!p->end_of_epoch))
-        fprintf(stderr, "\r%sepoch %d/%d batch %d/%d loss %.4f acc %.4f %.0f img/s   ", tag,
-                p->epoch, p->epochs, p->batch, p->nbatches, p->loss, p->acc, p->images_per_s);
-    if (p->end_of_epoch) {
-        fprintf(stderr, "%s%sepoch %d/%d: train loss %.4f acc %.4f", tty ? "\r" : "", tag,
-                p->epoch, p->epochs, p->loss, p->acc);
-        if (p->test_top1 >= 0)
-            fprintf(stderr, "  val top1 %.4f loss %.4f", p->test_top1, p->test_loss);
-        fprintf(stderr, "  %.0f img/s  %.1f s\n", p->images_per_s, p->seconds);
-    }
-}
+       OPT_QAT_PER_CHANNEL, OPT_HINT, OPT_HINT_WEIGHT };
 
 static int parse_args(int argc, char **argv, struct train_opts *o)
 {
@@ -140,6 +130,8 @@ static int parse_args(int argc, char **argv, struct train_opts *o)
         {"qat-bits", required_argument, NULL, OPT_QAT_BITS},
         {"qat-method", required_argument, NULL, OPT_QAT_METHOD},
         {"qat-per-channel", no_argument, NULL, OPT_QAT_PER_CHANNEL},
+        {"hint", required_argument, NULL, OPT_HINT},
+        {"hint-weight", required_argument, NULL, OPT_HINT_WEIGHT},
         CLI_COMMON_LONG_OPTIONS,
         {NULL, 0, NULL, 0}};
     const char *cmd = "train-model";
@@ -189,6 +181,8 @@ static int parse_args(int argc, char **argv, struct train_opts *o)
                 st = CGPC_FAIL(&err, CGPC_ERR_ARG, "fp16 has no bits to train for");
             break;
         case OPT_QAT_PER_CHANNEL: o->lowbit.per_channel = 1; break;
+        case OPT_HINT: o->hint = optarg; break;
+        case OPT_HINT_WEIGHT: st = cgpc_parse_double(optarg, 0, 1e6, &o->t.hint_weight, &err); break;
         default:
             return cli_usage_error(cmd, "unknown or incomplete option '%s'", what);
         }
@@ -209,6 +203,8 @@ static int parse_args(int argc, char **argv, struct train_opts *o)
     if (o->teacher && (o->t.shift > 0 || o->qat || o->qat_bits))
         return cli_usage_error(cmd, "--teacher: not with --shift, --qat or --qat-bits (the "
                                "teacher's logits are those of the unshifted float images)");
+    if (o->hint && (!o->teacher || strcmp(o->arch, "lenet5") != 0))
+        return cli_usage_error(cmd, "--hint needs --teacher and a lenet5 student");
     if (o->qat && o->qat_bits)
         return cli_usage_error(cmd, "--qat (int8) and --qat-bits (low-bit) are exclusive");
     return CLI_EXIT_OK;
@@ -241,7 +237,8 @@ static cgpc_status set_meta(struct nn_model *m, const struct train_opts *o,
     if (o->teacher) {
         snprintf(buf, sizeof buf, "%g:%g", o->t.temperature, o->t.alpha);
         if ((st = nn_model_set_meta(m, "teacher", o->teacher, err)) ||
-            (st = nn_model_set_meta(m, "distill_temperature_alpha", buf, err)))
+            (st = nn_model_set_meta(m, "distill_temperature_alpha", buf, err)) ||
+            (o->hint && (st = nn_model_set_meta(m, "hint", o->hint, err))))
             return st;
     }
     if (strcmp(m->arch, "lenet5") == 0 && o->width > 0 && o->width != 1) {
@@ -299,7 +296,7 @@ int cmd_train_model(int argc, char **argv)
 
     struct nn_model m;
     struct nn_dataset train, val, test;
-    float *teacher = NULL;
+    float *teacher = NULL, *hint = NULL;
     struct lowbit_model lq;
     memset(&lq, 0, sizeof lq);
     memset(&m, 0, sizeof m);
@@ -346,9 +343,13 @@ int cmd_train_model(int argc, char **argv)
         rc = cli_report(cmd, &err, 0);
         goto out;
     }
+    if (o.hint && nn_cli_teacher_hint(o.teacher, o.dataset, o.hint, &m, &o.t, &hint, &err)) {
+        rc = cli_report(cmd, &err, 0);
+        goto out;
+    }
     o.t.teacher_logits = teacher;
     o.t.test = &val;
-    o.t.progress = progress;
+    o.t.progress = nn_cli_train_progress;
     o.t.ctx = "";
     if (o.t.epochs > 0 && nn_train(&m, &train, &o.t, &err)) {
         rc = cli_report(cmd, &err, 0);
@@ -382,6 +383,7 @@ int cmd_train_model(int argc, char **argv)
     rc = CLI_EXIT_OK;
 out:
     free(teacher);
+    free(hint);
     lowbit_model_free(&lq);
     nn_model_free(&m);
     nn_dataset_free(&train);

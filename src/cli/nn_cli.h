@@ -32,4 +32,17 @@ cgpc_status nn_cli_teacher_logits(const char *teacher, const char *dataset,
                                   const struct nn_model *student, float **out,
                                   struct cgpc_err *err);
 
+/* train-model's progress callback (nn_train_opts.progress; ctx: a tag string such as
+ * "qat "): a live line on a terminal, one line per epoch on stderr. */
+void nn_cli_train_progress(const struct nn_train_progress *p, void *ctx);
+
+/* Hint training (--hint T:S, FitNets): the teacher's layer T outputs on every image of
+ * `dataset`'s train split (padded to the teacher's input size) into *out (malloc'd,
+ * [n_images][C*H*W]), and o's hint_target, hint_layer (student layer S) and hint_c. The two
+ * layers must have output maps of the same size (H x W; linear and pooled-to-1x1 layers are
+ * 1 x 1). CGPC_ERR_ARG naming the layer or the sizes otherwise. */
+cgpc_status nn_cli_teacher_hint(const char *teacher, const char *dataset, const char *spec,
+                                const struct nn_model *student, struct nn_train_opts *o,
+                                float **out, struct cgpc_err *err);
+
 #endif

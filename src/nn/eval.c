@@ -199,3 +199,40 @@ out:
     free(hit);
     return st;
 }
+
+cgpc_status nn_eval_features(const struct nn_model *m, const struct nn_dataset *ds, int layer,
+                             float *out, struct cgpc_err *err)
+{
+    if (layer < 0 || layer >= m->nlayers)
+        return CGPC_FAIL(err, CGPC_ERR_ARG, "layer %d: the model has %d", layer, m->nlayers);
+    if (ds->rows * ds->cols != m->in_h * m->in_w * m->in_c)
+        return CGPC_FAIL(err, CGPC_ERR_ARG, "%s: images are %dx%d but the %s model takes %dx%dx%d",
+                         ds->path, ds->rows, ds->cols, m->arch, m->in_c, m->in_h, m->in_w);
+    struct nn_model *t = malloc(sizeof *t);
+    if (!t)
+        return CGPC_FAIL(err, CGPC_ERR_NOMEM, "feature model");
+    *t = *m; /* borrows the parameter arenas: the first layer+1 layers, their output read */
+    const struct nn_layer *l = &m->layers[layer];
+    t->nlayers = layer + 1;
+    t->nclasses = l->out_c * l->out_h * l->out_w;
+    int nt = cgpc_max_threads(), nbatches = (ds->n + NN_BATCH - 1) / NN_BATCH;
+    size_t ss = align64(nn_batch_scratch_size(t)), img = (size_t)ds->rows * ds->cols;
+    unsigned char *scratch = aligned_alloc(64, ss * (size_t)nt);
+    if (!scratch) {
+        free(t);
+        return CGPC_FAIL(err, CGPC_ERR_NOMEM, "feature scratch");
+    }
+NN_OMP(parallel num_threads(nt))
+    {
+        unsigned char *sc = scratch + ss * (size_t)cgpc_thread_id();
+NN_OMP(for schedule(static))
+        for (int bi = 0; bi < nbatches; bi++) {
+            int i0 = bi * NN_BATCH, bn = ds->n - i0 < NN_BATCH ? ds->n - i0 : NN_BATCH;
+            nn_forward_batch(t, ds->images + (size_t)i0 * img, bn,
+                             out + (size_t)i0 * (size_t)t->nclasses, sc);
+        }
+    }
+    free(scratch);
+    free(t);
+    return CGPC_OK;
+}

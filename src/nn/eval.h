@@ -63,4 +63,11 @@ cgpc_status nn_eval(const struct nn_model *m, const struct nn_dataset *ds,
                     const struct nn_eval_opts *opts, struct nn_eval_result *res,
                     struct cgpc_err *err);
 
+/* The output of layer `layer` (after its activation; [C][H][W] = C*H*W floats per image) for
+ * every image of ds, into out[ds->n][C*H*W] (the first layer+1 layers of the model run as
+ * nn_eval runs them, so any thread count gives the same values): teacher activations for
+ * hint training. CGPC_ERR_ARG for a layer out of range or images of another size. */
+cgpc_status nn_eval_features(const struct nn_model *m, const struct nn_dataset *ds, int layer,
+                             float *out, struct cgpc_err *err);
+
 #endif

@@ -23,6 +23,8 @@ void nn_train_defaults(struct nn_train_opts *o)
     o->seed = 1;
     o->temperature = 4;
     o->alpha = 0.9;
+    o->hint_layer = -1;
+    o->hint_weight = 1;
 }
 
 static int has_weights(const struct nn_layer *l)
@@ -35,6 +37,11 @@ struct trainer {
     const struct nn_model *m;
     const float *params; /* weights used by forward/backward: the arena or fake-quantized copy */
     size_t np;           /* parameter count (floats in the arena) */
+    size_t ng;           /* gradient floats: np, then the hint regressor's nreg */
+    const float *hint;   /* hint targets per training image, or NULL (nn_train_opts) */
+    int hint_layer, hint_c, hint_hw;
+    float hint_w;
+    const float *reg;    /* hint regressor [hint_c][Cs] + [hint_c], NULL: identity */
     size_t act_off[NN_MAX_LAYERS + 1], act_total; /* per-sample activation record */
     size_t arg_off[NN_MAX_LAYERS], arg_total;     /* maxpool argmax record */
     size_t work_floats;  /* per-thread: acts + 2 gradient buffers + col + input image */
@@ -61,12 +68,13 @@ static void trainer_free(struct trainer *t)
 }
 
 static cgpc_status trainer_init(struct trainer *t, const struct nn_model *m, int max_batch,
-                                struct cgpc_err *err)
+                                size_t nreg, struct cgpc_err *err)
 {
     memset(t, 0, sizeof *t);
     t->m = m;
     t->params = m->arena;
     t->np = (size_t)nn_model_param_count(m);
+    t->ng = t->np + nreg;
     size_t off = 0, aoff = 0;
     t->act_off[0] = 0;
     off += (size_t)m->in_c * m->in_h * m->in_w;
@@ -86,7 +94,7 @@ static cgpc_status trainer_init(struct trainer *t, const struct nn_model *m, int
     t->max_chunks = (max_batch + NN_TRAIN_CHUNK - 1) / NN_TRAIN_CHUNK;
     t->work = malloc(t->work_floats * (size_t)t->threads * sizeof *t->work);
     t->args = malloc(t->arg_total * (size_t)t->threads * sizeof *t->args);
-    t->chunk_grad = malloc(t->np * (size_t)t->max_chunks * sizeof *t->chunk_grad);
+    t->chunk_grad = malloc(t->ng * (size_t)t->max_chunks * sizeof *t->chunk_grad);
     t->chunk_loss = malloc((size_t)t->max_chunks * sizeof *t->chunk_loss);
     t->chunk_correct = malloc((size_t)t->max_chunks * sizeof *t->chunk_correct);
     if (!t->work || !t->args || !t->chunk_grad || !t->chunk_loss || !t->chunk_correct) {
@@ -154,6 +162,37 @@ float nn_distill_xent(const float *z, int n, int label, const float *tz, float t
     return (float)((1.0 - alpha) * hard + (double)alpha * temp * temp * kl);
 }
 
+/* The hint term of one sample (nn_train_opts): adds its gradient wrt the student activation y
+ * [Cs][HW] into gy, the regressor's into greg (weights, then biases); returns the loss. */
+static float hint_loss(const struct trainer *t, const float *y, int cs, int sample, float *gy,
+                       float *greg)
+{
+    int hw = t->hint_hw, ct = t->hint_c;
+    const float *tg = t->hint + (size_t)sample * (size_t)ct * (size_t)hw;
+    const float *rw = t->reg, *rb = t->reg ? t->reg + (size_t)ct * (size_t)cs : NULL;
+    float *gw = greg, *gbias = greg ? greg + (size_t)ct * (size_t)cs : NULL;
+    double loss = 0, scale = 2.0 * t->hint_w / ((double)ct * hw);
+    for (int p = 0; p < hw; p++)
+        for (int c = 0; c < ct; c++) {
+            double r = rw ? rb[c] : y[(size_t)c * hw + p];
+            for (int k = 0; rw && k < cs; k++)
+                r += (double)rw[(size_t)c * cs + k] * y[(size_t)k * hw + p];
+            double d = r - tg[(size_t)c * hw + p];
+            loss += d * d;
+            float dr = (float)(scale * d);
+            if (!rw) {
+                gy[(size_t)c * hw + p] += dr;
+                continue;
+            }
+            gbias[c] += dr;
+            for (int k = 0; k < cs; k++) {
+                gw[(size_t)c * cs + k] += dr * y[(size_t)k * hw + p];
+                gy[(size_t)k * hw + p] += rw[(size_t)c * cs + k] * dr;
+            }
+        }
+    return (float)(t->hint_w * loss / ((double)ct * hw));
+}
+
 /* Backward one sample (training image `sample`); accumulates into grad; returns the loss. */
 static float sample_backward(const struct trainer *t, const float *acts, const int32_t *args,
                              int label, int sample, float *grad, float *ga, float *gb,
@@ -174,6 +213,8 @@ static float sample_backward(const struct trainer *t, const float *acts, const i
         const struct nn_layer *l = &m->layers[i];
         const float *x = acts + t->act_off[i], *y = acts + t->act_off[i + 1];
         float *dx = i > 0 ? gb : NULL;
+        if (t->hint && i == t->hint_layer)
+            loss += hint_loss(t, y, l->out_c, sample, ga, t->reg ? grad + t->np : NULL);
         nn_act_backward(l->act, y, ga, (size_t)l->out_c * l->out_h * l->out_w);
         if (l->op == NN_OP_CONV2D)
             nn_conv2d_backward(x, l->in_c, l->in_h, l->in_w, t->params + poff(m, l->w),
@@ -234,8 +275,8 @@ NN_OMP(parallel num_threads(t->threads))
         int32_t *args = t->args + t->arg_total * (size_t)tid;
 NN_OMP(for schedule(dynamic, 1))
         for (int c = 0; c < nchunks; c++) {
-            float *cg = t->chunk_grad + t->np * (size_t)c;
-            memset(cg, 0, t->np * sizeof *cg);
+            float *cg = t->chunk_grad + t->ng * (size_t)c;
+            memset(cg, 0, t->ng * sizeof *cg);
             double ls = 0;
             int corr = 0;
             for (int s = c * NN_TRAIN_CHUNK; s < n && s < (c + 1) * NN_TRAIN_CHUNK; s++) {
@@ -252,10 +293,10 @@ NN_OMP(for schedule(dynamic, 1))
         /* fixed-order reduction over chunks, parallel over parameters */
         float inv = 1.0f / (float)n;
 NN_OMP(for schedule(static))
-        for (size_t p = 0; p < t->np; p++) {
+        for (size_t p = 0; p < t->ng; p++) {
             float s = 0.0f;
             for (int c = 0; c < nchunks; c++)
-                s += t->chunk_grad[t->np * (size_t)c + p];
+                s += t->chunk_grad[t->ng * (size_t)c + p];
             grad[p] = s * inv;
         }
     }
@@ -282,10 +323,61 @@ cgpc_status nn_train_gradient(const struct nn_model *m, const struct nn_dataset 
         graph_trainer_free(&g);
         return CGPC_OK;
     }
+    struct nn_train_opts o;
+    nn_train_defaults(&o);
+    return nn_train_gradient_opts(m, ds, idx, n, &o, NULL, grad, loss, err);
+}
+
+size_t nn_hint_regressor_size(const struct nn_model *m, const struct nn_train_opts *o)
+{
+    if (!o->hint_target || o->hint_layer < 0 || o->hint_layer >= m->nlayers)
+        return 0;
+    int cs = m->layers[o->hint_layer].out_c;
+    return cs == o->hint_c ? 0 : (size_t)o->hint_c * (size_t)cs + (size_t)o->hint_c;
+}
+
+/* The loss options of o into the trainer (distillation, hint with regressor reg). */
+static void trainer_losses(struct trainer *t, const struct nn_train_opts *o, const float *reg)
+{
+    t->teacher = o->teacher_logits;
+    t->temp = (float)o->temperature;
+    t->alpha = (float)o->alpha;
+    if (!o->hint_target || o->hint_layer < 0)
+        return;
+    const struct nn_layer *l = &t->m->layers[o->hint_layer];
+    t->hint = o->hint_target;
+    t->hint_layer = o->hint_layer;
+    t->hint_c = o->hint_c;
+    t->hint_hw = l->out_h * l->out_w;
+    t->hint_w = (float)o->hint_weight;
+    t->reg = reg;
+}
+
+/* The hint options against the model: CGPC_ERR_ARG when they do not fit. */
+static cgpc_status hint_check(const struct nn_model *m, const struct nn_train_opts *o,
+                              struct cgpc_err *err)
+{
+    if (!o->hint_target || o->hint_layer < 0)
+        return CGPC_OK;
+    if (m->has_bn || o->qat || o->lowbit)
+        return CGPC_FAIL(err, CGPC_ERR_ARG, "a hint needs a float model without BatchNorm "
+                         "(the per-sample trainer) and no QAT");
+    if (o->hint_layer >= m->nlayers || o->hint_c < 1 || !(o->hint_weight >= 0))
+        return CGPC_FAIL(err, CGPC_ERR_ARG, "hint: layer %d of %d, %d channels, weight %g",
+                         o->hint_layer, m->nlayers, o->hint_c, o->hint_weight);
+    return CGPC_OK;
+}
+
+cgpc_status nn_train_gradient_opts(const struct nn_model *m, const struct nn_dataset *ds,
+                                   const int *idx, int n, const struct nn_train_opts *o,
+                                   const float *reg, float *grad, double *loss,
+                                   struct cgpc_err *err)
+{
     struct trainer t;
-    cgpc_status st = trainer_init(&t, m, n, err);
-    if (st)
+    cgpc_status st = hint_check(m, o, err);
+    if (st || (st = trainer_init(&t, m, n, nn_hint_regressor_size(m, o), err)))
         return st;
+    trainer_losses(&t, o, reg);
     int correct;
     batch_gradient(&t, ds, idx, n, grad, loss, &correct);
     *loss /= n > 0 ? n : 1;
@@ -372,11 +464,15 @@ cgpc_status nn_train(struct nn_model *m, const struct nn_dataset *train,
                               !(o->alpha >= 0 && o->alpha <= 1)))
         return CGPC_FAIL(err, CGPC_ERR_ARG, "distillation needs no QAT, temperature > 0 and "
                          "alpha in 0..1");
+    if ((st = hint_check(m, o, err)))
+        return st;
+    size_t nreg = nn_hint_regressor_size(m, o);
     int batch = o->batch < n ? o->batch : n, graph = m->has_bn;
     struct graph_trainer gt;
     memset(&t, 0, sizeof t);
     memset(&gt, 0, sizeof gt);
-    if ((st = graph ? graph_trainer_init(&gt, m, batch, err) : trainer_init(&t, m, batch, err)))
+    if ((st = graph ? graph_trainer_init(&gt, m, batch, err)
+                       : trainer_init(&t, m, batch, nreg, err)))
         return st;
     size_t np = graph ? (fq_any ? (size_t)nn_model_param_count(m) : m->ntrain) : t.np;
     gt.qat = fq_any;
@@ -385,20 +481,30 @@ cgpc_status nn_train(struct nn_model *m, const struct nn_dataset *train,
     gt.temp = (float)o->temperature;
     gt.alpha = (float)o->alpha;
     gt.np = np;
-    float *grad = calloc(np, sizeof *grad), *mom = calloc(np, sizeof *mom),
-          *vel = calloc(np, sizeof *vel), *fq = fq_any ? calloc(np, sizeof *fq) : NULL;
+    float *grad = calloc(np + nreg, sizeof *grad), *mom = calloc(np + nreg, sizeof *mom),
+          *vel = calloc(np + nreg, sizeof *vel), *fq = fq_any ? calloc(np, sizeof *fq) : NULL,
+          *reg = nreg ? malloc(nreg * sizeof *reg) : NULL;
     int *perm = malloc((size_t)n * sizeof *perm);
     size_t nc = o->cluster ? (size_t)o->ncentroids : 1;
     float *cgrad = calloc(nc, sizeof *cgrad), *cmom = calloc(nc, sizeof *cmom),
           *cvel = calloc(nc, sizeof *cvel);
-    if (!grad || !mom || !vel || !perm || (fq_any && !fq) || !cgrad || !cmom || !cvel) {
+    if (!grad || !mom || !vel || !perm || (fq_any && !fq) || !cgrad || !cmom || !cvel ||
+        (nreg && !reg)) {
         st = CGPC_FAIL(err, CGPC_ERR_NOMEM, "optimizer state");
         goto out;
     }
     t.qat = o->qat;
-    t.teacher = o->teacher_logits;
-    t.temp = (float)o->temperature;
-    t.alpha = (float)o->alpha;
+    if (nreg) { /* rw ~ U(-1/sqrt(Cs), 1/sqrt(Cs)), rb = 0 */
+        int cs = m->layers[o->hint_layer].out_c;
+        size_t nw = (size_t)o->hint_c * (size_t)cs;
+        cgpc_rng hr;
+        cgpc_rng_seed(&hr, o->seed, 0x417e, (uint64_t)o->hint_layer);
+        for (size_t k = 0; k < nreg; k++)
+            reg[k] = k < nw ? (float)((2.0 * cgpc_rng_double(&hr) - 1.0) / sqrt((double)cs))
+                            : 0.0f;
+    }
+    if (!graph)
+        trainer_losses(&t, o, reg);
     t.shift = gt.shift = o->shift;
     t.seed = gt.seed = o->seed;
     float *params = graph && !fq_any ? m->tarena : m->arena;
@@ -453,6 +559,8 @@ cgpc_status nn_train(struct nn_model *m, const struct nn_dataset *train,
             if (o->mask || o->cluster)
                 constrain_grad(o, grad, np, cgrad);
             optim_step(o, params, grad, mom, vel, np, step, lr);
+            if (nreg)
+                optim_step(o, reg, grad + np, mom + np, vel + np, nreg, step, lr);
             if (o->cluster)
                 optim_step(o, o->centroids, cgrad, cmom, cvel, (size_t)o->ncentroids, step, lr);
             if (o->mask || o->cluster)
@@ -512,5 +620,6 @@ out:
     free(cgrad);
     free(cmom);
     free(cvel);
+    free(reg);
     return st;
 }

@@ -80,6 +80,19 @@ struct nn_train_opts {
     const float *teacher_logits;
     double temperature;   /* T > 0, default 4 */
     double alpha;         /* weight of the soft term, 0..1, default 0.9 */
+    /* Feature-based hint (FitNets, Romero et al. 2015), per-sample trainer only (models
+     * without BatchNorm): hint_target[i * hint_c * HW ...] is a teacher activation [hint_c]
+     * [H][W] for every training image i, matched to the output y (after its activation) of
+     * student layer hint_layer, [Cs][H][W] (H x W the same; a linear layer is 1 x 1). A
+     * learned 1x1 regressor r(y)[c,p] = rb[c] + sum_s rw[c,s] y[s,p] maps Cs to hint_c
+     * channels when they differ (identity when equal); rw starts U(-1/sqrt(Cs), 1/sqrt(Cs))
+     * from the keyed stream (seed), rb at 0, both trained with the model (same optimizer)
+     * and discarded afterwards. Added to a sample's loss: hint_weight * mean over the hint_c
+     * x HW elements of (r(y) - target)^2. hint_layer < 0 or hint_target NULL: none. */
+    const float *hint_target;
+    int hint_layer;       /* default -1 */
+    int hint_c;
+    double hint_weight;   /* default 1 */
     void (*progress)(const struct nn_train_progress *p, void *ctx);
     void *ctx;
 };
@@ -95,5 +108,18 @@ cgpc_status nn_train(struct nn_model *m, const struct nn_dataset *train,
 cgpc_status nn_train_gradient(const struct nn_model *m, const struct nn_dataset *ds,
                               const int *idx, int n, float *grad, double *loss,
                               struct cgpc_err *err);
+
+/* Regressor parameters of the hint in o (see nn_train_opts): hint_c * Cs + hint_c floats
+ * (weights [hint_c][Cs], then biases), 0 when the channel counts agree or there is no hint. */
+size_t nn_hint_regressor_size(const struct nn_model *m, const struct nn_train_opts *o);
+
+/* nn_train_gradient with the loss options of o (distillation, hint; ds image idx[k] is
+ * training image idx[k] for teacher logits and hint targets) and the hint regressor reg
+ * (nn_hint_regressor_size floats, NULL if 0): grad has nn_model_param_count() +
+ * nn_hint_regressor_size() floats, the regressor's gradient last. Models without BatchNorm. */
+cgpc_status nn_train_gradient_opts(const struct nn_model *m, const struct nn_dataset *ds,
+                                   const int *idx, int n, const struct nn_train_opts *o,
+                                   const float *reg, float *grad, double *loss,
+                                   struct cgpc_err *err);
 
 #endif

@@ -81,3 +81,19 @@ expect_contains "$T/err" "3x1x5x5"
 expect_exit 2 "$CGPC" train-model --teacher "$M" --shift 2 --out "$T/x.safetensors"
 expect_exit 2 "$CGPC" train-model --teacher "$M" --qat --out "$T/x.safetensors"
 expect_exit 2 "$CGPC" train-model --teacher "$M" --alpha 2 --out "$T/x.safetensors"
+
+# feature hint (FitNets): teacher conv2 [16] -> student conv2 [8] through a regressor; the
+# same file for 1 and 2 threads; bad specs refused with the layer named
+for th in 1 2; do
+    expect_exit 0 "$CGPC" train-model --width 0.5 --teacher "$M" --hint conv2:conv2 \
+        --hint-weight 0.5 --alpha 0.5 --epochs 1 --limit 200 --threads $th --out "$T/h$th.safetensors"
+done
+expect_contains "$T/err" "8x8] -> conv2 .8. through a learned 1x1 regressor"
+cmp "$T/h1.safetensors" "$T/h2.safetensors" || fail "hint training differs between 1 and 2 threads"
+expect_exit 2 "$CGPC" train-model --width 0.5 --hint conv2:conv2 --out "$T/x.safetensors"
+expect_exit 1 "$CGPC" train-model --width 0.5 --teacher "$M" --hint conv2:nosuch --epochs 1 \
+    --limit 10 --out "$T/x.safetensors"
+expect_contains "$T/err" "the student (lenet5) has no layer 'nosuch'"
+expect_exit 1 "$CGPC" train-model --width 0.5 --teacher "$M" --hint conv2:fc1 --epochs 1 \
+    --limit 10 --out "$T/x.safetensors"
+expect_contains "$T/err" "teacher output 8x8, student 1x1"
