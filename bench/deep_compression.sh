@@ -1,18 +1,23 @@
 #!/usr/bin/env bash
 # Benchmark (not a test; minutes to an hour on 2 cores): the Deep Compression and knowledge
 # distillation figures of the README (issue #13).
-# Usage: bash bench/deep_compression.sh [lenet|init|mnv2|distill|all]   (default: all)
+# Usage: bash bench/deep_compression.sh [lenet|init|mnv2|distill|hint|all]   (default: all)
 #   env: CGPC=bin/cgpc THREADS=2 OUT=bench/results/deep EPOCHS=10 (distillation) SEEDS="1 2 3"
 # lenet:   LeNet-5 MNIST, pruned per layer (iterative, 4 steps x 5 epochs) + 5-bit sharing
 #          (5 epochs) + Huffman: per-layer table, sizes vs float32 and int8, top-1 before/after.
 # init:    k-means initialisation (linear / density / random) at 3 and 5 bits on the pruned
 #          LeNet-5, without and with 2 epochs of centroid fine-tuning.
-# mnv2:    MobileNetV2 Fashion-MNIST: 1x1 convolutions pruned to 70 % (3 steps x 1 epoch over
-#          the first MNV2_LIMIT=8000 training images),
-#          5-bit sharing (depthwise / stem 8 bits, 1 epoch) + Huffman.
+# mnv2:    MobileNetV2 Fashion-MNIST: BatchNorm folded (--fold-bn), no pruning, k-means
+#          sharing with density init at per-layer bits (blocks 1-9 and every depthwise conv 5,
+#          stem 6, blocks 10-14 4, blocks 15-18 and the classifier 3), MNV2_EPOCHS=1 epoch of
+#          centroid fine-tuning over all training images (MNV2_LIMIT=0), Huffman; and the same
+#          without fine-tuning (mnv2-noft).
 # distill: half-width LeNet-5 students on Fashion-MNIST, EPOCHS epochs, trained from the
 #          shipped MobileNetV2 (kd: T = 4, alpha = 0.9; kd2: T = 2, alpha = 0.5) and without a
 #          teacher (plain), seeds SEEDS.
+# hint:    half-width LeNet-5 students on Fashion-MNIST, EPOCHS epochs, seeds SEEDS, with the
+#          FitNets hint features.3.add (MobileNetV2, 16 x 8x8) -> conv2 (8 x 8x8, regressor),
+#          hint weight 0.1, alpha 0 (no soft logits), beside the plain student.
 # Every run's stdout/stderr is kept in $OUT; a summary goes to stdout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -62,12 +67,18 @@ if [ "$WHAT" = init ] || [ "$WHAT" = all ]; then
 fi
 
 if [ "$WHAT" = mnv2 ] || [ "$WHAT" = all ]; then
+    MNV2_BITS=(--share 3 --init density --share-layer 'features.*.conv.1.0=5'
+               --share-layer features.0.0=6 --share-layer 'features.[1-9].*=5'
+               --share-layer 'features.1[0-4].*=4' --share-layer 'features.1[0-4].conv.1.0=5')
+    run mnv2-noft compress --model models/mobilenetv2-fashion.safetensors \
+        --out "$OUT/mobilenetv2-fashion-shared.safetensors" --fold-bn "${MNV2_BITS[@]}" --huffman
     run mnv2 compress --model models/mobilenetv2-fashion.safetensors --out "$OUT/mobilenetv2-fashion-deep.safetensors" \
-        --prune 0.7 --prune-layer 'features.*.conv.1.0=0' --prune-layer features.0.0=0 \
-        --schedule 0.5,0.8,1 --share 5 --share-layer 'features.*.conv.1.0=8' \
-        --share-layer features.0.0=8 --huffman --finetune-epochs 1 --limit "${MNV2_LIMIT:-8000}" --lr 5e-4
-    echo "== MobileNetV2 Fashion-MNIST: prune + share + Huffman"
-    tail -n 2 "$OUT/mnv2.out"
+        --fold-bn "${MNV2_BITS[@]}" --huffman --finetune-epochs "${MNV2_EPOCHS:-1}" \
+        --limit "${MNV2_LIMIT:-0}" --lr 1e-4
+    echo "== MobileNetV2 Fashion-MNIST: fold BatchNorm + share + Huffman, no fine-tuning"
+    tail -n 3 "$OUT/mnv2-noft.out"
+    echo "== MobileNetV2 Fashion-MNIST: fold BatchNorm + share + centroid fine-tuning + Huffman"
+    cat "$OUT/mnv2.out"
 fi
 
 if [ "$WHAT" = distill ] || [ "$WHAT" = all ]; then
@@ -88,5 +99,21 @@ if [ "$WHAT" = distill ] || [ "$WHAT" = all ]; then
         done | awk -v k="$kind" '{x[NR]=$1; s+=$1; if (NR==1||$1<lo) lo=$1; if (NR==1||$1>hi) hi=$1}
             END {m=s/NR; for(i=1;i<=NR;i++) v+=(x[i]-m)^2;
             printf "%-6s mean %.4f  sd %.4f  min %.4f  max %.4f  (n=%d)\n", k, m, sqrt(v/(NR>1?NR-1:1)), lo, hi, NR}'
+    done
+fi
+
+if [ "$WHAT" = hint ] || [ "$WHAT" = all ]; then
+    echo "== FitNets hint: LeNet-5 width 0.5 on Fashion-MNIST, $EPOCHS epochs (test top1)"
+    for s in $SEEDS; do
+        run "student-hint-$s" train-model --arch lenet5 --width 0.5 --dataset fashion-mnist \
+            --epochs "$EPOCHS" --seed "$s" --teacher models/mobilenetv2-fashion.safetensors \
+            --hint features.3.add:conv2 --hint-weight 0.1 --alpha 0 \
+            --out "$OUT/student-hint-$s.safetensors"
+        [ -f "$OUT/student-plain-$s.err" ] || run "student-plain-$s" train-model --arch lenet5 \
+            --width 0.5 --dataset fashion-mnist --epochs "$EPOCHS" --seed "$s" \
+            --out "$OUT/student-plain-$s.safetensors"
+        printf 'seed %s  hint %s  plain %s\n' "$s" \
+            "$(sed -n 's/.*test top1 \([0-9.]*\)).*/\1/p' "$OUT/student-hint-$s.err")" \
+            "$(sed -n 's/.*test top1 \([0-9.]*\)).*/\1/p' "$OUT/student-plain-$s.err")"
     done
 fi
