@@ -601,6 +601,47 @@ static void fold_bn__mobilenetv2__same_logits_round_trips_threads_agree(void **s
     nn_dataset_free(&ds);
 }
 
+/* An int8 model as compress input: dequantized weights are code x channel scale, biases code
+ * x input scale x channel scale, the same logits as the int8 file's float reading would give;
+ * the shipped int8 LeNet-5 and MobileNetV2 then share and round trip as float models. */
+static void dequantize__shipped_int8__code_times_scale_and_round_trip(void **state)
+{
+    (void)state;
+    const char *names[2] = {"lenet5-mnist-int8", "mobilenetv2-fashion-int8"};
+    for (int k = 0; k < 2; k++) {
+        struct nn_model q, f;
+        struct cgpc_err err = {0};
+        struct cpr_stats s;
+        char path[1024];
+        const char *root = getenv("CGPC_ROOT");
+        snprintf(path, sizeof path, "%s/models/%s.safetensors", root ? root : ".", names[k]);
+        if (nn_model_load(path, &q, &err) || nn_model_load(path, &f, &err))
+            fail_msg("%s", err.msg);
+        assert_int_equal(nn_model_dequantize(&f, &err), CGPC_OK);
+        assert_int_equal(f.quantized, 0);
+        assert_int_equal(f.has_float, 1);
+        assert_int_equal(f.has_bn, k == 1); /* MobileNetV2: graph-trainer parameters */
+        for (int i = 0; i < q.nlayers; i++) {
+            const struct nn_layer *a = &q.layers[i], *b = &f.layers[i];
+            if (!a->nweights)
+                continue;
+            int64_t per = a->nweights / a->out_c;
+            for (int64_t j = 0; j < a->nweights; j += 7)
+                assert_true(b->w[j] == (float)a->qw[j] * a->w_scale[j / per]);
+            for (int c = 0; c < a->out_c; c++)
+                assert_true(b->b[c] == (float)((double)a->qb[c] * a->in_scale * a->w_scale[c]));
+            if (k == 1)
+                assert_memory_equal(b->tw, b->w, (size_t)b->nweights * sizeof *b->w);
+        }
+        compress_plain(&f, 0, 4);
+        roundtrip(&f, 1, &s);
+        for (int i = 0; i < s.nlayers; i++)
+            assert_true(s.layers[i].k <= 16 + 1);
+        nn_model_free(&q);
+        nn_model_free(&f);
+    }
+}
+
 static void cmodel_decode__corrupt_header__rejected(void **state)
 {
     (void)state;
@@ -939,6 +980,7 @@ int main(void)
         cmocka_unit_test(cmodel_lenet__unshared_float__raw_values_bit_identical),
         cmocka_unit_test(cmodel_mobilenetv2__batchnorm__bit_identical),
         cmocka_unit_test(fold_bn__mobilenetv2__same_logits_round_trips_threads_agree),
+        cmocka_unit_test(dequantize__shipped_int8__code_times_scale_and_round_trip),
         cmocka_unit_test(cmodel_decode__corrupt_header__rejected),
         cmocka_unit_test(finetune_masked__pruned_weights__stay_zero_and_threads_agree),
         cmocka_unit_test(finetune_shared__centroid_step__sum_of_member_gradients),

@@ -10,11 +10,10 @@
 #include "../common/parse.h"
 #include "../compress/cmodel.h"
 #include "../compress/deep.h"
-#include "../energy/storage.h"
-#include "../exp/bridge.h"
 #include "../nn/eval.h"
 #include "cli.h"
 #include "commands.h"
+#include "compress_cli.h"
 #include "nn_cli.h"
 
 struct compress_opts {
@@ -45,10 +44,12 @@ void cmd_compress_usage(FILE *out)
             "command taking a model reads. Prints per layer: weights, kept %%, value and index\n"
             "bits without and with Huffman coding, stored bytes and compression rates (vs the\n"
             "layer's float32 weights and biases); then totals vs float32 and int8. An int8\n"
-            "model gets one-shot magnitude pruning of its codes only (|code| x channel scale)\n"
-            "and stays an int8 file.\n\n"
+            "model with only --prune/--prune-layer/--global gets one-shot magnitude pruning of\n"
+            "its codes (|code| x channel scale) and stays an int8 file; with sharing,\n"
+            "fine-tuning or Huffman coding it is dequantized (code x scale) and compressed as\n"
+            "a float model into a cgpc-deep file.\n\n"
             "options:\n"
-            "  --model FILE          float model (required)\n"
+            "  --model FILE          float or int8 model (required)\n"
             "  --out FILE            compressed model to write (required)\n"
             "  --dataset NAME|DIR    fine-tuning and test data (default: the model's\n"
             "                        'dataset' metadata, else mnist)\n"
@@ -240,62 +241,18 @@ static void stage(const char *what, const struct nn_model *m, void *ctx)
             (long long)kept, (long long)n, 100.0 * (double)kept / (double)n, r.top1);
 }
 
-/* The paper's Table 3 per layer, then totals through the storage model. */
-static cgpc_status print_table(const struct nn_model *m, const struct cpr_stats *pq,
-                               const struct cpr_stats *pqh, int verbose, struct cgpc_err *err)
+/* Only one-shot pruning asked for (an int8 model then stays int8). */
+static int prune_only(const struct compress_opts *o)
 {
-    struct storage_model sm;
-    uint64_t f32, i8;
-    cgpc_status st;
-    storage_model_init(&sm);
-    if ((st = exp_model_reference_bits(m, 0, &f32, err)) ||
-        (st = exp_model_reference_bits(m, 1, &i8, err)) ||
-        (st = cpr_storage_account(pqh, &sm, err)))
-        goto out;
-    printf("%-22s %9s %7s %6s %8s %6s %8s %10s %8s %9s\n", "layer", "weights", "kept%",
-           "wbits", "wbits(H)", "ibits", "ibits(H)", "bytes", "rate", "rate(H)");
-    for (int i = 0; i < pqh->nlayers; i++) {
-        const struct cpr_layer_stats *a = &pq->layers[i], *h = &pqh->layers[i];
-        uint64_t lf = (a->n + a->nbias) * 32;
-        char ib[16], ibh[16];
-        snprintf(ib, sizeof ib, a->sparse ? "%d" : "-", a->r);
-        if (h->sparse)
-            snprintf(ibh, sizeof ibh, "%.2f", h->codes ? (double)h->index_bits / h->codes : 0);
-        else
-            snprintf(ibh, sizeof ibh, "-");
-        printf("%-22s %9llu %6.2f%% %6d %8.2f %6s %8s %10llu %7.1fx %8.1fx\n", a->name,
-               (unsigned long long)a->n, 100.0 * (double)a->kept / (double)a->n,
-               a->value_code_bits,
-               h->value_codes ? (double)h->value_bits / (double)h->value_codes : 0.0, ib, ibh,
-               (unsigned long long)((h->total_bits + 7) / 8), (double)lf / (double)a->total_bits,
-               (double)lf / (double)h->total_bits);
-    }
-    uint64_t tot = storage_model_total_bits(&sm);
-    printf("total: %llu bits stored (%llu bytes); float32 %llu bytes: %.1fx; int8 %llu bytes: "
-           "%.1fx; float32 weights alone %llu bytes: %.1fx; without Huffman %.1fx vs float32\n",
-           (unsigned long long)tot, (unsigned long long)((tot + 7) / 8),
-           (unsigned long long)(f32 / 8), (double)f32 / (double)tot,
-           (unsigned long long)(i8 / 8), (double)i8 / (double)tot,
-           (unsigned long long)(pqh->float32_weight_bits / 8),
-           (double)pqh->float32_weight_bits / (double)tot, (double)f32 / (double)pq->total_bits);
-    if (verbose)
-        st = storage_model_format(&sm, stdout, err);
-out:
-    storage_model_free(&sm);
-    return st;
+    int sharing = o->c.bits > 0 || o->nlayer_bits > 0;
+    return !sharing && o->c.finetune_epochs == 0 && !o->huffman && o->c.nschedule == 1 &&
+           !o->c.fold_bn;
 }
 
 /* An int8 model: one-shot magnitude pruning of its codes, written as an int8 model. */
 static int prune_int8(const char *cmd, const struct compress_opts *o, struct nn_model *m)
 {
     struct cgpc_err err = {0};
-    int sharing = o->c.bits > 0 || o->nlayer_bits > 0;
-    if (sharing || o->c.finetune_epochs > 0 || o->huffman || o->c.nschedule > 1) {
-        cli_error(cmd, o->model, "an int8 model: only one-shot pruning (--prune, "
-                  "--prune-layer, --global) applies; share, fine-tune and Huffman-code the "
-                  "float model");
-        return CLI_EXIT_FAILURE;
-    }
     if (cpr_prune_int8(m, &o->c, &err) || nn_model_set_meta(m, "pruned_from", o->model, &err) ||
         nn_model_save(m, o->out, &err))
         return cli_report(cmd, &err, 0);
@@ -349,7 +306,7 @@ int cmd_compress(int argc, char **argv)
     if ((rc = apply_layer_opts(cmd, &m, o)))
         goto out;
     rc = CLI_EXIT_FAILURE;
-    if (!m.has_float) {
+    if (!m.has_float && prune_only(o)) {
         rc = prune_int8(cmd, o, &m);
         goto out;
     }
@@ -361,11 +318,15 @@ int cmd_compress(int argc, char **argv)
         (train.n && nn_dataset_pad(&train, m.in_h, m.in_w, &err)) ||
         nn_dataset_pad(&test, m.in_h, m.in_w, &err) ||
         nn_dataset_pad(&val, m.in_h, m.in_w, &err) || nn_eval(&m, &test, NULL, &before, &err) ||
-        nn_eval(&m, &val, NULL, &vbefore, &err)) {
+        nn_eval(&m, &val, NULL, &vbefore, &err) ||
+        (m.quantized && nn_model_set_meta(&m, "dequantized_from", o->model, &err)) ||
+        nn_model_dequantize(&m, &err)) {
         rc = cli_report(cmd, &err, 0);
         goto out;
     }
     struct stage_ctx sc = {&val, 0};
+    if (nn_model_get_meta(&m, "dequantized_from"))
+        stage("int8->f32", &m, &sc);
     o->c.stage = stage;
     o->c.train.progress = progress;
     o->c.ctx = &sc;
@@ -383,7 +344,7 @@ int cmd_compress(int argc, char **argv)
         rc = sc.failed ? CLI_EXIT_FAILURE : cli_report(cmd, &err, 0);
         goto out;
     }
-    if (print_table(&m, &pq, &pqh, o->common.verbose, &err)) {
+    if (compress_print_table(&m, &pq, &pqh, o->common.verbose, &err)) {
         rc = cli_report(cmd, &err, 0);
         goto out;
     }

@@ -124,12 +124,12 @@ static cgpc_status alloc_train(struct nn_model *m, struct cgpc_err *err)
     return CGPC_OK;
 }
 
-cgpc_status nn_model_absorb_bn(struct nn_model *m, struct cgpc_err *err)
+/* Training parameters without BatchNorm from the inference ones: tw = w, tb = b for every
+ * weighted layer (the graph trainer's convolutions with biases). On failure m is unchanged. */
+static cgpc_status train_from_inference(struct nn_model *m, struct cgpc_err *err)
 {
-    if (!m->has_bn)
-        return CGPC_OK;
-    nn_model_fold_bn(m);
     void *old = m->tarena;
+    int had = m->has_bn;
     char bn[NN_MAX_LAYERS][32];
     for (int i = 0; i < m->nlayers; i++) {
         memcpy(bn[i], m->layers[i].bn, sizeof bn[i]);
@@ -140,6 +140,7 @@ cgpc_status nn_model_absorb_bn(struct nn_model *m, struct cgpc_err *err)
         for (int i = 0; i < m->nlayers; i++)
             memcpy(m->layers[i].bn, bn[i], sizeof bn[i]);
         m->tarena = old;
+        m->has_bn = had;
         return st;
     }
     free(old);
@@ -151,6 +152,49 @@ cgpc_status nn_model_absorb_bn(struct nn_model *m, struct cgpc_err *err)
         memcpy(l->tw, l->w, (size_t)l->nweights * sizeof *l->tw);
         memcpy(l->tb, l->b, (size_t)l->out_c * sizeof *l->tb);
     }
+    return CGPC_OK;
+}
+
+cgpc_status nn_model_absorb_bn(struct nn_model *m, struct cgpc_err *err)
+{
+    if (!m->has_bn)
+        return CGPC_OK;
+    nn_model_fold_bn(m);
+    return train_from_inference(m, err);
+}
+
+cgpc_status nn_model_dequantize(struct nn_model *m, struct cgpc_err *err)
+{
+    if (!m->quantized)
+        return CGPC_OK;
+    int residual = 0;
+    for (int i = 0; i < m->nlayers; i++) {
+        struct nn_layer *l = &m->layers[i];
+        residual |= l->op == NN_OP_ADD;
+        if (!has_weights(l))
+            continue;
+        size_t per = (size_t)(l->nweights / l->out_c);
+        for (int c = 0; c < l->out_c; c++) {
+            for (size_t k = 0; k < per; k++)
+                l->w[(size_t)c * per + k] = (float)l->qw[(size_t)c * per + k] * l->w_scale[c];
+            l->b[c] = (float)((double)l->qb[c] * (double)l->in_scale * (double)l->w_scale[c]);
+        }
+    }
+    if (residual) { /* trains with the graph trainer: convolutions with biases */
+        cgpc_status st = train_from_inference(m, err);
+        if (st)
+            return st;
+    }
+    free(m->qarena);
+    m->qarena = NULL;
+    for (int i = 0; i < m->nlayers; i++) {
+        struct nn_layer *l = &m->layers[i];
+        l->qw = NULL;
+        l->w_scale = l->qmult = NULL;
+        l->qb = NULL;
+    }
+    m->quantized = 0;
+    m->has_float = 1;
     return CGPC_OK;
 }
 

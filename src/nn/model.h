@@ -122,6 +122,12 @@ void nn_model_fold_bn(struct nn_model *m);
  * are the folded values). No-op without BatchNorm; on failure the model is unchanged. */
 cgpc_status nn_model_absorb_bn(struct nn_model *m, struct cgpc_err *err);
 
+/* An int8 model as a float one: w = code x weight_scale[channel], b = bias code x input scale
+ * x weight_scale[channel] (float32), the int8 parameters and scales dropped (quantized = 0).
+ * A model with residual adds (MobileNetV2) gets training parameters without BatchNorm, as
+ * after nn_model_absorb_bn. No-op for a float model. */
+cgpc_status nn_model_dequantize(struct nn_model *m, struct cgpc_err *err);
+
 /* The LeNet-5 architecture with float parameters all zero (use nn_model_init_params). */
 cgpc_status nn_model_init_lenet5(struct nn_model *m, struct cgpc_err *err);
 

@@ -63,8 +63,13 @@ expect_contains "$T/err" "no weighted layer"
 expect_exit 2 "$CGPC" compress --model "$M" --out "$T/x.safetensors" --schedule 0.8,0.5
 expect_exit 2 "$CGPC" compress --model "$M" --out "$T/x.safetensors" --init kmeans++
 # an int8 model: one-shot pruning of its codes only
-expect_exit 1 "$CGPC" compress --model models/lenet5-mnist-int8.safetensors --out "$T/x.safetensors" --share 4
-expect_contains "$T/err" "only one-shot pruning"
+# an int8 model with sharing: dequantized (code x scale), then the float pipeline
+expect_exit 0 "$CGPC" compress --model models/lenet5-mnist-int8.safetensors --out "$T/q.safetensors" \
+    --share 4 --huffman
+expect_contains "$T/err" "int8->f32  weights kept"
+expect_contains "$T/out" "^fc1  *30720 .*%      4 "
+expect_exit 0 "$CGPC" eval --model "$T/q.safetensors" --limit 100 --json
+expect_contains "$T/out" '"format": "float"'
 expect_exit 0 "$CGPC" compress --model models/lenet5-mnist-int8.safetensors --out "$T/p8.safetensors" \
     --prune 0.5 --prune-layer fc1=0.9
 expect_contains "$T/out" "fc1                        30720 weights,      3072 non-zero codes (10.00%)"
