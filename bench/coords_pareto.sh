@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmark (not a test; ~10 minutes per layer on the shared 2-core machine): coordinate inputs
+# Benchmark (not a test; ~2 x 10 minutes per layer on the shared 2-core machine): coordinate inputs
 # (issue 18 part 2) and the joint Pareto plot of stored bits vs validation accuracy.
 # Usage: bash bench/coords_pareto.sh [train|plot|all]   (default: all)
 #   env: CGPC=bin/cgpc OUT=bench/results/coords RUNS=runs/coords BUDGET=600 (wall s per run)
@@ -7,7 +7,8 @@
 #        directories of the same layer to put on the plot, e.g. residual-mode runs: "L:DIR ...")
 # train: for each layer, `cgpc train experiments/coords.exp --layer L` with one threshold
 #        (8 per weight, MSE: never reached, so the search spends the whole budget on error),
-#        --time-limit BUDGET, --threads 1; the best circuit exported (Verilog, C, DOT/PNG).
+#        --time-limit BUDGET, --threads 1; the best circuit exported (Verilog, C, DOT/PNG); then
+#        the same with --mode residual --thresholds "0 1 2 4" (bounds), BUDGET/4 per bound.
 # plot:  per layer, one data file and one PNG of stored bits of the layer's weights vs
 #        validation top-1 (the last 1,000 MNIST training images), points:
 #          cgp-coords   model-metrics rows (--top 5: the best circuit and 4 earlier ones)
@@ -15,11 +16,13 @@
 #          kmeans B     k-means sharing of that layer alone, 2^B centroids, Huffman-coded
 #                       (`cgpc compress --share-layer L=B --huffman`, no pruning, no
 #                       fine-tuning; the rest of that model stays float)
-#          cgp-coords+res e   the best coordinate circuit as the predictor of the residual
-#                       mode (src/exp/resfile.h), residual bound e = 0, 1, 2, 4, encoded by
-#                       bench/coords_residual.c, decoded by `cgpc eval --residual`
-#          res-const0 e the constant-zero circuit in the same mode: plain (near-lossless for
-#                       e > 0) entropy coding of the weights, the mode's no-predictor baseline
+#          cgp-coords-bits+res e  coordinates + residual: `mode = residual` runs (stored-bits
+#                       fitness, bounds e = 0, 1, 2, 4), model-metrics' residual rows
+#          entropy e    the same weights entropy-coded without a predictor (the constant-zero
+#                       circuit; model-metrics' entropy rows of those runs)
+#          cgp-coords-mse+res e  the MSE-evolved coordinate circuit as the predictor of the
+#                       residual file (src/exp/resfile.h), encoded by bench/coords_residual.c,
+#                       decoded by `cgpc eval --residual`
 #          int8         the shipped int8 layer (8 bits per weight)
 #          EXTRA_DIRS   model-metrics rows of the given train directories
 #        and the joint Pareto front (fewest bits for at least that accuracy), marked in the
@@ -41,6 +44,8 @@ EXTRA_DIRS=${EXTRA_DIRS:-}
 WHAT=${1:-all}
 export OMP_WAIT_POLICY=passive
 mkdir -p "$OUT"
+HAVE_RES=0 # the residual mode (`mode = residual`, issue 18 part 1) in this cgpc
+"$CGPC" train --help 2>/dev/null | grep -q -- '--mode replace|residual' && HAVE_RES=1
 INT8_BITS=369264 # the shipped LeNet-5 int8 model's stored bits (model-metrics' reference)
 
 if [ "$WHAT" = train ] || [ "$WHAT" = all ]; then
@@ -58,6 +63,19 @@ if [ "$WHAT" = train ] || [ "$WHAT" = all ]; then
             --out "$RUNS/coords-$L.png" 2>/dev/null || echo "(no Graphviz: no drawing)" # ~1-2 MB
         "$CGPC" circuit show "$chr" >"$OUT/coords-$L.show"
         cp "$D/results.csv" "$OUT/results-$L.csv"
+        # coordinates + residual: the residual mode (stored-bits fitness), bounds 0, 1, 2, 4,
+        # a quarter of the budget each
+        [ "$HAVE_RES" = 1 ] || continue
+        R=$RUNS/coords-res-$L
+        rm -rf "$R"
+        "$CGPC" train experiments/coords.exp --layer "$L" --mode residual --thresholds "0 1 2 4" \
+            --generations 1000000000 --time-limit $((BUDGET / 4)) --threads 1 \
+            --out "$R" >"$OUT/train-res-$L.log" 2>&1
+        cp "$R/results.csv" "$OUT/results-res-$L.csv"
+        for e in 0 1 2 4; do
+            "$CGPC" circuit export "$R/best.0.$e.chr" --format verilog --name "coords_res_${L}_e$e" \
+                --out "$OUT/coords-res-$L-e$e.v"
+        done
     done
 fi
 
@@ -67,6 +85,8 @@ rows_of_csv() { # CSV method_prefix
         NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
         { bits = $c["stored_bits"] - int8 + 8 * $c["weights_replaced"]
           if ($c["method"] == "requant") { m = "requant"; lab = $c["bits"] "b" }
+          else if ($c["method"] == "entropy") { m = "entropy"; lab = "e" $c["threshold"] }
+          else if ($c["method"] == "residual") { m = pre "+res"; lab = "e" $c["threshold"] "r" $c["run"] }
           else { m = pre; lab = "r" $c["run"] "T" $c["threshold"] "k" $c["rank"] }
           printf "%s %s %d %s %s\n", m, lab, bits, $c["val_top1"], $c["test_top1"] }' "$1"
 }
@@ -80,6 +100,13 @@ if [ "$WHAT" = plot ] || [ "$WHAT" = all ]; then
         "$CGPC" model-metrics "$D" --top 5 --threads 2 --out "$OUT/metrics-$L.csv" >/dev/null
         {
             rows_of_csv "$OUT/metrics-$L.csv" cgp-coords
+            # the residual-mode runs: their residual rows and the entropy reference rows (the
+            # same weights entropy-coded without a predictor)
+            if [ "$HAVE_RES" = 1 ]; then
+                "$CGPC" model-metrics "$RUNS/coords-res-$L" --threads 2 \
+                    --out "$OUT/metrics-res-$L.csv" >/dev/null
+                rows_of_csv "$OUT/metrics-res-$L.csv" cgp-coords-bits | grep -v '^requant'
+            fi
             for e in $EXTRA_DIRS; do
                 [ "${e%%:*}" = "$L" ] || continue
                 dir=${e#*:}
@@ -94,22 +121,18 @@ if [ "$WHAT" = plot ] || [ "$WHAT" = all ]; then
             awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
                      { printf "int8 8b %d %s %s\n", '"$n"' * 8, $c["baseline_val_top1"],
                        $c["baseline_test_top1"]; exit }' "$OUT/metrics-$L.csv"
-            # coordinates + residual (resid's codec and file; decoded by `cgpc eval --residual`):
-            # the best coordinate circuit as predictor, and the constant-zero circuit (plain
-            # entropy coding of the weights, the residual mode's baseline), bounds 0, 1, 2, 4
+            # the MSE-evolved coordinate circuit as the predictor of the residual file (encoded
+            # by bench/coords_residual.c, decoded by `cgpc eval --residual`), bounds 0, 1, 2, 4
             for e in 0 1 2 4; do
-                for c in best zero; do
+                for c in best; do
                     chr=$D/best.0.64.chr
-                    [ "$c" = zero ] && chr=zero
                     f=$OUT/res-$L-$c-$e.res
                     bits=$("$RESBENCH" "$D" "$chr" "$e" "$f" | awk '{ print $2 }')
                     val=$("$CGPC" eval --residual "$f" --split val --json --threads 2 2>/dev/null |
                           sed 's/.*"top1": \([0-9.]*\).*/\1/')
                     tst=$("$CGPC" eval --residual "$f" --split test --json --threads 2 2>/dev/null |
                           sed 's/.*"top1": \([0-9.]*\).*/\1/')
-                    m=cgp-coords+res
-                    [ "$c" = zero ] && m=res-const0
-                    echo "$m e$e $bits $val $tst"
+                    echo "cgp-coords-mse+res e$e $bits $val $tst"
                     rm -f "$f"
                 done
             done

@@ -1,0 +1,19 @@
+// Verilog-2001 of an evolved cgpc circuit, written by `cgpc circuit export`
+// source: /tmp/coords-runs/coords-res-conv2/best.0.4.chr
+// seed: 1, run 0
+// error: 1760.7845833333333 (mse, threshold reached)
+// 4 inputs, 1 outputs, 1 active nodes of 512 (grid 8x64)
+// semantics: int8 two's complement, wrap-around; >> arithmetic; << drops high
+// bits; mul keeps the low byte; mux2/mux4 pass input (item mod 2 / item mod 4)
+`default_nettype none
+module coords_res_conv2_e4 (
+    input  wire signed [7:0] i0, // coordinate o mod 128 (output channel) (unused)
+    input  wire signed [7:0] i1, // coordinate i mod 128 (input channel)
+    input  wire signed [7:0] i2, // coordinate ky (kernel row) (unused)
+    input  wire signed [7:0] i3, // coordinate kx (kernel column) (unused)
+    output wire signed [7:0] o0 // conv2.weight[*,*,*,*]
+);
+    wire signed [7:0] n243_not = ~i1;
+    assign o0 = n243_not;
+endmodule
+`default_nettype wire
