@@ -45,24 +45,23 @@ expect_exit 2 "$CGPC" train "$EXP" --out "$T/t/sub" --runs 2 --run-first 1 --run
 small=(--generations 400 --thresholds "16 4" --runs 2 --threads 1)
 expect_exit 3 "$CGPC" train "$EXP" "${small[@]}" --out "$T/r" --stop-after 0.001 --checkpoint-every 30
 cp -r "$T/r" "$T/r.orig"
-edit() { rm -rf "$T/r"; cp -r "$T/r.orig" "$T/r"; sed -i "$1" "$T/r/config.txt"; }
 rows_line=$(grep -n '^rows ' "$T/r.orig/config.txt" | cut -d: -f1)
-edit 's/^rows 30$/rows thirty/'
-expect_exit 1 "$CGPC" train "$EXP" "${small[@]}" --out "$T/r" --resume
-expect_contains "$T/err" "^cgpc train: $T/r/config.txt:$rows_line: rows: 'thirty': expected an integer$"
-edit 's/^rows 30$/rowz 30/'
-expect_exit 1 "$CGPC" train "$EXP" "${small[@]}" --out "$T/r" --resume
-expect_contains "$T/err" "config.txt:$rows_line: unknown key 'rowz': expected 'key value' with a key of rows, cols,"
-edit '$a rows 30'
-expect_exit 1 "$CGPC" train "$EXP" "${small[@]}" --out "$T/r" --resume
-expect_contains "$T/err" "config.txt:[0-9]*: rows: given twice (first on line $rows_line)"
-edit 's/^rows 30$/rows 31/'
-expect_exit 1 "$CGPC" train "$EXP" "${small[@]}" --out "$T/r" --resume
-expect_contains "$T/err" "config.txt: rows is '31', but experiment.exp gives '30': config.txt was changed"
-edit 's/^thresholds .*/thresholds 256 9/'
-expect_exit 1 "$CGPC" train "$EXP" "${small[@]}" --out "$T/r" --resume
-expect_contains "$T/err" "thresholds is '256 9', but experiment.exp gives '256 16'"
-edit ''
+# refused SED PATTERN: config.txt edited by SED, then train --resume exits 1 saying PATTERN
+refused() {
+    rm -rf "$T/r"; cp -r "$T/r.orig" "$T/r"; sed -i "$1" "$T/r/config.txt"
+    expect_exit 1 "$CGPC" train "$EXP" "${small[@]}" --out "$T/r" --resume
+    expect_contains "$T/err" "$2"
+}
+refused 's/^rows 30$/rows thirty/' \
+    "^cgpc train: $T/r/config.txt:$rows_line: rows: 'thirty': expected an integer$"
+refused 's/^rows 30$/rowz 30/' \
+    "config.txt:$rows_line: unknown key 'rowz': expected 'key value' with a key of rows, cols,"
+refused '$a rows 30' "config.txt:[0-9]*: rows: given twice (first on line $rows_line)"
+refused 's/^rows 30$/rows 31/' \
+    "config.txt: rows is '31', but experiment.exp gives '30': config.txt was changed"
+refused 's/^thresholds .*/thresholds 256 9/' \
+    "thresholds is '256 9', but experiment.exp gives '256 16'"
+rm -rf "$T/r"; cp -r "$T/r.orig" "$T/r"
 expect_exit 2 "$CGPC" train "$EXP" "${small[@]}" --out "$T/r" --resume --checkpoint-every 10
 expect_contains "$T/err" "usage: --resume $T/r: checkpoint-every: the run was started with '30', not '10' (--checkpoint-every)"
 cmp "$T/r/checkpoint" "$T/r.orig/checkpoint" || fail "a refused resume changed the checkpoint"
