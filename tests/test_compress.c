@@ -430,6 +430,28 @@ static void cmodel_decode__huge_weight_shape__refused_before_allocating(void **s
     assert_non_null(strstr(err.msg, "at most 67108864 weights in all layers"));
 }
 
+/* NaN weights (a decoded file may hold them; fuzz regression in tests/fuzz/regressions/deep/):
+ * the codebook orders them after every number, each payload its own value, and the file
+ * round-trips bit for bit instead of failing the encoder's size check. */
+static void cmodel_lenet__nan_weights__encoded_bit_for_bit(void **state)
+{
+    (void)state;
+    struct nn_model m;
+    struct cpr_stats s;
+    lenet(&m, 5);
+    compress_plain(&m, 0.5, 2);
+    float *w = cpr_layer_weights(&m, &m.layers[0]);
+    const uint32_t nan_bits[] = {0x7fc00000u, 0xffc00001u, 0x7f800001u, 0x7fc00000u};
+    for (int i = 0; i < 4; i++)
+        memcpy(&w[3 * i + 1], &nan_bits[i], sizeof *w);
+    w[20] = -0.0f;
+    roundtrip(&m, 0, &s);
+    roundtrip(&m, 1, &s);
+    /* 2^2 centroids, 3 distinct NaNs, -0.0 (a value), and the zero when dense */
+    assert_int_equal(s.layers[0].k, 4 + 3 + 1 + !s.layers[0].sparse);
+    nn_model_free(&m);
+}
+
 static void cmodel_lenet__pruned_shared__bit_identical_and_sized(void **state)
 {
     (void)state;
@@ -990,6 +1012,7 @@ int main(void)
         cmocka_unit_test(lenet_width__half__shapes_and_file_round_trip),
         cmocka_unit_test(schedule_parse__steps_and_bad_text__parsed_or_refused),
         cmocka_unit_test(cmodel_decode__huge_weight_shape__refused_before_allocating),
+        cmocka_unit_test(cmodel_lenet__nan_weights__encoded_bit_for_bit),
     };
     return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);
 }

@@ -1,5 +1,6 @@
 #include "compress/cmodel.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,11 +71,17 @@ static void enc_free(struct enc *e)
     cpr_bitw_free(&e->itable);
 }
 
+/* A total order of float bit patterns: by value, NaNs last, ties (+0/-0, NaNs) by bits. A NaN
+ * compared as a float is neither below nor above anything, which broke qsort and the symbol
+ * search (a decoded file's NaN weights tripped the encoder's size check; fuzz regression). */
 static int u32_cmp_as_float(const void *x, const void *y)
 {
     uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
     float fa = bitsf(a), fb = bitsf(b);
-    if (fa != fb)
+    int na = isnan(fa), nb = isnan(fb);
+    if (na != nb)
+        return na - nb;
+    if (!na && fa != fb)
         return fa < fb ? -1 : 1;
     return (a > b) - (a < b);
 }
