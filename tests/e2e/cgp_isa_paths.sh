@@ -6,12 +6,14 @@
 # to each path (CGPC_ISA=scalar|avx2|avx512) with 1, 6, 20 and 70 items gives byte-identical
 # results, Pareto fronts, best circuits and statistics (less the wall-time column).
 source "$(dirname "$0")/lib.sh"
+# The release variants, also under `make SANITIZER=... test` (make exports its command-line
+# variables to the tests, and the variant's directory follows them).
 cd "$CGPC_ROOT"
 
 [ "$(uname -m)" = x86_64 ] || skip "not an x86-64 host"
 for march in x86-64-v3 x86-64; do
     bin="build/release-$march/tests/test_cgp"
-    env -u MAKEFLAGS -u MAKELEVEL make -s -j2 MARCH="$march" "$bin" >"$T/build.$march" 2>&1 || { tail -n 30 "$T/build.$march" >&2; fail "MARCH=$march build failed"; }
+    env -u MAKEFLAGS -u MAKELEVEL -u SANITIZER -u DEBUG -u NO_OMP make -s -j2 MARCH="$march" "$bin" >"$T/build.$march" 2>&1 || { tail -n 30 "$T/build.$march" >&2; fail "MARCH=$march build failed"; }
     CGPC_ROOT="$CGPC_ROOT" "$bin" >"$T/run.$march" 2>&1 || { grep -E 'ERROR|FAILED' "$T/run.$march" >&2; fail "MARCH=$march: cgp suite failed"; }
     echo "MARCH=$march: $(grep -c '\[       OK \]' "$T/run.$march") cgp tests passed"
 done
