@@ -45,8 +45,8 @@ if [ ! -s "$csv" ]; then # (synthesis takes minutes: an existing table is reused
     printf ',cells_%s' "${cells[@]}"; echo
 } >"$csv.tmp"
 for exp in single_channel layer_bypass; do
-    # results.csv: run,threshold,reached,generations,error,...,best_file
-    tail -n +2 "$out/$exp/results.csv" | while IFS=, read -r run thr _rest; do
+    # results.csv: run,threshold (per weight),threshold_metric,reached,...,best_file
+    tail -n +2 "$out/$exp/results.csv" | while IFS=, read -r run _pw thr _rest; do
         chr=$out/$exp/${_rest##*,}
         echo "synthesising $chr" >&2
         s=$("$CGPC" circuit synth "$chr" --name "${exp}_${run}")

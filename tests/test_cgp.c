@@ -3,6 +3,7 @@
  * resume == uninterrupted, the threshold chain, and the text formats. */
 #include <dirent.h>
 #include <inttypes.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -697,8 +698,8 @@ static void resume__split_at_half__equals_uninterrupted(void **state)
     small_setup(&p, &t, 6, 10);
     p.generations = 1500;
     p.n_thresholds = 2;
-    p.thresholds[0] = 3000;
-    p.thresholds[1] = 1500;
+    p.thresholds[0] = 3025; /* mse: 55 and 39 per weight */
+    p.thresholds[1] = 1521;
     p.runs = 2;
     char a[256], b[256];
     make_tmpdir(a, sizeof a, "straight");
@@ -713,8 +714,8 @@ static void resume__split_at_half__equals_uninterrupted(void **state)
         cgpc_status st = cgp_evolve_dir(&q, i ? NULL : &ds, &t, b, i > 0, NULL, NULL, &err);
         assert_int_equal(st, stops[i] ? CGPC_ERR_INTERRUPTED : CGPC_OK);
     }
-    const char *files[] = {"results.csv", "pareto.0.csv", "pareto.1.csv", "best.0.3000.chr",
-                           "best.0.1500.chr", "best.1.3000.chr", "best.1.1500.chr",
+    const char *files[] = {"results.csv", "pareto.0.csv", "pareto.1.csv", "best.0.55.chr",
+                           "best.0.39.chr", "best.1.55.chr", "best.1.39.chr",
                            "statistics.0.csv.gz", "statistics.1.csv.gz"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char *x = read_text(a, files[i]), *y = read_text(b, files[i]);
@@ -794,7 +795,7 @@ static void thresholds__chain_and_independent__start_points_and_flags(void **sta
     small_setup(&p, &t, 5, 8);
     p.generations = 400;
     p.n_thresholds = 2;
-    p.thresholds[0] = 4000; /* loose: reached */
+    p.thresholds[0] = 4096; /* loose: reached; mse, so 64 per weight */
     p.thresholds[1] = 0;    /* exact on random data in 400 generations: not reached */
     for (int indep = 0; indep < 2; indep++) {
         p.independent = indep;
@@ -802,8 +803,9 @@ static void thresholds__chain_and_independent__start_points_and_flags(void **sta
         make_tmpdir(a, sizeof a, "chain");
         assert_int_equal(cgp_evolve_dir(&p, &ds, &t, a, 0, NULL, NULL, NULL), CGPC_OK);
         char *res = read_text(a, "results.csv");
-        assert_non_null(strstr(res, "\n0,4000,yes,400,"));
-        assert_non_null(strstr(res, "\n0,0,no,400,"));
+        /* thresholds per weight, then the metric's */
+        assert_non_null(strstr(res, "\n0,64,4096,yes,400,"));
+        assert_non_null(strstr(res, "\n0,0,0,no,400,"));
         free(res);
         char *best = read_text(a, "best.0.0.chr");
         assert_non_null(strstr(best, "# reached no (the error threshold was never reached"));
@@ -816,7 +818,7 @@ static void thresholds__chain_and_independent__start_points_and_flags(void **sta
         struct cgp_genome g;
         struct cgp_fitness f;
         char path[300];
-        snprintf(path, sizeof path, "%s/best.0.4000.chr", a);
+        snprintf(path, sizeof path, "%s/best.0.64.chr", a);
         assert_int_equal(cgp_genome_load(&g, path, NULL), CGPC_OK);
         assert_int_equal(cgp_measure(&g, &ds, &t, p.error_kind, &f, NULL), CGPC_OK);
         if (!indep)
@@ -1298,6 +1300,70 @@ static void genome_check__unused_input_gene_out_of_range__rejected(void **state)
     cgp_genome_free(&g);
 }
 
+/* One threshold unit (issue #11): an se run names its files and fills results.csv and
+ * pareto.<run>.csv per weight with the metric beside it; a directory of an older cgpc (results
+ * header v1) is refused by the reader and by --resume, saying so. */
+static void units__se_run__per_weight_names_and_columns_old_dirs_refused(void **state)
+{
+    (void)state;
+    for (int k = 0; k < 3; k++) { /* the conversions invert each other for every metric */
+        double m = cgp_metric_of_per_weight((enum cgp_error_kind)k, 2.5, 40);
+        assert_true(fabs(cgp_per_weight((enum cgp_error_kind)k, m, 40) - 2.5) < 1e-12);
+    }
+    assert_true(cgp_metric_of_per_weight(CGP_ERROR_SE, 8, 40) == 2560);
+    assert_true(cgp_metric_of_per_weight(CGP_ERROR_AE, 8, 40) == 320);
+    assert_true(cgp_metric_of_per_weight(CGP_ERROR_MSE, 8, 40) == 64);
+    struct cgp_dataset ds;
+    random_dataset(&ds, 3, 4, 10, 41);
+    int64_t cared = cgp_dataset_cared(&ds);
+    struct cgp_params p;
+    struct energy_gate_table t;
+    small_setup(&p, &t, 5, 8);
+    p.generations = 100;
+    p.error_kind = CGP_ERROR_SE;
+    p.n_thresholds = 1;
+    p.thresholds[0] = cgp_metric_of_per_weight(CGP_ERROR_SE, 8, cared);
+    char a[256], path[400];
+    make_tmpdir(a, sizeof a, "units");
+    assert_int_equal(cgp_evolve_dir(&p, &ds, &t, a, 0, NULL, NULL, NULL), CGPC_OK);
+    snprintf(path, sizeof path, "%s/best.0.8.chr", a);
+    assert_true(cgpc_path_exists(path));
+    char *res = read_text(a, "results.csv"), want[128];
+    snprintf(want, sizeof want, "\n0,8,%.17g,", p.thresholds[0]);
+    assert_non_null(strstr(res, want));
+    struct cgp_result_row *rows = NULL;
+    int n = 0;
+    assert_int_equal(cgp_results_load(a, &rows, &n, NULL), CGPC_OK);
+    assert_int_equal(n, 1);
+    assert_true(rows[0].threshold == 8 && rows[0].threshold_metric == p.thresholds[0]);
+    assert_string_equal(rows[0].best_file, "best.0.8.chr");
+    free(rows);
+    /* error = sqrt(error_metric / cared) in results.csv and pareto.0.csv */
+    double e_pw, e_metric;
+    const char *row = strchr(res, '\n') + 1;
+    assert_int_equal(sscanf(row, "%*d,%*g,%*g,%*[^,],%*d,%lf,%lf", &e_pw, &e_metric), 2);
+    assert_true(fabs(e_pw - sqrt(e_metric / (double)cared)) < 1e-9);
+    char *par = read_text(a, "pareto.0.csv");
+    assert_non_null(strstr(par, "error,error_metric,energy_pj,"));
+    double *xy = NULL;
+    int np = 0;
+    assert_int_equal(cgp_pareto_load_xy(a, 0, &xy, &np, NULL), CGPC_OK);
+    assert_true(np >= 1 && xy[0] <= 255);
+    free(xy);
+    free(par);
+    free(res);
+    /* an older cgpc's directory: thresholds in the metric, files named by them */
+    write_text(a, "results.csv", CGP_RESULTS_HEADER_V1 "0,2560,no,100,9,0,0,0,0,0,0,best.0.2560.chr\n");
+    struct cgpc_err err = {0};
+    assert_int_equal(cgp_results_load(a, &rows, &n, &err), CGPC_ERR_FORMAT);
+    assert_non_null(strstr(err.msg, "older cgpc"));
+    memset(&err, 0, sizeof err);
+    assert_int_equal(cgp_evolve_dir(NULL, NULL, &t, a, 1, NULL, NULL, &err), CGPC_ERR_FORMAT);
+    assert_non_null(strstr(err.msg, "older cgpc"));
+    rm_rf(a);
+    cgp_dataset_free(&ds);
+}
+
 /* ---- merging run directories (cgpc pbs merge) ----------------------------------------------- */
 
 /* dir/part<b>: a finished part with runs [first, first+count), one stray run file and `model`
@@ -1314,7 +1380,7 @@ static void merge_part_dir(const char *dir, int b, int first, int count, const c
         snprintf(name, sizeof name, "pareto.%d.csv", r);
         write_text(part, name, CGP_PARETO_HEADER);
         size_t n = strlen(rows);
-        snprintf(rows + n, sizeof rows - n, "%d,4,yes,1,0,0,0,0,0,0,0,best.%d.4.chr\n", r, r);
+        snprintf(rows + n, sizeof rows - n, "%d,4,16,yes,1,0,0,0,0,0,0,0,0,best.%d.4.chr\n", r, r);
     }
     write_text(part, "best.9.4.chr", "stray\n"); /* not this part's run */
     write_text(part, "results.csv", rows);
@@ -1341,11 +1407,11 @@ static void rundir_merge__parts__one_directory_with_every_run(void **state)
     snprintf(out, sizeof out, "%s/merged", dir);
     assert_int_equal(cgp_rundir_merge(parts, 2, out, 5, 0, NULL), CGPC_OK);
     char *text = read_text(out, "results.csv");
-    assert_string_equal(strchr(text, '\n') + 1, "0,4,yes,1,0,0,0,0,0,0,0,best.0.4.chr\n"
-                                                "1,4,yes,1,0,0,0,0,0,0,0,best.1.4.chr\n"
-                                                "2,4,yes,1,0,0,0,0,0,0,0,best.2.4.chr\n"
-                                                "3,4,yes,1,0,0,0,0,0,0,0,best.3.4.chr\n"
-                                                "4,4,yes,1,0,0,0,0,0,0,0,best.4.4.chr\n");
+    assert_string_equal(strchr(text, '\n') + 1, "0,4,16,yes,1,0,0,0,0,0,0,0,0,best.0.4.chr\n"
+                                                "1,4,16,yes,1,0,0,0,0,0,0,0,0,best.1.4.chr\n"
+                                                "2,4,16,yes,1,0,0,0,0,0,0,0,0,best.2.4.chr\n"
+                                                "3,4,16,yes,1,0,0,0,0,0,0,0,0,best.3.4.chr\n"
+                                                "4,4,16,yes,1,0,0,0,0,0,0,0,0,best.4.4.chr\n");
     free(text);
     struct cgp_params p;
     cgp_params_default(&p);
@@ -1649,6 +1715,7 @@ int main(void)
         cmocka_unit_test(token__random_circuits__parse_back_to_equal_outputs_and_costs),
         cmocka_unit_test(token__bad_text__clear_errors),
         cmocka_unit_test(thresholds__chain_and_independent__start_points_and_flags),
+        cmocka_unit_test(units__se_run__per_weight_names_and_columns_old_dirs_refused),
         cmocka_unit_test(value_slots__any_output_count__same_error_as_expanded),
         cmocka_unit_test(dataset__text_round_trip__equal),
         cmocka_unit_test(dataset__bad_text__error_names_line),

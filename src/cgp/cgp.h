@@ -329,6 +329,12 @@ struct cgp_fitness {
 cgpc_status cgp_measure(const struct cgp_genome *g, const struct cgp_dataset *ds,
                         const struct energy_gate_table *t, enum cgp_error_kind kind,
                         struct cgp_fitness *out, struct cgpc_err *err);
+/* One threshold unit (issue #11): the per-weight error in int8 units, as experiment files give
+ * thresholds; the metric value (what the evolver compares) goes beside it. For a data set of
+ * `cared` cared outputs: SE metric = e^2 * cared, MSE = e^2, AE = e * cared. These convert a
+ * metric value (a threshold or an error) to per weight and back; cared <= 0 counts as 1. */
+double cgp_per_weight(enum cgp_error_kind kind, double metric, int64_t cared);
+double cgp_metric_of_per_weight(enum cgp_error_kind kind, double per_weight, int64_t cared);
 /* Largest err_sum whose reported error is <= threshold. */
 int64_t cgp_threshold_limit(double threshold, enum cgp_error_kind kind,
                             const struct cgp_dataset *ds);
@@ -341,12 +347,18 @@ int cgp_fitness_cmp(const struct cgp_fitness *a, const struct cgp_fitness *b, in
 
 struct cgp_progress {
     int run, stage;
-    double threshold;
+    double threshold;        /* in the error metric */
     int64_t generation;      /* generations done in this run */
     const struct cgp_fitness *best;
     /* rates since the last report, per second of wall time: generations, offspring evaluated
      * (not skipped as neutral), and active-node x item evaluations */
     double gens_per_s, offspring_per_s, node_evals_per_s;
+    /* the same threshold and best->error per weight (int8 units, cgp_per_weight) */
+    double threshold_per_weight, error_per_weight;
+    /* where this is in the whole invocation: its runs first_run..first_run+runs-1, each of
+     * n_stages thresholds of at most generations_per_stage generations */
+    int first_run, runs, n_stages;
+    int64_t generations_per_stage;
 };
 
 struct cgp_callbacks {

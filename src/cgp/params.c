@@ -450,6 +450,28 @@ int cgp_error_kind_from_name(const char *name)
     return -1;
 }
 
+double cgp_per_weight(enum cgp_error_kind kind, double metric, int64_t cared)
+{
+    double n = cared > 0 ? (double)cared : 1.0;
+    switch (kind) {
+    case CGP_ERROR_SE: return sqrt(metric / n);
+    case CGP_ERROR_MSE: return sqrt(metric);
+    case CGP_ERROR_AE: return metric / n;
+    }
+    return metric;
+}
+
+double cgp_metric_of_per_weight(enum cgp_error_kind kind, double per_weight, int64_t cared)
+{
+    double n = cared > 0 ? (double)cared : 1.0;
+    switch (kind) {
+    case CGP_ERROR_SE: return per_weight * per_weight * n;
+    case CGP_ERROR_MSE: return per_weight * per_weight;
+    case CGP_ERROR_AE: return per_weight * n;
+    }
+    return per_weight;
+}
+
 int64_t cgp_threshold_limit(double threshold, enum cgp_error_kind kind,
                             const struct cgp_dataset *ds)
 {

@@ -187,12 +187,13 @@ static cgpc_status write_results(struct run_state *rs, struct cgpc_err *err)
 {
     const struct cgp_params *p = &rs->ev->p;
     return cgp_results_save(rs->dir, rs->results, rs->n_results, p->first_run, p->n_thresholds,
-                            err);
+                            p->error_kind, rs->ev->cared, err);
 }
 
 static cgpc_status write_pareto(struct run_state *rs, int run, struct cgpc_err *err)
 {
-    return cgp_pareto_save(rs->dir, run, rs->pareto, rs->n_pareto, rs->ev->p.thresholds, err);
+    return cgp_pareto_save(rs->dir, run, rs->pareto, rs->n_pareto, rs->ev->p.thresholds,
+                           rs->ev->p.error_kind, rs->ev->cared, err);
 }
 
 static cgpc_status write_best(struct run_state *rs, struct cgp_stage_result *r,
@@ -201,24 +202,27 @@ static cgpc_status write_best(struct run_state *rs, struct cgp_stage_result *r,
     struct cgp_evolver *ev = rs->ev;
     const struct cgp_fitness *f = &ev->parent_fit;
     char comment[1024];
+    double pw = cgp_per_weight(ev->p.error_kind, r->threshold, ev->cared);
     snprintf(comment, sizeof comment,
-             "best of run %d for threshold %.17g (%s error %s)\n"
-             "reached %s%s\nerror %.17g\nenergy-pj %.17g\ndelay-ns %.17g\narea-um2 %.17g\n"
-             "gates %d\ndepth %d\nactive %d\ngenerations %" PRId64,
-             ev->run, r->threshold, cgp_error_kind_name(ev->p.error_kind),
+             "best of run %d for threshold %g per weight (%s %.17g, %s)\n"
+             "reached %s%s\nerror %.17g per weight (%s %.17g)\nenergy-pj %.17g\n"
+             "delay-ns %.17g\narea-um2 %.17g\ngates %d\ndepth %d\nactive %d\n"
+             "generations %" PRId64,
+             ev->run, pw, cgp_error_kind_name(ev->p.error_kind), r->threshold,
              r->reached ? "reached" : "NOT reached",
              r->reached ? "yes" : "no",
              r->reached ? "" : " (the error threshold was never reached: this is the best "
                                "circuit found)",
-             f->error, f->energy_pj, f->delay_ns, f->area_um2, f->gates, f->depth, f->active,
-             r->generations);
+             cgp_per_weight(ev->p.error_kind, f->error, ev->cared),
+             cgp_error_kind_name(ev->p.error_kind), f->error, f->energy_pj, f->delay_ns,
+             f->area_um2, f->gates, f->depth, f->active, r->generations);
     if (!rs->slot_of)
-        return cgp_best_save(rs->dir, ev->run, r->threshold, &ev->parent, comment, err);
+        return cgp_best_save(rs->dir, ev->run, pw, &ev->parent, comment, err);
     /* value slots: the file is wired to the original outputs, so it stands alone */
     struct cgp_genome full;
     cgpc_status st = cgp_genome_expand_slots(&ev->parent, rs->slot_of, rs->n_outputs, &full, err);
     if (st == CGPC_OK)
-        st = cgp_best_save(rs->dir, ev->run, r->threshold, &full, comment, err);
+        st = cgp_best_save(rs->dir, ev->run, pw, &full, comment, err);
     cgp_genome_free(&full);
     return st;
 }
@@ -282,8 +286,13 @@ static void report_progress(struct run_state *rs, const struct cgp_callbacks *cb
 {
     if (!cb || !cb->progress)
         return;
-    struct cgp_progress pr = {rs->ev->run, rs->ev->stage, rs->ev->threshold, rs->ev->generation,
-                              &rs->ev->parent_fit, rate[0], rate[1], rate[2]};
+    const struct cgp_evolver *ev = rs->ev;
+    const struct cgp_params *p = &ev->p;
+    struct cgp_progress pr = {ev->run, ev->stage, ev->threshold, ev->generation, &ev->parent_fit,
+                              rate[0], rate[1], rate[2],
+                              cgp_per_weight(p->error_kind, ev->threshold, ev->cared),
+                              cgp_per_weight(p->error_kind, ev->parent_fit.error, ev->cared),
+                              p->first_run, p->runs, p->n_thresholds, p->generations};
     cb->progress(cb->user, &pr);
 }
 
@@ -424,6 +433,19 @@ static cgpc_status run_all(struct run_state *rs, struct cgp_checkpoint *ck, int 
     return st;
 }
 
+/* Resuming: results.csv, if there is one yet, is of this cgpc (an older one named its files by
+ * the metric's threshold; continuing would leave two naming schemes in one directory). */
+static cgpc_status results_check(struct run_state *rs, struct cgpc_err *err)
+{
+    if (!cgpc_path_exists(dir_path(rs, "results.csv")))
+        return CGPC_OK;
+    struct cgp_result_row *rows = NULL;
+    int n = 0;
+    cgpc_status st = cgp_results_load(rs->dir, &rows, &n, err);
+    free(rows);
+    return st;
+}
+
 cgpc_status cgp_evolve_dir(const struct cgp_params *p_in, const struct cgp_dataset *ds_in,
                            const struct energy_gate_table *t, const char *out_dir, int resume,
                            const struct cgp_callbacks *cb, struct cgp_totals *totals,
@@ -487,7 +509,8 @@ cgpc_status cgp_evolve_dir(const struct cgp_params *p_in, const struct cgp_datas
         goto out;
     }
     if (resume) {
-        if ((st = checkpoint_read(&rs, &ck, err)) != CGPC_OK)
+        if ((st = checkpoint_read(&rs, &ck, err)) != CGPC_OK ||
+            (st = results_check(&rs, err)) != CGPC_OK)
             goto out;
         if (ck.done)
             goto out; /* nothing left to do */

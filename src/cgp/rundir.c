@@ -45,9 +45,9 @@ static const char *pathf(char *buf, const char *dir, const char *fmt, ...)
     return buf;
 }
 
-void cgp_rundir_best_name(char *buf, size_t cap, int run, double threshold)
+void cgp_rundir_best_name(char *buf, size_t cap, int run, double per_weight)
 {
-    snprintf(buf, cap, "best.%d.%g.chr", run, threshold);
+    snprintf(buf, cap, "best.%d.%g.chr", run, per_weight);
 }
 
 int cgp_rundir_run_of_file(const char *name)
@@ -511,8 +511,27 @@ cgpc_status cgp_checkpoint_load(struct cgp_checkpoint *ck, const char *dir,
 
 /* ---- results.csv ------------------------------------------------------------------------------ */
 
+/* The header of results.csv text at path: the current one, else an error that says whether an
+ * older cgpc wrote it. */
+static cgpc_status results_header_check(const char *path, const void *data, size_t len,
+                                        struct cgpc_err *err)
+{
+    size_t hl = strlen(CGP_RESULTS_HEADER), v1 = strlen(CGP_RESULTS_HEADER_V1);
+    if (len >= hl && !memcmp(data, CGP_RESULTS_HEADER, hl))
+        return CGPC_OK;
+    if (len >= v1 && !memcmp(data, CGP_RESULTS_HEADER_V1, v1))
+        return CGPC_FAIL(err, CGPC_ERR_FORMAT,
+                         "%s: written by an older cgpc (thresholds in the error metric's unit, "
+                         "files best.<run>.<metric threshold>.chr); this cgpc names and reports "
+                         "thresholds per weight: read or resume the directory with the cgpc "
+                         "that wrote it, or train it again", path);
+    return CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s:1: expected the header '%.*s'", path, (int)hl - 1,
+                     CGP_RESULTS_HEADER);
+}
+
 cgpc_status cgp_results_save(const char *dir, const struct cgp_stage_result *rs, int n,
-                             int first_run, int n_thresholds, struct cgpc_err *err)
+                             int first_run, int n_thresholds, enum cgp_error_kind kind,
+                             int64_t cared, struct cgpc_err *err)
 {
     char path[4200];
     struct cgpc_atomic_file af;
@@ -523,12 +542,13 @@ cgpc_status cgp_results_save(const char *dir, const struct cgp_stage_result *rs,
     for (int i = 0; i < n; i++) {
         const struct cgp_stage_result *r = &rs[i];
         int run = first_run + i / n_thresholds;
+        double pw = cgp_per_weight(kind, r->threshold, cared);
         char best[64];
-        cgp_rundir_best_name(best, sizeof best, run, r->threshold);
-        fprintf(af.fp, "%d,%.17g,%s,%" PRId64 ",%.17g,%.17g,%.17g,%.17g,%d,%d,%d,%s\n", run,
-                r->threshold, r->reached ? "yes" : "no", r->generations, r->fit.error,
-                r->fit.energy_pj, r->fit.delay_ns, r->fit.area_um2, r->fit.gates, r->fit.depth,
-                r->fit.active, best);
+        cgp_rundir_best_name(best, sizeof best, run, pw);
+        fprintf(af.fp, "%d,%.17g,%.17g,%s,%" PRId64 ",%.17g,%.17g,%.17g,%.17g,%.17g,%d,%d,%d,%s\n",
+                run, pw, r->threshold, r->reached ? "yes" : "no", r->generations,
+                cgp_per_weight(kind, r->fit.error, cared), r->fit.error, r->fit.energy_pj,
+                r->fit.delay_ns, r->fit.area_um2, r->fit.gates, r->fit.depth, r->fit.active, best);
     }
     return cgpc_atomic_close(&af, err);
 }
@@ -553,11 +573,8 @@ cgpc_status cgp_results_load(const char *dir, struct cgp_result_row **rows, int 
         return CGPC_FAIL(err, CGPC_ERR_NOMEM, "%s: out of memory", path);
     }
     size_t hl = strlen(CGP_RESULTS_HEADER);
-    if (len < hl || memcmp(data, CGP_RESULTS_HEADER, hl)) {
-        st = CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s:1: expected the header '%.*s'", path,
-                       (int)hl - 1, CGP_RESULTS_HEADER);
+    if ((st = results_header_check(path, data, len, err)) != CGPC_OK)
         goto out;
-    }
     int k = 0, line_no = 1;
     char *save = NULL;
     for (char *line = strtok_r((char *)data + hl, "\n", &save); line;
@@ -566,11 +583,13 @@ cgpc_status cgp_results_load(const char *dir, struct cgp_result_row **rows, int 
         struct cgp_result_row *r = &out[k];
         char reached[8], want[64], *last = strrchr(line, ',');
         int used = 0;
-        if (!last || sscanf(line, "%d,%lf,%7[^,],%n", &r->run, &r->threshold, reached, &used) != 3 ||
-            used == 0 || r->run < 0 || !isfinite(r->threshold) ||
+        if (!last ||
+            sscanf(line, "%d,%lf,%lf,%7[^,],%n", &r->run, &r->threshold, &r->threshold_metric,
+                   reached, &used) != 4 ||
+            used == 0 || r->run < 0 || !isfinite(r->threshold) || !isfinite(r->threshold_metric) ||
             (strcmp(reached, "yes") && strcmp(reached, "no"))) {
-            st = CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s:%d: expected run,threshold,reached(yes|no),"
-                           "...,best_file", path, line_no);
+            st = CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s:%d: expected run,threshold,threshold_metric,"
+                           "reached(yes|no),...,best_file", path, line_no);
             goto out;
         }
         r->reached = !strcmp(reached, "yes");
@@ -600,11 +619,8 @@ cgpc_status cgp_results_copy(const char *dir, FILE *out, struct cgpc_err *err)
     cgpc_status st = cgpc_read_file(pathf(path, dir, "results.csv"), &data, &len, err);
     if (st != CGPC_OK)
         return st;
-    size_t hl = strlen(CGP_RESULTS_HEADER);
-    if (len < hl || memcmp(data, CGP_RESULTS_HEADER, hl))
-        st = CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s:1: expected the header '%.*s'", path,
-                       (int)hl - 1, CGP_RESULTS_HEADER);
-    else if (fwrite(data, 1, len, out) != len)
+    st = results_header_check(path, data, len, err);
+    if (st == CGPC_OK && fwrite(data, 1, len, out) != len)
         st = CGPC_FAIL(err, CGPC_ERR_IO, "%s: cannot copy the results", path);
     free(data);
     return st;
@@ -613,7 +629,8 @@ cgpc_status cgp_results_copy(const char *dir, FILE *out, struct cgpc_err *err)
 /* ---- pareto.<run>.csv, best.<run>.<T>.chr --------------------------------------------------------- */
 
 cgpc_status cgp_pareto_save(const char *dir, int run, const struct cgp_pareto_point *pts, int n,
-                            const double *thresholds, struct cgpc_err *err)
+                            const double *thresholds, enum cgp_error_kind kind, int64_t cared,
+                            struct cgpc_err *err)
 {
     char path[4200];
     struct cgpc_atomic_file af;
@@ -623,8 +640,10 @@ cgpc_status cgp_pareto_save(const char *dir, int run, const struct cgp_pareto_po
     fputs(CGP_PARETO_HEADER, af.fp);
     for (int i = 0; i < n; i++) {
         const struct cgp_pareto_point *q = &pts[i];
-        fprintf(af.fp, "%.17g,%.17g,%.17g,%d,%.17g,%" PRId64 ",%s\n", q->error, q->energy,
-                q->delay, q->gates, thresholds[q->stage], q->generation, q->circuit);
+        double t = thresholds[q->stage];
+        fprintf(af.fp, "%.17g,%.17g,%.17g,%.17g,%d,%.17g,%.17g,%" PRId64 ",%s\n",
+                cgp_per_weight(kind, q->error, cared), q->error, q->energy, q->delay, q->gates,
+                cgp_per_weight(kind, t, cared), t, q->generation, q->circuit);
     }
     return cgpc_atomic_close(&af, err);
 }
@@ -657,10 +676,11 @@ cgpc_status cgp_pareto_load_xy(const char *dir, int run, double **xy, int *n,
     for (char *line = st ? NULL : strtok_r((char *)data + hl, "\n", &save); line;
          line = strtok_r(NULL, "\n", &save)) {
         line_no++;
-        if (sscanf(line, "%lf,%lf", &out[2 * k], &out[2 * k + 1]) != 2 ||
+        double metric;
+        if (sscanf(line, "%lf,%lf,%lf", &out[2 * k], &metric, &out[2 * k + 1]) != 3 ||
             !isfinite(out[2 * k]) || !isfinite(out[2 * k + 1])) {
-            st = CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s:%d: expected error,energy_pj,...", path,
-                           line_no);
+            st = CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s:%d: expected error,error_metric,energy_pj,...",
+                           path, line_no);
             break;
         }
         k++;
@@ -675,11 +695,11 @@ cgpc_status cgp_pareto_load_xy(const char *dir, int run, double **xy, int *n,
     return CGPC_OK;
 }
 
-cgpc_status cgp_best_save(const char *dir, int run, double threshold,
+cgpc_status cgp_best_save(const char *dir, int run, double per_weight,
                           const struct cgp_genome *g, const char *comment, struct cgpc_err *err)
 {
     char name[64], path[4200];
-    cgp_rundir_best_name(name, sizeof name, run, threshold);
+    cgp_rundir_best_name(name, sizeof name, run, per_weight);
     return cgp_genome_save(g, comment, pathf(path, dir, "%s", name), err);
 }
 
@@ -1086,10 +1106,9 @@ static cgpc_status merge_part(const struct cgp_rundir_part *part, const char *ou
     if ((st = cgpc_read_file_raw(pathf(from, part->dir, "results.csv"), &text, &len, err)) != CGPC_OK)
         return st;
     size_t hl = strlen(CGP_RESULTS_HEADER);
-    if (len < hl || memcmp(text, CGP_RESULTS_HEADER, hl)) {
+    if ((st = results_header_check(from, text, len, err)) != CGPC_OK) {
         free(text);
-        return CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s:1: expected the header '%.*s'", from,
-                         (int)hl - 1, CGP_RESULTS_HEADER);
+        return st;
     }
     const char *take = *results ? text + hl : text;
     size_t tl = strlen(take);

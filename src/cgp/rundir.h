@@ -33,10 +33,18 @@
 #define CGP_CKPT_MAGIC "cgpc-checkpoint v1"
 #define CGP_SLOTS_MAGIC "cgpc-slots v1"
 #define CGP_MODEL_RECORD_MAGIC "cgpc-model-record 1"
-#define CGP_RESULTS_HEADER                                                                   \
+/* Thresholds and errors in results.csv, pareto.<run>.csv and best.<run>.<T>.chr names are per
+ * weight in int8 units (cgp_per_weight); the metric's values sit in their own _metric columns.
+ * Directories of an older cgpc (results header CGP_RESULTS_HEADER_V1: thresholds in the metric,
+ * best.<run>.<metric>.chr) are refused with a message saying so. */
+#define CGP_RESULTS_HEADER                                                                     \
+    "run,threshold,threshold_metric,reached,generations,error,error_metric,energy_pj,delay_ns," \
+    "area_um2,gates,depth,active,best_file\n"
+#define CGP_RESULTS_HEADER_V1                                                                \
     "run,threshold,reached,generations,error,energy_pj,delay_ns,area_um2,gates,depth,active," \
     "best_file\n"
-#define CGP_PARETO_HEADER "error,energy_pj,delay_ns,gates,threshold,generation,circuit\n"
+#define CGP_PARETO_HEADER                                                                    \
+    "error,error_metric,energy_pj,delay_ns,gates,threshold,threshold_metric,generation,circuit\n"
 /* statistics journal v2: magic line, CSV header (format: cgp/journal.h) */
 #define CGP_STATS_HEADER CGP_JOURNAL_MAGIC "\n" CGP_JOURNAL_HEADER "\n"
 
@@ -50,8 +58,9 @@
 /* dir/name into buf; CGPC_ERR_RANGE if it does not fit. */
 cgpc_status cgp_rundir_path(char *buf, size_t cap, const char *dir, const char *name,
                             struct cgpc_err *err);
-/* best.<run>.<T>.chr (T printed with %g): the name results.csv's best_file column holds. */
-void cgp_rundir_best_name(char *buf, size_t cap, int run, double threshold);
+/* best.<run>.<T>.chr, T the threshold per weight (int8 units) printed with %g: the name
+ * results.csv's best_file column holds. */
+void cgp_rundir_best_name(char *buf, size_t cap, int run, double per_weight);
 /* Run number of a per-run file name (statistics.R.csv.gz|.csv.part, best.R.T.chr,
  * pareto.R.csv), or -1 for any other name. */
 int cgp_rundir_run_of_file(const char *name);
@@ -112,32 +121,38 @@ void cgp_checkpoint_free(struct cgp_checkpoint *ck);
 
 /* ---- results.csv, pareto.<run>.csv, best.<run>.<T>.chr ---------------------------------------- */
 
-/* results.csv of n finished stages (run-major; run = first_run + i / n_thresholds). */
+/* results.csv of n finished stages (run-major; run = first_run + i / n_thresholds); the
+ * metric's values are converted per weight with kind and cared (cgp_per_weight). */
 cgpc_status cgp_results_save(const char *dir, const struct cgp_stage_result *r, int n,
-                             int first_run, int n_thresholds, struct cgpc_err *err);
+                             int first_run, int n_thresholds, enum cgp_error_kind kind,
+                             int64_t cared, struct cgpc_err *err);
 
 struct cgp_result_row {
     int run;
-    double threshold;
+    double threshold;        /* per weight, int8 units */
+    double threshold_metric; /* the same in the run's error metric */
     int reached;
     char best_file[256]; /* a plain file name inside the directory */
 };
-/* results.csv: header and every row checked (run >= 0, finite threshold, reached yes|no, a
- * best_file that names best.<run>.<T>.chr of that row). *rows malloc'ed (free()). */
+/* results.csv: header and every row checked (run >= 0, finite thresholds, reached yes|no, a
+ * best_file that names best.<run>.<T>.chr of that row); an older cgpc's file (header
+ * CGP_RESULTS_HEADER_V1) is refused with that said. *rows malloc'ed (free()). */
 cgpc_status cgp_results_load(const char *dir, struct cgp_result_row **rows, int *n,
                              struct cgpc_err *err);
 /* Copy results.csv (header checked) to out, e.g. stdout after a run. */
 cgpc_status cgp_results_copy(const char *dir, FILE *out, struct cgpc_err *err);
 
+/* pareto.<run>.csv; thresholds[] are the metric's (a point's stage indexes them). */
 cgpc_status cgp_pareto_save(const char *dir, int run, const struct cgp_pareto_point *pts, int n,
-                            const double *thresholds, struct cgpc_err *err);
-/* The (error, energy_pj) columns of pareto.<run>.csv (header checked); CGPC_ERR_NOT_FOUND
+                            const double *thresholds, enum cgp_error_kind kind, int64_t cared,
+                            struct cgpc_err *err);
+/* The (error per weight, energy_pj) columns of pareto.<run>.csv (header checked); CGPC_ERR_NOT_FOUND
  * when the run has none. *xy malloc'ed: 2 doubles per point. */
 cgpc_status cgp_pareto_load_xy(const char *dir, int run, double **xy, int *n,
                                struct cgpc_err *err);
 
-/* best.<run>.<T>.chr with a comment block (cgp_genome_save). */
-cgpc_status cgp_best_save(const char *dir, int run, double threshold,
+/* best.<run>.<T>.chr (T per weight) with a comment block (cgp_genome_save). */
+cgpc_status cgp_best_save(const char *dir, int run, double per_weight,
                           const struct cgp_genome *g, const char *comment, struct cgpc_err *err);
 /* The chromosome a results row names. */
 cgpc_status cgp_best_load(const char *dir, const struct cgp_result_row *row,

@@ -14,6 +14,7 @@
 #include "common/parse.h"
 #include "energy/energy.h"
 #include "evolve_cli.h"
+#include "train_progress.h"
 
 struct evolve_opts {
     struct cli_common common;
@@ -22,6 +23,7 @@ struct evolve_opts {
     const char *out;
     const char *resume;
     const char *gate_costs;
+    double progress_every;
     const char *param_text[CGP_PARAM_COUNT]; /* given on the command line, NULL if not */
     char thresholds[1024];                   /* --thresholds T... joined by spaces */
 };
@@ -31,6 +33,7 @@ static void evolve_defaults(struct evolve_opts *o)
     memset(o, 0, sizeof *o);
     cli_common_defaults(&o->common);
     cgp_params_default(&o->p);
+    o->progress_every = 60;
 }
 
 static void usage_line(FILE *out, const char *option, const char *arg, const char *help,
@@ -49,13 +52,19 @@ void cmd_evolve_usage(FILE *out)
             "Evolve int8 CGP circuits that map the data set's inputs to its outputs: per error\n"
             "threshold, first reach it, then minimise energy, delay and gate count.\n"
             "Writes DIR/config.txt, data.txt, statistics.<run>.csv.gz, best.<run>.<T>.chr,\n"
-            "pareto.<run>.csv, results.csv and a checkpoint (see docs/ARCHITECTURE.md).\n\n"
+            "pareto.<run>.csv, results.csv and a checkpoint (see docs/ARCHITECTURE.md).\n"
+            "Thresholds are given in the error metric (--error); files, results.csv and the\n"
+            "progress lines name them per weight (per output value, int8 units: se sqrt(T/N),\n"
+            "mse sqrt(T), ae T/N for N cared outputs), the metric's value beside it.\n\n"
             "options:\n");
     usage_line(out, "data", "FILE", "data set, format 'cgpc-data v1' (required unless --resume)",
                "none");
     usage_line(out, "out", "DIR", "output directory (required unless --resume)", "none");
     usage_line(out, "resume", "DIR", "continue the run in DIR from its checkpoint", "off");
     usage_line(out, "gate-costs", "FILE", "gate cost table", "the built-in 45 nm table");
+    usage_line(out, "progress-every", "SECONDS",
+               "without a terminal (logs): a progress line this often and one at each "
+               "threshold's end; on a terminal the line is live", "60");
     for (int i = 0; i < CGP_PARAM_COUNT; i++) {
         const struct cgp_param_info *pi = &cgp_param_table[i];
         if (!(pi->where & CGP_PF_CLI))
@@ -71,7 +80,14 @@ void cmd_evolve_usage(FILE *out)
     fprintf(out, CLI_COMMON_USAGE "\n" CLI_EXIT_STATUS_HELP);
 }
 
-enum { OPT_DATA = CLI_OPT_FIRST_COMMAND_SPECIFIC, OPT_OUT, OPT_RESUME, OPT_COSTS, OPT_PARAM };
+enum {
+    OPT_DATA = CLI_OPT_FIRST_COMMAND_SPECIFIC,
+    OPT_OUT,
+    OPT_RESUME,
+    OPT_COSTS,
+    OPT_PROGRESS_EVERY,
+    OPT_PARAM
+};
 
 /* The command's own options, one per CGP_PF_CLI parameter (plus --mse-thresholds), the shared
  * ones. Option names point into names[]. */
@@ -82,6 +98,7 @@ static void evolve_long_options(struct option *opts, char names[][64])
     opts[n++] = (struct option){"out", required_argument, NULL, OPT_OUT};
     opts[n++] = (struct option){"resume", required_argument, NULL, OPT_RESUME};
     opts[n++] = (struct option){"gate-costs", required_argument, NULL, OPT_COSTS};
+    opts[n++] = (struct option){"progress-every", required_argument, NULL, OPT_PROGRESS_EVERY};
     for (int i = 0; i < CGP_PARAM_COUNT; i++) {
         const struct cgp_param_info *pi = &cgp_param_table[i];
         if (!(pi->where & CGP_PF_CLI))
@@ -143,6 +160,9 @@ static int parse_evolve(struct evolve_opts *o, int argc, char **argv)
             o->resume = optarg;
         } else if (opt == OPT_COSTS) {
             o->gate_costs = optarg;
+        } else if (opt == OPT_PROGRESS_EVERY) {
+            if (cgpc_parse_double(optarg, 0, 1e9, &o->progress_every, &err) != CGPC_OK)
+                return cli_usage_error("evolve", "--progress-every: %s", err.msg);
         } else {
             return cli_usage_error("evolve", "unknown option or missing value: '%s'",
                                    argv[optind - 1]);
@@ -198,8 +218,9 @@ int cmd_evolve(int argc, char **argv)
     }
     struct evolve_cli_signals sig;
     evolve_cli_signals_install(&sig, 0);
-    struct cgp_callbacks cb = {cli_progress_enabled() ? evolve_cli_progress : NULL, NULL,
-                               &evolve_cli_stop};
+    struct train_progress prog;
+    train_progress_init(&prog, stderr, cli_progress_enabled(), o.progress_every, 1);
+    struct cgp_callbacks cb = {train_progress_report, &prog, &evolve_cli_stop};
     struct cgp_totals tot;
     const char *dir = o.resume ? o.resume : o.out;
     struct cgpc_dir_lock lock; /* one writer per directory; the checks below run under it */
@@ -210,8 +231,7 @@ int cmd_evolve(int argc, char **argv)
     cgpc_dir_unlock(&lock);
     evolve_cli_signals_restore(&sig);
     cgp_dataset_free(&ds);
-    if (cb.progress)
-        fputc('\n', stderr);
+    train_progress_end(&prog);
     if (st == CGPC_ERR_INTERRUPTED)
         return cli_stopped("evolve", &err);
     if (st != CGPC_OK)

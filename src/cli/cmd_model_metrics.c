@@ -185,7 +185,7 @@ static int parse_metrics(struct metrics_opts *o, int argc, char **argv, int *fir
 static void print_header(void)
 {
     printf("%-20s %-9s %3s %6s %4s %8s %5s %10s %6s %8s %7s %7s\n", "experiment", "method", "run",
-           "thr/w", "rank", "mse/w", "gates", "stored_b", "compr", "saving_%", "val", "test");
+           "thr/w", "rank", "err/w", "gates", "stored_b", "compr", "saving_%", "val", "test");
 }
 
 static int on_row(void *user, const struct exp_metrics_row *r)
@@ -194,7 +194,11 @@ static int on_row(void *user, const struct exp_metrics_row *r)
     int req = strcmp(r->method, "requant") == 0;
     if (k->n_rows == 0)
         print_header();
-    char method[56], run[16];
+    char method[56], run[16], thr[16];
+    if (isnan(r->threshold)) /* requant and model-file rows: no threshold */
+        snprintf(thr, sizeof thr, "-");
+    else
+        snprintf(thr, sizeof thr, "%g", r->threshold);
     if (req)
         snprintf(method, sizeof method, "requant%d", r->bits);
     else
@@ -203,8 +207,8 @@ static int on_row(void *user, const struct exp_metrics_row *r)
         snprintf(run, sizeof run, "-");
     else
         snprintf(run, sizeof run, "%d", r->run);
-    printf("%-20s %-9s %3s %6g %4d %8.4g %5d %10" PRIu64 " %6.3f %8.4f %7.4f %7.4f%s\n",
-           r->experiment, method, run, r->threshold, r->rank, r->error_mse, r->gates,
+    printf("%-20s %-9s %3s %6s %4d %8.4g %5d %10" PRIu64 " %6.3f %8.4f %7.4f %7.4f%s\n",
+           r->experiment, method, run, thr, r->rank, r->error_per_weight, r->gates,
            r->acct.stored_bits, r->acct.compression_vs_int8, r->acct.saving_pct, r->val.top1,
            r->test.top1, r->reached || r->rank > 1 ? "" : "  (threshold not reached)");
     if (k->csv) {

@@ -257,10 +257,7 @@ static int train_in_dir(const struct train_opts *o, const struct exp_config *cfg
     struct evolve_cli_signals sig;
     evolve_cli_signals_install(&sig, o->stop_after);
     struct train_progress prog;
-    double per_weight[EXP_MAX_THRESHOLDS];
-    int n_pw = exp_config_doubles(cfg, "thresholds", per_weight, EXP_MAX_THRESHOLDS);
-    train_progress_init(&prog, stderr, cli_progress_enabled(), &s.params, per_weight, n_pw,
-                        (double)cgp_dataset_cared(&s.ds), o->progress_every);
+    train_progress_init(&prog, stderr, cli_progress_enabled(), o->progress_every, 0);
     struct cgp_callbacks cb = {train_progress_report, &prog, &evolve_cli_stop};
     struct cgp_totals tot;
     st = cgp_evolve_dir(resuming ? NULL : &s.params, resuming ? NULL : &s.ds, gates, out,

@@ -38,21 +38,3 @@ void evolve_cli_signals_restore(const struct evolve_cli_signals *s)
     sigaction(SIGINT, &s->old_int, NULL);
     sigaction(SIGALRM, &s->old_alrm, NULL);
 }
-
-void evolve_cli_progress(void *user, const struct cgp_progress *pr)
-{
-    (void)user;
-    const struct cgp_fitness *f = pr->best;
-    /* energy is only known once the error is within the threshold */
-    fprintf(stderr, "\rrun %d threshold %g gen %" PRId64 " error %.6g energy ", pr->run,
-            pr->threshold, pr->generation, f->error);
-    if (f->costed)
-        fprintf(stderr, "%.4g pJ", f->energy_pj);
-    else
-        fprintf(stderr, "-");
-    if (pr->gens_per_s > 0)
-        fprintf(stderr, "  %.0f generations/s, %.0f offspring evaluated/s, %.3g node x item "
-                "evaluations/s", pr->gens_per_s, pr->offspring_per_s, pr->node_evals_per_s);
-    fprintf(stderr, "   ");
-    fflush(stderr);
-}

@@ -1,6 +1,6 @@
 /* evolve_cli.h - what the commands that run the evolver share (`evolve`, `train`): a stop
  * flag set by SIGTERM/SIGINT (PBS walltime, Ctrl-C) or by an alarm after --stop-after
- * seconds, and the live progress line on a terminal. */
+ * seconds (the progress lines are train_progress.h's). */
 #ifndef CGPC_CLI_EVOLVE_CLI_H
 #define CGPC_CLI_EVOLVE_CLI_H
 
@@ -18,8 +18,5 @@ struct evolve_cli_signals {
 /* Install SIGTERM/SIGINT handlers (and SIGALRM after stop_after_s seconds when > 0). */
 void evolve_cli_signals_install(struct evolve_cli_signals *s, double stop_after_s);
 void evolve_cli_signals_restore(const struct evolve_cli_signals *s);
-
-/* Progress callback printing "\rrun R threshold T gen G error E energy P  N gens/s". */
-void evolve_cli_progress(void *user, const struct cgp_progress *p);
 
 #endif

@@ -294,7 +294,7 @@ int export_cli_write_outputs(const char *path, const struct cgp_dataset *ds,
 /* ---- model-metrics --plot ------------------------------------------------------------------- */
 
 struct best_row {
-    double threshold, label; /* as results.csv holds it; per weight (int8 units) */
+    double threshold; /* per weight (int8 units), as results.csv and the file names hold it */
     struct cgp_result_row row;
     int reached;
     struct cgp_fitness fit;
@@ -319,7 +319,7 @@ int export_cli_plot_best(const char *dir, const char *plot_dir, const char *name
         return cli_report("model-metrics", &err, 0);
     /* each row's circuit measured on the experiment's data (error, energy) */
     for (int i = 0; i < n_rows; i++) {
-        struct best_row r = {rows[i].threshold, rows[i].threshold, rows[i], rows[i].reached, {0}};
+        struct best_row r = {rows[i].threshold, rows[i], rows[i].reached, {0}};
         struct cgp_genome g = {0};
         cgpc_status st = cgp_best_load(dir, &rows[i], &g, &err);
         if (st == CGPC_OK)
@@ -338,13 +338,6 @@ int export_cli_plot_best(const char *dir, const char *plot_dir, const char *name
             best[k] = r;
     }
     free(rows);
-    /* files are named by the threshold per weight (int8 units), as model-metrics reports it */
-    double per_weight[CGP_MAX_THRESHOLDS];
-    int n_pw = exp_config_doubles(&setup->cfg, "thresholds", per_weight, CGP_MAX_THRESHOLDS);
-    for (int k = 0; k < n_best; k++)
-        for (int i = 0; i < n_pw && i < setup->params.n_thresholds; i++)
-            if (setup->params.thresholds[i] == best[k].threshold)
-                best[k].label = per_weight[i];
     struct exp_ports ports;
     if (exp_ports_init(&ports, setup, &err) != CGPC_OK)
         return cli_report("model-metrics", &err, 0);
@@ -354,8 +347,8 @@ int export_cli_plot_best(const char *dir, const char *plot_dir, const char *name
         struct cgp_export_meta meta;
         char chr[4300], dot[4400], log[4400];
         snprintf(chr, sizeof chr, "%s/%s", dir, best[k].row.best_file);
-        snprintf(dot, sizeof dot, "%s/circuit.%s.%g.dot", plot_dir, name, best[k].label);
-        snprintf(log, sizeof log, "%s/circuit.%s.%g.log", plot_dir, name, best[k].label);
+        snprintf(dot, sizeof dot, "%s/circuit.%s.%g.dot", plot_dir, name, best[k].threshold);
+        snprintf(log, sizeof log, "%s/circuit.%s.%g.log", plot_dir, name, best[k].threshold);
         struct cgpc_atomic_file af = {0};
         cgpc_status st = cgp_best_load(dir, &best[k].row, &g, &err);
         if (st == CGPC_OK && (g.shape.n_inputs != ports.n_inputs ||
@@ -372,8 +365,8 @@ int export_cli_plot_best(const char *dir, const char *plot_dir, const char *name
                 cgpc_atomic_abort(&af);
         }
         char png[4400], svg[4400];
-        snprintf(png, sizeof png, "%s/circuit.%s.%g.png", plot_dir, name, best[k].label);
-        snprintf(svg, sizeof svg, "%s/circuit.%s.%g.svg", plot_dir, name, best[k].label);
+        snprintf(png, sizeof png, "%s/circuit.%s.%g.png", plot_dir, name, best[k].threshold);
+        snprintf(svg, sizeof svg, "%s/circuit.%s.%g.svg", plot_dir, name, best[k].threshold);
         const char *formats[] = {"png", "svg"}, *images[] = {png, svg};
         if (st == CGPC_OK)
             st = cgp_export_render(dot, 2, formats, images, log, &err);

@@ -19,7 +19,8 @@
 #include "nn_cli.h"
 #include "model_metrics_cli.h"
 
-/* Pareto fronts: DIR/pareto.<run>.csv columns error,energy_pj,... -> one data block per dir. */
+/* Pareto fronts: DIR/pareto.<run>.csv columns error (per weight), energy_pj -> one data block
+ * per run. */
 void model_metrics_append_pareto(FILE *out, const char *dir, const char *name)
 {
     for (int run = 0; run < 100000; run++) {
@@ -288,7 +289,7 @@ int model_metrics_write_plots(const char *plot_dir, const struct row_sink *k,
         plot_clauses(gp, &p, dat, "5", 1, k);
         fprintf(gp,
                 "set output '%s/pareto.%s'\nset title 'Circuit energy vs error (Pareto "
-                "fronts)'\nset xlabel 'error + 1 (experiment metric)'\nset logscale x\n"
+                "fronts)'\nset xlabel 'error per weight + 1 (int8 units)'\nset logscale x\n"
                 "set ylabel 'circuit energy [pJ]'\n",
                 plot_dir, terms[t][1]);
         if (n_blocks > 0)

@@ -1,39 +1,21 @@
+/* train_progress.c - the progress lines of `cgpc train` and `cgpc evolve` (train_progress.h). */
 #include "train_progress.h"
 
 #include <inttypes.h>
-#include <math.h>
 #include <string.h>
 
 #include "common/parallel.h"
 
-void train_progress_init(struct train_progress *p, FILE *out, int tty,
-                         const struct cgp_params *params, const double *per_weight,
-                         int n_per_weight, double cared, double every_s)
+void train_progress_init(struct train_progress *p, FILE *out, int tty, double every_s,
+                         int rates)
 {
     memset(p, 0, sizeof *p);
     p->out = out;
     p->tty = tty;
-    p->runs = params->runs;
-    p->first_run = params->first_run;
-    p->n_stages = params->n_thresholds;
-    p->generations = params->generations;
-    for (int i = 0; i < CGP_MAX_THRESHOLDS; i++)
-        p->per_weight[i] = i < n_per_weight ? per_weight[i] : params->thresholds[i];
-    p->kind = params->error_kind;
-    p->cared = cared > 0 ? cared : 1;
+    p->rates = rates;
     p->every_s = every_s;
     p->t0 = p->last = cgpc_wtime();
     p->prev_run = p->prev_stage = -1;
-}
-
-double train_progress_per_weight(enum cgp_error_kind kind, double error, double cared)
-{
-    switch (kind) {
-    case CGP_ERROR_SE: return sqrt(error / cared);
-    case CGP_ERROR_MSE: return sqrt(error);
-    case CGP_ERROR_AE: return error / cared;
-    }
-    return error;
 }
 
 static void format_eta(double s, char *buf, size_t cap)
@@ -51,10 +33,11 @@ static void format_eta(double s, char *buf, size_t cap)
 void train_progress_format(const struct train_progress *p, const struct cgp_progress *pr,
                            double now, char *buf, size_t cap)
 {
-    int64_t per_run = p->generations * (p->n_stages > 0 ? p->n_stages : 1);
-    int run_i = pr->run - p->first_run; /* 0-based among this invocation's runs */
+    int n_stages = pr->n_stages > 0 ? pr->n_stages : 1;
+    int64_t per_run = pr->generations_per_stage * n_stages;
+    int run_i = pr->run - pr->first_run; /* 0-based among this invocation's runs */
     double done = (double)run_i * (double)per_run + (double)pr->generation;
-    double total = (double)p->runs * (double)per_run;
+    double total = (double)pr->runs * (double)per_run;
     double frac = total > 0 ? done / total : 0;
     char eta[32];
     format_eta(frac > 0 ? (now - p->t0) * (1 - frac) / frac : -1, eta, sizeof eta);
@@ -64,12 +47,14 @@ void train_progress_format(const struct train_progress *p, const struct cgp_prog
         snprintf(energy, sizeof energy, "%.4g pJ", f->energy_pj);
     else
         snprintf(energy, sizeof energy, "-");
-    int stage = pr->stage % (p->n_stages > 0 ? p->n_stages : 1);
-    snprintf(buf, cap,
-             "run %d/%d threshold %d/%d (%g per weight) gen %" PRId64 "/%" PRId64
-             " best error %.4g per weight energy %s ETA %s",
-             run_i + 1, p->runs, stage + 1, p->n_stages, p->per_weight[stage], pr->generation,
-             per_run, train_progress_per_weight(p->kind, f->error, p->cared), energy, eta);
+    int stage = pr->stage % n_stages;
+    int n = snprintf(buf, cap,
+                     "run %d/%d threshold %d/%d (%g per weight) gen %" PRId64 "/%" PRId64
+                     " best error %.4g per weight energy %s ETA %s",
+                     run_i + 1, pr->runs, stage + 1, n_stages, pr->threshold_per_weight,
+                     pr->generation, per_run, pr->error_per_weight, energy, eta);
+    if (p->rates && pr->gens_per_s > 0 && n > 0 && (size_t)n < cap)
+        snprintf(buf + n, cap - (size_t)n, " (%.0f gen/s)", pr->gens_per_s);
 }
 
 /* A threshold ended: its last line stays (terminal) or is written (logs). */

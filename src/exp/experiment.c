@@ -60,13 +60,9 @@ cgpc_status exp_params_from_config(const struct exp_config *cfg, const struct cg
     if (n <= 0 || n > CGP_MAX_THRESHOLDS)
         return CGPC_FAIL(err, CGPC_ERR_ARG, "%s: 1 to %d thresholds expected",
                          exp_config_origin(cfg, "thresholds"), CGP_MAX_THRESHOLDS);
-    double cared = (double)cgp_dataset_cared(ds);
-    for (int i = 0; i < n; i++) {
-        double e = per_weight[i];
-        p->thresholds[i] = p->error_kind == CGP_ERROR_SE    ? e * e * cared
-                           : p->error_kind == CGP_ERROR_MSE ? e * e
-                                                            : e * cared;
-    }
+    for (int i = 0; i < n; i++)
+        p->thresholds[i] = cgp_metric_of_per_weight(p->error_kind, per_weight[i],
+                                                    cgp_dataset_cared(ds));
     p->n_thresholds = n;
     return cgp_params_check(p, ds, err);
 }

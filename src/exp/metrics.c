@@ -158,7 +158,7 @@ static cgpc_status measure_outputs(struct measure_ctx *c, const struct energy_ci
 {
     struct exp_setup *s = &c->md->setup;
     const struct cgp_dataset *ds = &s->ds;
-    double se = 0;
+    double se = 0, ae = 0;
     int64_t cared = 0;
     for (int o = 0; o < ds->n_outputs; o++)
         for (int d = 0; d < ds->n_items; d++) {
@@ -167,10 +167,14 @@ static cgpc_status measure_outputs(struct measure_ctx *c, const struct energy_ci
                 continue;
             double diff = (double)c->outputs[(size_t)o * ds->n_items + d] - ds->target[k];
             se += diff * diff;
+            ae += fabs(diff);
             cared++;
         }
     r->error_se = se;
     r->error_mse = cared ? se / (double)cared : 0;
+    r->error_per_weight = s->params.error_kind == CGP_ERROR_AE
+                              ? cgp_per_weight(CGP_ERROR_AE, ae, cared)
+                              : cgp_per_weight(CGP_ERROR_MSE, r->error_mse, cared);
     snprintf(r->layers, sizeof r->layers, "%s", c->layers);
     if (cost) {
         r->energy_pj = cost->energy_pj;
@@ -403,8 +407,8 @@ cgpc_status exp_metrics_measure(struct exp_metrics_dir *md, const struct nn_data
         snprintf(r.method, sizeof r.method, "cgp");
         r.metric = cgp_error_kind_name(s->params.error_kind);
         r.run = rr->run;
-        r.threshold_metric = rr->threshold;
-        r.threshold = stage < n_thr ? per_weight[stage] : NAN;
+        r.threshold_metric = rr->threshold_metric;
+        r.threshold = stage < n_thr ? per_weight[stage] : rr->threshold;
         r.reached = rr->reached;
         r.rank = 1;
         r.generation = -1;
@@ -426,7 +430,7 @@ cgpc_status exp_metrics_measure(struct exp_metrics_dir *md, const struct nn_data
             goto out;
         }
         if (opts->top > 1)
-            st = earlier_circuits(md->dir, rr->run, rr->threshold, opts->top - 1, &c, &r, slot_of,
+            st = earlier_circuits(md->dir, rr->run, rr->threshold_metric, opts->top - 1, &c, &r, slot_of,
                                   row, user, err);
     }
     if (st == CGPC_OK && opts->reference)

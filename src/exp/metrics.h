@@ -54,6 +54,8 @@ struct exp_metrics_row {
     int64_t generation;      /* when the circuit became the parent (-1: final) */
     double error_se;         /* sum of squared errors over the regenerated weights */
     double error_mse;        /* per regenerated weight */
+    double error_per_weight; /* in the threshold's unit: RMS error (se, mse) or mean absolute
+                              * error (ae), int8 units */
     double energy_pj, delay_ns, area_um2; /* one circuit evaluation (requant: 0) */
     int gates, active;
     int64_t weights_replaced;

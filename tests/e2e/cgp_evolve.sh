@@ -16,16 +16,28 @@ data=$T/easy.txt
 } >"$data"
 
 common=(--data "$data" --rows 4 --cols 10 --generations 20000 --mutation-max 0.05
-        --mse-thresholds 10 0 --seed 7)
+        --mse-thresholds 9 0 --seed 7)
 expect_exit 0 "$CGPC" evolve "${common[@]}" --out "$T/r1" --threads 1
 expect_contains "$T/out" "generations/s"
+# files and results.csv name thresholds per weight (mse 9 = 3 per weight), the metric beside
 for f in config.txt data.txt checkpoint results.csv pareto.0.csv statistics.0.csv.gz \
-         best.0.10.chr best.0.0.chr; do
+         best.0.3.chr best.0.0.chr; do
     [ -s "$T/r1/$f" ] || fail "missing $T/r1/$f"
 done
 [ ! -e "$T/r1/statistics.0.csv.part" ] || fail "journal left behind after the run"
 expect_contains "$T/r1/checkpoint" "^status done"
-expect_contains "$T/r1/results.csv" "^0,0,yes,"
+expect_contains "$T/r1/results.csv" "^run,threshold,threshold_metric,reached,generations,error,error_metric,"
+expect_contains "$T/r1/results.csv" "^0,3,9,yes,"
+expect_contains "$T/r1/results.csv" "^0,0,0,yes,"
+expect_contains "$T/r1/best.0.3.chr" "^# best of run 0 for threshold 3 per weight (mse 9, "
+# progress without a terminal (as in cluster logs): the train lines, one per threshold's end
+grep -q '^run 1/1 threshold 1/2 (3 per weight) gen [0-9]*/40000 best error [0-9.e+-]* per weight energy .* ETA .*(threshold done)$' "$T/err" ||
+    fail "evolve: no progress line for threshold 1 in the log"
+[ "$(grep -c '(threshold done)$' "$T/err")" -eq 2 ] || fail "evolve: expected 2 progress lines"
+grep -q $'\r' "$T/err" && fail "evolve: carriage returns in a non-terminal log"
+expect_exit 0 "$CGPC" evolve "${common[@]}" --out "$T/r0" --threads 1 --progress-every 0
+[ "$(grep -c '^run 1/1 threshold' "$T/err")" -gt 2 ] || fail "--progress-every 0: no periodic lines"
+expect_exit 2 "$CGPC" evolve "${common[@]}" --out "$T/rx" --progress-every -1
 expect_contains "$T/r1/best.0.0.chr" "^cgpc-chromosome v1"
 zcat "$T/r1/statistics.0.csv.gz" | head -1 | grep -qx "# cgpc-statistics v2" || fail "statistics magic"
 zcat "$T/r1/statistics.0.csv.gz" | sed -n 2p | grep -q "^run,threshold,generation,seconds,error" ||
@@ -44,7 +56,7 @@ assert any(r[10].startswith("~") for r in rows[2:]), "no delta rows"
 # circuit eval recomputes the error (0) and the energy that results.csv reports
 expect_exit 0 "$CGPC" circuit eval "$T/r1/best.0.0.chr" --data "$data"
 expect_contains "$T/out" "^error 0$"
-energy=$(awk -F, '$2 == "0" {print $6}' "$T/r1/results.csv")
+energy=$(awk -F, '$2 == "0" {print $8}' "$T/r1/results.csv")
 got=$(awk '$1 == "energy_pj" {print $2}' "$T/out")
 awk -v a="$energy" -v b="$got" 'BEGIN { exit !((a - b) < 1e-9 && (b - a) < 1e-9) }' ||
     fail "circuit eval energy $got != results.csv $energy"
@@ -55,7 +67,7 @@ expect_contains "$T/out" "^gates "
 # same seed, two threads (forced on every generation): identical files (statistics without
 # the seconds column)
 expect_exit 0 "$CGPC" evolve "${common[@]}" --out "$T/r2" --threads 2 --parallel-min-work 0
-for f in results.csv pareto.0.csv best.0.10.chr best.0.0.chr; do
+for f in results.csv pareto.0.csv best.0.3.chr best.0.0.chr; do
     cmp "$T/r1/$f" "$T/r2/$f" || fail "$f differs between --threads 1 and 2"
 done
 cmp <(zcat "$T/r1/statistics.0.csv.gz" | cut -d, -f4 --complement) \
@@ -92,7 +104,7 @@ expect_contains "$T/err" "trunc.chr:"
 printf 'cgpc-data v1\ninputs 0\noutputs 2\nitems 4\n5 -3\n-7 2\n5 -3\n100 9\n' >"$T/layers.txt"
 expect_exit 0 "$CGPC" evolve --data "$T/layers.txt" --out "$T/mux" --multiplex --rows 6 \
     --cols 12 --generations 30000 --mutation-max 0.1 --error se --mse-thresholds 0
-expect_contains "$T/mux/results.csv" "^0,0,"
+expect_contains "$T/mux/results.csv" "^0,0,0,"
 expect_exit 0 "$CGPC" circuit eval "$T/mux/best.0.0.chr" --data "$T/layers.txt" --error se
 # value slots for a constant-only layer with 300 outputs (the prototype broke below 256):
 # 300 outputs of 5 distinct values, the best file is wired back to all 300 outputs

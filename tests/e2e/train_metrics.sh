@@ -8,7 +8,7 @@ small=(--generations 400 --thresholds "4 1" --runs 3)
 
 expect_exit 0 "$CGPC" train "$EXP" "${small[@]}" --out "$T/all"
 for f in experiment.exp model.txt config.txt data.txt results.csv checkpoint \
-         best.0.16.chr best.2.1.chr statistics.2.csv.gz pareto.1.csv; do
+         best.0.4.chr best.2.1.chr statistics.2.csv.gz pareto.1.csv; do
     [ -f "$T/all/$f" ] || fail "train did not write $f"
 done
 [ "$(wc -l <"$T/all/results.csv")" -eq 7 ] || fail "results.csv: expected 6 stage rows"
@@ -22,6 +22,17 @@ grep -q $'\r' "$T/err" && fail "carriage returns in a non-terminal log"
 # [0,1]; baselines identical on every row; a summary CSV beside it with one row per threshold
 # (3 runs, a 95 % interval) and per reference width.
 expect_exit 0 "$CGPC" model-metrics "$T/all" --limit 300 --out "$T/m.csv" --plot "$T/plots"
+# the terminal table: thresholds per weight, '-' (not nan) on the reference rows
+expect_contains "$T/out" "^single_filter *cgp *0 *4 *1 "
+expect_contains "$T/out" "^single_filter *requant3 *- *- *1 "
+grep -qi "nan" "$T/out" && fail "model-metrics table prints nan"
+# results.csv and file names per weight (mse 16 = 4 per weight), the metric beside it
+expect_contains "$T/all/results.csv" "^0,4,16,[a-z]*,400,"
+# a directory of an older cgpc (thresholds in the metric, best.<run>.<metric>.chr) is refused
+cp -r "$T/all" "$T/old"
+printf 'run,threshold,reached,generations,error,energy_pj,delay_ns,area_um2,gates,depth,active,best_file\n0,16,no,400,1,1,1,1,1,1,1,best.0.16.chr\n' >"$T/old/results.csv"
+expect_exit 1 "$CGPC" model-metrics "$T/old" --limit 10
+expect_contains "$T/err" "results.csv: written by an older cgpc (thresholds in the error metric's unit"
 [ "$(wc -l <"$T/m.csv")" -eq 14 ] || fail "metrics CSV: expected 6 circuit + 7 reference rows"
 [ "$(grep -c ',cgp,' "$T/m.csv")" -eq 6 ] || fail "metrics CSV: expected 6 circuit rows"
 [ "$(grep -c ',requant,' "$T/m.csv")" -eq 7 ] || fail "metrics CSV: expected 7 reference rows"
@@ -50,7 +61,7 @@ expect_exit 2 "$CGPC" model-metrics "$T/all" --batch 0
 # Batches (as PBS runs them) give exactly the runs of one big run.
 expect_exit 0 "$CGPC" train "$EXP" "${small[@]}" --out "$T/b0" --run-first 0 --run-count 2
 expect_exit 0 "$CGPC" train "$EXP" "${small[@]}" --out "$T/b1" --run-first 2 --run-count 1
-for f in best.0.16.chr best.1.1.chr; do cmp -s "$T/all/$f" "$T/b0/$f" || fail "batch 0: $f differs"; done
+for f in best.0.4.chr best.1.1.chr; do cmp -s "$T/all/$f" "$T/b0/$f" || fail "batch 0: $f differs"; done
 cmp -s "$T/all/best.2.1.chr" "$T/b1/best.2.1.chr" || fail "batch 1: best.2.1.chr differs"
 expect_exit 2 "$CGPC" train "$EXP" "${small[@]}" --out "$T/b2" --run-first 3
 
@@ -67,7 +78,7 @@ expect_contains "$T/err" "thresholds: the run was started with '4 1'"
 expect_exit 0 "$CGPC" train "$EXP" --generations 2000000 --thresholds "4 1" --runs 1 \
     --out "$T/r2" --resume
 expect_exit 0 "$CGPC" train "$EXP" --generations 2000000 --thresholds "4 1" --runs 1 --out "$T/u2"
-for f in best.0.16.chr best.0.1.chr; do cmp -s "$T/u2/$f" "$T/r2/$f" || fail "resumed $f differs"; done
+for f in best.0.4.chr best.0.1.chr; do cmp -s "$T/u2/$f" "$T/r2/$f" || fail "resumed $f differs"; done
 expect_exit 1 "$CGPC" train "$EXP" "${small[@]}" --out "$T/all"   # DIR holds a run
 expect_contains "$T/err" "already holds a run"
 

@@ -12,11 +12,11 @@ n=$(find "$T/all" -mindepth 2 -maxdepth 2 -name results.csv | wc -l)
 [ "$n" -eq 52 ] || fail "expected 52 layer directories with results.csv, found $n"
 [ "$(grep -c '^cgpc train: layer ' "$T/err")" -eq 52 ] || fail "expected 52 layers in the log"
 for l in features.17.conv.2 features.18.0; do
-    [ -f "$T/all/$l/best.0.64.chr" ] || fail "$l: no best circuit"
+    [ -f "$T/all/$l/best.0.8.chr" ] || fail "$l: no best circuit"
 done
 expect_contains "$T/all/features.17.conv.2/data.txt" "^outputs 76800$"
 expect_contains "$T/all/features.18.0/data.txt" "^outputs 204800$"
-expect_contains "$T/all/features.18.0/best.0.64.chr" "^outputs 204800$"
+expect_contains "$T/all/features.18.0/best.0.8.chr" "^outputs 204800$"
 
 expect_exit 0 "$CGPC" model-metrics "$T/all/features.18.0" --limit 20 --out "$T/m.csv"
 [ "$(grep -c ',cgp,' "$T/m.csv")" -eq 1 ] || fail "model-metrics: expected one circuit row"

@@ -35,7 +35,7 @@ expect_contains "$T/err" "checkpoint:7: stage-generations: expected an integer i
 cp "$T/ckpt.before" "$T/d/checkpoint"
 
 expect_exit 0 "$CGPC" train "$EXP" "${small[@]}" --out "$T/d" --resume
-for f in results.csv best.0.256.chr best.1.16.chr pareto.0.csv pareto.1.csv config.txt; do
+for f in results.csv best.0.16.chr best.1.4.chr pareto.0.csv pareto.1.csv config.txt; do
     cmp "$T/straight/$f" "$T/d/$f" || fail "$f differs from the uninterrupted run"
 done
 echo ok
