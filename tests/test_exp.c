@@ -274,6 +274,7 @@ static void config_load__bad_files__error_names_file_and_line(void **state)
         {"cgpc-experiment 1\nthresholds = 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 "
          "22 23 24 25 26 27 28 29 30 31 32 33\n", "1 to 32 numbers", 2},
         {"cgpc-experiment 1\nthreshold_mode = chain\n", "renamed: independent", 2},
+        {"cgpc-experiment 1\nsplit = test\n", "removed: model-metrics measures every circuit on the validation split", 2},
         {"# only a comment\n", "empty experiment file", 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -740,6 +741,51 @@ static void summary__three_runs__mean_std_and_t_interval(void **state)
     exp_summary_free(&s);
 }
 
+/* The choice by validation: among every run and rank of a threshold, the highest validation
+ * top-1 (a rank-2 circuit may win), ties to the higher saving; the test figure reported is the
+ * chosen circuit's, never the best test. */
+static void summary__choice__by_validation_over_runs_and_ranks(void **state)
+{
+    (void)state;
+    struct exp_summary s = {0};
+    struct exp_metrics_row r;
+    memset(&r, 0, sizeof r);
+    snprintf(r.experiment, sizeof r.experiment, "e");
+    snprintf(r.method, sizeof r.method, "cgp");
+    r.threshold = 4;
+    /* run, rank, val, test, saving */
+    const double rows[][5] = {{0, 1, 0.90, 0.99, 1.0}, {0, 2, 0.95, 0.91, 0.5},
+                              {1, 1, 0.95, 0.93, 0.8}, {2, 1, 0.80, 0.995, 2.0}};
+    for (int i = 0; i < 4; i++) {
+        r.run = (int)rows[i][0];
+        r.rank = (int)rows[i][1];
+        r.val.top1 = rows[i][2];
+        r.test.top1 = rows[i][3];
+        r.acct.saving_pct = rows[i][4];
+        r.acct.stored_bits = 1000 + (uint64_t)i;
+        assert_int_equal(exp_summary_add(&s, &r, NULL), CGPC_OK);
+    }
+    const struct exp_summary_group *g = &s.groups[0];
+    assert_int_equal(g->n, 3);          /* rank-1 rows: the runs */
+    assert_int_equal(g->candidates, 4); /* every row */
+    assert_int_equal(g->chosen_run, 1); /* val 0.95 twice: run 1's saves more */
+    assert_int_equal(g->chosen_rank, 1);
+    assert_pj(g->chosen_test, 0.93);
+    assert_true(g->chosen_stored_bits == 1002);
+    FILE *fp = tmpfile();
+    assert_int_equal(exp_summary_write_csv(&s, fp, NULL), CGPC_OK);
+    assert_int_equal(exp_summary_write_chosen(&s, fp, NULL), CGPC_OK);
+    rewind(fp);
+    char buf[4096];
+    size_t n = fread(buf, 1, sizeof buf - 1, fp);
+    buf[n] = '\0';
+    fclose(fp);
+    assert_non_null(strstr(buf, ",candidates,chosen_run,chosen_rank,chosen_val_top1,"));
+    assert_non_null(strstr(buf, ",4,1,1,0.94999999999999996,0.93000000000000005,0.80000000000000004,1002\n"));
+    assert_non_null(strstr(buf, "chosen by validation"));
+    exp_summary_free(&s);
+}
+
 /* ---- experiments on the shipped int8 LeNet-5 and MNIST ------------------------------------ */
 
 static const char *root_path(char *buf, size_t cap, const char *rel)
@@ -1067,6 +1113,7 @@ int main(void)
         cmocka_unit_test(compare__tiny_lowbit_and_deep__stored_bits_and_energy_exact),
         cmocka_unit_test(requantize__two_widths__uniform_levels_over_range),
         cmocka_unit_test(summary__three_runs__mean_std_and_t_interval),
+        cmocka_unit_test(summary__choice__by_validation_over_runs_and_ranks),
         cmocka_unit_test(setup__data_set_holds_the_selected_codes),
         cmocka_unit_test(metrics__zero_error_circuit_keeps_accuracy_exactly),
         cmocka_unit_test(metrics__bad_circuit_lowers_accuracy_and_restore_undoes_it),

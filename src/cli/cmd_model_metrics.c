@@ -40,7 +40,7 @@ enum {
 
 struct metrics_opts {
     struct cli_common common;
-    int top;
+    int top;             /* 0: each experiment's top */
     const char *dataset; /* NULL: each experiment's own */
     int limit;           /* -1: each experiment's eval_limit */
     const char *out;
@@ -58,7 +58,7 @@ static void metrics_defaults(struct metrics_opts *o)
 {
     memset(o, 0, sizeof *o);
     cli_common_defaults(&o->common);
-    o->top = 1;
+    o->top = 0; /* each experiment's top key */
     o->limit = -1;
     o->memory = "dram";
     o->deployment = STORAGE_DEPLOY_STORED;
@@ -91,10 +91,13 @@ void cmd_model_metrics_usage(FILE *out)
             "int8 units, as in experiment files; threshold_metric is the same in the\n"
             "experiment's error metric. Prints a table; --out F.csv writes one row per circuit\n"
             "with columns\n  " CSV_COLUMNS "\n"
-            "and F.summary.csv (mean, std and 95%% interval over runs per threshold).\n\n"
+            "and F.summary.csv (mean, std and 95%% interval over runs per threshold, and the\n"
+            "circuit chosen by validation). Choice: per threshold, among every run and rank,\n"
+            "the circuit with the highest validation top-1 (ties: higher saving, then the\n"
+            "first); its test top-1 is the one to report (table after the rows).\n\n"
             "options:\n"
             "  --top N             circuits per run and threshold: the best, then earlier\n"
-            "                      improvements (default: 1)\n"
+            "                      improvements (default: each experiment's top key, 1)\n"
             "  --dataset D         mnist, fashion-mnist or DIR (default: each experiment's)\n"
             "  --limit N           evaluate the first N images of each split, 0 = all\n"
             "                      (default: each experiment's eval_limit)\n"
@@ -329,7 +332,7 @@ static int model_metrics_main(int argc, char **argv, char **compare)
             break;
         }
         struct exp_metrics_opts mo = {
-            o.top,
+            o.top ? o.top : (int)exp_config_int(&md.setup.cfg, "top"),
             o.limit >= 0 ? o.limit : (int)exp_config_int(&md.setup.cfg, "eval_limit"),
             o.reference,
             &gates,
@@ -367,6 +370,8 @@ static int model_metrics_main(int argc, char **argv, char **compare)
         rc = model_metrics_compare(o.compare, o.n_compare, o.dataset, &mo, &sink, &sp, on_row);
     }
     model_metrics_splits_free(&sp);
+    if (rc == CLI_EXIT_OK && exp_summary_write_chosen(&sink.summary, stdout, &err) != CGPC_OK)
+        rc = cli_report("model-metrics", &err, 0);
     if (rc == CLI_EXIT_OK && o.out) {
         char path[4200];
         size_t n = strlen(o.out);

@@ -18,7 +18,6 @@ const struct exp_key_info exp_config_keys[] = {
     {"model", EXP_T_STRING, "models/lenet5-mnist-int8.safetensors", NULL, 0, 0, -1,
      "int8 model whose weights are selected (relative paths: cwd, then the file's dir, then its parent)"},
     {"dataset", EXP_T_STRING, "mnist", NULL, 0, 0, -1, "dataset for model metrics: mnist, fashion-mnist or DIR"},
-    {"split", EXP_T_CHOICE, "test", "train|test", 0, 0, -1, "dataset split for model metrics"},
     {"eval_limit", EXP_T_INT, "0", NULL, 0, 1e9, -1, "evaluate at most N images (0: all)"},
     {"layer", EXP_T_STRING, "", NULL, 0, 0, -1,
      "layer name substituted for {layer} in the selectors (cgpc train --all-layers sets it)"},
@@ -44,7 +43,8 @@ const struct exp_key_info exp_config_keys[] = {
      EXPT_##type == EXP_T_CHOICE ? arg : NULL, min, max, CGP_PARAM_##field, help},
     CGP_PARAM_LIST(EXP_CGP_KEY)
 #undef EXP_CGP_KEY
-    {"top", EXP_T_INT, "1", NULL, 1, 1e6, -1, "model metrics: best N circuits per run and threshold"},
+    {"top", EXP_T_INT, "1", NULL, 1, 1e6, -1,
+     "model metrics: best N circuits per run and threshold (model-metrics --top overrides it)"},
     {NULL, 0, NULL, NULL, 0, 0, -1, NULL},
 };
 
@@ -71,8 +71,12 @@ int exp_config_key_visible(int i)
 /* "unknown key 'x'" plus a hint for renamed keys. */
 static const char *unknown_key_hint(const char *key)
 {
-    return strcmp(key, "threshold_mode") == 0 ? " (renamed: independent = true|false)"
-                                                : " (see 'cgpc help train')";
+    if (strcmp(key, "threshold_mode") == 0)
+        return " (renamed: independent = true|false)";
+    if (strcmp(key, "split") == 0) /* it never did anything */
+        return " (removed: model-metrics measures every circuit on the validation split, to "
+               "choose on, and on the test split, to report)";
+    return " (see 'cgpc help train')";
 }
 
 static int key_index_or_die(const char *key)

@@ -1,6 +1,7 @@
 /* summary.c - mean, std and 95 % intervals of model-metrics rows over runs. */
 #include "exp/summary.h"
 
+#include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +18,6 @@ static int same_group(const struct exp_summary_group *g, const struct exp_metric
 cgpc_status exp_summary_add(struct exp_summary *s, const struct exp_metrics_row *r,
                             struct cgpc_err *err)
 {
-    if (r->rank != 1)
-        return CGPC_OK;
     struct exp_summary_group *g = NULL;
     for (int i = 0; i < s->n && !g; i++)
         if (same_group(&s->groups[i], r))
@@ -42,6 +41,19 @@ cgpc_status exp_summary_add(struct exp_summary *s, const struct exp_metrics_row 
         g->baseline_val = r->baseline_val.top1;
         g->baseline_test = r->baseline_test.top1;
     }
+    /* the choice by validation: highest val top-1, then highest saving, then the first */
+    if (!g->candidates || r->val.top1 > g->chosen_val ||
+        (r->val.top1 == g->chosen_val && r->acct.saving_pct > g->chosen_saving_pct)) {
+        g->chosen_run = r->run;
+        g->chosen_rank = r->rank;
+        g->chosen_val = r->val.top1;
+        g->chosen_test = r->test.top1;
+        g->chosen_saving_pct = r->acct.saving_pct;
+        g->chosen_stored_bits = r->acct.stored_bits;
+    }
+    g->candidates++;
+    if (r->rank != 1)
+        return CGPC_OK;
     const double v[EXP_SUM_FIELDS] = {r->val.top1, r->test.top1, r->acct.saving_pct,
                                       (double)r->acct.stored_bits, r->acct.compression_vs_int8,
                                       r->acct.inference_pj};
@@ -94,7 +106,8 @@ cgpc_status exp_summary_write_csv(const struct exp_summary *s, FILE *out, struct
                  "val_top1_std,val_top1_ci95,test_top1_mean,test_top1_std,test_top1_ci95,"
                  "saving_pct_mean,saving_pct_std,stored_bits_mean,stored_bits_std,"
                  "compression_vs_int8_mean,inference_pj_mean,baseline_val_top1,"
-                 "baseline_test_top1\n");
+                 "baseline_test_top1,candidates,chosen_run,chosen_rank,chosen_val_top1,"
+                 "chosen_test_top1,chosen_saving_pct,chosen_stored_bits\n");
     for (int i = 0; i < s->n; i++) {
         const struct exp_summary_group *g = &s->groups[i];
         struct exp_summary_stat v = exp_summary_stat(g, EXP_SUM_VAL_TOP1);
@@ -103,14 +116,41 @@ cgpc_status exp_summary_write_csv(const struct exp_summary *s, FILE *out, struct
         struct exp_summary_stat b = exp_summary_stat(g, EXP_SUM_STORED_BITS);
         struct exp_summary_stat c = exp_summary_stat(g, EXP_SUM_COMPRESSION_INT8);
         struct exp_summary_stat e = exp_summary_stat(g, EXP_SUM_INFERENCE_PJ);
+        char run[16] = "";
+        if (g->chosen_run >= 0)
+            snprintf(run, sizeof run, "%d", g->chosen_run);
         fprintf(out,
                 "%s,%s,%s,%d,%.17g,%d,%d,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,"
-                "%.17g,%.17g,%.17g,%.17g,%.17g\n",
+                "%.17g,%.17g,%.17g,%.17g,%.17g,%d,%s,%d,%.17g,%.17g,%.17g,%" PRIu64 "\n",
                 g->experiment, g->layers, g->method, g->bits, g->threshold, g->n, g->reached,
                 v.mean, v.std, v.ci95, t.mean, t.std, t.ci95, sv.mean, sv.std, b.mean, b.std,
-                c.mean, e.mean, g->baseline_val, g->baseline_test);
+                c.mean, e.mean, g->baseline_val, g->baseline_test, g->candidates, run,
+                g->chosen_rank, g->chosen_val, g->chosen_test, g->chosen_saving_pct,
+                g->chosen_stored_bits);
     }
     if (ferror(out))
         return CGPC_FAIL(err, CGPC_ERR_IO, "writing the summary CSV failed");
+    return CGPC_OK;
+}
+
+cgpc_status exp_summary_write_chosen(const struct exp_summary *s, FILE *out,
+                                     struct cgpc_err *err)
+{
+    int header = 0;
+    for (int i = 0; i < s->n; i++) {
+        const struct exp_summary_group *g = &s->groups[i];
+        if (strcmp(g->method, "cgp"))
+            continue;
+        if (!header++)
+            fprintf(out, "chosen by validation top-1 (per threshold, among every run and rank; "
+                         "report its test):\n%-20s %6s %5s %3s %4s %7s %7s %8s %10s\n",
+                    "experiment", "thr/w", "cands", "run", "rank", "val", "test", "saving_%",
+                    "stored_b");
+        fprintf(out, "%-20s %6g %5d %3d %4d %7.4f %7.4f %8.4f %10" PRIu64 "\n", g->experiment,
+                g->threshold, g->candidates, g->chosen_run, g->chosen_rank, g->chosen_val,
+                g->chosen_test, g->chosen_saving_pct, g->chosen_stored_bits);
+    }
+    if (ferror(out))
+        return CGPC_FAIL(err, CGPC_ERR_IO, "writing the table of chosen circuits failed");
     return CGPC_OK;
 }

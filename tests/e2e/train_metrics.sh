@@ -49,6 +49,20 @@ for p in saving.png bits.png pareto.png accuracy.png saving.svg bits.svg pareto.
 done
 expect_exit 0 "$CGPC" model-metrics "$T/all" --limit 300 --top 3 --no-reference --out "$T/m3.csv"
 [ "$(awk -F, '$11 > 1' "$T/m3.csv" | wc -l)" -ge 1 ] || fail "--top 3 gave no earlier circuits"
+# the choice by validation: per threshold among every run and rank (candidates > runs with
+# --top 3), the chosen circuit's validation top-1 is the highest of its threshold's rows
+expect_contains "$T/out" "^chosen by validation top-1"
+awk -F, 'NR > 1 && $3 == "cgp" && !($22 > $6 && $23 != "" && $24 >= 1) { exit 1 }' "$T/m3.summary.csv" \
+    || fail "summary: no choice among every run and rank"
+for t in 4 1; do
+    best=$(awk -F, -v t=$t 'NR > 1 && $7 == t && $39 > m { m = $39 } END { print m }' "$T/m3.csv")
+    got=$(awk -F, -v t=$t 'NR > 1 && $3 == "cgp" && $5 == t { print $25 }' "$T/m3.summary.csv")
+    awk -v a="$best" -v b="$got" 'BEGIN { exit !(a == b) }' || fail "threshold $t: chosen val $got, best val $best"
+done
+# the experiment's top key is model-metrics' default --top
+expect_exit 0 "$CGPC" train "$EXP" --generations 400 --thresholds 4 --runs 1 --top 3 --out "$T/top"
+expect_exit 0 "$CGPC" model-metrics "$T/top" --limit 50 --no-reference --out "$T/top.csv"
+[ "$(awk -F, 'NR > 1 && $11 > 1' "$T/top.csv" | wc -l)" -ge 1 ] || fail "top = 3 gave no earlier circuits"
 [ "$(grep -c ',requant,' "$T/m3.csv")" -eq 0 ] || fail "--no-reference wrote reference rows"
 # hardwired: the circuit is logic, not read: a circuit row saves more than when stored
 expect_exit 0 "$CGPC" model-metrics "$T/all" --limit 50 --deployment hardwired --out "$T/hw.csv"
