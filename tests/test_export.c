@@ -171,8 +171,15 @@ static void meta_load__evolver_comments_and_config__filled(void **state)
     assert_int_equal(cgpc_write_file_atomic(path, chr, strlen(chr), NULL), CGPC_OK);
     struct cgp_export_meta m;
     assert_int_equal(cgp_export_meta_load(&m, path, NULL), CGPC_OK);
-    assert_string_equal(m.error, "0.25 (mse, threshold reached)");
+    assert_string_equal(m.error, "0.25 (mse, threshold reached)"); /* an older chromosome */
     assert_string_equal(m.seed, ""); /* no config.txt */
+    /* per-weight comments (src/cgp/run.c write_best) */
+    const char *pw = "cgpc-chromosome v1\n# best of run 1 for threshold 2 per weight (se 160, "
+                     "NOT reached)\n# reached no (never)\n# error 2.5 per weight (se 250)\n"
+                     "nodes\n";
+    assert_int_equal(cgpc_write_file_atomic(path, pw, strlen(pw), NULL), CGPC_OK);
+    assert_int_equal(cgp_export_meta_load(&m, path, NULL), CGPC_OK);
+    assert_string_equal(m.error, "2.5 per weight (se 250, threshold not reached)");
     struct cgp_params p;
     cgp_params_default(&p);
     p.seed = 42;

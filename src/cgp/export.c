@@ -571,23 +571,34 @@ cgpc_status cgp_export_meta_load(struct cgp_export_meta *meta, const char *chr_p
     if (st != CGPC_OK)
         return st;
     /* the evolver's comments (src/cgp/run.c write_best) */
-    int run = -1;
-    char kind[16] = "", reached[8] = "", error[64] = "";
+    int run = -1, per_weight = 0;
+    char kind[16] = "", reached[8] = "", error[64] = "", metric[64] = "";
     for (char *line = (char *)text; line && *line;) {
         char *nl = strchr(line, '\n');
         if (nl)
             *nl = 0;
         if (strncmp(line, "nodes", 5) == 0)
             break;
-        sscanf(line, "# best of run %d for threshold %*s (%15s error", &run, kind);
+        /* "for threshold 4 per weight (mse 16, reached)"; before per-weight names:
+         * "for threshold 16 (mse error reached)" */
+        if (sscanf(line, "# best of run %d for threshold %*s per weight (%15[a-z]", &run,
+                   kind) < 2)
+            sscanf(line, "# best of run %d for threshold %*s (%15s error", &run, kind);
         sscanf(line, "# reached %7s", reached);
-        sscanf(line, "# error %63s", error);
+        if (sscanf(line, "# error %63s", error) == 1 && strstr(line, " per weight (")) {
+            per_weight = 1;
+            sscanf(strstr(line, " per weight (") + 13, "%*s %63[^)]", metric);
+        }
         line = nl ? nl + 1 : NULL;
     }
     free(text);
-    if (error[0])
+    const char *how = strcmp(reached, "yes") == 0 ? "reached" : "not reached";
+    if (error[0] && per_weight)
+        snprintf(meta->error, sizeof meta->error, "%s per weight (%s %s, threshold %s)", error,
+                 kind, metric, how);
+    else if (error[0])
         snprintf(meta->error, sizeof meta->error, "%s (%s%sthreshold %s)", error, kind,
-                 kind[0] ? ", " : "", strcmp(reached, "yes") == 0 ? "reached" : "not reached");
+                 kind[0] ? ", " : "", how);
     /* the seed: config.txt of the same directory, through the run-directory module (run r's
      * streams are keyed by (seed, r)); the run from the file name best.<run>.<T>.chr */
     char dir[4200];

@@ -39,7 +39,9 @@ int cgp_export_format_from_name(const char *name);
 struct cgp_export_meta {
     char source[4096]; /* the chromosome file */
     char seed[96];     /* e.g. "1, run 0" (from the run directory's config.txt) */
-    char error[96];    /* e.g. "0.4375 (mse, threshold reached)" (from the chromosome) */
+    char error[192];   /* e.g. "0.66 per weight (mse 0.4375, threshold reached)" (from the
+                        * chromosome; files written before per-weight names: "0.4375 (mse,
+                        * threshold reached)") */
 };
 
 /* Fill meta from a chromosome file: its path, the evolver's "# error" / "# best of run R"

@@ -44,7 +44,7 @@ expect_exit 0 "$CGPC" circuit export "$chr" --format verilog --name sc
 expect_contains "$T/out" "^// source: $chr$"
 expect_contains "$T/out" "^// seed: 1, run 0$"
 err=$(awk '$1 == "#" && $2 == "error" { print $3 }' "$chr")
-expect_contains "$T/out" "^// error: $err (mse, threshold"
+expect_contains "$T/out" "^// error: $err per weight (mse [0-9.e+-]*, threshold"
 expect_contains "$T/out" "^module sc ("
 expect_contains "$T/out" "input  wire signed \[7:0\] i0, // conv1.weight\[\*,0,1,1\]"
 grep -q "input  wire \[1:0\] item" "$T/out" && fail "a circuit without muxes got an item port"
