@@ -344,10 +344,9 @@ static int model_metrics_main(int argc, char **argv, char **compare)
         const char *slash = strrchr(md.setup.model_path, '/');
         sink.model = slash ? slash + 1 : md.setup.model_path;
         cgpc_status st = exp_metrics_measure(&md, &sp.val, &sp.test, &mo, on_row, &sink, &err);
-        if (pareto) {
-            model_metrics_append_pareto(pareto, dirs[i], exp_config_str(&md.setup.cfg, "name"));
-            n_blocks += 1;
-        }
+        if (pareto) /* one block per run */
+            n_blocks += model_metrics_append_pareto(pareto, dirs[i],
+                                                    exp_config_str(&md.setup.cfg, "name"));
         if (st == CGPC_OK && o.plot) /* the best circuit of each threshold (export_cli.c) */
             rc = export_cli_plot_best(dirs[i], o.plot, exp_config_str(&md.setup.cfg, "name"),
                                       &md.setup, &gates);

@@ -54,8 +54,8 @@ int model_metrics_compare(char *const *files, int n, const char *dataset,
 int model_metrics_take_files(char **args, int n, char **files, int *n_files);
 
 /* Append DIR's Pareto fronts (DIR/pareto.<run>.csv) to `out`, one data block per run titled
- * "<name> run <r>". */
-void model_metrics_append_pareto(FILE *out, const char *dir, const char *name);
+ * "<name> run <r>"; returns the number of blocks. */
+int model_metrics_append_pareto(FILE *out, const char *dir, const char *name);
 
 /* Write plot_dir/series.dat and plots.gp from the kept rows (one plot clause per series, one
  * baseline per model) and run gnuplot on them; pareto_path holds n_blocks Pareto blocks.

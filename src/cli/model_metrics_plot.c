@@ -21,9 +21,10 @@
 
 /* Pareto fronts: DIR/pareto.<run>.csv columns error (per weight), energy_pj -> one data block
  * per run. */
-void model_metrics_append_pareto(FILE *out, const char *dir, const char *name)
+int model_metrics_append_pareto(FILE *out, const char *dir, const char *name)
 {
-    for (int run = 0; run < 100000; run++) {
+    int run;
+    for (run = 0; run < 100000; run++) {
         double *xy;
         int n;
         if (cgp_pareto_load_xy(dir, run, &xy, &n, NULL) != CGPC_OK)
@@ -34,6 +35,7 @@ void model_metrics_append_pareto(FILE *out, const char *dir, const char *name)
         fprintf(out, "\n\n");
         free(xy);
     }
+    return run;
 }
 
 /* ---- plots ----------------------------------------------------------------------------------

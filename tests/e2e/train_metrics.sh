@@ -140,6 +140,10 @@ done < <(grep '^# series ' "$T/multi/series.dat")
 [ "$(grep -o "title 'baseline [^ ]*" "$T/multi/plots.gp" | sort -u | wc -l)" -eq "$models" ] \
     || fail "expected one baseline per model ($models)"
 for p in saving bits accuracy pareto; do [ -s "$T/multi/$p.png" ] || fail "no $p.png"; done
+# the Pareto plot draws every run's block of every directory (3 + 1 + 1 + 1 [+ 1] runs)
+blocks=$(grep -c '^"' "$T/multi/pareto.dat")
+[ "$blocks" -ge 6 ] || fail "pareto.dat: $blocks blocks, expected every run"
+grep -qF "plot for [i=0:$((blocks - 1))] " "$T/multi/plots.gp" || fail "the Pareto plot leaves out runs"
 
 # Errors: bad experiment file (file:line), unknown override, missing model.
 printf 'cgpc-experiment 1\nrows = 3\ncolour = red\n' >"$T/bad.exp"
