@@ -55,7 +55,7 @@ if [ "$WHAT" = train ] || [ "$WHAT" = all ]; then
         /usr/bin/time -f "%e s wall" "$CGPC" train experiments/coords.exp --layer "$L" \
             --thresholds 8 --generations 1000000000 --time-limit "$BUDGET" --threads 1 \
             --out "$D" >"$OUT/train-$L.log" 2>&1
-        chr=$D/best.0.64.chr
+        chr=$D/best.0.8.chr
         "$CGPC" circuit export "$chr" --format verilog --name "coords_$L" --out "$OUT/coords-$L.v"
         "$CGPC" circuit export "$chr" --format c --weights --name "coords_$L" --out "$RUNS/coords-$L.c"
         "$CGPC" circuit export "$chr" --format dot --name "coords_$L" --out "$OUT/coords-$L.dot"
@@ -125,7 +125,7 @@ if [ "$WHAT" = plot ] || [ "$WHAT" = all ]; then
             # by bench/coords_residual.c, decoded by `cgpc eval --residual`), bounds 0, 1, 2, 4
             for e in 0 1 2 4; do
                 for c in best; do
-                    chr=$D/best.0.64.chr
+                    chr=$D/best.0.8.chr
                     f=$OUT/res-$L-$c-$e.res
                     bits=$("$RESBENCH" "$D" "$chr" "$e" "$f" | awk '{ print $2 }')
                     val=$("$CGPC" eval --residual "$f" --split val --json --threads 2 2>/dev/null |

@@ -14,7 +14,7 @@ short=(--generations 400 --thresholds "32 16" --runs 2)
 expect_exit 0 "$CGPC" train "$EXP" "${short[@]}" --threads 1 --verbose --out "$T/t1"
 expect_contains "$T/err" "150 item(s), 4 inputs -> 1 outputs"
 expect_exit 0 "$CGPC" train "$EXP" "${short[@]}" --threads 2 --out "$T/t2"
-for f in results.csv data.txt config.txt best.0.1024.chr best.1.256.chr; do
+for f in results.csv data.txt config.txt best.0.32.chr best.1.16.chr; do
     cmp -s "$T/t1/$f" "$T/t2/$f" || fail "$f differs between 1 and 2 threads"
 done
 # data.txt: item 0 = conv1[0,0,0,0], item 37 = conv1[1,0,2,2]: its coordinates, then its code
@@ -28,7 +28,7 @@ for b in 0 1; do
     (cd "$T/p" && CGPC_BATCH=$b bash job.sh) >/dev/null 2>&1 || fail "batch $b failed"
 done
 expect_exit 0 "$CGPC" pbs merge "$T/p" --out "$T/merged"
-for f in results.csv data.txt best.0.1024.chr best.1.256.chr; do
+for f in results.csv data.txt best.0.32.chr best.1.16.chr; do
     cmp -s "$T/t1/$f" "$T/merged/$f" || fail "merged $f differs from one train"
 done
 
@@ -40,7 +40,7 @@ awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
     END { exit bad || n != 4 }' "$T/m.csv" || fail "model-metrics rows: $(cat "$T/m.csv")"
 
 # export: ports named by coordinates; the C weight function equals circuit eval
-chr="$T/t1/best.0.256.chr"
+chr="$T/t1/best.0.16.chr"
 expect_exit 0 "$CGPC" circuit export "$chr" --format verilog
 expect_contains "$T/out" "i2, // coordinate ky (kernel row)"
 expect_exit 0 "$CGPC" circuit export "$chr" --format dot
