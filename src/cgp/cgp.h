@@ -218,8 +218,9 @@ cgpc_status cgp_genome_from_nodes(const struct energy_node *nodes, int n_nodes, 
 
 /* ---- kernels: operator semantics, decoding, evaluation ----------------------------------- */
 
-/* Operator arity as used by the decoder (ops.h arity; a table lookup). */
-int cgp_op_arity(int op);
+/* Operator arity as used by the decoder (ops.h arity; a table lookup, inlined: hot loops). */
+extern const int8_t cgp_op_arity_tab[CGPC_OP_COUNT];
+static inline int cgp_op_arity(int op) { return cgp_op_arity_tab[op]; }
 /* Scalar reference semantics of one operator on int8 (item = data item index, for muxes). */
 int8_t cgp_op_scalar(int op, int8_t a, int8_t b, int8_t c, int8_t d, int item);
 /* dst[0..n) = op(a, b, c, d) lane-wise; lane l is item item0 + l. Scalar loop. */
@@ -351,7 +352,7 @@ struct cgp_progress {
     int64_t generation;      /* generations done in this run */
     const struct cgp_fitness *best;
     /* rates since the last report, per second of wall time: generations, offspring evaluated
-     * (not skipped as neutral), and active-node x item evaluations */
+     * (not skipped as neutral), and node x item evaluations (see cgp_totals) */
     double gens_per_s, offspring_per_s, node_evals_per_s;
     /* the same threshold and best->error per weight (int8 units, cgp_per_weight) */
     double threshold_per_weight, error_per_weight;
@@ -384,7 +385,9 @@ struct cgp_totals {
     int64_t generations;     /* all generations over all runs and stages */
     int64_t evaluations;     /* offspring evaluated (not skipped as neutral) */
     int64_t skipped;         /* offspring skipped: no active gene touched */
-    int64_t node_evals;      /* active node evaluations x items */
+    int64_t node_evals;      /* node evaluations x items done: every active node of an
+                                offspring, or (incremental, >= 128 items) only the nodes it
+                                changed or reaches */
     int64_t parallel_generations; /* generations run on several threads (see parallel_min_work) */
     double seconds;          /* search wall time */
 };

@@ -6,13 +6,11 @@
 #include "cgp/cgp.h"
 
 
-static const int8_t op_arity_tab[CGPC_OP_COUNT] = {
+const int8_t cgp_op_arity_tab[CGPC_OP_COUNT] = {
 #define CGP_ARITY(sym, name, arity, meaning) arity,
     CGPC_OP_LIST(CGP_ARITY)
 #undef CGP_ARITY
 };
-
-int cgp_op_arity(int op) { return op_arity_tab[op]; }
 
 /* 8-bit two's complement: compute in unsigned, reinterpret. */
 static inline int8_t wrap8(unsigned v) { return (int8_t)(uint8_t)v; }
@@ -177,7 +175,7 @@ TARGET_AVX2 static inline void op_block32(int op, int8_t *dst, const int8_t *a, 
     const __m256i lane = _mm256_setr_epi8(0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2,
                                           3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3);
     __m256i va = _mm256_setzero_si256(), vb = va, r;
-    int ar = op_arity_tab[op];
+    int ar = cgp_op_arity_tab[op];
     if (ar >= 1)
         va = _mm256_loadu_si256((const __m256i *)a);
     if (ar >= 2)
@@ -517,7 +515,7 @@ static inline int decode_impl(const struct cgp_shape *s, const int32_t *genes, u
             int32_t *top = &stack[2 * (sp - 1)];
             int k = top[0], j = top[1];
             size_t g0 = (size_t)k * (A + 1);
-            if (j < op_arity_tab[gene_at(genes, g0 + A, pending, resolve, ctx)]) {
+            if (j < cgp_op_arity_tab[gene_at(genes, g0 + A, pending, resolve, ctx)]) {
                 top[1] = j + 1;
                 int src = gene_at(genes, g0 + j, pending, resolve, ctx) - ni;
                 if (src >= 0 && stamp[src] != mark) {
@@ -571,7 +569,7 @@ int cgp_decode_active_sweep(const struct cgp_shape *s, const int32_t *genes, uin
                 x &= ~(1ull << b);
                 order[n++] = k;
                 size_t g0 = (size_t)k * (A + 1);
-                int ar = op_arity_tab[gene_at(genes, g0 + A, pending, resolve, ctx)];
+                int ar = cgp_op_arity_tab[gene_at(genes, g0 + A, pending, resolve, ctx)];
                 for (int j = 0; j < ar; j++) {
                     int src = gene_at(genes, g0 + j, pending, resolve, ctx) - ni;
                     if (src < 0)

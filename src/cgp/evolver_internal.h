@@ -20,7 +20,9 @@ struct cgp_offspring {
     int n_mut;
     int32_t *gene;
     int32_t *val;
-    int neutral; /* 1: no active gene touched, fitness is the parent's */
+    int32_t *hit;  /* the mutations (indices m, ascending) of genes the parent uses */
+    int n_hit;
+    int neutral; /* 1: no active gene touched (n_hit == 0), fitness is the parent's */
     int has_vals; /* values drawn (neutral offspring draw them only when accepted) */
     struct cgp_fitness fit;
 };
@@ -31,9 +33,9 @@ struct cgp_worker {
     int32_t *old;        /* undo values, max_mut */
     int32_t *applied;    /* genes changed (lazy path), max_mut */
     int n_applied;
-    int32_t *pending;    /* n_genes: index of the last unresolved mutation on the gene, valid
-                            where the bit in pending_bits is set */
-    uint64_t *pending_bits; /* n_genes bits: a mutation is pending on the gene */
+    uint64_t *pending;   /* n_genes: pmark << 32 | m: mutation m is the last unresolved one on
+                            the gene (any other high half: nothing pending) */
+    uint32_t pmark;      /* this offspring's stamp (never 0; the array is cleared on wrap) */
     uint64_t value_key;  /* key of the offspring being resolved */
     uint64_t *bits, *top; /* cgp_decode_active_sweep's marks: n_nodes bits, one bit per word */
     /* Incremental active set: the parent's reader counts and active list (kept equal to
@@ -49,6 +51,13 @@ struct cgp_worker {
     int32_t *saved_node, *saved_rc; /* rc values before the offspring, to restore */
     int n_saved;
     int32_t *stack;      /* reader-count cascade: node * 2 + (1 = decrement) */
+    /* Incremental evaluation: sc.values holds the parent's values of every node the parent
+     * uses; an offspring evaluates only the nodes it changed or activated and those that read
+     * them (dirty), saving the parent's rows in undo and restoring them afterwards. */
+    uint32_t *dmark;     /* n_nodes: == dstamp when the node is dirty */
+    uint32_t dstamp;
+    int32_t *dlist;      /* n_nodes: the dirty nodes, ascending */
+    int8_t *undo;        /* n_nodes x stride: the parent's rows of the dirty nodes */
     const struct cgp_evolver *ev;
     struct cgp_scratch sc;
     int64_t evaluations, skipped, node_evals;
@@ -66,10 +75,23 @@ struct cgp_node_src {
 };
 struct cgp_mutator {
     struct cgp_node_src *node; /* n_nodes */
+    uint32_t node_magic;       /* gene / (arity + 1) = gene * node_magic >> 32 for every node
+                                  gene; 0: the vector path is off (genome too large) */
 };
 /* Same result as cgp_gene_value(s, f, gene, u), from the tables. */
 int32_t cgp_mutator_value(const struct cgp_mutator *mu, const struct cgp_shape *s,
                           const struct cgp_fset *f, int gene, uint32_t u);
+/* The uniform 32-bit draw of mutation m under key: a counter-based hash, any m alone. */
+static inline uint32_t cgp_mutation_u(uint64_t key, int m)
+{
+    uint64_t st = key ^ ((uint64_t)m * 0xD1B54A32D192ED03ull);
+    return (uint32_t)(cgpc_splitmix64(&st) >> 32);
+}
+/* val[m] = cgp_mutator_value(gene[m], cgp_mutation_u(key, m)) for m < n; simd 1: eight at a
+ * time with AVX-512 (F+DQ) where the CPU has it (the same values; tested). */
+void cgp_mutator_values(const struct cgp_mutator *mu, const struct cgp_shape *s,
+                        const struct cgp_fset *f, uint64_t key, const int32_t *gene, int n,
+                        int32_t *val, int simd);
 
 struct cgp_evolver {
     struct cgp_params p;
@@ -93,9 +115,13 @@ struct cgp_evolver {
     int max_mut;
     uint32_t t_genes, t_mut; /* cgpc_rng_threshold of n_genes and max_mut */
     int simd_rng;           /* draw positions of 4 offspring at once in AVX2 lanes */
+    int simd_values;        /* draw a winner's values 8 at a time (cgp_mutator_values) */
     struct cgp_mutator mu;
     int lazy_values;        /* 1 (default): draw an evaluated offspring's values only for the
-                               genes its decoding reads; 0: draw and apply all (reference) */
+                               genes its decoding reads, and evaluate only the nodes that
+                               changed (incremental); 0: draw and apply all, decode and
+                               evaluate every active node (the reference) */
+    int incremental;        /* (lazy path) evaluate only the nodes an offspring changes */
     struct cgp_offspring *off; /* lambda */
     int32_t *win_gene, *win_val; /* the accepted offspring's mutations, for the workers */
     int win_n;
@@ -113,6 +139,8 @@ struct cgp_evolver {
     double pause_at;        /* wall time to pause at (0 = never) */
     enum cgp_stop stop;
     const struct cgp_callbacks *cb;
+    const volatile sig_atomic_t *abort; /* when set nonzero (another run failed): stop as on
+                                           a signal; may be NULL */
 
     /* called (from one thread) after every strict improvement of the parent */
     void (*on_improve)(struct cgp_evolver *ev, void *user);
@@ -124,6 +152,12 @@ struct cgp_evolver {
     double search_seconds;
 };
 
+/* cgp_evolver_init with `workers` threads for the offspring of a generation (<= 0: all,
+ * cgpc_max_threads(); never more than lambda). */
+cgpc_status cgp_evolver_init_workers(struct cgp_evolver **ev, const struct cgp_params *p,
+                                     const struct cgp_dataset *ds,
+                                     const struct energy_gate_table *t, int workers,
+                                     struct cgpc_err *err);
 /* Evaluate the parent (after its genes changed wholesale) and rebuild the active bitmap. */
 void cgp_evolver_reset_parent(struct cgp_evolver *ev);
 /* Fill parent_fit's cost fields if missing. */

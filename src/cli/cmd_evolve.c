@@ -238,7 +238,7 @@ int cmd_evolve(int argc, char **argv)
         return cli_report("evolve", &err, st == CGPC_ERR_ARG || st == CGPC_ERR_RANGE);
     double s = tot.seconds > 0 ? tot.seconds : 1e-9;
     printf("generations %" PRId64 " in %.3f s: %.0f generations/s; offspring evaluated %" PRId64
-           " (%.0f/s), skipped as neutral %" PRId64 "; active-node x item evaluations %.4g/s\n",
+           " (%.0f/s), skipped as neutral %" PRId64 "; node x item evaluations %.4g/s\n",
            tot.generations, tot.seconds, (double)tot.generations / s, tot.evaluations,
            (double)tot.evaluations / s, tot.skipped, (double)tot.node_evals / s);
     if (cgp_results_copy(dir, stdout, &err) != CGPC_OK)

@@ -74,6 +74,28 @@ cmp <(zcat "$T/r1/statistics.0.csv.gz" | cut -d, -f4 --complement) \
     <(zcat "$T/r2/statistics.0.csv.gz" | cut -d, -f4 --complement) ||
     fail "statistics differ between --threads 1 and 2"
 
+# --runs 3 on 2 threads: the runs go concurrently, one per thread, and the files equal one
+# thread's (the checkpoint too); stopped half-way (the lowest run in flight is checkpointed,
+# the later ones redone) and resumed on 2 threads: the same again
+files_equal() { # DIR1 DIR2 WHAT
+    for f in $(cd "$1" && ls | grep -v '^statistics'); do
+        cmp "$1/$f" "$2/$f" || fail "$3: $f differs"
+    done
+    for s in $(cd "$1" && ls | grep '^statistics'); do
+        cmp <(zcat "$1/$s" | cut -d, -f4 --complement) <(zcat "$2/$s" | cut -d, -f4 --complement) ||
+            fail "$3: $s differs"
+    done
+}
+expect_exit 0 "$CGPC" evolve "${common[@]}" --runs 3 --out "$T/n1" --threads 1
+expect_exit 0 "$CGPC" evolve "${common[@]}" --runs 3 --out "$T/n2" --threads 2
+files_equal "$T/n1" "$T/n2" "--runs 3, --threads 1 and 2"
+expect_exit 3 "$CGPC" evolve "${common[@]}" --runs 3 --out "$T/n3" --threads 2 \
+    --stop-after-generations 30000
+expect_contains "$T/err" "continue with --resume"
+expect_contains "$T/n3/checkpoint" "^status running"
+expect_exit 0 "$CGPC" evolve --resume "$T/n3" --threads 2
+files_equal "$T/n1" "$T/n3" "--runs 3 stopped and resumed on 2 threads"
+
 # a second run into the same directory is refused: a runtime failure (1), as in train
 expect_exit 1 "$CGPC" evolve "${common[@]}" --out "$T/r1"
 expect_contains "$T/err" "already holds an evolve run"
