@@ -223,6 +223,40 @@ static void decode__hand_built__active_in_topological_order(void **state)
 /* Every instruction-set path this CPU has, on random circuits over every operator (muxes with
  * 4-input nodes), item counts that fill vectors, leave masked tails and span several vectors:
  * the outputs equal the reference evaluator's, and every path writes the same node rows. */
+/* One item (the branch-free form per node): every operator on every pair of int8 inputs, on
+ * every path, equals the scalar definition. One node reading inputs 0 and 1. */
+static void eval_one_item__every_op_every_pair__equals_scalar(void **state)
+{
+    (void)state;
+    for (int arity = 2; arity <= 4; arity += 2) {
+        struct cgp_shape s;
+        cgp_shape_make(&s, 1, 1, 1, 4, 1, arity);
+        int32_t genes[6] = {0, 1, 2, 3, 0, 0}, order[1] = {0};
+        int8_t values[5];
+        for (int op = 0; op < CGPC_OP_COUNT; op++) {
+            if ((op == CGPC_OP_MUX4) != (arity == 4) && op >= CGPC_OP_MUX2)
+                continue;
+            genes[arity] = op;
+            for (int isa = 0; isa < CGP_ISA_COUNT; isa++) {
+                if (!cgp_isa_supported((enum cgp_isa)isa))
+                    continue;
+                for (int a = -128; a < 128; a++)
+                    for (int b = -128; b < 128; b++) {
+                        values[0] = (int8_t)a;
+                        values[1] = (int8_t)b;
+                        values[2] = (int8_t)(a ^ 0x55);
+                        values[3] = (int8_t)(b + 7);
+                        cgp_eval_active_isa((enum cgp_isa)isa, &s, genes, order, 1, 1, 1, values);
+                        int want = cgp_op_scalar(op, (int8_t)a, (int8_t)b, values[2], values[3], 0);
+                        if (values[4] != want)
+                            fail_msg("%s(%d, %d), %s: %d, expected %d", cgpc_op_name(op), a, b,
+                                     cgp_isa_name((enum cgp_isa)isa), values[4], want);
+                    }
+            }
+        }
+    }
+}
+
 static void eval__random_circuits__every_path_equals_reference(void **state)
 {
     (void)state;
@@ -1749,6 +1783,7 @@ int main(void)
         cmocka_unit_test(eval__random_circuits__every_path_equals_reference),
         cmocka_unit_test(mutator__random_u__equals_reference_gene_value),
         cmocka_unit_test(mutator_values__vector_path__equals_scalar),
+        cmocka_unit_test(eval_one_item__every_op_every_pair__equals_scalar),
         cmocka_unit_test(neutral__inactive_genes__not_evaluated_and_fitness_unchanged),
         cmocka_unit_test(search__easy_functions__reaches_zero_error),
         cmocka_unit_test(multiplex__per_layer_constants__solved_only_with_muxes),

@@ -146,6 +146,61 @@ enum cgp_isa cgp_isa_active(void)
     return (enum cgp_isa)v;
 }
 
+/* The AVX-512 path evaluates a node without branching on its operator: every operator but mul
+ * and the muxes is one instance of
+ *     r = (((A_a x) ^ ca) + ((A_b y) ^ cb)) ^ co  |  (x & y & mand)  |  ((x ^ y) & mxor)
+ * where A_a, A_b are GF(2) affine byte matrices (vgf2p8affineqb: identity, byte shifts, or zero)
+ * and the constants come from a per-operator row of op_vec_tab. mul and the muxes (class 1..3)
+ * take one rarely taken branch. Output bit i of an affine matrix is parity(row byte 7-i & x):
+ * left shift by k takes bit i-k, arithmetic right shift takes bit min(i+k, 7). */
+#define GF_ROW(i, src) ((uint64_t)(1u << (src)) << (8 * (7 - (i))))
+#define GF_SHL_I(i, k) ((i) >= (k) ? GF_ROW(i, (i) >= (k) ? (i) - (k) : 0) : 0ull)
+#define GF_SAR_I(i, k) GF_ROW(i, (i) + (k) > 7 ? 7 : (i) + (k))
+#define GF_MAT(F, k) (F(0, k) | F(1, k) | F(2, k) | F(3, k) | F(4, k) | F(5, k) | F(6, k) | F(7, k))
+#define GF_SHL(k) GF_MAT(GF_SHL_I, k)
+#define GF_SAR(k) GF_MAT(GF_SAR_I, k)
+#define GF_ID GF_SHL(0)
+
+struct op_vec {
+    uint64_t ma, mb;                 /* affine matrices of the inputs */
+    uint32_t ca, cb, co, mand, mxor; /* byte constants, replicated 4x */
+    uint32_t cls;                    /* 0: the form above; 1 mul; 2 mux2; 3 mux4 */
+};
+#define B4(x) (0x01010101u * (uint32_t)(uint8_t)(x))
+static const struct op_vec op_vec_tab[CGPC_OP_COUNT] = {
+    [CGPC_OP_RSUB127] = {GF_ID, 0, B4(0xFF), B4(128), 0, 0, 0, 0}, /* ~a + 128 */
+    [CGPC_OP_ADD] = {GF_ID, GF_ID, 0, 0, 0, 0, 0, 0},
+    [CGPC_OP_SUB] = {GF_ID, GF_ID, B4(0xFF), 0, B4(0xFF), 0, 0, 0}, /* ~(~a + b) */
+    [CGPC_OP_MUL] = {0, 0, 0, 0, 0, 0, 0, 1},
+    [CGPC_OP_NEG] = {GF_ID, 0, B4(0xFF), B4(1), 0, 0, 0, 0},        /* ~a + 1 */
+    [CGPC_OP_SUB128] = {GF_ID, 0, B4(0x80), 0, 0, 0, 0, 0},
+    [CGPC_OP_SHR2] = {GF_SAR(2), 0, 0, 0, 0, 0, 0, 0},
+    [CGPC_OP_SHR1] = {GF_SAR(1), 0, 0, 0, 0, 0, 0, 0},
+    [CGPC_OP_AND] = {0, 0, 0, 0, 0, B4(0xFF), 0, 0},
+    [CGPC_OP_OR] = {0, 0, 0, 0, 0, B4(0xFF), B4(0xFF), 0},        /* (a & b) | (a ^ b) */
+    [CGPC_OP_XOR] = {0, 0, 0, 0, 0, 0, B4(0xFF), 0},
+    [CGPC_OP_NOT] = {GF_ID, 0, B4(0xFF), 0, 0, 0, 0, 0},
+    [CGPC_OP_SHL1] = {GF_SHL(1), 0, 0, 0, 0, 0, 0, 0},
+    [CGPC_OP_INC] = {GF_ID, 0, 0, B4(1), 0, 0, 0, 0},
+    [CGPC_OP_DEC] = {GF_ID, 0, 0, B4(0xFF), 0, 0, 0, 0},
+    [CGPC_OP_SHR3] = {GF_SAR(3), 0, 0, 0, 0, 0, 0, 0},
+    [CGPC_OP_SHR4] = {GF_SAR(4), 0, 0, 0, 0, 0, 0, 0},
+    [CGPC_OP_SHR5] = {GF_SAR(5), 0, 0, 0, 0, 0, 0, 0},
+    [CGPC_OP_SHL2] = {GF_SHL(2), 0, 0, 0, 0, 0, 0, 0},
+    [CGPC_OP_SHL3] = {GF_SHL(3), 0, 0, 0, 0, 0, 0, 0},
+    [CGPC_OP_SHL4] = {GF_SHL(4), 0, 0, 0, 0, 0, 0, 0},
+    [CGPC_OP_SHL5] = {GF_SHL(5), 0, 0, 0, 0, 0, 0, 0},
+    [CGPC_OP_CONST1] = {0, 0, 0, B4(1), 0, 0, 0, 0},
+    [CGPC_OP_CONSTM1] = {0, 0, 0, B4(-1), 0, 0, 0, 0},
+    [CGPC_OP_CONST0] = {0, 0, 0, 0, 0, 0, 0, 0},
+    [CGPC_OP_CONSTM128] = {0, 0, 0, B4(-128), 0, 0, 0, 0},
+    [CGPC_OP_CONST127] = {0, 0, 0, B4(127), 0, 0, 0, 0},
+    [CGPC_OP_ID] = {GF_ID, 0, 0, 0, 0, 0, 0, 0},
+    [CGPC_OP_MUX2] = {0, 0, 0, 0, 0, 0, 0, 2},
+    [CGPC_OP_MUX4] = {0, 0, 0, 0, 0, 0, 0, 3},
+};
+#undef B4
+
 #if CGP_HAVE_X86
 /* Arithmetic right shift of int8 lanes by k: logical shift, then sign-extend via xor/sub. */
 TARGET_AVX2 static inline __m256i sar8_avx2(__m256i a, int k)
@@ -236,60 +291,6 @@ TARGET_AVX2 static void op_lanes_avx2(int op, int8_t *dst, const int8_t *a, cons
         op_block32(op, dst + l, a + l, b + l, c + l, d + l);
 }
 
-/* The AVX-512 path evaluates a node without branching on its operator: every operator but mul
- * and the muxes is one instance of
- *     r = (((A_a x) ^ ca) + ((A_b y) ^ cb)) ^ co  |  (x & y & mand)  |  ((x ^ y) & mxor)
- * where A_a, A_b are GF(2) affine byte matrices (vgf2p8affineqb: identity, byte shifts, or zero)
- * and the constants come from a per-operator row of op_vec_tab. mul and the muxes (class 1..3)
- * take one rarely taken branch. Output bit i of an affine matrix is parity(row byte 7-i & x):
- * left shift by k takes bit i-k, arithmetic right shift takes bit min(i+k, 7). */
-#define GF_ROW(i, src) ((uint64_t)(1u << (src)) << (8 * (7 - (i))))
-#define GF_SHL_I(i, k) ((i) >= (k) ? GF_ROW(i, (i) >= (k) ? (i) - (k) : 0) : 0ull)
-#define GF_SAR_I(i, k) GF_ROW(i, (i) + (k) > 7 ? 7 : (i) + (k))
-#define GF_MAT(F, k) (F(0, k) | F(1, k) | F(2, k) | F(3, k) | F(4, k) | F(5, k) | F(6, k) | F(7, k))
-#define GF_SHL(k) GF_MAT(GF_SHL_I, k)
-#define GF_SAR(k) GF_MAT(GF_SAR_I, k)
-#define GF_ID GF_SHL(0)
-
-struct op_vec {
-    uint64_t ma, mb;                 /* affine matrices of the inputs */
-    uint32_t ca, cb, co, mand, mxor; /* byte constants, replicated 4x */
-    uint32_t cls;                    /* 0: the form above; 1 mul; 2 mux2; 3 mux4 */
-};
-#define B4(x) (0x01010101u * (uint32_t)(uint8_t)(x))
-static const struct op_vec op_vec_tab[CGPC_OP_COUNT] = {
-    [CGPC_OP_RSUB127] = {GF_ID, 0, B4(0xFF), B4(128), 0, 0, 0, 0}, /* ~a + 128 */
-    [CGPC_OP_ADD] = {GF_ID, GF_ID, 0, 0, 0, 0, 0, 0},
-    [CGPC_OP_SUB] = {GF_ID, GF_ID, B4(0xFF), 0, B4(0xFF), 0, 0, 0}, /* ~(~a + b) */
-    [CGPC_OP_MUL] = {0, 0, 0, 0, 0, 0, 0, 1},
-    [CGPC_OP_NEG] = {GF_ID, 0, B4(0xFF), B4(1), 0, 0, 0, 0},        /* ~a + 1 */
-    [CGPC_OP_SUB128] = {GF_ID, 0, B4(0x80), 0, 0, 0, 0, 0},
-    [CGPC_OP_SHR2] = {GF_SAR(2), 0, 0, 0, 0, 0, 0, 0},
-    [CGPC_OP_SHR1] = {GF_SAR(1), 0, 0, 0, 0, 0, 0, 0},
-    [CGPC_OP_AND] = {0, 0, 0, 0, 0, B4(0xFF), 0, 0},
-    [CGPC_OP_OR] = {0, 0, 0, 0, 0, B4(0xFF), B4(0xFF), 0},        /* (a & b) | (a ^ b) */
-    [CGPC_OP_XOR] = {0, 0, 0, 0, 0, 0, B4(0xFF), 0},
-    [CGPC_OP_NOT] = {GF_ID, 0, B4(0xFF), 0, 0, 0, 0, 0},
-    [CGPC_OP_SHL1] = {GF_SHL(1), 0, 0, 0, 0, 0, 0, 0},
-    [CGPC_OP_INC] = {GF_ID, 0, 0, B4(1), 0, 0, 0, 0},
-    [CGPC_OP_DEC] = {GF_ID, 0, 0, B4(0xFF), 0, 0, 0, 0},
-    [CGPC_OP_SHR3] = {GF_SAR(3), 0, 0, 0, 0, 0, 0, 0},
-    [CGPC_OP_SHR4] = {GF_SAR(4), 0, 0, 0, 0, 0, 0, 0},
-    [CGPC_OP_SHR5] = {GF_SAR(5), 0, 0, 0, 0, 0, 0, 0},
-    [CGPC_OP_SHL2] = {GF_SHL(2), 0, 0, 0, 0, 0, 0, 0},
-    [CGPC_OP_SHL3] = {GF_SHL(3), 0, 0, 0, 0, 0, 0, 0},
-    [CGPC_OP_SHL4] = {GF_SHL(4), 0, 0, 0, 0, 0, 0, 0},
-    [CGPC_OP_SHL5] = {GF_SHL(5), 0, 0, 0, 0, 0, 0, 0},
-    [CGPC_OP_CONST1] = {0, 0, 0, B4(1), 0, 0, 0, 0},
-    [CGPC_OP_CONSTM1] = {0, 0, 0, B4(-1), 0, 0, 0, 0},
-    [CGPC_OP_CONST0] = {0, 0, 0, 0, 0, 0, 0, 0},
-    [CGPC_OP_CONSTM128] = {0, 0, 0, B4(-128), 0, 0, 0, 0},
-    [CGPC_OP_CONST127] = {0, 0, 0, B4(127), 0, 0, 0, 0},
-    [CGPC_OP_ID] = {GF_ID, 0, 0, 0, 0, 0, 0, 0},
-    [CGPC_OP_MUX2] = {0, 0, 0, 0, 0, 0, 0, 2},
-    [CGPC_OP_MUX4] = {0, 0, 0, 0, 0, 0, 0, 3},
-};
-#undef B4
 
 /* One node on one vector of width W (512 or 256; lane l is an item with l mod 4 the item mod 4).
  * vc, vd are loaded by LOAD_CD only for mux4. */
@@ -400,6 +401,47 @@ int cgp_op_lanes_isa(enum cgp_isa isa, int op, int8_t *dst, const int8_t *a, con
 }
 
 /* One item (stride 1): one switch per node, on scalars. */
+/* One item, without a jump per node: op_vec_tab's form on one byte, each affine matrix (the
+ * identity, a byte shift left or arithmetic right, zero) as a shift pair on the sign-extended
+ * byte and a mask; mul as a masked product. Only the muxes take a (rarely taken) branch. */
+struct op_one {
+    uint8_t la, ra, lb, rb; /* A_a x = (x << la) >> ra, the same for b */
+    int32_t ma, mb;         /* 0xFF, or 0: the zero matrix */
+    int32_t ca, cb, co, mand, mxor, mmul;
+    int mux;
+};
+static struct op_one op_one_tab[CGPC_OP_COUNT];
+
+static void op_one_matrix(uint64_t m, uint8_t *l, uint8_t *r, int32_t *mask)
+{
+    *l = *r = 0;
+    *mask = m ? 0xFF : 0;
+    for (int k = 1; k < 8; k++) {
+        if (m == GF_SHL(k))
+            *l = (uint8_t)k;
+        if (m == GF_SAR(k))
+            *r = (uint8_t)k;
+    }
+    CGPC_ASSERT(!m || m == GF_ID || *l || *r);
+}
+
+__attribute__((constructor)) static void op_one_init(void)
+{
+    for (int op = 0; op < CGPC_OP_COUNT; op++) {
+        const struct op_vec *q = &op_vec_tab[op];
+        struct op_one *o = &op_one_tab[op];
+        op_one_matrix(q->ma, &o->la, &o->ra, &o->ma);
+        op_one_matrix(q->mb, &o->lb, &o->rb, &o->mb);
+        o->ca = (int32_t)(q->ca & 0xFF);
+        o->cb = (int32_t)(q->cb & 0xFF);
+        o->co = (int32_t)(q->co & 0xFF);
+        o->mand = (int32_t)(q->mand & 0xFF);
+        o->mxor = (int32_t)(q->mxor & 0xFF);
+        o->mmul = q->cls == 1 ? 0xFF : 0;
+        o->mux = q->cls >= 2;
+    }
+}
+
 static void eval_one_item(const struct cgp_shape *s, const int32_t *genes, const int32_t *order,
                           int n_active, int8_t *values)
 {
@@ -407,12 +449,18 @@ static void eval_one_item(const struct cgp_shape *s, const int32_t *genes, const
     for (int i = 0; i < n_active; i++) {
         int k = order[i];
         const int32_t *ng = genes + (size_t)k * (A + 1);
-        int8_t a = values[ng[0]], b = values[ng[1]], c = 0, d = 0;
-        if (A == 4) {
-            c = values[ng[2]];
-            d = values[ng[3]];
+        const struct op_one *q = &op_one_tab[ng[A]];
+        int32_t x = values[ng[0]], y = values[ng[1]];
+        if (__builtin_expect(q->mux, 0)) {
+            values[ni + k] = op_scalar(ng[A], (int8_t)x, (int8_t)y, values[ng[A == 4 ? 2 : 0]],
+                                       values[ng[A == 4 ? 3 : 0]], 0);
+            continue;
         }
-        values[ni + k] = op_scalar(ng[A], a, b, c, d, 0); /* inlined: one jump per node */
+        int32_t ax = ((int32_t)((uint32_t)x << q->la) >> q->ra) & q->ma;
+        int32_t by = ((int32_t)((uint32_t)y << q->lb) >> q->rb) & q->mb;
+        int32_t r = (((ax ^ q->ca) + (by ^ q->cb)) ^ q->co) | (x & y & q->mand) |
+                    ((x ^ y) & q->mxor) | ((x * y) & q->mmul);
+        values[ni + k] = (int8_t)(uint8_t)r;
     }
 }
 
