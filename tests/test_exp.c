@@ -515,7 +515,7 @@ static void account__tiny_model__circuit_slot_and_requant_rows_exact(void **stat
      * (4 B) + bias 12 B + scales 12 B + qparams 16 B + circuit 3 B = 47 B = 94 pJ; + 6 MAC pJ
      * + 0.75 = 100.75 pJ; 32 + 96 + 96 + 128 + 20 = 372 bits. */
     uint64_t eight[1] = {8};
-    struct exp_method circuit = {eight, 20, 0.75, 123.0, 0, 0, 0, 0, 1};
+    struct exp_method circuit = {eight, 20, 0.75, 123.0, 0, 0, 0, 0, 1, 0, 0};
     assert_int_equal(exp_account_row(&b, &circuit, NULL, &a, NULL), CGPC_OK);
     assert_int_equal(a.stored_bits, 372);
     assert_int_equal(a.circuit_bits, 20);
@@ -533,7 +533,7 @@ static void account__tiny_model__circuit_slot_and_requant_rows_exact(void **stat
      * circuit (4 B) of 0.5 pJ: 0 + 96 + 96 + 128 + 36 + 30 = 386 bits, 49 B = 98 pJ,
      * 98 + 6 + 0.5 = 104.5 pJ. */
     uint64_t twelve[1] = {12};
-    struct exp_method slots = {twelve, 30, 0.5, 0, storage_bits_for_choices(5), 0, 0, 0, 1};
+    struct exp_method slots = {twelve, 30, 0.5, 0, storage_bits_for_choices(5), 0, 0, 0, 1, 0, 0};
     struct storage_model sm;
     assert_int_equal(exp_account_row(&b, &slots, &sm, &a, NULL), CGPC_OK);
     assert_int_equal(a.stored_bits, 386);
@@ -547,7 +547,7 @@ static void account__tiny_model__circuit_slot_and_requant_rows_exact(void **stat
     /* re-quantization row: 8 weights at 2 bits (16 bits = 2 B) + offset and step (64 bits =
      * 8 B), decoding 8 MACs = 4 pJ: 32 + 96 + 96 + 128 + 16 + 64 = 432 bits, 54 B = 108 pJ,
      * 108 + 6 + 4 = 118 pJ: it costs 8 pJ more than the int8 model. */
-    struct exp_method rq = {eight, 0, 0, 0, 2, 0, 2, 8, 0};
+    struct exp_method rq = {eight, 0, 0, 0, 2, 0, 2, 8, 0, 0, 0};
     assert_int_equal(exp_account_row(&b, &rq, NULL, &a, NULL), CGPC_OK);
     assert_int_equal(a.stored_bits, 432);
     assert_int_equal(a.decode_bits, 64);

@@ -19,6 +19,7 @@
 #include "common/rng.h"
 #include "compress/huffman.h"
 #include "compress/residual.h"
+#include "energy/energy.h"
 #include "exp/resfile.h"
 
 /* The hand-made layer: predictions p (= i0 + i1 of the items below), true weights w, and
@@ -239,6 +240,86 @@ static void round_trip__random_layer__exact_and_within_bound(void **state)
     cgp_dataset_free(&ds);
 }
 
+/* A circuit over the function set {add, const0} from nodes (compact sources) and one output. */
+static void shared_fset_circuit(const struct energy_node *nodes, int n, int32_t out,
+                                struct cgp_genome *g)
+{
+    const int32_t ops[2] = {CGPC_OP_ADD, CGPC_OP_CONST0};
+    assert_int_equal(cgp_genome_from_nodes(nodes, n, 2, &out, 1, ops, 2, g, NULL), CGPC_OK);
+}
+
+static void fitness_bits__two_hand_circuits__ranked_as_by_hand(void **state)
+{
+    (void)state;
+    struct cgp_dataset ds;
+    hand_dataset(&ds);
+    struct energy_gate_table t;
+    energy_gate_table_default(&t);
+    /* A = add(i0, i1) predicts hand_p: residuals 0 0 0 1 -1 0 2 0, entropy
+     * 8 log2 8 - 5 log2 5 = 12.390 bits; circuit: 1 function bit + 2 pins of 1 bit + an output
+     * gene of ceil(log2 3) = 2 bits = 5 bits: 17.390 bits. */
+    struct energy_node add = {CGPC_OP_ADD, {0, 1, 0, 0}}, zero = {CGPC_OP_CONST0, {0, 0, 0, 0}};
+    struct cgp_genome a, b;
+    shared_fset_circuit(&add, 1, 2, &a);
+    /* B = the wire i0 (= p / 2 rounded to zero: 5 -1 3 0 10 -64 50 0): residuals
+     * 5 -2 4 1 9 -64 52 1, seven symbols (1 twice): 8 x 3 - 2 x 1 = 22 bits; no active node, the
+     * output gene in ceil(log2 2) = 1 bit: 23 bits. */
+    shared_fset_circuit(&zero, 1, 0, &b);
+    struct cgp_fitness fa, fb;
+    assert_int_equal(cgp_measure_bits(&a, &ds, &t, CGP_ERROR_MSE, 0, &fa, NULL), CGPC_OK);
+    assert_int_equal(cgp_measure_bits(&b, &ds, &t, CGP_ERROR_MSE, 0, &fb, NULL), CGPC_OK);
+    assert_true(fabs(fa.bits - (5 + 24 - 5 * log2(5.0))) < 1e-9);
+    assert_true(fabs(fb.bits - 23) < 1e-9);
+    /* bits decide before energy (B has none, A one adder): A is better */
+    assert_true(fb.energy_pj < fa.energy_pj);
+    assert_true(cgp_fitness_cmp(&fa, &fb, INT64_MAX) < 0);
+    assert_true(cgp_fitness_cmp(&fb, &fa, INT64_MAX) > 0);
+    /* e = 4 (steps of 9): A's residuals all quantize to 0 (0 bits), B's to 1 0 0 0 1 -7 6 0:
+     * 8 log2 8 - 4 log2 4 - 2 log2 2 = 14 bits + 1 = 15; A: 5 bits */
+    assert_int_equal(cgp_measure_bits(&a, &ds, &t, CGP_ERROR_MSE, 4, &fa, NULL), CGPC_OK);
+    assert_int_equal(cgp_measure_bits(&b, &ds, &t, CGP_ERROR_MSE, 4, &fb, NULL), CGPC_OK);
+    assert_true(fabs(fa.bits - 5) < 1e-9);
+    assert_true(fabs(fb.bits - 15) < 1e-9);
+    assert_int_equal(cgp_measure_bits(&a, &ds, &t, CGP_ERROR_MSE, 128, &fa, NULL), CGPC_ERR_ARG);
+    cgp_genome_free(&a);
+    cgp_genome_free(&b);
+    cgp_dataset_free(&ds);
+}
+
+/* The evolver with fitness bits: every stage is reached, the parent's bits are its circuit's
+ * (cgp_measure_bits), and a search from a random circuit ends at least as good as add(i0, i1). */
+static void evolver_bits__hand_layer__finds_the_predictor(void **state)
+{
+    (void)state;
+    struct cgp_dataset ds;
+    hand_dataset(&ds);
+    struct energy_gate_table t;
+    energy_gate_table_default(&t);
+    struct cgp_params p;
+    cgp_params_default(&p);
+    assert_int_equal(cgp_params_set_functions(&p, "add,const0", NULL), CGPC_OK);
+    p.rows = 1;
+    p.cols = 4;
+    p.levels_back = 4;
+    p.generations = 3000;
+    p.fitness = CGP_FITNESS_BITS;
+    p.thresholds[0] = 0;
+    p.n_thresholds = 1;
+    assert_int_equal(cgp_params_check(&p, &ds, NULL), CGPC_OK);
+    struct cgp_evolver *ev;
+    assert_int_equal(cgp_evolver_init(&ev, &p, &ds, &t, NULL), CGPC_OK);
+    cgp_evolver_begin(ev, 0, 0, NULL, 0);
+    cgp_evolver_advance(ev, p.generations);
+    const struct cgp_fitness *f = cgp_evolver_fitness(ev);
+    struct cgp_fitness m;
+    assert_int_equal(cgp_measure_bits(cgp_evolver_parent(ev), &ds, &t, CGP_ERROR_MSE, 0, &m,
+                                      NULL), CGPC_OK);
+    assert_true(fabs(f->bits - m.bits) < 1e-9);
+    assert_true(f->bits <= 5 + 24 - 5 * log2(5.0) + 1e-9);
+    cgp_evolver_free(ev);
+    cgp_dataset_free(&ds);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -246,6 +327,8 @@ int main(void)
         cmocka_unit_test(code__hand_example__lengths_table_stream_bytes),
         cmocka_unit_test(file__hand_predictor__exact_bytes_and_decoded),
         cmocka_unit_test(round_trip__random_layer__exact_and_within_bound),
+        cmocka_unit_test(fitness_bits__two_hand_circuits__ranked_as_by_hand),
+        cmocka_unit_test(evolver_bits__hand_layer__finds_the_predictor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

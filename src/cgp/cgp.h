@@ -95,6 +95,7 @@ cgpc_status cgp_dataset_value_slots(const struct cgp_dataset *ds, struct cgp_dat
 #define CGP_FIELD_SECONDS(f) double f;
 #define CGP_FIELD_BOOL(f) int f;
 #define CGP_FIELD_ERROR(f) enum cgp_error_kind f;
+#define CGP_FIELD_FITNESS(f) enum cgp_fitness_kind f;
 #define CGP_FIELD_THRESHOLDS(f) double f[CGP_MAX_THRESHOLDS]; int n_##f;
 #define CGP_FIELD_FUNCTIONS(f) int32_t f[CGPC_OP_COUNT]; int n_##f;
 struct cgp_params {
@@ -320,6 +321,8 @@ void cgp_scratch_cost(struct cgp_scratch *sc, const struct cgp_shape *s, const i
 struct cgp_fitness {
     int64_t err_sum;  /* weighted SE or AE sum over cared outputs */
     double error;     /* reported error: err_sum, or err_sum / cared count for MSE */
+    double bits;      /* fitness bits: circuit description bits + residual entropy estimate
+                       * (cgp_residual_bits); 0 otherwise */
     int costed;       /* 1 when the fields below are filled */
     double energy_pj, delay_ns, area_um2;
     int gates, depth;
@@ -336,12 +339,31 @@ cgpc_status cgp_measure(const struct cgp_genome *g, const struct cgp_dataset *ds
  * metric value (a threshold or an error) to per weight and back; cared <= 0 counts as 1. */
 double cgp_per_weight(enum cgp_error_kind kind, double metric, int64_t cared);
 double cgp_metric_of_per_weight(enum cgp_error_kind kind, double per_weight, int64_t cared);
+/* The same plus fit->bits, the bits fitness under residual bound e (0..127). */
+cgpc_status cgp_measure_bits(const struct cgp_genome *g, const struct cgp_dataset *ds,
+                             const struct energy_gate_table *t, enum cgp_error_kind kind,
+                             int bound, struct cgp_fitness *out, struct cgpc_err *err);
+
+/* ---- residual mode (fitness bits, issue 18) ------------------------------------------------
+ * The circuit predicts the targets; the file stores the residual symbols (common/resid.h)
+ * entropy-coded (src/compress/residual.h). The bits fitness of a circuit = its description bits
+ * (storage_circuit_bits: active nodes in the order of sc, n_functions functions, every output
+ * gene) + the empirical entropy of its residual symbols over the cared outputs (weighted),
+ * the fast estimate of the coded residual (the exact size, table included, is the codec's). */
+double cgp_residual_entropy(const struct cgp_shape *s, const int32_t *genes, const int8_t *values,
+                            const struct cgp_dataset *ds, int bound);
+/* fit->bits for the circuit decoded and costed in sc (cgp_scratch_cost filled sc->enodes). */
+void cgp_scratch_bits(const struct cgp_scratch *sc, const struct cgp_shape *s,
+                      const int32_t *genes, int n_functions, const struct cgp_dataset *ds,
+                      int bound, struct cgp_fitness *fit);
+
 /* Largest err_sum whose reported error is <= threshold. */
 int64_t cgp_threshold_limit(double threshold, enum cgp_error_kind kind,
                             const struct cgp_dataset *ds);
 /* Number of cared (weighted) output values: the MSE divisor. */
 int64_t cgp_dataset_cared(const struct cgp_dataset *ds);
-/* Compare under threshold limit: <0 a better, 0 neutral, >0 b better. */
+/* Compare under threshold limit: <0 a better, 0 neutral, >0 b better. Within the limit: fewer
+ * bits (fitness bits; 0 otherwise), then less energy, delay, gates. */
 int cgp_fitness_cmp(const struct cgp_fitness *a, const struct cgp_fitness *b, int64_t limit);
 
 /* ---- the evolver -------------------------------------------------------------------------- */

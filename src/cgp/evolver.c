@@ -15,6 +15,7 @@
 
 #include "cgp/evolver_internal.h"
 #include "common/parallel.h"
+#include "common/resid.h"
 
 #ifdef _OPENMP
 #include <pthread.h>
@@ -180,8 +181,7 @@ cgpc_status cgp_evolver_init_workers(struct cgp_evolver **out, const struct cgp_
      * 256x31, 1 to 64 items 7-17 % slower (the dirty sweep costs about what evaluating the
      * node costs), 256 items 25 % faster. */
     ev->incremental = ds->n_items >= CGP_INCREMENTAL_MIN_ITEMS;
-    ev->threshold = p->thresholds[0];
-    ev->limit = cgp_threshold_limit(ev->threshold, p->error_kind, ds);
+    cgp_evolver_set_threshold(ev, p->thresholds[0]);
     *out = ev;
     return CGPC_OK;
 nomem:
@@ -225,6 +225,8 @@ static void fitness_of_values(const struct cgp_evolver *ev, struct cgp_scratch *
         if (!dfs_order)
             cgp_scratch_decode(sc, &ev->shape, genes);
         cgp_scratch_cost(sc, &ev->shape, genes, ev->t, f);
+        if (ev->p.fitness == CGP_FITNESS_BITS) /* the bound e: the stage's threshold per weight */
+            cgp_scratch_bits(sc, &ev->shape, genes, ev->fset.n_ops, ev->ds, ev->bound, f);
     }
 }
 
@@ -429,7 +431,12 @@ void cgp_evolver_cost_parent(struct cgp_evolver *ev)
 void cgp_evolver_set_threshold(struct cgp_evolver *ev, double threshold)
 {
     ev->threshold = threshold;
-    ev->limit = cgp_threshold_limit(threshold, ev->p.error_kind, ev->ds);
+    double e = cgp_per_weight(ev->p.error_kind, threshold, ev->cared);
+    ev->bound = e < 0 ? 0 : e > CGPC_RESID_MAX_BOUND ? CGPC_RESID_MAX_BOUND : (int)lround(e);
+    /* fitness bits: every circuit reaches (the residual makes up the rest); bits decide */
+    ev->limit = ev->p.fitness == CGP_FITNESS_BITS
+                    ? INT64_MAX
+                    : cgp_threshold_limit(threshold, ev->p.error_kind, ev->ds);
 }
 
 void cgp_evolver_begin(struct cgp_evolver *ev, int run, int stage, const int32_t *genes,

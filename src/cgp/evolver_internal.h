@@ -131,6 +131,7 @@ struct cgp_evolver {
     uint64_t run_seed;
     double threshold;
     int64_t limit;          /* err_sum limit for the threshold */
+    int bound;              /* fitness bits: the residual bound e (the threshold per weight) */
     int64_t generation;     /* generations done in this run (all stages) */
     int64_t stage_gens;     /* generations done in this stage */
     int64_t since_improve;

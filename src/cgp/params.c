@@ -8,6 +8,7 @@
 
 #include "cgp/cgp.h"
 #include "common/parse.h"
+#include "common/resid.h"
 
 static cgpc_status functions_parse(struct cgp_params *p, const char *list,
                                   struct cgpc_err *err);
@@ -33,6 +34,7 @@ struct param_ref {
 #define REF_SECONDS(f) {&p->f, NULL}
 #define REF_BOOL(f) {&p->f, NULL}
 #define REF_ERROR(f) {&p->f, NULL}
+#define REF_FITNESS(f) {&p->f, NULL}
 #define REF_THRESHOLDS(f) {p->f, &p->n_##f}
 #define REF_FUNCTIONS(f) {p->f, &p->n_##f}
 
@@ -140,6 +142,14 @@ static cgpc_status param_parse(struct cgp_params *p, int id, const char *text,
         *(enum cgp_error_kind *)r.value = (enum cgp_error_kind)k;
         return CGPC_OK;
     }
+    case CGP_PT_FITNESS: {
+        int k = strcmp(text, "error") == 0 ? CGP_FITNESS_ERROR
+                : strcmp(text, "bits") == 0 ? CGP_FITNESS_BITS : -1;
+        if (k < 0)
+            return CGPC_FAIL(err, CGPC_ERR_ARG, "'%s': expected one of %s", text, pi->arg);
+        *(enum cgp_fitness_kind *)r.value = (enum cgp_fitness_kind)k;
+        return CGPC_OK;
+    }
     case CGP_PT_THRESHOLDS:
         return parse_thresholds(pi, text, r.value, r.count, err);
     case CGP_PT_FUNCTIONS:
@@ -176,6 +186,9 @@ int cgp_param_format(const struct cgp_params *p, int id, char *buf, size_t cap)
     case CGP_PT_SECONDS: PUT("%.17g", *(const double *)r.value); break;
     case CGP_PT_ERROR:
         PUT("%s", cgp_error_kind_name(*(const enum cgp_error_kind *)r.value));
+        break;
+    case CGP_PT_FITNESS:
+        PUT("%s", *(const enum cgp_fitness_kind *)r.value == CGP_FITNESS_BITS ? "bits" : "error");
         break;
     case CGP_PT_THRESHOLDS:
         for (int i = 0; i < *r.count; i++)
@@ -370,6 +383,12 @@ static cgpc_status param_check_range(const struct cgp_params *p, int id, struct 
             return CGPC_FAIL(err, CGPC_ERR_RANGE, "%s: %d is not an error metric", pi->name, k);
         return CGPC_OK;
     }
+    case CGP_PT_FITNESS: {
+        int k = (int)*(const enum cgp_fitness_kind *)r.value;
+        if (k != CGP_FITNESS_ERROR && k != CGP_FITNESS_BITS)
+            return CGPC_FAIL(err, CGPC_ERR_RANGE, "%s: %d is not a fitness", pi->name, k);
+        return CGPC_OK;
+    }
     case CGP_PT_THRESHOLDS: {
         int n = *r.count;
         if (n < 1 || n > CGP_MAX_THRESHOLDS)
@@ -431,6 +450,11 @@ cgpc_status cgp_params_check(const struct cgp_params *p, const struct cgp_datase
     if (p->value_slots && ds && ds->n_inputs != 0)
         return CGPC_FAIL(err, CGPC_ERR_ARG, "value_slots: for data sets without inputs (this one "
                          "has %d)", ds->n_inputs);
+    if (p->fitness == CGP_FITNESS_BITS) {
+        if (p->value_slots)
+            return CGPC_FAIL(err, CGPC_ERR_ARG, "fitness bits: codes every output's residual; "
+                             "value_slots must be off");
+    }
     return CGPC_OK;
 }
 
@@ -497,6 +521,8 @@ int cgp_fitness_cmp(const struct cgp_fitness *a, const struct cgp_fitness *b, in
             return a_in ? -1 : 1;
         return (a->err_sum > b->err_sum) - (a->err_sum < b->err_sum);
     }
+    if (a->bits != b->bits) /* 0 unless fitness bits */
+        return a->bits < b->bits ? -1 : 1;
     if (a->energy_pj != b->energy_pj)
         return a->energy_pj < b->energy_pj ? -1 : 1;
     if (a->delay_ns != b->delay_ns)
@@ -596,9 +622,10 @@ void cgp_scratch_cost(struct cgp_scratch *sc, const struct cgp_shape *s, const i
     fit->costed = 1;
 }
 
-cgpc_status cgp_measure(const struct cgp_genome *g, const struct cgp_dataset *ds,
-                        const struct energy_gate_table *t, enum cgp_error_kind kind,
-                        struct cgp_fitness *out, struct cgpc_err *err)
+/* cgp_measure, and the bits fitness under bound when bound >= 0. */
+static cgpc_status measure(const struct cgp_genome *g, const struct cgp_dataset *ds,
+                           const struct energy_gate_table *t, enum cgp_error_kind kind, int bound,
+                           struct cgp_fitness *out, struct cgpc_err *err)
 {
     const struct cgp_shape *s = &g->shape;
     if (ds->n_inputs != s->n_inputs || ds->n_outputs != s->n_outputs)
@@ -617,8 +644,27 @@ cgpc_status cgp_measure(const struct cgp_genome *g, const struct cgp_dataset *ds
                                        : (double)out->err_sum;
     out->active = sc.n_active;
     cgp_scratch_cost(&sc, s, g->genes, t, out);
+    if (bound >= 0)
+        cgp_scratch_bits(&sc, s, g->genes, g->fset.n_ops, ds, bound, out);
     cgp_scratch_free(&sc);
     return CGPC_OK;
+}
+
+cgpc_status cgp_measure(const struct cgp_genome *g, const struct cgp_dataset *ds,
+                        const struct energy_gate_table *t, enum cgp_error_kind kind,
+                        struct cgp_fitness *out, struct cgpc_err *err)
+{
+    return measure(g, ds, t, kind, -1, out, err);
+}
+
+cgpc_status cgp_measure_bits(const struct cgp_genome *g, const struct cgp_dataset *ds,
+                             const struct energy_gate_table *t, enum cgp_error_kind kind,
+                             int bound, struct cgp_fitness *out, struct cgpc_err *err)
+{
+    if (bound < 0 || bound > CGPC_RESID_MAX_BOUND)
+        return CGPC_FAIL(err, CGPC_ERR_ARG, "residual bound %d: expected 0..%d", bound,
+                         CGPC_RESID_MAX_BOUND);
+    return measure(g, ds, t, kind, bound, out, err);
 }
 
 cgpc_status cgp_genome_describe(const struct cgp_genome *g, const struct energy_gate_table *t,

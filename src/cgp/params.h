@@ -11,8 +11,8 @@
  *
  * Types: INT (int), I64 (int64_t), U64 (uint64_t; every value valid, min/max unused), DOUBLE,
  * SECONDS (double, also H:M:S), BOOL (int 0/1: 0 1 true false yes no on off), ERROR
- * (enum cgp_error_kind: se mse ae), THRESHOLDS (double field[CGP_MAX_THRESHOLDS] + int
- * n_field: numbers separated by commas or spaces) and
+ * (enum cgp_error_kind: se mse ae), FITNESS (enum cgp_fitness_kind: error bits), THRESHOLDS
+ * (double field[CGP_MAX_THRESHOLDS] + int n_field: numbers separated by commas or spaces) and
  * FUNCTIONS (int32_t field[CGPC_OP_COUNT] + int n_field: operator names separated by commas, or
  * `thesis` = the thesis's 27 operators, plus mux2 and mux4 when multiplex is set).
  *
@@ -58,9 +58,14 @@
       "seconds (or H:M:S) per threshold, 0 = off; runs ended by time are not reproducible")        \
     X(error_kind, "error", ERROR, "mse", 0, 0, CGP_PF_ALL, "se|mse|ae",                            \
       "error metric over the cared outputs: sum of squares, mean square or sum of absolutes")      \
+    X(fitness, "fitness", FITNESS, "error", 0, 0, CGP_PF_FILE | CGP_PF_CLI, "error|bits",          \
+      "error: reach each threshold, then least energy; bits (residual mode): least stored bits = "  \
+      "circuit description + entropy of the residual under the bound e = the threshold (an "       \
+      "integer 0..127 per weight), then least energy")                                             \
     X(thresholds, "thresholds", THRESHOLDS, "0", 0, 1e300, CGP_PF_FILE | CGP_PF_CLI, "T...",       \
       "error thresholds in the metric's units, space- or comma-separated, run in the given "       \
-      "order as a chain (alias --mse-thresholds)")                                                 \
+      "order as a chain (alias --mse-thresholds); with --fitness bits each one per weight is "     \
+      "the residual bound e")                                                                      \
     X(independent, "independent", BOOL, "0", 0, 1, CGP_PF_ALL, "BOOL",                             \
       "every threshold starts from a fresh random circuit instead of the previous "                \
       "threshold's best")                                                                          \
@@ -90,10 +95,12 @@
 /* clang-format on */
 
 enum cgp_error_kind { CGP_ERROR_SE = 0, CGP_ERROR_MSE, CGP_ERROR_AE };
+/* What the search minimises (see the `fitness` parameter). */
+enum cgp_fitness_kind { CGP_FITNESS_ERROR = 0, CGP_FITNESS_BITS };
 
 enum cgp_param_type {
     CGP_PT_INT, CGP_PT_I64, CGP_PT_U64, CGP_PT_DOUBLE, CGP_PT_SECONDS, CGP_PT_BOOL, CGP_PT_ERROR,
-    CGP_PT_THRESHOLDS, CGP_PT_FUNCTIONS
+    CGP_PT_FITNESS, CGP_PT_THRESHOLDS, CGP_PT_FUNCTIONS
 };
 
 /* CGP_PARAM_<field>: a parameter's index in cgp_param_table. */

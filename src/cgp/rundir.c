@@ -50,11 +50,17 @@ void cgp_rundir_best_name(char *buf, size_t cap, int run, double per_weight)
     snprintf(buf, cap, "best.%d.%g.chr", run, per_weight);
 }
 
+void cgp_rundir_residual_name(char *buf, size_t cap, int run, double threshold)
+{
+    snprintf(buf, cap, "best.%d.%g.res", run, threshold);
+}
+
 int cgp_rundir_run_of_file(const char *name)
 {
-    static const char *const prefixes[] = {"statistics.", "statistics.", "best.", "pareto."};
-    static const char *const suffixes[] = {".csv.gz", ".csv.part", ".chr", ".csv"};
-    for (int i = 0; i < 4; i++) {
+    static const char *const prefixes[] = {"statistics.", "statistics.", "best.", "pareto.",
+                                           "best."};
+    static const char *const suffixes[] = {".csv.gz", ".csv.part", ".chr", ".csv", ".res"};
+    for (int i = 0; i < 5; i++) {
         size_t pl = strlen(prefixes[i]), nl = strlen(name), sl = strlen(suffixes[i]);
         if (strncmp(name, prefixes[i], pl) || nl < pl + sl + 1 ||
             strcmp(name + nl - sl, suffixes[i]))

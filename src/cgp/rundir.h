@@ -11,6 +11,7 @@
  *   checkpoint              "cgpc-checkpoint v1": where to resume (struct cgp_checkpoint)
  *   results.csv             one row per finished stage (struct cgp_result_row)
  *   best.<run>.<T>.chr      "cgpc-chromosome v1": the final circuit of a stage
+ *   best.<run>.<T>.res      residual mode (`cgpc train`, mode = residual): "CGPCRES" file of it
  *   pareto.<run>.csv        the run's (error, energy) Pareto archive
  *   statistics.<run>.csv.part / .csv.gz   the journal: one row per improvement
  *   experiment.exp          (train) the effective experiment (text made by src/exp)
@@ -61,8 +62,11 @@ cgpc_status cgp_rundir_path(char *buf, size_t cap, const char *dir, const char *
 /* best.<run>.<T>.chr, T the threshold per weight (int8 units) printed with %g: the name
  * results.csv's best_file column holds. */
 void cgp_rundir_best_name(char *buf, size_t cap, int run, double per_weight);
+/* best.<run>.<T>.res: the residual-mode file of that best circuit (exp/resfile.h; written by
+ * `cgpc train` with mode = residual, T = the bound e). */
+void cgp_rundir_residual_name(char *buf, size_t cap, int run, double threshold);
 /* Run number of a per-run file name (statistics.R.csv.gz|.csv.part, best.R.T.chr,
- * pareto.R.csv), or -1 for any other name. */
+ * pareto.R.csv, best.R.T.res), or -1 for any other name. */
 int cgp_rundir_run_of_file(const char *name);
 
 /* ---- config.txt ------------------------------------------------------------------------------- */

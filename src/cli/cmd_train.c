@@ -16,6 +16,7 @@
 #include "evolve_cli.h"
 #include "train_progress.h"
 #include "exp/experiment.h"
+#include "exp/resfile.h"
 #include "exp/sweep.h"
 #include "exp/traindir.h"
 #include "exp_cli.h"
@@ -210,6 +211,22 @@ static int check_started(const struct train_opts *o, const char *out,
 }
 
 /* One experiment (one layer with --all-layers) into out, which the caller has locked. */
+/* Residual mode: one line per file written (stored bits against plain entropy coding). */
+static int print_residual(void *user, const struct exp_resid_row *r)
+{
+    (void)user;
+    const struct exp_resid_info *f = &r->info;
+    fprintf(stderr, "cgpc train: %s: run %d bound %d: %llu stored bits (circuit %llu, %d nodes + "
+            "residual %llu: table %llu + stream %llu, entropy %.0f) vs %llu entropy-coded without "
+            "a predictor: ratio %.4f\n", r->file, r->run, r->bound,
+            (unsigned long long)f->stored_bits, (unsigned long long)f->circuit_bits, f->active,
+            (unsigned long long)f->code.bits, (unsigned long long)f->code.table_bits,
+            (unsigned long long)f->code.stream_bits, f->code.entropy_bits,
+            (unsigned long long)r->plain.bits,
+            r->plain.bits ? (double)f->stored_bits / (double)r->plain.bits : 0);
+    return 0;
+}
+
 static int train_in_dir(const struct train_opts *o, const struct exp_config *cfg, const char *out,
                      const struct energy_gate_table *gates)
 {
@@ -264,6 +281,8 @@ static int train_in_dir(const struct train_opts *o, const struct exp_config *cfg
                         resuming, &cb, &tot, &err);
     evolve_cli_signals_restore(&sig);
     train_progress_end(&prog);
+    if (st == CGPC_OK && exp_config_residual(cfg))
+        st = exp_resid_write_dir(&s, out, print_residual, NULL, &err);
     exp_setup_free(&s);
     if (st == CGPC_ERR_INTERRUPTED) {
         fprintf(stderr, "cgpc train: stopped early; checkpoint saved in %s (continue with "

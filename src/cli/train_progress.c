@@ -47,6 +47,9 @@ void train_progress_format(const struct train_progress *p, const struct cgp_prog
         snprintf(energy, sizeof energy, "%.4g pJ", f->energy_pj);
     else
         snprintf(energy, sizeof energy, "-");
+    if (f->bits > 0) /* fitness bits (residual mode): the estimate the search minimises */
+        snprintf(energy + strlen(energy), sizeof energy - strlen(energy), " stored %.0f bits",
+                 f->bits);
     int stage = pr->stage % n_stages;
     int n = snprintf(buf, cap,
                      "run %d/%d threshold %d/%d (%g per weight) gen %" PRId64 "/%" PRId64

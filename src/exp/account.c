@@ -123,6 +123,14 @@ cgpc_status exp_account_row(const struct exp_account_base *b, const struct exp_m
         st = storage_model_add_flags(&s, where, STORAGE_SCALE, "decode offset and step",
                                      mth->decode_params, out->decode_bits, 0, err);
     }
+    if (st == CGPC_OK && (mth->residual_table_bits || mth->residual_stream_bits)) {
+        out->residual_bits = mth->residual_table_bits + mth->residual_stream_bits;
+        st = storage_model_add(&s, where, STORAGE_ENTROPY_TABLE, "residual Huffman table", 1,
+                               mth->residual_table_bits, err);
+        if (st == CGPC_OK)
+            st = storage_model_add(&s, where, STORAGE_RESIDUAL, "Huffman-coded residual",
+                                   replaced_total, mth->residual_stream_bits, err);
+    }
     if (st == CGPC_OK && mth->circuit_bits) {
         out->circuit_bits = mth->circuit_bits;
         st = storage_model_add_flags(&s, where, STORAGE_CIRCUIT, "circuit genes (active)", 1,

@@ -9,6 +9,9 @@
  *  - CGP: the circuit description (storage_circuit_bits: active nodes, pins, output genes) and,
  *    in value-slot mode, one slot index of ceil(log2 K) bits per replaced weight (K = slots);
  *    these parts are STORAGE_PART_LOGIC (fixed logic under --deployment hardwired);
+ *  - residual mode (issue 18): the circuit (a predictor) and the entropy-coded residual that
+ *    rebuilds the weights from its predictions: its table (STORAGE_ENTROPY_TABLE) and stream
+ *    (STORAGE_RESIDUAL), stored data even when the circuit is hardwired;
  *  - re-quantization to b bits: one b-bit code per replaced weight and its affine decoding
  *    parameters (offset and step, 32 bits each); decoding costs one MAC (the gate table's) per
  *    re-quantized weight per inference.
@@ -58,12 +61,15 @@ struct exp_method {
     uint64_t decode_params;    /* 32-bit decoding parameters (re-quantization: offset, step) */
     uint64_t decode_macs;      /* MACs per inference to decode weights (energy at the MAC's) */
     int logic;                 /* 1: circuit and slot indices are fixed logic when hardwired */
+    uint64_t residual_table_bits;  /* residual mode: the Huffman table (stored, never logic) */
+    uint64_t residual_stream_bits; /* residual mode: the coded residual */
 };
 
 struct exp_account {
     uint64_t stored_bits;
     uint64_t circuit_bits, index_bits, codebook_bits; /* the new parts, summed */
     uint64_t decode_bits;  /* decoding parameters */
+    uint64_t residual_bits; /* residual mode: table + coded residual */
     double compression_vs_float32, compression_vs_int8;
     double inference_pj;   /* energy of one inference from the stored bits */
     double read_pj, mac_pj;

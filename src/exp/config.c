@@ -8,6 +8,7 @@
 #include "cgp/cgp.h"
 #include "common/fileio.h"
 #include "common/parse.h"
+#include "common/resid.h"
 
 _Static_assert(EXP_MAX_THRESHOLDS == CGP_MAX_THRESHOLDS, "one threshold limit for experiments "
                                                          "and the search");
@@ -23,10 +24,14 @@ const struct exp_key_info exp_config_keys[] = {
      "layer name substituted for {layer} in the selectors (cgpc train --all-layers sets it)"},
     {"inputs", EXP_T_STRING, "none", NULL, 0, 0, -1, "selector of the weights kept as circuit inputs, or coords (each weight's coordinates)"},
     {"outputs", EXP_T_STRING, "", NULL, 0, 0, -1, "selector of the weights the circuit must produce (required)"},
-    {"items", EXP_T_CHOICE, "one", "one|kernel|layer", 0, 0, -1,
-     "data items: one, one per kernel, or one per layer (multiplexed)"},
+    {"items", EXP_T_CHOICE, "one", "one|kernel|layer|channel", 0, 0, -1,
+     "data items: one, one per kernel, one per layer (multiplexed), or one per output channel"},
     {"thresholds", EXP_T_LIST, "0", NULL, 0, 255, -1,
-     "error thresholds per weight in int8 units (converted: SE e^2*N, MSE e^2, AE e*N)"},
+     "error thresholds per weight in int8 units (converted: SE e^2*N, MSE e^2, AE e*N); with "
+     "mode = residual the residual bounds e (integers 0..127, 0 = lossless)"},
+    {"mode", EXP_T_CHOICE, "replace", "replace|residual", 0, 0, -1,
+     "replace: the circuit's outputs replace the weights; residual: the circuit predicts them, "
+     "the file stores the entropy-coded residual (fitness = stored bits, value_slots off)"},
     /* the CGP parameters of cgp/params.h; those without CGP_PF_EXP are no keys (see
      * exp_key_visible) */
 #define EXPT_INT EXP_T_INT
@@ -36,6 +41,7 @@ const struct exp_key_info exp_config_keys[] = {
 #define EXPT_SECONDS EXP_T_DOUBLE
 #define EXPT_BOOL EXP_T_BOOL
 #define EXPT_ERROR EXP_T_CHOICE
+#define EXPT_FITNESS EXP_T_CHOICE
 #define EXPT_THRESHOLDS EXP_T_LIST
 #define EXPT_FUNCTIONS EXP_T_STRING
 #define EXP_CGP_KEY(field, name, type, def, min, max, where, arg, help)                         \
@@ -295,6 +301,15 @@ cgpc_status exp_config_validate(const struct exp_config *cfg, struct cgpc_err *e
     if (!exp_config_str(cfg, "outputs")[0])
         return CGPC_FAIL(err, CGPC_ERR_ARG, "%s: 'outputs' is required (which weights to produce)",
                          cfg->path[0] ? cfg->path : "experiment");
+    if (exp_config_residual(cfg)) { /* the thresholds are the residual bounds */
+        double e[EXP_MAX_THRESHOLDS];
+        int n = exp_config_doubles(cfg, "thresholds", e, EXP_MAX_THRESHOLDS);
+        for (int i = 0; i < n; i++)
+            if (e[i] != floor(e[i]) || e[i] > CGPC_RESID_MAX_BOUND)
+                return CGPC_FAIL(err, CGPC_ERR_ARG, "%s: thresholds: %g: with mode = residual a "
+                                 "threshold is the residual bound e, an integer 0..%d",
+                                 exp_config_origin(cfg, "thresholds"), e[i], CGPC_RESID_MAX_BOUND);
+    }
     /* the rules between CGP parameters (levels_back <= cols, muxes need multiplex, ...) */
     struct cgp_params p;
     cgpc_status st = exp_config_cgp(cfg, strcmp(exp_config_str(cfg, "inputs"), "none") != 0,
@@ -311,6 +326,7 @@ cgpc_status exp_config_validate(const struct exp_config *cfg, struct cgpc_err *e
 cgpc_status exp_config_cgp(const struct exp_config *cfg, int has_inputs, struct cgp_params *p,
                            struct cgpc_err *err)
 {
+    int residual = exp_config_residual(cfg);
     cgp_params_default(p);
     for (int i = 0; exp_config_keys[i].key; i++) {
         const struct exp_key_info *k = &exp_config_keys[i];
@@ -320,13 +336,14 @@ cgpc_status exp_config_cgp(const struct exp_config *cfg, int has_inputs, struct 
         if (strcmp(text, "auto") == 0) /* CGP_PF_AUTO keys; the others never hold "auto" */
             text = k->cgp == CGP_PARAM_multiplex
                        ? (strcmp(exp_config_str(cfg, "items"), "layer") == 0 ? "1" : "0")
-                       : (has_inputs ? "0" : "1");
+                       : (has_inputs || residual ? "0" : "1");
         cgpc_status st = cgp_param_set(p, k->cgp, text, err);
         if (st != CGPC_OK) {
             cgpc_err_prefix(err, "%s", cfg->values[i].origin);
             return st;
         }
     }
+    p->fitness = residual ? CGP_FITNESS_BITS : CGP_FITNESS_ERROR;
     return CGPC_OK;
 }
 
@@ -411,4 +428,9 @@ cgpc_status exp_config_selector(const struct exp_config *cfg, const char *key, c
     }
     out[n] = '\0';
     return CGPC_OK;
+}
+
+int exp_config_residual(const struct exp_config *cfg)
+{
+    return strcmp(exp_config_str(cfg, "mode"), "residual") == 0;
 }

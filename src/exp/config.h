@@ -88,6 +88,9 @@ const char *exp_config_origin(const struct exp_config *cfg, const char *key);
 cgpc_status exp_config_selector(const struct exp_config *cfg, const char *key, char *out,
                                 size_t cap, struct cgpc_err *err);
 
+/* 1 when the experiment is in residual mode (mode = residual, issue 18). */
+int exp_config_residual(const struct exp_config *cfg);
+
 /* Write the effective configuration as a valid experiment file (for run directories). */
 cgpc_status exp_config_write(const struct exp_config *cfg, FILE *out, struct cgpc_err *err);
 

@@ -9,7 +9,9 @@
 
 #include "cgp/rundir.h"
 #include "common/parse.h"
+#include "common/resid.h"
 #include "exp/bridge.h"
+#include "exp/resfile.h"
 
 /* ---- circuits in one-token form ------------------------------------------------------------ */
 
@@ -113,6 +115,8 @@ struct measure_ctx {
     struct nn_eval_result base_val, base_test;
     struct exp_codes_backup backup;
     int8_t *outputs;
+    /* residual mode: the code of the row being measured (NULL otherwise) */
+    const struct cpr_resid_code *resid;
     /* the statistics journal of run stats_run (-1: none), split into lines */
     int stats_run;
     struct cgp_stats stats;
@@ -201,10 +205,59 @@ static cgpc_status measure_outputs(struct measure_ctx *c, const struct energy_ci
         requant_bits ? (unsigned)requant_bits : storage_bits_for_choices((uint64_t)c->n_slots),
         0,
         requant_bits ? 2 : 0,
-        requant_bits ? (uint64_t)r->weights_replaced : 0,
+        requant_bits || c->resid ? (uint64_t)r->weights_replaced : 0,
         requant_bits == 0,
+        c->resid ? c->resid->table_bits : 0,
+        c->resid ? c->resid->stream_bits : 0,
     };
     return exp_account_row(&c->acct, &m, NULL, &r->acct, err);
+}
+
+/* Residual mode: c->outputs (the predictions) become the weights rebuilt from them and the
+ * residual under bound e (the targets themselves when e = 0). */
+static void rebuild_outputs(struct measure_ctx *c, int bound)
+{
+    const struct cgp_dataset *ds = &c->md->setup.ds;
+    for (int o = 0; o < ds->n_outputs; o++)
+        for (int d = 0; d < ds->n_items; d++) {
+            size_t k = (size_t)o * ds->stride + d;
+            int8_t *p = &c->outputs[(size_t)o * ds->n_items + d];
+            if (ds->care[k])
+                *p = cgpc_resid_rebuild(*p, cgpc_resid_symbol(ds->target[k], *p, bound), bound);
+        }
+}
+
+/* Residual mode's reference rows (method "entropy"): the selected weights entropy-coded
+ * without a predictor (no circuit, p = 0) under each bound of the experiment. */
+static cgpc_status entropy_rows(struct measure_ctx *c, const double *bounds, int n,
+                                int (*row)(void *user, const struct exp_metrics_row *r),
+                                void *user, struct cgpc_err *err)
+{
+    struct exp_setup *s = &c->md->setup;
+    cgpc_status st = CGPC_OK;
+    for (int i = 0; i < n && st == CGPC_OK; i++) {
+        struct cpr_resid_code code;
+        if ((st = exp_resid_baseline(s, (int)bounds[i], &code, err)) != CGPC_OK)
+            break;
+        memset(c->outputs, 0, (size_t)s->ds.n_outputs * (size_t)s->ds.n_items);
+        rebuild_outputs(c, (int)bounds[i]);
+        struct exp_metrics_row r;
+        memset(&r, 0, sizeof r);
+        snprintf(r.experiment, sizeof r.experiment, "%s", exp_config_str(&s->cfg, "name"));
+        snprintf(r.method, sizeof r.method, "entropy");
+        r.run = -1;
+        r.threshold = r.threshold_metric = bounds[i];
+        r.metric = "bound";
+        r.reached = 1;
+        r.rank = 1;
+        r.generation = -1;
+        c->resid = &code;
+        st = measure_outputs(c, NULL, 0, 0, &r, err);
+        c->resid = NULL;
+        if (st == CGPC_OK && row(user, &r))
+            st = CGPC_FAIL(err, CGPC_ERR_INTERRUPTED, "stopped");
+    }
+    return st;
 }
 
 /* Output genes a circuit's description stores: K in value-slot mode (the expanded chromosome's
@@ -396,6 +449,7 @@ cgpc_status exp_metrics_measure(struct exp_metrics_dir *md, const struct nn_data
         goto out;
     double per_weight[EXP_MAX_THRESHOLDS];
     int n_thr = exp_config_doubles(&s->cfg, "thresholds", per_weight, EXP_MAX_THRESHOLDS);
+    int residual = exp_config_residual(&s->cfg);
     int stage = 0, last_run = -1;
     for (int i = 0; i < n_results && st == CGPC_OK; i++) {
         const struct cgp_result_row *rr = &results[i];
@@ -420,21 +474,36 @@ cgpc_status exp_metrics_measure(struct exp_metrics_dir *md, const struct nn_data
         uint64_t bits = 0;
         if ((st = genome_circuit_bits(&c, &g, &bits, &r.active, err)) != CGPC_OK)
             goto out;
+        struct exp_resid_info info;
+        if (residual) { /* the exact coded size: the file's circuit, table and stream bits */
+            snprintf(r.method, sizeof r.method, "residual");
+            r.metric = "bound";
+            r.threshold = rr->threshold;
+            if ((st = exp_resid_encode(s, &g, (int)rr->threshold, "", NULL, &info, err)) !=
+                CGPC_OK)
+                goto out;
+            rebuild_outputs(&c, (int)rr->threshold);
+            c.resid = &info.code;
+        }
         cgp_genome_free(&g);
         struct energy_circuit_cost cost = {fit.energy_pj, fit.delay_ns, fit.area_um2, fit.gates,
                                            fit.depth};
-        if ((st = measure_outputs(&c, &cost, bits, 0, &r, err)) != CGPC_OK)
+        st = measure_outputs(&c, &cost, bits, 0, &r, err);
+        c.resid = NULL;
+        if (st != CGPC_OK)
             goto out;
         if (row(user, &r)) {
             st = CGPC_FAIL(err, CGPC_ERR_INTERRUPTED, "stopped");
             goto out;
         }
-        if (opts->top > 1)
+        if (opts->top > 1 && !residual)
             st = earlier_circuits(md->dir, rr->run, rr->threshold_metric, opts->top - 1, &c, &r, slot_of,
                                   row, user, err);
     }
     if (st == CGPC_OK && opts->reference)
         st = reference_rows(&c, row, user, err);
+    if (st == CGPC_OK && opts->reference && residual)
+        st = entropy_rows(&c, per_weight, n_thr, row, user, err);
 out:
     cgp_genome_free(&g);
     free(c.outputs);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cgp/rundir.h"
 #include "common/fileio.h"
 #include "energy/storage.h"
 
@@ -516,5 +517,64 @@ cgpc_status exp_resid_open(const char *path, const char *model_path, struct exp_
         st = exp_resid_decode(s, f, written, err);
     if (st != CGPC_OK)
         cgpc_err_prefix(err, "%s", path);
+    return st;
+}
+
+cgpc_status exp_resid_baseline(const struct exp_setup *s, int bound, struct cpr_resid_code *c,
+                               struct cgpc_err *err)
+{
+    const struct exp_selection *sel = &s->sel;
+    size_t total = (size_t)sel->n_items * (size_t)sel->n_outputs, n = 0;
+    int8_t *w = malloc(total + 1), *zero = calloc(total + 1, 1);
+    cgpc_status st = CGPC_OK;
+    if (!w || !zero) {
+        st = CGPC_FAIL(err, CGPC_ERR_NOMEM, "%zu outputs", total);
+        goto out;
+    }
+    for (size_t k = 0; k < total; k++)
+        if (sel->outputs[k].kind == EXP_REF_WEIGHT)
+            w[n++] = s->codes[sel->outputs[k].tensor][sel->outputs[k].offset];
+    st = cpr_resid_plan(w, zero, n, bound, NULL, c, err);
+out:
+    free(w);
+    free(zero);
+    return st;
+}
+
+cgpc_status exp_resid_write_dir(const struct exp_setup *s, const char *dir,
+                                int (*row)(void *user, const struct exp_resid_row *r),
+                                void *user, struct cgpc_err *err)
+{
+    struct cgp_result_row *results = NULL;
+    int n_results = 0;
+    unsigned char *text = NULL;
+    size_t text_len;
+    struct cgp_genome g = {0};
+    char path[4400];
+    cgp_experiment_copy_path(path, sizeof path, dir);
+    cgpc_status st = cgpc_read_file(path, &text, &text_len, err);
+    if (st == CGPC_OK)
+        st = cgp_results_load(dir, &results, &n_results, err);
+    char *experiment = (char *)text;
+    if (st == CGPC_OK && strlen(experiment) != text_len)
+        st = CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s: a NUL byte in the text", path);
+    for (int i = 0; i < n_results && st == CGPC_OK; i++) {
+        struct exp_resid_row r;
+        memset(&r, 0, sizeof r);
+        r.run = results[i].run;
+        r.bound = (int)results[i].threshold;
+        cgp_rundir_residual_name(r.file, sizeof r.file, r.run, results[i].threshold);
+        if ((st = cgp_rundir_path(path, sizeof path, dir, r.file, err)) != CGPC_OK ||
+            (st = cgp_best_load(dir, &results[i], &g, err)) != CGPC_OK ||
+            (st = exp_resid_encode(s, &g, r.bound, experiment, path, &r.info, err)) != CGPC_OK ||
+            (st = exp_resid_baseline(s, r.bound, &r.plain, err)) != CGPC_OK)
+            break;
+        cgp_genome_free(&g);
+        if (row && row(user, &r))
+            st = CGPC_FAIL(err, CGPC_ERR_INTERRUPTED, "stopped");
+    }
+    cgp_genome_free(&g);
+    free(results);
+    free(text);
     return st;
 }

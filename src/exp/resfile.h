@@ -89,6 +89,26 @@ cgpc_status exp_resid_load(const char *path, struct exp_resid_file *f, struct cg
 cgpc_status exp_resid_decode(struct exp_setup *s, const struct exp_resid_file *f,
                              int64_t *written, struct cgpc_err *err);
 
+/* The baseline of the mode: the same weights entropy-coded without a predictor (p = 0, no
+ * circuit) under bound e: *bits = table + stream. */
+cgpc_status exp_resid_baseline(const struct exp_setup *s, int bound, struct cpr_resid_code *c,
+                               struct cgpc_err *err);
+
+/* One residual file of a train directory. */
+struct exp_resid_row {
+    int run;
+    int bound;
+    char file[256];              /* best.<run>.<e>.res, in the directory */
+    struct exp_resid_info info;  /* the circuit's file */
+    struct cpr_resid_code plain; /* the baseline: no predictor, same bound */
+};
+/* For every results row of a train directory in residual mode (s set up from its
+ * experiment.exp): encode the best circuit into DIR/best.<run>.<e>.res (with the directory's
+ * experiment text) and call row(user, r) (nonzero stops with CGPC_ERR_INTERRUPTED). */
+cgpc_status exp_resid_write_dir(const struct exp_setup *s, const char *dir,
+                                int (*row)(void *user, const struct exp_resid_row *r),
+                                void *user, struct cgpc_err *err);
+
 /* All of `cgpc eval --residual`: load the file at path, set up its experiment on the model
  * (model_path; NULL: the experiment's own model key) into *s and decode into s's model.
  * *f keeps the file (free both with exp_resid_file_free / exp_setup_free, also on failure). */

@@ -277,6 +277,8 @@ static int64_t group_key(const struct ref_list *l, int64_t i, enum exp_item_mode
 {
     if (mode == EXP_ITEMS_KERNEL)
         return l->kernel[i];
+    if (mode == EXP_ITEMS_CHANNEL) /* the kernel id without its input channel */
+        return l->kernel[i] & ~(((int64_t)1 << 20) - 1);
     if (mode == EXP_ITEMS_LAYER)
         return l->refs[i].kind == EXP_REF_WEIGHT ? l->refs[i].tensor : -1;
     return 0;
@@ -320,7 +322,7 @@ static const struct group *input_group_for(const struct group *in_groups, int64_
                                            const struct group *out_group, int64_t k,
                                            enum exp_item_mode mode)
 {
-    if (mode == EXP_ITEMS_KERNEL) {
+    if (mode == EXP_ITEMS_KERNEL || mode == EXP_ITEMS_CHANNEL) {
         for (int64_t lo = 0, hi = n_in_groups; lo < hi;) { /* in_groups sorted by key below */
             int64_t mid = (lo + hi) / 2;
             if (in_groups[mid].key == out_group->key)
@@ -359,6 +361,8 @@ int exp_item_mode_from_name(const char *name)
         return EXP_ITEMS_KERNEL;
     if (strcmp(name, "layer") == 0)
         return EXP_ITEMS_LAYER;
+    if (strcmp(name, "channel") == 0)
+        return EXP_ITEMS_CHANNEL;
     return -1;
 }
 
@@ -368,6 +372,7 @@ const char *exp_item_mode_name(enum exp_item_mode mode)
     case EXP_ITEMS_ONE: return "one";
     case EXP_ITEMS_KERNEL: return "kernel";
     case EXP_ITEMS_LAYER: return "layer";
+    case EXP_ITEMS_CHANNEL: return "channel";
     }
     return "?";
 }
@@ -440,7 +445,7 @@ cgpc_status exp_select(const struct exp_tensor *tensors, int n_tensors, const ch
                        (long long)n_in_groups, (long long)n_items);
         goto out;
     }
-    if (mode == EXP_ITEMS_KERNEL && n_in_groups)
+    if ((mode == EXP_ITEMS_KERNEL || mode == EXP_ITEMS_CHANNEL) && n_in_groups)
         qsort(in_groups, (size_t)n_in_groups, sizeof *in_groups, compare_group_key);
     int64_t max_in = 0, max_out = 0;
     for (int64_t k = 0; k < n_items; k++) {

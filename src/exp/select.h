@@ -27,7 +27,9 @@
  *   EXP_ITEMS_KERNEL  one item per (tensor, out, in) kernel: its inputs -> its outputs (both
  *                     selectors must name the same tensors; e.g. cores -> rings per kernel);
  *   EXP_ITEMS_LAYER   one item per tensor named by the outputs (multiplexed multi-layer mode);
- *                     item k takes the inputs of the k-th input tensor (or none).
+ *                     item k takes the inputs of the k-th input tensor (or none);
+ *   EXP_ITEMS_CHANNEL one item per (tensor, out) output channel: its inputs -> its outputs (a
+ *                     linear layer's row: e.g. fc1's first weights of each row -> the rest).
  * Items with fewer inputs/outputs than the largest are padded: inputs with EXP_REF_ZERO (value 0),
  * outputs with EXP_REF_DONT_CARE.
  *
@@ -57,7 +59,7 @@ struct exp_ref {
     int64_t offset; /* flat offset in the tensor, or the literal value for EXP_REF_LITERAL */
 };
 
-enum exp_item_mode { EXP_ITEMS_ONE = 0, EXP_ITEMS_KERNEL, EXP_ITEMS_LAYER };
+enum exp_item_mode { EXP_ITEMS_ONE = 0, EXP_ITEMS_KERNEL, EXP_ITEMS_LAYER, EXP_ITEMS_CHANNEL };
 
 struct exp_selection {
     int n_items;
