@@ -541,6 +541,32 @@ out:
     return st;
 }
 
+/* The experiment text as stored in a residual file: comments (provenance such as "# from PATH"
+ * and "# --rows") and blank lines removed in place, so that the file depends on the
+ * experiment's values only (a PBS merge and one train write the same bytes). Values never hold
+ * '#' (exp_config_write refuses them). */
+static void experiment_strip_comments(char *text)
+{
+    char *out = text;
+    const char *line = text;
+    while (*line) {
+        const char *end = strchr(line, '\n');
+        size_t n = end ? (size_t)(end - line) : strlen(line);
+        const char *hash = memchr(line, '#', n);
+        size_t keep = hash ? (size_t)(hash - line) : n;
+        while (keep > 0 && (line[keep - 1] == ' ' || line[keep - 1] == '\t' ||
+                            line[keep - 1] == '\r'))
+            keep--;
+        if (keep > 0) {
+            memmove(out, line, keep);
+            out += keep;
+            *out++ = '\n';
+        }
+        line += n + (end ? 1 : 0);
+    }
+    *out = '\0';
+}
+
 cgpc_status exp_resid_write_dir(const struct exp_setup *s, const char *dir,
                                 int (*row)(void *user, const struct exp_resid_row *r),
                                 void *user, struct cgpc_err *err)
@@ -558,6 +584,8 @@ cgpc_status exp_resid_write_dir(const struct exp_setup *s, const char *dir,
     char *experiment = (char *)text;
     if (st == CGPC_OK && strlen(experiment) != text_len)
         st = CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s: a NUL byte in the text", path);
+    if (st == CGPC_OK)
+        experiment_strip_comments(experiment);
     for (int i = 0; i < n_results && st == CGPC_OK; i++) {
         struct exp_resid_row r;
         memset(&r, 0, sizeof r);

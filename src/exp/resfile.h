@@ -104,7 +104,8 @@ struct exp_resid_row {
 };
 /* For every results row of a train directory in residual mode (s set up from its
  * experiment.exp): encode the best circuit into DIR/best.<run>.<e>.res (with the directory's
- * experiment text) and call row(user, r) (nonzero stops with CGPC_ERR_INTERRUPTED). */
+ * experiment text, comments removed) and call row(user, r) (nonzero stops with
+ * CGPC_ERR_INTERRUPTED). */
 cgpc_status exp_resid_write_dir(const struct exp_setup *s, const char *dir,
                                 int (*row)(void *user, const struct exp_resid_row *r),
                                 void *user, struct cgpc_err *err);
