@@ -898,7 +898,14 @@ static void thresholds__chain_and_independent__start_points_and_flags(void **sta
         char *st = read_text(a, "statistics.0.csv.gz");
         char *row2 = strstr(st, "\n0,0,400,");
         assert_non_null(row2);
-        double e_start = strtod(strchr(row2 + 9, ',') + 1, NULL);
+        const char *metric = row2 + 1; /* error_metric: the 12th field */
+        for (int k = 0; k < 11; k++)
+            metric = strchr(metric, ',') + 1;
+        double e_start = strtod(metric, NULL);
+        /* the error column is the same per weight (mse: its square root) */
+        double e_start_per_weight = strtod(strchr(row2 + 9, ',') + 1, NULL);
+        assert_true(fabs(e_start_per_weight - cgp_per_weight(p.error_kind, e_start, 16)) <=
+                    1e-12 * fmax(1, e_start_per_weight));
         struct cgp_genome g;
         struct cgp_fitness f;
         char path[300];
@@ -1653,8 +1660,10 @@ static int journal_collect(void *user, const char *fields, int run, double thres
 {
     struct journal_rows *r = user;
     char want[64];
-    snprintf(want, sizeof want, "0,2.5,%" PRId64 ",0.1,1,2,3,4,5,6", generation);
-    assert_string_equal(fields, want);
+    /* run .. depth, then (v3) threshold_metric and error_metric */
+    int len = snprintf(want, sizeof want, "0,2.5,%" PRId64 ",0.1,1,2,3,4,5,6", generation);
+    assert_memory_equal(fields, want, (size_t)len);
+    assert_true(fields[len] == '\0' || strcmp(fields + len, ",6.25,1") == 0);
     assert_int_equal(run, 0);
     assert_true(threshold == 2.5);
     assert_true(r->n < 16);
@@ -1726,8 +1735,8 @@ static void journal__full_and_delta_rows__read_back_exactly(void **state)
             assert_string_equal(field, "~o34=n4"); /* output 0 is n6 */
         if (i == 7)
             assert_string_equal(field, "~-n6;o0=n2");
-        len += snprintf(text + len, sizeof text - (size_t)len, "0,2.5,%d,0.1,1,2,3,4,5,6,\"%s\"\n",
-                        10 * i, field);
+        len += snprintf(text + len, sizeof text - (size_t)len,
+                        "0,2.5,%d,0.1,1,2,3,4,5,6,6.25,1,\"%s\"\n", 10 * i, field);
         free(field);
     }
     assert_true(resume_at > 0);
@@ -1748,18 +1757,31 @@ static void journal__full_and_delta_rows__read_back_exactly(void **state)
     assert_int_equal(rows.n, 1);
     assert_string_equal(rows.circuit[0], "n0=add(i0,i1);out=n0,i1");
     journal_rows_free(&rows);
+    /* v2: magic line, quoted circuits, no _metric columns */
+    const char *v2 = "# cgpc-statistics v2\n" CGP_JOURNAL_HEADER_V2 "\n"
+                     "0,2.5,70,0.1,1,2,3,4,5,6,\"n0=add(i0,i1);out=n0,i1\"\n";
+    assert_int_equal(cgp_journal_read(v2, "old", journal_collect, &rows, NULL), CGPC_OK);
+    assert_int_equal(rows.n, 1);
+    assert_string_equal(rows.circuit[0], "n0=add(i0,i1);out=n0,i1");
+    journal_rows_free(&rows);
+    assert_int_equal(cgp_journal_version(v1), 1);
+    assert_int_equal(cgp_journal_version(v2), 2);
+    assert_int_equal(cgp_journal_version(text), 3);
+    assert_int_equal(cgp_journal_version("hello\n"), -1);
 
     static const struct {
         const char *text, *want;
     } bad[] = {
-        {"# cgpc-statistics v3\n", "stats:1: statistics format version 3"},
-        {CGP_JOURNAL_MAGIC "\n" CGP_JOURNAL_HEADER "\n0,2.5,1,0.1,1,2,3,4,5,6,\"~n1=neg(i0)\"\n",
+        {"# cgpc-statistics v4\n", "stats:1: statistics format version 4"},
+        {CGP_JOURNAL_MAGIC "\n" CGP_JOURNAL_HEADER_V2 "\n0,2.5,1,0.1,1,2,3,4,5,6,\"out=i0\"\n",
+         "stats:2: expected the header"},
+        {CGP_JOURNAL_MAGIC "\n" CGP_JOURNAL_HEADER "\n0,2.5,1,0.1,1,2,3,4,5,6,6.25,1,\"~n1=neg(i0)\"\n",
          "stats:3: bad circuit delta: no full circuit above it"},
-        {CGP_JOURNAL_MAGIC "\n" CGP_JOURNAL_HEADER "\n0,2.5,1,0.1,1,2,3,4,5,6,\"out=i0\"\n"
-                           "0,2.5,2,0.1,1,2,3,4,5,6,\"~-n4\"\n",
+        {CGP_JOURNAL_MAGIC "\n" CGP_JOURNAL_HEADER "\n0,2.5,1,0.1,1,2,3,4,5,6,6.25,1,\"out=i0\"\n"
+                           "0,2.5,2,0.1,1,2,3,4,5,6,6.25,1,\"~-n4\"\n",
          "stats:4: bad circuit"},
-        {CGP_JOURNAL_MAGIC "\n" CGP_JOURNAL_HEADER "\n0,2.5,1,0.1,1,2,3\n", "stats:3: expected 11"},
-        {CGP_JOURNAL_MAGIC "\n" CGP_JOURNAL_HEADER "\n0,2.5,1,0.1,1,2,3,4,5,6,out=i0\n",
+        {CGP_JOURNAL_MAGIC "\n" CGP_JOURNAL_HEADER "\n0,2.5,1,0.1,1,2,3\n", "stats:3: expected 13"},
+        {CGP_JOURNAL_MAGIC "\n" CGP_JOURNAL_HEADER "\n0,2.5,1,0.1,1,2,3,4,5,6,6.25,1,out=i0\n",
          "stats:3: expected the circuit in double quotes"},
         {"hello\n", "stats:1: expected the header"},
     };

@@ -401,16 +401,18 @@ cgpc_status cgp_journal_read(const char *text, const char *name, cgp_journal_row
     const char *p = text;
     if (strncmp(p, magic_v, sizeof magic_v - 1) == 0) {
         version = atoi(p + sizeof magic_v - 1);
-        if (version != 2)
+        if (version != 2 && version != 3)
             return CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s:1: statistics format version %d; this "
-                             "cgpc reads versions 1 and 2 (a newer cgpc wrote it?)", name, version);
+                             "cgpc reads versions 1 to 3 (a newer cgpc wrote it?)", name, version);
         p += strcspn(p, "\n");
         p += *p == '\n';
         line_no++;
     }
-    if (strncmp(p, "run,threshold,generation,", 25) != 0)
+    const char *header = version >= 3 ? CGP_JOURNAL_HEADER : CGP_JOURNAL_HEADER_V2;
+    size_t header_len = strlen(header);
+    if (strncmp(p, header, header_len) != 0 || (p[header_len] != '\n' && p[header_len] != '\0'))
         return CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s:%d: expected the header '%s'", name, line_no,
-                         CGP_JOURNAL_HEADER);
+                         header);
     struct cgp_journal_enc dec = {0}; /* the previous row's circuit */
     char *buf = NULL, *walk = NULL;
     size_t cap = 0;
@@ -427,7 +429,8 @@ cgpc_status cgp_journal_read(const char *text, const char *name, cgp_journal_row
         double thr;
         long long gen;
         const char *f = line;
-        for (int k = 0; k < 10 && f; k++) { /* the circuit is the 11th field */
+        const int n_fields = CGP_JOURNAL_FIELDS(version);
+        for (int k = 0; k < n_fields && f; k++) { /* the circuit is the last field */
             f = memchr(f, ',', (size_t)(line + n - f));
             f = f ? f + 1 : NULL;
         }
@@ -443,14 +446,14 @@ cgpc_status cgp_journal_read(const char *text, const char *name, cgp_journal_row
         memcpy(buf, line, n);
         buf[n] = '\0';
         if (!f || sscanf(buf, "%d,%lf,%lld,", &run, &thr, &gen) != 3) {
-            st = CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s:%d: expected 11 fields starting with run, "
-                           "threshold, generation", name, line_no);
+            st = CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s:%d: expected %d fields starting with run, "
+                           "threshold, generation", name, line_no, n_fields + 1);
             break;
         }
         char *circ = buf + (f - line);
         size_t clen = n - (size_t)(f - line);
-        circ[-1] = '\0'; /* buf: the first 10 fields */
-        if (version == 2) {
+        circ[-1] = '\0'; /* buf: the fields before the circuit */
+        if (version >= 2) {
             if (clen < 2 || circ[0] != '"' || circ[clen - 1] != '"') {
                 st = CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s:%d: expected the circuit in double "
                                "quotes", name, line_no);
@@ -489,4 +492,12 @@ cgpc_status cgp_journal_read(const char *text, const char *name, cgp_journal_row
     free(buf);
     free(walk);
     return st;
+}
+
+int cgp_journal_version(const char *text)
+{
+    static const char magic_v[] = "# cgpc-statistics v";
+    if (strncmp(text, magic_v, sizeof magic_v - 1) == 0)
+        return atoi(text + sizeof magic_v - 1);
+    return strncmp(text, CGP_JOURNAL_HEADER_V2 "\n", sizeof CGP_JOURNAL_HEADER_V2) == 0 ? 1 : -1;
 }

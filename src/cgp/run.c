@@ -123,8 +123,14 @@ static cgpc_status record_parent(struct run_state *rs, struct cgpc_err *err)
         free(circ);
         return CGPC_FAIL(err, CGPC_ERR_NOMEM, "statistics row");
     }
-    struct cgp_stats_row row = {ev->run, ev->threshold, ev->generation,
-                                cgpc_wtime() - ev->run_t0, f, field};
+    struct cgp_stats_row row = {ev->run,
+                                cgp_per_weight(ev->p.error_kind, ev->threshold, ev->cared),
+                                ev->threshold,
+                                ev->generation,
+                                cgpc_wtime() - ev->run_t0,
+                                cgp_per_weight(ev->p.error_kind, f->error, ev->cared),
+                                f,
+                                field};
     int n = cgp_stats_write_row(rs->journal, &row);
     free(field);
     if (n < 0 || fflush(rs->journal) != 0) {
@@ -329,11 +335,7 @@ static cgpc_status journal_encoder(struct run_state *rs, int run, int resumed,
     double thr;
     int64_t gen;
     const char *circuit;
-    if (kept.version != 2)
-        st = CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s: a statistics v1 journal (an older cgpc wrote "
-                       "it): resume the run with that version",
-                       dir_path(rs, "statistics.%d.csv.part", run));
-    else if (kept.n_lines > 0 &&
+    if (kept.n_lines > 0 &&
              cgp_stats_parse_row(kept.lines[kept.n_lines - 1], &r, &thr, &gen, &circuit))
         st = cgp_journal_enc_set(rs->jenc, circuit, err);
     cgp_stats_free(&kept);

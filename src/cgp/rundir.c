@@ -797,9 +797,11 @@ cgpc_status cgp_slots_load(const char *dir, int n_outputs, int32_t **slot_of,
 int cgp_stats_write_row(FILE *fp, const struct cgp_stats_row *r)
 {
     const struct cgp_fitness *f = r->fit;
-    return fprintf(fp, "%d,%.17g,%" PRId64 ",%.3f,%.17g,%.17g,%.17g,%.17g,%d,%d,\"%s\"\n", r->run,
-                   r->threshold, r->generation, r->seconds, f->error, f->energy_pj, f->delay_ns,
-                   f->area_um2, f->gates, f->depth, r->circuit);
+    return fprintf(fp,
+                   "%d,%.17g,%" PRId64 ",%.3f,%.17g,%.17g,%.17g,%.17g,%d,%d,%.17g,%.17g,\"%s\"\n",
+                   r->run, r->threshold, r->generation, r->seconds, r->error, f->energy_pj,
+                   f->delay_ns, f->area_um2, f->gates, f->depth, r->threshold_metric, f->error,
+                   r->circuit);
 }
 
 int cgp_stats_exists(const char *dir, int run, int part)
@@ -934,30 +936,14 @@ cgpc_status cgp_stats_load(const char *dir, int run, struct cgp_stats *s, struct
     if (st != CGPC_OK)
         return st;
     s->data = (char *)data;
-    if (strncmp(s->data, "# cgpc-statistics", 17) == 0) { /* v2 (or newer: refused there) */
-        s->version = 2;
-        return stats_decode(s, path, err);
-    }
-    s->version = 1;
-    static const char v1_header[] = CGP_JOURNAL_HEADER "\n";
-    size_t hl = strlen(v1_header);
-    if (len < hl || memcmp(data, v1_header, hl)) {
-        cgp_stats_free(s);
-        return CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s:1: expected '%s' or the header '%s'", path,
-                         CGP_JOURNAL_MAGIC, CGP_JOURNAL_HEADER);
-    }
-    size_t n_lines = 0;
-    for (size_t i = 0; i < len; i++)
-        n_lines += data[i] == '\n';
-    if (!(s->lines = calloc(n_lines + 1, sizeof *s->lines))) {
-        cgp_stats_free(s);
-        return CGPC_FAIL(err, CGPC_ERR_NOMEM, "%s: out of memory", path);
-    }
-    char *save = NULL;
-    for (char *line = strtok_r(s->data + hl, "\n", &save); line;
-         line = strtok_r(NULL, "\n", &save))
-        s->lines[s->n_lines++] = line;
-    return CGPC_OK;
+    int version = cgp_journal_version(s->data);
+    s->version = version;
+    if (version == CGP_JOURNAL_VERSION || version > CGP_JOURNAL_VERSION || version < 0)
+        return stats_decode(s, path, err); /* newer or unnamed: refused there, with the reason */
+    cgp_stats_free(s);
+    return CGPC_FAIL(err, CGPC_ERR_FORMAT, "%s: a statistics v%d journal (thresholds in the "
+                     "metric's unit): an older cgpc wrote it; this cgpc reads v%d", path,
+                     version, CGP_JOURNAL_VERSION);
 }
 
 void cgp_stats_free(struct cgp_stats *s)
@@ -978,7 +964,7 @@ int cgp_stats_parse_row(const char *line, int *run, double *threshold, int64_t *
         return 0;
     *generation = gen;
     const char *token = line;
-    for (int f = 0; f < 10 && token; f++) { /* the circuit is the 11th field */
+    for (int f = 0; f < CGP_JOURNAL_FIELDS(CGP_JOURNAL_VERSION) && token; f++) {
         token = strchr(token, ',');
         token = token ? token + 1 : NULL;
     }

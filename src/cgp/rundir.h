@@ -46,7 +46,7 @@
     "best_file\n"
 #define CGP_PARETO_HEADER                                                                    \
     "error,error_metric,energy_pj,delay_ns,gates,threshold,threshold_metric,generation,circuit\n"
-/* statistics journal v2: magic line, CSV header (format: cgp/journal.h) */
+/* statistics journal v3: magic line, CSV header (format: cgp/journal.h) */
 #define CGP_STATS_HEADER CGP_JOURNAL_MAGIC "\n" CGP_JOURNAL_HEADER "\n"
 
 /* Largest generation counter, journal length or Pareto size a checkpoint may hold: far beyond
@@ -175,9 +175,11 @@ cgpc_status cgp_slots_load(const char *dir, int n_outputs, int32_t **slot_of,
 
 struct cgp_stats_row {
     int run;
-    double threshold;
+    double threshold;        /* per weight, int8 units (cgp_per_weight) */
+    double threshold_metric; /* the same in the metric's unit (what the evolver compares) */
     int64_t generation;
     double seconds;
+    double error;            /* fit->error per weight */
     const struct cgp_fitness *fit;
     const char *circuit; /* the circuit field: cgp_journal_enc_next's full token or delta */
 };
@@ -192,18 +194,20 @@ cgpc_status cgp_stats_finish(const char *dir, int run, struct cgpc_err *err);
 /* Does run's journal exist as .part / as .gz? */
 int cgp_stats_exists(const char *dir, int run, int part);
 
-/* One run's journal, read whole (.gz, else .part), header checked, split into rows; v2 deltas
- * are replayed, so every row holds its full circuit (unquoted, as v1 stored it). */
+/* One run's journal, read whole (.gz, else .part), header checked, split into rows; deltas
+ * are replayed, so every row holds its fields before the circuit (12, CGP_JOURNAL_FIELDS(3))
+ * and its full circuit, unquoted. Journals of format v1 and v2 (an older cgpc, thresholds in
+ * the metric's unit) are refused with a message saying so. */
 struct cgp_stats {
     char *data;
     char **lines; /* rows (no header) */
     int n_lines;
-    int version;  /* of the file: 1 (full circuits, no magic line) or 2 */
+    int version;  /* of the file: CGP_JOURNAL_VERSION */
 };
 cgpc_status cgp_stats_load(const char *dir, int run, struct cgp_stats *s, struct cgpc_err *err);
 void cgp_stats_free(struct cgp_stats *s);
-/* Fields of row line: run, threshold, generation and the circuit token (a pointer into
- * line). 0 if the row is malformed. */
+/* Fields of a cgp_stats_load row line: run, threshold (per weight), generation and the circuit
+ * token (a pointer into line). 0 if the row is malformed. */
 int cgp_stats_parse_row(const char *line, int *run, double *threshold, int64_t *generation,
                         const char **circuit);
 

@@ -497,7 +497,7 @@ cgpc_status exp_metrics_measure(struct exp_metrics_dir *md, const struct nn_data
             goto out;
         }
         if (opts->top > 1 && !residual)
-            st = earlier_circuits(md->dir, rr->run, rr->threshold_metric, opts->top - 1, &c, &r, slot_of,
+            st = earlier_circuits(md->dir, rr->run, rr->threshold, opts->top - 1, &c, &r, slot_of,
                                   row, user, err);
     }
     if (st == CGPC_OK && opts->reference)

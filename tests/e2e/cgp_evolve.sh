@@ -39,18 +39,23 @@ expect_exit 0 "$CGPC" evolve "${common[@]}" --out "$T/r0" --threads 1 --progress
 [ "$(grep -c '^run 1/1 threshold' "$T/err")" -gt 2 ] || fail "--progress-every 0: no periodic lines"
 expect_exit 2 "$CGPC" evolve "${common[@]}" --out "$T/rx" --progress-every -1
 expect_contains "$T/r1/best.0.0.chr" "^cgpc-chromosome v1"
-zcat "$T/r1/statistics.0.csv.gz" | head -1 | grep -qx "# cgpc-statistics v2" || fail "statistics magic"
-zcat "$T/r1/statistics.0.csv.gz" | sed -n 2p | grep -q "^run,threshold,generation,seconds,error" ||
+zcat "$T/r1/statistics.0.csv.gz" | head -1 | grep -qx "# cgpc-statistics v3" || fail "statistics magic"
+zcat "$T/r1/statistics.0.csv.gz" | sed -n 2p |
+    grep -qx "run,threshold,generation,seconds,error,energy_pj,delay_ns,area_um2,gates,depth,threshold_metric,error_metric,circuit" ||
     fail "statistics header"
-# CSV readers (pandas.read_csv(path, comment='#'), python's csv) see 11 columns on every row;
-# the circuit column is a full circuit on the first row, then deltas ("~...") or full circuits
+# CSV readers (pandas.read_csv(path, comment='#'), python's csv) see 13 columns on every row;
+# the circuit column is a full circuit on the first row, then deltas ("~...") or full circuits;
+# threshold and error per weight (mse 9 = 3 per weight; error = sqrt(mse)), the metric's beside
 zcat "$T/r1/statistics.0.csv.gz" | python3 -c '
-import csv, sys
+import csv, math, sys
 rows = list(csv.reader(l for l in sys.stdin if not l.startswith("#")))
 assert rows[0][-1] == "circuit" and len(rows) > 3, rows[0]
-assert all(len(r) == 11 for r in rows), "a row without 11 columns"
-assert "out=" in rows[1][10] and not rows[1][10].startswith("~"), rows[1][10][:80]
-assert any(r[10].startswith("~") for r in rows[2:]), "no delta rows"
+assert all(len(r) == 13 for r in rows), "a row without 13 columns"
+assert "out=" in rows[1][12] and not rows[1][12].startswith("~"), rows[1][12][:80]
+assert any(r[12].startswith("~") for r in rows[2:]), "no delta rows"
+assert {(r[1], r[10]) for r in rows[1:]} == {("3", "9"), ("0", "0")}, "thresholds"
+assert all(abs(float(r[4]) - math.sqrt(float(r[11]))) <= 1e-9 * max(1, float(r[4]))
+           for r in rows[1:]), "error per weight is not sqrt(mse)"
 ' || fail "statistics not readable as CSV with deltas"
 
 # circuit eval recomputes the error (0) and the energy that results.csv reports
