@@ -194,6 +194,63 @@ static void op_lanes__simd_random__equals_scalar(void **state)
     }
 }
 
+/* Every path's error sum (SE and AE) equals the scalar one: random rows, targets, care marks
+ * and weights (up to 2^20, so the int64 products matter), output genes anywhere (the last rows
+ * too, which the one-item gather must not read past), item counts that fill, half-fill and
+ * overflow vectors, 1 to 33 outputs. The values array has no slack after its rows. */
+static void error_sum__random__every_path_equals_scalar(void **state)
+{
+    (void)state;
+    const int items[] = {1, 2, 6, 15, 16, 20, 31, 32, 33, 64, 70, 100, 256};
+    const int outs[] = {1, 3, 16, 17, 33};
+    for (size_t t = 0; t < sizeof items / sizeof *items; t++)
+        for (size_t u = 0; u < sizeof outs / sizeof *outs; u++) {
+            struct cgp_dataset ds;
+            random_dataset(&ds, 3, outs[u], items[t], 300 + t * 8 + u);
+            struct cgp_shape s;
+            cgp_shape_make(&s, 2, 3, 3, ds.n_inputs, ds.n_outputs, 2);
+            const int rows = s.n_inputs + s.n_nodes;
+            int32_t *genes = calloc((size_t)s.n_genes, sizeof *genes);
+            int8_t *values = malloc((size_t)rows * ds.stride);
+            cgpc_rng r;
+            cgpc_rng_seed(&r, 11, t, u);
+            for (int rep = 0; rep < 20; rep++) {
+                for (int i = 0; i < rows * ds.stride; i++)
+                    values[i] = (int8_t)cgpc_rng_below(&r, 256);
+                if (rep == 0) /* the largest differences */
+                    for (int i = 0; i < rows * ds.stride; i++)
+                        values[i] = -128;
+                int32_t *out = genes + (size_t)s.n_nodes * (s.node_arity + 1);
+                for (int o = 0; o < s.n_outputs; o++) {
+                    out[o] = (int32_t)cgpc_rng_below(&r, (uint64_t)rows);
+                    if (rep % 3 == 1)
+                        out[o] = rows - 1 - (int32_t)cgpc_rng_below(&r, 3);
+                    ds.weight[o] = rep % 2 ? 1 + (int32_t)cgpc_rng_below(&r, 1u << 20) : 1;
+                    if (rep == 0)
+                        for (int d = 0; d < ds.n_items; d++)
+                            ds.target[(size_t)o * ds.stride + d] = 127;
+                }
+                for (int kind = CGP_ERROR_SE; kind <= CGP_ERROR_AE; kind++) {
+                    int64_t want = cgp_error_sum_isa(CGP_ISA_SCALAR, &s, genes, values, &ds,
+                                                     (enum cgp_error_kind)kind);
+                    for (int isa = 1; isa < CGP_ISA_COUNT; isa++) {
+                        if (!cgp_isa_supported((enum cgp_isa)isa))
+                            continue;
+                        int64_t got = cgp_error_sum_isa((enum cgp_isa)isa, &s, genes, values, &ds,
+                                                        (enum cgp_error_kind)kind);
+                        if (got != want)
+                            fail_msg("%s, %d items, %d outputs, kind %d, rep %d: %" PRId64
+                                     ", scalar %" PRId64, cgp_isa_name((enum cgp_isa)isa),
+                                     ds.n_items, ds.n_outputs, kind, rep, got, want);
+                    }
+                }
+            }
+            free(values);
+            free(genes);
+            cgp_dataset_free(&ds);
+        }
+}
+
 /* ---- decoding and evaluation ------------------------------------------------------------- */
 
 static void decode__hand_built__active_in_topological_order(void **state)
@@ -1801,6 +1858,7 @@ int main(void)
         cmocka_unit_test(op_scalar__int8_edges__match_definition),
         cmocka_unit_test(op_scalar__known_values__hardware_semantics),
         cmocka_unit_test(op_lanes__simd_random__equals_scalar),
+        cmocka_unit_test(error_sum__random__every_path_equals_scalar),
         cmocka_unit_test(decode__hand_built__active_in_topological_order),
         cmocka_unit_test(eval__random_circuits__every_path_equals_reference),
         cmocka_unit_test(mutator__random_u__equals_reference_gene_value),

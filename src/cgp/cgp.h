@@ -282,6 +282,10 @@ void cgp_values_load_inputs(const struct cgp_dataset *ds, int8_t *values);
 /* Weighted error sum over outputs (SE or AE; MSE uses SE) from evaluated values. */
 int64_t cgp_error_sum(const struct cgp_shape *s, const int32_t *genes, const int8_t *values,
                       const struct cgp_dataset *ds, enum cgp_error_kind kind);
+/* The same on a given (supported) path; every path returns the same sum (care 0 or 1). */
+int64_t cgp_error_sum_isa(enum cgp_isa isa, const struct cgp_shape *s, const int32_t *genes,
+                          const int8_t *values, const struct cgp_dataset *ds,
+                          enum cgp_error_kind kind);
 /* Reference: evaluates every node in index order for every item (scalar), writes
  * outputs[o * n_items + d]. Used by tests and `circuit eval` cross-checks. */
 cgpc_status cgp_eval_reference(const struct cgp_genome *g, const struct cgp_dataset *ds,

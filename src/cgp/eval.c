@@ -671,13 +671,15 @@ void cgp_eval_active(const struct cgp_shape *s, const int32_t *genes, const int3
     cgp_eval_active_isa(cgp_isa_active(), s, genes, order, n_active, n_items, stride, values);
 }
 
-int64_t cgp_error_sum(const struct cgp_shape *s, const int32_t *genes, const int8_t *values,
-                      const struct cgp_dataset *ds, enum cgp_error_kind kind)
+/* ---- error sums --------------------------------------------------------------------------
+ * Every path returns the same int64 (integer sums, any order). care holds 0 or 1 (as
+ * cgp_dataset_init and the readers write it); the SIMD paths read it as a flag. */
+static int64_t error_sum_scalar(const int32_t *out_genes, int n_out, const int8_t *values,
+                                const struct cgp_dataset *ds, enum cgp_error_kind kind)
 {
-    const int32_t *out_genes = genes + (size_t)s->n_nodes * (s->node_arity + 1);
     const int D = ds->n_items, st = ds->stride;
     int64_t total = 0;
-    for (int o = 0; o < s->n_outputs; o++) {
+    for (int o = 0; o < n_out; o++) {
         const int8_t *v = values + (size_t)out_genes[o] * st;
         const int8_t *t = ds->target + (size_t)o * st;
         const uint8_t *c = ds->care + (size_t)o * st;
@@ -696,6 +698,137 @@ int64_t cgp_error_sum(const struct cgp_shape *s, const int32_t *genes, const int
         total += (int64_t)sum * ds->weight[o];
     }
     return total;
+}
+
+#if CGP_HAVE_X86
+/* acc (int64 lanes) += w * p, lane by lane over the int32 lanes of p (p >= 0) and w. */
+TARGET_AVX512 static inline __m512i wsum_avx512(__m512i acc, __m512i p, __m512i w)
+{
+    acc = _mm512_add_epi64(acc, _mm512_mul_epi32(p, w));
+    return _mm512_add_epi64(acc, _mm512_mul_epi32(_mm512_srli_epi64(p, 32), _mm512_srli_epi64(w, 32)));
+}
+
+/* Per output: e = v - t in 16-bit lanes, zero where care is 0; SE sums e * e, AE |e|, in pairs
+ * (vpmaddwd) into int32 lanes; then times the output's weight into int64 lanes. One item: 16
+ * outputs per vector, their values gathered (a 4-byte gather wherever the row index leaves 3
+ * bytes after it inside the rows, else byte loads). */
+TARGET_AVX512 static int64_t error_sum_avx512(const int32_t *out_genes, int n_out, int n_rows,
+                                              const int8_t *values, const struct cgp_dataset *ds,
+                                              enum cgp_error_kind kind)
+{
+    const int D = ds->n_items, st = ds->stride, ae = kind == CGP_ERROR_AE;
+    const __m512i ones = _mm512_set1_epi16(1);
+    __m512i acc = _mm512_setzero_si512();
+    if (D == 1) {
+        for (int o = 0; o < n_out; o += 16) {
+            const __mmask16 m = n_out - o >= 16 ? 0xFFFF : (__mmask16)((1u << (n_out - o)) - 1);
+            __m512i idx = _mm512_maskz_loadu_epi32(m, out_genes + o), v;
+            if (_mm512_mask_cmpgt_epi32_mask(m, idx, _mm512_set1_epi32(n_rows - 4)) == 0) {
+                v = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, idx, values, 1);
+                v = _mm512_srai_epi32(_mm512_slli_epi32(v, 24), 24);
+            } else {
+                int32_t b[16] = {0};
+                for (int j = 0; j < 16 && o + j < n_out; j++)
+                    b[j] = values[out_genes[o + j]];
+                v = _mm512_loadu_si512(b);
+            }
+            __m512i t = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m, ds->target + o));
+            __m128i c = _mm_maskz_loadu_epi8(m, ds->care + o);
+            __m512i e = _mm512_maskz_sub_epi32(_mm_test_epi8_mask(c, c), v, t);
+            __m512i p = ae ? _mm512_abs_epi32(e) : _mm512_mullo_epi32(e, e);
+            acc = wsum_avx512(acc, p, _mm512_maskz_loadu_epi32(m, ds->weight + o));
+        }
+        return _mm512_reduce_add_epi64(acc);
+    }
+    if (D <= 16) { /* one 256-bit vector of 16-bit lanes per output, loads masked to D */
+        const __mmask16 m = (__mmask16)((1u << D) - 1);
+        const __m256i ones16 = _mm256_set1_epi16(1);
+        __m256i acc16 = _mm256_setzero_si256();
+        for (int o = 0; o < n_out; o++) {
+            const size_t at = (size_t)o * st;
+            __m128i vc = _mm_maskz_loadu_epi8(m, ds->care + at);
+            __m256i e = _mm256_maskz_sub_epi16(
+                _mm_test_epi8_mask(vc, vc),
+                _mm256_cvtepi8_epi16(_mm_maskz_loadu_epi8(m, values + (size_t)out_genes[o] * st)),
+                _mm256_cvtepi8_epi16(_mm_maskz_loadu_epi8(m, ds->target + at)));
+            __m256i p = ae ? _mm256_madd_epi16(_mm256_abs_epi16(e), ones16) : _mm256_madd_epi16(e, e);
+            __m256i w = _mm256_set1_epi32(ds->weight[o]);
+            acc16 = _mm256_add_epi64(acc16, _mm256_mul_epi32(p, w));
+            acc16 = _mm256_add_epi64(acc16, _mm256_mul_epi32(_mm256_srli_epi64(p, 32), w));
+        }
+        __m128i h = _mm_add_epi64(_mm256_castsi256_si128(acc16), _mm256_extracti128_si256(acc16, 1));
+        return _mm_cvtsi128_si64(h) + _mm_extract_epi64(h, 1);
+    }
+    /* Rows of 16-bit lanes: 32 items per step; a step past D reads lanes inside the row (the
+     * stride is a multiple of 32 from 16 items on). */
+    for (int o = 0; o < n_out; o++) {
+        const int8_t *v = values + (size_t)out_genes[o] * st;
+        const int8_t *t = ds->target + (size_t)o * st;
+        const uint8_t *c = ds->care + (size_t)o * st;
+        __m512i p = _mm512_setzero_si512();
+        for (int l = 0; l < D; l += 32) {
+            __m256i vc = _mm256_loadu_si256((const __m256i *)(c + l));
+            __m512i e = _mm512_maskz_sub_epi16(_mm256_test_epi8_mask(vc, vc),
+                                               _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(v + l))),
+                                               _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(t + l))));
+            p = _mm512_add_epi32(p, ae ? _mm512_madd_epi16(_mm512_abs_epi16(e), ones)
+                                       : _mm512_madd_epi16(e, e));
+        }
+        acc = wsum_avx512(acc, p, _mm512_set1_epi32(ds->weight[o]));
+    }
+    return _mm512_reduce_add_epi64(acc);
+}
+
+/* The same in 256-bit vectors, 16 items per step; rows of stride a multiple of 32 only. */
+TARGET_AVX2 static int64_t error_sum_avx2(const int32_t *out_genes, int n_out,
+                                          const int8_t *values, const struct cgp_dataset *ds,
+                                          enum cgp_error_kind kind)
+{
+    const int D = ds->n_items, st = ds->stride, ae = kind == CGP_ERROR_AE;
+    const __m256i ones = _mm256_set1_epi16(1), zero = _mm256_setzero_si256();
+    __m256i acc = zero;
+    for (int o = 0; o < n_out; o++) {
+        const int8_t *v = values + (size_t)out_genes[o] * st;
+        const int8_t *t = ds->target + (size_t)o * st;
+        const uint8_t *c = ds->care + (size_t)o * st;
+        __m256i p = zero;
+        for (int l = 0; l < D; l += 16) {
+            __m256i e = _mm256_sub_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(v + l))),
+                                         _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(t + l))));
+            __m256i cm = _mm256_cmpgt_epi16(_mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(c + l))), zero);
+            e = _mm256_and_si256(e, cm);
+            p = _mm256_add_epi32(p, ae ? _mm256_madd_epi16(_mm256_abs_epi16(e), ones)
+                                       : _mm256_madd_epi16(e, e));
+        }
+        __m256i w = _mm256_set1_epi64x(ds->weight[o]);
+        acc = _mm256_add_epi64(acc, _mm256_mul_epi32(p, w));
+        acc = _mm256_add_epi64(acc, _mm256_mul_epi32(_mm256_srli_epi64(p, 32), w));
+    }
+    __m128i h = _mm_add_epi64(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
+    return _mm_cvtsi128_si64(h) + _mm_extract_epi64(h, 1);
+}
+#endif
+
+int64_t cgp_error_sum_isa(enum cgp_isa isa, const struct cgp_shape *s, const int32_t *genes,
+                          const int8_t *values, const struct cgp_dataset *ds,
+                          enum cgp_error_kind kind)
+{
+    CGPC_ASSERT(cgp_isa_supported(isa));
+    const int32_t *out_genes = genes + (size_t)s->n_nodes * (s->node_arity + 1);
+#if CGP_HAVE_X86
+    if (isa == CGP_ISA_AVX512)
+        return error_sum_avx512(out_genes, s->n_outputs, s->n_inputs + s->n_nodes, values, ds,
+                                kind);
+    if (isa == CGP_ISA_AVX2 && ds->stride % 32 == 0)
+        return error_sum_avx2(out_genes, s->n_outputs, values, ds, kind);
+#endif
+    return error_sum_scalar(out_genes, s->n_outputs, values, ds, kind);
+}
+
+int64_t cgp_error_sum(const struct cgp_shape *s, const int32_t *genes, const int8_t *values,
+                      const struct cgp_dataset *ds, enum cgp_error_kind kind)
+{
+    return cgp_error_sum_isa(cgp_isa_active(), s, genes, values, ds, kind);
 }
 
 cgpc_status cgp_eval_reference(const struct cgp_genome *g, const struct cgp_dataset *ds,
