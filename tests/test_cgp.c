@@ -650,6 +650,9 @@ static void stops__patience_signal_and_progress__honoured(void **state)
     cgp_dataset_free(&ds);
 }
 
+/* 1: the helper threads evaluate every offspring of their share (the master waits) */
+static int threads_strict;
+
 /* lazy: 0 the reference path, 1 the fast path, 2 the fast path evaluating only the changed
  * nodes (incremental) whatever the item count */
 static void run_threads_lazy(int threads, int items, int lazy, struct cgp_genome *out,
@@ -672,9 +675,12 @@ static void run_threads_lazy(int threads, int items, int lazy, struct cgp_genome
     ev->lazy_values = lazy > 0;
     if (lazy == 2)
         ev->incremental = 1;
+    ev->par_strict = threads_strict;
     cgp_evolver_begin(ev, 0, 0, NULL, 0);
     cgp_evolver_advance(ev, 700);
     cgp_evolver_totals(ev, tot);
+    if (threads_strict && ev->n_workers > 1) /* the helper evaluated its share */
+        assert_true(ev->w[1].evaluations + ev->w[1].skipped >= 700 * 2);
     assert_int_equal(cgp_genome_init(out, &ev->shape, &ev->fset, NULL), CGPC_OK);
     memcpy(out->genes, ev->parent.genes, (size_t)ev->shape.n_genes * sizeof *out->genes);
     *fit = ev->parent_fit;
@@ -701,8 +707,9 @@ static void lazy_values__vs_full_application__identical_search(void **state)
         struct cgp_totals t1, t2;
         run_threads_lazy(1, items[k], 0, &g1, &f1, &t1);
         for (int lazy = 1; lazy <= 2; lazy++)
-            for (int threads = 1; threads <= 2; threads++) {
-                run_threads_lazy(threads, items[k], lazy, &g2, &f2, &t2);
+            for (int threads = 1; threads <= 3; threads++) {
+                threads_strict = threads == 3; /* 2 threads with the helper always used */
+                run_threads_lazy(threads == 3 ? 2 : threads, items[k], lazy, &g2, &f2, &t2);
                 assert_memory_equal(g1.genes, g2.genes,
                                     (size_t)g1.shape.n_genes * sizeof *g1.genes);
                 assert_int_equal(f1.err_sum, f2.err_sum);
@@ -716,6 +723,7 @@ static void lazy_values__vs_full_application__identical_search(void **state)
         assert_true(t1.evaluations > 100);
         cgp_genome_free(&g1);
     }
+    threads_strict = 0;
 }
 
 static void threads__one_vs_two__bit_identical(void **state)
@@ -726,7 +734,8 @@ static void threads__one_vs_two__bit_identical(void **state)
         struct cgp_genome g1;
         struct cgp_fitness f1;
         run_threads(1, items[k], &g1, &f1);
-        for (int threads = 2; threads <= 3; threads++) {
+        for (int threads = 2; threads <= 3; threads++)
+            for (threads_strict = 0; threads_strict <= (threads == 2); threads_strict++) {
             struct cgp_genome g2;
             struct cgp_fitness f2;
             run_threads(threads, items[k], &g2, &f2);
@@ -737,6 +746,7 @@ static void threads__one_vs_two__bit_identical(void **state)
         }
         cgp_genome_free(&g1);
     }
+    threads_strict = 0;
     cgpc_set_threads(2);
 }
 

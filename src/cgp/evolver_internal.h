@@ -151,6 +151,10 @@ struct cgp_evolver {
     int64_t generations_total;
     int64_t parallel_generations; /* generations run on several threads */
     double search_seconds;
+
+    struct cgp_par *par; /* n_workers > 1: the helper threads' replicas and exchange (evolver.c) */
+    int par_strict;      /* testing: helpers evaluate every offspring of their share (the master
+                            waits for them), so the threaded path is always taken */
 };
 
 /* cgp_evolver_init with `workers` threads for the offspring of a generation (<= 0: all,

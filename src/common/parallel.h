@@ -1,17 +1,29 @@
-/* parallel.h - OpenMP wrappers that also compile without OpenMP (make NO_OMP=1). */
+/* parallel.h - OpenMP wrappers that also compile without OpenMP (make NO_OMP=1), and a
+ * published counter two threads exchange progress through without a lock.
+ *
+ * struct cgpc_seq: one 32-bit counter on its own cache line. A publisher stores the next
+ * value; a waiter spins a bounded number of iterations (cheap when the value is about to come)
+ * and then sleeps in the kernel (Linux futex; elsewhere short sleeps), so no core is spun on
+ * for long: on a machine shared with other processes a spinning waiter takes the core the
+ * thread it waits for needs. The publisher enters the kernel only when a waiter sleeps. */
 #ifndef CGPC_PARALLEL_H
 #define CGPC_PARALLEL_H
+
+#include <stdatomic.h>
+#include <stdint.h>
 
 #ifdef _OPENMP
 #include <omp.h>
 static inline int cgpc_max_threads(void) { return omp_get_max_threads(); }
 static inline int cgpc_thread_id(void) { return omp_get_thread_num(); }
+static inline int cgpc_num_threads(void) { return omp_get_num_threads(); }
 static inline void cgpc_set_threads(int n) { if (n > 0) omp_set_num_threads(n); }
 static inline double cgpc_wtime(void) { return omp_get_wtime(); }
 #else
 #include <time.h>
 static inline int cgpc_max_threads(void) { return 1; }
 static inline int cgpc_thread_id(void) { return 0; }
+static inline int cgpc_num_threads(void) { return 1; }
 static inline void cgpc_set_threads(int n) { (void)n; }
 static inline double cgpc_wtime(void)
 {
@@ -20,5 +32,64 @@ static inline double cgpc_wtime(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 #endif
+
+/* A spin-wait hint to the core (x86 PAUSE): lets the sibling hyperthread run, saves power. */
+static inline void cgpc_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+struct cgpc_seq {
+    _Atomic uint32_t value;
+    _Atomic uint32_t sleepers; /* waiters in the kernel (or about to be) */
+    char pad[56];              /* one cache line each: no false sharing between counters */
+};
+
+/* value reached want: want or later, in wrap-around order */
+static inline int cgpc_seq_reached(uint32_t value, uint32_t want)
+{
+    return (int32_t)(value - want) >= 0;
+}
+
+/* Set the value (before any thread waits on it). */
+static inline void cgpc_seq_reset(struct cgpc_seq *s, uint32_t v)
+{
+    atomic_store_explicit(&s->value, v, memory_order_relaxed);
+    atomic_store_explicit(&s->sleepers, 0, memory_order_relaxed);
+}
+
+static inline uint32_t cgpc_seq_load(struct cgpc_seq *s)
+{
+    return atomic_load_explicit(&s->value, memory_order_acquire);
+}
+
+/* Publish v (release: what was written before is visible to whoever sees v); wakes the
+ * sleeping waiters, if any (a system call only then). */
+void cgpc_seq_publish(struct cgpc_seq *s, uint32_t v);
+
+/* Spin up to `spins` CPU-relax iterations for the value to reach want; 1 if it did. */
+static inline int cgpc_seq_spin(struct cgpc_seq *s, uint32_t want, int spins)
+{
+    for (int i = 0; i < spins; i++) {
+        if (cgpc_seq_reached(atomic_load_explicit(&s->value, memory_order_acquire), want))
+            return 1;
+        cgpc_cpu_relax();
+    }
+    return cgpc_seq_reached(atomic_load_explicit(&s->value, memory_order_acquire), want);
+}
+
+/* Publish v without waking anyone: for counters nobody sleeps on (cgpc_seq_spin only). */
+static inline void cgpc_seq_store(struct cgpc_seq *s, uint32_t v)
+{
+    atomic_store_explicit(&s->value, v, memory_order_release);
+}
+
+/* Wait until the value reaches want (cgpc_seq_reached): spin up to `spins` CPU-relax
+ * iterations first, then sleep. Returns the value seen (acquire). */
+uint32_t cgpc_seq_wait(struct cgpc_seq *s, uint32_t want, int spins);
 
 #endif
