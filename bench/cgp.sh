@@ -1,25 +1,35 @@
 #!/usr/bin/env bash
-# cgp.sh - CGP evolver throughput, side by side with a reference binary, and the evaluator
-# microbenchmark. Each case runs R times per binary, the binaries alternating (the machine is
-# shared: alternating spreads the load over both), and reports medians of three separate
-# counts: generations/s, evaluated offspring/s (offspring not skipped as neutral) and
-# active-node x item evaluations/s, per second of wall time and per second of CPU time
-# (user + sys: less sensitive to other processes on the cores), plus the load average.
-#  (a) 256x31 grid, L=31, 9 inputs -> 16 outputs, 1 item, lambda 4, mutation-max 0.01, 1 thread
-#  (b) the same with 16 items
-#  (a2, b2) (a), (b) with --threads 2 (threads used only while a generation is long enough)
-#  (r1, r2) (a) with --runs 2 on 1 and 2 threads
-#  (c) 30x7 grid (L=7), LeNet-5 conv1 3x3 core -> 16-weight outer ring, 6 items, 1 thread
-#  (z) time to zero error: single_filter (conv1 kernel 0, 9 -> 16 weights, 1 item), 30x7,
-#      levels-back 7, 5 seeds (runs), median over runs of the first statistics row with error 0
-#  (e) evaluator: build/<mode>/bench/cgp_eval_bench, node x item operations per CPU second for
-#      every instruction-set path (AVX-512, AVX2, portable C), 16..256 items
-# Usage: bench/cgp.sh [R] (default 3). CGPC (default bin/cgpc) is the binary under test; OLD, if
-# set, the reference run beside it (e.g. main at an earlier commit built into /tmp). GENS1,
-# GENS16 generations for the 1-item and 16-item cases (default 100000, 50000), EVAL_BENCH the
-# evaluator benchmark to run (default build/release/bench/cgp_eval_bench, built if missing). For a measure
-# that does not depend on the load at all, count instructions with valgrind (an AVX2 build:
-# valgrind has no AVX-512): valgrind --tool=callgrind bin/cgpc evolve ... and compare totals.
+# cgp.sh - CGP evolver throughput and the issue #16 targets as ratios measured in one run.
+# Every case runs its variants (binaries, thread counts) R times each, alternating (the machine
+# may be shared: alternating spreads the load over all variants), and reports medians of three
+# separate counts: generations/s, evaluated offspring/s (offspring not skipped as neutral) and
+# active-node x item evaluations/s, per second of wall time, plus generations per second of CPU
+# time (user + sys: less sensitive to other processes on the cores) and the load average.
+#  (a)  256x31 grid, L=31, 9 inputs -> 16 outputs, 1 item, lambda 4, mutation-max 0.01, 1 thread:
+#       CGPC and OLD
+#  (b)  the same with 16 items: CGPC and OLD
+#  (t1) (a) on CGPC with 1 and 2 threads (threads used only while a generation is long enough,
+#       --parallel-min-work's default) and 2 threads forced (--parallel-min-work 0)
+#  (t16) the same for (b)
+#  (r)  (a) with --runs 2 on CGPC, 1 and 2 threads (runs go one per thread)
+#  (c)  30x7 grid (L=7), LeNet-5 conv1 3x3 core -> 16-weight outer ring, 6 items, 1 thread:
+#       CGPC and OLD
+#  (z)  time to zero error: single_filter (conv1 kernel 0, 9 -> 16 weights, 1 item), 30x7,
+#       levels-back 7, 5 seeds (runs), median over runs of the first statistics row with error
+#       0, median of R repeats: CGPC and OLD
+#  (e)  evaluator: build/<mode>/bench/cgp_eval_bench (node x item operations per CPU second for
+#       every instruction-set path), run on its own after the others
+# Then a table "target / wanted / measured / met?" of issue #16's targets, every ratio from
+# medians of this run: CGPC vs OLD for the single-thread cases (generations per wall second,
+# and per CPU second beside it), 2 vs 1 threads of CGPC for the thread cases. Thread ratios
+# mean something only on an idle machine: the table warns when the load average is above 1.5.
+# Usage: bench/cgp.sh [R] (default 3). CGPC (default bin/cgpc) is the binary under test; OLD,
+# if set, the reference run beside it (e.g. 843e717, the commit issue #16 measured, built into
+# /tmp); without OLD the CGPC/OLD targets read "no OLD". GENS1, GENS16 generations for the
+# 1-item and 16-item cases (default 100000, 50000), EVAL_BENCH the evaluator benchmark (default
+# build/release/bench/cgp_eval_bench, built if missing). For a measure that does not depend on
+# the load at all, count instructions with valgrind (an AVX2 build: valgrind has no AVX-512):
+# valgrind --tool=callgrind bin/cgpc evolve ... and compare totals. Paths must not hold spaces.
 set -euo pipefail
 : "${CGPC:=bin/cgpc}"
 : "${GENS1:=100000}"
@@ -29,16 +39,21 @@ here=$(cd "$(dirname "$0")" && pwd)
 reps=${1:-3}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-bins=("$CGPC")
-[ -n "${OLD:-}" ] && bins+=("$OLD")
+[ -x "$CGPC" ] || { echo "cgp.sh: CGPC=$CGPC is not an executable (make first)" >&2; exit 2; }
+if [ -n "${OLD:-}" ] && [ ! -x "$OLD" ]; then
+    echo "cgp.sh: OLD=$OLD is not an executable" >&2
+    exit 2
+fi
+echo "CGPC = $CGPC; OLD = ${OLD:-(none)}; $reps repeats per variant; load average at start $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores"
 
-# one run: prints "gens/s offspring/s node-evals/s cpu-s wall-s generations"
+# one BIN args...: prints "gens/s offspring/s node-evals/s cpu-s wall-s generations"
 one() {
     local bin=$1; shift
     rm -rf "$out/run"
-    /usr/bin/time -f "%U %S %e" -o "$out/time" "$bin" evolve "$@" --out "$out/run" >"$out/line"
+    /usr/bin/time -f "%U %S %e" -o "$out/time" "$bin" evolve "$@" --out "$out/run" >"$out/line" \
+        2>"$out/err" || { cat "$out/err" >&2; echo "cgp.sh: $bin evolve $* failed" >&2; exit 1; }
     local line g o n
-    line=$(head -1 "$out/line")
+    line=$(grep -m1 '^generations' "$out/line" || head -1 "$out/line")
     # "generations G in S s: R generations/s; offspring evaluated E (X/s), skipped as neutral K;
     #  active-node x item evaluations N/s" (older binaries: no "(X/s)", "node evaluations N/s")
     g=$(echo "$line" | sed -n 's/.*: \([0-9.]*\) generations\/s.*/\1/p')
@@ -54,49 +69,73 @@ one() {
     echo "$g $o $n $(awk -v u="$u" -v s="$sy" 'BEGIN { print u + s }') $w $(echo "$line" | cut -d' ' -f2)"
 }
 
-# case NAME GENS args...: R alternating runs per binary, medians
+# case_ NAME GENS VARIANT...: each VARIANT is "LABEL BIN ARGS..." (one word each, no spaces
+# inside); R rounds, each running every variant once in turn; prints one line of medians per
+# variant and keeps them in $out/med.NAME.LABEL ("gens/s gens-per-cpu-s").
 case_() {
     local name=$1 gens=$2; shift 2
-    for b in "${bins[@]}"; do : >"$out/$(basename "$b").res"; done
+    local v
+    for v in "$@"; do : >"$out/res.$name.${v%% *}"; done
     for _ in $(seq "$reps"); do
-        for b in "${bins[@]}"; do one "$b" "$@" --generations "$gens" >>"$out/$(basename "$b").res"; done
+        for v in "$@"; do
+            read -r -a a <<<"$v"
+            one "${a[1]}" "${a[@]:2}" --generations "$gens" >>"$out/res.$name.${a[0]}"
+        done
     done
-    for b in "${bins[@]}"; do
-        sort -n -k1,1 "$out/$(basename "$b").res" | awk -v name="$name" -v bin="$(basename "$b")" \
-            -v load="$(cut -d' ' -f1 /proc/loadavg)" '
+    for v in "$@"; do
+        local label=${v%% *}
+        sort -n -k1,1 "$out/res.$name.$label" | awk -v name="$name" -v label="$label" \
+            -v load="$(cut -d' ' -f1 /proc/loadavg)" -v med="$out/med.$name.$label" '
             { g[NR] = $1; o[NR] = $2; n[NR] = $3; c[NR] = $4; t[NR] = $6 }
-            END { m = int((NR + 1) / 2)
-                  printf "%-30s %-10s %9.0f gens/s %9.0f offspring/s %9.3g node-item/s | %9.0f gens/cpu-s | load %s\n",
-                         name, bin, g[m], o[m], n[m], t[m] / (c[m] > 0 ? c[m] : 1e-9), load }'
+            END { m = int((NR + 1) / 2); pc = t[m] / (c[m] > 0 ? c[m] : 1e-9)
+                  printf "%-22s %-10s %9.0f gens/s %9.0f offspring/s %9.3g node-item/s | %9.0f gens/cpu-s | load %s\n",
+                         name, label, g[m], o[m], n[m], pc, load
+                  printf "%s %s\n", g[m], pc > med }'
     done
 }
 
 grid=(--rows 256 --cols 31 --levels-back 31 --lambda 4 --mutation-max 0.01 --seed 1)
-d1=$here/data/random_9x16_1item.txt
-d16=$here/data/random_9x16_16items.txt
-case_ a_256x31_1item_1thread "$GENS1" --data "$d1" "${grid[@]}" --threads 1
-case_ b_256x31_16items_1thread "$GENS16" --data "$d16" "${grid[@]}" --threads 1
-case_ a2_256x31_1item_2threads "$GENS1" --data "$d1" "${grid[@]}" --threads 2
-case_ b2_256x31_16items_2threads "$GENS16" --data "$d16" "${grid[@]}" --threads 2
-case_ r1_256x31_1item_runs2_1thread "$GENS1" --data "$d1" "${grid[@]}" --runs 2 --threads 1
-case_ r2_256x31_1item_runs2_2threads "$GENS1" --data "$d1" "${grid[@]}" --runs 2 --threads 2
-case_ c_30x7_lenet_conv1_6items "$GENS1" --data "$here/data/lenet5_conv1_ring.txt" \
-    --rows 30 --cols 7 --levels-back 7 --lambda 4 --mutation-max 0.01 --threads 1 --seed 1
+d1="--data $here/data/random_9x16_1item.txt ${grid[*]}"
+d16="--data $here/data/random_9x16_16items.txt ${grid[*]}"
+vs_old() { # NAME GENS ARGS (one string): CGPC and, if set, OLD
+    local name=$1 gens=$2 args=$3
+    if [ -n "${OLD:-}" ]; then
+        case_ "$name" "$gens" "CGPC $CGPC $args" "OLD $OLD $args"
+    else
+        case_ "$name" "$gens" "CGPC $CGPC $args"
+    fi
+}
+vs_old a_1item_1thr "$GENS1" "$d1 --threads 1"
+vs_old b_16items_1thr "$GENS16" "$d16 --threads 1"
+case_ t1_1item_threads "$GENS1" "1thr $CGPC $d1 --threads 1" "2thr $CGPC $d1 --threads 2" \
+    "2thr-forced $CGPC $d1 --threads 2 --parallel-min-work 0"
+case_ t16_16items_threads "$GENS16" "1thr $CGPC $d16 --threads 1" "2thr $CGPC $d16 --threads 2" \
+    "2thr-forced $CGPC $d16 --threads 2 --parallel-min-work 0"
+case_ r_1item_runs2 "$GENS1" "1thr $CGPC $d1 --runs 2 --threads 1" \
+    "2thr $CGPC $d1 --runs 2 --threads 2"
+vs_old c_lenet_conv1_6items "$GENS1" "--data $here/data/lenet5_conv1_ring.txt --rows 30 --cols 7 \
+--levels-back 7 --lambda 4 --mutation-max 0.01 --threads 1 --seed 1"
 
 # (z) time to zero error on single_filter: the data set as `cgpc train` builds it
+z_done=0
 if "$CGPC" train "$here/../experiments/single_filter.exp" --out "$out/sf" --generations 1 \
         --thresholds 0 --threads 1 >/dev/null 2>&1; then
-    for b in "${bins[@]}"; do
+    z_done=1
+    zbins=("CGPC $CGPC")
+    [ -n "${OLD:-}" ] && zbins+=("OLD $OLD")
+    for zb in "${zbins[@]}"; do
+        label=${zb%% *} b=${zb#* }
         for r in $(seq "$reps"); do
             rm -rf "$out/z"
             "$b" evolve --data "$out/sf/data.txt" --rows 30 --cols 7 --levels-back 7 --lambda 4 \
                 --mutation-max 0.01 --mse-thresholds 0 --runs 5 --seed 1 --generations 200000 \
-                --threads 1 --out "$out/z" >/dev/null
+                --threads 1 --out "$out/z" >/dev/null 2>"$out/err" ||
+                { cat "$out/err" >&2; echo "cgp.sh: $b evolve (single_filter) failed" >&2; exit 1; }
             for k in 0 1 2 3 4; do
                 zcat "$out/z/statistics.$k.csv.gz" | awk -F, 'NR > 1 && $5 == 0 && !f { print $4; f = 1 }'
-            done | sort -n | awk -v r="$r" '{ t[NR] = $1 } END { print t[int((NR + 1) / 2)] }'
-        done | sort -n | awk -v bin="$(basename "$b")" -v load="$(cut -d' ' -f1 /proc/loadavg)" \
-            '{ t[NR] = $1 } END { printf "%-30s %-10s median time to zero error %s s (5 seeds; median of %d repeats) | load %s\n", "z_single_filter_30x7", bin, t[int((NR + 1) / 2)], NR, load }'
+            done | sort -n | awk '{ t[NR] = $1 } END { print t[int((NR + 1) / 2)] }'
+        done | sort -n | awk -v label="$label" -v load="$(cut -d' ' -f1 /proc/loadavg)" -v med="$out/med.z.$label" \
+            '{ t[NR] = $1 } END { m = t[int((NR + 1) / 2)]; printf "%-22s %-10s median time to zero error %s s (5 seeds; median of %d repeats) | load %s\n", "z_single_filter_30x7", label, m, NR, load; print m > med }'
     done
 else
     echo "z_single_filter_30x7: skipped (no model to build the data set from)"
@@ -105,7 +144,66 @@ fi
 # (e) the evaluator microbenchmark (EVAL_BENCH: its path; default the release build's)
 ebench=${EVAL_BENCH:-build/release/bench/cgp_eval_bench}
 if [ -x "$ebench" ] || { [ -f Makefile ] && env -u MAKEFLAGS make -s "$ebench" >/dev/null 2>&1; }; then
-    "$ebench" 0.5
+    "$ebench" 0.5 | tee "$out/eval"
 else
     echo "e_eval: skipped ($ebench could not be built here)"
+    : >"$out/eval"
+fi
+
+# ---- the targets, from this run's medians ----
+med() { # FILE FIELD: the median kept by case_ (empty if the case did not run)
+    [ -f "$out/med.$1" ] && cut -d' ' -f"$2" "$out/med.$1" || true
+}
+row() { # TARGET WANTED(">= X" or "<= X") MEASURED [UNIT] [NOTE]
+    local t=$1 want=$2 got=$3 unit=${4:-x} note=${5:-} met
+    if [ -z "$got" ]; then
+        got="n/a" met="not measured"
+    else
+        met=$(awk -v g="$got" -v w="$want" 'BEGIN { split(w, a, " "); ok = a[1] == ">=" ? g >= a[2] : g <= a[2]; print ok ? "yes" : "NO" }')
+        got=$(awk -v g="$got" -v u="$unit" 'BEGIN { printf(u == "x" ? "%.2fx" : "%.3g %s", g, u) }')
+    fi
+    printf "%-58s %-10s %-12s %s%s\n" "$t" "$want" "$got" "$met" "${note:+  ($note)}"
+}
+ratio() { # A B: A / B, empty if either is missing
+    [ -n "$1" ] && [ -n "$2" ] && awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.4f", a / b }' || true
+}
+load=$(cut -d' ' -f1 /proc/loadavg)
+echo
+echo "issue #16 targets (medians of this run; generations per wall second unless noted; load average now $load)"
+printf "%-58s %-10s %-12s %s\n" "target" "wanted" "measured" "met?"
+for c in "a_1item_1thr|1 item 256x31, 1 thread: CGPC / OLD gens/s|3" \
+         "b_16items_1thr|16 items 256x31, 1 thread: CGPC / OLD gens/s|4"; do
+    IFS='|' read -r name text want <<<"$c"
+    if [ -n "${OLD:-}" ]; then
+        row "$text" ">= $want" "$(ratio "$(med "$name.CGPC" 1)" "$(med "$name.OLD" 1)")" x \
+            "per CPU second $(ratio "$(med "$name.CGPC" 2)" "$(med "$name.OLD" 2)" | awk '{ printf "%.2fx", $1 }')"
+    else
+        row "$text" ">= $want" "" x "no OLD"
+    fi
+done
+row "1 item --runs 2: 2 threads / 1 thread (CGPC)" ">= 1.8" \
+    "$(ratio "$(med r_1item_runs2.2thr 1)" "$(med r_1item_runs2.1thr 1)")"
+row "16 items: 2 threads / 1 thread (CGPC, default threshold)" ">= 1.6" \
+    "$(ratio "$(med t16_16items_threads.2thr 1)" "$(med t16_16items_threads.1thr 1)")"
+row "16 items: 2 threads forced / 1 thread (--parallel-min-work 0)" ">= 1.6" \
+    "$(ratio "$(med t16_16items_threads.2thr-forced 1)" "$(med t16_16items_threads.1thr 1)")" x \
+    "information: what threads within a run give"
+row "never > 5 % slower: 1 item, 2 threads / 1 thread" ">= 0.95" \
+    "$(ratio "$(med t1_1item_threads.2thr 1)" "$(med t1_1item_threads.1thr 1)")"
+row "never > 5 % slower: 16 items, 2 threads / 1 thread" ">= 0.95" \
+    "$(ratio "$(med t16_16items_threads.2thr 1)" "$(med t16_16items_threads.1thr 1)")"
+row "never > 5 % slower: 1 item, 2 threads forced / 1 thread" ">= 0.95" \
+    "$(ratio "$(med t1_1item_threads.2thr-forced 1)" "$(med t1_1item_threads.1thr 1)")"
+row "never > 5 % slower: 16 items, 2 threads forced / 1 thread" ">= 0.95" \
+    "$(ratio "$(med t16_16items_threads.2thr-forced 1)" "$(med t16_16items_threads.1thr 1)")"
+row "single_filter 30x7: median time to zero error (CGPC)" "<= 0.1" "$(med z.CGPC 1)" s \
+    "$([ -n "${OLD:-}" ] && [ "$z_done" = 1 ] && echo "OLD $(med z.OLD 1) s")"
+row "evaluator, AVX-512, 64 items: G node x item ops per CPU s" ">= 20" \
+    "$(awk '$1 == "eval" && $2 == "avx512" && $3 != "active" {
+              for (i = 3; i < NF; i++) if ($i == "items" && $(i + 1) == 64) { print $(i + 2); exit } }' "$out/eval")" \
+    "G/s" "16x64 grid, every node"
+if awk -v l="$load" 'BEGIN { exit !(l > 1.5) }'; then
+    echo "WARNING: load average $load: other processes share the cores; the thread ratios (2 vs 1"
+    echo "threads) are not meaningful, rerun on an idle machine. CGPC/OLD ratios alternate the"
+    echo "binaries and stay comparable; per CPU second is the steadier of the two."
 fi

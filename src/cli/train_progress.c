@@ -56,8 +56,11 @@ void train_progress_format(const struct train_progress *p, const struct cgp_prog
                      " best error %.4g per weight energy %s ETA %s",
                      run_i + 1, pr->runs, stage + 1, n_stages, pr->threshold_per_weight,
                      pr->generation, per_run, pr->error_per_weight, energy, eta);
-    if (p->rates && pr->gens_per_s > 0 && n > 0 && (size_t)n < cap)
-        snprintf(buf + n, cap - (size_t)n, " (%.0f gen/s)", pr->gens_per_s);
+    if (p->rates && pr->gens_per_s > 0 && n > 0 && (size_t)n < cap) /* three counts apart */
+        snprintf(buf + n, cap - (size_t)n,
+                 " (%.0f generations/s, %.0f offspring evaluated/s, %.3g active-node x item "
+                 "evaluations/s)",
+                 pr->gens_per_s, pr->offspring_per_s, pr->node_evals_per_s);
 }
 
 /* A threshold ended: its last line stays (terminal) or is written (logs). */
