@@ -408,13 +408,14 @@ static void mutator__random_u__equals_reference_gene_value(void **state)
     cgp_dataset_free(&ds);
 }
 
-/* The winner's values eight at a time (AVX-512 where the CPU has it) equal the scalar draw, on
- * grids with and without inputs (column 0 without sources: the per-block fallback), every
- * gene kind (inputs, operators, outputs) and counts that leave a tail. */
+/* The winner's values sixteen at a time (AVX-512 where the CPU has it) equal the scalar draw,
+ * on grids with and without inputs (column 0 without sources: the per-block fallback), with
+ * few and with every operator, every gene kind (inputs, operators, outputs) and counts that
+ * leave a tail. */
 static void mutator_values__vector_path__equals_scalar(void **state)
 {
     (void)state;
-    for (int shape = 0; shape < 3; shape++) {
+    for (int shape = 0; shape < 4; shape++) {
         struct cgp_dataset ds;
         random_dataset(&ds, shape == 2 ? 0 : 5, 4, 3, 11);
         struct cgp_params p;
@@ -423,6 +424,10 @@ static void mutator_values__vector_path__equals_scalar(void **state)
         p.levels_back = shape == 0 ? 5 : 2;
         if (shape == 2)
             assert_int_equal(cgp_params_set_functions(&p, "add,sub,const1,const127", NULL), CGPC_OK);
+        if (shape == 3) { /* the thesis's 27 operators: both permute registers */
+            assert_int_equal(cgp_params_set_functions(&p, "thesis", NULL), CGPC_OK);
+            assert_true(p.n_functions > 16);
+        }
         struct cgp_evolver *ev;
         assert_int_equal(cgp_evolver_init(&ev, &p, &ds, &t, NULL), CGPC_OK);
         cgpc_rng r;
@@ -436,6 +441,8 @@ static void mutator_values__vector_path__equals_scalar(void **state)
             cgp_mutator_values(&ev->mu, &ev->shape, &ev->fset, key, gene, n, a, 0);
             cgp_mutator_values(&ev->mu, &ev->shape, &ev->fset, key, gene, n, b, 1);
             for (int m = 0; m < n; m++) {
+                uint64_t z = cgp_counter_hash(key, (uint64_t)(m / 2));
+                assert_int_equal(cgp_mutation_u(key, m), (uint32_t)(m % 2 ? z >> 32 : z));
                 assert_int_equal(a[m], cgp_gene_value(&ev->shape, &ev->fset, gene[m],
                                                       cgp_mutation_u(key, m)));
                 assert_int_equal(a[m], b[m]);
@@ -750,14 +757,52 @@ static void threads__one_vs_two__bit_identical(void **state)
     cgpc_set_threads(2);
 }
 
-/* Positions of 4 offspring drawn at once in AVX2 lanes equal the one-stream loop, also when
- * draws are rejected (the rejection threshold forced up to 1/4 of the range here, so the
- * hand-back to the scalar loop runs often), for lambda a multiple of 4 and not. */
-static void rng_lanes__vs_scalar_loop__identical_search(void **state)
+/* Mutation positions sixteen at a time (AVX-512 where the CPU has it) equal the scalar draw
+ * and the definition (position m from the low or high half of the hash of counter 1 + m / 2,
+ * the count from the high half of counter 0), with the active genes listed, for counts that
+ * leave every tail; a search with either path ends in the same genome. */
+static void positions__vector_path__equals_scalar_and_definition(void **state)
 {
     (void)state;
-    if (cgp_isa_active() < CGP_ISA_AVX2)
-        skip();
+    const uint32_t n_genes = 23824, max_mut = 239;
+    uint8_t *active = calloc(n_genes + 64, 1);
+    int32_t gene[2][239 + 16], hit[2][239 + 16];
+    assert_non_null(active);
+    cgpc_rng r;
+    cgpc_rng_seed(&r, 8, 1, 2);
+    for (uint32_t g = 0; g < n_genes; g++)
+        active[g] = cgpc_rng_below(&r, 50) == 0;
+    active[n_genes - 1] = 1; /* the last gene: the gather reads past it */
+    const struct cgp_positions pp = {active, n_genes, max_mut};
+    int tails[16] = {0};
+    for (int k = 0; k < 2000; k++) {
+        uint64_t key = cgpc_rng_u64(&r);
+        int nh[2], n[2];
+        for (int simd = 0; simd < 2; simd++)
+            n[simd] = cgp_mutation_positions(&pp, key, gene[simd], hit[simd], &nh[simd], simd);
+        assert_int_equal(n[0], n[1]);
+        assert_int_equal(n[0], 1 + (int)(((cgp_counter_hash(key, 0) >> 32) * max_mut) >> 32));
+        assert_int_equal(nh[0], nh[1]);
+        int h = 0;
+        for (int m = 0; m < n[0]; m++) {
+            uint64_t z = cgp_counter_hash(key, 1 + (uint64_t)(m / 2));
+            uint64_t u = m % 2 ? z >> 32 : z & 0xFFFFFFFFu;
+            assert_int_equal(gene[0][m], (int32_t)((u * n_genes) >> 32));
+            assert_int_equal(gene[0][m], gene[1][m]);
+            if (active[gene[0][m]]) {
+                assert_true(h < nh[0]);
+                assert_int_equal(hit[0][h], m);
+                assert_int_equal(hit[1][h], m);
+                h++;
+            }
+        }
+        assert_int_equal(h, nh[0]);
+        tails[n[0] % 16] = 1;
+    }
+    for (int t = 0; t < 16; t++)
+        assert_true(tails[t]);
+    free(active);
+
     struct cgp_dataset ds;
     random_dataset(&ds, 6, 5, 20, 31);
     struct cgp_params p;
@@ -765,33 +810,26 @@ static void rng_lanes__vs_scalar_loop__identical_search(void **state)
     small_setup(&p, &t, 8, 16);
     p.thresholds[0] = 2000;
     cgpc_set_threads(1);
-    for (int lambda = 4; lambda <= 6; lambda += 2)
-        for (int forced = 0; forced < 2; forced++) {
-            struct cgp_genome g[2];
-            struct cgp_totals tot[2];
-            p.lambda = lambda;
-            for (int simd = 0; simd < 2; simd++) {
-                struct cgp_evolver *ev;
-                evolver_small(&ev, &ds, &p, &t);
-                ev->simd_rng = simd;
-                if (forced)
-                    ev->t_genes = ev->t_mut = 0x40000000u;
-                cgp_evolver_begin(ev, 0, 0, NULL, 0);
-                cgp_evolver_advance(ev, 1500);
-                cgp_evolver_totals(ev, &tot[simd]);
-                assert_int_equal(cgp_genome_init(&g[simd], &ev->shape, &ev->fset, NULL), CGPC_OK);
-                memcpy(g[simd].genes, ev->parent.genes,
-                       (size_t)ev->shape.n_genes * sizeof *g[simd].genes);
-                cgp_evolver_free(ev);
-            }
-            assert_memory_equal(g[0].genes, g[1].genes,
-                                (size_t)g[0].shape.n_genes * sizeof(int32_t));
-            assert_int_equal(tot[0].evaluations, tot[1].evaluations);
-            assert_int_equal(tot[0].skipped, tot[1].skipped);
-            assert_true(tot[0].evaluations > 100);
-            cgp_genome_free(&g[0]);
-            cgp_genome_free(&g[1]);
-        }
+    struct cgp_genome g[2];
+    struct cgp_totals tot[2];
+    for (int simd = 0; simd < 2; simd++) {
+        struct cgp_evolver *ev;
+        evolver_small(&ev, &ds, &p, &t);
+        ev->simd_pos = simd;
+        ev->simd_values = simd;
+        cgp_evolver_begin(ev, 0, 0, NULL, 0);
+        cgp_evolver_advance(ev, 1500);
+        cgp_evolver_totals(ev, &tot[simd]);
+        assert_int_equal(cgp_genome_init(&g[simd], &ev->shape, &ev->fset, NULL), CGPC_OK);
+        memcpy(g[simd].genes, ev->parent.genes, (size_t)ev->shape.n_genes * sizeof *g[simd].genes);
+        cgp_evolver_free(ev);
+    }
+    assert_memory_equal(g[0].genes, g[1].genes, (size_t)g[0].shape.n_genes * sizeof(int32_t));
+    assert_int_equal(tot[0].evaluations, tot[1].evaluations);
+    assert_int_equal(tot[0].skipped, tot[1].skipped);
+    assert_true(tot[0].evaluations > 100);
+    cgp_genome_free(&g[0]);
+    cgp_genome_free(&g[1]);
     cgpc_set_threads(2);
     cgp_dataset_free(&ds);
 }
@@ -1368,8 +1406,11 @@ static void checkpoint__corrupt_fields__refused_naming_line_and_field(void **sta
     expect_refused(dir, &t, replaced(good, "status running", "status done"), "done-mid-run",
                    "status done: expected run 1, stage 0");
     /* structure */
-    expect_refused(dir, &t, replaced(good, "cgpc-checkpoint v1", "cgpc-checkpoint v2"),
-                   "magic-v2", "checkpoint:1: expected 'cgpc-checkpoint v1'");
+    expect_refused(dir, &t, replaced(good, "cgpc-checkpoint v2", "cgpc-checkpoint v3"),
+                   "magic-v3", "checkpoint:1: expected 'cgpc-checkpoint v2'");
+    expect_refused(dir, &t, replaced(good, "cgpc-checkpoint v2", "cgpc-checkpoint v1"),
+                   "magic-v1", "checkpoint:1: 'cgpc-checkpoint v1': written by an older cgpc "
+                   "whose search draws its random mutations differently");
     expect_refused(dir, &t, replaced(good, "\nend\n", "\n"), "no-end", "truncated: no 'end'");
     expect_refused(dir, &t, replaced(good, "\nend\n", "\nend\nrun 0\n"), "after-end",
                    "expected nothing after 'end'");
@@ -1881,7 +1922,7 @@ int main(void)
         cmocka_unit_test(lazy_values__vs_full_application__identical_search),
         cmocka_unit_test(threads__one_vs_two__bit_identical),
         cmocka_unit_test(threads__by_counted_work__only_long_generations),
-        cmocka_unit_test(rng_lanes__vs_scalar_loop__identical_search),
+        cmocka_unit_test(positions__vector_path__equals_scalar_and_definition),
         cmocka_unit_test(resume__split_at_half__equals_uninterrupted),
         cmocka_unit_test(resume__crash_after_statistics_compressed__completes),
         cmocka_unit_test(checkpoint__corrupt_fields__refused_naming_line_and_field),

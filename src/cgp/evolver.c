@@ -117,7 +117,7 @@ cgpc_status cgp_evolver_init_workers(struct cgp_evolver **out, const struct cgp_
     if ((st = cgp_genome_init(&ev->parent, &ev->shape, &ev->fset, err)) != CGPC_OK ||
         (st = cgp_scratch_init(&ev->psc, &ev->shape, ds, err)) != CGPC_OK)
         goto fail;
-    ev->active_gene = calloc((size_t)ev->shape.n_genes, 1);
+    ev->active_gene = calloc((size_t)ev->shape.n_genes + 64, 1); /* + 64: gathered 4 bytes */
     ev->rc = calloc((size_t)ev->shape.n_nodes, sizeof *ev->rc);
     ev->act = malloc((size_t)ev->shape.n_nodes * sizeof *ev->act);
     ev->w = calloc((size_t)ev->n_workers, sizeof *ev->w);
@@ -136,10 +136,13 @@ cgpc_status cgp_evolver_init_workers(struct cgp_evolver **out, const struct cgp_
         ns->n_src = (uint32_t)(ns->n_prim + (c - lo) * sh->rows);
         ns->back0 = sh->n_inputs + lo * sh->rows;
     }
-    /* node = gene * magic >> 32 is exact while gene * (magic - 2^32 / d) < 2^32 / d */
-    uint32_t d = (uint32_t)ev->shape.node_arity + 1;
+    /* node = gene * magic >> 32 is exact while gene * (magic - 2^32 / d) < 2^32 / d; the same
+     * for column = node * row_magic >> 32 */
+    uint32_t d = (uint32_t)ev->shape.node_arity + 1, rows = (uint32_t)ev->shape.rows;
     if ((uint64_t)ev->shape.n_genes * d < (1ull << 31) / d)
         ev->mu.node_magic = (uint32_t)((1ull << 32) / d + 1);
+    if ((uint64_t)ev->shape.n_nodes * rows < (1ull << 31) / rows && rows > 1)
+        ev->mu.row_magic = (uint32_t)((1ull << 32) / rows + 1);
     for (int i = 0; i < ev->n_workers; i++) {
         struct cgp_worker *w = &ev->w[i];
         w->genes = malloc((size_t)ev->shape.n_genes * sizeof *w->genes);
@@ -169,16 +172,18 @@ cgpc_status cgp_evolver_init_workers(struct cgp_evolver **out, const struct cgp_
             goto fail;
     }
     for (int i = 0; i < p->lambda; i++) {
-        ev->off[i].gene = malloc((size_t)ev->max_mut * sizeof(int32_t));
+        /* + 16: the position draws store whole vectors */
+        ev->off[i].gene = malloc(((size_t)ev->max_mut + 16) * sizeof(int32_t));
         ev->off[i].val = malloc((size_t)ev->max_mut * sizeof(int32_t));
-        ev->off[i].hit = malloc((size_t)ev->max_mut * sizeof(int32_t));
+        ev->off[i].hit = malloc(((size_t)ev->max_mut + 16) * sizeof(int32_t));
         if (!ev->off[i].gene || !ev->off[i].val || !ev->off[i].hit)
             goto nomem;
     }
     ev->lazy_values = 1;
-    ev->t_genes = cgpc_rng_threshold((uint32_t)ev->shape.n_genes);
-    ev->t_mut = cgpc_rng_threshold((uint32_t)ev->max_mut);
-    ev->simd_rng = cgp_isa_active() >= CGP_ISA_AVX2; /* CGPC_ISA=scalar: the plain loop */
+    ev->pos.active = ev->active_gene;
+    ev->pos.n_genes = (uint32_t)ev->shape.n_genes;
+    ev->pos.max_mut = (uint32_t)ev->max_mut;
+    ev->simd_pos = 1;
     ev->simd_values = 1;
     /* Evaluating only the changed nodes pays once a node costs several vectors: measured on
      * 256x31, 1 to 64 items 7-17 % slower (the dirty sweep costs about what evaluating the
@@ -208,23 +213,25 @@ static void fitness_error(const struct cgp_evolver *ev, struct cgp_fitness *f)
  * Costs sum gate energies in the depth-first post-order (cgp_decode_active's), so an order from
  * the sweep decoder (dfs_order 0) is replaced by that one first: the same doubles as always. */
 static void fitness_of_values(const struct cgp_evolver *ev, struct cgp_scratch *sc,
-                              const int32_t *genes, int dfs_order, struct cgp_fitness *f);
+                              const int32_t *genes, int n_active, int dfs_order,
+                              struct cgp_fitness *f);
 
+/* Evaluate the circuit whose active nodes are order[0..n) (sc->order after a decode) into f. */
 static void evaluate(const struct cgp_evolver *ev, struct cgp_scratch *sc, const int32_t *genes,
-                     int dfs_order, struct cgp_fitness *f)
+                     const int32_t *order, int n, int dfs_order, struct cgp_fitness *f)
 {
-    cgp_eval_active(&ev->shape, genes, sc->order, sc->n_active, ev->ds->n_items,
-                    ev->ds->stride, sc->values);
-    fitness_of_values(ev, sc, genes, dfs_order, f);
+    cgp_eval_active(&ev->shape, genes, order, n, ev->ds->n_items, ev->ds->stride, sc->values);
+    fitness_of_values(ev, sc, genes, n, dfs_order, f);
 }
 
 /* The fitness of the circuit decoded in sc whose node values are in sc->values. */
 static void fitness_of_values(const struct cgp_evolver *ev, struct cgp_scratch *sc,
-                              const int32_t *genes, int dfs_order, struct cgp_fitness *f)
+                              const int32_t *genes, int n_active, int dfs_order,
+                              struct cgp_fitness *f)
 {
     memset(f, 0, sizeof *f);
     f->err_sum = cgp_error_sum(&ev->shape, genes, sc->values, ev->ds, ev->p.error_kind);
-    f->active = sc->n_active;
+    f->active = n_active;
     fitness_error(ev, f);
     if (f->err_sum <= ev->limit) {
         if (!dfs_order)
@@ -372,12 +379,12 @@ static void evaluate_changed(const struct cgp_evolver *ev, struct cgp_worker *w,
     }
     for (int b = 0; b < w->n_born; b++)
         dirty_mark(w, w->born[b], &kmin);
-    int nd = kmin == INT32_MAX ? 0 : dirty_sweep(ev, w, w->sc.order, w->sc.n_active, kmin);
+    int nd = kmin == INT32_MAX ? 0 : dirty_sweep(ev, w, w->ord, w->n_ord, kmin);
     int8_t *values = w->sc.values;
     for (int i = 0; i < nd; i++)
         memcpy(w->undo + (size_t)i * st, values + (size_t)(ni + w->dlist[i]) * st, st);
     cgp_eval_active(&ev->shape, w->genes, w->dlist, nd, ev->ds->n_items, (int)st, values);
-    fitness_of_values(ev, &w->sc, w->genes, 0, f);
+    fitness_of_values(ev, &w->sc, w->genes, w->n_ord, 0, f);
     for (int i = 0; i < nd; i++)
         memcpy(values + (size_t)(ni + w->dlist[i]) * st, w->undo + (size_t)i * st, st);
     w->node_evals += (int64_t)nd * ev->ds->n_items;
@@ -421,7 +428,8 @@ void cgp_evolver_reset_parent(struct cgp_evolver *ev)
            (size_t)ev->shape.n_outputs);
     cgp_scratch_decode(&ev->psc, &ev->shape, ev->parent.genes);
     mark_active(ev, 1);
-    evaluate(ev, &ev->psc, ev->parent.genes, 1, &ev->parent_fit);
+    evaluate(ev, &ev->psc, ev->parent.genes, ev->psc.order, ev->psc.n_active, 1,
+             &ev->parent_fit);
     parent_active_sync(ev);
     for (int i = 0; i < ev->n_workers; i++)
         worker_sync_full(ev, &ev->w[i]);
@@ -489,14 +497,14 @@ int32_t cgp_mutator_value(const struct cgp_mutator *mu, const struct cgp_shape *
     return j == A ? op : src;
 }
 
-/* Offspring i's mutation positions (and count) come from the stream keyed by
- * (run seed, generation, stage << 32 | i); the new value of mutation m from a counter-based
- * draw keyed by (that key with bit 63 set, m), so values can be drawn late and only when
- * needed: a neutral offspring draws none unless it is accepted. */
-static void offspring_rng(const struct cgp_evolver *ev, int i, cgpc_rng *r)
+/* Offspring i's mutation positions (and count) come from counter-based draws keyed by
+ * (run seed, generation, stage << 32 | i) (cgp_mutation_positions); the new value of mutation m
+ * from a counter-based draw keyed by (that key with bit 63 set, m), so values can be drawn late
+ * and only when needed: a neutral offspring draws none unless it is accepted. */
+static uint64_t position_key(const struct cgp_evolver *ev, int i)
 {
     uint64_t b = ((uint64_t)ev->stage << 32) | (uint32_t)i;
-    cgpc_rng_seed(r, ev->run_seed, (uint64_t)ev->generation, b);
+    return cgpc_hash3(ev->run_seed, (uint64_t)ev->generation, b);
 }
 
 static uint64_t value_key(const struct cgp_evolver *ev, int i)
@@ -507,52 +515,62 @@ static uint64_t value_key(const struct cgp_evolver *ev, int i)
 
 #if CGP_EV_X86
 #define TARGET_AVX512DQ __attribute__((target("avx2,avx512f,avx512dq,avx512vl")))
-/* Eight mutations from m0: the hash in 64-bit lanes, the node's source range by gathers, both
- * candidates (input, operator) computed and selected, as cgp_mutator_value does. Returns 0
- * (nothing stored) if a lane's node has no sources (column 0 without inputs): the caller
- * takes the scalar path for those eight. */
-TARGET_AVX512DQ static int mutator_values8_avx512(const struct cgp_mutator *mu,
-                                                  const struct cgp_shape *s,
-                                                  const struct cgp_fset *f, uint64_t key,
-                                                  const int32_t *gene, int m0, int32_t *val)
+/* The high 32 bits of a[i] * b[i] in each 32-bit lane (unsigned). */
+TARGET_AVX512DQ static inline __m512i mulhi_epu32x16(__m512i a, __m512i b)
+{
+    const __m512i even = _mm512_srli_epi64(_mm512_mul_epu32(a, b), 32);
+    const __m512i odd = _mm512_mul_epu32(_mm512_srli_epi64(a, 32), _mm512_srli_epi64(b, 32));
+    return _mm512_mask_mov_epi32(even, (__mmask16)0xAAAA, odd);
+}
+
+/* Sixteen mutations from m0 (m0 even): eight hashes in 64-bit lanes give the sixteen 32-bit
+ * draws in place (cgp_mutation_u: the low half for even m, the high half for odd m); the
+ * node's column by a multiply (row_magic), its source range computed, both candidates (input,
+ * operator: a two-register permute) and the output value computed and selected, as
+ * cgp_mutator_value does: no gather. Returns 0 (nothing stored) if a lane's node has no
+ * sources (column 0 without inputs): the caller takes the scalar path for those sixteen. */
+TARGET_AVX512DQ static int mutator_values16_avx512(const struct cgp_mutator *mu,
+                                                   const struct cgp_shape *s,
+                                                   const int32_t *ops32, int n_ops,
+                                                   uint64_t key, const int32_t *gene, int m0,
+                                                   int32_t *val)
 {
     const int A = s->node_arity;
-    const __m512i m = _mm512_add_epi64(_mm512_set1_epi64(m0),
-                                       _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7));
-    __m512i z = _mm512_xor_si512(_mm512_set1_epi64((long long)key),
-                                 _mm512_mullo_epi64(m, _mm512_set1_epi64((long long)0xD1B54A32D192ED03ull)));
-    z = _mm512_add_epi64(z, _mm512_set1_epi64((long long)0x9E3779B97F4A7C15ull));
+    __m512i jc = _mm512_mullo_epi64(
+        _mm512_add_epi64(_mm512_set1_epi64(m0 >> 1), _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7)),
+        _mm512_set1_epi64((long long)0xD1B54A32D192ED03ull));
+    __m512i z = _mm512_add_epi64(_mm512_xor_si512(_mm512_set1_epi64((long long)key), jc),
+                                 _mm512_set1_epi64((long long)0x9E3779B97F4A7C15ull));
     z = _mm512_mullo_epi64(_mm512_xor_si512(z, _mm512_srli_epi64(z, 30)),
                            _mm512_set1_epi64((long long)0xBF58476D1CE4E5B9ull));
     z = _mm512_mullo_epi64(_mm512_xor_si512(z, _mm512_srli_epi64(z, 27)),
                            _mm512_set1_epi64((long long)0x94D049BB133111EBull));
-    z = _mm512_xor_si512(z, _mm512_srli_epi64(z, 31));
-    const __m512i u = _mm512_srli_epi64(z, 32); /* the 32-bit draw, zero-extended */
-    const __m512i g = _mm512_cvtepu32_epi64(_mm256_loadu_si256((const __m256i *)(gene + m0)));
-    /* scale(u, n) = u * n >> 32 for 32-bit u, n: one vpmuludq */
-#define SCALE8(n) _mm512_srli_epi64(_mm512_mul_epu32(u, (n)), 32)
-    const __m512i node = _mm512_srli_epi64(_mm512_mul_epu32(g, _mm512_set1_epi64(mu->node_magic)), 32);
-    const __m512i j = _mm512_sub_epi64(g, _mm512_mullo_epi64(node, _mm512_set1_epi64(A + 1)));
-    const long long node_genes = (long long)s->n_nodes * (A + 1);
-    const __mmask8 is_out = _mm512_cmpge_epi64_mask(g, _mm512_set1_epi64(node_genes));
-    /* output genes read node 0's record (unused) */
-    const __m512i idx = _mm512_maskz_mov_epi64((__mmask8)~is_out,
-                                               _mm512_mullo_epi64(node, _mm512_set1_epi64(3)));
-    const int *base = (const int *)mu->node; /* {n_src, n_prim, back0} per node */
-    const __m512i n_src = _mm512_cvtepu32_epi64(_mm512_i64gather_epi32(idx, base, 4));
-    const __m512i n_prim = _mm512_cvtepi32_epi64(_mm512_i64gather_epi32(idx, base + 1, 4));
-    const __m512i back0 = _mm512_cvtepi32_epi64(_mm512_i64gather_epi32(idx, base + 2, 4));
-    if (_mm512_mask_cmpeq_epi64_mask((__mmask8)~is_out, n_src, _mm512_setzero_si512()))
+    const __m512i u = _mm512_xor_si512(z, _mm512_srli_epi64(z, 31)); /* 16 x 32-bit draws */
+    const __m512i g = _mm512_loadu_si512((const void *)(gene + m0));
+    const __m512i node = mulhi_epu32x16(g, _mm512_set1_epi32((int)mu->node_magic));
+    const __m512i j = _mm512_sub_epi32(g, _mm512_mullo_epi32(node, _mm512_set1_epi32(A + 1)));
+    const __m512i c = mulhi_epu32x16(node, _mm512_set1_epi32((int)mu->row_magic));
+    const __m512i lb = _mm512_set1_epi32(s->levels_back), rows = _mm512_set1_epi32(s->rows);
+    const __m512i ni = _mm512_set1_epi32(s->n_inputs);
+    const __m512i lo = _mm512_max_epi32(_mm512_sub_epi32(c, lb), _mm512_setzero_si512());
+    const __m512i n_prim = _mm512_maskz_mov_epi32(_mm512_cmple_epi32_mask(c, lb), ni);
+    const __m512i n_src = _mm512_add_epi32(n_prim,
+                                           _mm512_mullo_epi32(_mm512_sub_epi32(c, lo), rows));
+    const __m512i back0 = _mm512_add_epi32(ni, _mm512_mullo_epi32(lo, rows));
+    const __mmask16 is_out =
+        _mm512_cmpge_epi32_mask(g, _mm512_set1_epi32(s->n_nodes * (A + 1)));
+    if (_mm512_mask_cmpeq_epi32_mask((__mmask16)~is_out, n_src, _mm512_setzero_si512()))
         return 0;
-    const __m512i r = SCALE8(n_src);
-    const __m512i src = _mm512_mask_add_epi64(r, _mm512_cmpge_epi64_mask(r, n_prim),
-                                              back0, _mm512_sub_epi64(r, n_prim));
-    const __m512i op = _mm512_cvtepi32_epi64(
-        _mm512_i64gather_epi32(SCALE8(_mm512_set1_epi64(f->n_ops)), f->ops, 4));
-    __m512i v = _mm512_mask_mov_epi64(src, _mm512_cmpeq_epi64_mask(j, _mm512_set1_epi64(A)), op);
-    v = _mm512_mask_mov_epi64(v, is_out, SCALE8(_mm512_set1_epi64(s->n_inputs + s->n_nodes)));
-#undef SCALE8
-    _mm256_storeu_si256((__m256i *)(val + m0), _mm512_cvtepi64_epi32(v));
+    const __m512i r = mulhi_epu32x16(u, n_src);
+    const __m512i src = _mm512_mask_add_epi32(r, _mm512_cmpge_epi32_mask(r, n_prim), back0,
+                                              _mm512_sub_epi32(r, n_prim));
+    const __m512i oi = mulhi_epu32x16(u, _mm512_set1_epi32(n_ops));
+    const __m512i op = _mm512_permutex2var_epi32(_mm512_loadu_si512((const void *)ops32), oi,
+                                                 _mm512_loadu_si512((const void *)(ops32 + 16)));
+    __m512i v = _mm512_mask_mov_epi32(src, _mm512_cmpeq_epi32_mask(j, _mm512_set1_epi32(A)), op);
+    v = _mm512_mask_mov_epi32(v, is_out,
+                              mulhi_epu32x16(u, _mm512_set1_epi32(s->n_inputs + s->n_nodes)));
+    _mm512_storeu_si512((void *)(val + m0), v);
     return 1;
 }
 #endif
@@ -563,12 +581,15 @@ void cgp_mutator_values(const struct cgp_mutator *mu, const struct cgp_shape *s,
 {
     int m = 0;
 #if CGP_EV_X86
-    if (simd && mu->node_magic && cgp_isa_active() >= CGP_ISA_AVX512 &&
-        __builtin_cpu_supports("avx512dq"))
-        for (; m + 8 <= n; m += 8)
-            if (!mutator_values8_avx512(mu, s, f, key, gene, m, val))
-                for (int k = m; k < m + 8; k++)
+    if (simd && mu->node_magic && mu->row_magic && f->n_ops <= 32 &&
+        cgp_isa_active() >= CGP_ISA_AVX512 && __builtin_cpu_supports("avx512dq")) {
+        int32_t ops32[32] = {0};
+        memcpy(ops32, f->ops, (size_t)f->n_ops * sizeof *ops32);
+        for (; m + 16 <= n; m += 16)
+            if (!mutator_values16_avx512(mu, s, ops32, f->n_ops, key, gene, m, val))
+                for (int k = m; k < m + 16; k++)
                     val[k] = cgp_mutator_value(mu, s, f, gene[k], cgp_mutation_u(key, k));
+    }
 #else
     (void)simd;
 #endif
@@ -625,6 +646,7 @@ static void rc_add(struct cgp_worker *w, int32_t src, int delta)
         }
         if (dec ? --w->rc[x] != 0 : w->rc[x]++ != 0)
             continue;
+        w->n_died += dec;
         size_t g0 = (size_t)x * (A + 1);
         if (!dec && w->born_seen[x] != w->mark && !ev->active_gene[g0 + A]) {
             w->born_seen[x] = w->mark;
@@ -652,8 +674,9 @@ static int32_t apply_now(struct cgp_worker *w, int g, int m)
 }
 
 /* The offspring's active set from the parent's and the mutation list, in ascending order into
- * w->sc.order: each mutation of a gene an active node uses (or an output gene) is applied at
- * once and its reader-count changes carried on; the others stay pending (the last mutation of a
+ * w->ord (w->sc.order, or the parent's list w->act when no node changed activity): each
+ * mutation of a gene an active node uses (or an output gene) is applied at once and its
+ * reader-count changes carried on; the others stay pending (the last mutation of a
  * gene wins) and are resolved only if their node becomes active and uses them. Touches
  * O(mutations + nodes whose activity changes), not O(active). */
 static void offspring_active(struct cgp_evolver *ev, struct cgp_worker *w,
@@ -670,6 +693,7 @@ static void offspring_active(struct cgp_evolver *ev, struct cgp_worker *w,
     }
     w->n_saved = 0;
     w->n_born = 0;
+    w->n_died = 0;
     /* First the genes the parent's circuit does not use, all pending (the last mutation of a
      * gene wins): they change nothing by themselves, and their latest values are resolved if
      * and when their node becomes active and uses them. Then the mutations of genes the parent
@@ -715,6 +739,11 @@ static void offspring_active(struct cgp_evolver *ev, struct cgp_worker *w,
             w->pending[g] = stamp | (uint32_t)m;
         }
     }
+    if (w->n_born == 0 && w->n_died == 0) { /* the parent's active set: its list */
+        w->ord = w->act;
+        w->n_ord = w->n_act;
+        return;
+    }
     /* merge the parent's list (less the nodes now inactive) with the new ones, ascending */
     int32_t *born = w->born, nb = 0;
     for (int b = 0; b < w->n_born; b++)
@@ -729,17 +758,18 @@ static void offspring_active(struct cgp_evolver *ev, struct cgp_worker *w,
         born[c + 1] = x;
     }
     int32_t *order = w->sc.order;
-    int na = 0, p = 0, b = 0;
-    while (p < w->n_act || b < nb) {
-        if (b >= nb || (p < w->n_act && w->act[p] < born[b])) {
-            int32_t x = w->act[p++];
-            if (w->rc[x] > 0)
-                order[na++] = x;
-        } else {
+    int na = 0, b = 0;
+    for (int p = 0; p < w->n_act; p++) {
+        int32_t x = w->act[p];
+        while (b < nb && born[b] < x)
             order[na++] = born[b++];
-        }
+        order[na] = x;
+        na += w->rc[x] > 0; /* no branch: kept unless it died */
     }
-    w->sc.n_active = na;
+    while (b < nb)
+        order[na++] = born[b++];
+    w->ord = order;
+    w->n_ord = na;
 }
 
 /* Undo offspring_active (the genes are restored by the caller). */
@@ -749,126 +779,95 @@ static void offspring_active_undo(struct cgp_worker *w)
         w->rc[w->saved_node[i]] = w->saved_rc[i];
 }
 
-/* Offspring o's positions m0.. (and, when m0 < 0, its mutation count first) from stream r. */
-static void draw_positions_rest(const struct cgp_evolver *ev, struct cgp_offspring *o,
-                                cgpc_rng *r, int m0)
+/* Mutation positions (and the mutation count) of one offspring, counter-based: with
+ * H(j) = cgp_counter_hash(key, j), n_mut = 1 + scale(high half of H(0), max_mut) and position
+ * m = scale(u, n_genes) with u the low (m even) or high (m odd) 32-bit half of H(1 + m / 2);
+ * scale(u, n) = u * n >> 32. Any position can be computed alone, so sixteen are drawn per
+ * vector. The search is the same algorithm as with a sequential stream: n_mut uniform in
+ * 1..max_mut and every position independent and uniform over the n_genes genes, both up to the
+ * multiply-shift bias (at most n / 2^32 relative, as every gene value draw). Lists in hit the
+ * positions m (ascending) whose gene the parent uses (active[gene] != 0; active must be
+ * readable 3 bytes past n_genes). gene and hit hold max_mut + 16 entries. Returns n_mut. */
+static int positions_scalar(const struct cgp_positions *pp, uint64_t key, int32_t *gene,
+                            int32_t *hit, int *n_hit)
 {
-    const uint32_t n_genes = (uint32_t)ev->shape.n_genes, max_mut = (uint32_t)ev->max_mut;
-    if (m0 < 0) {
-        o->n_mut = 1 + (int)cgpc_rng_below_t(r, max_mut, ev->t_mut);
-        o->n_hit = 0;
-        m0 = 0;
+    int n = 1 + (int)scale_u32((uint32_t)(cgp_counter_hash(key, 0) >> 32), pp->max_mut), nh = 0;
+    for (int m = 0; m < n; m++) {
+        uint64_t z = cgp_counter_hash(key, 1 + (uint64_t)(m >> 1));
+        uint32_t g = scale_u32((uint32_t)(m & 1 ? z >> 32 : z), pp->n_genes);
+        gene[m] = (int32_t)g;
+        if (pp->active[g])
+            hit[nh++] = m;
     }
-    for (int m = m0; m < o->n_mut; m++) {
-        uint32_t g = cgpc_rng_below_t(r, n_genes, ev->t_genes);
-        o->gene[m] = (int32_t)g;
-        if (ev->active_gene[g])
-            o->hit[o->n_hit++] = m;
-    }
-    o->neutral = o->n_hit == 0;
-    o->has_vals = 0;
+    *n_hit = nh;
+    return n;
 }
 
 #if CGP_EV_X86
-#define TARGET_AVX2 __attribute__((target("avx2")))
-TARGET_AVX2 static inline __m256i rotl64x4(__m256i x, int k)
+/* positions_scalar with sixteen positions per step: eight splitmix64 hashes in 64-bit lanes,
+ * each giving the positions of its two 32-bit halves in place (low half: even m, high half: odd
+ * m, as they lie in memory), the parent's use of each gene by a gather from active. */
+TARGET_AVX512DQ static int positions_avx512(const struct cgp_positions *pp, uint64_t key,
+                                            int32_t *gene, int32_t *hit, int *n_hit)
 {
-    return _mm256_or_si256(_mm256_slli_epi64(x, k), _mm256_srli_epi64(x, 64 - k));
-}
-
-/* Offspring c..c+3 at once: their four xoshiro256** streams in the four 64-bit lanes of AVX2
- * vectors, stepped together (the same numbers as cgpc_rng_u64 on each), multiply-shift bounds
- * by vpmuludq. A rejected draw (probability n / 2^32) hands all four back to the scalar
- * loop from that step on. */
-TARGET_AVX2 static void draw_positions4_avx2(struct cgp_evolver *ev, int c)
-{
-    cgpc_rng r[4];
-    for (int b = 0; b < 4; b++)
-        offspring_rng(ev, c + b, &r[b]);
-    __m256i s0 = _mm256_setr_epi64x((long long)r[0].s[0], (long long)r[1].s[0],
-                                    (long long)r[2].s[0], (long long)r[3].s[0]);
-    __m256i s1 = _mm256_setr_epi64x((long long)r[0].s[1], (long long)r[1].s[1],
-                                    (long long)r[2].s[1], (long long)r[3].s[1]);
-    __m256i s2 = _mm256_setr_epi64x((long long)r[0].s[2], (long long)r[1].s[2],
-                                    (long long)r[2].s[2], (long long)r[3].s[2]);
-    __m256i s3 = _mm256_setr_epi64x((long long)r[0].s[3], (long long)r[1].s[3],
-                                    (long long)r[2].s[3], (long long)r[3].s[3]);
-    struct cgp_offspring *o = &ev->off[c];
-    int maxn = 0;
-    for (int b = 0; b < 4; b++)
-        o[b].n_hit = 0;
-    for (int m = -1; m < maxn; m++) { /* m = -1: the mutation counts */
-        __m256i p0 = s0, p1 = s1, p2 = s2, p3 = s3;
-        __m256i x = _mm256_add_epi64(_mm256_slli_epi64(s1, 2), s1); /* s1 * 5 */
-        x = rotl64x4(x, 7);
-        x = _mm256_add_epi64(_mm256_slli_epi64(x, 3), x); /* * 9 */
-        __m256i t = _mm256_slli_epi64(s1, 17);
-        s2 = _mm256_xor_si256(s2, s0);
-        s3 = _mm256_xor_si256(s3, s1);
-        s1 = _mm256_xor_si256(s1, s2);
-        s0 = _mm256_xor_si256(s0, s3);
-        s2 = _mm256_xor_si256(s2, t);
-        s3 = rotl64x4(s3, 45);
-        uint32_t n = m < 0 ? (uint32_t)ev->max_mut : (uint32_t)ev->shape.n_genes;
-        uint32_t thr = m < 0 ? ev->t_mut : ev->t_genes;
-        uint64_t prod[4];
-        _mm256_storeu_si256((__m256i *)prod,
-                            _mm256_mul_epu32(_mm256_srli_epi64(x, 32), _mm256_set1_epi64x(n)));
-        int reject = 0;
-        for (int b = 0; b < 4; b++)
-            reject |= (m < 0 || m < o[b].n_mut) && (uint32_t)prod[b] < thr;
-        if (__builtin_expect(reject, 0)) {
-            uint64_t st[4][4];
-            _mm256_storeu_si256((__m256i *)st[0], p0);
-            _mm256_storeu_si256((__m256i *)st[1], p1);
-            _mm256_storeu_si256((__m256i *)st[2], p2);
-            _mm256_storeu_si256((__m256i *)st[3], p3);
-            for (int b = 0; b < 4; b++) {
-                for (int j = 0; j < 4; j++)
-                    r[b].s[j] = st[j][b];
-                if (m < 0 || m < o[b].n_mut) {
-                    draw_positions_rest(ev, &o[b], &r[b], m);
-                } else {
-                    o[b].neutral = o[b].n_hit == 0;
-                    o[b].has_vals = 0;
-                }
-            }
-            return;
-        }
-        for (int b = 0; b < 4; b++) {
-            uint32_t v = (uint32_t)(prod[b] >> 32);
-            if (m < 0) {
-                o[b].n_mut = 1 + (int)v;
-                maxn = o[b].n_mut > maxn ? o[b].n_mut : maxn;
-            } else if (m < o[b].n_mut) {
-                o[b].gene[m] = (int32_t)v;
-                if (ev->active_gene[v])
-                    o[b].hit[o[b].n_hit++] = m;
-            }
-        }
+    const int n = 1 + (int)scale_u32((uint32_t)(cgp_counter_hash(key, 0) >> 32), pp->max_mut);
+    const __m512i step = _mm512_set1_epi64((long long)(8 * 0xD1B54A32D192ED03ull));
+    const __m512i K = _mm512_set1_epi64((long long)key);
+    const __m512i ng = _mm512_set1_epi64(pp->n_genes);
+    const __m512i hi32 = _mm512_set1_epi64((long long)0xFFFFFFFF00000000ull);
+    /* counters 1..8 times the Weyl constant, stepped by adding 8 times it (mod 2^64) */
+    __m512i jc = _mm512_mullo_epi64(_mm512_setr_epi64(1, 2, 3, 4, 5, 6, 7, 8),
+                                    _mm512_set1_epi64((long long)0xD1B54A32D192ED03ull));
+    __m512i mi = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    int nh = 0;
+    for (int m = 0; m < n; m += 16) {
+        __m512i z = _mm512_add_epi64(_mm512_xor_si512(K, jc),
+                                     _mm512_set1_epi64((long long)0x9E3779B97F4A7C15ull));
+        z = _mm512_mullo_epi64(_mm512_xor_si512(z, _mm512_srli_epi64(z, 30)),
+                               _mm512_set1_epi64((long long)0xBF58476D1CE4E5B9ull));
+        z = _mm512_mullo_epi64(_mm512_xor_si512(z, _mm512_srli_epi64(z, 27)),
+                               _mm512_set1_epi64((long long)0x94D049BB133111EBull));
+        z = _mm512_xor_si512(z, _mm512_srli_epi64(z, 31));
+        __m512i lo = _mm512_srli_epi64(_mm512_mul_epu32(z, ng), 32);
+        __m512i hi = _mm512_and_si512(_mm512_mul_epu32(_mm512_srli_epi64(z, 32), ng), hi32);
+        __m512i g = _mm512_or_si512(lo, hi);
+        __mmask16 live = n - m >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - m)) - 1);
+        _mm512_storeu_si512((void *)(gene + m), g);
+        __m512i a = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), live, g, pp->active, 1);
+        __mmask16 h = _mm512_mask_test_epi32_mask(live, a, _mm512_set1_epi32(0xFF));
+        /* no branch on h: whether a block hits is a coin flip */
+        _mm512_storeu_si512((void *)(hit + nh), _mm512_maskz_compress_epi32(h, mi));
+        nh += __builtin_popcount(h);
+        jc = _mm512_add_epi64(jc, step);
+        mi = _mm512_add_epi32(mi, _mm512_set1_epi32(16));
     }
-    for (int b = 0; b < 4; b++) {
-        o[b].neutral = o[b].n_hit == 0;
-        o[b].has_vals = 0;
-    }
+    *n_hit = nh;
+    return n;
 }
 #endif
+
+int cgp_mutation_positions(const struct cgp_positions *pp, uint64_t key, int32_t *gene,
+                           int32_t *hit, int *n_hit, int simd)
+{
+#if CGP_EV_X86
+    if (simd && cgp_isa_active() >= CGP_ISA_AVX512 && __builtin_cpu_supports("avx512dq"))
+        return positions_avx512(pp, key, gene, hit, n_hit);
+#else
+    (void)simd;
+#endif
+    return positions_scalar(pp, key, gene, hit, n_hit);
+}
 
 /* Draw the mutation positions of offspring i0..i1-1 and whether each is neutral, each from its
- * own stream; with AVX2, four streams at a time in vector lanes. The bound thresholds are
- * precomputed: no division. */
+ * own key (cgp_mutation_positions). */
 static void draw_positions(struct cgp_evolver *ev, int i0, int i1)
 {
-    int i = i0;
-#if CGP_EV_X86
-    if (ev->simd_rng)
-        for (; i + 4 <= i1; i += 4)
-            draw_positions4_avx2(ev, i);
-#endif
-    for (; i < i1; i++) {
-        cgpc_rng r;
-        offspring_rng(ev, i, &r);
-        draw_positions_rest(ev, &ev->off[i], &r, -1);
+    for (int i = i0; i < i1; i++) {
+        struct cgp_offspring *o = &ev->off[i];
+        o->n_mut = cgp_mutation_positions(&ev->pos, position_key(ev, i), o->gene, o->hit,
+                                          &o->n_hit, ev->simd_pos);
+        o->neutral = o->n_hit == 0;
+        o->has_vals = 0;
     }
 }
 
@@ -891,8 +890,8 @@ static void make_offspring(struct cgp_evolver *ev, struct cgp_worker *w, int i)
         if (ev->incremental) {
             evaluate_changed(ev, w, &o->fit);
         } else {
-            evaluate(ev, &w->sc, w->genes, 0, &o->fit);
-            w->node_evals += (int64_t)w->sc.n_active * ev->ds->n_items;
+            evaluate(ev, &w->sc, w->genes, w->ord, w->n_ord, 0, &o->fit);
+            w->node_evals += (int64_t)w->n_ord * ev->ds->n_items;
         }
         offspring_active_undo(w);
         for (int a = w->n_applied - 1; a >= 0; a--)
@@ -904,7 +903,7 @@ static void make_offspring(struct cgp_evolver *ev, struct cgp_worker *w, int i)
             w->genes[o->gene[m]] = o->val[m];
         }
         cgp_scratch_decode(&w->sc, &ev->shape, w->genes);
-        evaluate(ev, &w->sc, w->genes, 1, &o->fit);
+        evaluate(ev, &w->sc, w->genes, w->sc.order, w->sc.n_active, 1, &o->fit);
         for (int m = n - 1; m >= 0; m--)
             w->genes[o->gene[m]] = w->old[m];
         w->node_evals += (int64_t)w->sc.n_active * ev->ds->n_items;
@@ -1130,7 +1129,7 @@ static void par_sync(const struct cgp_evolver *ev, struct cgp_evolver *r)
     r->generation = ev->generation;
     r->lazy_values = ev->lazy_values;
     r->incremental = ev->incremental;
-    r->simd_rng = ev->simd_rng;
+    r->simd_pos = ev->simd_pos;
     r->simd_values = ev->simd_values;
 }
 

@@ -45,6 +45,10 @@ struct cgp_worker {
     int n_act;
     int32_t *born;       /* nodes not active in the parent that the offspring activated */
     int n_born;
+    int n_died;          /* reader counts that fell to 0 (nodes the offspring deactivated) */
+    const int32_t *ord;  /* the offspring's active nodes, ascending: act when its active set is
+                            the parent's, else sc.order */
+    int n_ord;
     uint32_t *seen;      /* n_nodes: == mark when rc was saved / the node is in born */
     uint32_t *born_seen;
     uint32_t mark;
@@ -77,18 +81,38 @@ struct cgp_mutator {
     struct cgp_node_src *node; /* n_nodes */
     uint32_t node_magic;       /* gene / (arity + 1) = gene * node_magic >> 32 for every node
                                   gene; 0: the vector path is off (genome too large) */
+    uint32_t row_magic;        /* node / rows = node * row_magic >> 32 for every node; 0: the
+                                  vector path is off (too large, or one row) */
 };
 /* Same result as cgp_gene_value(s, f, gene, u), from the tables. */
 int32_t cgp_mutator_value(const struct cgp_mutator *mu, const struct cgp_shape *s,
                           const struct cgp_fset *f, int gene, uint32_t u);
-/* The uniform 32-bit draw of mutation m under key: a counter-based hash, any m alone. */
+/* The 64-bit hash of counter j under key: splitmix64's output function on key ^ j * C. */
+static inline uint64_t cgp_counter_hash(uint64_t key, uint64_t j)
+{
+    uint64_t st = key ^ (j * 0xD1B54A32D192ED03ull);
+    return cgpc_splitmix64(&st);
+}
+/* The uniform 32-bit draw of mutation m under key: a counter-based hash, any m alone; the low
+ * (m even) or high (m odd) half of the hash of counter m / 2. */
 static inline uint32_t cgp_mutation_u(uint64_t key, int m)
 {
-    uint64_t st = key ^ ((uint64_t)m * 0xD1B54A32D192ED03ull);
-    return (uint32_t)(cgpc_splitmix64(&st) >> 32);
+    uint64_t z = cgp_counter_hash(key, (uint64_t)m >> 1);
+    return (uint32_t)(m & 1 ? z >> 32 : z);
 }
-/* val[m] = cgp_mutator_value(gene[m], cgp_mutation_u(key, m)) for m < n; simd 1: eight at a
- * time with AVX-512 (F+DQ) where the CPU has it (the same values; tested). */
+/* What drawing an offspring's mutation positions needs (cgp_mutation_positions). */
+struct cgp_positions {
+    const uint8_t *active; /* n_genes (+ 3 readable bytes): 1 if the parent uses the gene */
+    uint32_t n_genes, max_mut;
+};
+/* One offspring's mutation count (returned, 1..max_mut) and positions gene[0..n) under key:
+ * counter-based, position m from the hash of counter 1 + m / 2 (see evolver.c); hit[0..*n_hit)
+ * the m whose gene is active, ascending. gene and hit hold max_mut + 16 entries. simd 1:
+ * sixteen at a time with AVX-512 (F+DQ) where the CPU has it (the same numbers; tested). */
+int cgp_mutation_positions(const struct cgp_positions *pp, uint64_t key, int32_t *gene,
+                           int32_t *hit, int *n_hit, int simd);
+/* val[m] = cgp_mutator_value(gene[m], cgp_mutation_u(key, m)) for m < n; simd 1: sixteen at
+ * a time with AVX-512 (F+DQ) where the CPU has it (the same values; tested). */
 void cgp_mutator_values(const struct cgp_mutator *mu, const struct cgp_shape *s,
                         const struct cgp_fset *f, uint64_t key, const int32_t *gene, int n,
                         int32_t *val, int simd);
@@ -104,7 +128,8 @@ struct cgp_evolver {
     struct cgp_genome parent;
     struct cgp_fitness parent_fit;
     struct cgp_scratch psc;  /* parent's decoded active set (psc.order) */
-    uint8_t *active_gene;    /* n_genes: 1 if the gene is used by the parent's phenotype */
+    uint8_t *active_gene;    /* n_genes (+ 64 zero bytes): 1 if the gene is used by the
+                                parent's phenotype */
     int32_t *rc;             /* n_nodes: the parent's reader counts (see struct cgp_worker) */
     int32_t *act;            /* the parent's active nodes, ascending; n_act of them */
     int n_act;
@@ -113,8 +138,8 @@ struct cgp_evolver {
     int n_workers;
     struct cgp_worker *w;
     int max_mut;
-    uint32_t t_genes, t_mut; /* cgpc_rng_threshold of n_genes and max_mut */
-    int simd_rng;           /* draw positions of 4 offspring at once in AVX2 lanes */
+    struct cgp_positions pos; /* position draws: active_gene, n_genes, max_mut */
+    int simd_pos;           /* draw positions sixteen at a time (cgp_mutation_positions) */
     int simd_values;        /* draw a winner's values 8 at a time (cgp_mutator_values) */
     struct cgp_mutator mu;
     int lazy_values;        /* 1 (default): draw an evaluated offspring's values only for the

@@ -8,7 +8,7 @@
  *   config.txt              "cgpc-evolve-config v1": the CGP parameters (written by run.c)
  *   data.txt                "cgpc-data v1": the data set (cgp_dataset_save)
  *   slots.txt               "cgpc-slots v1": value-slot mode's output -> slot map
- *   checkpoint              "cgpc-checkpoint v1": where to resume (struct cgp_checkpoint)
+ *   checkpoint              "cgpc-checkpoint v2": where to resume (struct cgp_checkpoint)
  *   results.csv             one row per finished stage (struct cgp_result_row)
  *   best.<run>.<T>.chr      "cgpc-chromosome v1": the final circuit of a stage
  *   best.<run>.<T>.res      residual mode (`cgpc train`, mode = residual): "CGPCRES" file of it
@@ -31,7 +31,11 @@
 #include "common/error.h"
 
 #define CGP_CONFIG_MAGIC "cgpc-evolve-config v1"
-#define CGP_CKPT_MAGIC "cgpc-checkpoint v1"
+/* v2: the search engine draws mutation positions and values from counter-based hashes (the
+ * evolver of issue 16); a v1 checkpoint (the sequential position streams) is refused: resuming
+ * it would not continue the run it began. */
+#define CGP_CKPT_MAGIC "cgpc-checkpoint v2"
+#define CGP_CKPT_MAGIC_V1 "cgpc-checkpoint v1"
 #define CGP_SLOTS_MAGIC "cgpc-slots v1"
 #define CGP_MODEL_RECORD_MAGIC "cgpc-model-record 1"
 /* Thresholds and errors in results.csv, pareto.<run>.csv and best.<run>.<T>.chr names are per
