@@ -1675,6 +1675,66 @@ static void rundir_merge__parts__one_directory_with_every_run(void **state)
 
 /* ---- circuit tokens ------------------------------------------------------------------------- */
 
+/* Costs from the ascending active list (cgp_circuit_cost, what the evolver uses) equal the
+ * depth-first decode's (cgp_scratch_cost, what cgp_measure reports) bit for bit, and the
+ * energy equals the per-operator sum, on random circuits over every operator, with costs
+ * chosen so that summation order would show in the last bits. */
+static void circuit_cost__any_topological_order__same_doubles(void **state)
+{
+    (void)state;
+    struct energy_gate_table t;
+    energy_gate_table_default(&t);
+    for (int op = 0; op < CGPC_OP_COUNT; op++) /* awkward decimals */
+        t.op[op].energy_pj = 0.1 + 0.0137 * op + 1e-9 / (op + 3);
+    int32_t ops[CGPC_OP_COUNT];
+    for (int i = 0; i < CGPC_OP_COUNT; i++)
+        ops[i] = i;
+    for (int trial = 0; trial < 40; trial++) {
+        int ni = 1 + trial % 4, no = 1 + trial % 5, arity = trial % 2 ? 4 : 2;
+        struct cgp_dataset ds;
+        random_dataset(&ds, ni, no, 5, 300 + (uint64_t)trial);
+        struct cgp_shape s;
+        cgp_shape_make(&s, 2 + trial % 5, 10 + trial % 30, 1 + trial % 6, ni, no, arity);
+        struct cgp_fset f;
+        cgp_fset_make(&f, ops, arity == 4 ? CGPC_OP_COUNT : CGPC_OP_COUNT - 1);
+        struct cgp_genome g;
+        assert_int_equal(cgp_genome_init(&g, &s, &f, NULL), CGPC_OK);
+        cgpc_rng r;
+        cgpc_rng_seed(&r, 11, (uint64_t)trial, 0);
+        cgp_genome_randomize(&g, &r);
+        struct cgp_scratch sc;
+        assert_int_equal(cgp_scratch_init(&sc, &s, &ds, NULL), CGPC_OK);
+        cgp_scratch_decode(&sc, &s, g.genes);
+        struct cgp_fitness fa = {0}, fb = {0};
+        cgp_scratch_cost(&sc, &s, g.genes, &t, &fa);
+        int32_t *asc = malloc((size_t)s.n_nodes * sizeof *asc);
+        uint8_t *on = calloc((size_t)s.n_nodes, 1);
+        for (int i = 0; i < sc.n_active; i++)
+            on[sc.order[i]] = 1;
+        int n = 0, count[CGPC_OP_COUNT] = {0};
+        for (int k = 0; k < s.n_nodes; k++)
+            if (on[k]) {
+                asc[n++] = k;
+                count[g.genes[(size_t)k * (arity + 1) + arity]]++;
+            }
+        cgp_circuit_cost(&s, g.genes, asc, n, &t, sc.arrival, sc.depth, &fb);
+        assert_true(fa.energy_pj == fb.energy_pj && fa.delay_ns == fb.delay_ns &&
+                    fa.area_um2 == fb.area_um2);
+        assert_int_equal(fa.gates, fb.gates);
+        assert_int_equal(fa.depth, fb.depth);
+        assert_int_equal(fb.costed, 1);
+        double e = 0;
+        for (int op = 0; op < CGPC_OP_COUNT; op++)
+            e += count[op] * t.op[op].energy_pj;
+        assert_true(e == fb.energy_pj);
+        free(asc);
+        free(on);
+        cgp_scratch_free(&sc);
+        cgp_genome_free(&g);
+        cgp_dataset_free(&ds);
+    }
+}
+
 static void token__random_circuits__parse_back_to_equal_outputs_and_costs(void **state)
 {
     (void)state;
@@ -1929,6 +1989,7 @@ int main(void)
         cmocka_unit_test(checkpoint__fuzz_corpus__every_file_refused),
         cmocka_unit_test(genome_check__unused_input_gene_out_of_range__rejected),
         cmocka_unit_test(rundir_merge__parts__one_directory_with_every_run),
+        cmocka_unit_test(circuit_cost__any_topological_order__same_doubles),
         cmocka_unit_test(token__random_circuits__parse_back_to_equal_outputs_and_costs),
         cmocka_unit_test(token__bad_text__clear_errors),
         cmocka_unit_test(thresholds__chain_and_independent__start_points_and_flags),

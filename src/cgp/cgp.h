@@ -318,9 +318,18 @@ void cgp_scratch_decode(struct cgp_scratch *sc, const struct cgp_shape *s, const
 void cgp_scratch_decode_lazy(struct cgp_scratch *sc, const struct cgp_shape *s,
                              const int32_t *genes, const uint64_t *pending,
                              cgp_resolve_fn resolve, void *ctx);
-/* Fill fit's cost fields for the decoded circuit via energy_circuit_account. */
+/* Fill fit's cost fields for the decoded circuit via energy_circuit_account (which also fills
+ * sc->enodes, as cgp_scratch_bits needs). */
 void cgp_scratch_cost(struct cgp_scratch *sc, const struct cgp_shape *s, const int32_t *genes,
                       const struct energy_gate_table *t, struct cgp_fitness *fit);
+
+/* The same cost fields for the circuit whose active nodes are order[0..n) in any topological
+ * order (ascending node index is one), without renumbering: energy and area are sums per
+ * operator (energy_gates_total), delay and depth the critical path, so they equal
+ * cgp_scratch_cost's doubles for any order. arrival, depth: n_inputs + n_nodes entries. */
+void cgp_circuit_cost(const struct cgp_shape *s, const int32_t *genes, const int32_t *order,
+                      int n, const struct energy_gate_table *t, double *arrival, int *depth,
+                      struct cgp_fitness *fit);
 
 struct cgp_fitness {
     int64_t err_sum;  /* weighted SE or AE sum over cared outputs */

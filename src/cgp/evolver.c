@@ -209,58 +209,65 @@ static void fitness_error(const struct cgp_evolver *ev, struct cgp_fitness *f)
                    : (double)f->err_sum;
 }
 
-/* Evaluate the circuit decoded in sc (genes) into f: error always, costs within the limit.
- * Costs sum gate energies in the depth-first post-order (cgp_decode_active's), so an order from
- * the sweep decoder (dfs_order 0) is replaced by that one first: the same doubles as always. */
-static void fitness_of_values(const struct cgp_evolver *ev, struct cgp_scratch *sc,
-                              const int32_t *genes, int n_active, int dfs_order,
-                              struct cgp_fitness *f);
-
-/* Evaluate the circuit whose active nodes are order[0..n) (sc->order after a decode) into f. */
-static void evaluate(const struct cgp_evolver *ev, struct cgp_scratch *sc, const int32_t *genes,
-                     const int32_t *order, int n, int dfs_order, struct cgp_fitness *f)
+/* The cost fields of the circuit whose active nodes are order[0..n) (topological, any order:
+ * energies are summed per operator, so no depth-first decode is needed). Fitness bits also
+ * need the compacted circuit: that mode decodes into sc and costs from there (the same
+ * numbers). */
+static void fitness_costs(const struct cgp_evolver *ev, struct cgp_scratch *sc,
+                          const int32_t *genes, const int32_t *order, int n,
+                          struct cgp_fitness *f)
 {
-    cgp_eval_active(&ev->shape, genes, order, n, ev->ds->n_items, ev->ds->stride, sc->values);
-    fitness_of_values(ev, sc, genes, n, dfs_order, f);
+    if (ev->p.fitness == CGP_FITNESS_BITS) { /* the bound e: the stage's threshold per weight */
+        cgp_scratch_decode(sc, &ev->shape, genes);
+        cgp_scratch_cost(sc, &ev->shape, genes, ev->t, f);
+        cgp_scratch_bits(sc, &ev->shape, genes, ev->fset.n_ops, ev->ds, ev->bound, f);
+    } else {
+        cgp_circuit_cost(&ev->shape, genes, order, n, ev->t, sc->arrival, sc->depth, f);
+    }
 }
 
-/* The fitness of the circuit decoded in sc whose node values are in sc->values. */
+/* The fitness of the circuit whose active nodes are order[0..n) and whose node values are in
+ * sc->values: error always, costs within the limit. */
 static void fitness_of_values(const struct cgp_evolver *ev, struct cgp_scratch *sc,
-                              const int32_t *genes, int n_active, int dfs_order,
+                              const int32_t *genes, const int32_t *order, int n,
                               struct cgp_fitness *f)
 {
     memset(f, 0, sizeof *f);
     f->err_sum = cgp_error_sum(&ev->shape, genes, sc->values, ev->ds, ev->p.error_kind);
-    f->active = n_active;
+    f->active = n;
     fitness_error(ev, f);
-    if (f->err_sum <= ev->limit) {
-        if (!dfs_order)
-            cgp_scratch_decode(sc, &ev->shape, genes);
-        cgp_scratch_cost(sc, &ev->shape, genes, ev->t, f);
-        if (ev->p.fitness == CGP_FITNESS_BITS) /* the bound e: the stage's threshold per weight */
-            cgp_scratch_bits(sc, &ev->shape, genes, ev->fset.n_ops, ev->ds, ev->bound, f);
-    }
+    if (f->err_sum <= ev->limit)
+        fitness_costs(ev, sc, genes, order, n, f);
 }
 
-/* Mark (value 1) or clear (0) the genes the decoded parent uses; output genes stay marked. */
-static void mark_active(struct cgp_evolver *ev, uint8_t value)
+/* Evaluate the circuit whose active nodes are order[0..n) into f (values in sc). */
+static void evaluate(const struct cgp_evolver *ev, struct cgp_scratch *sc, const int32_t *genes,
+                     const int32_t *order, int n, struct cgp_fitness *f)
+{
+    cgp_eval_active(&ev->shape, genes, order, n, ev->ds->n_items, ev->ds->stride, sc->values);
+    fitness_of_values(ev, sc, genes, order, n, f);
+}
+
+/* Mark the genes the parent's active nodes (ev->act) use; output genes stay marked. */
+static void mark_active(struct cgp_evolver *ev)
 {
     const int A = ev->shape.node_arity;
-    for (int i = 0; i < ev->psc.n_active; i++) {
-        int k = ev->psc.order[i];
+    for (int i = 0; i < ev->n_act; i++) {
+        int k = ev->act[i];
         const int32_t *ng = ev->parent.genes + (size_t)k * (A + 1);
         uint8_t *ag = ev->active_gene + (size_t)k * (A + 1);
         for (int j = 0; j < cgp_op_arity(ng[A]); j++)
-            ag[j] = value;
-        ag[A] = value;
+            ag[j] = 1;
+        ag[A] = 1;
     }
 }
 
+/* Unmark the genes of the parent's active nodes (before the parent changes). */
 static void clear_active(struct cgp_evolver *ev)
 {
     const int A = ev->shape.node_arity;
-    for (int i = 0; i < ev->psc.n_active; i++)
-        memset(ev->active_gene + (size_t)ev->psc.order[i] * (A + 1), 0, (size_t)A + 1);
+    for (int i = 0; i < ev->n_act; i++)
+        memset(ev->active_gene + (size_t)ev->act[i] * (A + 1), 0, (size_t)A + 1);
 }
 
 /* The parent's active nodes in ascending order and their reader counts, from its genes. */
@@ -384,7 +391,7 @@ static void evaluate_changed(const struct cgp_evolver *ev, struct cgp_worker *w,
     for (int i = 0; i < nd; i++)
         memcpy(w->undo + (size_t)i * st, values + (size_t)(ni + w->dlist[i]) * st, st);
     cgp_eval_active(&ev->shape, w->genes, w->dlist, nd, ev->ds->n_items, (int)st, values);
-    fitness_of_values(ev, &w->sc, w->genes, w->n_ord, 0, f);
+    fitness_of_values(ev, &w->sc, w->genes, w->ord, w->n_ord, f);
     for (int i = 0; i < nd; i++)
         memcpy(values + (size_t)(ni + w->dlist[i]) * st, w->undo + (size_t)i * st, st);
     w->node_evals += (int64_t)nd * ev->ds->n_items;
@@ -426,11 +433,9 @@ void cgp_evolver_reset_parent(struct cgp_evolver *ev)
     memset(ev->active_gene, 0, (size_t)ev->shape.n_genes);
     memset(ev->active_gene + (size_t)ev->shape.n_nodes * (ev->shape.node_arity + 1), 1,
            (size_t)ev->shape.n_outputs);
-    cgp_scratch_decode(&ev->psc, &ev->shape, ev->parent.genes);
-    mark_active(ev, 1);
-    evaluate(ev, &ev->psc, ev->parent.genes, ev->psc.order, ev->psc.n_active, 1,
-             &ev->parent_fit);
     parent_active_sync(ev);
+    mark_active(ev);
+    evaluate(ev, &ev->psc, ev->parent.genes, ev->act, ev->n_act, &ev->parent_fit);
     for (int i = 0; i < ev->n_workers; i++)
         worker_sync_full(ev, &ev->w[i]);
 }
@@ -438,7 +443,8 @@ void cgp_evolver_reset_parent(struct cgp_evolver *ev)
 void cgp_evolver_cost_parent(struct cgp_evolver *ev)
 {
     if (!ev->parent_fit.costed)
-        cgp_scratch_cost(&ev->psc, &ev->shape, ev->parent.genes, ev->t, &ev->parent_fit);
+        cgp_circuit_cost(&ev->shape, ev->parent.genes, ev->act, ev->n_act, ev->t,
+                         ev->psc.arrival, ev->psc.depth, &ev->parent_fit);
 }
 
 void cgp_evolver_set_threshold(struct cgp_evolver *ev, double threshold)
@@ -890,7 +896,7 @@ static void make_offspring(struct cgp_evolver *ev, struct cgp_worker *w, int i)
         if (ev->incremental) {
             evaluate_changed(ev, w, &o->fit);
         } else {
-            evaluate(ev, &w->sc, w->genes, w->ord, w->n_ord, 0, &o->fit);
+            evaluate(ev, &w->sc, w->genes, w->ord, w->n_ord, &o->fit);
             w->node_evals += (int64_t)w->n_ord * ev->ds->n_items;
         }
         offspring_active_undo(w);
@@ -903,7 +909,7 @@ static void make_offspring(struct cgp_evolver *ev, struct cgp_worker *w, int i)
             w->genes[o->gene[m]] = o->val[m];
         }
         cgp_scratch_decode(&w->sc, &ev->shape, w->genes);
-        evaluate(ev, &w->sc, w->genes, w->sc.order, w->sc.n_active, 1, &o->fit);
+        evaluate(ev, &w->sc, w->genes, w->sc.order, w->sc.n_active, &o->fit);
         for (int m = n - 1; m >= 0; m--)
             w->genes[o->gene[m]] = w->old[m];
         w->node_evals += (int64_t)w->sc.n_active * ev->ds->n_items;
@@ -946,9 +952,8 @@ static int take_winner(struct cgp_evolver *ev, int win)
         ev->win_n = o->n_mut;
         ev->win_active = !o->neutral;
         if (!o->neutral) {
-            cgp_scratch_decode(&ev->psc, &ev->shape, ev->parent.genes);
-            mark_active(ev, 1);
             parent_active_sync(ev);
+            mark_active(ev);
             ev->parent_fit = o->fit;
         }
     }
@@ -1443,7 +1448,9 @@ void cgp_evolver_totals(const struct cgp_evolver *ev, struct cgp_totals *out)
     }
 }
 
-char *cgp_evolver_circuit_string(const struct cgp_evolver *ev)
+char *cgp_evolver_circuit_string(struct cgp_evolver *ev)
 {
+    /* the depth-first order: the token lists nodes as cgp_decode_active meets them */
+    cgp_scratch_decode(&ev->psc, &ev->shape, ev->parent.genes);
     return cgp_circuit_token(&ev->parent, ev->psc.order, ev->psc.n_active);
 }

@@ -127,7 +127,8 @@ struct cgp_evolver {
 
     struct cgp_genome parent;
     struct cgp_fitness parent_fit;
-    struct cgp_scratch psc;  /* parent's decoded active set (psc.order) */
+    struct cgp_scratch psc;  /* the parent's values; psc.order: its depth-first decode, made
+                                for cgp_evolver_circuit_string */
     uint8_t *active_gene;    /* n_genes (+ 64 zero bytes): 1 if the gene is used by the
                                 parent's phenotype */
     int32_t *rc;             /* n_nodes: the parent's reader counts (see struct cgp_worker) */
@@ -193,7 +194,7 @@ void cgp_evolver_reset_parent(struct cgp_evolver *ev);
 /* Fill parent_fit's cost fields if missing. */
 void cgp_evolver_cost_parent(struct cgp_evolver *ev);
 /* The parent's active circuit as one line "n5=add(i0,i1);n9=shr1(n5);out=n9,i2"; malloc'ed. */
-char *cgp_evolver_circuit_string(const struct cgp_evolver *ev);
+char *cgp_evolver_circuit_string(struct cgp_evolver *ev);
 /* Set the stage's threshold (limit) and start its clock. */
 void cgp_evolver_set_threshold(struct cgp_evolver *ev, double threshold);
 

@@ -622,6 +622,43 @@ void cgp_scratch_cost(struct cgp_scratch *sc, const struct cgp_shape *s, const i
     fit->costed = 1;
 }
 
+void cgp_circuit_cost(const struct cgp_shape *s, const int32_t *genes, const int32_t *order,
+                      int n, const struct energy_gate_table *t, double *arrival, int *depth,
+                      struct cgp_fitness *fit)
+{
+    const int A = s->node_arity, ni = s->n_inputs;
+    int count[CGPC_OP_COUNT] = {0};
+    for (int i = 0; i < ni; i++) {
+        arrival[i] = 0;
+        depth[i] = 0;
+    }
+    /* energy_circuit_account's arrival and depth, on the genes' own source numbering */
+    for (int i = 0; i < n; i++) {
+        const int32_t *ng = genes + (size_t)order[i] * (A + 1);
+        const struct energy_gate_cost *c = &t->op[ng[A]];
+        double at = 0;
+        int d = 0;
+        for (int j = 0; j < cgp_op_arity(ng[A]); j++) {
+            at = arrival[ng[j]] > at ? arrival[ng[j]] : at;
+            d = depth[ng[j]] > d ? depth[ng[j]] : d;
+        }
+        arrival[ni + order[i]] = at + c->delay_ns;
+        depth[ni + order[i]] = d + (c->area_um2 > 0);
+        count[ng[A]]++;
+    }
+    double delay = 0;
+    int max_depth = 0;
+    const int32_t *out = genes + (size_t)s->n_nodes * (A + 1);
+    for (int o = 0; o < s->n_outputs; o++) {
+        delay = arrival[out[o]] > delay ? arrival[out[o]] : delay;
+        max_depth = depth[out[o]] > max_depth ? depth[out[o]] : max_depth;
+    }
+    energy_gates_total(t, count, &fit->energy_pj, &fit->area_um2, &fit->gates);
+    fit->delay_ns = delay;
+    fit->depth = max_depth;
+    fit->costed = 1;
+}
+
 /* cgp_measure, and the bits fitness under bound when bound >= 0. */
 static cgpc_status measure(const struct cgp_genome *g, const struct cgp_dataset *ds,
                            const struct energy_gate_table *t, enum cgp_error_kind kind, int bound,

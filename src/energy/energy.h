@@ -79,12 +79,18 @@ struct energy_node {
 };
 
 struct energy_circuit_cost {
-    double energy_pj; /* sum over the given gates, one pass */
+    double energy_pj; /* sum over the given gates (energy_gates_total: per operator) */
     double delay_ns;  /* critical path: max over outputs of the arrival time */
-    double area_um2;  /* sum over the given gates */
+    double area_um2;  /* sum over the given gates (per operator) */
     int gates;        /* gates with nonzero area (wires, constant shifts and constants are free) */
     int depth;        /* most gates with nonzero area on any input-to-output path */
 };
+
+/* Energy, area and gates (nonzero area) of count[op] gates of each operator: sums of
+ * count x cost in operator order, so any circuit with the same gates gets the same doubles,
+ * whatever order its gates are listed in. */
+void energy_gates_total(const struct energy_gate_table *t, const int *count, double *energy_pj,
+                        double *area_um2, int *gates);
 
 /* Account a circuit: nodes[n_nodes] active gates, outputs[n_outputs] source indices.
  * scratch_arrival: n_inputs + n_nodes doubles; scratch_depth: n_inputs + n_nodes ints.

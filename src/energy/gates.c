@@ -76,13 +76,29 @@ void energy_gate_table_default(struct energy_gate_table *t)
              "multiplier + 4 x [E] adder (32-bit ripple)");
 }
 
+void energy_gates_total(const struct energy_gate_table *t, const int *count, double *energy_pj,
+                        double *area_um2, int *gates)
+{
+    double energy = 0, area = 0;
+    int physical = 0;
+    for (int op = 0; op < CGPC_OP_COUNT; op++) {
+        if (!count[op])
+            continue;
+        energy += count[op] * t->op[op].energy_pj;
+        area += count[op] * t->op[op].area_um2;
+        physical += t->op[op].area_um2 > 0 ? count[op] : 0;
+    }
+    *energy_pj = energy;
+    *area_um2 = area;
+    *gates = physical;
+}
+
 void energy_circuit_account(const struct energy_gate_table *t, const struct energy_node *nodes,
                             int n_nodes, int n_inputs, const int32_t *outputs, int n_outputs,
                             double *scratch_arrival, int *scratch_depth,
                             struct energy_circuit_cost *out)
 {
-    double energy = 0, area = 0;
-    int gates = 0;
+    int count[CGPC_OP_COUNT] = {0};
     for (int s = 0; s < n_inputs; s++) {
         scratch_arrival[s] = 0;
         scratch_depth[s] = 0;
@@ -105,10 +121,11 @@ void energy_circuit_account(const struct energy_gate_table *t, const struct ener
         int physical = c->area_um2 > 0;
         scratch_arrival[n_inputs + k] = arrival + c->delay_ns;
         scratch_depth[n_inputs + k] = depth + physical;
-        energy += c->energy_pj;
-        area += c->area_um2;
-        gates += physical;
+        count[n->op]++;
     }
+    double energy, area;
+    int gates;
+    energy_gates_total(t, count, &energy, &area, &gates);
     double delay = 0;
     int max_depth = 0;
     for (int o = 0; o < n_outputs; o++) {
