@@ -184,6 +184,9 @@ cgpc_status cgp_evolver_init_workers(struct cgp_evolver **out, const struct cgp_
     ev->pos.n_genes = (uint32_t)ev->shape.n_genes;
     ev->pos.max_mut = (uint32_t)ev->max_mut;
     ev->simd_pos = 1;
+#if CGP_EV_X86
+    ev->isa_dq = cgp_isa_active() >= CGP_ISA_AVX512 && __builtin_cpu_supports("avx512dq");
+#endif
     ev->simd_values = 1;
     /* Evaluating only the changed nodes pays once a node costs several vectors: measured on
      * 256x31, 1 to 64 items 7-17 % slower (the dirty sweep costs about what evaluating the
@@ -610,24 +613,74 @@ static void draw_values(const struct cgp_evolver *ev, struct cgp_offspring *o, i
     o->has_vals = 1;
 }
 
-/* cgp_resolve_fn for the lazy path: apply the last pending mutation of `gene`. */
-static void resolve_gene(void *ctx, int gene)
+/* Apply mutation m to gene `gene` of worker w (its value drawn now), recording the undo. */
+static void resolve_gene(struct cgp_worker *w, int gene, int m)
 {
-    struct cgp_worker *w = ctx;
     const struct cgp_evolver *ev = w->ev;
-    int m = (int)(uint32_t)w->pending[gene];
     w->applied[w->n_applied] = gene;
     w->old[w->n_applied++] = w->genes[gene];
     w->genes[gene] = cgp_mutator_value(&ev->mu, &ev->shape, &ev->fset, gene,
                                        cgp_mutation_u(w->value_key, m));
-    w->pending[gene] = 0;
 }
 
-/* Gene g of worker w's genome, its pending mutation resolved first. */
+/* The last m < n with gene[m] == g, or -1 (gene is readable up to a multiple of 16 entries:
+ * the position draws store whole vectors). */
+static int last_mutation_scalar(const int32_t *gene, int n, int32_t g)
+{
+    for (int m = n - 1; m >= 0; m--)
+        if (gene[m] == g)
+            return m;
+    return -1;
+}
+
+#if CGP_EV_X86
+/* last_mutation_scalar sixteen entries per compare, from the end. */
+TARGET_AVX512DQ static int last_mutation_avx512(const int32_t *gene, int n, int32_t g)
+{
+    const __m512i v = _mm512_set1_epi32(g);
+    int b = (n - 1) & ~15;
+    __mmask16 live = (__mmask16)(0xFFFFu >> (15 - ((n - 1) & 15)));
+    for (; b >= 0; b -= 16, live = 0xFFFF) {
+        __m512i x = _mm512_loadu_si512((const void *)(gene + b));
+        __mmask16 eq = _mm512_mask_cmpeq_epi32_mask(live, x, v);
+        if (eq)
+            return b + 31 - __builtin_clz((unsigned)eq);
+    }
+    return -1;
+}
+#endif
+
+/* pending[g] (low half) of a gene the parent does not use once its last mutation is applied. */
+#define RESOLVED 0xFFFFFFFFu
+
+/* Gene g of worker w's genome, its pending mutation resolved first. A gene the parent uses is
+ * pending only when offspring_active deferred a mutation of it (marked in w->pending). A gene
+ * it does not use has as pending mutation its last one in the offspring's list, found by a
+ * scan when the gene is first read (few are: the genes of nodes the offspring activates), and
+ * is marked RESOLVED then: no pass over the list beforehand. */
 static inline int32_t worker_gene(struct cgp_worker *w, size_t g)
 {
-    if ((uint32_t)(w->pending[g] >> 32) == w->pmark)
-        resolve_gene(w, (int)g);
+    if (w->ev->active_gene[g]) {
+        if ((uint32_t)(w->pending[g] >> 32) == w->pmark) {
+            resolve_gene(w, (int)g, (int)(uint32_t)w->pending[g]);
+            w->pending[g] = 0;
+        }
+        return w->genes[g];
+    }
+    int m;
+#if CGP_EV_X86
+    if (w->scan_simd)
+        m = last_mutation_avx512(w->mut_gene, w->mut_n, (int32_t)g);
+    else
+#endif
+        m = last_mutation_scalar(w->mut_gene, w->mut_n, (int32_t)g);
+    if (m >= 0) {
+        const uint64_t done = (uint64_t)w->pmark << 32 | RESOLVED;
+        if (w->pending[g] != done) {
+            resolve_gene(w, (int)g, m);
+            w->pending[g] = done;
+        }
+    }
     return w->genes[g];
 }
 
@@ -700,22 +753,20 @@ static void offspring_active(struct cgp_evolver *ev, struct cgp_worker *w,
     w->n_saved = 0;
     w->n_born = 0;
     w->n_died = 0;
-    /* First the genes the parent's circuit does not use, all pending (the last mutation of a
-     * gene wins): they change nothing by themselves, and their latest values are resolved if
-     * and when their node becomes active and uses them. Then the mutations of genes the parent
-     * uses, in order. Every step keeps the counts exact for the genes applied so far (pending
-     * genes are never ones an active node uses), so the end is the same active set and genes
-     * as applying every mutation in order. */
+    /* The genes the parent's circuit does not use are all pending (the last mutation of a gene
+     * wins; worker_gene finds it): they change nothing by themselves, and their latest values
+     * are resolved if and when their node becomes active and uses them. The mutations of
+     * genes the parent uses are processed in order. Every step keeps the counts exact for the
+     * genes applied so far (pending genes are never ones an active node uses), so the end is
+     * the same active set and genes as applying every mutation in order. */
     if (++w->pmark == 0) {
         memset(w->pending, 0, (size_t)ev->shape.n_genes * sizeof *w->pending);
         w->pmark = 1;
     }
     const uint64_t stamp = (uint64_t)w->pmark << 32;
-    for (int m = 0; m < n; m++) {
-        int g = gene[m];
-        if (!ev->active_gene[g])
-            w->pending[g] = stamp | (uint32_t)m;
-    }
+    w->mut_gene = gene;
+    w->mut_n = n;
+    w->scan_simd = ev->simd_pos && ev->isa_dq;
     for (int h = 0; h < o->n_hit; h++) {
         int m = o->hit[h], g = gene[m];
         if (g >= node_genes) {

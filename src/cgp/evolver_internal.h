@@ -33,9 +33,13 @@ struct cgp_worker {
     int32_t *old;        /* undo values, max_mut */
     int32_t *applied;    /* genes changed (lazy path), max_mut */
     int n_applied;
-    uint64_t *pending;   /* n_genes: pmark << 32 | m: mutation m is the last unresolved one on
-                            the gene (any other high half: nothing pending) */
+    uint64_t *pending;   /* n_genes: pmark << 32 | m: mutation m of a gene the parent uses was
+                            deferred; pmark << 32 | 0xFFFFFFFF: the last mutation of a gene it
+                            does not use is applied (any other high half: nothing) */
     uint32_t pmark;      /* this offspring's stamp (never 0; the array is cleared on wrap) */
+    const int32_t *mut_gene; /* the offspring's mutation positions, mut_n of them */
+    int mut_n;
+    int scan_simd;       /* find a gene's last mutation sixteen entries per compare */
     uint64_t value_key;  /* key of the offspring being resolved */
     uint64_t *bits, *top; /* cgp_decode_active_sweep's marks: n_nodes bits, one bit per word */
     /* Incremental active set: the parent's reader counts and active list (kept equal to
@@ -140,7 +144,9 @@ struct cgp_evolver {
     struct cgp_worker *w;
     int max_mut;
     struct cgp_positions pos; /* position draws: active_gene, n_genes, max_mut */
-    int simd_pos;           /* draw positions sixteen at a time (cgp_mutation_positions) */
+    int simd_pos;           /* draw positions sixteen at a time (cgp_mutation_positions) and
+                               scan mutation lists sixteen entries per compare */
+    int isa_dq;             /* the CPU runs the AVX-512 (F+DQ) paths and CGPC_ISA allows them */
     int simd_values;        /* draw a winner's values 8 at a time (cgp_mutator_values) */
     struct cgp_mutator mu;
     int lazy_values;        /* 1 (default): draw an evaluated offspring's values only for the
