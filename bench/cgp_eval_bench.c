@@ -4,8 +4,12 @@
  * Two node lists per item count:
  *   grid    every node of a 16 x 64 grid (levels-back 64, 9 inputs): long lists, peak lanes;
  *   active  the active nodes (ascending) of a random 256 x 31 grid (levels-back 31, 9 inputs,
- *           16 outputs), the evolver's case: ~100 nodes per call, the same list call after
- *           call, so per-call and per-node costs dominate at small item counts.
+ *           16 outputs), the evolver's case: ~60-150 nodes per call, so per-call and
+ *           per-node costs dominate at small item counts.
+ * Each timed call first sets one listed node's operator to a random one: offspring differ a
+ * little from call to call, and a kernel must not be timed on a list the branch predictor
+ * knows by heart (dispatch by an indirect jump per node looked 2x faster that way and was no
+ * faster, or slower, in the evolver).
  * Before timing, each path's node rows (and error sums) are checked equal to the portable C
  * path's. Built by `make build/release/bench/cgp_eval_bench`; run by bench/cgp.sh.
  * Usage: cgp_eval_bench [SECONDS_PER_CASE] (default 0.3). Prints per path, list and item count
@@ -96,14 +100,27 @@ static int bench_eval(const struct circuit *c, int D, double seconds, cgpc_rng *
                 break;
             }
         }
+        /* Each call first sets one listed node's operator to a random one (see the top). */
+        int32_t *genes = c->g.genes;
+        const int A1 = s->node_arity + 1;
+        int32_t *saved = malloc((size_t)s->n_genes * sizeof *saved);
+        if (!saved)
+            return 1;
+        memcpy(saved, genes, (size_t)s->n_genes * sizeof *saved);
+        uint64_t x = 88172645463325252ull;
         int64_t reps = 0;
         double t0 = thread_seconds(), w0 = cgpc_wtime(), el;
         do {
-            for (int i = 0; i < 16; i++)
-                cgp_eval_active_isa((enum cgp_isa)isa, s, c->g.genes, c->order, c->n, D, stride,
-                                    v);
+            for (int i = 0; i < 16; i++) {
+                x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                genes[(size_t)c->order[(x >> 8) % (uint64_t)c->n] * A1 + A1 - 1] =
+                    (int32_t)((x >> 40) % CGPC_OP_THESIS_COUNT);
+                cgp_eval_active_isa((enum cgp_isa)isa, s, genes, c->order, c->n, D, stride, v);
+            }
             reps += 16;
         } while ((el = thread_seconds() - t0) < seconds);
+        memcpy(genes, saved, (size_t)s->n_genes * sizeof *saved);
+        free(saved);
         double nodes = (double)reps * c->n / el;
         printf("eval %-6s %-6s items %4d %7.2f G node-item-ops/s %8.1f M nodes/s per CPU second "
                "(wall: %.2f G/s)\n", cgp_isa_name((enum cgp_isa)isa), c->name, D,

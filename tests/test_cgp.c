@@ -317,8 +317,8 @@ static void eval_one_item__every_op_every_pair__equals_scalar(void **state)
 static void eval__random_circuits__every_path_equals_reference(void **state)
 {
     (void)state;
-    const int items[] = {1, 3, 16, 40, 64, 100, 130};
-    for (int t = 0; t < 7; t++) {
+    const int items[] = {1, 3, 6, 16, 20, 32, 40, 64, 70, 100, 130};
+    for (int t = 0; t < (int)(sizeof items / sizeof *items); t++) {
         for (int mux = 0; mux < 2; mux++) {
             struct cgp_dataset ds;
             random_dataset(&ds, 3 + t % 5, 4, items[t], 100 + (uint64_t)t);

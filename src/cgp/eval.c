@@ -363,6 +363,18 @@ TARGET_AVX512 static inline void node_avx512_64(const struct op_vec *q, int8_t *
 #undef LOAD_CD_64
 }
 
+/* Up to 16 lanes (rows shorter than 16 items) in one 128-bit vector, loads and store masked. */
+TARGET_AVX512 static inline void node_avx512_16(const struct op_vec *q, int8_t *dst,
+                                                const int8_t *a, const int8_t *b, const int8_t *c,
+                                                const int8_t *d, __mmask16 m)
+{
+    __m128i va = _mm_maskz_loadu_epi8(m, a), vb = _mm_maskz_loadu_epi8(m, b);
+#define LOAD_CD_16(x, y) (x = _mm_maskz_loadu_epi8(m, c), y = _mm_maskz_loadu_epi8(m, d))
+    _mm_mask_storeu_epi8(dst, m, NODE_VEC(_mm_, __m128i, __mmask16, _mm_set1_epi64x, q, va, vb,
+                                          LOAD_CD_16));
+#undef LOAD_CD_16
+}
+
 /* Exactly 32 lanes (rows of stride 32: 16..32 items) in one 256-bit vector, unmasked. */
 TARGET_AVX512 static inline void node_avx512_32(const struct op_vec *q, int8_t *dst,
                                                 const int8_t *a, const int8_t *b, const int8_t *c,
@@ -515,8 +527,18 @@ TARGET_AVX512 static void eval_avx512(const struct cgp_shape *s, const int32_t *
 {
     if (stride == 32) {
 #define L_AVX512_32(op, dst, a, b, c, d) node_avx512_32(&op_vec_tab[op], dst, a, b, c, d)
-        EVAL_NODES(L_AVX512_32, s->node_arity, 32)
+        if (s->node_arity == 2)
+            EVAL_NODES(L_AVX512_32, 2, 32)
+        else
+            EVAL_NODES(L_AVX512_32, 4, 32)
 #undef L_AVX512_32
+        return;
+    }
+    if (stride < 16) { /* 2..15 items (the stride is the item count): one masked 128-bit vector */
+        const __mmask16 m = (__mmask16)((1u << n_items) - 1);
+#define L_AVX512_16(op, dst, a, b, c, d) node_avx512_16(&op_vec_tab[op], dst, a, b, c, d, m)
+        EVAL_NODES(L_AVX512_16, s->node_arity, stride)
+#undef L_AVX512_16
         return;
     }
 #define L_AVX512(op, dst, a, b, c, d) node_avx512(&op_vec_tab[op], dst, a, b, c, d, n_items)
