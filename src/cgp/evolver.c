@@ -661,7 +661,7 @@ TARGET_AVX512DQ static int last_mutation_avx512(const int32_t *gene, int n, int3
 static inline int32_t worker_gene(struct cgp_worker *w, size_t g)
 {
     if (w->ev->active_gene[g]) {
-        if ((uint32_t)(w->pending[g] >> 32) == w->pmark) {
+        if (w->n_deferred && (uint32_t)(w->pending[g] >> 32) == w->pmark) {
             resolve_gene(w, (int)g, (int)(uint32_t)w->pending[g]);
             w->pending[g] = 0;
         }
@@ -766,11 +766,13 @@ static void offspring_active(struct cgp_evolver *ev, struct cgp_worker *w,
     const uint64_t stamp = (uint64_t)w->pmark << 32;
     w->mut_gene = gene;
     w->mut_n = n;
+    w->n_deferred = 0;
     w->scan_simd = ev->simd_pos && ev->isa_dq;
     for (int h = 0; h < o->n_hit; h++) {
         int m = o->hit[h], g = gene[m];
         if (g >= node_genes) {
-            w->pending[g] = 0;
+            if (w->n_deferred) /* else nothing is pending here */
+                w->pending[g] = 0;
             int32_t old = apply_now(w, g, m);
             rc_add(w, w->genes[g], +1);
             rc_add(w, old, -1);
@@ -780,7 +782,8 @@ static void offspring_active(struct cgp_evolver *ev, struct cgp_worker *w,
         size_t g0 = (size_t)k * (A + 1);
         if (w->rc[k] > 0 && j == A) {
             int ar0 = cgp_op_arity(w->genes[g]);
-            w->pending[g] = 0;
+            if (w->n_deferred) /* else nothing is pending here */
+                w->pending[g] = 0;
             apply_now(w, g, m);
             int ar1 = cgp_op_arity(w->genes[g]);
             for (int jj = ar0; jj < ar1; jj++)
@@ -788,12 +791,14 @@ static void offspring_active(struct cgp_evolver *ev, struct cgp_worker *w,
             for (int jj = ar1; jj < ar0; jj++)
                 rc_add(w, w->genes[g0 + jj], -1);
         } else if (w->rc[k] > 0 && j < cgp_op_arity(w->genes[g0 + A])) {
-            w->pending[g] = 0;
+            if (w->n_deferred) /* else nothing is pending here */
+                w->pending[g] = 0;
             int32_t old = apply_now(w, g, m);
             rc_add(w, w->genes[g], +1);
             rc_add(w, old, -1);
         } else {
             w->pending[g] = stamp | (uint32_t)m;
+            w->n_deferred++;
         }
     }
     if (w->n_born == 0 && w->n_died == 0) { /* the parent's active set: its list */

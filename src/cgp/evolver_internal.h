@@ -39,6 +39,8 @@ struct cgp_worker {
     uint32_t pmark;      /* this offspring's stamp (never 0; the array is cleared on wrap) */
     const int32_t *mut_gene; /* the offspring's mutation positions, mut_n of them */
     int mut_n;
+    int n_deferred;      /* mutations of used genes deferred (pending) so far: while 0, a used
+                            gene has nothing pending and pending is not read */
     int scan_simd;       /* find a gene's last mutation sixteen entries per compare */
     uint64_t value_key;  /* key of the offspring being resolved */
     uint64_t *bits, *top; /* cgp_decode_active_sweep's marks: n_nodes bits, one bit per word */
