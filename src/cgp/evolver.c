@@ -532,17 +532,17 @@ TARGET_AVX512DQ static inline __m512i mulhi_epu32x16(__m512i a, __m512i b)
     return _mm512_mask_mov_epi32(even, (__mmask16)0xAAAA, odd);
 }
 
-/* Sixteen mutations from m0 (m0 even): eight hashes in 64-bit lanes give the sixteen 32-bit
+/* The mutations m0.. of the lanes in live (m0 even; live: the first k lanes): eight hashes in 64-bit lanes give the sixteen 32-bit
  * draws in place (cgp_mutation_u: the low half for even m, the high half for odd m); the
  * node's column by a multiply (row_magic), its source range computed, both candidates (input,
  * operator: a two-register permute) and the output value computed and selected, as
- * cgp_mutator_value does: no gather. Returns 0 (nothing stored) if a lane's node has no
- * sources (column 0 without inputs): the caller takes the scalar path for those sixteen. */
+ * cgp_mutator_value does: no gather. Returns 0 (nothing stored) if a live lane's node has no
+ * sources (column 0 without inputs): the caller takes the scalar path for those. */
 TARGET_AVX512DQ static int mutator_values16_avx512(const struct cgp_mutator *mu,
                                                    const struct cgp_shape *s,
                                                    const int32_t *ops32, int n_ops,
                                                    uint64_t key, const int32_t *gene, int m0,
-                                                   int32_t *val)
+                                                   __mmask16 live, int32_t *val)
 {
     const int A = s->node_arity;
     __m512i jc = _mm512_mullo_epi64(
@@ -555,7 +555,7 @@ TARGET_AVX512DQ static int mutator_values16_avx512(const struct cgp_mutator *mu,
     z = _mm512_mullo_epi64(_mm512_xor_si512(z, _mm512_srli_epi64(z, 27)),
                            _mm512_set1_epi64((long long)0x94D049BB133111EBull));
     const __m512i u = _mm512_xor_si512(z, _mm512_srli_epi64(z, 31)); /* 16 x 32-bit draws */
-    const __m512i g = _mm512_loadu_si512((const void *)(gene + m0));
+    const __m512i g = _mm512_maskz_loadu_epi32(live, gene + m0);
     const __m512i node = mulhi_epu32x16(g, _mm512_set1_epi32((int)mu->node_magic));
     const __m512i j = _mm512_sub_epi32(g, _mm512_mullo_epi32(node, _mm512_set1_epi32(A + 1)));
     const __m512i c = mulhi_epu32x16(node, _mm512_set1_epi32((int)mu->row_magic));
@@ -568,7 +568,7 @@ TARGET_AVX512DQ static int mutator_values16_avx512(const struct cgp_mutator *mu,
     const __m512i back0 = _mm512_add_epi32(ni, _mm512_mullo_epi32(lo, rows));
     const __mmask16 is_out =
         _mm512_cmpge_epi32_mask(g, _mm512_set1_epi32(s->n_nodes * (A + 1)));
-    if (_mm512_mask_cmpeq_epi32_mask((__mmask16)~is_out, n_src, _mm512_setzero_si512()))
+    if (_mm512_mask_cmpeq_epi32_mask(live & (__mmask16)~is_out, n_src, _mm512_setzero_si512()))
         return 0;
     const __m512i r = mulhi_epu32x16(u, n_src);
     const __m512i src = _mm512_mask_add_epi32(r, _mm512_cmpge_epi32_mask(r, n_prim), back0,
@@ -579,7 +579,7 @@ TARGET_AVX512DQ static int mutator_values16_avx512(const struct cgp_mutator *mu,
     __m512i v = _mm512_mask_mov_epi32(src, _mm512_cmpeq_epi32_mask(j, _mm512_set1_epi32(A)), op);
     v = _mm512_mask_mov_epi32(v, is_out,
                               mulhi_epu32x16(u, _mm512_set1_epi32(s->n_inputs + s->n_nodes)));
-    _mm512_storeu_si512((void *)(val + m0), v);
+    _mm512_mask_storeu_epi32(val + m0, live, v);
     return 1;
 }
 #endif
@@ -594,10 +594,12 @@ void cgp_mutator_values(const struct cgp_mutator *mu, const struct cgp_shape *s,
         cgp_isa_active() >= CGP_ISA_AVX512 && __builtin_cpu_supports("avx512dq")) {
         int32_t ops32[32] = {0};
         memcpy(ops32, f->ops, (size_t)f->n_ops * sizeof *ops32);
-        for (; m + 16 <= n; m += 16)
-            if (!mutator_values16_avx512(mu, s, ops32, f->n_ops, key, gene, m, val))
-                for (int k = m; k < m + 16; k++)
+        for (; m < n; m += 16) { /* the tail masked: no scalar remainder */
+            __mmask16 live = n - m >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - m)) - 1);
+            if (!mutator_values16_avx512(mu, s, ops32, f->n_ops, key, gene, m, live, val))
+                for (int k = m; k < m + 16 && k < n; k++)
                     val[k] = cgp_mutator_value(mu, s, f, gene[k], cgp_mutation_u(key, k));
+        }
     }
 #else
     (void)simd;
