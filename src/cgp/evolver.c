@@ -1466,21 +1466,24 @@ int64_t cgp_evolver_advance(struct cgp_evolver *ev, int64_t n)
      * machine (2026-12-01, both cores reserved with SCHED_FIFO and under load 4-6): 256x31,
      * 16 items (~5,000 operations per generation): 0.75-1.16x idle, 0.85-1.45x under load;
      * 4,096 items (~45,000): 0.97-1.24x; none reliably 5 % faster. */
+    /* The decision carries over from the last call (a caller pausing every 0.25 s would
+     * otherwise start each call with a window on one thread, and generations long enough for
+     * threads never finish a window between pauses), and a window cut short still decides. */
     const int64_t window = 1024;
-    int parallel = ev->p.parallel_min_work <= 0;
     for (;;) {
+        int parallel = ev->p.parallel_min_work <= 0 || ev->par_on;
         int64_t left = n - (ev->stage_gens - start);
         int64_t g0 = ev->stage_gens, e0 = node_evals_sum(ev), want = left < window ? left : window;
         run_generations(ev, want, parallel);
         int64_t done = ev->stage_gens - g0;
         if (parallel)
             ev->parallel_generations += done;
+        if (done > 0)
+            ev->par_on = (node_evals_sum(ev) - e0) / done >= ev->p.parallel_min_work;
         /* a pause before the window's end is pause_at's: return to the caller */
         if (ev->stop != CGP_STOP_PAUSE || done < want || ev->stage_gens - start >= n)
             break;
         ev->stop = CGP_STOP_NONE;
-        parallel = ev->p.parallel_min_work <= 0 ||
-                   (done > 0 && (node_evals_sum(ev) - e0) / done >= ev->p.parallel_min_work);
     }
 out:
     ev->search_seconds += cgpc_wtime() - t0;

@@ -189,6 +189,7 @@ struct cgp_evolver {
     struct cgp_par *par; /* n_workers > 1: the helper threads' replicas and exchange (evolver.c) */
     int par_strict;      /* testing: helpers evaluate every offspring of their share (the master
                             waits for them), so the threaded path is always taken */
+    int par_on;          /* the last window's work per generation called for the threads */
 };
 
 /* cgp_evolver_init with `workers` threads for the offspring of a generation (<= 0: all,
