@@ -1462,10 +1462,11 @@ int64_t cgp_evolver_advance(struct cgp_evolver *ev, int64_t n)
      * last window's generations evaluated >= parallel_min_work active-node x item operations
      * each (0: always). Counting work does not depend on the machine's load and never changes
      * results. Helpers resynchronise at each window (a few generations' work each).
-     * The default (params.h) keeps the threads off for every case measured on this 2-core
-     * machine (2026-12-01, both cores reserved with SCHED_FIFO and under load 4-6): 256x31,
-     * 16 items (~5,000 operations per generation): 0.75-1.16x idle, 0.85-1.45x under load;
-     * 4,096 items (~45,000): 0.97-1.24x; none reliably 5 % faster. */
+     * The default (params.h, 10^6) keeps the threads off for every case measured on this
+     * 2-core machine (2026-12-01, forced threads vs one thread, alternating repeats, medians):
+     * 256x31, 16 items (~5,000 operations per generation): 1.19x with both cores reserved
+     * (chrt -f 1, 3 repeats) but 0.88x under load 4 (7 repeats), which the "never > 5 %
+     * slower" rule forbids; 1 item 0.74x reserved; 4,096 items (~45,000) 0.97-1.24x. */
     /* The decision carries over from the last call (a caller pausing every 0.25 s would
      * otherwise start each call with a window on one thread, and generations long enough for
      * threads never finish a window between pauses), and a window cut short still decides. */
