@@ -1428,7 +1428,7 @@ static void run_generations(struct cgp_evolver *ev, int64_t n, int parallel)
     for (int i = 0; i < CGP_PAR_RING; i++)
         atomic_store_explicit(&par->ring[i].stamp, 0, memory_order_relaxed);
     /* without OpenMP one thread runs the master alone (and n_workers is 1 anyway) */
-#pragma omp parallel num_threads(par->n)
+    CGPC_OMP(parallel num_threads(par->n))
     {
         int tid = cgpc_thread_id(), strict = ev->par_strict && cgpc_num_threads() == par->n;
         if (tid == 0)

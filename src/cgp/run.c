@@ -231,7 +231,7 @@ static cgpc_status checkpoint_write(struct run_state *rs, struct cgp_checkpoint 
                                     int has_genes, struct cgpc_err *err)
 {
     cgpc_status st = CGPC_OK;
-#pragma omp critical(cgp_run_shared)
+    CGPC_OMP(critical(cgp_run_shared))
     if (ck->run == lowest_open_run(rs->sh))
         st = checkpoint_save(rs, ck, has_genes, err);
     return st;
@@ -244,7 +244,7 @@ static cgpc_status stage_finished(struct run_state *rs, int slot, struct cgpc_er
     struct run_shared *sh = rs->sh;
     const struct cgp_params *p = sh->p;
     cgpc_status st = CGPC_OK;
-#pragma omp critical(cgp_run_shared)
+    CGPC_OMP(critical(cgp_run_shared))
     {
         sh->stage_done[slot] = 1;
         int n = 0;
@@ -265,7 +265,7 @@ static cgpc_status run_finished(struct run_state *rs, int run, const struct cgp_
 {
     struct run_shared *sh = rs->sh;
     cgpc_status st = CGPC_OK;
-#pragma omp critical(cgp_run_shared)
+    CGPC_OMP(critical(cgp_run_shared))
     {
         int was = lowest_open_run(sh) == run;
         sh->run_done[run - sh->p->first_run] = 1;
@@ -400,7 +400,7 @@ static void report_progress(struct run_state *rs, const struct cgp_callbacks *cb
                               cgp_per_weight(p->error_kind, ev->threshold, ev->cared),
                               cgp_per_weight(p->error_kind, ev->parent_fit.error, ev->cared),
                               p->first_run, p->runs, p->n_thresholds, p->generations};
-#pragma omp critical(cgp_run_shared) /* lanes report one at a time */
+    CGPC_OMP(critical(cgp_run_shared)) /* lanes report one at a time */
     {
         int lowest = lowest_open_run(sh);
         if (ev->run == lowest || !sh->held) {
@@ -561,7 +561,7 @@ static cgpc_status run_all(struct run_state *lanes, int n_lanes, struct cgp_chec
 {
     struct run_shared *sh = lanes[0].sh;
     const int end = sh->p->first_run + sh->p->runs;
-    if (n_lanes == 1) {
+    if (n_lanes <= 1) {
         for (int run = ck->run; run < end; run++) {
             cgpc_status st = run_one(&lanes[0], run, ck, resume, cb, err);
             if (st != CGPC_OK)
@@ -577,7 +577,7 @@ static cgpc_status run_all(struct run_state *lanes, int n_lanes, struct cgp_chec
     if (!res)
         return CGPC_FAIL(err, CGPC_ERR_NOMEM, "run lanes");
     sh->next_run = ck->run + n_lanes;
-#pragma omp parallel num_threads(n_lanes)
+    CGPC_OMP(parallel num_threads(n_lanes))
     {
         int l = cgpc_thread_id();
         for (int run = ck->run + l; l < n_lanes && run < end && !sh->abort;) {
@@ -589,7 +589,7 @@ static cgpc_status run_all(struct run_state *lanes, int n_lanes, struct cgp_chec
             }
             if (cb && cb->stop && *cb->stop)
                 break;
-#pragma omp critical(cgp_run_shared)
+            CGPC_OMP(critical(cgp_run_shared))
             run = sh->next_run++;
         }
     }

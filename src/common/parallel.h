@@ -12,6 +12,15 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+/* An OpenMP pragma that vanishes without OpenMP (make NO_OMP=1 builds with
+ * -Werror=unknown-pragmas): write CGPC_OMP(parallel num_threads(n)). */
+#ifdef _OPENMP
+#define CGPC_OMP(x) _Pragma(CGPC_OMP_STR(omp x))
+#define CGPC_OMP_STR(x) #x
+#else
+#define CGPC_OMP(x)
+#endif
+
 #ifdef _OPENMP
 #include <omp.h>
 static inline int cgpc_max_threads(void) { return omp_get_max_threads(); }
