@@ -1031,6 +1031,139 @@ static void thresholds__chain_and_independent__start_points_and_flags(void **sta
     cgp_dataset_free(&ds);
 }
 
+/* ---- concurrent stages ---------------------------------------------------------------------- */
+
+/* Every file of directory a equals b's (statistics compared without the seconds column), but
+ * config.txt when the parameters differ. */
+static void dirs_equal(const char *a, const char *b, const char *what)
+{
+    DIR *d = opendir(a);
+    assert_non_null(d);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (e->d_name[0] == '.' || (strstr(what, "patience") && !strcmp(e->d_name, "config.txt")))
+            continue;
+        char *x = read_text(a, e->d_name), *y = read_text(b, e->d_name);
+        if (strncmp(e->d_name, "statistics.", 11) == 0) {
+            strip_seconds(x);
+            strip_seconds(y);
+        }
+        if (strcmp(x, y) != 0)
+            fail_msg("%s: %s differs", what, e->d_name);
+        free(x);
+        free(y);
+        n++;
+    }
+    closedir(d);
+    assert_true(n >= 10);
+}
+
+/* The progress reports a run delivers: (run, stage) never goes back; stage ends recorded. */
+struct report_log {
+    int64_t generations; /* per stage */
+    int last_key, n_ends, stop_at_end; /* stop_at_end > 0: raise *stop at that many ends */
+    volatile sig_atomic_t *stop;
+    char ends[4096];
+};
+
+static void log_report(void *user, const struct cgp_progress *pr)
+{
+    struct report_log *lg = user;
+    int key = pr->run * (pr->n_stages + 1) + pr->stage;
+    if (key < lg->last_key)
+        fail_msg("report of run %d stage %d after a later one", pr->run, pr->stage);
+    lg->last_key = key;
+    if (pr->generation != (pr->stage + 1) * lg->generations)
+        return; /* a live report */
+    size_t n = strlen(lg->ends);
+    snprintf(lg->ends + n, sizeof lg->ends - n, "%d/%d@%" PRId64 ":%" PRId64 " ", pr->run,
+             pr->stage, pr->generation, pr->best->err_sum);
+    if (++lg->n_ends == lg->stop_at_end && lg->stop)
+        *lg->stop = 1;
+}
+
+/* Independent thresholds of a fixed length run one stage per thread (2 runs x 3 thresholds on
+ * 1, 2 and 3 threads): every file and the stage-end reports equal one thread's, and the
+ * stages one after another's (a patience that never ends a stage turns stage items off);
+ * stopped half-way (by stop_after or by the stop flag) and resumed on 2 threads, the same
+ * again. */
+static void stages__independent_on_threads__files_equal_one_thread(void **state)
+{
+    (void)state;
+    struct cgp_dataset ds;
+    random_dataset(&ds, 3, 2, 12, 57);
+    struct cgp_params p;
+    struct energy_gate_table t;
+    small_setup(&p, &t, 4, 8);
+    p.generations = 3000;
+    p.independent = 1;
+    p.runs = 2;
+    p.n_thresholds = 3;
+    p.thresholds[0] = 4096;
+    p.thresholds[1] = 1600;
+    p.thresholds[2] = 0;
+    p.checkpoint_every = 0;
+    const int threads0 = cgpc_max_threads();
+    char a[256], b[256];
+    make_tmpdir(a, sizeof a, "stages1");
+    struct report_log one = {p.generations, 0, 0, 0, NULL, ""};
+    struct cgp_callbacks cb1 = {log_report, &one, NULL};
+    cgpc_set_threads(1);
+    assert_int_equal(cgp_evolve_dir(&p, &ds, &t, a, 0, &cb1, NULL, NULL), CGPC_OK);
+    assert_int_equal(one.n_ends, 8); /* 6 stage ends, 2 run ends */
+    char *res = read_text(a, "results.csv");
+    assert_non_null(strstr(res, "\n1,0,0,"));
+    free(res);
+    for (int threads = 1; threads <= 3; threads++) {
+        make_tmpdir(b, sizeof b, "stages2");
+        struct report_log lg = {p.generations, 0, 0, 0, NULL, ""};
+        struct cgp_callbacks cb = {log_report, &lg, NULL};
+        cgpc_set_threads(threads);
+        struct cgp_totals tot;
+        struct cgp_params q = p;
+        q.patience = threads == 1 ? 100 * p.generations : 0; /* stages one after another */
+        assert_int_equal(cgp_evolve_dir(&q, &ds, &t, b, 0, &cb, &tot, NULL), CGPC_OK);
+        assert_int_equal(tot.generations, 6 * p.generations);
+        dirs_equal(a, b, threads == 1 ? "1 thread, patience" : threads == 2 ? "2 threads" : "3 threads");
+        assert_string_equal(one.ends, lg.ends);
+        rm_rf(b);
+    }
+    /* stopped in run 0 stage 2 / run 0 stage 0 / at generation 1 (other stages stopped with
+     * them, redone on resume), resumed on 2 threads */
+    const int64_t stops[] = {7000, 1500, 1};
+    for (int i = 0; i < 3; i++) {
+        make_tmpdir(b, sizeof b, "stages3");
+        cgpc_set_threads(2);
+        struct cgp_params q = p;
+        q.stop_after = stops[i];
+        struct cgpc_err err = {0};
+        assert_int_equal(cgp_evolve_dir(&q, &ds, &t, b, 0, NULL, NULL, &err),
+                         CGPC_ERR_INTERRUPTED);
+        assert_non_null(strstr(err.msg, "continue with --resume"));
+        char *ck = read_text(b, "checkpoint");
+        assert_non_null(strstr(ck, "status running\nrun 0\n"));
+        free(ck);
+        assert_int_equal(cgp_evolve_dir(NULL, NULL, &t, b, 1, NULL, NULL, &err), CGPC_OK);
+        dirs_equal(a, b, "stopped and resumed");
+        rm_rf(b);
+    }
+    /* the stop flag raised at the first stage end (as on SIGINT): a checkpoint, the rest
+     * redone on resume */
+    make_tmpdir(b, sizeof b, "stages4");
+    volatile sig_atomic_t flag = 0;
+    struct report_log lg = {p.generations, 0, 0, 1, &flag, ""};
+    struct cgp_callbacks cb = {log_report, &lg, &flag};
+    struct cgpc_err err = {0};
+    assert_int_equal(cgp_evolve_dir(&p, &ds, &t, b, 0, &cb, NULL, &err), CGPC_ERR_INTERRUPTED);
+    flag = 0;
+    assert_int_equal(cgp_evolve_dir(NULL, NULL, &t, b, 1, NULL, NULL, &err), CGPC_OK);
+    dirs_equal(a, b, "interrupted and resumed");
+    rm_rf(b);
+    cgpc_set_threads(threads0);
+    rm_rf(a);
+    cgp_dataset_free(&ds);
+}
+
 static void value_slots__any_output_count__same_error_as_expanded(void **state)
 {
     (void)state;
@@ -1996,6 +2129,7 @@ int main(void)
         cmocka_unit_test(token__random_circuits__parse_back_to_equal_outputs_and_costs),
         cmocka_unit_test(token__bad_text__clear_errors),
         cmocka_unit_test(thresholds__chain_and_independent__start_points_and_flags),
+        cmocka_unit_test(stages__independent_on_threads__files_equal_one_thread),
         cmocka_unit_test(units__se_run__per_weight_names_and_columns_old_dirs_refused),
         cmocka_unit_test(value_slots__any_output_count__same_error_as_expanded),
         cmocka_unit_test(dataset__text_round_trip__equal),

@@ -101,6 +101,29 @@ expect_contains "$T/n3/checkpoint" "^status running"
 expect_exit 0 "$CGPC" evolve --resume "$T/n3" --threads 2
 files_equal "$T/n1" "$T/n3" "--runs 3 stopped and resumed on 2 threads"
 
+# independent thresholds (fixed length: no patience, no time limit) go one stage per thread:
+# --runs 2 x 3 thresholds on 2 threads equal 1 thread's files; stopped by
+# --stop-after-generations and by SIGINT half-way and resumed on 2 threads, the same again
+ind=(--data "$data" --rows 4 --cols 10 --generations 150000 --mutation-max 0.05
+     --mse-thresholds 9 4 0 --seed 7 --independent --runs 2 --checkpoint-every 0.05)
+expect_exit 0 "$CGPC" evolve "${ind[@]}" --out "$T/i1" --threads 1
+expect_exit 0 "$CGPC" evolve "${ind[@]}" --out "$T/i2" --threads 2
+files_equal "$T/i1" "$T/i2" "independent thresholds, --threads 1 and 2"
+expect_exit 3 "$CGPC" evolve "${ind[@]}" --out "$T/i3" --threads 2 \
+    --stop-after-generations 200000
+expect_contains "$T/i3/checkpoint" "^status running"
+expect_exit 0 "$CGPC" evolve --resume "$T/i3" --threads 2
+files_equal "$T/i1" "$T/i3" "independent thresholds stopped and resumed on 2 threads"
+"$CGPC" evolve "${ind[@]}" --out "$T/i4" --threads 2 >/dev/null 2>"$T/i4.err" &
+pid=$!
+for _ in $(seq 200); do grep -q "^stage [12]" "$T/i4/checkpoint" 2>/dev/null && break; sleep 0.02; done
+kill -INT "$pid"
+rc=0; wait "$pid" || rc=$?
+[ "$rc" -eq 3 ] || [ "$rc" -eq 0 ] || fail "SIGINT on 2 threads: exit $rc"
+[ "$rc" -eq 0 ] && echo "note: the run ended before SIGINT came"
+expect_exit 0 "$CGPC" evolve --resume "$T/i4" --threads 2
+files_equal "$T/i1" "$T/i4" "independent thresholds interrupted and resumed on 2 threads"
+
 # a second run into the same directory is refused: a runtime failure (1), as in train
 expect_exit 1 "$CGPC" evolve "${common[@]}" --out "$T/r1"
 expect_contains "$T/err" "already holds an evolve run"
