@@ -12,6 +12,8 @@
 #       --parallel-min-work's default) and 2 threads forced (--parallel-min-work 0)
 #  (t16) the same for (b)
 #  (r)  (a) with --runs 2 on CGPC, 1 and 2 threads (runs go one per thread)
+#  (s)  (a) with two --independent thresholds on CGPC, 1 and 2 threads (stages go one per
+#       thread; GENS1 generations each)
 #  (c)  30x7 grid (L=7), LeNet-5 conv1 3x3 core -> 16-weight outer ring, 6 items, 1 thread:
 #       CGPC and OLD
 #  (z)  time to zero error: single_filter (conv1 kernel 0, 9 -> 16 weights, 1 item), 30x7,
@@ -29,7 +31,8 @@
 # if set, the reference run beside it (e.g. 843e717, the commit issue #16 measured, built into
 # /tmp); without OLD the CGPC/OLD targets read "no OLD". GENS1, GENS16 generations for the
 # 1-item and 16-item cases (default 100000, 50000), EVAL_BENCH the evaluator benchmark (default
-# build/release/bench/cgp_eval_bench, built if missing). For a measure that does not depend on
+# build/release/bench/cgp_eval_bench, built if missing), CASES the cases to run (default all;
+# e.g. CASES="r s": letters as above, t1/t16 for the thread cases). For a measure that does not depend on
 # the load at all, count instructions with valgrind (an AVX2 build: valgrind has no AVX-512):
 # valgrind --tool=callgrind bin/cgpc evolve ... and compare totals. Paths must not hold spaces.
 set -euo pipefail
@@ -107,20 +110,23 @@ vs_old() { # NAME GENS ARGS (one string): CGPC and, if set, OLD
         case_ "$name" "$gens" "CGPC $CGPC $args"
     fi
 }
-vs_old a_1item_1thr "$GENS1" "$d1 --threads 1"
-vs_old b_16items_1thr "$GENS16" "$d16 --threads 1"
-case_ t1_1item_threads "$GENS1" "1thr $CGPC $d1 --threads 1" "2thr $CGPC $d1 --threads 2" \
+on() { [ -z "${CASES:-}" ] || [[ " $CASES " == *" $1 "* ]]; } # is case $1 selected?
+on a && vs_old a_1item_1thr "$GENS1" "$d1 --threads 1"
+on b && vs_old b_16items_1thr "$GENS16" "$d16 --threads 1"
+on t1 && case_ t1_1item_threads "$GENS1" "1thr $CGPC $d1 --threads 1" "2thr $CGPC $d1 --threads 2" \
     "2thr-forced $CGPC $d1 --threads 2 --parallel-min-work 0"
-case_ t16_16items_threads "$GENS16" "1thr $CGPC $d16 --threads 1" "2thr $CGPC $d16 --threads 2" \
-    "2thr-forced $CGPC $d16 --threads 2 --parallel-min-work 0"
-case_ r_1item_runs2 "$GENS1" "1thr $CGPC $d1 --runs 2 --threads 1" \
+on t16 && case_ t16_16items_threads "$GENS16" "1thr $CGPC $d16 --threads 1" \
+    "2thr $CGPC $d16 --threads 2" "2thr-forced $CGPC $d16 --threads 2 --parallel-min-work 0"
+on r && case_ r_1item_runs2 "$GENS1" "1thr $CGPC $d1 --runs 2 --threads 1" \
     "2thr $CGPC $d1 --runs 2 --threads 2"
-vs_old c_lenet_conv1_6items "$GENS1" "--data $here/data/lenet5_conv1_ring.txt --rows 30 --cols 7 \
+on s && case_ s_1item_indep2 "$GENS1" "1thr $CGPC $d1 --mse-thresholds 0,1 --independent --threads 1" \
+    "2thr $CGPC $d1 --mse-thresholds 0,1 --independent --threads 2"
+on c && vs_old c_lenet_conv1_6items "$GENS1" "--data $here/data/lenet5_conv1_ring.txt --rows 30 --cols 7 \
 --levels-back 7 --lambda 4 --mutation-max 0.01 --threads 1 --seed 1"
 
 # (z) time to zero error on single_filter: the data set as `cgpc train` builds it
 z_done=0
-if "$CGPC" train "$here/../experiments/single_filter.exp" --out "$out/sf" --generations 1 \
+if on z && "$CGPC" train "$here/../experiments/single_filter.exp" --out "$out/sf" --generations 1 \
         --thresholds 0 --threads 1 >/dev/null 2>&1; then
     z_done=1
     zbins=("CGPC $CGPC")
@@ -156,13 +162,15 @@ if "$CGPC" train "$here/../experiments/single_filter.exp" --out "$out/sf" --gene
             printf "%-22s %-10s time to zero error: median %s s wall, %s generations x %.3g us CPU = %.3g s CPU (5 seeds; median of %d repeats) | load %s\n", "z_single_filter_30x7", label, ms, mg, mc * 1e6, mg * mc, reps, load
             print mg * mc, ms > med }'
     done
-else
+elif on z; then
     echo "z_single_filter_30x7: skipped (no model to build the data set from)"
 fi
 
 # (e) the evaluator microbenchmark (EVAL_BENCH: its path; default the release build's)
 ebench=${EVAL_BENCH:-build/release/bench/cgp_eval_bench}
-if [ -x "$ebench" ] || { [ -f Makefile ] && env -u MAKEFLAGS make -s "$ebench" >/dev/null 2>&1; }; then
+if ! on e; then
+    : >"$out/eval"
+elif [ -x "$ebench" ] || { [ -f Makefile ] && env -u MAKEFLAGS make -s "$ebench" >/dev/null 2>&1; }; then
     "$ebench" 0.5 | tee "$out/eval"
 else
     echo "e_eval: skipped ($ebench could not be built here)"
@@ -202,6 +210,9 @@ for c in "a_1item_1thr|1 item 256x31, 1 thread: CGPC / OLD gens/s|3" \
 done
 row "1 item --runs 2: 2 threads / 1 thread (CGPC)" ">= 1.8" \
     "$(ratio "$(med r_1item_runs2.2thr 1)" "$(med r_1item_runs2.1thr 1)")"
+row "1 item, 2 independent thresholds: 2 threads / 1 thread" ">= 1.8" \
+    "$(ratio "$(med s_1item_indep2.2thr 1)" "$(med s_1item_indep2.1thr 1)")" x \
+    "stages one per thread; wanted as --runs 2's"
 row "16 items: 2 threads / 1 thread (CGPC, default threshold)" ">= 1.6" \
     "$(ratio "$(med t16_16items_threads.2thr 1)" "$(med t16_16items_threads.1thr 1)")"
 row "16 items: 2 threads forced / 1 thread (--parallel-min-work 0)" ">= 1.6" \
@@ -211,6 +222,8 @@ row "never > 5 % slower: 1 item, 2 threads / 1 thread" ">= 0.95" \
     "$(ratio "$(med t1_1item_threads.2thr 1)" "$(med t1_1item_threads.1thr 1)")"
 row "never > 5 % slower: 16 items, 2 threads / 1 thread" ">= 0.95" \
     "$(ratio "$(med t16_16items_threads.2thr 1)" "$(med t16_16items_threads.1thr 1)")"
+row "never > 5 % slower: 1 item, 2 indep. thresholds, 2 thr / 1 thr" ">= 0.95" \
+    "$(ratio "$(med s_1item_indep2.2thr 1)" "$(med s_1item_indep2.1thr 1)")"
 row "never > 5 % slower: 1 item, 2 threads forced / 1 thread" ">= 0.95" \
     "$(ratio "$(med t1_1item_threads.2thr-forced 1)" "$(med t1_1item_threads.1thr 1)")"
 row "never > 5 % slower: 16 items, 2 threads forced / 1 thread" ">= 0.95" \

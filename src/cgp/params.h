@@ -68,7 +68,8 @@
       "the residual bound e")                                                                      \
     X(independent, "independent", BOOL, "0", 0, 1, CGP_PF_ALL, "BOOL",                             \
       "every threshold starts from a fresh random circuit instead of the previous "                \
-      "threshold's best")                                                                          \
+      "threshold's best; without patience and time limit the thresholds then run concurrently, "   \
+      "one per thread (the same results)")                                                         \
     X(multiplex, "multiplex", BOOL, "0", 0, 1, CGP_PF_ALL | CGP_PF_AUTO, "BOOL",                   \
       "multi-layer mode: items are layers sharing one grid; mux2/mux4 (selected by the item "      \
       "index) join the default function set (experiments: auto = when items = layer)")             \
@@ -80,7 +81,8 @@
       "plus mux2,mux4 with multiplex")                                                             \
     X(seed, "seed", U64, "1", 0, 0, CGP_PF_FILE | CGP_PF_EXP, "N",                                 \
       "seed of the search; run r uses the hash of (seed, r)")                                      \
-    X(runs, "runs", INT, "1", 1, 1 << 20, CGP_PF_ALL, "N", "independent runs")                     \
+    X(runs, "runs", INT, "1", 1, 1 << 20, CGP_PF_ALL, "N",                                         \
+      "independent runs, concurrently one per thread (the same results)")                          \
     X(first_run, "first_run", INT, "0", 0, 1 << 20, CGP_PF_FILE, "N",                              \
       "runs are numbered first_run .. first_run + runs - 1: a batch of a larger experiment has "   \
       "the seeds and files it has in one big run")                                                 \
