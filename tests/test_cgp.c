@@ -314,6 +314,132 @@ static void eval_one_item__every_op_every_pair__equals_scalar(void **state)
     }
 }
 
+/* Groups (cgp_eval_groups_isa): G circuits that differ from a base circuit in a few genes, in
+ * the lanes of one row, on every path: every node a circuit uses has, on its lanes, the bytes
+ * cgp_eval_active gives for that circuit alone; the error sum over a circuit's lanes
+ * (cgp_error_sum_rows_isa, value stride = the row) equals its own. Rows of 4 to 64 bytes. */
+static void eval_groups__random_variants__each_circuit_on_its_lanes(void **state)
+{
+    (void)state;
+    const int items[] = {1, 2, 3, 6, 13, 16};
+    int32_t ops[CGPC_OP_THESIS_COUNT];
+    for (int i = 0; i < CGPC_OP_THESIS_COUNT; i++)
+        ops[i] = i;
+    struct cgp_fset f;
+    cgp_fset_make(&f, ops, CGPC_OP_THESIS_COUNT);
+    for (int t = 0; t < (int)(sizeof items / sizeof *items); t++) {
+        const int D = items[t];
+        struct cgp_dataset ds;
+        random_dataset(&ds, 4, 5, D, 400 + (uint64_t)t);
+        struct cgp_shape s;
+        cgp_shape_make(&s, 6, 10, 4, ds.n_inputs, ds.n_outputs, 2);
+        const int nn = s.n_nodes, ni = s.n_inputs, ng = s.n_genes;
+        struct cgp_genome g[5];
+        struct cgp_scratch sc[5];
+        for (int j = 0; j < 5; j++) {
+            assert_int_equal(cgp_genome_init(&g[j], &s, &f, NULL), CGPC_OK);
+            assert_int_equal(cgp_scratch_init(&sc[j], &s, &ds, NULL), CGPC_OK);
+        }
+        int8_t *gv = aligned_alloc(64, (size_t)(ni + nn) * 64);
+        int32_t *ins = malloc((size_t)nn * sizeof *ins);
+        struct cgp_group_node *var = malloc((size_t)4 * nn * sizeof *var);
+        int8_t *seen = malloc((size_t)nn);
+        for (int rep = 0; rep < 40; rep++) {
+            cgpc_rng r;
+            cgpc_rng_seed(&r, 17, (uint64_t)t, (uint64_t)rep);
+            cgp_genome_randomize(&g[0], &r);
+            const int G = 2 + rep % 3 > 64 / D ? 64 / D : 2 + rep % 3;
+            int row = 4;
+            while (row < G * D)
+                row *= 2;
+            memset(gv, 0x5A, (size_t)(ni + nn) * 64);
+            for (int i = 0; i < ni; i++)
+                for (int q = 0; q < G; q++)
+                    memcpy(gv + (size_t)i * row + (size_t)q * D, ds.in + (size_t)i * ds.stride,
+                           (size_t)D);
+            cgp_scratch_decode(&sc[0], &s, g[0].genes);
+            int32_t *o0 = sc[0].order; /* the kernel takes ascending lists */
+            for (int a = 1; a < sc[0].n_active; a++)
+                for (int b = a; b > 0 && o0[b - 1] > o0[b]; b--) {
+                    int32_t x = o0[b];
+                    o0[b] = o0[b - 1];
+                    o0[b - 1] = x;
+                }
+            memset(seen, 0, (size_t)nn);
+            for (int i = 0; i < sc[0].n_active; i++)
+                seen[sc[0].order[i]] = 1;
+            int n_ins = 0, n_var = 0;
+            for (int q = 0; q < G; q++) { /* circuit q: the base with a few genes redrawn */
+                struct cgp_genome *c = &g[1 + q];
+                memcpy(c->genes, g[0].genes, (size_t)ng * sizeof *c->genes);
+                for (int m = 0, nm = 1 + (int)cgpc_rng_below(&r, 6); m < nm; m++) {
+                    int gene = (int)cgpc_rng_below(&r, (uint64_t)ng);
+                    c->genes[gene] = cgp_gene_value(&s, &f, gene, (uint32_t)cgpc_rng_u64(&r));
+                }
+                cgp_scratch_decode(&sc[1 + q], &s, c->genes);
+                cgp_eval_active_isa(CGP_ISA_SCALAR, &s, c->genes, sc[1 + q].order,
+                                    sc[1 + q].n_active, D, ds.stride, sc[1 + q].values);
+                for (int i = 0; i < sc[1 + q].n_active; i++) {
+                    int k = sc[1 + q].order[i];
+                    if (!seen[k]) {
+                        seen[k] = 1;
+                        ins[n_ins++] = k;
+                    }
+                    if (memcmp(c->genes + 3 * k, g[0].genes + 3 * k, 3 * sizeof(int32_t)))
+                        var[n_var++] = (struct cgp_group_node){((1ull << D) - 1) << (q * D), k,
+                                                               c->genes[3 * k],
+                                                               c->genes[3 * k + 1],
+                                                               c->genes[3 * k + 2]};
+                }
+            }
+            for (int a = 1; a < n_ins; a++) /* ascending */
+                for (int b = a; b > 0 && ins[b - 1] > ins[b]; b--) {
+                    int32_t x = ins[b];
+                    ins[b] = ins[b - 1];
+                    ins[b - 1] = x;
+                }
+            for (int a = 1; a < n_var; a++) /* by node, stable */
+                for (int b = a; b > 0 && var[b - 1].node > var[b].node; b--) {
+                    struct cgp_group_node x = var[b];
+                    var[b] = var[b - 1];
+                    var[b - 1] = x;
+                }
+            for (int isa = 0; isa < CGP_ISA_COUNT; isa++) {
+                if (!cgp_isa_supported((enum cgp_isa)isa))
+                    continue;
+                cgp_eval_groups_isa((enum cgp_isa)isa, &s, g[0].genes, sc[0].order,
+                                    sc[0].n_active, ins, n_ins, var, n_var, row, gv);
+                for (int q = 0; q < G; q++) {
+                    const struct cgp_scratch *c = &sc[1 + q];
+                    for (int i = 0; i < c->n_active; i++) {
+                        int k = c->order[i];
+                        if (memcmp(gv + (size_t)(ni + k) * row + (size_t)q * D,
+                                   c->values + (size_t)(ni + k) * ds.stride, (size_t)D))
+                            fail_msg("%s, %d items, %d groups: circuit %d node %d differs",
+                                     cgp_isa_name((enum cgp_isa)isa), D, G, q, k);
+                    }
+                    for (int kind = CGP_ERROR_SE; kind <= CGP_ERROR_AE; kind++)
+                        assert_int_equal(
+                            cgp_error_sum_rows_isa((enum cgp_isa)isa, &s, g[1 + q].genes,
+                                                   gv + (size_t)q * D, row, &ds,
+                                                   (enum cgp_error_kind)kind),
+                            cgp_error_sum_isa(CGP_ISA_SCALAR, &s, g[1 + q].genes, c->values, &ds,
+                                              (enum cgp_error_kind)kind));
+                }
+            }
+        }
+        free(gv);
+        free(ins);
+        free(var);
+        free(seen);
+        for (int j = 0; j < 5; j++) {
+            cgp_genome_free(&g[j]);
+            cgp_scratch_free(&sc[j]);
+        }
+        cgp_dataset_free(&ds);
+    }
+}
+
 static void eval__random_circuits__every_path_equals_reference(void **state)
 {
     (void)state;
@@ -731,6 +857,54 @@ static void lazy_values__vs_full_application__identical_search(void **state)
         cgp_genome_free(&g1);
     }
     threads_strict = 0;
+}
+
+/* The one-thread loop evaluating a generation's offspring together in lanes (groups, where the
+ * CPU has AVX-512) and one by one: the same search, fitness and counters, with costs (a loose
+ * threshold) and without (none reached); lambda above the groups per pass too. */
+static void groups__vs_one_by_one__identical_search(void **state)
+{
+    (void)state;
+    const int items[] = {2, 6, 16, 16};
+    for (int k = 0; k < 4; k++) {
+        struct cgp_dataset ds;
+        random_dataset(&ds, 6, 5, items[k], 23 + (uint64_t)k);
+        struct cgp_params p;
+        struct energy_gate_table t;
+        small_setup(&p, &t, 8, 16);
+        p.lambda = k == 3 ? 9 : 4; /* 16 items: 4 groups per pass */
+        p.thresholds[0] = k % 2 ? 1e7 : 0;
+        cgpc_set_threads(1);
+        struct cgp_genome g[2];
+        struct cgp_totals tot[2];
+        struct cgp_fitness fit[2];
+        for (int u = 0; u < 2; u++) {
+            struct cgp_evolver *ev;
+            evolver_small(&ev, &ds, &p, &t);
+            if (cgp_isa_active() == CGP_ISA_AVX512)
+                assert_non_null(ev->grp);
+            ev->use_groups = u == 0;
+            cgp_evolver_begin(ev, 0, 0, NULL, 0);
+            cgp_evolver_advance(ev, 1500);
+            cgp_evolver_totals(ev, &tot[u]);
+            assert_int_equal(cgp_genome_init(&g[u], &ev->shape, &ev->fset, NULL), CGPC_OK);
+            memcpy(g[u].genes, ev->parent.genes, (size_t)ev->shape.n_genes * sizeof *g[u].genes);
+            fit[u] = ev->parent_fit;
+            cgp_evolver_free(ev);
+        }
+        assert_memory_equal(g[0].genes, g[1].genes, (size_t)g[0].shape.n_genes * sizeof(int32_t));
+        assert_int_equal(fit[0].err_sum, fit[1].err_sum);
+        assert_true(fit[0].energy_pj == fit[1].energy_pj && fit[0].costed == fit[1].costed);
+        assert_int_equal(tot[0].evaluations, tot[1].evaluations);
+        assert_int_equal(tot[0].node_evals, tot[1].node_evals);
+        assert_true(tot[0].evaluations > 500);
+        if (k % 2)
+            assert_true(fit[0].costed);
+        cgp_genome_free(&g[0]);
+        cgp_genome_free(&g[1]);
+        cgp_dataset_free(&ds);
+    }
+    cgpc_set_threads(2);
 }
 
 static void threads__one_vs_two__bit_identical(void **state)
@@ -2108,6 +2282,7 @@ int main(void)
         cmocka_unit_test(error_sum__random__every_path_equals_scalar),
         cmocka_unit_test(decode__hand_built__active_in_topological_order),
         cmocka_unit_test(eval__random_circuits__every_path_equals_reference),
+        cmocka_unit_test(eval_groups__random_variants__each_circuit_on_its_lanes),
         cmocka_unit_test(mutator__random_u__equals_reference_gene_value),
         cmocka_unit_test(mutator_values__vector_path__equals_scalar),
         cmocka_unit_test(eval_one_item__every_op_every_pair__equals_scalar),
@@ -2116,6 +2291,7 @@ int main(void)
         cmocka_unit_test(multiplex__per_layer_constants__solved_only_with_muxes),
         cmocka_unit_test(stops__patience_signal_and_progress__honoured),
         cmocka_unit_test(lazy_values__vs_full_application__identical_search),
+        cmocka_unit_test(groups__vs_one_by_one__identical_search),
         cmocka_unit_test(threads__one_vs_two__bit_identical),
         cmocka_unit_test(threads__by_counted_work__only_long_generations),
         cmocka_unit_test(positions__vector_path__equals_scalar_and_definition),

@@ -190,6 +190,11 @@ struct cgp_evolver {
     int par_strict;      /* testing: helpers evaluate every offspring of their share (the master
                             waits for them), so the threaded path is always taken */
     int par_on;          /* the last window's work per generation called for the threads */
+
+    struct cgp_groups *grp; /* the evaluated offspring of a generation in the lanes of one row
+                               (NULL where that path is off; see evolver.c) */
+    int use_groups;         /* 1 (default where grp is set): the one-thread loop evaluates them
+                               together; 0: one by one (tests compare the two) */
 };
 
 /* cgp_evolver_init with `workers` threads for the offspring of a generation (<= 0: all,
