@@ -573,7 +573,8 @@ static cgpc_status run_complete(struct run_shared *sh, struct run_out *ro,
     if (st != CGPC_OK)
         return st;
     ro->end_pr.best = &ro->end_fit;
-    report(sh, cb, &ro->end_pr, REPORT_RUN_END);
+    if (ro->end_pr.runs) /* no report when the run's stages all ended before this invocation */
+        report(sh, cb, &ro->end_pr, REPORT_RUN_END);
     CGPC_OMP(critical(cgp_run_shared))
     {
         int was = lowest_open_run(sh) == ro->run;
