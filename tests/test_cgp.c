@@ -1302,6 +1302,24 @@ static void stages__independent_on_threads__files_equal_one_thread(void **state)
         assert_string_equal(one.ends, lg.ends);
         rm_rf(b);
     }
+    /* a batch of a larger run (runs 2 and 3): the same on 1 and 2 threads */
+    {
+        char c[256], d[256];
+        struct cgp_params q = p;
+        q.first_run = 2;
+        make_tmpdir(c, sizeof c, "stages5");
+        make_tmpdir(d, sizeof d, "stages6");
+        cgpc_set_threads(1);
+        assert_int_equal(cgp_evolve_dir(&q, &ds, &t, c, 0, NULL, NULL, NULL), CGPC_OK);
+        cgpc_set_threads(2);
+        assert_int_equal(cgp_evolve_dir(&q, &ds, &t, d, 0, NULL, NULL, NULL), CGPC_OK);
+        dirs_equal(c, d, "first run 2, 2 threads");
+        char *r = read_text(d, "results.csv");
+        assert_non_null(strstr(r, "\n3,0,0,"));
+        free(r);
+        rm_rf(c);
+        rm_rf(d);
+    }
     /* stopped in run 0 stage 2 / run 0 stage 0 / at generation 1 (other stages stopped with
      * them, redone on resume), resumed on 2 threads */
     const int64_t stops[] = {7000, 1500, 1};
