@@ -806,8 +806,7 @@ static void run_threads_lazy(int threads, int items, int lazy, struct cgp_genome
     assert_int_equal(ev->n_workers, cgpc_max_threads() < p.lambda ? cgpc_max_threads() : p.lambda);
     assert_true(cgpc_max_threads() == threads || cgpc_max_threads() == 1);
     ev->lazy_values = lazy > 0;
-    if (lazy == 2)
-        ev->incremental = 1;
+    ev->incremental = lazy == 2; /* 1: every active node evaluated (lazy values only) */
     ev->par_strict = threads_strict;
     cgp_evolver_begin(ev, 0, 0, NULL, 0);
     cgp_evolver_advance(ev, 700);
@@ -833,8 +832,8 @@ static void run_threads(int threads, int items, struct cgp_genome *out, struct c
 static void lazy_values__vs_full_application__identical_search(void **state)
 {
     (void)state;
-    const int items[] = {1, 20};
-    for (int k = 0; k < 2; k++) {
+    const int items[] = {1, 6, 20};
+    for (int k = 0; k < 3; k++) {
         struct cgp_genome g1, g2;
         struct cgp_fitness f1, f2;
         struct cgp_totals t1, t2;
@@ -857,54 +856,6 @@ static void lazy_values__vs_full_application__identical_search(void **state)
         cgp_genome_free(&g1);
     }
     threads_strict = 0;
-}
-
-/* The one-thread loop evaluating a generation's offspring together in lanes (groups, where the
- * CPU has AVX-512) and one by one: the same search, fitness and counters, with costs (a loose
- * threshold) and without (none reached); lambda above the groups per pass too. */
-static void groups__vs_one_by_one__identical_search(void **state)
-{
-    (void)state;
-    const int items[] = {2, 6, 16, 16};
-    for (int k = 0; k < 4; k++) {
-        struct cgp_dataset ds;
-        random_dataset(&ds, 6, 5, items[k], 23 + (uint64_t)k);
-        struct cgp_params p;
-        struct energy_gate_table t;
-        small_setup(&p, &t, 8, 16);
-        p.lambda = k == 3 ? 9 : 4; /* 16 items: 4 groups per pass */
-        p.thresholds[0] = k % 2 ? 1e7 : 0;
-        cgpc_set_threads(1);
-        struct cgp_genome g[2];
-        struct cgp_totals tot[2];
-        struct cgp_fitness fit[2];
-        for (int u = 0; u < 2; u++) {
-            struct cgp_evolver *ev;
-            evolver_small(&ev, &ds, &p, &t);
-            if (cgp_isa_active() == CGP_ISA_AVX512)
-                assert_non_null(ev->grp);
-            ev->use_groups = u == 0;
-            cgp_evolver_begin(ev, 0, 0, NULL, 0);
-            cgp_evolver_advance(ev, 1500);
-            cgp_evolver_totals(ev, &tot[u]);
-            assert_int_equal(cgp_genome_init(&g[u], &ev->shape, &ev->fset, NULL), CGPC_OK);
-            memcpy(g[u].genes, ev->parent.genes, (size_t)ev->shape.n_genes * sizeof *g[u].genes);
-            fit[u] = ev->parent_fit;
-            cgp_evolver_free(ev);
-        }
-        assert_memory_equal(g[0].genes, g[1].genes, (size_t)g[0].shape.n_genes * sizeof(int32_t));
-        assert_int_equal(fit[0].err_sum, fit[1].err_sum);
-        assert_true(fit[0].energy_pj == fit[1].energy_pj && fit[0].costed == fit[1].costed);
-        assert_int_equal(tot[0].evaluations, tot[1].evaluations);
-        assert_int_equal(tot[0].node_evals, tot[1].node_evals);
-        assert_true(tot[0].evaluations > 500);
-        if (k % 2)
-            assert_true(fit[0].costed);
-        cgp_genome_free(&g[0]);
-        cgp_genome_free(&g[1]);
-        cgp_dataset_free(&ds);
-    }
-    cgpc_set_threads(2);
 }
 
 static void threads__one_vs_two__bit_identical(void **state)
@@ -2309,7 +2260,6 @@ int main(void)
         cmocka_unit_test(multiplex__per_layer_constants__solved_only_with_muxes),
         cmocka_unit_test(stops__patience_signal_and_progress__honoured),
         cmocka_unit_test(lazy_values__vs_full_application__identical_search),
-        cmocka_unit_test(groups__vs_one_by_one__identical_search),
         cmocka_unit_test(threads__one_vs_two__bit_identical),
         cmocka_unit_test(threads__by_counted_work__only_long_generations),
         cmocka_unit_test(positions__vector_path__equals_scalar_and_definition),

@@ -26,15 +26,13 @@
 #define CGP_EV_X86 0
 #endif
 
-/* Items from which an offspring evaluates only the nodes it changed or reaches. */
-#define CGP_INCREMENTAL_MIN_ITEMS 128
-/* Items from which the one-thread loop evaluates a generation's offspring together (groups):
- * with 1 item it measured ~10 % slower (256x31: the pass over the union costs about what the
- * separate passes it replaces cost, plus the slots' bookkeeping), with 16 items ~6 % faster. */
-#define CGP_GROUPS_MIN_ITEMS 2
 
 static void worker_free(struct cgp_worker *w)
 {
+    free(w->apos);
+    free(w->rstart);
+    free(w->rlist);
+    free(w->abits);
     free(w->genes);
     free(w->old);
     free(w->applied);
@@ -57,8 +55,6 @@ static void worker_free(struct cgp_worker *w)
 
 static void par_free(struct cgp_par *par);
 static cgpc_status par_init(struct cgp_evolver *ev, struct cgpc_err *err);
-static void groups_free(struct cgp_groups *gp);
-static cgpc_status groups_init(struct cgp_evolver *ev, struct cgpc_err *err);
 
 void cgp_evolver_free(struct cgp_evolver *ev)
 {
@@ -80,7 +76,6 @@ void cgp_evolver_free(struct cgp_evolver *ev)
     free(ev->rc);
     free(ev->act);
     free(ev->mu.node);
-    groups_free(ev->grp);
     cgp_scratch_free(&ev->psc);
     cgp_genome_free(&ev->parent);
     free(ev);
@@ -170,10 +165,15 @@ cgpc_status cgp_evolver_init_workers(struct cgp_evolver **out, const struct cgp_
         w->dmark = calloc(nn, sizeof *w->dmark);
         w->dlist = malloc(nn * sizeof *w->dlist);
         w->undo = malloc(nn * (size_t)ds->stride + 1);
+        w->apos = calloc(nn, sizeof *w->apos);
+        w->rstart = malloc((nn + 1) * sizeof *w->rstart);
+        w->rlist = malloc(((size_t)ev->shape.node_arity * nn + 1) * sizeof *w->rlist);
+        w->abits = calloc(nn / 64 + 1, sizeof *w->abits);
         w->ev = ev;
         if (!w->genes || !w->old || !w->applied || !w->pending || !w->bits ||
             !w->top || !w->rc || !w->act || !w->born || !w->seen || !w->born_seen ||
-            !w->saved_node || !w->saved_rc || !w->stack || !w->dmark || !w->dlist || !w->undo)
+            !w->saved_node || !w->saved_rc || !w->stack || !w->dmark || !w->dlist || !w->undo ||
+            !w->apos || !w->rstart || !w->rlist || !w->abits)
             goto nomem;
         if ((st = cgp_scratch_init(&w->sc, &ev->shape, ds, err)) != CGPC_OK)
             goto fail;
@@ -195,14 +195,11 @@ cgpc_status cgp_evolver_init_workers(struct cgp_evolver **out, const struct cgp_
     ev->isa_dq = cgp_isa_active() >= CGP_ISA_AVX512 && __builtin_cpu_supports("avx512dq");
 #endif
     ev->simd_values = 1;
-    /* Evaluating only the changed nodes pays once a node costs several vectors: measured on
-     * 256x31, 1 to 64 items 7-17 % slower (the dirty sweep costs about what evaluating the
-     * node costs), 256 items 25 % faster. */
-    ev->incremental = ds->n_items >= CGP_INCREMENTAL_MIN_ITEMS;
+    /* Only the nodes an offspring changed or activated and those reading them are evaluated,
+     * found forward through the parent's reader lists (evaluate_changed). */
+    ev->incremental = 1;
     cgp_evolver_set_threshold(ev, p->thresholds[0]);
     if (ev->n_workers > 1 && (st = par_init(ev, err)) != CGPC_OK)
-        goto fail;
-    if ((st = groups_init(ev, err)) != CGPC_OK)
         goto fail;
     *out = ev;
     return CGPC_OK;
@@ -238,27 +235,18 @@ static void fitness_costs(const struct cgp_evolver *ev, struct cgp_scratch *sc,
     }
 }
 
-/* The fitness of the circuit whose active nodes are order[0..n) and whose error sum is
- * err_sum: costs within the limit. */
-static void fitness_of_error(const struct cgp_evolver *ev, struct cgp_scratch *sc,
-                             const int32_t *genes, const int32_t *order, int n, int64_t err_sum,
-                             struct cgp_fitness *f)
-{
-    memset(f, 0, sizeof *f);
-    f->err_sum = err_sum;
-    f->active = n;
-    fitness_error(ev, f);
-    if (f->err_sum <= ev->limit)
-        fitness_costs(ev, sc, genes, order, n, f);
-}
-
-/* The same, the error from the node values in sc->values. */
+/* The fitness of the circuit whose active nodes are order[0..n) and whose node values are in
+ * sc->values: error always, costs within the limit. */
 static void fitness_of_values(const struct cgp_evolver *ev, struct cgp_scratch *sc,
                               const int32_t *genes, const int32_t *order, int n,
                               struct cgp_fitness *f)
 {
-    fitness_of_error(ev, sc, genes, order, n,
-                     cgp_error_sum(&ev->shape, genes, sc->values, ev->ds, ev->p.error_kind), f);
+    memset(f, 0, sizeof *f);
+    f->err_sum = cgp_error_sum(&ev->shape, genes, sc->values, ev->ds, ev->p.error_kind);
+    f->active = n;
+    fitness_error(ev, f);
+    if (f->err_sum <= ev->limit)
+        fitness_costs(ev, sc, genes, order, n, f);
 }
 
 /* Evaluate the circuit whose active nodes are order[0..n) into f (values in sc). */
@@ -322,6 +310,7 @@ static void worker_active_sync(const struct cgp_evolver *ev, struct cgp_worker *
             w->rc[w->act[i]] = 0;
     memcpy(w->act, ev->act, (size_t)ev->n_act * sizeof *w->act);
     w->n_act = ev->n_act;
+    w->readers_ok = 0;
     for (int i = 0; i < ev->n_act; i++)
         w->rc[ev->act[i]] = ev->rc[ev->act[i]];
 }
@@ -386,35 +375,113 @@ static inline void dirty_mark(struct cgp_worker *w, int32_t k, int32_t *kmin)
         *kmin = k;
 }
 
+/* The reader lists of worker w's parent (w->act, ev->parent.genes; w->genes may hold an
+ * offspring's): apos, rstart, rlist (see struct cgp_worker). O(active). */
+static void readers_build(const struct cgp_evolver *ev, struct cgp_worker *w)
+{
+    const int A = ev->shape.node_arity, ni = ev->shape.n_inputs, n = w->n_act;
+    for (int i = 0; i < n; i++)
+        w->apos[w->act[i]] = i;
+    memset(w->rstart, 0, ((size_t)n + 1) * sizeof *w->rstart);
+    for (int fill = 0; fill < 2; fill++) { /* count, then fill with rstart[q] as the cursor */
+        for (int i = 0; i < n; i++) {
+            const int32_t *ng = ev->parent.genes + (size_t)w->act[i] * (A + 1);
+            for (int j = 0, ar = cgp_op_arity(ng[A]); j < ar; j++) {
+                if (ng[j] < ni)
+                    continue;
+                const int32_t q = w->apos[ng[j] - ni]; /* a source of an active node: active */
+                if (fill)
+                    w->rlist[w->rstart[q]++] = i;
+                else
+                    w->rstart[q + 1]++;
+            }
+        }
+        if (!fill)
+            for (int i = 0; i < n; i++)
+                w->rstart[i + 1] += w->rstart[i];
+    }
+    for (int i = n; i > 0; i--) /* each cursor ended at the next list's start */
+        w->rstart[i] = w->rstart[i - 1];
+    w->rstart[0] = 0;
+    w->readers_ok = 1;
+}
+
+/* One row of st bytes: the common strides as fixed-size copies (no library call). */
+static inline void copy_row(int8_t *dst, const int8_t *src, size_t st)
+{
+    switch (st) {
+    case 1: *dst = *src; return;
+    case 32: memcpy(dst, src, 32); return;
+    case 64: memcpy(dst, src, 64); return;
+    default: memcpy(dst, src, st); return;
+    }
+}
+
+/* Index of node k in w->act, or -1 (apos is valid only where act agrees). */
+static inline int32_t act_index(const struct cgp_worker *w, int32_t k)
+{
+    const int32_t i = w->apos[k];
+    return i >= 0 && i < w->n_act && w->act[i] == k ? i : -1;
+}
+
 /* Evaluate the offspring decoded in w->sc (offspring_active) from the parent's values:
- * only the nodes whose genes changed, the nodes it activated and the nodes downstream of them;
- * then restore the parent's rows. The same fitness as evaluate(). */
+ * only the nodes it activated, the parent's nodes whose genes it changed and every parent's
+ * node reading one of those (found forward through the parent's reader lists; a node the
+ * offspring deactivated may be among them: evaluated, unused, restored); then restore the
+ * parent's rows. The same fitness as evaluate(). */
 static void evaluate_changed(const struct cgp_evolver *ev, struct cgp_worker *w,
                              struct cgp_fitness *f)
 {
     const int A = ev->shape.node_arity;
     const int node_genes = ev->shape.n_nodes * (A + 1), ni = ev->shape.n_inputs;
     const size_t st = (size_t)ev->ds->stride;
-    dirty_begin(ev, w);
-    int32_t kmin = INT32_MAX;
+    if (!w->readers_ok)
+        readers_build(ev, w);
+    uint64_t *const bits = w->abits;
+    int32_t *const stack = w->stack; /* free here: offspring_active's cascade is done */
+    int sp = 0;
     for (int a = 0; a < w->n_applied; a++) {
-        int g = w->applied[a];
+        const int g = w->applied[a];
         if (g >= node_genes)
             continue; /* an output gene: only the error reads it */
-        int32_t k = A == 2 ? g / 3 : g / (A + 1);
-        if (w->rc[k] > 0)
-            dirty_mark(w, k, &kmin);
+        const int32_t k = A == 2 ? g / 3 : g / (A + 1);
+        const int32_t i = w->rc[k] > 0 ? act_index(w, k) : -1; /* else born, or unused */
+        if (i >= 0 && !(bits[i >> 6] >> (i & 63) & 1)) {
+            bits[i >> 6] |= 1ull << (i & 63);
+            stack[sp++] = i;
+        }
     }
-    for (int b = 0; b < w->n_born; b++)
-        dirty_mark(w, w->born[b], &kmin);
-    int nd = kmin == INT32_MAX ? 0 : dirty_sweep(ev, w, w->ord, w->n_ord, kmin);
+    while (sp > 0) { /* the born nodes are read only by changed or born nodes */
+        const int32_t i = stack[--sp];
+        for (int r = w->rstart[i]; r < w->rstart[i + 1]; r++) {
+            const int32_t q = w->rlist[r];
+            if (!(bits[q >> 6] >> (q & 63) & 1)) {
+                bits[q >> 6] |= 1ull << (q & 63);
+                stack[sp++] = q;
+            }
+        }
+    }
+    /* the dirty nodes of act (ascending, from the bitmap) merged with the born ones */
+    int nd = 0, b = 0;
+    const int nw = w->n_act > 0 ? ((w->n_act - 1) >> 6) + 1 : 0;
+    for (int wd = 0; wd < nw; wd++) {
+        for (uint64_t m = bits[wd]; m; m &= m - 1) {
+            const int32_t x = w->act[wd * 64 + __builtin_ctzll(m)];
+            while (b < w->n_born && w->born[b] < x)
+                w->dlist[nd++] = w->born[b++];
+            w->dlist[nd++] = x;
+        }
+        bits[wd] = 0;
+    }
+    while (b < w->n_born)
+        w->dlist[nd++] = w->born[b++];
     int8_t *values = w->sc.values;
     for (int i = 0; i < nd; i++)
-        memcpy(w->undo + (size_t)i * st, values + (size_t)(ni + w->dlist[i]) * st, st);
+        copy_row(w->undo + (size_t)i * st, values + (size_t)(ni + w->dlist[i]) * st, st);
     cgp_eval_active(&ev->shape, w->genes, w->dlist, nd, ev->ds->n_items, (int)st, values);
     fitness_of_values(ev, &w->sc, w->genes, w->ord, w->n_ord, f);
     for (int i = 0; i < nd; i++)
-        memcpy(values + (size_t)(ni + w->dlist[i]) * st, w->undo + (size_t)i * st, st);
+        copy_row(values + (size_t)(ni + w->dlist[i]) * st, w->undo + (size_t)i * st, st);
     w->node_evals += (int64_t)nd * ev->ds->n_items;
 }
 
@@ -1004,249 +1071,6 @@ static void make_offspring(struct cgp_evolver *ev, struct cgp_worker *w, int i)
     w->evaluations++;
 }
 
-/* ---- the evaluated offspring of a generation together, in the lanes of one row -----------
- *
- * One thread, lazy path, 2 to 16 items, arity 2 without muxes, AVX-512: offspring are built
- * one by one as make_offspring builds them (offspring_apply), but before the undo each leaves
- * a slot: its changed genes (patch), the nodes it activated and deactivated, and a variant
- * (sources, operator) of each active node whose genes it changed. Then up to G slots are
- * evaluated in one pass (cgp_eval_groups_isa) over the parent's active nodes and every node
- * some slot activated, rows of G groups x n_items bytes (slot g in lanes g * n_items ..),
- * each node once with the parent's genes for all groups, its variants on their group's lanes.
- * A lane of a node that its group does not use holds garbage that nothing of that group reads.
- * Then each slot's error on its lanes and its costs with its patch applied: the same fitness
- * as make_offspring gives (a pure function of the genes; tested, whole searches equal). */
-struct cgp_group_slot {
-    int off;                  /* offspring index */
-    int n_patch;
-    int32_t *pg, *pv, *po;    /* max_mut: gene, offspring's value, parent's value */
-    int n_ord;                /* its active nodes: the parent's less died, plus born */
-    int32_t *born;            /* n_nodes: nodes it activated, ascending */
-    int n_born;
-    int32_t *died;            /* n_nodes: nodes of the parent it deactivated */
-    int n_died;
-    struct cgp_group_node *var; /* max_mut: its changed active nodes */
-    int n_var;
-};
-struct cgp_groups {
-    int G, row;                /* groups per pass, bytes per row (4, 8, 16, 32 or 64) */
-    int8_t *values;            /* (n_inputs + n_nodes) rows; the inputs in every group */
-    int32_t *born, *ord;       /* n_nodes: every slot's born nodes; one slot's active list */
-    uint8_t *dead;             /* n_nodes: 0, but while a slot's list is made */
-    struct cgp_group_node *var; /* G x max_mut: every slot's variants, by node */
-    struct cgp_group_slot *slot; /* G */
-};
-
-static void groups_free(struct cgp_groups *gp)
-{
-    if (!gp)
-        return;
-    for (int g = 0; gp->slot && g < gp->G; g++) {
-        struct cgp_group_slot *sl = &gp->slot[g];
-        free(sl->pg);
-        free(sl->pv);
-        free(sl->po);
-        free(sl->born);
-        free(sl->died);
-        free(sl->var);
-    }
-    free(gp->slot);
-    free(gp->values);
-    free(gp->born);
-    free(gp->ord);
-    free(gp->dead);
-    free(gp->var);
-    free(gp);
-}
-
-/* ev->grp where the groups path applies (see above), else NULL. Fails only for memory. */
-static cgpc_status groups_init(struct cgp_evolver *ev, struct cgpc_err *err)
-{
-    const int D = ev->ds->n_items;
-    int mux = 0;
-    for (int i = 0; i < ev->fset.n_ops; i++)
-        mux |= ev->fset.ops[i] == CGPC_OP_MUX2 || ev->fset.ops[i] == CGPC_OP_MUX4;
-    int G = ev->p.lambda < 64 / D ? ev->p.lambda : 64 / D;
-    if (mux || ev->shape.node_arity != 2 || ev->p.fitness == CGP_FITNESS_BITS ||
-        D < CGP_GROUPS_MIN_ITEMS || D > 16 || G < 2 || cgp_isa_active() != CGP_ISA_AVX512)
-        return CGPC_OK;
-    int row = 4;
-    while (row < G * D)
-        row *= 2;
-    struct cgp_groups *gp = calloc(1, sizeof *gp);
-    if (!gp)
-        goto nomem;
-    gp->G = G;
-    gp->row = row;
-    const size_t nn = (size_t)ev->shape.n_nodes, ni = (size_t)ev->shape.n_inputs;
-    const size_t mm = (size_t)ev->max_mut;
-    /* rows on 64-byte boundaries: no load or store splits a cache line */
-    const size_t vbytes = ((ni + nn) * (size_t)row + 64 + 63) / 64 * 64;
-    if ((gp->values = aligned_alloc(64, vbytes)))
-        memset(gp->values, 0, vbytes);
-    gp->born = malloc(nn * sizeof *gp->born);
-    gp->ord = malloc(nn * sizeof *gp->ord);
-    gp->dead = calloc(nn, 1);
-    gp->var = malloc((size_t)G * mm * sizeof *gp->var);
-    gp->slot = calloc((size_t)G, sizeof *gp->slot);
-    if (!gp->values || !gp->born || !gp->ord || !gp->dead || !gp->var || !gp->slot)
-        goto nomem;
-    for (int g = 0; g < G; g++) {
-        struct cgp_group_slot *sl = &gp->slot[g];
-        sl->pg = malloc(mm * sizeof *sl->pg);
-        sl->pv = malloc(mm * sizeof *sl->pv);
-        sl->po = malloc(mm * sizeof *sl->po);
-        sl->born = malloc(nn * sizeof *sl->born);
-        sl->died = malloc(nn * sizeof *sl->died);
-        sl->var = malloc(mm * sizeof *sl->var);
-        if (!sl->pg || !sl->pv || !sl->po || !sl->born || !sl->died || !sl->var)
-            goto nomem;
-    }
-    for (size_t r = 0; r < ni; r++)
-        for (int g = 0; g < G; g++)
-            memcpy(gp->values + r * (size_t)row + (size_t)g * D,
-                   ev->ds->in + r * (size_t)ev->ds->stride, (size_t)D);
-    ev->grp = gp;
-    ev->use_groups = 1;
-    return CGPC_OK;
-nomem:
-    groups_free(gp);
-    return CGPC_FAIL(err, CGPC_ERR_NOMEM, "offspring groups (%d nodes)", ev->shape.n_nodes);
-}
-
-/* Slot g of offspring i, built on worker w (offspring_apply done, not yet restored). */
-static void groups_take(const struct cgp_evolver *ev, const struct cgp_worker *w, int g, int i)
-{
-    struct cgp_group_slot *sl = &ev->grp->slot[g];
-    const int node_genes = ev->shape.n_nodes * 3, D = ev->ds->n_items;
-    const uint64_t mask = ((1ull << D) - 1) << (g * D);
-    sl->off = i;
-    sl->n_patch = w->n_applied;
-    sl->n_var = 0;
-    for (int a = 0; a < w->n_applied; a++) {
-        const int32_t gene = w->applied[a];
-        sl->pg[a] = gene;
-        sl->pv[a] = w->genes[gene];
-        sl->po[a] = w->old[a];
-        const int32_t k = gene / 3;
-        if (gene >= node_genes || w->rc[k] == 0)
-            continue; /* an output gene (the error reads it), or a node it does not use */
-        const int32_t *ng = w->genes + (size_t)k * 3;
-        int v = 0;
-        while (v < sl->n_var && sl->var[v].node != k)
-            v++;
-        sl->var[v] = (struct cgp_group_node){mask, k, ng[0], ng[1], ng[2]};
-        sl->n_var += v == sl->n_var;
-    }
-    sl->n_ord = w->n_ord;
-    sl->n_born = sl->n_died = 0;
-    if (w->ord != w->act) { /* else the parent's list: unchanged until the winner is taken */
-        memcpy(sl->born, w->born, (size_t)w->n_born * sizeof *sl->born);
-        sl->n_born = w->n_born;
-        for (int j = 0; w->n_died && j < w->n_saved; j++) /* counts saved before the change */
-            if (w->rc[w->saved_node[j]] == 0 && w->saved_rc[j] > 0)
-                sl->died[sl->n_died++] = w->saved_node[j];
-    }
-}
-
-/* Slot sl's active list, ascending (the parent's less its died nodes, merged with its born). */
-static const int32_t *groups_ord(const struct cgp_worker *w, struct cgp_groups *gp,
-                                 const struct cgp_group_slot *sl)
-{
-    if (sl->n_born == 0 && sl->n_died == 0)
-        return w->act;
-    for (int d = 0; d < sl->n_died; d++)
-        gp->dead[sl->died[d]] = 1;
-    int na = 0, b = 0;
-    for (int p = 0; p < w->n_act; p++) {
-        const int32_t x = w->act[p];
-        while (b < sl->n_born && sl->born[b] < x)
-            gp->ord[na++] = sl->born[b++];
-        gp->ord[na] = x;
-        na += !gp->dead[x];
-    }
-    while (b < sl->n_born)
-        gp->ord[na++] = sl->born[b++];
-    for (int d = 0; d < sl->n_died; d++)
-        gp->dead[sl->died[d]] = 0;
-    CGPC_ASSERT(na == sl->n_ord);
-    return gp->ord;
-}
-
-/* Evaluate slots 0..ns-1 in one pass and set their offspring's fitness (worker w: the parent). */
-static void groups_eval(struct cgp_evolver *ev, struct cgp_worker *w, int ns)
-{
-    struct cgp_groups *gp = ev->grp;
-    const enum cgp_isa isa = cgp_isa_active();
-    const int D = ev->ds->n_items;
-    /* the parent's active nodes and every node a slot activated (few: insertion, duplicates
-     * dropped), ascending; the kernel merges the two */
-    int nb = 0;
-    for (int g = 0; g < ns; g++)
-        for (int b = 0; b < gp->slot[g].n_born; b++) {
-            int32_t x = gp->slot[g].born[b];
-            int c = nb - 1;
-            for (; c >= 0 && gp->born[c] > x; c--)
-                ;
-            if (c >= 0 && gp->born[c] == x)
-                continue;
-            memmove(gp->born + c + 2, gp->born + c + 1, (size_t)(nb - c - 1) * sizeof *gp->born);
-            gp->born[c + 1] = x;
-            nb++;
-        }
-    /* every slot's variants, by node (a stable insertion: few) */
-    int nv = 0;
-    for (int g = 0; g < ns; g++)
-        for (int v = 0; v < gp->slot[g].n_var; v++) {
-            struct cgp_group_node x = gp->slot[g].var[v];
-            int c = nv - 1;
-            for (; c >= 0 && gp->var[c].node > x.node; c--)
-                gp->var[c + 1] = gp->var[c];
-            gp->var[c + 1] = x;
-            nv++;
-        }
-    cgp_eval_groups_isa(isa, &ev->shape, w->genes, w->act, w->n_act, gp->born, nb, gp->var, nv,
-                        gp->row, gp->values);
-    for (int g = 0; g < ns; g++) {
-        const struct cgp_group_slot *sl = &gp->slot[g];
-        for (int a = 0; a < sl->n_patch; a++)
-            w->genes[sl->pg[a]] = sl->pv[a];
-        int64_t e = cgp_error_sum_rows_isa(isa, &ev->shape, w->genes, gp->values + (size_t)g * D,
-                                           gp->row, ev->ds, ev->p.error_kind);
-        /* costs (within the limit only) need its active list */
-        fitness_of_error(ev, &w->sc, w->genes, e <= ev->limit ? groups_ord(w, gp, sl) : NULL,
-                         sl->n_ord, e, &ev->off[sl->off].fit);
-        for (int a = sl->n_patch - 1; a >= 0; a--)
-            w->genes[sl->pg[a]] = sl->po[a];
-    }
-}
-
-/* make_offspring for every offspring of the generation, the evaluated ones G at a time in
- * groups (the same fitnesses and counters). */
-static void groups_make(struct cgp_evolver *ev, struct cgp_worker *w)
-{
-    int ns = 0;
-    for (int i = 0; i < ev->p.lambda; i++) {
-        struct cgp_offspring *o = &ev->off[i];
-        if (o->neutral) {
-            o->fit = ev->parent_fit;
-            w->skipped++;
-            continue;
-        }
-        offspring_apply(ev, w, i);
-        groups_take(ev, w, ns, i);
-        w->node_evals += (int64_t)w->n_ord * ev->ds->n_items;
-        w->evaluations++;
-        offspring_restore(w);
-        if (++ns == ev->grp->G) {
-            groups_eval(ev, w, ns);
-            ns = 0;
-        }
-    }
-    if (ns)
-        groups_eval(ev, w, ns);
-}
-
 /* The offspring that replaces the parent: the best, lowest index among equals, if at least
  * as good as the parent (neutral drift); -1: none. */
 static int pick_winner(const struct cgp_evolver *ev)
@@ -1678,11 +1502,8 @@ static void run_generations(struct cgp_evolver *ev, int64_t n, int parallel)
         struct cgp_worker *w = &ev->w[0];
         for (int64_t done = 1;; done++) {
             draw_positions(ev, 0, ev->p.lambda);
-            if (ev->grp && ev->use_groups && ev->lazy_values && !ev->incremental)
-                groups_make(ev, w);
-            else
-                for (int i = 0; i < ev->p.lambda; i++)
-                    make_offspring(ev, w, i);
+            for (int i = 0; i < ev->p.lambda; i++)
+                make_offspring(ev, w, i);
             int stop = select_and_check(ev, n, done);
             worker_accept(ev, w);
             if (stop)

@@ -72,6 +72,12 @@ struct cgp_worker {
     struct cgp_scratch sc;
     int64_t evaluations, skipped, node_evals;
     char pad[64]; /* keep counters of different workers on different cache lines */
+    /* Incremental evaluation's reader lists of the parent (act): the active readers of act[i]
+     * are act[rlist[j]] for rstart[i] <= j < rstart[i + 1]; apos[k] = i where act[i] == k
+     * (valid only where it says so: never cleared); rebuilt after the active list changes. */
+    int32_t *apos, *rstart, *rlist; /* n_nodes, n_nodes + 1, A x n_nodes */
+    uint64_t *abits;     /* n_nodes bits: dirty indices into act (0 between offspring) */
+    int readers_ok;      /* the lists are act's */
 };
 
 /* Precomputed per-node source ranges so a mutation's new value costs one bounded draw:
@@ -190,11 +196,6 @@ struct cgp_evolver {
     int par_strict;      /* testing: helpers evaluate every offspring of their share (the master
                             waits for them), so the threaded path is always taken */
     int par_on;          /* the last window's work per generation called for the threads */
-
-    struct cgp_groups *grp; /* the evaluated offspring of a generation in the lanes of one row
-                               (NULL where that path is off; see evolver.c) */
-    int use_groups;         /* 1 (default where grp is set): the one-thread loop evaluates them
-                               together; 0: one by one (tests compare the two) */
 };
 
 /* cgp_evolver_init with `workers` threads for the offspring of a generation (<= 0: all,
