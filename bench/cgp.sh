@@ -231,6 +231,8 @@ row "never > 5 % slower: 1 item, 2 threads / 1 thread" ">= 0.95" \
     "$(ratio "$(med t1_1item_threads.2thr 1)" "$(med t1_1item_threads.1thr 1)")"
 row "never > 5 % slower: 16 items, 2 threads / 1 thread" ">= 0.95" \
     "$(ratio "$(med t16_16items_threads.2thr 1)" "$(med t16_16items_threads.1thr 1)")"
+row "never > 5 % slower: 1 item --runs 2, 2 threads / 1 thread" ">= 0.95" \
+    "$(ratio "$(med r_1item_runs2.1thr 3)" "$(med r_1item_runs2.2thr 3)")" x "finish time"
 row "never > 5 % slower: 1 item, 2 indep. thresholds, 2 thr / 1 thr" ">= 0.95" \
     "$(ratio "$(med s_1item_indep2.1thr 3)" "$(med s_1item_indep2.2thr 3)")" x "finish time"
 row "never > 5 % slower: 1 item, 2 threads forced / 1 thread" ">= 0.95" \
