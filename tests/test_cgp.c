@@ -675,6 +675,53 @@ static void neutral__inactive_genes__not_evaluated_and_fitness_unchanged(void **
     cgp_dataset_free(&ds);
 }
 
+/* The position draws' relabelling (cgp_position_gene) is a bijection of the genes whose draws
+ * below n_used are exactly the genes the parent uses (ascending), and cgp_unused_gene_draw
+ * inverts it on the others, at every point of a search (the parent's active set changing). */
+static void positions__relabelling__bijection_used_genes_first(void **state)
+{
+    (void)state;
+    struct cgp_dataset ds;
+    random_dataset(&ds, 5, 4, 20, 11);
+    struct cgp_params p;
+    struct energy_gate_table t;
+    small_setup(&p, &t, 10, 20);
+    struct cgp_evolver *ev;
+    evolver_small(&ev, &ds, &p, &t);
+    cgp_evolver_begin(ev, 0, 0, NULL, 0);
+    const int G = ev->shape.n_genes;
+    const size_t gn = (size_t)(unsigned)G;
+    uint8_t *seen = malloc(gn);
+    assert_non_null(seen);
+    int changed = 0;
+    uint32_t last = 0;
+    for (int step = 0; step < 20; step++) {
+        int nu = 0;
+        for (int g = 0; g < G; g++)
+            nu += ev->active_gene[g];
+        assert_int_equal(ev->pos.n_used, nu);
+        changed += step > 0 && (uint32_t)nu != last;
+        last = (uint32_t)nu;
+        memset(seen, 0, gn);
+        for (int r = 0; r < G; r++) {
+            int32_t g = cgp_position_gene(ev, r);
+            assert_true(g >= 0 && g < G);
+            assert_false(seen[g]);
+            seen[g] = 1;
+            assert_int_equal(r < nu, ev->active_gene[g]);
+            if (r < nu && r > 0)
+                assert_true(g > cgp_position_gene(ev, r - 1));
+            if (r >= nu)
+                assert_int_equal(cgp_unused_gene_draw(ev, g), r);
+        }
+        cgp_evolver_advance(ev, 100);
+    }
+    assert_true(changed > 0);
+    free(seen);
+    cgp_evolver_free(ev);
+    cgp_dataset_free(&ds);
+}
+
 static void search__easy_functions__reaches_zero_error(void **state)
 {
     (void)state;
@@ -882,25 +929,22 @@ static void threads__one_vs_two__bit_identical(void **state)
     cgpc_set_threads(2);
 }
 
-/* Mutation positions sixteen at a time (AVX-512 where the CPU has it) equal the scalar draw
- * and the definition (position m from the low or high half of the hash of counter 1 + m / 2,
- * the count from the high half of counter 0), with the active genes listed, for counts that
- * leave every tail; a search with either path ends in the same genome. */
+/* Mutation position draws sixteen at a time (AVX-512 where the CPU has it) equal the scalar
+ * draw and the definition (draw m from the low or high half of the hash of counter 1 + m / 2,
+ * the count from the high half of counter 0), with the hits (draws below n_used) listed, for
+ * counts that leave every tail and for no, few and all genes used; a search with either path
+ * ends in the same genome. */
 static void positions__vector_path__equals_scalar_and_definition(void **state)
 {
     (void)state;
     const uint32_t n_genes = 23824, max_mut = 239;
-    uint8_t *active = calloc(n_genes + 64, 1);
+    const uint32_t used[] = {0, 1, 250, 4000, n_genes};
     int32_t gene[2][239 + 16], hit[2][239 + 16];
-    assert_non_null(active);
     cgpc_rng r;
     cgpc_rng_seed(&r, 8, 1, 2);
-    for (uint32_t g = 0; g < n_genes; g++)
-        active[g] = cgpc_rng_below(&r, 50) == 0;
-    active[n_genes - 1] = 1; /* the last gene: the gather reads past it */
-    const struct cgp_positions pp = {active, n_genes, max_mut};
     int tails[16] = {0};
     for (int k = 0; k < 2000; k++) {
+        const struct cgp_positions pp = {n_genes, max_mut, used[k % 5]};
         uint64_t key = cgpc_rng_u64(&r);
         int nh[2], n[2];
         for (int simd = 0; simd < 2; simd++)
@@ -914,7 +958,7 @@ static void positions__vector_path__equals_scalar_and_definition(void **state)
             uint64_t u = m % 2 ? z >> 32 : z & 0xFFFFFFFFu;
             assert_int_equal(gene[0][m], (int32_t)((u * n_genes) >> 32));
             assert_int_equal(gene[0][m], gene[1][m]);
-            if (active[gene[0][m]]) {
+            if ((uint32_t)gene[0][m] < pp.n_used) {
                 assert_true(h < nh[0]);
                 assert_int_equal(hit[0][h], m);
                 assert_int_equal(hit[1][h], m);
@@ -926,7 +970,6 @@ static void positions__vector_path__equals_scalar_and_definition(void **state)
     }
     for (int t = 0; t < 16; t++)
         assert_true(tails[t]);
-    free(active);
 
     struct cgp_dataset ds;
     random_dataset(&ds, 6, 5, 20, 31);
@@ -1685,10 +1728,13 @@ static void checkpoint__corrupt_fields__refused_naming_line_and_field(void **sta
     expect_refused(dir, &t, replaced(good, "status running", "status done"), "done-mid-run",
                    "status done: expected run 1, stage 0");
     /* structure */
-    expect_refused(dir, &t, replaced(good, "cgpc-checkpoint v2", "cgpc-checkpoint v3"),
-                   "magic-v3", "checkpoint:1: expected 'cgpc-checkpoint v2'");
-    expect_refused(dir, &t, replaced(good, "cgpc-checkpoint v2", "cgpc-checkpoint v1"),
+    expect_refused(dir, &t, replaced(good, "cgpc-checkpoint v3", "cgpc-checkpoint v4"),
+                   "magic-v4", "checkpoint:1: expected 'cgpc-checkpoint v3'");
+    expect_refused(dir, &t, replaced(good, "cgpc-checkpoint v3", "cgpc-checkpoint v1"),
                    "magic-v1", "checkpoint:1: 'cgpc-checkpoint v1': written by an older cgpc "
+                   "whose search draws its random mutations differently");
+    expect_refused(dir, &t, replaced(good, "cgpc-checkpoint v3", "cgpc-checkpoint v2"),
+                   "magic-v2", "checkpoint:1: 'cgpc-checkpoint v2': written by an older cgpc "
                    "whose search draws its random mutations differently");
     expect_refused(dir, &t, replaced(good, "\nend\n", "\n"), "no-end", "truncated: no 'end'");
     expect_refused(dir, &t, replaced(good, "\nend\n", "\nend\nrun 0\n"), "after-end",
@@ -2256,6 +2302,7 @@ int main(void)
         cmocka_unit_test(mutator_values__vector_path__equals_scalar),
         cmocka_unit_test(eval_one_item__every_op_every_pair__equals_scalar),
         cmocka_unit_test(neutral__inactive_genes__not_evaluated_and_fitness_unchanged),
+        cmocka_unit_test(positions__relabelling__bijection_used_genes_first),
         cmocka_unit_test(search__easy_functions__reaches_zero_error),
         cmocka_unit_test(multiplex__per_layer_constants__solved_only_with_muxes),
         cmocka_unit_test(stops__patience_signal_and_progress__honoured),

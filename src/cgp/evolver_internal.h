@@ -18,9 +18,11 @@ enum cgp_stop {
 /* One offspring: the parent plus n_mut (gene, value) mutations. */
 struct cgp_offspring {
     int n_mut;
-    int32_t *gene;
+    int32_t *gene; /* the position draws r (not genes): mutation m changes gene
+                      cgp_position_gene(ev, gene[m]) */
     int32_t *val;
-    int32_t *hit;  /* the mutations (indices m, ascending) of genes the parent uses */
+    int32_t *hit;  /* the mutations (indices m, ascending) of genes the parent uses
+                      (gene[m] < n_used: gene ev->used[gene[m]]) */
     int n_hit;
     int neutral; /* 1: no active gene touched (n_hit == 0), fitness is the parent's */
     int has_vals; /* values drawn (neutral offspring draw them only when accepted) */
@@ -37,7 +39,7 @@ struct cgp_worker {
                             deferred; pmark << 32 | 0xFFFFFFFF: the last mutation of a gene it
                             does not use is applied (any other high half: nothing) */
     uint32_t pmark;      /* this offspring's stamp (never 0; the array is cleared on wrap) */
-    const int32_t *mut_gene; /* the offspring's mutation positions, mut_n of them */
+    const int32_t *mut_gene; /* the offspring's position draws (struct cgp_offspring), mut_n */
     int mut_n;
     int n_deferred;      /* mutations of used genes deferred (pending) so far: while 0, a used
                             gene has nothing pending and pending is not read */
@@ -114,13 +116,15 @@ static inline uint32_t cgp_mutation_u(uint64_t key, int m)
 }
 /* What drawing an offspring's mutation positions needs (cgp_mutation_positions). */
 struct cgp_positions {
-    const uint8_t *active; /* n_genes (+ 3 readable bytes): 1 if the parent uses the gene */
     uint32_t n_genes, max_mut;
+    uint32_t n_used; /* the genes the parent uses: draws r < n_used are theirs (hits) */
 };
-/* One offspring's mutation count (returned, 1..max_mut) and positions gene[0..n) under key:
- * counter-based, position m from the hash of counter 1 + m / 2 (see evolver.c); hit[0..*n_hit)
- * the m whose gene is active, ascending. gene and hit hold max_mut + 16 entries. simd 1:
- * sixteen at a time with AVX-512 (F+DQ) where the CPU has it (the same numbers; tested). */
+/* One offspring's mutation count (returned, 1..max_mut) and position draws gene[0..n) under
+ * key: counter-based, draw m from the hash of counter 1 + m / 2 (see evolver.c), uniform in
+ * 0..n_genes-1 (the gene is the draw relabelled by the parent's used genes: evolver.c's
+ * cgp_position_gene); hit[0..*n_hit) the m whose draw is < n_used (a gene the parent uses),
+ * ascending. gene and hit hold max_mut + 16 entries. simd 1: sixteen at a time with AVX-512
+ * (F+DQ) where the CPU has it (the same numbers; tested). */
 int cgp_mutation_positions(const struct cgp_positions *pp, uint64_t key, int32_t *gene,
                            int32_t *hit, int *n_hit, int simd);
 /* val[m] = cgp_mutator_value(gene[m], cgp_mutation_u(key, m)) for m < n; simd 1: sixteen at
@@ -143,6 +147,9 @@ struct cgp_evolver {
                                 for cgp_evolver_circuit_string */
     uint8_t *active_gene;    /* n_genes (+ 64 zero bytes): 1 if the gene is used by the
                                 parent's phenotype */
+    int32_t *used;           /* n_genes: the genes the parent uses, ascending; pos.n_used */
+    int32_t *pmap;           /* n_genes: the relabelling's pairs (cgp_position_gene): for a used
+                                gene >= n_used its unused partner < n_used, and back */
     int32_t *rc;             /* n_nodes: the parent's reader counts (see struct cgp_worker) */
     int32_t *act;            /* the parent's active nodes, ascending; n_act of them */
     int n_act;
@@ -151,7 +158,7 @@ struct cgp_evolver {
     int n_workers;
     struct cgp_worker *w;
     int max_mut;
-    struct cgp_positions pos; /* position draws: active_gene, n_genes, max_mut */
+    struct cgp_positions pos; /* position draws: n_genes, max_mut, n_used */
     int simd_pos;           /* draw positions sixteen at a time (cgp_mutation_positions) and
                                scan mutation lists sixteen entries per compare */
     int isa_dq;             /* the CPU runs the AVX-512 (F+DQ) paths and CGPC_ISA allows them */
@@ -197,6 +204,24 @@ struct cgp_evolver {
                             waits for them), so the threaded path is always taken */
     int par_on;          /* the last window's work per generation called for the threads */
 };
+
+/* The gene of position draw r (0 <= r < genes) under the parent's relabelling: used[r] below
+ * n_used (a gene the parent uses), else r itself if the parent does not use it, else r's
+ * unused partner below n_used (ev->pmap). A bijection of 0..genes-1 fixed for the generation, so
+ * uniform independent draws give uniform independent genes (evolver.c, positions_scalar). */
+static inline int32_t cgp_position_gene(const struct cgp_evolver *ev, int32_t r)
+{
+    if ((uint32_t)r < ev->pos.n_used)
+        return ev->used[r];
+    return ev->active_gene[r] ? ev->pmap[r] : r;
+}
+
+/* The draw whose gene is g, for a gene g the parent does not use (cgp_position_gene's
+ * inverse). */
+static inline int32_t cgp_unused_gene_draw(const struct cgp_evolver *ev, int32_t g)
+{
+    return (uint32_t)g < ev->pos.n_used ? ev->pmap[g] : g;
+}
 
 /* cgp_evolver_init with `workers` threads for the offspring of a generation (<= 0: all,
  * cgpc_max_threads(); never more than lambda). */

@@ -318,10 +318,10 @@ cgpc_status cgp_checkpoint_parse(struct cgp_checkpoint *ck, const char *text, co
         if (ended)
             CK_FAIL("%s:%d: expected nothing after 'end'", name, ln);
         if (ln == 1) {
-            if (!strcmp(line, CGP_CKPT_MAGIC_V1))
-                CK_FAIL("%s:1: '" CGP_CKPT_MAGIC_V1 "': written by an older cgpc whose search "
-                        "draws its random mutations differently; resuming would not continue "
-                        "the same run (start a new directory, or resume with that cgpc)", name);
+            if (!strcmp(line, CGP_CKPT_MAGIC_V1) || !strcmp(line, CGP_CKPT_MAGIC_V2))
+                CK_FAIL("%s:1: '%s': written by an older cgpc whose search draws its random "
+                        "mutations differently; resuming would not continue the same run (start "
+                        "a new directory, or resume with that cgpc)", name, line);
             if (strcmp(line, CGP_CKPT_MAGIC))
                 CK_FAIL("%s:1: expected '" CGP_CKPT_MAGIC "' (not a cgpc checkpoint, or written "
                         "by another version)", name);

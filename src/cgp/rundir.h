@@ -32,10 +32,12 @@
 
 #define CGP_CONFIG_MAGIC "cgpc-evolve-config v1"
 /* v2: the search engine draws mutation positions and values from counter-based hashes (the
- * evolver of issue 16); a v1 checkpoint (the sequential position streams) is refused: resuming
- * it would not continue the run it began. */
-#define CGP_CKPT_MAGIC "cgpc-checkpoint v2"
+ * evolver of issue 16); v3: the position draws are relabelled by the parent's used genes (the
+ * same search, other genes for a seed). A v1 or v2 checkpoint is refused: resuming it would not
+ * continue the run it began. */
+#define CGP_CKPT_MAGIC "cgpc-checkpoint v3"
 #define CGP_CKPT_MAGIC_V1 "cgpc-checkpoint v1"
+#define CGP_CKPT_MAGIC_V2 "cgpc-checkpoint v2"
 #define CGP_SLOTS_MAGIC "cgpc-slots v1"
 #define CGP_MODEL_RECORD_MAGIC "cgpc-model-record 1"
 /* Thresholds and errors in results.csv, pareto.<run>.csv and best.<run>.<T>.chr names are per

@@ -62,7 +62,7 @@ wait_checkpoint "$T/k9"
 sleep 0.7
 kill -9 "$pid"
 wait "$pid" 2>/dev/null || true
-head -1 "$T/k9/checkpoint" | grep -q "^cgpc-checkpoint v2$" || fail "kill -9: checkpoint torn"
+head -1 "$T/k9/checkpoint" | grep -q "^cgpc-checkpoint v3$" || fail "kill -9: checkpoint torn"
 ls "$T/k9" | grep -q "\.tmp\." && echo "note: temp file left by kill -9 (harmless)"
 expect_exit 0 "$CGPC" evolve --resume "$T/k9"
 expect_contains "$T/k9/checkpoint" "^status done"
