@@ -33,15 +33,18 @@ static void worker_free(struct cgp_worker *w)
     free(w->rstart);
     free(w->rlist);
     free(w->abits);
-    free(w->genes);
+    if (!w->ev || w->genes != w->ev->parent.genes) /* worker 0 works on the parent's genes */
+        free(w->genes);
     free(w->old);
     free(w->applied);
+    free(w->fin);
     free(w->pending);
     free(w->bits);
     free(w->top);
     free(w->rc);
     free(w->act);
     free(w->born);
+    free(w->dead);
     free(w->seen);
     free(w->born_seen);
     free(w->saved_node);
@@ -73,6 +76,7 @@ void cgp_evolver_free(struct cgp_evolver *ev)
     free(ev->win_gene);
     free(ev->win_val);
     free(ev->active_gene);
+    free(ev->active_bits);
     free(ev->used);
     free(ev->pmap);
     free(ev->rc);
@@ -122,6 +126,7 @@ cgpc_status cgp_evolver_init_workers(struct cgp_evolver **out, const struct cgp_
         (st = cgp_scratch_init(&ev->psc, &ev->shape, ds, err)) != CGPC_OK)
         goto fail;
     ev->active_gene = calloc((size_t)ev->shape.n_genes, 1);
+    ev->active_bits = calloc((size_t)ev->shape.n_genes / 32 + 1, sizeof *ev->active_bits);
     ev->used = malloc((size_t)ev->shape.n_genes * sizeof *ev->used);
     ev->pmap = malloc((size_t)ev->shape.n_genes * sizeof *ev->pmap);
     ev->rc = calloc((size_t)ev->shape.n_nodes, sizeof *ev->rc);
@@ -131,7 +136,7 @@ cgpc_status cgp_evolver_init_workers(struct cgp_evolver **out, const struct cgp_
     ev->win_gene = malloc((size_t)ev->max_mut * sizeof *ev->win_gene);
     ev->win_val = malloc((size_t)ev->max_mut * sizeof *ev->win_val);
     ev->mu.node = malloc((size_t)ev->shape.n_nodes * sizeof *ev->mu.node);
-    if (!ev->active_gene || !ev->used || !ev->pmap || !ev->rc || !ev->act || !ev->w ||
+    if (!ev->active_gene || !ev->active_bits || !ev->used || !ev->pmap || !ev->rc || !ev->act || !ev->w ||
         !ev->off || !ev->win_gene || !ev->win_val || !ev->mu.node)
         goto nomem;
     for (int k = 0; k < ev->shape.n_nodes; k++) {
@@ -151,9 +156,13 @@ cgpc_status cgp_evolver_init_workers(struct cgp_evolver **out, const struct cgp_
         ev->mu.row_magic = (uint32_t)((1ull << 32) / rows + 1);
     for (int i = 0; i < ev->n_workers; i++) {
         struct cgp_worker *w = &ev->w[i];
-        w->genes = malloc((size_t)ev->shape.n_genes * sizeof *w->genes);
+        /* worker 0 changes the parent's genes in place (every offspring is undone; the winner
+         * is applied once, by take_winner); the others keep a copy */
+        w->genes = i == 0 ? ev->parent.genes
+                          : malloc((size_t)ev->shape.n_genes * sizeof *w->genes);
         w->old = malloc((size_t)ev->max_mut * sizeof *w->old);
         w->applied = malloc((size_t)ev->max_mut * sizeof *w->applied);
+        w->fin = malloc((size_t)ev->max_mut * sizeof *w->fin);
         w->pending = calloc((size_t)ev->shape.n_genes, sizeof *w->pending);
         w->bits = calloc((size_t)ev->shape.n_nodes / 64 + 1, sizeof *w->bits);
         w->top = calloc((size_t)ev->shape.n_nodes / 4096 + 1, sizeof *w->top);
@@ -161,6 +170,7 @@ cgpc_status cgp_evolver_init_workers(struct cgp_evolver **out, const struct cgp_
         w->rc = calloc(nn, sizeof *w->rc);
         w->act = malloc(nn * sizeof *w->act);
         w->born = malloc(nn * sizeof *w->born);
+        w->dead = malloc(nn * sizeof *w->dead);
         w->seen = calloc(nn, sizeof *w->seen);
         w->born_seen = calloc(nn, sizeof *w->born_seen);
         w->saved_node = malloc(nn * sizeof *w->saved_node);
@@ -174,8 +184,8 @@ cgpc_status cgp_evolver_init_workers(struct cgp_evolver **out, const struct cgp_
         w->rlist = malloc(((size_t)ev->shape.node_arity * nn + 1) * sizeof *w->rlist);
         w->abits = calloc(nn / 64 + 1, sizeof *w->abits);
         w->ev = ev;
-        if (!w->genes || !w->old || !w->applied || !w->pending || !w->bits ||
-            !w->top || !w->rc || !w->act || !w->born || !w->seen || !w->born_seen ||
+        if (!w->genes || !w->old || !w->applied || !w->fin || !w->pending || !w->bits ||
+            !w->top || !w->rc || !w->act || !w->born || !w->dead || !w->seen || !w->born_seen ||
             !w->saved_node || !w->saved_rc || !w->stack || !w->dmark || !w->dlist || !w->undo ||
             !w->apos || !w->rstart || !w->rlist || !w->abits)
             goto nomem;
@@ -282,6 +292,8 @@ static void mark_active(struct cgp_evolver *ev)
     const int out0 = ev->shape.n_nodes * (A + 1);
     for (int o = 0; o < ev->shape.n_outputs; o++)
         ev->used[nu++] = out0 + o;
+    for (int u = 0; u < nu; u++)
+        ev->active_bits[ev->used[u] >> 5] |= 1u << (ev->used[u] & 31);
     ev->pos.n_used = (uint32_t)nu;
     int hi = 0; /* the first used gene >= nu */
     while (hi < nu && ev->used[hi] < nu)
@@ -307,6 +319,8 @@ static void clear_active(struct cgp_evolver *ev)
     const int A = ev->shape.node_arity;
     for (int i = 0; i < ev->n_act; i++)
         memset(ev->active_gene + (size_t)ev->act[i] * (A + 1), 0, (size_t)A + 1);
+    for (uint32_t u = 0; u < ev->pos.n_used; u++) /* outputs: set again by mark_active */
+        ev->active_bits[ev->used[u] >> 5] = 0;
 }
 
 /* The parent's active nodes in ascending order and their reader counts, from its genes. */
@@ -349,7 +363,8 @@ static void worker_active_sync(const struct cgp_evolver *ev, struct cgp_worker *
  * the incremental evaluation) the values of every node the parent uses. */
 static void worker_sync_full(const struct cgp_evolver *ev, struct cgp_worker *w)
 {
-    memcpy(w->genes, ev->parent.genes, (size_t)ev->shape.n_genes * sizeof(int32_t));
+    if (w->genes != ev->parent.genes)
+        memcpy(w->genes, ev->parent.genes, (size_t)ev->shape.n_genes * sizeof(int32_t));
     worker_active_sync(ev, w, 1);
     if (ev->lazy_values && ev->incremental)
         cgp_eval_active(&ev->shape, w->genes, ev->act, ev->n_act, ev->ds->n_items,
@@ -465,8 +480,18 @@ static void evaluate_changed(const struct cgp_evolver *ev, struct cgp_worker *w,
     const int A = ev->shape.node_arity;
     const int node_genes = ev->shape.n_nodes * (A + 1), ni = ev->shape.n_inputs;
     const size_t st = (size_t)ev->ds->stride;
-    if (!w->readers_ok)
+    if (!w->readers_ok) {
+        /* the parent's lists: worker 0's genes are the parent's with this offspring's changes
+         * applied (w->applied, w->old); take them out while the lists are built */
+        const int na = w->genes == ev->parent.genes ? w->n_applied : 0;
+        for (int a = 0; a < na; a++)
+            w->fin[a] = w->genes[w->applied[a]];
+        for (int a = na - 1; a >= 0; a--)
+            w->genes[w->applied[a]] = w->old[a];
         readers_build(ev, w);
+        for (int a = 0; a < na; a++)
+            w->genes[w->applied[a]] = w->fin[a];
+    }
     uint64_t *const bits = w->abits;
     int32_t *const stack = w->stack; /* free here: offspring_active's cascade is done */
     int sp = 0;
@@ -519,8 +544,9 @@ static void evaluate_changed(const struct cgp_evolver *ev, struct cgp_worker *w,
  * the active circuit changed, the values of the nodes it changed, activated or reaches. */
 static void worker_accept(const struct cgp_evolver *ev, struct cgp_worker *w)
 {
-    for (int m = 0; m < ev->win_n; m++)
-        w->genes[ev->win_gene[m]] = ev->win_val[m];
+    if (w->genes != ev->parent.genes) /* else take_winner applied them */
+        for (int m = 0; m < ev->win_n; m++)
+            w->genes[ev->win_gene[m]] = ev->win_val[m];
     if (!ev->win_active)
         return;
     if (!ev->lazy_values || !ev->incremental) {
@@ -549,6 +575,7 @@ static void worker_accept(const struct cgp_evolver *ev, struct cgp_worker *w)
 void cgp_evolver_reset_parent(struct cgp_evolver *ev)
 {
     memset(ev->active_gene, 0, (size_t)ev->shape.n_genes);
+    memset(ev->active_bits, 0, ((size_t)ev->shape.n_genes / 32 + 1) * sizeof *ev->active_bits);
     memset(ev->active_gene + (size_t)ev->shape.n_nodes * (ev->shape.node_arity + 1), 1,
            (size_t)ev->shape.n_outputs);
     parent_active_sync(ev);
@@ -723,7 +750,8 @@ void cgp_mutator_values(const struct cgp_mutator *mu, const struct cgp_shape *s,
         val[m] = cgp_mutator_value(mu, s, f, gene[m], cgp_mutation_u(key, m));
 }
 
-/* Offspring i's values into o->val, for its genes gene[0..n_mut) (position_genes). */
+/* Offspring i's values into o->val, for its genes gene[0..n_mut) (position_genes) (the
+ * reference path; take_winner draws the winner's into win_val). */
 static void draw_values(const struct cgp_evolver *ev, struct cgp_offspring *o, int i,
                         const int32_t *gene)
 {
@@ -827,6 +855,10 @@ static void rc_add(struct cgp_worker *w, int32_t src, int delta)
             continue;
         w->n_died += dec;
         size_t g0 = (size_t)x * (A + 1);
+        if (dec && ev->active_gene[g0 + A] && w->born_seen[x] != w->mark) {
+            w->born_seen[x] = w->mark; /* a parent's active node died: listed once */
+            w->dead[w->n_dead++] = x;
+        }
         if (!dec && w->born_seen[x] != w->mark && !ev->active_gene[g0 + A]) {
             w->born_seen[x] = w->mark;
             w->born[w->n_born++] = x;
@@ -852,6 +884,24 @@ static int32_t apply_now(struct cgp_worker *w, int g, int m)
     return old;
 }
 
+/* Keep the nodes x of list[0..n) whose reader count is now positive (alive 1) or zero (alive 0),
+ * ascending (few: an insertion sort); returns how many. */
+static int sort_kept(int32_t *list, int n, const int32_t *rc, int alive)
+{
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        int32_t x = list[i];
+        if ((rc[x] > 0) != alive)
+            continue;
+        int c = k - 1;
+        for (; c >= 0 && list[c] > x; c--)
+            list[c + 1] = list[c];
+        list[c + 1] = x;
+        k++;
+    }
+    return k;
+}
+
 /* The offspring's active set from the parent's and the mutation list, in ascending order into
  * w->ord (w->sc.order, or the parent's list w->act when no node changed activity): each
  * mutation of a gene an active node uses (or an output gene) is applied at once and its
@@ -873,6 +923,7 @@ static void offspring_active(struct cgp_evolver *ev, struct cgp_worker *w,
     w->n_saved = 0;
     w->n_born = 0;
     w->n_died = 0;
+    w->n_dead = 0;
     /* The genes the parent's circuit does not use are all pending (the last mutation of a gene
      * wins; worker_gene finds it): they change nothing by themselves, and their latest values
      * are resolved if and when their node becomes active and uses them. The mutations of
@@ -927,31 +978,35 @@ static void offspring_active(struct cgp_evolver *ev, struct cgp_worker *w,
         return;
     }
     /* merge the parent's list (less the nodes now inactive) with the new ones, ascending */
-    int32_t *born = w->born, nb = 0;
-    for (int b = 0; b < w->n_born; b++)
-        if (w->rc[born[b]] > 0)
-            born[nb++] = born[b];
+    int32_t *born = w->born, *dead = w->dead;
+    int nb = sort_kept(born, w->n_born, w->rc, 1);
     w->n_born = nb; /* now: the nodes it activated */
-    for (int b = 1; b < nb; b++) { /* few: insertion sort */
-        int32_t x = born[b];
-        int c = b - 1;
-        for (; c >= 0 && born[c] > x; c--)
-            born[c + 1] = born[c];
-        born[c + 1] = x;
-    }
+    int nd = sort_kept(dead, w->n_dead, w->rc, 0); /* the parent's nodes now inactive */
+    w->n_dead = nd;
+    /* copy the parent's list in runs between the few nodes inserted or dropped */
     int32_t *order = w->sc.order;
-    int na = 0, b = 0;
-    for (int p = 0; p < w->n_act; p++) {
-        int32_t x = w->act[p];
-        while (b < nb && born[b] < x)
-            order[na++] = born[b++];
-        order[na] = x;
-        na += w->rc[x] > 0; /* no branch: kept unless it died */
+    const int32_t *act = w->act;
+    int na = 0, p = 0, b = 0, d = 0;
+    while (b < nb || d < nd) {
+        int ins = d == nd || (b < nb && born[b] < dead[d]);
+        int32_t x = ins ? born[b++] : dead[d++];
+        int q = p, hi = w->n_act; /* the first parent node >= x, at or after p */
+        while (q < hi) {
+            int mid = (q + hi) >> 1;
+            if (act[mid] < x)
+                q = mid + 1;
+            else
+                hi = mid;
+        }
+        memcpy(order + na, act + p, (size_t)(q - p) * sizeof *order);
+        na += q - p;
+        if (ins)
+            order[na++] = x;
+        p = ins ? q : q + 1; /* a dead node is act[q]: skipped */
     }
-    while (b < nb)
-        order[na++] = born[b++];
+    memcpy(order + na, act + p, (size_t)(w->n_act - p) * sizeof *order);
     w->ord = order;
-    w->n_ord = na;
+    w->n_ord = na + w->n_act - p;
 }
 
 /* Undo offspring_active (the genes are restored by the caller). */
@@ -1133,15 +1188,19 @@ static int take_winner(struct cgp_evolver *ev, int win)
     if (win >= 0) {
         struct cgp_offspring *o = &ev->off[win];
         improved = cgp_fitness_cmp(&o->fit, &ev->parent_fit, ev->limit) < 0;
-        position_genes(ev, o->gene, o->n_mut, ev->win_gene); /* under the old parent's labels */
-        if (!o->has_vals)
-            draw_values(ev, o, win, ev->win_gene);
+        const int n = o->n_mut;
+        int32_t *gene = ev->win_gene, *val = ev->win_val, *pg = ev->parent.genes;
+        position_genes(ev, o->gene, n, gene); /* under the old parent's labels */
+        if (o->has_vals)
+            memcpy(val, o->val, (size_t)n * sizeof *val);
+        else
+            cgp_mutator_values(&ev->mu, &ev->shape, &ev->fset, value_key(ev, win), gene, n, val,
+                               ev->simd_values);
         if (!o->neutral)
             clear_active(ev);
-        for (int m = 0; m < o->n_mut; m++)
-            ev->parent.genes[ev->win_gene[m]] = o->val[m];
-        memcpy(ev->win_val, o->val, (size_t)o->n_mut * sizeof *o->val);
-        ev->win_n = o->n_mut;
+        for (int m = 0; m < n; m++)
+            pg[gene[m]] = val[m];
+        ev->win_n = n;
         ev->win_active = !o->neutral;
         if (!o->neutral) {
             parent_active_sync(ev);

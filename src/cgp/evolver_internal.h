@@ -57,8 +57,9 @@ struct cgp_worker {
     const int32_t *ord;  /* the offspring's active nodes, ascending: act when its active set is
                             the parent's, else sc.order */
     int n_ord;
-    uint32_t *seen;      /* n_nodes: == mark when rc was saved / the node is in born */
-    uint32_t *born_seen;
+    uint32_t *seen;      /* n_nodes: == mark when rc was saved */
+    uint32_t *born_seen; /* n_nodes: == mark when the node is in born (or dead: a node the
+                            parent has active) */
     uint32_t mark;
     int32_t *saved_node, *saved_rc; /* rc values before the offspring, to restore */
     int n_saved;
@@ -73,6 +74,10 @@ struct cgp_worker {
     const struct cgp_evolver *ev;
     struct cgp_scratch sc;
     int64_t evaluations, skipped, node_evals;
+    int32_t *dead;       /* n_nodes: the parent's active nodes the offspring deactivated
+                            (once each; after offspring_active: those still inactive,
+                            ascending) */
+    int n_dead;
     char pad[64]; /* keep counters of different workers on different cache lines */
     /* Incremental evaluation's reader lists of the parent (act): the active readers of act[i]
      * are act[rlist[j]] for rstart[i] <= j < rstart[i + 1]; apos[k] = i where act[i] == k
@@ -80,6 +85,7 @@ struct cgp_worker {
     int32_t *apos, *rstart, *rlist; /* n_nodes, n_nodes + 1, A x n_nodes */
     uint64_t *abits;     /* n_nodes bits: dirty indices into act (0 between offspring) */
     int readers_ok;      /* the lists are act's */
+    int32_t *fin;        /* max_mut: an offspring's gene values while its changes are taken out */
 };
 
 /* Precomputed per-node source ranges so a mutation's new value costs one bounded draw:
@@ -147,6 +153,7 @@ struct cgp_evolver {
                                 for cgp_evolver_circuit_string */
     uint8_t *active_gene;    /* n_genes (+ 64 zero bytes): 1 if the gene is used by the
                                 parent's phenotype */
+    uint32_t *active_bits;   /* the same, a bit per gene (gene g: bit g % 32 of word g / 32) */
     int32_t *used;           /* n_genes: the genes the parent uses, ascending; pos.n_used */
     int32_t *pmap;           /* n_genes: the relabelling's pairs (cgp_position_gene): for a used
                                 gene >= n_used its unused partner < n_used, and back */
@@ -213,7 +220,7 @@ static inline int32_t cgp_position_gene(const struct cgp_evolver *ev, int32_t r)
 {
     if ((uint32_t)r < ev->pos.n_used)
         return ev->used[r];
-    return ev->active_gene[r] ? ev->pmap[r] : r;
+    return ev->active_bits[r >> 5] >> (r & 31) & 1 ? ev->pmap[r] : r;
 }
 
 /* The draw whose gene is g, for a gene g the parent does not use (cgp_position_gene's
