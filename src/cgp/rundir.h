@@ -8,7 +8,7 @@
  *   config.txt              "cgpc-evolve-config v1": the CGP parameters (written by run.c)
  *   data.txt                "cgpc-data v1": the data set (cgp_dataset_save)
  *   slots.txt               "cgpc-slots v1": value-slot mode's output -> slot map
- *   checkpoint              "cgpc-checkpoint v2": where to resume (struct cgp_checkpoint)
+ *   checkpoint              "cgpc-checkpoint v3": where to resume (struct cgp_checkpoint)
  *   results.csv             one row per finished stage (struct cgp_result_row)
  *   best.<run>.<T>.chr      "cgpc-chromosome v1": the final circuit of a stage
  *   best.<run>.<T>.res      residual mode (`cgpc train`, mode = residual): "CGPCRES" file of it
