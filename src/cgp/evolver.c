@@ -77,6 +77,8 @@ void cgp_evolver_free(struct cgp_evolver *ev)
     free(ev->win_val);
     free(ev->active_gene);
     free(ev->active_bits);
+    free(ev->act_bits);
+    free(ev->act_rank);
     free(ev->used);
     free(ev->pmap);
     free(ev->rc);
@@ -127,6 +129,8 @@ cgpc_status cgp_evolver_init_workers(struct cgp_evolver **out, const struct cgp_
         goto fail;
     ev->active_gene = calloc((size_t)ev->shape.n_genes, 1);
     ev->active_bits = calloc((size_t)ev->shape.n_genes / 32 + 1, sizeof *ev->active_bits);
+    ev->act_bits = calloc((size_t)ev->shape.n_nodes / 64 + 1, sizeof *ev->act_bits);
+    ev->act_rank = calloc((size_t)ev->shape.n_nodes / 64 + 1, sizeof *ev->act_rank);
     ev->used = malloc((size_t)ev->shape.n_genes * sizeof *ev->used);
     ev->pmap = malloc((size_t)ev->shape.n_genes * sizeof *ev->pmap);
     ev->rc = calloc((size_t)ev->shape.n_nodes, sizeof *ev->rc);
@@ -136,8 +140,9 @@ cgpc_status cgp_evolver_init_workers(struct cgp_evolver **out, const struct cgp_
     ev->win_gene = malloc((size_t)ev->max_mut * sizeof *ev->win_gene);
     ev->win_val = malloc((size_t)ev->max_mut * sizeof *ev->win_val);
     ev->mu.node = malloc((size_t)ev->shape.n_nodes * sizeof *ev->mu.node);
-    if (!ev->active_gene || !ev->active_bits || !ev->used || !ev->pmap || !ev->rc || !ev->act || !ev->w ||
-        !ev->off || !ev->win_gene || !ev->win_val || !ev->mu.node)
+    if (!ev->active_gene || !ev->active_bits || !ev->act_bits || !ev->act_rank || !ev->used ||
+        !ev->pmap || !ev->rc || !ev->act || !ev->w || !ev->off || !ev->win_gene || !ev->win_val ||
+        !ev->mu.node)
         goto nomem;
     for (int k = 0; k < ev->shape.n_nodes; k++) {
         const struct cgp_shape *sh = &ev->shape;
@@ -294,6 +299,12 @@ static void mark_active(struct cgp_evolver *ev)
         ev->used[nu++] = out0 + o;
     for (int u = 0; u < nu; u++)
         ev->active_bits[ev->used[u] >> 5] |= 1u << (ev->used[u] & 31);
+    for (int i = 0; i < ev->n_act; i++)
+        ev->act_bits[ev->act[i] >> 6] |= 1ull << (ev->act[i] & 63);
+    for (int b = 0, run = 0; b <= ev->shape.n_nodes / 64; b++) {
+        ev->act_rank[b] = run;
+        run += __builtin_popcountll(ev->act_bits[b]);
+    }
     ev->pos.n_used = (uint32_t)nu;
     int hi = 0; /* the first used gene >= nu */
     while (hi < nu && ev->used[hi] < nu)
@@ -306,12 +317,7 @@ static void mark_active(struct cgp_evolver *ev)
     }
 }
 
-/* The genes of position draws r[0..n) into gene (cgp_position_gene). */
-static void position_genes(const struct cgp_evolver *ev, const int32_t *r, int n, int32_t *gene)
-{
-    for (int m = 0; m < n; m++)
-        gene[m] = cgp_position_gene(ev, r[m]);
-}
+
 
 /* Unmark the genes of the parent's active nodes (before the parent changes). */
 static void clear_active(struct cgp_evolver *ev)
@@ -321,6 +327,15 @@ static void clear_active(struct cgp_evolver *ev)
         memset(ev->active_gene + (size_t)ev->act[i] * (A + 1), 0, (size_t)A + 1);
     for (uint32_t u = 0; u < ev->pos.n_used; u++) /* outputs: set again by mark_active */
         ev->active_bits[ev->used[u] >> 5] = 0;
+    for (int i = 0; i < ev->n_act; i++)
+        ev->act_bits[ev->act[i] >> 6] = 0;
+}
+
+/* How many of the parent's active nodes are below node x: x's place in ev->act. */
+static inline int act_rank(const struct cgp_evolver *ev, int32_t x)
+{
+    return ev->act_rank[x >> 6] +
+           __builtin_popcountll(ev->act_bits[x >> 6] & ((1ull << (x & 63)) - 1));
 }
 
 /* The parent's active nodes in ascending order and their reader counts, from its genes. */
@@ -576,6 +591,7 @@ void cgp_evolver_reset_parent(struct cgp_evolver *ev)
 {
     memset(ev->active_gene, 0, (size_t)ev->shape.n_genes);
     memset(ev->active_bits, 0, ((size_t)ev->shape.n_genes / 32 + 1) * sizeof *ev->active_bits);
+    memset(ev->act_bits, 0, ((size_t)ev->shape.n_nodes / 64 + 1) * sizeof *ev->act_bits);
     memset(ev->active_gene + (size_t)ev->shape.n_nodes * (ev->shape.node_arity + 1), 1,
            (size_t)ev->shape.n_outputs);
     parent_active_sync(ev);
@@ -748,6 +764,46 @@ void cgp_mutator_values(const struct cgp_mutator *mu, const struct cgp_shape *s,
 #endif
     for (; m < n; m++)
         val[m] = cgp_mutator_value(mu, s, f, gene[m], cgp_mutation_u(key, m));
+}
+
+#if CGP_EV_X86
+/* position_genes sixteen draws per step: a draw below n_used gathers its gene from used, one
+ * above whose bit is set (used by the parent) from pmap, the others are their own gene. */
+TARGET_AVX512DQ static void position_genes_avx512(const struct cgp_evolver *ev, const int32_t *r,
+                                                  int n, int32_t *gene)
+{
+    const __m512i nu = _mm512_set1_epi32((int)ev->pos.n_used), c31 = _mm512_set1_epi32(31);
+    const __m512i one = _mm512_set1_epi32(1);
+    for (int m = 0; m < n; m += 16) {
+        __mmask16 live = n - m >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - m)) - 1);
+        __m512i x = _mm512_maskz_loadu_epi32(live, r + m);
+        __mmask16 lo = _mm512_mask_cmplt_epu32_mask(live, x, nu), up = live & (__mmask16)~lo;
+        __m512i w = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), up,
+                                                _mm512_srli_epi32(x, 5),
+                                                (const void *)ev->active_bits, 4);
+        __mmask16 paired =
+            _mm512_mask_test_epi32_mask(up, w, _mm512_sllv_epi32(one, _mm512_and_si512(x, c31)));
+        __m512i g = x;
+        if (lo)
+            g = _mm512_mask_i32gather_epi32(g, lo, x, (const void *)ev->used, 4);
+        if (paired)
+            g = _mm512_mask_i32gather_epi32(g, paired, x, (const void *)ev->pmap, 4);
+        _mm512_mask_storeu_epi32(gene + m, live, g);
+    }
+}
+#endif
+
+/* The genes of position draws r[0..n) into gene (cgp_position_gene). */
+static void position_genes(const struct cgp_evolver *ev, const int32_t *r, int n, int32_t *gene)
+{
+#if CGP_EV_X86
+    if (ev->simd_pos && ev->isa_dq) {
+        position_genes_avx512(ev, r, n, gene);
+        return;
+    }
+#endif
+    for (int m = 0; m < n; m++)
+        gene[m] = cgp_position_gene(ev, r[m]);
 }
 
 /* Offspring i's values into o->val, for its genes gene[0..n_mut) (position_genes) (the
@@ -990,14 +1046,7 @@ static void offspring_active(struct cgp_evolver *ev, struct cgp_worker *w,
     while (b < nb || d < nd) {
         int ins = d == nd || (b < nb && born[b] < dead[d]);
         int32_t x = ins ? born[b++] : dead[d++];
-        int q = p, hi = w->n_act; /* the first parent node >= x, at or after p */
-        while (q < hi) {
-            int mid = (q + hi) >> 1;
-            if (act[mid] < x)
-                q = mid + 1;
-            else
-                hi = mid;
-        }
+        int q = act_rank(ev, x); /* the first parent node >= x (a dead node: x itself) */
         memcpy(order + na, act + p, (size_t)(q - p) * sizeof *order);
         na += q - p;
         if (ins)

@@ -159,6 +159,8 @@ struct cgp_evolver {
                                 gene >= n_used its unused partner < n_used, and back */
     int32_t *rc;             /* n_nodes: the parent's reader counts (see struct cgp_worker) */
     int32_t *act;            /* the parent's active nodes, ascending; n_act of them */
+    uint64_t *act_bits;      /* n_nodes / 64 + 1: bit k % 64 of word k / 64: node k is in act */
+    int32_t *act_rank;       /* n_nodes / 64 + 1: act's nodes below node 64 * b (act_rank()) */
     int n_act;
     int win_active;          /* the last accepted offspring changed the active set */
 
