@@ -797,7 +797,7 @@ TARGET_AVX512DQ static void position_genes_avx512(const struct cgp_evolver *ev, 
 static void position_genes(const struct cgp_evolver *ev, const int32_t *r, int n, int32_t *gene)
 {
 #if CGP_EV_X86
-    if (ev->simd_pos && ev->isa_dq) {
+    if (ev->simd_pos && ev->isa_dq && n >= 16) { /* fewer: the scalar loop is quicker */
         position_genes_avx512(ev, r, n, gene);
         return;
     }
@@ -940,6 +940,26 @@ static int32_t apply_now(struct cgp_worker *w, int g, int m)
     return old;
 }
 
+/* dst[0..n) = src[0..n) (not overlapping) by fixed-size copies, the last one ending at n
+ * (overlapping the one before): short runs without a library call (measured ~4 % of a
+ * 30x7 search in memmove). */
+static inline void copy_run(int32_t *dst, const int32_t *src, int n)
+{
+    if (n >= 8) {
+        for (int k = 0; k + 8 < n; k += 8)
+            memcpy(dst + k, src + k, 8 * sizeof *dst);
+        memcpy(dst + n - 8, src + n - 8, 8 * sizeof *dst);
+    } else if (n >= 4) {
+        memcpy(dst, src, 4 * sizeof *dst);
+        memcpy(dst + n - 4, src + n - 4, 4 * sizeof *dst);
+    } else if (n >= 2) {
+        memcpy(dst, src, 2 * sizeof *dst);
+        memcpy(dst + n - 2, src + n - 2, 2 * sizeof *dst);
+    } else if (n == 1) {
+        dst[0] = src[0];
+    }
+}
+
 /* Keep the nodes x of list[0..n) whose reader count is now positive (alive 1) or zero (alive 0),
  * ascending (few: an insertion sort); returns how many. */
 static int sort_kept(int32_t *list, int n, const int32_t *rc, int alive)
@@ -1047,13 +1067,13 @@ static void offspring_active(struct cgp_evolver *ev, struct cgp_worker *w,
         int ins = d == nd || (b < nb && born[b] < dead[d]);
         int32_t x = ins ? born[b++] : dead[d++];
         int q = act_rank(ev, x); /* the first parent node >= x (a dead node: x itself) */
-        memcpy(order + na, act + p, (size_t)(q - p) * sizeof *order);
+        copy_run(order + na, act + p, q - p);
         na += q - p;
         if (ins)
             order[na++] = x;
         p = ins ? q : q + 1; /* a dead node is act[q]: skipped */
     }
-    memcpy(order + na, act + p, (size_t)(w->n_act - p) * sizeof *order);
+    copy_run(order + na, act + p, w->n_act - p);
     w->ord = order;
     w->n_ord = na + w->n_act - p;
 }
