@@ -1340,15 +1340,23 @@ static void stages__independent_on_threads__files_equal_one_thread(void **state)
         rm_rf(b);
     }
     /* the stop flag raised at the first stage end (as on SIGINT): a checkpoint, the rest
-     * redone on resume */
+     * redone on resume. Stage ends are delivered in stage order, so the first one comes when
+     * run 0's stage 0 is merged: if its lane was descheduled while the other lane finished
+     * every other item, nothing is left to stop and the run ends normally (the stop_after
+     * cases above interrupt deterministically). */
     make_tmpdir(b, sizeof b, "stages4");
     volatile sig_atomic_t flag = 0;
     struct report_log lg = {p.generations, 0, 0, 1, &flag, ""};
     struct cgp_callbacks cb = {log_report, &lg, &flag};
     struct cgpc_err err = {0};
-    assert_int_equal(cgp_evolve_dir(&p, &ds, &t, b, 0, &cb, NULL, &err), CGPC_ERR_INTERRUPTED);
-    flag = 0;
-    assert_int_equal(cgp_evolve_dir(NULL, NULL, &t, b, 1, NULL, NULL, &err), CGPC_OK);
+    cgpc_status st = cgp_evolve_dir(&p, &ds, &t, b, 0, &cb, NULL, &err);
+    assert_true(flag == 1);
+    if (st != CGPC_OK) {
+        assert_int_equal(st, CGPC_ERR_INTERRUPTED);
+        assert_non_null(strstr(err.msg, "continue with --resume"));
+        flag = 0;
+        assert_int_equal(cgp_evolve_dir(NULL, NULL, &t, b, 1, NULL, NULL, &err), CGPC_OK);
+    }
     dirs_equal(a, b, "interrupted and resumed");
     rm_rf(b);
     cgpc_set_threads(threads0);
