@@ -508,38 +508,35 @@ static void evaluate_changed(const struct cgp_evolver *ev, struct cgp_worker *w,
             w->genes[w->applied[a]] = w->fin[a];
     }
     uint64_t *const bits = w->abits;
-    int32_t *const stack = w->stack; /* free here: offspring_active's cascade is done */
-    int sp = 0;
+    int wlo = INT32_MAX; /* the lowest word with a seed */
     for (int a = 0; a < w->n_applied; a++) {
         const int g = w->applied[a];
         if (g >= node_genes)
             continue; /* an output gene: only the error reads it */
         const int32_t k = A == 2 ? g / 3 : g / (A + 1);
         const int32_t i = w->rc[k] > 0 ? act_index(w, k) : -1; /* else born, or unused */
-        if (i >= 0 && !(bits[i >> 6] >> (i & 63) & 1)) {
+        if (i >= 0) {
             bits[i >> 6] |= 1ull << (i & 63);
-            stack[sp++] = i;
+            wlo = i >> 6 < wlo ? i >> 6 : wlo;
         }
     }
-    while (sp > 0) { /* the born nodes are read only by changed or born nodes */
-        const int32_t i = stack[--sp];
-        for (int r = w->rstart[i]; r < w->rstart[i + 1]; r++) {
-            const int32_t q = w->rlist[r];
-            if (!(bits[q >> 6] >> (q & 63) & 1)) {
-                bits[q >> 6] |= 1ull << (q & 63);
-                stack[sp++] = q;
-            }
-        }
-    }
-    /* the dirty nodes of act (ascending, from the bitmap) merged with the born ones */
+    /* One ascending pass over the bitmap: a node's readers come after it in act, so marking
+     * them as each marked node is reached finds every dirty node once, in order (merged with
+     * the born ones, which only changed or born nodes read). */
     int nd = 0, b = 0;
     const int nw = w->n_act > 0 ? ((w->n_act - 1) >> 6) + 1 : 0;
-    for (int wd = 0; wd < nw; wd++) {
-        for (uint64_t m = bits[wd]; m; m &= m - 1) {
-            const int32_t x = w->act[wd * 64 + __builtin_ctzll(m)];
+    for (int wd = wlo; wd < nw; wd++) {
+        for (uint64_t m = bits[wd]; m;) {
+            const int bit = __builtin_ctzll(m), i = wd * 64 + bit;
+            const int32_t x = w->act[i];
             while (b < w->n_born && w->born[b] < x)
                 w->dlist[nd++] = w->born[b++];
             w->dlist[nd++] = x;
+            for (int r = w->rstart[i]; r < w->rstart[i + 1]; r++) {
+                const int32_t q = w->rlist[r];
+                bits[q >> 6] |= 1ull << (q & 63);
+            }
+            m = bits[wd] & (~1ull << bit); /* the word again: readers may sit in it */
         }
         bits[wd] = 0;
     }
