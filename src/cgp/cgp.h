@@ -279,22 +279,6 @@ void cgp_eval_active_isa(enum cgp_isa isa, const struct cgp_shape *s, const int3
                          const int32_t *order, int n_active, int n_items, int stride,
                          int8_t *values);
 void cgp_values_load_inputs(const struct cgp_dataset *ds, int8_t *values);
-/* A node of another circuit for cgp_eval_groups_isa: node `node` with sources a, b and
- * operator op on the lanes of mask (bit l: byte l of a row). */
-struct cgp_group_node {
-    uint64_t mask;
-    int32_t node, a, b, op;
-};
-/* Several circuits that share most nodes, each in its own lanes ("groups") of one row: values
- * is (n_inputs + n_nodes) rows of `row` bytes (4, 8, 16, 32 or 64). Evaluates the nodes of
- * order[0..n) and ins[0..n_ins) (both ascending, disjoint; merged in ascending order) with
- * genes on every lane of the row, each variant var[j] of a node on the lanes of its mask
- * instead (var ascending by node, each var's node in order or ins; several per node are taken
- * in turn). Arity 2, no muxes (the lanes are not items). A circuit's lanes of every node it
- * uses equal cgp_eval_active of its genes, when its nodes are among those evaluated. */
-void cgp_eval_groups_isa(enum cgp_isa isa, const struct cgp_shape *s, const int32_t *genes,
-                         const int32_t *order, int n, const int32_t *ins, int n_ins,
-                         const struct cgp_group_node *var, int n_var, int row, int8_t *values);
 /* Weighted error sum over outputs (SE or AE; MSE uses SE) from evaluated values. */
 int64_t cgp_error_sum(const struct cgp_shape *s, const int32_t *genes, const int8_t *values,
                       const struct cgp_dataset *ds, enum cgp_error_kind kind);
@@ -302,12 +286,6 @@ int64_t cgp_error_sum(const struct cgp_shape *s, const int32_t *genes, const int
 int64_t cgp_error_sum_isa(enum cgp_isa isa, const struct cgp_shape *s, const int32_t *genes,
                           const int8_t *values, const struct cgp_dataset *ds,
                           enum cgp_error_kind kind);
-/* The same with value rows of vstride bytes (item d of row r at values[r * vstride + d]), e.g.
- * one group of cgp_eval_groups_isa's rows (values + its first lane). AVX2 takes the scalar
- * path unless vstride is ds->stride. */
-int64_t cgp_error_sum_rows_isa(enum cgp_isa isa, const struct cgp_shape *s, const int32_t *genes,
-                               const int8_t *values, int vstride, const struct cgp_dataset *ds,
-                               enum cgp_error_kind kind);
 /* Reference: evaluates every node in index order for every item (scalar), writes
  * outputs[o * n_items + d]. Used by tests and `circuit eval` cross-checks. */
 cgpc_status cgp_eval_reference(const struct cgp_genome *g, const struct cgp_dataset *ds,

@@ -719,131 +719,6 @@ void cgp_eval_active(const struct cgp_shape *s, const int32_t *genes, const int3
     cgp_eval_active_isa(cgp_isa_active(), s, genes, order, n_active, n_items, stride, values);
 }
 
-/* ---- groups: several circuits that differ in a few nodes, in the lanes of one row ----------
- * Every node of order and ins (merged on the fly: ins is a few nodes) is evaluated once over
- * the whole row with genes; a variant of it (another circuit's sources and operator) over the
- * row too, taken on its mask's lanes before the row is stored. */
-static void eval_groups_scalar(const struct cgp_shape *s, const int32_t *genes,
-                               const int32_t *order, int n, const int32_t *ins, int n_ins,
-                               const struct cgp_group_node *var, int n_var, int row,
-                               int8_t *values)
-{
-    const size_t R = (size_t)row;
-    int8_t *const out = values + (size_t)s->n_inputs * R;
-    int8_t r[64], t[64];
-    for (int i = 0, b = 0, v = 0; i < n || b < n_ins;) {
-        const int32_t k = b < n_ins && (i == n || ins[b] < order[i]) ? ins[b++] : order[i++];
-        const int32_t *ng = genes + (size_t)k * 3;
-        cgp_op_lanes_scalar(ng[2], r, values + (size_t)ng[0] * R, values + (size_t)ng[1] * R,
-                            NULL, NULL, row, 0);
-        for (; v < n_var && var[v].node == k; v++) {
-            cgp_op_lanes_scalar(var[v].op, t, values + (size_t)var[v].a * R,
-                                values + (size_t)var[v].b * R, NULL, NULL, row, 0);
-            for (int l = 0; l < row; l++)
-                if (var[v].mask >> l & 1)
-                    r[l] = t[l];
-        }
-        memcpy(out + (size_t)k * R, r, R);
-    }
-}
-
-#if CGP_HAVE_X86
-static inline __attribute__((always_inline)) uint32_t load_u32(const int8_t *p)
-{
-    uint32_t x;
-    memcpy(&x, p, 4);
-    return x;
-}
-static inline __attribute__((always_inline)) uint64_t load_u64(const int8_t *p)
-{
-    uint64_t x;
-    memcpy(&x, p, 8);
-    return x;
-}
-/* Node k with its variants on one vector type: LOAD(p) a row of R bytes into a vector,
- * STORE(p, r) it back. */
-#define GROUPS_NODE(P, VT, MT, SET1_64, LOAD, STORE, R, k)                                     \
-    {                                                                                          \
-        const int32_t *ng_ = genes + (size_t)(k) * 3;                                          \
-        VT va = LOAD(values + (size_t)ng_[0] * (R)), vb = LOAD(values + (size_t)ng_[1] * (R)); \
-        VT g_ = NODE_VEC(P, VT, MT, SET1_64, &op_vec_tab[ng_[2]], va, vb, LOAD_CD_NONE);       \
-        for (; __builtin_expect(v < n_var && var[v].node == (k), 0); v++) {                    \
-            VT xa = LOAD(values + (size_t)var[v].a * (R));                                     \
-            VT xb = LOAD(values + (size_t)var[v].b * (R));                                     \
-            g_ = P##mask_mov_epi8(g_, (MT)var[v].mask,                                         \
-                                  NODE_VEC(P, VT, MT, SET1_64, &op_vec_tab[var[v].op], xa, xb, \
-                                           LOAD_CD_NONE));                                     \
-        }                                                                                      \
-        STORE(out + (size_t)(k) * (R), g_);                                                    \
-    }
-/* order merged with ins: ins[b] goes before the first order[i] above it. */
-#define GROUPS_LOOP(P, VT, MT, SET1_64, LOAD, STORE, R)                                        \
-    {                                                                                          \
-        int8_t *const out = values + (size_t)s->n_inputs * (R);                                \
-        int v = 0, b = 0;                                                                      \
-        for (int i = 0; i < n; i++) {                                                          \
-            const int32_t k = order[i];                                                        \
-            for (; __builtin_expect(b < n_ins && ins[b] < k, 0); b++)                          \
-                GROUPS_NODE(P, VT, MT, SET1_64, LOAD, STORE, R, ins[b])                        \
-            GROUPS_NODE(P, VT, MT, SET1_64, LOAD, STORE, R, k)                                 \
-        }                                                                                      \
-        for (; b < n_ins; b++)                                                                 \
-            GROUPS_NODE(P, VT, MT, SET1_64, LOAD, STORE, R, ins[b])                            \
-    }
-#define LOAD_CD_NONE(x, y) (x = va, y = va) /* no muxes in groups */
-#define LD4(p) _mm_cvtsi32_si128((int)load_u32(p))
-#define ST4(p, r) (void)({ uint32_t x_ = (uint32_t)_mm_cvtsi128_si32(r); memcpy(p, &x_, 4); })
-#define LD8(p) _mm_cvtsi64_si128((long long)load_u64(p))
-#define ST8(p, r) (void)({ uint64_t x_ = (uint64_t)_mm_cvtsi128_si64(r); memcpy(p, &x_, 8); })
-#define LD16(p) _mm_loadu_si128((const __m128i *)(const void *)(p))
-#define ST16(p, r) _mm_storeu_si128((__m128i *)(void *)(p), r)
-#define LD32(p) _mm256_loadu_si256((const __m256i *)(const void *)(p))
-#define ST32(p, r) _mm256_storeu_si256((__m256i *)(void *)(p), r)
-#define LD64(p) _mm512_loadu_si512((const void *)(p))
-#define ST64(p, r) _mm512_storeu_si512((void *)(p), r)
-TARGET_AVX512 static void eval_groups_avx512(const struct cgp_shape *s, const int32_t *genes,
-                                             const int32_t *order, int n, const int32_t *ins,
-                                             int n_ins, const struct cgp_group_node *var,
-                                             int n_var, int row, int8_t *values)
-{
-    switch (row) {
-    case 4: GROUPS_LOOP(_mm_, __m128i, __mmask16, _mm_set1_epi64x, LD4, ST4, 4) return;
-    case 8: GROUPS_LOOP(_mm_, __m128i, __mmask16, _mm_set1_epi64x, LD8, ST8, 8) return;
-    case 16: GROUPS_LOOP(_mm_, __m128i, __mmask16, _mm_set1_epi64x, LD16, ST16, 16) return;
-    case 32: GROUPS_LOOP(_mm256_, __m256i, __mmask32, _mm256_set1_epi64x, LD32, ST32, 32) return;
-    default: GROUPS_LOOP(_mm512_, __m512i, __mmask64, _mm512_set1_epi64, LD64, ST64, 64) return;
-    }
-}
-#undef LD4
-#undef ST4
-#undef LD8
-#undef ST8
-#undef LD16
-#undef ST16
-#undef LD32
-#undef ST32
-#undef LD64
-#undef ST64
-#undef LOAD_CD_NONE
-#undef GROUPS_LOOP
-#undef GROUPS_NODE
-#endif
-
-void cgp_eval_groups_isa(enum cgp_isa isa, const struct cgp_shape *s, const int32_t *genes,
-                         const int32_t *order, int n, const int32_t *ins, int n_ins,
-                         const struct cgp_group_node *var, int n_var, int row, int8_t *values)
-{
-    CGPC_ASSERT(cgp_isa_supported(isa) && s->node_arity == 2 &&
-                (row == 4 || row == 8 || row == 16 || row == 32 || row == 64));
-#if CGP_HAVE_X86
-    if (isa == CGP_ISA_AVX512) {
-        eval_groups_avx512(s, genes, order, n, ins, n_ins, var, n_var, row, values);
-        return;
-    }
-#endif
-    eval_groups_scalar(s, genes, order, n, ins, n_ins, var, n_var, row, values);
-}
-
 /* ---- error sums --------------------------------------------------------------------------
  * Every path returns the same int64 (integer sums, any order). care holds 0 or 1 (as
  * cgp_dataset_init and the readers write it); the SIMD paths read it as a flag. */
@@ -985,30 +860,22 @@ TARGET_AVX2 static int64_t error_sum_avx2(const int32_t *out_genes, int n_out,
 }
 #endif
 
-int64_t cgp_error_sum_rows_isa(enum cgp_isa isa, const struct cgp_shape *s, const int32_t *genes,
-                               const int8_t *values, int vstride, const struct cgp_dataset *ds,
-                               enum cgp_error_kind kind)
-{
-    CGPC_ASSERT(cgp_isa_supported(isa));
-    const int32_t *out_genes = genes + (size_t)s->n_nodes * (s->node_arity + 1);
-#if CGP_HAVE_X86
-    /* (the 1-item gather reads 4 bytes at row * vstride: within the rows for rows up to
-     * n_rows - 4 at any vstride and first lane below it; past 16 items it reads whole
-     * 32-byte steps of a row, so it takes rows of the data set's stride only) */
-    if (isa == CGP_ISA_AVX512 && (ds->n_items <= 16 || vstride == ds->stride))
-        return error_sum_avx512(out_genes, s->n_outputs, s->n_inputs + s->n_nodes, values,
-                                vstride, ds, kind);
-    if (isa == CGP_ISA_AVX2 && ds->stride % 32 == 0 && vstride == ds->stride)
-        return error_sum_avx2(out_genes, s->n_outputs, values, ds, kind);
-#endif
-    return error_sum_scalar(out_genes, s->n_outputs, values, vstride, ds, kind);
-}
-
 int64_t cgp_error_sum_isa(enum cgp_isa isa, const struct cgp_shape *s, const int32_t *genes,
                           const int8_t *values, const struct cgp_dataset *ds,
                           enum cgp_error_kind kind)
 {
-    return cgp_error_sum_rows_isa(isa, s, genes, values, ds->stride, ds, kind);
+    CGPC_ASSERT(cgp_isa_supported(isa));
+    const int32_t *out_genes = genes + (size_t)s->n_nodes * (s->node_arity + 1);
+#if CGP_HAVE_X86
+    /* (the 1-item gather reads 4 bytes at row * stride: within the rows for rows up to
+     * n_rows - 4) */
+    if (isa == CGP_ISA_AVX512)
+        return error_sum_avx512(out_genes, s->n_outputs, s->n_inputs + s->n_nodes, values,
+                                ds->stride, ds, kind);
+    if (isa == CGP_ISA_AVX2 && ds->stride % 32 == 0)
+        return error_sum_avx2(out_genes, s->n_outputs, values, ds, kind);
+#endif
+    return error_sum_scalar(out_genes, s->n_outputs, values, ds->stride, ds, kind);
 }
 
 int64_t cgp_error_sum(const struct cgp_shape *s, const int32_t *genes, const int8_t *values,
