@@ -3,7 +3,7 @@
 # Every case runs its variants (binaries, thread counts) R times each, alternating (the machine
 # may be shared: alternating spreads the load over all variants), and reports medians of three
 # separate counts: generations/s, evaluated offspring/s (offspring not skipped as neutral) and
-# active-node x item evaluations/s, per second of wall time, plus generations per second of CPU
+# node x item evaluations/s (nodes really evaluated), per second of wall time, plus generations per second of CPU
 # time (user + sys: less sensitive to other processes on the cores) and the load average.
 #  (a)  256x31 grid, L=31, 9 inputs -> 16 outputs, 1 item, lambda 4, mutation-max 0.01, 1 thread:
 #       CGPC and OLD

@@ -58,7 +58,7 @@ void train_progress_format(const struct train_progress *p, const struct cgp_prog
                      pr->generation, per_run, pr->error_per_weight, energy, eta);
     if (p->rates && pr->gens_per_s > 0 && n > 0 && (size_t)n < cap) /* three counts apart */
         snprintf(buf + n, cap - (size_t)n,
-                 " (%.0f generations/s, %.0f offspring evaluated/s, %.3g active-node x item "
+                 " (%.0f generations/s, %.0f offspring evaluated/s, %.3g node x item "
                  "evaluations/s)",
                  pr->gens_per_s, pr->offspring_per_s, pr->node_evals_per_s);
 }
