@@ -550,8 +550,9 @@ static void neutral__inactive_genes__not_evaluated_and_fitness_unchanged(void **
 }
 
 /* The position draws' relabelling (cgp_position_gene) is a bijection of the genes whose draws
- * below n_used are exactly the genes the parent uses (ascending), and cgp_unused_gene_draw
- * inverts it on the others, at every point of a search (the parent's active set changing). */
+ * below n_used are exactly the genes the parent uses (ascending; the marks equal a fresh
+ * decode's), and cgp_unused_gene_draw inverts it on the others, after every generation of a
+ * search (the parent's active set changing). */
 static void positions__relabelling__bijection_used_genes_first(void **state)
 {
     (void)state;
@@ -567,15 +568,30 @@ static void positions__relabelling__bijection_used_genes_first(void **state)
     const size_t gn = (size_t)(unsigned)G;
     uint8_t *seen = malloc(gn);
     assert_non_null(seen);
+    struct cgp_scratch sc;
+    assert_int_equal(cgp_scratch_init(&sc, &ev->shape, &ds, NULL), CGPC_OK);
+    const int A = ev->shape.node_arity;
     int changed = 0;
     uint32_t last = 0;
-    for (int step = 0; step < 20; step++) {
+    for (int step = 0; step < 2000; step++) { /* every generation */
         int nu = 0;
         for (int g = 0; g < G; g++)
             nu += ev->active_gene[g];
         assert_int_equal(ev->pos.n_used, nu);
         changed += step > 0 && (uint32_t)nu != last;
         last = (uint32_t)nu;
+        /* the marks: the genes a fresh decode of the parent uses */
+        memset(seen, 0, gn);
+        cgp_scratch_decode(&sc, &ev->shape, ev->parent.genes);
+        for (int i = 0; i < sc.n_active; i++) {
+            const int k = sc.order[i];
+            for (int j = 0; j < cgp_op_arity(ev->parent.genes[k * (A + 1) + A]); j++)
+                seen[k * (A + 1) + j] = 1;
+            seen[k * (A + 1) + A] = 1;
+        }
+        for (int o = 0; o < ev->shape.n_outputs; o++)
+            seen[ev->shape.n_nodes * (A + 1) + o] = 1;
+        assert_memory_equal(seen, ev->active_gene, gn);
         memset(seen, 0, gn);
         for (int r = 0; r < G; r++) {
             int32_t g = cgp_position_gene(ev, r);
@@ -588,9 +604,10 @@ static void positions__relabelling__bijection_used_genes_first(void **state)
             if (r >= nu)
                 assert_int_equal(cgp_unused_gene_draw(ev, g), r);
         }
-        cgp_evolver_advance(ev, 100);
+        cgp_evolver_advance(ev, 1);
     }
     assert_true(changed > 0);
+    cgp_scratch_free(&sc);
     free(seen);
     cgp_evolver_free(ev);
     cgp_dataset_free(&ds);
