@@ -253,17 +253,25 @@ static void fitness_costs(const struct cgp_evolver *ev, struct cgp_scratch *sc,
     }
 }
 
+/* The error part of the fitness of a circuit with n active nodes whose node values are in
+ * sc->values (the rest zero); returns whether it is within the limit (the costs are needed). */
+static int fitness_error_of_values(const struct cgp_evolver *ev, const struct cgp_scratch *sc,
+                                   const int32_t *genes, int n, struct cgp_fitness *f)
+{
+    memset(f, 0, sizeof *f);
+    f->err_sum = cgp_error_sum(&ev->shape, genes, sc->values, ev->ds, ev->p.error_kind);
+    f->active = n;
+    fitness_error(ev, f);
+    return f->err_sum <= ev->limit;
+}
+
 /* The fitness of the circuit whose active nodes are order[0..n) and whose node values are in
  * sc->values: error always, costs within the limit. */
 static void fitness_of_values(const struct cgp_evolver *ev, struct cgp_scratch *sc,
                               const int32_t *genes, const int32_t *order, int n,
                               struct cgp_fitness *f)
 {
-    memset(f, 0, sizeof *f);
-    f->err_sum = cgp_error_sum(&ev->shape, genes, sc->values, ev->ds, ev->p.error_kind);
-    f->active = n;
-    fitness_error(ev, f);
-    if (f->err_sum <= ev->limit)
+    if (fitness_error_of_values(ev, sc, genes, n, f))
         fitness_costs(ev, sc, genes, order, n, f);
 }
 
@@ -484,6 +492,8 @@ static inline int32_t act_index(const struct cgp_worker *w, int32_t k)
     return i >= 0 && i < w->n_act && w->act[i] == k ? i : -1;
 }
 
+static const int32_t *offspring_order(const struct cgp_evolver *ev, struct cgp_worker *w);
+
 /* Evaluate the offspring decoded in w->sc (offspring_active) from the parent's values:
  * only the nodes it activated, the parent's nodes whose genes it changed and every parent's
  * node reading one of those (found forward through the parent's reader lists; a node the
@@ -546,7 +556,8 @@ static void evaluate_changed(const struct cgp_evolver *ev, struct cgp_worker *w,
     for (int i = 0; i < nd; i++)
         copy_row(w->undo + (size_t)i * st, values + (size_t)(ni + w->dlist[i]) * st, st);
     cgp_eval_active(&ev->shape, w->genes, w->dlist, nd, ev->ds->n_items, (int)st, values);
-    fitness_of_values(ev, &w->sc, w->genes, w->ord, w->n_ord, f);
+    if (fitness_error_of_values(ev, &w->sc, w->genes, w->n_ord, f)) /* the list: costs only */
+        fitness_costs(ev, &w->sc, w->genes, offspring_order(ev, w), w->n_ord, f);
     for (int i = 0; i < nd; i++)
         copy_row(values + (size_t)(ni + w->dlist[i]) * st, w->undo + (size_t)i * st, st);
     w->node_evals += (int64_t)nd * ev->ds->n_items;
@@ -1056,6 +1067,18 @@ static void offspring_active(struct cgp_evolver *ev, struct cgp_worker *w,
     w->n_born = nb; /* now: the nodes it activated */
     int nd = sort_kept(dead, w->n_dead, w->rc, 0); /* the parent's nodes now inactive */
     w->n_dead = nd;
+    w->ord = NULL; /* built by offspring_order only if needed (costs, full evaluation) */
+    w->n_ord = w->n_act + nb - nd;
+}
+
+/* The offspring's active list after offspring_active (w->ord), ascending: the parent's list
+ * (less the nodes now inactive) merged with the new ones, built on the first call. */
+static const int32_t *offspring_order(const struct cgp_evolver *ev, struct cgp_worker *w)
+{
+    if (w->ord)
+        return w->ord;
+    const int32_t *born = w->born, *dead = w->dead;
+    const int nb = w->n_born, nd = w->n_dead;
     /* copy the parent's list in runs between the few nodes inserted or dropped */
     int32_t *order = w->sc.order;
     const int32_t *act = w->act;
@@ -1072,7 +1095,7 @@ static void offspring_active(struct cgp_evolver *ev, struct cgp_worker *w,
     }
     copy_run(order + na, act + p, w->n_act - p);
     w->ord = order;
-    w->n_ord = na + w->n_act - p;
+    return order;
 }
 
 /* Undo offspring_active (the genes are restored by the caller). */
@@ -1209,7 +1232,7 @@ static void make_offspring(struct cgp_evolver *ev, struct cgp_worker *w, int i)
         if (ev->incremental) {
             evaluate_changed(ev, w, &o->fit);
         } else {
-            evaluate(ev, &w->sc, w->genes, w->ord, w->n_ord, &o->fit);
+            evaluate(ev, &w->sc, w->genes, offspring_order(ev, w), w->n_ord, &o->fit);
             w->node_evals += (int64_t)w->n_ord * ev->ds->n_items;
         }
         offspring_restore(w);

@@ -55,7 +55,8 @@ struct cgp_worker {
     int n_born;
     int n_died;          /* reader counts that fell to 0 (nodes the offspring deactivated) */
     const int32_t *ord;  /* the offspring's active nodes, ascending: act when its active set is
-                            the parent's, else sc.order */
+                            the parent's, else sc.order once offspring_order built it (NULL
+                            before: most offspring need only n_ord) */
     int n_ord;
     uint32_t *seen;      /* n_nodes: == mark when rc was saved */
     uint32_t *born_seen; /* n_nodes: == mark when the node is in born (or dead: a node the
