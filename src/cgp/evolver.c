@@ -26,6 +26,10 @@
 #define CGP_EV_X86 0
 #endif
 
+/* Closure rows (struct cgp_worker clos) while the parent has at most this many active nodes:
+ * clos_cap^2 / 8 bytes per worker. */
+#define CLOS_MAX 512
+
 
 static void worker_free(struct cgp_worker *w)
 {
@@ -33,6 +37,8 @@ static void worker_free(struct cgp_worker *w)
     free(w->rstart);
     free(w->rlist);
     free(w->abits);
+    free(w->clos);
+    free(w->pdec);
     if (!w->ev || w->genes != w->ev->parent.genes) /* worker 0 works on the parent's genes */
         free(w->genes);
     free(w->old);
@@ -188,11 +194,16 @@ cgpc_status cgp_evolver_init_workers(struct cgp_evolver **out, const struct cgp_
         w->rstart = malloc((nn + 1) * sizeof *w->rstart);
         w->rlist = malloc(((size_t)ev->shape.node_arity * nn + 1) * sizeof *w->rlist);
         w->abits = calloc(nn / 64 + 1, sizeof *w->abits);
+        w->clos_cap = ev->shape.n_nodes < CLOS_MAX ? ev->shape.n_nodes : CLOS_MAX;
+        w->clos = malloc((size_t)w->clos_cap * (size_t)((w->clos_cap + 63) / 64) *
+                             sizeof *w->clos + 1);
+        w->pdec = malloc(((size_t)ev->max_mut * (size_t)ev->shape.node_arity + 1) *
+                         sizeof *w->pdec);
         w->ev = ev;
         if (!w->genes || !w->old || !w->applied || !w->fin || !w->pending || !w->bits ||
             !w->top || !w->rc || !w->act || !w->born || !w->dead || !w->seen || !w->born_seen ||
             !w->saved_node || !w->saved_rc || !w->stack || !w->dmark || !w->dlist || !w->undo ||
-            !w->apos || !w->rstart || !w->rlist || !w->abits)
+            !w->apos || !w->rstart || !w->rlist || !w->abits || !w->clos || !w->pdec)
             goto nomem;
         if ((st = cgp_scratch_init(&w->sc, &ev->shape, ds, err)) != CGPC_OK)
             goto fail;
@@ -474,6 +485,32 @@ static void readers_build(const struct cgp_evolver *ev, struct cgp_worker *w)
     w->readers_ok = 1;
 }
 
+/* The closure rows of worker w's parent (w->act, ev->parent.genes; see struct cgp_worker):
+ * descending, each row gets its own bit, then is ORed into its sources' rows (whose readers
+ * all come later in act). O(active x sources x active / 64). */
+static void closures_build(const struct cgp_evolver *ev, struct cgp_worker *w)
+{
+    const int A = ev->shape.node_arity, ni = ev->shape.n_inputs, n = w->n_act;
+    const int nw = (n + 63) >> 6;
+    for (int i = 0; i < n; i++)
+        w->apos[w->act[i]] = i;
+    memset(w->clos, 0, (size_t)n * (size_t)nw * sizeof *w->clos);
+    for (int i = n - 1; i >= 0; i--) {
+        uint64_t *row = w->clos + (size_t)i * (size_t)nw;
+        row[i >> 6] |= 1ull << (i & 63);
+        const int32_t *ng = ev->parent.genes + (size_t)w->act[i] * (A + 1);
+        for (int j = 0, ar = cgp_op_arity(ng[A]); j < ar; j++) {
+            if (ng[j] < ni)
+                continue;
+            uint64_t *src = w->clos + (size_t)w->apos[ng[j] - ni] * (size_t)nw;
+            for (int wd = i >> 6; wd < nw; wd++) /* row i has no bit below i */
+                src[wd] |= row[wd];
+        }
+    }
+    w->clos_words = nw;
+    w->readers_ok = 1;
+}
+
 /* One row of st bytes: the common strides as fixed-size copies (no library call). */
 static inline void copy_row(int8_t *dst, const int8_t *src, size_t st)
 {
@@ -513,11 +550,17 @@ static void evaluate_changed(const struct cgp_evolver *ev, struct cgp_worker *w,
             w->fin[a] = w->genes[w->applied[a]];
         for (int a = na - 1; a >= 0; a--)
             w->genes[w->applied[a]] = w->old[a];
-        readers_build(ev, w);
+        if (w->n_act <= w->clos_cap) {
+            closures_build(ev, w);
+        } else {
+            readers_build(ev, w);
+            w->clos_words = 0;
+        }
         for (int a = 0; a < na; a++)
             w->genes[w->applied[a]] = w->fin[a];
     }
     uint64_t *const bits = w->abits;
+    const int nw = w->n_act > 0 ? ((w->n_act - 1) >> 6) + 1 : 0, cw = w->clos_words;
     int wlo = INT32_MAX; /* the lowest word with a seed */
     for (int a = 0; a < w->n_applied; a++) {
         const int g = w->applied[a];
@@ -526,15 +569,32 @@ static void evaluate_changed(const struct cgp_evolver *ev, struct cgp_worker *w,
         const int32_t k = A == 2 ? g / 3 : g / (A + 1);
         const int32_t i = w->rc[k] > 0 ? act_index(w, k) : -1; /* else born, or unused */
         if (i >= 0) {
-            bits[i >> 6] |= 1ull << (i & 63);
             wlo = i >> 6 < wlo ? i >> 6 : wlo;
+            if (cw) { /* the node and everything reading it */
+                const uint64_t *row = w->clos + (size_t)i * (size_t)cw;
+                for (int wd = i >> 6; wd < cw; wd++)
+                    bits[wd] |= row[wd];
+            } else {
+                bits[i >> 6] |= 1ull << (i & 63);
+            }
         }
+    }
+    int nd = 0, b = 0;
+    if (cw) { /* the dirty nodes are marked: list them in order, merged with the born ones */
+        for (int wd = wlo; wd < nw; wd++) {
+            for (uint64_t m = bits[wd]; m; m &= m - 1) {
+                const int32_t x = w->act[wd * 64 + __builtin_ctzll(m)];
+                while (b < w->n_born && w->born[b] < x)
+                    w->dlist[nd++] = w->born[b++];
+                w->dlist[nd++] = x;
+            }
+            bits[wd] = 0;
+        }
+        wlo = INT32_MAX; /* the walk below is done */
     }
     /* One ascending pass over the bitmap: a node's readers come after it in act, so marking
      * them as each marked node is reached finds every dirty node once, in order (merged with
      * the born ones, which only changed or born nodes read). */
-    int nd = 0, b = 0;
-    const int nw = w->n_act > 0 ? ((w->n_act - 1) >> 6) + 1 : 0;
     for (int wd = wlo; wd < nw; wd++) {
         for (uint64_t m = bits[wd]; m;) {
             const int bit = __builtin_ctzll(m), i = wd * 64 + bit;
@@ -556,8 +616,11 @@ static void evaluate_changed(const struct cgp_evolver *ev, struct cgp_worker *w,
     for (int i = 0; i < nd; i++)
         copy_row(w->undo + (size_t)i * st, values + (size_t)(ni + w->dlist[i]) * st, st);
     cgp_eval_active(&ev->shape, w->genes, w->dlist, nd, ev->ds->n_items, (int)st, values);
-    if (fitness_error_of_values(ev, &w->sc, w->genes, w->n_ord, f)) /* the list: costs only */
-        fitness_costs(ev, &w->sc, w->genes, offspring_order(ev, w), w->n_ord, f);
+    if (fitness_error_of_values(ev, &w->sc, w->genes, w->n_ord, f)) { /* the list: costs only */
+        const int32_t *ord = offspring_order(ev, w); /* sets n_ord if deaths were deferred */
+        f->active = w->n_ord;
+        fitness_costs(ev, &w->sc, w->genes, ord, w->n_ord, f);
+    }
     for (int i = 0; i < nd; i++)
         copy_row(values + (size_t)(ni + w->dlist[i]) * st, w->undo + (size_t)i * st, st);
     w->node_evals += (int64_t)nd * ev->ds->n_items;
@@ -986,6 +1049,17 @@ static int sort_kept(int32_t *list, int n, const int32_t *rc, int alive)
     return k;
 }
 
+/* After the reader counts are exact: born and dead (the nodes the offspring activated and the
+ * parent's it deactivated) ascending, and the number of its active nodes. */
+static void offspring_counted(struct cgp_worker *w)
+{
+    int nb = sort_kept(w->born, w->n_born, w->rc, 1);
+    w->n_born = nb; /* now: the nodes it activated */
+    int nd = sort_kept(w->dead, w->n_dead, w->rc, 0); /* the parent's nodes now inactive */
+    w->n_dead = nd;
+    w->n_ord = w->n_act + nb - nd;
+}
+
 /* The offspring's active set from the parent's and the mutation list, in ascending order into
  * w->ord (w->sc.order, or the parent's list w->act when no node changed activity): each
  * mutation of a gene an active node uses (or an output gene) is applied at once and its
@@ -1023,6 +1097,22 @@ static void offspring_active(struct cgp_evolver *ev, struct cgp_worker *w,
     w->mut_n = n;
     w->n_deferred = 0;
     w->scan_simd = ev->simd_pos && ev->isa_dq;
+    /* Deaths deferred (the incremental evaluation): a source losing a reader is listed in
+     * pdec instead (see struct cgp_worker); every step keeps the counts those of the nodes
+     * reachable over the edges added so far and the parent's, so no node the parent uses
+     * falls to 0 and its genes' mutations are all applied at once; offspring_deaths then
+     * removes the lost edges (reference counts over an acyclic graph: the same end state in
+     * any order). */
+    const int defer = ev->incremental;
+    int32_t *const pdec = w->pdec;
+    int np = 0;
+#define RC_SUB(src)                                                                                \
+    do {                                                                                           \
+        if (defer)                                                                                 \
+            pdec[np++] = (src);                                                                    \
+        else                                                                                       \
+            rc_add(w, (src), -1);                                                                  \
+    } while (0)
     for (int h = 0; h < o->n_hit; h++) {
         int m = o->hit[h], g = ev->used[gene[m]];
         if (g >= node_genes) {
@@ -1030,7 +1120,7 @@ static void offspring_active(struct cgp_evolver *ev, struct cgp_worker *w,
                 w->pending[g] = 0;
             int32_t old = apply_now(w, g, m);
             rc_add(w, w->genes[g], +1);
-            rc_add(w, old, -1);
+            RC_SUB(old);
             continue;
         }
         int k = A == 2 ? g / 3 : g / (A + 1), j = g - k * (A + 1);
@@ -1044,31 +1134,42 @@ static void offspring_active(struct cgp_evolver *ev, struct cgp_worker *w,
             for (int jj = ar0; jj < ar1; jj++)
                 rc_add(w, worker_gene(w, g0 + jj), +1);
             for (int jj = ar1; jj < ar0; jj++)
-                rc_add(w, w->genes[g0 + jj], -1);
+                RC_SUB(w->genes[g0 + jj]);
         } else if (w->rc[k] > 0 && j < cgp_op_arity(w->genes[g0 + A])) {
             if (w->n_deferred) /* else nothing is pending here */
                 w->pending[g] = 0;
             int32_t old = apply_now(w, g, m);
             rc_add(w, w->genes[g], +1);
-            rc_add(w, old, -1);
+            RC_SUB(old);
         } else {
             w->pending[g] = stamp | (uint32_t)m;
             w->n_deferred++;
         }
     }
-    if (w->n_born == 0 && w->n_died == 0) { /* the parent's active set: its list */
+#undef RC_SUB
+    w->n_pdec = np;
+    if (w->n_born == 0 && w->n_died == 0 && np == 0) { /* the parent's active set: its list */
         w->ord = w->act;
         w->n_ord = w->n_act;
         return;
     }
-    /* merge the parent's list (less the nodes now inactive) with the new ones, ascending */
-    int32_t *born = w->born, *dead = w->dead;
-    int nb = sort_kept(born, w->n_born, w->rc, 1);
-    w->n_born = nb; /* now: the nodes it activated */
-    int nd = sort_kept(dead, w->n_dead, w->rc, 0); /* the parent's nodes now inactive */
-    w->n_dead = nd;
     w->ord = NULL; /* built by offspring_order only if needed (costs, full evaluation) */
-    w->n_ord = w->n_act + nb - nd;
+    if (np > 0) { /* deaths deferred: born (ascending) may hold nodes that will die */
+        w->n_born = sort_kept(w->born, w->n_born, w->rc, 1);
+        w->n_ord = -1;
+        return;
+    }
+    offspring_counted(w);
+}
+
+/* The deaths offspring_active deferred (w->pdec), carried on: the reader counts, born and
+ * dead, n_ord exact. */
+static void offspring_deaths(struct cgp_worker *w)
+{
+    for (int i = 0; i < w->n_pdec; i++)
+        rc_add(w, w->pdec[i], -1);
+    w->n_pdec = 0;
+    offspring_counted(w);
 }
 
 /* The offspring's active list after offspring_active (w->ord), ascending: the parent's list
@@ -1077,6 +1178,13 @@ static const int32_t *offspring_order(const struct cgp_evolver *ev, struct cgp_w
 {
     if (w->ord)
         return w->ord;
+    if (w->n_pdec > 0) {
+        offspring_deaths(w);
+        if (w->n_born == 0 && w->n_dead == 0) { /* the parent's active set after all */
+            w->ord = w->act;
+            return w->ord;
+        }
+    }
     const int32_t *born = w->born, *dead = w->dead;
     const int nb = w->n_born, nd = w->n_dead;
     /* copy the parent's list in runs between the few nodes inserted or dropped */
@@ -1232,7 +1340,8 @@ static void make_offspring(struct cgp_evolver *ev, struct cgp_worker *w, int i)
         if (ev->incremental) {
             evaluate_changed(ev, w, &o->fit);
         } else {
-            evaluate(ev, &w->sc, w->genes, offspring_order(ev, w), w->n_ord, &o->fit);
+            const int32_t *ord = offspring_order(ev, w);
+            evaluate(ev, &w->sc, w->genes, ord, w->n_ord, &o->fit);
             w->node_evals += (int64_t)w->n_ord * ev->ds->n_items;
         }
         offspring_restore(w);
@@ -1295,6 +1404,7 @@ static int take_winner(struct cgp_evolver *ev, int win)
             parent_active_sync(ev);
             mark_active(ev);
             ev->parent_fit = o->fit;
+            ev->parent_fit.active = ev->n_act; /* an offspring above the limit may not know it */
         }
     }
     return improved;

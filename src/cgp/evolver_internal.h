@@ -87,6 +87,21 @@ struct cgp_worker {
     uint64_t *abits;     /* n_nodes bits: dirty indices into act (0 between offspring) */
     int readers_ok;      /* the lists are act's */
     int32_t *fin;        /* max_mut: an offspring's gene values while its changes are taken out */
+    /* The same as transitive closures while the parent has at most clos_cap active nodes:
+     * row i (clos_words words at clos + i * clos_words) has bit q set for every act[q] that
+     * reads act[i], directly or through other active nodes, and bit i itself; an offspring's
+     * dirty nodes are the OR of its changed nodes' rows (no walk). */
+    uint64_t *clos;      /* clos_cap x (clos_cap / 64 rounded up) words */
+    int clos_cap;        /* 0: the lists above are used */
+    int clos_words;      /* (n_act + 63) / 64 of the rows built; 0: the reader lists are built */
+    /* Deaths deferred (incremental evaluation): offspring_active carries on only the reader
+     * counts' increments (what the evaluation needs: the nodes the offspring activates) and
+     * lists the sources that lost a reader here; offspring_deaths carries those on only when
+     * the exact active set is needed (the costs of an offspring within the limit). Until then
+     * the counts are those of a superset of the active nodes (no parent's node reaches 0) and
+     * n_ord is -1. */
+    int32_t *pdec;       /* max_mut x arity */
+    int n_pdec;
 };
 
 /* Precomputed per-node source ranges so a mutation's new value costs one bounded draw:
