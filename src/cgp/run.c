@@ -80,6 +80,9 @@ struct run_out {
 struct run_shared {
     const char *dir;
     const struct cgp_params *p;
+    const struct cgp_dataset *ds;     /* what the lanes' evolvers are made from */
+    const struct energy_gate_table *t;
+    const struct cgp_callbacks *cb;
     int S;                            /* stages per run */
     int stage_items;                  /* 1: an item is one stage, else a whole run */
     int n_genes;
@@ -108,9 +111,15 @@ struct run_shared {
     int64_t held_next;                /* slots before it are delivered */
 };
 
-/* One lane: a thread with its own evolver, and the stage it is running. */
+/* One lane: a thread with its own evolver, and the stage it is running. With several lanes,
+ * every lane's evolver is allocated by the lane's own thread (lane_start), so that with a
+ * per-thread allocator (glibc's arenas) no cache line holds buffers of two lanes: allocated by
+ * one thread, the two evolvers' buffers interleaved in one heap, and the lanes' per-generation
+ * writes (e.g. one lane's dirty marks on the line of the other's struct cgp_evolver) cost the
+ * second lane 12-17 % more CPU (docs/ARCHITECTURE.md, "Concurrent runs and stages"). Lanes
+ * themselves are a cache line apart. */
 struct lane {
-    struct run_shared *sh;
+    _Alignas(64) struct run_shared *sh;
     struct cgp_evolver *ev;
     struct run_out *ro;
     struct stage_out *so;
@@ -876,9 +885,26 @@ static void lane_loop(struct lane *ln, const struct cgp_callbacks *cb, struct la
     }
 }
 
-/* Every item from the claim cursor on, on n_lanes lanes (threads). Every stage is keyed by its
- * run and stage, so the files equal the sequential order's. The error reported is the first
- * real one by lane, else the interruption of the lowest item. */
+static cgpc_status lane_init(struct lane *lanes, int l, struct run_shared *sh, int workers,
+                             struct cgpc_err *err);
+
+/* Lane l of several, on its own thread: make its evolver and best-file genome there unless it
+ * has them (lane 0, made by the main thread: thread 0 of the team), then claim items. */
+static void lane_start(struct lane *lanes, int l, struct lane_result *lr)
+{
+    struct lane *ln = &lanes[l];
+    if (!ln->ev && (lr->st = lane_init(lanes, l, ln->sh, 1, &lr->err)) != CGPC_OK) {
+        lr->at = 0;
+        ln->sh->abort = 1;
+        return;
+    }
+    lane_loop(ln, ln->sh->cb, lr);
+}
+
+/* Every item from the claim cursor on, on n_lanes lanes (threads): one lane as it is, or
+ * several (lanes[l].sh set), each made by its own thread (lane_start). Every stage is keyed by
+ * its run and stage, so the files equal the sequential order's. The error reported is the
+ * first real one by lane, else the interruption of the lowest item. */
 static cgpc_status run_all(struct lane *lanes, int n_lanes, const struct cgp_callbacks *cb,
                            struct cgpc_err *err)
 {
@@ -895,7 +921,7 @@ static cgpc_status run_all(struct lane *lanes, int n_lanes, const struct cgp_cal
         {
             int l = cgpc_thread_id();
             if (l < n)
-                lane_loop(&lanes[l], cb, &res[l]);
+                lane_start(lanes, l, &res[l]);
         }
     }
     cgpc_status st = CGPC_OK;
@@ -935,23 +961,22 @@ static cgpc_status results_check(const char *dir, struct cgpc_err *err)
     return st;
 }
 
-/* Lane l's evolver (workers threads for its generations), hooked to the lane. */
-static cgpc_status lane_init(struct lane *lanes, int l, struct run_shared *sh,
-                             const struct cgp_params *p, const struct cgp_dataset *ds,
-                             const struct energy_gate_table *t, const struct cgp_callbacks *cb,
-                             int workers, struct cgpc_err *err)
+/* Lane l's evolver (workers threads for its generations), hooked to the lane, and its genome
+ * for best files. */
+static cgpc_status lane_init(struct lane *lanes, int l, struct run_shared *sh, int workers,
+                             struct cgpc_err *err)
 {
     struct lane *ln = &lanes[l];
     ln->sh = sh;
-    cgpc_status st = cgp_evolver_init_workers(&ln->ev, p, ds, t, workers, err);
+    cgpc_status st = cgp_evolver_init_workers(&ln->ev, sh->p, sh->ds, sh->t, workers, err);
     if (st != CGPC_OK)
         return st;
-    ln->ev->cb = cb;
+    ln->ev->cb = sh->cb;
     ln->ev->abort = &sh->abort;
     ln->ev->on_improve = on_improve;
     ln->ev->hook_user = ln;
-    ln->ev->run = p->first_run;
-    return CGPC_OK;
+    ln->ev->run = sh->p->first_run;
+    return cgp_genome_init(&ln->best, &ln->ev->parent.shape, &ln->ev->parent.fset, err);
 }
 
 cgpc_status cgp_evolve_dir(const struct cgp_params *p_in, const struct cgp_dataset *ds_in,
@@ -971,6 +996,8 @@ cgpc_status cgp_evolve_dir(const struct cgp_params *p_in, const struct cgp_datas
     double t0 = 0;
     sh.dir = out_dir;
     sh.p = &p;
+    sh.t = t;
+    sh.cb = cb;
     sh.ck = &ck;
     sh.resume = resume;
     if (totals)
@@ -1020,12 +1047,20 @@ cgpc_status cgp_evolve_dir(const struct cgp_params *p_in, const struct cgp_datas
     sh.stage_done = calloc(n_rows, 1);
     sh.run_done = calloc((size_t)p.runs, 1);
     sh.ro = calloc((size_t)p.runs, sizeof *sh.ro);
-    lanes = calloc((size_t)cgpc_max_threads(), sizeof *lanes);
+    /* a cache line per lane (struct lane is aligned to 64 bytes) */
+    lanes = aligned_alloc(_Alignof(struct lane), (size_t)cgpc_max_threads() * sizeof *lanes);
     if (!sh.results || !sh.stage_done || !sh.run_done || !sh.ro || !lanes) {
         st = CGPC_FAIL(err, CGPC_ERR_NOMEM, "results table");
         goto out;
     }
-    if ((st = lane_init(lanes, 0, &sh, &p, ds, t, cb, 0, err)) != CGPC_OK)
+    memset(lanes, 0, (size_t)cgpc_max_threads() * sizeof *lanes);
+    sh.ds = ds;
+    /* Lane 0's evolver: threads of its own only if it will be the only lane; a fresh directory
+     * with several items and threads knows that it will not be (a resume learns it from the
+     * checkpoint, and then remakes it). It stays lane 0's: the main thread runs lane 0. */
+    int64_t items = (int64_t)p.runs * (sh.stage_items ? sh.S : 1);
+    int one_worker = !resume && items > 1 && cgpc_max_threads() > 1;
+    if ((st = lane_init(lanes, 0, &sh, one_worker, err)) != CGPC_OK)
         goto out;
     sh.n_genes = lanes[0].ev->shape.n_genes;
     sh.cared = lanes[0].ev->cared;
@@ -1052,27 +1087,25 @@ cgpc_status cgp_evolve_dir(const struct cgp_params *p_in, const struct cgp_datas
         sh.next_run = ck.run + 1;
         sh.next_stage = 0;
     }
-    /* Several items left and several threads: one item per thread, each evolver on one thread
-     * (lane 0's evolver is remade with one worker). */
+    /* Several items left and several threads: one item per thread, each evolver on one thread,
+     * made by its lane's thread (lane 0's, unless made with one worker above, is remade). */
     int64_t left = (int64_t)(p.first_run + p.runs - sh.next_run) * (sh.stage_items ? sh.S : 1) -
                    (sh.stage_items ? sh.next_stage : 0);
     n_lanes = cgpc_max_threads() < left ? cgpc_max_threads() : left > 0 ? (int)left : 1;
     if (n_lanes > 1) {
-        cgp_evolver_free(lanes[0].ev);
-        lanes[0].ev = NULL;
-        for (int l = 0; l < n_lanes && st == CGPC_OK; l++)
-            st = lane_init(lanes, l, &sh, &p, ds, t, cb, 1, err);
-        if (st == CGPC_OK &&
-            !(sh.held = calloc((size_t)p.runs * (size_t)(sh.S + 1), sizeof *sh.held)))
+        if (!one_worker) { /* made by lane 0's thread, with one worker */
+            cgp_evolver_free(lanes[0].ev);
+            cgp_genome_free(&lanes[0].best);
+            lanes[0].ev = NULL;
+        }
+        for (int l = 0; l < n_lanes; l++)
+            lanes[l].sh = &sh;
+        if (!(sh.held = calloc((size_t)p.runs * (size_t)(sh.S + 1), sizeof *sh.held))) {
             st = CGPC_FAIL(err, CGPC_ERR_NOMEM, "progress of %d runs", p.runs);
-        if (st != CGPC_OK)
             goto out;
+        }
         sh.held_next = (int64_t)(sh.next_run - p.first_run) * (sh.S + 1);
     }
-    for (int l = 0; l < n_lanes; l++) /* a genome of the grid's shape: best files */
-        if ((st = cgp_genome_init(&lanes[l].best, &lanes[l].ev->parent.shape,
-                                  &lanes[l].ev->parent.fset, err)) != CGPC_OK)
-            goto out;
     t0 = cgpc_wtime();
     st = run_all(lanes, n_lanes, cb, err);
 out:
