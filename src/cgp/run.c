@@ -504,9 +504,10 @@ static cgpc_status write_best(struct run_shared *sh, int run, const struct cgp_s
 }
 
 /* Merge the run's finished stages that follow its merged ones, in order: their rows and points,
- * best file, results row; then results.csv, pareto.<run>.csv and, at the position, the
- * checkpoint of the next stage (not started: a resume begins it afresh). *complete: the run's
- * last stage was merged. Under the shared lock. */
+ * best file, results row; then results.csv, pareto.<run>.csv (unless the run's last stage was
+ * merged: run_complete, which follows, writes it) and, at the position, the checkpoint of the
+ * next stage (not started: a resume begins it afresh; after the last stage, a resume finishes
+ * the run). *complete: the run's last stage was merged. Under the shared lock. */
 static cgpc_status merge_finished(struct lane *ln, struct run_out *ro,
                                   const struct cgp_callbacks *cb, int *complete,
                                   struct cgpc_err *err)
@@ -543,7 +544,7 @@ static cgpc_status merge_finished(struct lane *ln, struct run_out *ro,
         n++;
     if ((st = cgp_results_save(sh->dir, sh->results, n, p->first_run, sh->S, p->error_kind,
                                sh->cared, err)) != CGPC_OK ||
-        (st = write_pareto(sh, ro, err)) != CGPC_OK)
+        (ro->merged < sh->S && (st = write_pareto(sh, ro, err)) != CGPC_OK))
         return st;
     if (ro->run == lowest_open_run(sh)) {
         struct cgp_checkpoint next = {0};
