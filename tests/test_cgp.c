@@ -723,6 +723,9 @@ static void stops__patience_signal_and_progress__honoured(void **state)
 
 /* 1: the helper threads evaluate every offspring of their share (the master waits) */
 static int threads_strict;
+/* 1: the helpers never speculate; the last run's speculation counts (ev->par_spec) */
+static int threads_no_spec;
+static int64_t threads_spec[3];
 
 /* lazy: 0 the reference path, 1 the fast path, 2 the fast path evaluating only the changed
  * nodes (incremental) whatever the item count, 3 the same finding those through the reader
@@ -750,9 +753,11 @@ static void run_threads_lazy(int threads, int items, int lazy, struct cgp_genome
     if (lazy == 3)
         for (int i = 0; i < ev->n_workers; i++)
             ev->w[i].clos_cap = 0;
+    ev->par_no_spec = threads_no_spec;
     cgp_evolver_begin(ev, 0, 0, NULL, 0);
     cgp_evolver_advance(ev, 700);
     cgp_evolver_totals(ev, tot);
+    memcpy(threads_spec, ev->par_spec, sizeof threads_spec);
     if (threads_strict && ev->n_workers > 1) /* the helper evaluated its share */
         assert_true(ev->w[1].evaluations + ev->w[1].skipped >= 700 * 2);
     assert_int_equal(cgp_genome_init(out, &ev->shape, &ev->fset, NULL), CGPC_OK);
@@ -823,6 +828,50 @@ static void threads__one_vs_two__bit_identical(void **state)
         cgp_genome_free(&g1);
     }
     threads_strict = 0;
+    cgpc_set_threads(2);
+}
+
+/* Helpers speculating (a generation's share evaluated on the parent before the last winner
+ * is applied, used when that winner changed nothing it read): the same search and counters as
+ * one thread and as helpers that never speculate, with speculations used and redone after
+ * both kinds of winner (one that changed the circuit, one that changed a gene they read). */
+static void threads__speculation__same_search_as_one_thread(void **state)
+{
+    (void)state;
+    cgpc_set_threads(2);
+    if (cgpc_max_threads() < 2)
+        skip(); /* built without OpenMP */
+    const int items[] = {1, 6, 20};
+    int64_t spec[3] = {0, 0, 0};
+    for (int k = 0; k < 3; k++) {
+        struct cgp_genome g1, g2;
+        struct cgp_fitness f1, f2;
+        struct cgp_totals t1, t2;
+        run_threads_lazy(1, items[k], 2, &g1, &f1, &t1);
+        threads_strict = 1; /* the helper evaluates (or speculates) its whole share */
+        for (threads_no_spec = 0; threads_no_spec <= 1; threads_no_spec++) {
+            run_threads_lazy(2, items[k], 2, &g2, &f2, &t2);
+            assert_memory_equal(g1.genes, g2.genes, (size_t)g1.shape.n_genes * sizeof *g1.genes);
+            assert_int_equal(f1.err_sum, f2.err_sum);
+            assert_true(f1.energy_pj == f2.energy_pj);
+            assert_int_equal(t1.evaluations, t2.evaluations);
+            assert_int_equal(t1.skipped, t2.skipped);
+            assert_int_equal(t1.node_evals, t2.node_evals);
+            for (int c = 0; c < 3; c++) {
+                if (threads_no_spec)
+                    assert_int_equal(threads_spec[c], 0);
+                spec[c] += threads_spec[c];
+            }
+            cgp_genome_free(&g2);
+        }
+        threads_strict = threads_no_spec = 0;
+        cgp_genome_free(&g1);
+    }
+    print_message("speculations used %lld, redone after a circuit change %lld, after a read "
+                  "gene %lld\n", (long long)spec[0], (long long)spec[1], (long long)spec[2]);
+    assert_true(spec[0] > 100);
+    assert_true(spec[1] > 0);
+    assert_true(spec[2] > 0);
     cgpc_set_threads(2);
 }
 
@@ -2218,6 +2267,7 @@ int main(void)
         cmocka_unit_test(stops__patience_signal_and_progress__honoured),
         cmocka_unit_test(lazy_values__vs_full_application__identical_search),
         cmocka_unit_test(threads__one_vs_two__bit_identical),
+        cmocka_unit_test(threads__speculation__same_search_as_one_thread),
         cmocka_unit_test(threads__by_counted_work__only_long_generations),
         cmocka_unit_test(positions__vector_path__equals_scalar_and_definition),
         cmocka_unit_test(resume__split_at_half__equals_uninterrupted),

@@ -955,6 +955,10 @@ static inline int32_t worker_gene(struct cgp_worker *w, size_t g)
             resolve_gene(w, (int)g, m);
             w->pending[g] = done;
         }
+    } else if (w->rd) { /* the parent's value read: a helper's speculation lists it */
+        if (w->n_rd < w->rd_cap)
+            w->rd[w->n_rd] = (int32_t)g;
+        w->n_rd++;
     }
     return w->genes[g];
 }
@@ -1449,22 +1453,32 @@ static int select_and_check(struct cgp_evolver *ev, int64_t n_target, int64_t do
  *
  * Offspring i of a generation belongs to thread i % n (n = n_workers). Thread 0, the master,
  * runs the search on ev exactly as one thread does; every other thread h, a helper, keeps a
- * replica evolver of the parent and evaluates offspring of its share there. Within a share,
- * offspring are taken one at a time from a claim counter by whichever thread gets there first:
- * once its own are done, the master gives a helper that is applying the last winner about as
- * long as that took the master, then takes what the helper has not started, and waits for the
- * ones the helper is evaluating only about as long as its longest recent offspring took (then
- * evaluates it itself). The master never sleeps on a helper: a helper that lost its core to
- * another process costs it at most that short wait, and a faster core does more of the work.
- * The master selects as one thread does and publishes the winner's index and the parent's
- * fitness in a ring of records (one per generation of the window); each helper applies every
- * record to its replica (the winner's positions and values are redrawn from their keys), then
- * takes offspring of the next generation. A helper spins for a record (up to about two of the
- * master's generations), then sleeps until the master publishes (a system call on the
- * master's side); after CGP_PAR_SLEEPS such sleeps in a window, or when it keeps finding its
- * share taken (it fell behind), it sits the window out, asleep. One parallel region per window
- * of generations (cgp_evolver_advance); helpers resynchronise at its start. Which thread
- * evaluates an offspring never changes a result, and the counters count each offspring once,
+ * replica evolver of the parent (allocated on its own thread: no cache line shared with the
+ * master's buffers) and evaluates offspring of its share there. Within a share, offspring are
+ * taken one at a time from a claim counter by whichever thread gets there first: once its own
+ * are done, the master takes the results already in the helper's slots (no claim, no wait),
+ * gives a helper that is applying the last winner a tenth of a generation, takes what the
+ * helper has not started, and waits for the ones the helper is evaluating only about as long
+ * as an offspring takes (then evaluates it itself). The master never sleeps on a helper: a
+ * helper that lost its core to another process costs it at most that short wait, and a faster
+ * core does more of the work. The master publishes the winner's index and the parent's
+ * fitness after it in a ring of records (one per generation of the window) before it applies
+ * the winner itself; each helper applies every record to its replica (the winner's positions
+ * and values are redrawn from their keys). A handoff between the two cores of this machine
+ * takes ~250 ns (a cache-line round trip ~500 ns), a 16-item generation on 256x31 ~3 us, so
+ * the helper does not wait for record k to evaluate its share of generation k + 1: it
+ * speculates, evaluating them on the parent before record k until record k comes, and keeps a
+ * speculation only when winner k left the parent's circuit unchanged (neutral, or none: ~97 %
+ * of generations there) and the offspring read none of the genes winner k changed (worker_gene
+ * lists the parent's unused genes it reads, w->rd); the others are evaluated again on the new
+ * parent. Valid speculations go to the master's slots as soon as record k is read, before the
+ * replica applies it. A helper spins for a record (up to about two of the master's
+ * generations), then sleeps until the master wakes it (a system call on the master's side,
+ * early in its next generation); after CGP_PAR_SLEEPS such sleeps in a window, or when it
+ * keeps finding its share taken (it fell behind), it sits the window out, asleep. One parallel
+ * region per window of generations (cgp_evolver_advance); helpers resynchronise at its start.
+ * Which thread evaluates an offspring never changes a result, a speculation is used only when
+ * its evaluation equals the one on the new parent, and the counters count each offspring once,
  * so they equal one thread's. */
 #define CGP_PAR_RING 1024 /* >= the window: a helper is never lapped within it */
 /* A helper's spin before it checks the clock: about 10 us (a PAUSE iteration with its load
@@ -1480,6 +1494,7 @@ static int select_and_check(struct cgp_evolver *ev, int64_t n_target, int64_t do
 
 struct cgp_par_slot { /* one offspring of a share, written by the helper that evaluated it */
     _Atomic uint32_t done; /* the generation it was evaluated for */
+    int neutral;           /* its fitness is the parent's: the master takes its own */
     struct cgp_fitness fit;
     int64_t evaluations, skipped, node_evals; /* the helper's counts for it */
 };
@@ -1497,6 +1512,29 @@ struct cgp_par_rec {
     struct cgp_fitness fit; /* the parent's after generation k */
 };
 
+/* Up to this many genes an offspring read from the parent (genes the parent does not use) are
+ * listed per speculative evaluation; more: the speculation is not used. */
+#define CGP_PAR_RD 1024
+
+struct cgp_par_spec { /* a helper's speculative evaluation of one offspring of its share */
+    struct cgp_fitness fit;
+    int64_t evaluations, skipped, node_evals;
+    int n_rd;  /* genes listed in its rd (> CGP_PAR_RD: too many) */
+    int neutral; /* its fitness is the parent's (the master takes its own) */
+    int have;  /* evaluated for the generation the helper speculated on */
+    int valid; /* still valid after the winner before it was applied */
+};
+
+struct cgp_par_help { /* helper h's own (touched by no other thread) */
+    uint32_t *drawn;           /* lambda: the generation whose positions rep->off[i] holds */
+    struct cgp_par_spec *spec; /* per */
+    int32_t *rd;               /* per x CGP_PAR_RD */
+    uint32_t *gmark;           /* n_genes: == gstamp: changed by the last winner */
+    uint32_t gstamp;
+    int64_t n_spec[3]; /* this window's: as struct cgp_evolver's par_spec */
+    char pad[64];
+};
+
 struct cgp_par {
     struct cgpc_seq rec_seq; /* the last generation whose record is published */
     struct cgpc_seq over;    /* 1: the window is over */
@@ -1505,8 +1543,10 @@ struct cgp_par {
     struct cgp_par_share *share; /* share[h], 1 <= h < n */
     struct cgp_par_rec *ring;    /* CGP_PAR_RING */
     uint8_t *mine;               /* master: per, offspring of a share it evaluated itself */
-    uint8_t *drawn;              /* per helper: lambda each, positions drawn this generation */
-    _Atomic double gen_seconds; /* the master's recent longest generation (a helper's spin) */
+    uint32_t *drawn;             /* master: lambda, the generation whose positions off[i] holds */
+    struct cgp_par_help *help;   /* help[h], 1 <= h < n */
+    _Alignas(64) _Atomic double gen_seconds; /* the master's recent longest generation (a
+                                                helper's spin), on its own line */
 };
 
 static void par_free(struct cgp_par *par)
@@ -1518,12 +1558,19 @@ static void par_free(struct cgp_par *par)
             cgp_evolver_free(par->rep[h]);
         if (par->share)
             free(par->share[h].slot);
+        if (par->help) {
+            free(par->help[h].drawn);
+            free(par->help[h].spec);
+            free(par->help[h].rd);
+            free(par->help[h].gmark);
+        }
     }
     free(par->rep);
     free(par->share);
     free(par->ring);
     free(par->mine);
     free(par->drawn);
+    free(par->help);
     free(par);
 }
 
@@ -1534,6 +1581,19 @@ static void *alloc_lines(size_t n, size_t size)
     if (p)
         memset(p, 0, bytes);
     return p;
+}
+
+/* Helper h's replica evolver and its own buffers. */
+static cgpc_status par_init_helper(struct cgp_evolver *ev, int h, struct cgpc_err *err)
+{
+    struct cgp_par_help *hp = &ev->par->help[h];
+    const int per = ev->par->per;
+    if (!(hp->drawn = alloc_lines((size_t)ev->p.lambda, sizeof *hp->drawn)) ||
+        !(hp->spec = alloc_lines((size_t)per, sizeof *hp->spec)) ||
+        !(hp->rd = alloc_lines((size_t)per * CGP_PAR_RD, sizeof *hp->rd)) ||
+        !(hp->gmark = alloc_lines((size_t)ev->shape.n_genes, sizeof *hp->gmark)))
+        return CGPC_FAIL(err, CGPC_ERR_NOMEM, "thread exchange");
+    return cgp_evolver_init_workers(&ev->par->rep[h], &ev->p, ev->ds, ev->t, 1, err);
 }
 
 static cgpc_status par_init(struct cgp_evolver *ev, struct cgpc_err *err)
@@ -1548,20 +1608,46 @@ static cgpc_status par_init(struct cgp_evolver *ev, struct cgpc_err *err)
     par->rep = calloc((size_t)n, sizeof *par->rep);
     par->share = alloc_lines((size_t)n, sizeof *par->share);
     par->ring = alloc_lines(CGP_PAR_RING, sizeof *par->ring);
-    par->mine = malloc((size_t)per);
-    par->drawn = malloc((size_t)n * (size_t)ev->p.lambda);
-    if (!par->rep || !par->share || !par->ring || !par->mine || !par->drawn)
+    par->mine = alloc_lines((size_t)per, 1);
+    par->drawn = alloc_lines((size_t)ev->p.lambda, sizeof *par->drawn);
+    par->help = alloc_lines((size_t)n, sizeof *par->help);
+    if (!par->rep || !par->share || !par->ring || !par->mine || !par->drawn || !par->help)
         return CGPC_FAIL(err, CGPC_ERR_NOMEM, "thread exchange");
-    for (int h = 1; h < n; h++) {
+    for (int h = 1; h < n; h++)
         /* a slot per 128 bytes: two slots never share a line (nor the adjacent-line prefetch) */
         if (!(par->share[h].slot = alloc_lines((size_t)per, 128)))
             return CGPC_FAIL(err, CGPC_ERR_NOMEM, "thread exchange");
-        cgpc_status st = cgp_evolver_init_workers(&par->rep[h], &ev->p, ev->ds, ev->t, 1, err);
-        if (st != CGPC_OK)
-            return st;
+    /* Each helper allocates its replica and buffers on its own thread (OpenMP keeps its
+     * threads), so they come from that thread's malloc arena: allocated here, they would
+     * interleave with the master's buffers, cache lines shared between the two cores (false
+     * sharing: measured +12-17 % CPU per evolver for concurrent runs, run.c). Helpers OpenMP
+     * does not start here are allocated on this thread. */
+    cgpc_status *st = calloc((size_t)n, sizeof *st);
+    struct cgpc_err *errs = calloc((size_t)n, sizeof *errs);
+    if (!st || !errs) {
+        free(st);
+        free(errs);
+        return CGPC_FAIL(err, CGPC_ERR_NOMEM, "thread exchange");
     }
+    CGPC_OMP(parallel num_threads(n))
+    {
+        int h = cgpc_thread_id();
+        if (h > 0 && h < n)
+            st[h] = par_init_helper(ev, h, &errs[h]);
+    }
+    cgpc_status ret = CGPC_OK;
+    for (int h = 1; h < n && ret == CGPC_OK; h++) {
+        if (!par->rep[h] && st[h] == CGPC_OK)
+            st[h] = par_init_helper(ev, h, &errs[h]);
+        if (st[h] != CGPC_OK) {
+            *err = errs[h];
+            ret = st[h];
+        }
+    }
+    free(st);
+    free(errs);
     _Static_assert(sizeof(struct cgp_par_slot) <= 128, "slot fits its 128 bytes");
-    return CGPC_OK;
+    return ret;
 }
 
 static inline struct cgp_par_slot *par_slot(const struct cgp_par_share *sh, int j)
@@ -1608,18 +1694,36 @@ static int par_take(struct cgp_par_share *sh, uint32_t k, int per)
     }
 }
 
-/* make_offspring, its time folded into *longest (a decaying maximum: neutral offspring take
- * nothing, the others up to hundreds of microseconds) */
-static void par_make_timed(struct cgp_evolver *ev, struct cgp_worker *w, int i, double *longest)
+/* The master takes helper h's offspring j of generation k from its slot (done == k). */
+static void par_consume(struct cgp_evolver *ev, const struct cgp_par_slot *sl, int h, int i)
 {
-    if (ev->off[i].neutral) {
-        make_offspring(ev, w, i);
-        return;
-    }
-    double t = cgpc_wtime();
+    ev->off[i].fit = sl->neutral ? ev->parent_fit : sl->fit;
+    ev->w[h].evaluations += sl->evaluations;
+    ev->w[h].skipped += sl->skipped;
+    ev->w[h].node_evals += sl->node_evals;
+}
+
+/* The master publishes record k (a seqlock on its stamp); a sleeping helper is woken later
+ * (cgpc_seq_wake), so the master does not wait here for the stores to reach the helper. */
+static void par_publish(struct cgp_par *par, uint32_t k, int win, int stop,
+                        const struct cgp_fitness *fit)
+{
+    struct cgp_par_rec *rec = &par->ring[k % CGP_PAR_RING];
+    atomic_store_explicit(&rec->stamp, 0, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);
+    rec->win = win;
+    rec->stop = stop;
+    rec->fit = *fit;
+    atomic_store_explicit(&rec->stamp, k, memory_order_release);
+    cgpc_seq_store(&par->rec_seq, k);
+}
+
+/* The master: offspring i of generation k evaluated here (its positions drawn first). */
+static void par_make(struct cgp_evolver *ev, struct cgp_worker *w, int i, uint32_t k)
+{
+    draw_positions(ev, i, i + 1);
+    ev->par->drawn[i] = k;
     make_offspring(ev, w, i);
-    t = cgpc_wtime() - t;
-    *longest = t > 0.98 * *longest ? t : 0.98 * *longest;
 }
 
 /* strict (testing, every helper running): never evaluate a helper's offspring, wait for it */
@@ -1628,29 +1732,52 @@ static void par_master(struct cgp_evolver *ev, int64_t n_target, int strict)
     struct cgp_par *par = ev->par;
     struct cgp_worker *w = &ev->w[0];
     const int lambda = ev->p.lambda, nw = par->n;
-    double ready_by = 0; /* when a helper should have applied the last winner */
-    double each = 0;     /* an offspring's recent longest evaluation here */
+    /* One clock reading per generation (a system-call-free but ~80-cycle read here): the
+     * generation's length, a decaying maximum (generations whose offspring are all neutral
+     * take microseconds, the others may take a hundred times longer), bounds the waits. */
+    double t0 = cgpc_wtime(), gen = 0;
+    memset(par->drawn, 0, (size_t)lambda * sizeof *par->drawn);
     for (int64_t done = 1;; done++) {
         const uint32_t k = (uint32_t)done;
-        double t0 = cgpc_wtime();
-        draw_positions(ev, 0, lambda);
+        /* positions are drawn only for the offspring evaluated here (and the winner) */
         for (int i = 0; i < lambda; i += nw)
-            par_make_timed(ev, w, i, &each);
+            par_make(ev, w, i, k);
+        /* a helper asleep on the last record is woken now, not when it was published: the
+         * publication's stores have reached the helper's core by now (no wait for them) */
+        cgpc_seq_wake(&par->rec_seq);
         for (int h = 1; h < nw; h++) {
             struct cgp_par_share *sh = &par->share[h];
-            int per = (lambda - h + nw - 1) / nw, j;
-            memset(par->mine, 0, (size_t)per);
-            /* a helper applying the last winner gets about as long as that took here */
+            int per = (lambda - h + nw - 1) / nw, j, left = per;
+            /* a helper one generation ahead (speculating) has its results there already:
+             * no claim, no wait */
+            for (j = 0; j < per; j++) {
+                const struct cgp_par_slot *sl = par_slot(sh, j);
+                par->mine[j] = atomic_load_explicit(&sl->done, memory_order_acquire) == k;
+                if (par->mine[j]) {
+                    par_consume(ev, sl, h, h + j * nw);
+                    left--;
+                }
+            }
+            if (!left)
+                continue;
+            /* a helper applying the last winner gets a tenth of a generation */
             if (!strict && atomic_load_explicit(&sh->ready, memory_order_acquire) == k - 1 &&
-                k > 1)
+                k > 1) {
+                double until = -1;
                 for (int spin = 0; atomic_load_explicit(&sh->ready, memory_order_acquire) == k - 1;
                      spin++) {
                     cgpc_cpu_relax();
-                    if ((spin & 15) == 15 && cgpc_wtime() > ready_by)
-                        break;
+                    if ((spin & 15) == 15) {
+                        double now = cgpc_wtime();
+                        if (until < 0)
+                            until = now + 0.1 * gen + 1e-6;
+                        else if (now > until)
+                            break;
+                    }
                 }
+            }
             while (!strict && (j = par_take(sh, k, per)) >= 0) {
-                par_make_timed(ev, w, h + j * nw, &each);
+                par_make(ev, w, h + j * nw, k);
                 par->mine[j] = 1;
             }
             for (j = 0; j < per; j++) {
@@ -1665,45 +1792,42 @@ static void par_master(struct cgp_evolver *ev, int64_t n_target, int strict)
                         sched_yield(); /* more threads than cores in tests */
                     if ((spin & 31) == 31 && !strict) {
                         double now = cgpc_wtime();
-                        if (give_up < 0)
-                            give_up = now + 1.5 * each + 2e-6;
+                        if (give_up < 0) /* about an offspring's evaluation */
+                            give_up = now + 0.4 * gen + 2e-6;
                         else if (now > give_up)
                             break;
                     }
                 }
                 int i = h + j * nw;
                 if (atomic_load_explicit(&sl->done, memory_order_acquire) != k) {
-                    make_offspring(ev, w, i); /* the helper lost its core: do it here */
+                    par_make(ev, w, i, k); /* the helper lost its core: do it here */
                     continue;
                 }
-                ev->off[i].fit = sl->fit;
-                ev->w[h].evaluations += sl->evaluations;
-                ev->w[h].skipped += sl->skipped;
-                ev->w[h].node_evals += sl->node_evals;
+                par_consume(ev, sl, h, i);
             }
         }
-        double t2 = cgpc_wtime();
         int win = pick_winner(ev);
+        if (win >= 0 && par->drawn[win] != k) {
+            draw_positions(ev, win, win + 1);
+            par->drawn[win] = k;
+        }
+        /* the helpers get the winner before the master applies it: the parent's fitness after
+         * it is the winner's unless the winner is neutral (take_winner; its active count may
+         * be unknown yet, a field the comparisons do not read) */
+        par_publish(par, k, win, 0,
+                    win >= 0 && !ev->off[win].neutral ? &ev->off[win].fit : &ev->parent_fit);
         int stop = select_and_check(ev, n_target, done);
-        /* a decaying maximum: generations whose offspring are all neutral take microseconds,
-         * the others may take a hundred times longer */
-        double dt = cgpc_wtime() - t0, m = 0.98 * atomic_load_explicit(&par->gen_seconds,
-                                                                        memory_order_relaxed);
-        atomic_store_explicit(&par->gen_seconds, dt > m ? dt : m, memory_order_relaxed);
-        struct cgp_par_rec *rec = &par->ring[k % CGP_PAR_RING];
-        atomic_store_explicit(&rec->stamp, 0, memory_order_relaxed);
-        atomic_thread_fence(memory_order_release);
-        rec->win = win;
-        rec->stop = stop;
-        rec->fit = ev->parent_fit;
-        atomic_store_explicit(&rec->stamp, k, memory_order_release);
-        cgpc_seq_publish(&par->rec_seq, k);
+        double t1 = cgpc_wtime();
+        gen = t1 - t0 > 0.98 * gen ? t1 - t0 : 0.98 * gen;
+        t0 = t1;
+        atomic_store_explicit(&par->gen_seconds, gen, memory_order_relaxed);
         worker_accept(ev, w);
-        double t3 = cgpc_wtime();
-        ready_by = t3 + 0.5 * (t3 - t2) + 1e-6;
-        if (stop)
+        if (stop) {
+            par_publish(par, k + 1, -1, 1, &ev->parent_fit); /* the stop: record k + 1 */
             break;
+        }
     }
+    cgpc_seq_wake(&par->rec_seq);
     cgpc_seq_publish(&par->over, 1);
 }
 
@@ -1722,34 +1846,158 @@ static int par_spin_record(struct cgp_par *par, uint32_t k)
     return 0;
 }
 
+/* Helper: offspring i (share index j) of generation k evaluated on the replica now, into its
+ * slot. */
+static void par_help_one(struct cgp_evolver *r, struct cgp_par_help *hp,
+                         struct cgp_par_slot *sl, int i, uint32_t k)
+{
+    struct cgp_worker *w = &r->w[0];
+    int64_t e = w->evaluations, s = w->skipped, ne = w->node_evals;
+    draw_positions(r, i, i + 1);
+    hp->drawn[i] = k;
+    make_offspring(r, w, i);
+    sl->neutral = r->off[i].neutral;
+    sl->fit = r->off[i].fit;
+    sl->evaluations = w->evaluations - e;
+    sl->skipped = w->skipped - s;
+    sl->node_evals = w->node_evals - ne;
+    atomic_store_explicit(&sl->done, k, memory_order_release);
+}
+
+/* Helper, speculating: offspring of its share in generation k + 1 evaluated on the parent of
+ * generation k until record k comes (it is not applied yet), keeping what each read of the
+ * parent's unused genes. The rest of the share is left to whichever thread gets there first
+ * (the master once its own are done): the share splits by the threads' speeds. Returns how
+ * many it took. */
+static int par_speculate(struct cgp_par *par, struct cgp_evolver *r, struct cgp_par_share *sh,
+                         struct cgp_par_help *hp, int h, int nw, int per, uint32_t k)
+{
+    struct cgp_worker *w = &r->w[0];
+    int j, n = 0;
+    for (j = 0; j < per; j++)
+        hp->spec[j].have = 0;
+    r->generation++; /* generation k + 1's keys */
+    w->rd_cap = CGP_PAR_RD;
+    while (!cgpc_seq_reached(cgpc_seq_load(&par->rec_seq), k) &&
+           (j = par_take(sh, k + 1, per)) >= 0) {
+        int i = h + j * nw;
+        struct cgp_par_spec *sp = &hp->spec[j];
+        int64_t e = w->evaluations, s = w->skipped, ne = w->node_evals;
+        w->rd = hp->rd + (size_t)j * CGP_PAR_RD;
+        w->n_rd = 0;
+        draw_positions(r, i, i + 1);
+        hp->drawn[i] = k + 1;
+        make_offspring(r, w, i);
+        sp->fit = r->off[i].fit;
+        sp->evaluations = w->evaluations - e;
+        sp->skipped = w->skipped - s;
+        sp->node_evals = w->node_evals - ne;
+        sp->n_rd = w->n_rd;
+        sp->neutral = r->off[i].neutral;
+        sp->have = 1;
+        sp->valid = 1;
+        n++;
+    }
+    w->rd = NULL;
+    r->generation--;
+    return n;
+}
+
+/* Helper, given record k (winner win, its positions drawn in r->off[win]; not applied yet):
+ * which speculative evaluations of generation k + 1 hold. None when the winner changes the
+ * parent's circuit (also their positions were drawn against the old used genes); with a winner
+ * that changes only genes the circuit does not use, those that read none of its genes (their
+ * evaluation is the same on the new parent). */
+static void par_spec_check(struct cgp_evolver *r, struct cgp_par_help *hp, int h, int nw,
+                           int per, int win)
+{
+    if (win < 0)
+        return;
+    const struct cgp_offspring *o = &r->off[win];
+    if (!o->neutral) {
+        for (int j = 0; j < per; j++)
+            if (hp->spec[j].have) {
+                hp->spec[j].valid = 0;
+                hp->drawn[h + j * nw] = 0;
+                hp->n_spec[1]++;
+            }
+        return;
+    }
+    int any = 0; /* a speculation that read some of the parent's unused genes */
+    for (int j = 0; j < per; j++)
+        any |= hp->spec[j].have && hp->spec[j].n_rd > 0;
+    if (!any)
+        return;
+    if (++hp->gstamp == 0) {
+        memset(hp->gmark, 0, (size_t)r->shape.n_genes * sizeof *hp->gmark);
+        hp->gstamp = 1;
+    }
+    const uint32_t st = hp->gstamp;
+    int32_t *gene = r->win_gene; /* scratch: take_winner fills it again */
+    position_genes(r, o->gene, o->n_mut, gene);
+    for (int m = 0; m < o->n_mut; m++)
+        hp->gmark[gene[m]] = st;
+    for (int j = 0; j < per; j++) {
+        struct cgp_par_spec *sp = &hp->spec[j];
+        if (!sp->have)
+            continue;
+        const int32_t *rd = hp->rd + (size_t)j * CGP_PAR_RD;
+        if (sp->n_rd > CGP_PAR_RD) /* not all listed */
+            sp->valid = 0;
+        for (int q = 0; q < sp->n_rd && sp->valid; q++)
+            if (hp->gmark[rd[q]] == st)
+                sp->valid = 0;
+        hp->n_spec[2] += !sp->valid;
+    }
+}
+
+/* Helper: the speculative evaluations of generation k still valid go to their slots. */
+static void par_spec_publish(struct cgp_par_share *sh, struct cgp_par_help *hp, int per,
+                             uint32_t k)
+{
+    for (int j = 0; j < per; j++) {
+        struct cgp_par_spec *sp = &hp->spec[j];
+        if (!sp->have || !sp->valid)
+            continue;
+        hp->n_spec[0]++;
+        struct cgp_par_slot *sl = par_slot(sh, j);
+        sl->neutral = sp->neutral;
+        sl->fit = sp->fit;
+        sl->evaluations = sp->evaluations;
+        sl->skipped = sp->skipped;
+        sl->node_evals = sp->node_evals;
+        atomic_store_explicit(&sl->done, k, memory_order_release);
+    }
+}
+
 static void par_helper(struct cgp_evolver *ev, int h, int strict)
 {
     struct cgp_par *par = ev->par;
     struct cgp_evolver *r = par->rep[h];
     struct cgp_par_share *sh = &par->share[h];
+    struct cgp_par_help *hp = &par->help[h];
     struct cgp_worker *w = &r->w[0];
     const int lambda = r->p.lambda, nw = par->n, per = (lambda - h + nw - 1) / nw;
-    uint8_t *drawn = par->drawn + (size_t)h * (size_t)lambda;
+    /* speculation needs the lazy path's record of what an offspring read */
+    const int speculate = r->lazy_values && !ev->par_no_spec;
     struct cgp_fitness fit = r->parent_fit; /* the master's, with its cost fields */
     cgp_evolver_reset_parent(r);
     r->parent_fit = fit;
+    memset(hp->drawn, 0, (size_t)lambda * sizeof *hp->drawn);
     int joined = 0, missed = 0, slept = 0;
+    uint32_t spec_k = 0; /* the generation hp->spec was evaluated for (0: none) */
     for (uint32_t k = 1;; k++) {
         atomic_store_explicit(&sh->ready, k, memory_order_release);
-        memset(drawn, 0, (size_t)lambda);
         int took = 0, j;
+        if (spec_k == k) /* the valid ones are published already */
+            for (j = 0; j < per; j++)
+                if (hp->spec[j].have) {
+                    took++;
+                    if (!hp->spec[j].valid)
+                        par_help_one(r, hp, par_slot(sh, j), h + j * nw, k);
+                }
         while ((j = par_take(sh, k, per)) >= 0) {
-            int i = h + j * nw;
-            struct cgp_par_slot *sl = par_slot(sh, j);
-            int64_t e = w->evaluations, s = w->skipped, ne = w->node_evals;
-            draw_positions(r, i, i + 1);
-            drawn[i] = 1;
-            make_offspring(r, w, i);
-            sl->fit = r->off[i].fit;
-            sl->evaluations = w->evaluations - e;
-            sl->skipped = w->skipped - s;
-            sl->node_evals = w->node_evals - ne;
-            atomic_store_explicit(&sl->done, k, memory_order_release);
+            par_help_one(r, hp, par_slot(sh, j), h + j * nw, k);
             took++;
         }
         if (took) {
@@ -1759,6 +2007,11 @@ static void par_helper(struct cgp_evolver *ev, int h, int strict)
             atomic_store_explicit(&sh->ready, 0, memory_order_relaxed);
             break; /* the master keeps doing our share: we are behind, sit the window out */
         }
+        /* while the master finishes generation k, evaluate our share of k + 1 on this parent:
+         * it holds unless generation k's winner changes what those offspring read */
+        spec_k = 0;
+        if (speculate && par_speculate(par, r, sh, hp, h, nw, per, k))
+            spec_k = k + 1;
         /* the next record comes within a generation, unless the master lost its core: then
          * sleep (the master wakes us when it publishes, a system call on its side), or after
          * the CGP_PAR_SLEEPS-th time in a window sit the window out */
@@ -1781,8 +2034,15 @@ static void par_helper(struct cgp_evolver *ev, int h, int strict)
         }
         if (stop)
             return;
-        if (win >= 0 && !drawn[win])
+        if (win >= 0 && hp->drawn[win] != k) {
             draw_positions(r, win, win + 1);
+            hp->drawn[win] = k;
+        }
+        /* what of generation k + 1 holds goes to the master first, then the winner is applied */
+        if (spec_k) {
+            par_spec_check(r, hp, h, nw, per, win);
+            par_spec_publish(sh, hp, per, spec_k);
+        }
         take_winner(r, win);
         r->parent_fit = pfit; /* the master's: an offspring it evaluated has no fitness here */
         r->generation++;
@@ -1828,6 +2088,11 @@ static void run_generations(struct cgp_evolver *ev, int64_t n, int parallel)
         else
             par_helper(ev, tid, strict);
     }
+    for (int h = 1; h < par->n; h++)
+        for (int c = 0; c < 3; c++) {
+            ev->par_spec[c] += par->help[h].n_spec[c];
+            par->help[h].n_spec[c] = 0;
+        }
 }
 
 /* Sum of active-node x item evaluations over the workers. */

@@ -102,6 +102,12 @@ struct cgp_worker {
      * n_ord is -1. */
     int32_t *pdec;       /* max_mut x arity */
     int n_pdec;
+    /* A helper's speculative evaluation (evolver.c, threads): when rd is set, worker_gene lists
+     * in rd[0..n_rd) (up to rd_cap; n_rd counts on) every gene the offspring read from the
+     * parent that the parent's circuit does not use (its value is the parent's, not a
+     * mutation's). */
+    int32_t *rd;
+    int n_rd, rd_cap;
 };
 
 /* Precomputed per-node source ranges so a mutation's new value costs one bounded draw:
@@ -228,6 +234,11 @@ struct cgp_evolver {
     int par_strict;      /* testing: helpers evaluate every offspring of their share (the master
                             waits for them), so the threaded path is always taken */
     int par_on;          /* the last window's work per generation called for the threads */
+    int par_no_spec;     /* testing: helpers never speculate (evaluate a generation's share
+                            only after the record before it) */
+    int64_t par_spec[3]; /* helpers' speculative evaluations: used, evaluated again after a
+                            winner that changed the circuit, after one that changed a gene
+                            they read (summed at each window's end) */
 };
 
 /* The gene of position draw r (0 <= r < genes) under the parent's relabelling: used[r] below

@@ -41,6 +41,13 @@ void cgpc_seq_publish(struct cgpc_seq *s, uint32_t v)
         seq_wake(&s->value);
 }
 
+void cgpc_seq_wake(struct cgpc_seq *s)
+{
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(&s->sleepers, memory_order_relaxed))
+        seq_wake(&s->value);
+}
+
 uint32_t cgpc_seq_wait(struct cgpc_seq *s, uint32_t want, int spins)
 {
     uint32_t v;

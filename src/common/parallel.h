@@ -91,6 +91,13 @@ static inline int cgpc_seq_spin(struct cgpc_seq *s, uint32_t want, int spins)
     return cgpc_seq_reached(atomic_load_explicit(&s->value, memory_order_acquire), want);
 }
 
+/* Wake the waiters sleeping on s, if any, for values stored before by cgpc_seq_store: a
+ * publisher that stores now and calls this later (cgpc_seq_store + cgpc_seq_wake ==
+ * cgpc_seq_publish) does not wait for the store to reach the other cores while the waiter
+ * spins (a seq_cst fence then load, against the waiter's seq_cst increment then load: either
+ * the waiter sees the value before it sleeps or this sees the waiter). */
+void cgpc_seq_wake(struct cgpc_seq *s);
+
 /* Publish v without waking anyone: for counters nobody sleeps on (cgpc_seq_spin only). */
 static inline void cgpc_seq_store(struct cgpc_seq *s, uint32_t v)
 {
