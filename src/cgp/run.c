@@ -26,8 +26,8 @@
  * any order of stages gives the sequential order's results.
  *
  * Every stage's statistics rows and Pareto points go through its stage_out: a stage whose
- * stages before it (in its run) are all merged writes them straight to its run's journal and
- * archive; a later one holds them until the earlier ones are merged. A finished stage is
+ * stages before it (in its run) are all merged writes them to its run's journal and archive at
+ * each pause (every 0.25 s); a later one holds them until the earlier ones are merged. A finished stage is
  * merged (rows, points, best file, results row, pareto file) once the stages before it are;
  * the run's last merge finishes the run. The checkpoint follows the lowest stage not merged
  * (the position): a resume continues it and redoes every later item. */
@@ -65,7 +65,7 @@ struct run_out {
     struct cgp_journal_enc *jenc; /* its circuit column: the previous row's circuit */
     int64_t journal_bytes;        /* committed length (fflush'ed) */
     struct archive arch;
-    int merged;                   /* stages merged: the next one writes straight to the files */
+    int merged;                   /* stages merged: the next one writes to the files at pauses */
     int stats_done;               /* a resume found the run's statistics already compressed */
     double t0;                    /* wall time of the run's start (minus seconds before a resume) */
     struct stage_out *stage[CGP_MAX_THRESHOLDS];
@@ -281,8 +281,9 @@ static cgpc_status stage_flush(struct run_shared *sh, struct run_out *ro, struct
     return st != CGPC_OK ? st : st2;
 }
 
-/* If the lane's stage is the next of its run to merge, write what it holds: from then on its
- * rows go straight to the journal (called at each record and pause). */
+/* If the lane's stage is the next of its run to merge, write what it holds (called at each
+ * pause, every 0.25 s, not at each record: the shared lock is then taken a few times a second,
+ * and a lane that improves does not wait for another lane's files, e.g. a run's end). */
 static cgpc_status stage_sync(struct lane *ln, struct cgpc_err *err)
 {
     cgpc_status st = CGPC_OK;
@@ -325,8 +326,7 @@ static cgpc_status record_parent(struct lane *ln, struct cgpc_err *err)
     h->circuit = circ;
     struct cgp_pareto_point pt = {f->err_sum, f->error, f->energy_pj, f->delay_ns, f->gates,
                                   ev->stage, ev->generation, circ2};
-    cgpc_status st = archive_add(&so->arch, pt, err);
-    return st != CGPC_OK ? st : stage_sync(ln, err);
+    return archive_add(&so->arch, pt, err); /* written at the next pause or the stage's end */
 }
 
 static void on_improve(struct cgp_evolver *ev, void *user)
