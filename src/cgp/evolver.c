@@ -31,6 +31,10 @@
 #define CLOS_MAX 512
 
 
+/* Counters that take the counts a branch-free pass does not need (mark_active,
+ * readers_build), used in turn; a power of two. */
+#define CGP_DUMMIES 8
+
 static void worker_free(struct cgp_worker *w)
 {
     free(w->apos);
@@ -64,6 +68,7 @@ static void worker_free(struct cgp_worker *w)
 
 static void par_free(struct cgp_par *par);
 static cgpc_status par_init(struct cgp_evolver *ev, struct cgpc_err *err);
+static int mutator_vec_ok(const struct cgp_mutator *mu, const struct cgp_fset *f);
 
 void cgp_evolver_free(struct cgp_evolver *ev)
 {
@@ -133,13 +138,13 @@ cgpc_status cgp_evolver_init_workers(struct cgp_evolver **out, const struct cgp_
     if ((st = cgp_genome_init(&ev->parent, &ev->shape, &ev->fset, err)) != CGPC_OK ||
         (st = cgp_scratch_init(&ev->psc, &ev->shape, ds, err)) != CGPC_OK)
         goto fail;
-    ev->active_gene = calloc((size_t)ev->shape.n_genes, 1);
+    ev->active_gene = calloc((size_t)ev->shape.n_genes + 64, 1); /* + 64: mark_active */
     ev->active_bits = calloc((size_t)ev->shape.n_genes / 32 + 1, sizeof *ev->active_bits);
     ev->act_bits = calloc((size_t)ev->shape.n_nodes / 64 + 1, sizeof *ev->act_bits);
     ev->act_rank = calloc((size_t)ev->shape.n_nodes / 64 + 1, sizeof *ev->act_rank);
     ev->used = malloc((size_t)ev->shape.n_genes * sizeof *ev->used);
     ev->pmap = malloc((size_t)ev->shape.n_genes * sizeof *ev->pmap);
-    ev->rc = calloc((size_t)ev->shape.n_nodes, sizeof *ev->rc);
+    ev->rc = calloc((size_t)ev->shape.n_nodes + CGP_DUMMIES, sizeof *ev->rc); /* mark_active */
     ev->act = malloc((size_t)ev->shape.n_nodes * sizeof *ev->act);
     ev->w = calloc((size_t)ev->n_workers, sizeof *ev->w);
     ev->off = calloc((size_t)p->lambda, sizeof *ev->off);
@@ -191,7 +196,7 @@ cgpc_status cgp_evolver_init_workers(struct cgp_evolver **out, const struct cgp_
         w->dlist = malloc(nn * sizeof *w->dlist);
         w->undo = malloc(nn * (size_t)ds->stride + 1);
         w->apos = calloc(nn, sizeof *w->apos);
-        w->rstart = malloc((nn + 1) * sizeof *w->rstart);
+        w->rstart = malloc((nn + CGP_DUMMIES + 1) * sizeof *w->rstart); /* readers_build */
         w->rlist = malloc(((size_t)ev->shape.node_arity * nn + 1) * sizeof *w->rlist);
         w->abits = calloc(nn / 64 + 1, sizeof *w->abits);
         w->clos_cap = ev->shape.n_nodes < CLOS_MAX ? ev->shape.n_nodes : CLOS_MAX;
@@ -224,9 +229,13 @@ cgpc_status cgp_evolver_init_workers(struct cgp_evolver **out, const struct cgp_
     ev->isa_dq = cgp_isa_active() >= CGP_ISA_AVX512 && __builtin_cpu_supports("avx512dq");
 #endif
     ev->simd_values = 1;
+    ev->values_vec = mutator_vec_ok(&ev->mu, &ev->fset);
+    if (ev->values_vec)
+        memcpy(ev->ops32, ev->fset.ops, (size_t)ev->fset.n_ops * sizeof *ev->ops32);
     /* Only the nodes an offspring changed or activated and those reading them are evaluated,
      * found forward through the parent's reader lists (evaluate_changed). */
     ev->incremental = 1;
+    ev->gen_key_for = -1;
     cgp_evolver_set_threshold(ev, p->thresholds[0]);
     if (ev->n_workers > 1 && (st = par_init(ev, err)) != CGPC_OK)
         goto fail;
@@ -294,60 +303,95 @@ static void evaluate(const struct cgp_evolver *ev, struct cgp_scratch *sc, const
     fitness_of_values(ev, sc, genes, order, n, f);
 }
 
-/* Mark the genes the parent's active nodes (ev->act) use (output genes stay marked), and
- * list them for the position draws' relabelling: ev->used (ascending), pos.n_used = U, and the
- * pairs of ev->pmap: the j-th used gene >= U with the j-th unused gene < U, both ways (there are
- * as many of each: U genes below U, of which the used ones are the used genes not >= U). */
+/* Mark the genes the parent's active nodes (ev->act) use (output genes stay marked), count
+ * the parent's reader counts (ev->rc, zero before: clear_active), and list the used genes for
+ * the position draws' relabelling: ev->used (ascending), pos.n_used = U, and the pairs of
+ * ev->pmap: the j-th used gene >= U with the j-th unused gene < U, both ways (there are as many
+ * of each: U genes below U, of which the used ones are the used genes not >= U). One pass over
+ * the active nodes without a branch on the data (rebuilt with every change of the active set,
+ * ~4 % of generations on single_filter's 30x7 grid: this was ~5 % of its time). */
 static void mark_active(struct cgp_evolver *ev)
 {
-    const int A = ev->shape.node_arity;
+    const int A = ev->shape.node_arity, ni = ev->shape.n_inputs, nn = ev->shape.n_nodes;
+    /* rc[nn..]: reads of primary inputs and input genes beyond the arity, CGP_DUMMIES
+     * counters taken in turn (one would make every count wait on the last) */
+    int32_t *const used = ev->used, *const rc = ev->rc;
+    uint32_t *const ab = ev->active_bits;
+    uint64_t acc = 0; /* act_bits' word of the last node, built in a register (act ascends) */
     int nu = 0;
-    for (int i = 0; i < ev->n_act; i++) {
-        int k = ev->act[i];
-        const int32_t *ng = ev->parent.genes + (size_t)k * (A + 1);
-        uint8_t *ag = ev->active_gene + (size_t)k * (A + 1);
-        for (int j = 0; j < cgp_op_arity(ng[A]); j++) {
-            ag[j] = 1;
-            ev->used[nu++] = k * (A + 1) + j;
+    for (int i = 0, cur = -1; i < ev->n_act; i++) {
+        const int k = ev->act[i], g0 = k * (A + 1);
+        const int32_t *ng = ev->parent.genes + g0;
+        const int ar = cgp_op_arity(ng[A]);
+        uint8_t *ag = ev->active_gene + g0;
+        for (int j = 0; j < A; j++) { /* every input slot; the unused ones are overwritten */
+            const int32_t src = ng[j] - ni;
+            used[nu + j] = g0 + j;
+            ag[j] = (uint8_t)(j < ar);
+            rc[j < ar && src >= 0 ? src : nn + ((i * A + j) & (CGP_DUMMIES - 1))]++;
         }
+        used[nu + ar] = g0 + A;
         ag[A] = 1;
-        ev->used[nu++] = k * (A + 1) + A;
+        nu += ar + 1;
+        acc = (k >> 6 == cur ? acc : 0) | 1ull << (k & 63);
+        cur = k >> 6;
+        ev->act_bits[cur] = acc;
     }
-    const int out0 = ev->shape.n_nodes * (A + 1);
-    for (int o = 0; o < ev->shape.n_outputs; o++)
-        ev->used[nu++] = out0 + o;
-    for (int u = 0; u < nu; u++)
-        ev->active_bits[ev->used[u] >> 5] |= 1u << (ev->used[u] & 31);
-    for (int i = 0; i < ev->n_act; i++)
-        ev->act_bits[ev->act[i] >> 6] |= 1ull << (ev->act[i] & 63);
-    for (int b = 0, run = 0; b <= ev->shape.n_nodes / 64; b++) {
+    const int out0 = nn * (A + 1);
+    const int32_t *out = ev->parent.genes + out0;
+    for (int o = 0; o < ev->shape.n_outputs; o++) {
+        used[nu++] = out0 + o;
+        rc[out[o] >= ni ? out[o] - ni : nn + (o & (CGP_DUMMIES - 1))]++;
+    }
+    const int w0 = used[0] >> 5, w1 = used[nu - 1] >> 5; /* nu >= outputs >= 1 */
+    if ((w1 - w0 + 1) * 4 <= nu) {
+        /* dense (small grids): each word of the range from active_gene, eight 0/1 bytes to
+         * eight bits by one multiply; the per-gene read-modify-writes below would wait on
+         * each other (consecutive genes share a word) */
+        for (int wd = w0; wd <= w1; wd++) {
+            uint32_t word = 0;
+            for (int q = 0; q < 4; q++) {
+                uint64_t x;
+                memcpy(&x, ev->active_gene + (size_t)wd * 32 + (size_t)q * 8, sizeof x);
+                word |= (uint32_t)((x * 0x0102040810204080ull) >> 56) << (q * 8);
+            }
+            ab[wd] = word;
+        }
+    } else {
+        for (int u = 0; u < nu; u++)
+            ab[used[u] >> 5] |= 1u << (used[u] & 31);
+    }
+    for (int b = 0, run = 0; b <= nn / 64; b++) {
         ev->act_rank[b] = run;
         run += __builtin_popcountll(ev->act_bits[b]);
     }
     ev->pos.n_used = (uint32_t)nu;
     int hi = 0; /* the first used gene >= nu */
-    while (hi < nu && ev->used[hi] < nu)
+    while (hi < nu && used[hi] < nu)
         hi++;
-    for (int g = 0; hi < nu; g++) {
-        if (ev->active_gene[g])
-            continue;
-        ev->pmap[ev->used[hi]] = g;
-        ev->pmap[g] = ev->used[hi++];
-    }
+    /* the unused genes < nu ascending: the clear bits of active_bits, word by word */
+    for (int wd = 0; hi < nu; wd++)
+        for (uint32_t m = ~ab[wd]; m && hi < nu; m &= m - 1) {
+            const int g = wd * 32 + __builtin_ctz(m);
+            ev->pmap[used[hi]] = g;
+            ev->pmap[g] = used[hi++];
+        }
 }
 
-
-
-/* Unmark the genes of the parent's active nodes (before the parent changes). */
+/* Unmark the genes of the parent's active nodes and zero their reader counts (before the
+ * parent changes: mark_active marks and counts the new ones). */
 static void clear_active(struct cgp_evolver *ev)
 {
-    const int A = ev->shape.node_arity;
-    for (int i = 0; i < ev->n_act; i++)
-        memset(ev->active_gene + (size_t)ev->act[i] * (A + 1), 0, (size_t)A + 1);
+    const int nodes_used = (int)ev->pos.n_used - ev->shape.n_outputs; /* outputs: last, kept */
+    for (int u = 0; u < nodes_used; u++)
+        ev->active_gene[ev->used[u]] = 0;
     for (uint32_t u = 0; u < ev->pos.n_used; u++) /* outputs: set again by mark_active */
         ev->active_bits[ev->used[u] >> 5] = 0;
-    for (int i = 0; i < ev->n_act; i++)
+    for (int i = 0; i < ev->n_act; i++) {
         ev->act_bits[ev->act[i] >> 6] = 0;
+        ev->rc[ev->act[i]] = 0;
+    }
+    memset(ev->rc + ev->shape.n_nodes, 0, CGP_DUMMIES * sizeof *ev->rc);
 }
 
 /* How many of the parent's active nodes are below node x: x's place in ev->act. */
@@ -357,25 +401,13 @@ static inline int act_rank(const struct cgp_evolver *ev, int32_t x)
            __builtin_popcountll(ev->act_bits[x >> 6] & ((1ull << (x & 63)) - 1));
 }
 
-/* The parent's active nodes in ascending order and their reader counts, from its genes. */
+/* The parent's active nodes in ascending order, their reader counts and used-gene marks, from
+ * its genes (the old parent's cleared: clear_active). */
 static void parent_active_sync(struct cgp_evolver *ev)
 {
-    const struct cgp_shape *s = &ev->shape;
-    const int A = s->node_arity, ni = s->n_inputs;
-    for (int i = 0; i < ev->n_act; i++)
-        ev->rc[ev->act[i]] = 0;
-    ev->n_act = cgp_decode_active_sweep(s, ev->parent.genes, ev->w[0].bits, ev->w[0].top, ev->act,
-                                        NULL, NULL, NULL);
-    for (int i = 0; i < ev->n_act; i++) {
-        const int32_t *ng = ev->parent.genes + (size_t)ev->act[i] * (A + 1);
-        for (int j = 0; j < cgp_op_arity(ng[A]); j++)
-            if (ng[j] >= ni)
-                ev->rc[ng[j] - ni]++;
-    }
-    const int32_t *out = ev->parent.genes + (size_t)s->n_nodes * (A + 1);
-    for (int o = 0; o < s->n_outputs; o++)
-        if (out[o] >= ni)
-            ev->rc[out[o] - ni]++;
+    ev->n_act = cgp_decode_active_sweep(&ev->shape, ev->parent.genes, ev->w[0].bits, ev->w[0].top,
+                                        ev->act, NULL, NULL, NULL);
+    mark_active(ev);
 }
 
 /* Make a worker's reader counts and active list the parent's again (full: from any state). */
@@ -455,33 +487,37 @@ static inline void dirty_mark(struct cgp_worker *w, int32_t k, int32_t *kmin)
 }
 
 /* The reader lists of worker w's parent (w->act, ev->parent.genes; w->genes may hold an
- * offspring's): apos, rstart, rlist (see struct cgp_worker). O(active). */
+ * offspring's): apos, rstart, rlist (see struct cgp_worker). O(active), without a branch on
+ * the genes: every input slot of every active node goes to a list, those not read (beyond
+ * the operator's arity) and primary inputs to CGP_DUMMIES dummy lists after the real ones
+ * (n.., taken in turn: one counter would make every count wait on the last). Uses w->stack as
+ * scratch (free after offspring_active). */
 static void readers_build(const struct cgp_evolver *ev, struct cgp_worker *w)
 {
     const int A = ev->shape.node_arity, ni = ev->shape.n_inputs, n = w->n_act;
+    int32_t *const rstart = w->rstart, *const slot = w->stack; /* slot: A x n list numbers */
     for (int i = 0; i < n; i++)
         w->apos[w->act[i]] = i;
-    memset(w->rstart, 0, ((size_t)n + 1) * sizeof *w->rstart);
-    for (int fill = 0; fill < 2; fill++) { /* count, then fill with rstart[q] as the cursor */
-        for (int i = 0; i < n; i++) {
-            const int32_t *ng = ev->parent.genes + (size_t)w->act[i] * (A + 1);
-            for (int j = 0, ar = cgp_op_arity(ng[A]); j < ar; j++) {
-                if (ng[j] < ni)
-                    continue;
-                const int32_t q = w->apos[ng[j] - ni]; /* a source of an active node: active */
-                if (fill)
-                    w->rlist[w->rstart[q]++] = i;
-                else
-                    w->rstart[q + 1]++;
-            }
+    memset(rstart, 0, ((size_t)n + CGP_DUMMIES + 1) * sizeof *rstart);
+    for (int i = 0; i < n; i++) { /* count (list q's count in rstart[q + 1]) */
+        const int32_t *ng = ev->parent.genes + (size_t)w->act[i] * (A + 1);
+        const int ar = cgp_op_arity(ng[A]);
+        for (int j = 0; j < A; j++) {
+            const int32_t src = ng[j] - ni;
+            const int32_t q = w->apos[src >= 0 ? src : 0]; /* a source of an active node: active */
+            const int32_t list = j < ar && src >= 0 ? q : n + ((i * A + j) & (CGP_DUMMIES - 1));
+            slot[i * A + j] = list;
+            rstart[list + 1]++;
         }
-        if (!fill)
-            for (int i = 0; i < n; i++)
-                w->rstart[i + 1] += w->rstart[i];
     }
+    for (int i = 1, run = 0; i <= n + CGP_DUMMIES; i++) /* the sum in a register */
+        rstart[i] = run += rstart[i];
+    for (int i = 0; i < n; i++) /* fill, rstart[q] as the cursor */
+        for (int j = 0; j < A; j++)
+            w->rlist[rstart[slot[i * A + j]]++] = i;
     for (int i = n; i > 0; i--) /* each cursor ended at the next list's start */
-        w->rstart[i] = w->rstart[i - 1];
-    w->rstart[0] = 0;
+        rstart[i] = rstart[i - 1];
+    rstart[0] = 0;
     w->readers_ok = 1;
 }
 
@@ -663,10 +699,10 @@ void cgp_evolver_reset_parent(struct cgp_evolver *ev)
     memset(ev->active_gene, 0, (size_t)ev->shape.n_genes);
     memset(ev->active_bits, 0, ((size_t)ev->shape.n_genes / 32 + 1) * sizeof *ev->active_bits);
     memset(ev->act_bits, 0, ((size_t)ev->shape.n_nodes / 64 + 1) * sizeof *ev->act_bits);
+    memset(ev->rc, 0, ((size_t)ev->shape.n_nodes + CGP_DUMMIES) * sizeof *ev->rc);
     memset(ev->active_gene + (size_t)ev->shape.n_nodes * (ev->shape.node_arity + 1), 1,
            (size_t)ev->shape.n_outputs);
     parent_active_sync(ev);
-    mark_active(ev);
     evaluate(ev, &ev->psc, ev->parent.genes, ev->act, ev->n_act, &ev->parent_fit);
     for (int i = 0; i < ev->n_workers; i++)
         worker_sync_full(ev, &ev->w[i]);
@@ -739,16 +775,23 @@ int32_t cgp_mutator_value(const struct cgp_mutator *mu, const struct cgp_shape *
  * (run seed, generation, stage << 32 | i) (cgp_mutation_positions); the new value of mutation m
  * from a counter-based draw keyed by (that key with bit 63 set, m), so values can be drawn late
  * and only when needed: a neutral offspring draws none unless it is accepted. */
+/* cgpc_hash3(run seed, generation, b): its first two rounds are the generation's, kept in
+ * ev->gen_key by draw_positions (valid while gen_key_for is this generation of this run). */
+static inline uint64_t gen_hash(const struct cgp_evolver *ev, uint64_t b)
+{
+    if (ev->gen_key_for == ev->generation && ev->gen_key_seed == ev->run_seed)
+        return cgpc_hash3_b(ev->gen_key, b);
+    return cgpc_hash3(ev->run_seed, (uint64_t)ev->generation, b);
+}
+
 static uint64_t position_key(const struct cgp_evolver *ev, int i)
 {
-    uint64_t b = ((uint64_t)ev->stage << 32) | (uint32_t)i;
-    return cgpc_hash3(ev->run_seed, (uint64_t)ev->generation, b);
+    return gen_hash(ev, ((uint64_t)ev->stage << 32) | (uint32_t)i);
 }
 
 static uint64_t value_key(const struct cgp_evolver *ev, int i)
 {
-    uint64_t b = ((uint64_t)ev->stage << 32) | (uint32_t)i | (1ull << 63);
-    return cgpc_hash3(ev->run_seed, (uint64_t)ev->generation, b);
+    return gen_hash(ev, ((uint64_t)ev->stage << 32) | (uint32_t)i | (1ull << 63));
 }
 
 #if CGP_EV_X86
@@ -813,16 +856,15 @@ TARGET_AVX512DQ static int mutator_values16_avx512(const struct cgp_mutator *mu,
 }
 #endif
 
-void cgp_mutator_values(const struct cgp_mutator *mu, const struct cgp_shape *s,
-                        const struct cgp_fset *f, uint64_t key, const int32_t *gene, int n,
-                        int32_t *val, int simd)
+/* cgp_mutator_values with the vector path's operator table ops32 (f->ops, zero-padded to 32)
+ * made by the caller; vec: take the vector path (the caller checked it may). */
+static void mutator_values_ops(const struct cgp_mutator *mu, const struct cgp_shape *s,
+                               const struct cgp_fset *f, const int32_t *ops32, int vec,
+                               uint64_t key, const int32_t *gene, int n, int32_t *val)
 {
     int m = 0;
 #if CGP_EV_X86
-    if (simd && mu->node_magic && mu->row_magic && f->n_ops <= 32 &&
-        cgp_isa_active() >= CGP_ISA_AVX512 && __builtin_cpu_supports("avx512dq")) {
-        int32_t ops32[32] = {0};
-        memcpy(ops32, f->ops, (size_t)f->n_ops * sizeof *ops32);
+    if (vec) {
         for (; m < n; m += 16) { /* the tail masked: no scalar remainder */
             __mmask16 live = n - m >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - m)) - 1);
             if (!mutator_values16_avx512(mu, s, ops32, f->n_ops, key, gene, m, live, val))
@@ -831,10 +873,43 @@ void cgp_mutator_values(const struct cgp_mutator *mu, const struct cgp_shape *s,
         }
     }
 #else
-    (void)simd;
+    (void)ops32;
+    (void)vec;
 #endif
     for (; m < n; m++)
         val[m] = cgp_mutator_value(mu, s, f, gene[m], cgp_mutation_u(key, m));
+}
+
+/* Whether cgp_mutator_values may take the vector path for these tables. */
+static int mutator_vec_ok(const struct cgp_mutator *mu, const struct cgp_fset *f)
+{
+#if CGP_EV_X86
+    return mu->node_magic && mu->row_magic && f->n_ops <= 32 &&
+           cgp_isa_active() >= CGP_ISA_AVX512 && __builtin_cpu_supports("avx512dq");
+#else
+    (void)mu;
+    (void)f;
+    return 0;
+#endif
+}
+
+void cgp_mutator_values(const struct cgp_mutator *mu, const struct cgp_shape *s,
+                        const struct cgp_fset *f, uint64_t key, const int32_t *gene, int n,
+                        int32_t *val, int simd)
+{
+    int32_t ops32[32] = {0};
+    const int vec = simd && mutator_vec_ok(mu, f);
+    if (vec)
+        memcpy(ops32, f->ops, (size_t)f->n_ops * sizeof *ops32);
+    mutator_values_ops(mu, s, f, ops32, vec, key, gene, n, val);
+}
+
+/* cgp_mutator_values for the evolver's mutator, its vector table made once (ev->ops32). */
+static void evolver_values(const struct cgp_evolver *ev, uint64_t key, const int32_t *gene,
+                           int n, int32_t *val)
+{
+    mutator_values_ops(&ev->mu, &ev->shape, &ev->fset, ev->ops32,
+                       ev->simd_values && ev->values_vec, key, gene, n, val);
 }
 
 #if CGP_EV_X86
@@ -882,8 +957,7 @@ static void position_genes(const struct cgp_evolver *ev, const int32_t *r, int n
 static void draw_values(const struct cgp_evolver *ev, struct cgp_offspring *o, int i,
                         const int32_t *gene)
 {
-    cgp_mutator_values(&ev->mu, &ev->shape, &ev->fset, value_key(ev, i), gene, o->n_mut,
-                       o->val, ev->simd_values);
+    evolver_values(ev, value_key(ev, i), gene, o->n_mut, o->val);
     o->has_vals = 1;
 }
 
@@ -1303,10 +1377,20 @@ int cgp_mutation_positions(const struct cgp_positions *pp, uint64_t key, int32_t
  * own key (cgp_mutation_positions). */
 static void draw_positions(struct cgp_evolver *ev, int i0, int i1)
 {
+    if (ev->gen_key_for != ev->generation || ev->gen_key_seed != ev->run_seed) {
+        ev->gen_key = cgpc_hash3_ab(ev->run_seed, (uint64_t)ev->generation);
+        ev->gen_key_for = ev->generation;
+        ev->gen_key_seed = ev->run_seed;
+    }
     for (int i = i0; i < i1; i++) {
         struct cgp_offspring *o = &ev->off[i];
-        o->n_mut = cgp_mutation_positions(&ev->pos, position_key(ev, i), o->gene, o->hit,
-                                          &o->n_hit, ev->simd_pos);
+        const uint64_t key = position_key(ev, i);
+#if CGP_EV_X86
+        if (ev->simd_pos && ev->isa_dq) /* cgp_mutation_positions' choice, made once */
+            o->n_mut = positions_avx512(&ev->pos, key, o->gene, o->hit, &o->n_hit);
+        else
+#endif
+            o->n_mut = positions_scalar(&ev->pos, key, o->gene, o->hit, &o->n_hit);
         o->neutral = o->n_hit == 0;
         o->has_vals = 0;
     }
@@ -1366,6 +1450,15 @@ static void make_offspring(struct cgp_evolver *ev, struct cgp_worker *w, int i)
     w->evaluations++;
 }
 
+/* cgp_fitness_cmp, its common case (both errors above the limit: by error) without a call. */
+static inline int fitness_cmp(const struct cgp_fitness *a, const struct cgp_fitness *b,
+                              int64_t limit)
+{
+    if (a->err_sum > limit && b->err_sum > limit)
+        return (a->err_sum > b->err_sum) - (a->err_sum < b->err_sum);
+    return cgp_fitness_cmp(a, b, limit);
+}
+
 /* The offspring that replaces the parent: the best, lowest index among equals, if at least
  * as good as the parent (neutral drift); -1: none. */
 static int pick_winner(const struct cgp_evolver *ev)
@@ -1373,7 +1466,7 @@ static int pick_winner(const struct cgp_evolver *ev)
     int win = -1;
     for (int i = 0; i < ev->p.lambda; i++) {
         const struct cgp_fitness *ref = win < 0 ? &ev->parent_fit : &ev->off[win].fit;
-        int c = cgp_fitness_cmp(&ev->off[i].fit, ref, ev->limit);
+        int c = fitness_cmp(&ev->off[i].fit, ref, ev->limit);
         if (win < 0 ? c <= 0 : c < 0)
             win = i;
     }
@@ -1389,15 +1482,15 @@ static int take_winner(struct cgp_evolver *ev, int win)
     ev->win_active = 0;
     if (win >= 0) {
         struct cgp_offspring *o = &ev->off[win];
-        improved = cgp_fitness_cmp(&o->fit, &ev->parent_fit, ev->limit) < 0;
+        /* a neutral offspring's fitness is the parent's */
+        improved = !o->neutral && fitness_cmp(&o->fit, &ev->parent_fit, ev->limit) < 0;
         const int n = o->n_mut;
         int32_t *gene = ev->win_gene, *val = ev->win_val, *pg = ev->parent.genes;
         position_genes(ev, o->gene, n, gene); /* under the old parent's labels */
         if (o->has_vals)
             memcpy(val, o->val, (size_t)n * sizeof *val);
         else
-            cgp_mutator_values(&ev->mu, &ev->shape, &ev->fset, value_key(ev, win), gene, n, val,
-                               ev->simd_values);
+            evolver_values(ev, value_key(ev, win), gene, n, val);
         if (!o->neutral)
             clear_active(ev);
         for (int m = 0; m < n; m++)
@@ -1406,7 +1499,6 @@ static int take_winner(struct cgp_evolver *ev, int win)
         ev->win_active = !o->neutral;
         if (!o->neutral) {
             parent_active_sync(ev);
-            mark_active(ev);
             ev->parent_fit = o->fit;
             ev->parent_fit.active = ev->n_act; /* an offspring above the limit may not know it */
         }
@@ -2061,7 +2153,8 @@ static void run_generations(struct cgp_evolver *ev, int64_t n, int parallel)
             for (int i = 0; i < ev->p.lambda; i++)
                 make_offspring(ev, w, i);
             int stop = select_and_check(ev, n, done);
-            worker_accept(ev, w);
+            if (ev->win_active) /* else nothing to do: worker 0's genes are the parent's */
+                worker_accept(ev, w);
             if (stop)
                 return;
         }

@@ -83,7 +83,7 @@ struct cgp_worker {
     /* Incremental evaluation's reader lists of the parent (act): the active readers of act[i]
      * are act[rlist[j]] for rstart[i] <= j < rstart[i + 1]; apos[k] = i where act[i] == k
      * (valid only where it says so: never cleared); rebuilt after the active list changes. */
-    int32_t *apos, *rstart, *rlist; /* n_nodes, n_nodes + 1, A x n_nodes */
+    int32_t *apos, *rstart, *rlist; /* n_nodes, n_nodes + 9, A x n_nodes + 1 */
     uint64_t *abits;     /* n_nodes bits: dirty indices into act (0 between offspring) */
     int readers_ok;      /* the lists are act's */
     int32_t *fin;        /* max_mut: an offspring's gene values while its changes are taken out */
@@ -179,7 +179,8 @@ struct cgp_evolver {
     int32_t *used;           /* n_genes: the genes the parent uses, ascending; pos.n_used */
     int32_t *pmap;           /* n_genes: the relabelling's pairs (cgp_position_gene): for a used
                                 gene >= n_used its unused partner < n_used, and back */
-    int32_t *rc;             /* n_nodes: the parent's reader counts (see struct cgp_worker) */
+    int32_t *rc;             /* n_nodes + 8: the parent's reader counts (see struct cgp_worker;
+                                [n_nodes..]: scratch of mark_active) */
     int32_t *act;            /* the parent's active nodes, ascending; n_act of them */
     uint64_t *act_bits;      /* n_nodes / 64 + 1: bit k % 64 of word k / 64: node k is in act */
     int32_t *act_rank;       /* n_nodes / 64 + 1: act's nodes below node 64 * b (act_rank()) */
@@ -239,6 +240,11 @@ struct cgp_evolver {
     int64_t par_spec[3]; /* helpers' speculative evaluations: used, evaluated again after a
                             winner that changed the circuit, after one that changed a gene
                             they read (summed at each window's end) */
+    int values_vec;      /* the mutator's vector path may be taken (cgp_mutator_values) */
+    int32_t ops32[32];   /* fset.ops zero-padded to 32: the vector path's operator table */
+    uint64_t gen_key;    /* cgpc_hash3_ab(gen_key_seed, gen_key_for): the keys' first rounds */
+    int64_t gen_key_for; /* the generation gen_key is for (-1: none) */
+    uint64_t gen_key_seed; /* the run seed gen_key is for */
 };
 
 /* The gene of position draw r (0 <= r < genes) under the parent's relabelling: used[r] below

@@ -22,15 +22,26 @@ static inline uint64_t cgpc_splitmix64(uint64_t *state)
     return z ^ (z >> 31);
 }
 
-/* Hash of (seed, a, b) into 64 bits; distinct keys give independent-looking values. */
-static inline uint64_t cgpc_hash3(uint64_t seed, uint64_t a, uint64_t b)
+/* cgpc_hash3 in two steps, for many b under one (seed, a): cgpc_hash3(seed, a, b) ==
+ * cgpc_hash3_b(cgpc_hash3_ab(seed, a), b). */
+static inline uint64_t cgpc_hash3_ab(uint64_t seed, uint64_t a)
 {
     uint64_t st = seed;
     uint64_t h = cgpc_splitmix64(&st);
     st = h ^ (a * 0xD6E8FEB86659FD93ull);
-    h = cgpc_splitmix64(&st);
-    st = h ^ (b * 0xA0761D6478BD642Full);
     return cgpc_splitmix64(&st);
+}
+
+static inline uint64_t cgpc_hash3_b(uint64_t ab, uint64_t b)
+{
+    uint64_t st = ab ^ (b * 0xA0761D6478BD642Full);
+    return cgpc_splitmix64(&st);
+}
+
+/* Hash of (seed, a, b) into 64 bits; distinct keys give independent-looking values. */
+static inline uint64_t cgpc_hash3(uint64_t seed, uint64_t a, uint64_t b)
+{
+    return cgpc_hash3_b(cgpc_hash3_ab(seed, a), b);
 }
 
 /* Seed a stream from the key (seed, a, b). */
