@@ -35,6 +35,14 @@
  * readers_build), used in turn; a power of two. */
 #define CGP_DUMMIES 8
 
+/* c ? a : b by masks (the compiler turns a conditional on data into a branch, which
+ * mispredicts when c is a coin flip). */
+static inline int32_t select_i32(int c, int32_t a, int32_t b)
+{
+    const int32_t m = -(int32_t)(c != 0);
+    return (a & m) | (b & ~m);
+}
+
 static void worker_free(struct cgp_worker *w)
 {
     free(w->apos);
@@ -84,6 +92,7 @@ void cgp_evolver_free(struct cgp_evolver *ev)
         free(ev->off[i].hit);
     }
     free(ev->off);
+    free(ev->eval_idx);
     free(ev->win_gene);
     free(ev->win_val);
     free(ev->active_gene);
@@ -142,18 +151,19 @@ cgpc_status cgp_evolver_init_workers(struct cgp_evolver **out, const struct cgp_
     ev->active_bits = calloc((size_t)ev->shape.n_genes / 32 + 1, sizeof *ev->active_bits);
     ev->act_bits = calloc((size_t)ev->shape.n_nodes / 64 + 1, sizeof *ev->act_bits);
     ev->act_rank = calloc((size_t)ev->shape.n_nodes / 64 + 1, sizeof *ev->act_rank);
-    ev->used = malloc((size_t)ev->shape.n_genes * sizeof *ev->used);
-    ev->pmap = malloc((size_t)ev->shape.n_genes * sizeof *ev->pmap);
+    ev->used = calloc((size_t)ev->shape.n_genes, sizeof *ev->used); /* read before written: */
+    ev->pmap = calloc((size_t)ev->shape.n_genes, sizeof *ev->pmap); /* position_genes */
     ev->rc = calloc((size_t)ev->shape.n_nodes + CGP_DUMMIES, sizeof *ev->rc); /* mark_active */
     ev->act = malloc((size_t)ev->shape.n_nodes * sizeof *ev->act);
     ev->w = calloc((size_t)ev->n_workers, sizeof *ev->w);
     ev->off = calloc((size_t)p->lambda, sizeof *ev->off);
+    ev->eval_idx = malloc((size_t)p->lambda * sizeof *ev->eval_idx);
     ev->win_gene = malloc((size_t)ev->max_mut * sizeof *ev->win_gene);
     ev->win_val = malloc((size_t)ev->max_mut * sizeof *ev->win_val);
     ev->mu.node = malloc((size_t)ev->shape.n_nodes * sizeof *ev->mu.node);
     if (!ev->active_gene || !ev->active_bits || !ev->act_bits || !ev->act_rank || !ev->used ||
-        !ev->pmap || !ev->rc || !ev->act || !ev->w || !ev->off || !ev->win_gene || !ev->win_val ||
-        !ev->mu.node)
+        !ev->pmap || !ev->rc || !ev->act || !ev->w || !ev->off || !ev->eval_idx || !ev->win_gene ||
+        !ev->win_val || !ev->mu.node)
         goto nomem;
     for (int k = 0; k < ev->shape.n_nodes; k++) {
         const struct cgp_shape *sh = &ev->shape;
@@ -236,6 +246,7 @@ cgpc_status cgp_evolver_init_workers(struct cgp_evolver **out, const struct cgp_
      * found forward through the parent's reader lists (evaluate_changed). */
     ev->incremental = 1;
     ev->gen_key_for = -1;
+    ev->clock_mask = 15;
     cgp_evolver_set_threshold(ev, p->thresholds[0]);
     if (ev->n_workers > 1 && (st = par_init(ev, err)) != CGPC_OK)
         goto fail;
@@ -278,10 +289,9 @@ static void fitness_costs(const struct cgp_evolver *ev, struct cgp_scratch *sc,
 static int fitness_error_of_values(const struct cgp_evolver *ev, const struct cgp_scratch *sc,
                                    const int32_t *genes, int n, struct cgp_fitness *f)
 {
-    memset(f, 0, sizeof *f);
+    memset(f, 0, sizeof *f); /* f->error: set once the circuit is the parent (fitness_error) */
     f->err_sum = cgp_error_sum(&ev->shape, genes, sc->values, ev->ds, ev->p.error_kind);
     f->active = n;
-    fitness_error(ev, f);
     return f->err_sum <= ev->limit;
 }
 
@@ -301,6 +311,7 @@ static void evaluate(const struct cgp_evolver *ev, struct cgp_scratch *sc, const
 {
     cgp_eval_active(&ev->shape, genes, order, n, ev->ds->n_items, ev->ds->stride, sc->values);
     fitness_of_values(ev, sc, genes, order, n, f);
+    fitness_error(ev, f);
 }
 
 /* Mark the genes the parent's active nodes (ev->act) use (output genes stay marked), count
@@ -328,12 +339,12 @@ static void mark_active(struct cgp_evolver *ev)
             const int32_t src = ng[j] - ni;
             used[nu + j] = g0 + j;
             ag[j] = (uint8_t)(j < ar);
-            rc[j < ar && src >= 0 ? src : nn + ((i * A + j) & (CGP_DUMMIES - 1))]++;
+            rc[select_i32((j < ar) & (src >= 0), src, nn + ((i * A + j) & (CGP_DUMMIES - 1)))]++;
         }
         used[nu + ar] = g0 + A;
         ag[A] = 1;
         nu += ar + 1;
-        acc = (k >> 6 == cur ? acc : 0) | 1ull << (k & 63);
+        acc = (acc & -(uint64_t)(k >> 6 == cur)) | 1ull << (k & 63);
         cur = k >> 6;
         ev->act_bits[cur] = acc;
     }
@@ -341,7 +352,7 @@ static void mark_active(struct cgp_evolver *ev)
     const int32_t *out = ev->parent.genes + out0;
     for (int o = 0; o < ev->shape.n_outputs; o++) {
         used[nu++] = out0 + o;
-        rc[out[o] >= ni ? out[o] - ni : nn + (o & (CGP_DUMMIES - 1))]++;
+        rc[select_i32(out[o] >= ni, out[o] - ni, nn + (o & (CGP_DUMMIES - 1)))]++;
     }
     const int w0 = used[0] >> 5, w1 = used[nu - 1] >> 5; /* nu >= outputs >= 1 */
     if ((w1 - w0 + 1) * 4 <= nu) {
@@ -463,18 +474,18 @@ static int dirty_sweep(const struct cgp_evolver *ev, struct cgp_worker *w, const
             hi = mid;
     }
     int nd = 0;
-    for (int i = lo; i < n; i++) {
-        int32_t x = order[i];
+    for (int i = lo; i < n; i++) { /* by selects: whether a node is dirty is a coin flip */
+        const int32_t x = order[i];
+        const int32_t *ng = w->genes + (size_t)x * (A + 1);
+        const int ar = cgp_op_arity(ng[A]);
         int d = w->dmark[x] == stamp;
-        if (!d) {
-            const int32_t *ng = w->genes + (size_t)x * (A + 1);
-            for (int j = 0, ar = cgp_op_arity(ng[A]); j < ar && !d; j++)
-                d = ng[j] >= ni && w->dmark[ng[j] - ni] == stamp;
-            if (d)
-                w->dmark[x] = stamp;
+        for (int j = 0; j < A; j++) {
+            const int32_t src = ng[j] - ni; /* a primary input (src < 0) is never dirty */
+            d |= (j < ar) & (src >= 0) & (w->dmark[select_i32(src >= 0, src, x)] == stamp);
         }
-        if (d)
-            w->dlist[nd++] = x;
+        w->dmark[x] = (uint32_t)select_i32(d, (int32_t)stamp, (int32_t)w->dmark[x]);
+        w->dlist[nd] = x;
+        nd += d;
     }
     return nd;
 }
@@ -504,8 +515,9 @@ static void readers_build(const struct cgp_evolver *ev, struct cgp_worker *w)
         const int ar = cgp_op_arity(ng[A]);
         for (int j = 0; j < A; j++) {
             const int32_t src = ng[j] - ni;
-            const int32_t q = w->apos[src >= 0 ? src : 0]; /* a source of an active node: active */
-            const int32_t list = j < ar && src >= 0 ? q : n + ((i * A + j) & (CGP_DUMMIES - 1));
+            const int32_t q = w->apos[select_i32(src >= 0, src, 0)]; /* an active node's source: active */
+            const int32_t list =
+                select_i32((j < ar) & (src >= 0), q, n + ((i * A + j) & (CGP_DUMMIES - 1)));
             slot[i * A + j] = list;
             rstart[list + 1]++;
         }
@@ -948,8 +960,15 @@ static void position_genes(const struct cgp_evolver *ev, const int32_t *r, int n
         return;
     }
 #endif
-    for (int m = 0; m < n; m++)
-        gene[m] = cgp_position_gene(ev, r[m]);
+    /* cgp_position_gene by selects: all three candidates loaded (used and pmap hold n_genes
+     * entries), no branch on whether a draw hits or is paired (coin flips) */
+    const uint32_t nu = ev->pos.n_used;
+    for (int m = 0; m < n; m++) {
+        const uint32_t x = (uint32_t)r[m];
+        const int32_t u = ev->used[x], p = ev->pmap[x];
+        const uint32_t paired = ev->active_bits[x >> 5] >> (x & 31) & 1;
+        gene[m] = x < nu ? u : paired ? p : (int32_t)x;
+    }
 }
 
 /* Offspring i's values into o->val, for its genes gene[0..n_mut) (position_genes) (the
@@ -1464,11 +1483,11 @@ static inline int fitness_cmp(const struct cgp_fitness *a, const struct cgp_fitn
 static int pick_winner(const struct cgp_evolver *ev)
 {
     int win = -1;
-    for (int i = 0; i < ev->p.lambda; i++) {
-        const struct cgp_fitness *ref = win < 0 ? &ev->parent_fit : &ev->off[win].fit;
-        int c = fitness_cmp(&ev->off[i].fit, ref, ev->limit);
-        if (win < 0 ? c <= 0 : c < 0)
-            win = i;
+    for (int i = 0; i < ev->p.lambda; i++) { /* selects: whether i wins is a coin flip */
+        const struct cgp_fitness *ref = &ev->off[win < 0 ? 0 : win].fit;
+        ref = win < 0 ? &ev->parent_fit : ref;
+        const int c = fitness_cmp(&ev->off[i].fit, ref, ev->limit);
+        win = select_i32((c < 0) | ((c == 0) & (win < 0)), i, win);
     }
     return win;
 }
@@ -1500,6 +1519,7 @@ static int take_winner(struct cgp_evolver *ev, int win)
         if (!o->neutral) {
             parent_active_sync(ev);
             ev->parent_fit = o->fit;
+            fitness_error(ev, &ev->parent_fit); /* an offspring's error is its err_sum only */
             ev->parent_fit.active = ev->n_act; /* an offspring above the limit may not know it */
         }
     }
@@ -1531,8 +1551,17 @@ static int select_and_check(struct cgp_evolver *ev, int64_t n_target, int64_t do
         ev->stop = CGP_STOP_SIGNAL;
     else if (done >= n_target)
         ev->stop = CGP_STOP_PAUSE;
-    else if ((ev->p.time_limit > 0 || ev->pause_at > 0) && (ev->generation & 15) == 0) {
-        double now = cgpc_wtime();
+    else if ((ev->p.time_limit > 0 || ev->pause_at > 0) &&
+             (ev->generation & ev->clock_mask) == 0) {
+        /* the clock every 16 generations, or up to every 1024 while that is under 0.1 ms
+         * (reading it cost ~1 % of a 30x7 search at every 16); never results, only when a
+         * pause or time limit is seen */
+        double now = cgpc_wtime(), dt = now - ev->clock_last;
+        ev->clock_last = now;
+        if (dt < 1e-4 && ev->clock_mask < 1023)
+            ev->clock_mask = ev->clock_mask * 2 + 1;
+        else if (dt > 1e-3 && ev->clock_mask > 15)
+            ev->clock_mask >>= 1;
         if (ev->p.time_limit > 0 && now - ev->stage_t0 >= ev->p.time_limit)
             ev->stop = CGP_STOP_TIME;
         else if (ev->pause_at > 0 && now >= ev->pause_at)
@@ -2148,10 +2177,21 @@ static void run_generations(struct cgp_evolver *ev, int64_t n, int parallel)
 {
     if (!parallel) {
         struct cgp_worker *w = &ev->w[0];
+        const int lambda = ev->p.lambda;
         for (int64_t done = 1;; done++) {
-            draw_positions(ev, 0, ev->p.lambda);
-            for (int i = 0; i < ev->p.lambda; i++)
-                make_offspring(ev, w, i);
+            draw_positions(ev, 0, lambda);
+            /* the neutral offspring (about half, a coin flip per offspring: a branch on it
+             * mispredicts) take the parent's fitness without a branch; the others are listed
+             * and evaluated (make_offspring's neutral test then always fails) */
+            int ne = 0;
+            for (int i = 0; i < lambda; i++) {
+                ev->off[i].fit = ev->parent_fit;
+                ev->eval_idx[ne] = i;
+                ne += !ev->off[i].neutral;
+            }
+            w->skipped += lambda - ne;
+            for (int k = 0; k < ne; k++)
+                make_offspring(ev, w, ev->eval_idx[k]);
             int stop = select_and_check(ev, n, done);
             if (ev->win_active) /* else nothing to do: worker 0's genes are the parent's */
                 worker_accept(ev, w);

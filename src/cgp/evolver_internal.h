@@ -245,6 +245,9 @@ struct cgp_evolver {
     uint64_t gen_key;    /* cgpc_hash3_ab(gen_key_seed, gen_key_for): the keys' first rounds */
     int64_t gen_key_for; /* the generation gen_key is for (-1: none) */
     uint64_t gen_key_seed; /* the run seed gen_key is for */
+    int64_t clock_mask;  /* select_and_check reads the clock when (generation & mask) == 0 */
+    double clock_last;   /* when it last did */
+    int32_t *eval_idx;   /* lambda: the offspring of a generation that are evaluated (serial) */
 };
 
 /* The gene of position draw r (0 <= r < genes) under the parent's relabelling: used[r] below
