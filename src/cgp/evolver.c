@@ -1378,6 +1378,47 @@ TARGET_AVX512DQ static int positions_avx512(const struct cgp_positions *pp, uint
     *n_hit = nh;
     return n;
 }
+
+/* positions_avx512 for two offspring at once when max_mut <= 8 (their draws need counters
+ * 1..4 each): key a in the low four 64-bit lanes, key b in the high four, so one vector of
+ * hashes gives both offspring's eight draws (the same numbers; gene entries 8..15 are not
+ * written). Returns offspring a's n_mut, b's in *n_b. */
+TARGET_AVX512DQ static int positions2_avx512(const struct cgp_positions *pp, uint64_t ka,
+                                             uint64_t kb, int32_t *gene_a, int32_t *hit_a,
+                                             int *n_hit_a, int32_t *gene_b, int32_t *hit_b,
+                                             int *n_hit_b, int *n_b)
+{
+    const int na = 1 + (int)scale_u32((uint32_t)(cgp_counter_hash(ka, 0) >> 32), pp->max_mut);
+    const int nb = 1 + (int)scale_u32((uint32_t)(cgp_counter_hash(kb, 0) >> 32), pp->max_mut);
+    const __m512i K = _mm512_mask_set1_epi64(_mm512_set1_epi64((long long)ka), 0xF0, (long long)kb);
+    const __m512i jc = _mm512_mullo_epi64(_mm512_setr_epi64(1, 2, 3, 4, 1, 2, 3, 4),
+                                          _mm512_set1_epi64((long long)0xD1B54A32D192ED03ull));
+    const __m512i ng = _mm512_set1_epi64(pp->n_genes);
+    __m512i z = _mm512_add_epi64(_mm512_xor_si512(K, jc),
+                                 _mm512_set1_epi64((long long)0x9E3779B97F4A7C15ull));
+    z = _mm512_mullo_epi64(_mm512_xor_si512(z, _mm512_srli_epi64(z, 30)),
+                           _mm512_set1_epi64((long long)0xBF58476D1CE4E5B9ull));
+    z = _mm512_mullo_epi64(_mm512_xor_si512(z, _mm512_srli_epi64(z, 27)),
+                           _mm512_set1_epi64((long long)0x94D049BB133111EBull));
+    z = _mm512_xor_si512(z, _mm512_srli_epi64(z, 31));
+    const __m512i lo = _mm512_srli_epi64(_mm512_mul_epu32(z, ng), 32);
+    const __m512i hi = _mm512_and_si512(_mm512_mul_epu32(_mm512_srli_epi64(z, 32), ng),
+                                        _mm512_set1_epi64((long long)0xFFFFFFFF00000000ull));
+    const __m512i g = _mm512_or_si512(lo, hi); /* draws: a's m = 0..7, then b's */
+    _mm256_storeu_si256((__m256i *)gene_a, _mm512_castsi512_si256(g));
+    _mm256_storeu_si256((__m256i *)gene_b, _mm512_extracti64x4_epi64(g, 1));
+    const __mmask16 live = (__mmask16)(((1u << na) - 1) | ((1u << nb) - 1) << 8);
+    const __mmask16 h = _mm512_mask_cmplt_epu32_mask(live, g, _mm512_set1_epi32((int)pp->n_used));
+    const __m512i mi = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7);
+    _mm256_storeu_si256((__m256i *)hit_a,
+                        _mm512_castsi512_si256(_mm512_maskz_compress_epi32(h & 0xFF, mi)));
+    _mm256_storeu_si256((__m256i *)hit_b, /* b's lanes 8..15 moved down by the mask shift */
+                        _mm512_castsi512_si256(_mm512_maskz_compress_epi32(h >> 8, mi)));
+    *n_hit_a = __builtin_popcount(h & 0xFFu);
+    *n_hit_b = __builtin_popcount((unsigned)h >> 8);
+    *n_b = nb;
+    return na;
+}
 #endif
 
 int cgp_mutation_positions(const struct cgp_positions *pp, uint64_t key, int32_t *gene,
@@ -1401,7 +1442,20 @@ static void draw_positions(struct cgp_evolver *ev, int i0, int i1)
         ev->gen_key_for = ev->generation;
         ev->gen_key_seed = ev->run_seed;
     }
-    for (int i = i0; i < i1; i++) {
+    int i = i0;
+#if CGP_EV_X86
+    if (ev->simd_pos && ev->isa_dq && ev->max_mut <= 8)
+        for (; i + 1 < i1; i += 2) {
+            struct cgp_offspring *a = &ev->off[i], *b = &ev->off[i + 1];
+            a->n_mut = positions2_avx512(&ev->pos, position_key(ev, i), position_key(ev, i + 1),
+                                         a->gene, a->hit, &a->n_hit, b->gene, b->hit, &b->n_hit,
+                                         &b->n_mut);
+            a->neutral = a->n_hit == 0;
+            b->neutral = b->n_hit == 0;
+            a->has_vals = b->has_vals = 0;
+        }
+#endif
+    for (; i < i1; i++) {
         struct cgp_offspring *o = &ev->off[i];
         const uint64_t key = position_key(ev, i);
 #if CGP_EV_X86
@@ -1482,12 +1536,27 @@ static inline int fitness_cmp(const struct cgp_fitness *a, const struct cgp_fitn
  * as good as the parent (neutral drift); -1: none. */
 static int pick_winner(const struct cgp_evolver *ev)
 {
+    const int lambda = ev->p.lambda;
+    const int64_t limit = ev->limit;
+    int64_t best = ev->parent_fit.err_sum;
+    int above = best > limit;
+    for (int i = 0; i < lambda; i++) { /* independent loads, no branch on the data */
+        const int64_t e = ev->off[i].fit.err_sum;
+        above &= e > limit;
+        best = e < best ? e : best;
+    }
     int win = -1;
-    for (int i = 0; i < ev->p.lambda; i++) { /* selects: whether i wins is a coin flip */
-        const struct cgp_fitness *ref = &ev->off[win < 0 ? 0 : win].fit;
-        ref = win < 0 ? &ev->parent_fit : ref;
-        const int c = fitness_cmp(&ev->off[i].fit, ref, ev->limit);
-        win = select_i32((c < 0) | ((c == 0) & (win < 0)), i, win);
+    if (above) { /* every error above the limit: by error alone (cgp_fitness_cmp), so the
+                    first offspring with the least error, if not worse than the parent */
+        for (int i = lambda - 1; i >= 0; i--)
+            win = select_i32(ev->off[i].fit.err_sum == best, i, win);
+        return win;
+    }
+    for (int i = 0; i < lambda; i++) {
+        const struct cgp_fitness *ref = win < 0 ? &ev->parent_fit : &ev->off[win].fit;
+        const int c = cgp_fitness_cmp(&ev->off[i].fit, ref, limit);
+        if (win < 0 ? c <= 0 : c < 0)
+            win = i;
     }
     return win;
 }
