@@ -1647,9 +1647,9 @@ static int select_and_check(struct cgp_evolver *ev, int64_t n_target, int64_t do
  * master's buffers) and evaluates offspring of its share there. Within a share, offspring are
  * taken one at a time from a claim counter by whichever thread gets there first: once its own
  * are done, the master takes the results already in the helper's slots (no claim, no wait),
- * gives a helper that is applying the last winner a tenth of a generation, takes what the
- * helper has not started, and waits for the ones the helper is evaluating only about as long
- * as an offspring takes (then evaluates it itself). The master never sleeps on a helper: a
+ * gives a helper that is applying the last winner about half an offspring's evaluation, takes
+ * what the helper has not started, and waits for the ones the helper is evaluating only about
+ * as long as an offspring takes (then evaluates it itself). The master never sleeps on a helper: a
  * helper that lost its core to another process costs it at most that short wait, and a faster
  * core does more of the work. The master publishes the winner's index and the parent's
  * fitness after it in a ring of records (one per generation of the window) before it applies
@@ -1908,6 +1908,14 @@ static void par_publish(struct cgp_par *par, uint32_t k, int win, int stop,
     cgpc_seq_store(&par->rec_seq, k);
 }
 
+/* A decaying maximum of times: the new sample t (at most 4x m when m > 0) or 0.98 m. */
+static inline double par_decay_max(double m, double t)
+{
+    if (m > 0 && t > 4 * m)
+        t = 4 * m;
+    return t > 0.98 * m ? t : 0.98 * m;
+}
+
 /* The master: offspring i of generation k evaluated here (its positions drawn first). */
 static void par_make(struct cgp_evolver *ev, struct cgp_worker *w, int i, uint32_t k)
 {
@@ -1922,16 +1930,21 @@ static void par_master(struct cgp_evolver *ev, int64_t n_target, int strict)
     struct cgp_par *par = ev->par;
     struct cgp_worker *w = &ev->w[0];
     const int lambda = ev->p.lambda, nw = par->n;
-    /* One clock reading per generation (a system-call-free but ~80-cycle read here): the
-     * generation's length, a decaying maximum (generations whose offspring are all neutral
-     * take microseconds, the others may take a hundred times longer), bounds the waits. */
-    double t0 = cgpc_wtime(), gen = 0;
+    /* Two clock readings per generation (system-call free, ~80 cycles each here): the
+     * generation's length and the master's own offspring's evaluation, decaying maxima
+     * (generations whose offspring are all neutral take microseconds, the others may take a
+     * hundred times longer), a sample at most 4x the last (a time slice lost to another
+     * process is not a generation's length), bound the waits: the master waits for a helper
+     * about as long as an offspring takes here (the waits are not in that measure, so a slow
+     * helper does not lengthen them), a helper for a record about two generations. */
+    double t0 = cgpc_wtime(), gen = 0, each = 0;
     memset(par->drawn, 0, (size_t)lambda * sizeof *par->drawn);
     for (int64_t done = 1;; done++) {
         const uint32_t k = (uint32_t)done;
         /* positions are drawn only for the offspring evaluated here (and the winner) */
         for (int i = 0; i < lambda; i += nw)
             par_make(ev, w, i, k);
+        each = par_decay_max(each, (cgpc_wtime() - t0) / ((lambda + nw - 1) / nw));
         /* a helper asleep on the last record is woken now, not when it was published: the
          * publication's stores have reached the helper's core by now (no wait for them) */
         cgpc_seq_wake(&par->rec_seq);
@@ -1950,7 +1963,7 @@ static void par_master(struct cgp_evolver *ev, int64_t n_target, int strict)
             }
             if (!left)
                 continue;
-            /* a helper applying the last winner gets a tenth of a generation */
+            /* a helper applying the last winner gets about half an offspring's evaluation */
             if (!strict && atomic_load_explicit(&sh->ready, memory_order_acquire) == k - 1 &&
                 k > 1) {
                 double until = -1;
@@ -1960,7 +1973,7 @@ static void par_master(struct cgp_evolver *ev, int64_t n_target, int strict)
                     if ((spin & 15) == 15) {
                         double now = cgpc_wtime();
                         if (until < 0)
-                            until = now + 0.1 * gen + 1e-6;
+                            until = now + 0.5 * each + 1e-6;
                         else if (now > until)
                             break;
                     }
@@ -1982,8 +1995,8 @@ static void par_master(struct cgp_evolver *ev, int64_t n_target, int strict)
                         sched_yield(); /* more threads than cores in tests */
                     if ((spin & 31) == 31 && !strict) {
                         double now = cgpc_wtime();
-                        if (give_up < 0) /* about an offspring's evaluation */
-                            give_up = now + 0.4 * gen + 2e-6;
+                        if (give_up < 0)
+                            give_up = now + 1.5 * each + 2e-6;
                         else if (now > give_up)
                             break;
                     }
@@ -2008,7 +2021,7 @@ static void par_master(struct cgp_evolver *ev, int64_t n_target, int strict)
                     win >= 0 && !ev->off[win].neutral ? &ev->off[win].fit : &ev->parent_fit);
         int stop = select_and_check(ev, n_target, done);
         double t1 = cgpc_wtime();
-        gen = t1 - t0 > 0.98 * gen ? t1 - t0 : 0.98 * gen;
+        gen = par_decay_max(gen, t1 - t0);
         t0 = t1;
         atomic_store_explicit(&par->gen_seconds, gen, memory_order_relaxed);
         worker_accept(ev, w);
