@@ -2017,8 +2017,11 @@ static void par_master(struct cgp_evolver *ev, int64_t n_target, int strict)
         /* the helpers get the winner before the master applies it: the parent's fitness after
          * it is the winner's unless the winner is neutral (take_winner; its active count may
          * be unknown yet, a field the comparisons do not read) */
-        par_publish(par, k, win, 0,
-                    win >= 0 && !ev->off[win].neutral ? &ev->off[win].fit : &ev->parent_fit);
+        const int changes = win >= 0 && !ev->off[win].neutral;
+        struct cgp_fitness pf = changes ? ev->off[win].fit : ev->parent_fit;
+        if (changes)
+            fitness_error(ev, &pf);
+        par_publish(par, k, win, 0, &pf);
         int stop = select_and_check(ev, n_target, done);
         double t1 = cgpc_wtime();
         gen = par_decay_max(gen, t1 - t0);
