@@ -22,6 +22,7 @@
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define CGP_EV_X86 1
 #include <immintrin.h>
+#define TARGET_AVX512DQ __attribute__((target("avx2,avx512f,avx512dq,avx512vl")))
 #else
 #define CGP_EV_X86 0
 #endif
@@ -51,6 +52,7 @@ static void worker_free(struct cgp_worker *w)
     free(w->abits);
     free(w->clos);
     free(w->pdec);
+    free(w->seed);
     if (!w->ev || w->genes != w->ev->parent.genes) /* worker 0 works on the parent's genes */
         free(w->genes);
     free(w->old);
@@ -214,11 +216,13 @@ cgpc_status cgp_evolver_init_workers(struct cgp_evolver **out, const struct cgp_
                              sizeof *w->clos + 1);
         w->pdec = malloc(((size_t)ev->max_mut * (size_t)ev->shape.node_arity + 1) *
                          sizeof *w->pdec);
+        w->seed = malloc(((size_t)ev->max_mut + 1) * sizeof *w->seed);
         w->ev = ev;
         if (!w->genes || !w->old || !w->applied || !w->fin || !w->pending || !w->bits ||
             !w->top || !w->rc || !w->act || !w->born || !w->dead || !w->seen || !w->born_seen ||
             !w->saved_node || !w->saved_rc || !w->stack || !w->dmark || !w->dlist || !w->undo ||
-            !w->apos || !w->rstart || !w->rlist || !w->abits || !w->clos || !w->pdec)
+            !w->apos || !w->rstart || !w->rlist || !w->abits || !w->clos || !w->pdec ||
+            !w->seed)
             goto nomem;
         if ((st = cgp_scratch_init(&w->sc, &ev->shape, ds, err)) != CGPC_OK)
             goto fail;
@@ -533,6 +537,29 @@ static void readers_build(const struct cgp_evolver *ev, struct cgp_worker *w)
     w->readers_ok = 1;
 }
 
+#if CGP_EV_X86
+/* closures_build's rows of nw <= 8 words, each one masked 512-bit vector. */
+TARGET_AVX512DQ static void closures_rows_avx512(const struct cgp_evolver *ev,
+                                                 struct cgp_worker *w, int nw)
+{
+    const int A = ev->shape.node_arity, ni = ev->shape.n_inputs;
+    const __mmask8 km = (__mmask8)((1u << nw) - 1);
+    for (int i = w->n_act - 1; i >= 0; i--) {
+        uint64_t *row = w->clos + (size_t)i * (size_t)nw;
+        row[i >> 6] |= 1ull << (i & 63);
+        const __m512i r = _mm512_maskz_loadu_epi64(km, row);
+        const int32_t *ng = ev->parent.genes + (size_t)w->act[i] * (A + 1);
+        for (int j = 0, ar = cgp_op_arity(ng[A]); j < ar; j++) {
+            if (ng[j] < ni)
+                continue;
+            uint64_t *src = w->clos + (size_t)w->apos[ng[j] - ni] * (size_t)nw;
+            _mm512_mask_storeu_epi64(src, km,
+                                     _mm512_or_si512(_mm512_maskz_loadu_epi64(km, src), r));
+        }
+    }
+}
+#endif
+
 /* The closure rows of worker w's parent (w->act, ev->parent.genes; see struct cgp_worker):
  * descending, each row gets its own bit, then is ORed into its sources' rows (whose readers
  * all come later in act). O(active x sources x active / 64). */
@@ -543,6 +570,14 @@ static void closures_build(const struct cgp_evolver *ev, struct cgp_worker *w)
     for (int i = 0; i < n; i++)
         w->apos[w->act[i]] = i;
     memset(w->clos, 0, (size_t)n * (size_t)nw * sizeof *w->clos);
+#if CGP_EV_X86
+    if (ev->isa_dq && nw <= 8) {
+        closures_rows_avx512(ev, w, nw);
+        w->clos_words = nw;
+        w->readers_ok = 1;
+        return;
+    }
+#endif
     for (int i = n - 1; i >= 0; i--) {
         uint64_t *row = w->clos + (size_t)i * (size_t)nw;
         row[i >> 6] |= 1ull << (i & 63);
@@ -579,6 +614,51 @@ static inline int32_t act_index(const struct cgp_worker *w, int32_t k)
 
 static const int32_t *offspring_order(const struct cgp_evolver *ev, struct cgp_worker *w);
 
+/* act[i] for every bit i set in bits[wlo..nw) (words of 64 bits), ascending, into out;
+ * returns how many. */
+static int list_marked_scalar(const uint64_t *bits, int wlo, int nw, const int32_t *act,
+                              int32_t *out)
+{
+    int n = 0;
+    for (int wd = wlo; wd < nw; wd++)
+        for (uint64_t m = bits[wd]; m; m &= m - 1)
+            out[n++] = act[wd * 64 + __builtin_ctzll(m)];
+    return n;
+}
+
+#if CGP_EV_X86
+/* list_marked_scalar sixteen bits per step without a branch on them: the marked entries of
+ * act compressed into out (masked loads and stores: nothing outside the marks is touched). */
+TARGET_AVX512DQ static int list_marked_avx512(const uint64_t *bits, int wlo, int nw,
+                                              const int32_t *act, int32_t *out)
+{
+    int n = 0;
+    for (int wd = wlo; wd < nw; wd++) {
+        const uint64_t m = bits[wd];
+        for (int c = 0; c < 4; c++) {
+            const __mmask16 k = (__mmask16)(m >> (16 * c));
+            const __m512i v = _mm512_maskz_loadu_epi32(k, act + wd * 64 + c * 16);
+            const int pc = __builtin_popcount((unsigned)k);
+            _mm512_mask_storeu_epi32(out + n, (__mmask16)((1u << pc) - 1),
+                                     _mm512_maskz_compress_epi32(k, v));
+            n += pc;
+        }
+    }
+    return n;
+}
+
+/* The seeds' closure rows (nw <= 8 words) ORed in one 512-bit vector, into bits[0..nw). */
+TARGET_AVX512DQ static void or_rows_avx512(const struct cgp_worker *w, int nw, uint64_t *bits)
+{
+    const __mmask8 km = (__mmask8)((1u << nw) - 1);
+    __m512i acc = _mm512_setzero_si512();
+    for (int s = 0; s < w->n_seed; s++)
+        acc = _mm512_or_si512(acc, _mm512_maskz_loadu_epi64(
+                                       km, w->clos + (size_t)w->apos[w->seed[s]] * (size_t)nw));
+    _mm512_mask_storeu_epi64(bits, km, acc);
+}
+#endif
+
 /* Evaluate the offspring decoded in w->sc (offspring_active) from the parent's values:
  * only the nodes it activated, the parent's nodes whose genes it changed and every parent's
  * node reading one of those (found forward through the parent's reader lists; a node the
@@ -587,8 +667,7 @@ static const int32_t *offspring_order(const struct cgp_evolver *ev, struct cgp_w
 static void evaluate_changed(const struct cgp_evolver *ev, struct cgp_worker *w,
                              struct cgp_fitness *f)
 {
-    const int A = ev->shape.node_arity;
-    const int node_genes = ev->shape.n_nodes * (A + 1), ni = ev->shape.n_inputs;
+    const int ni = ev->shape.n_inputs;
     const size_t st = (size_t)ev->ds->stride;
     if (!w->readers_ok) {
         /* the parent's lists: worker 0's genes are the parent's with this offspring's changes
@@ -609,36 +688,48 @@ static void evaluate_changed(const struct cgp_evolver *ev, struct cgp_worker *w,
     }
     uint64_t *const bits = w->abits;
     const int nw = w->n_act > 0 ? ((w->n_act - 1) >> 6) + 1 : 0, cw = w->clos_words;
+    /* The seeds: the parent's nodes whose genes changed (with deaths deferred all still
+     * active; a gene resolved later belongs to a node that was not active, or to one whose
+     * operator changed: a seed already). */
     int wlo = INT32_MAX; /* the lowest word with a seed */
-    for (int a = 0; a < w->n_applied; a++) {
-        const int g = w->applied[a];
-        if (g >= node_genes)
-            continue; /* an output gene: only the error reads it */
-        const int32_t k = A == 2 ? g / 3 : g / (A + 1);
-        const int32_t i = w->rc[k] > 0 ? act_index(w, k) : -1; /* else born, or unused */
-        if (i >= 0) {
-            wlo = i >> 6 < wlo ? i >> 6 : wlo;
-            if (cw) { /* the node and everything reading it */
-                const uint64_t *row = w->clos + (size_t)i * (size_t)cw;
-                for (int wd = i >> 6; wd < cw; wd++)
-                    bits[wd] |= row[wd];
-            } else {
-                bits[i >> 6] |= 1ull << (i & 63);
-            }
-        }
-    }
     int nd = 0, b = 0;
-    if (cw) { /* the dirty nodes are marked: list them in order, merged with the born ones */
-        for (int wd = wlo; wd < nw; wd++) {
-            for (uint64_t m = bits[wd]; m; m &= m - 1) {
-                const int32_t x = w->act[wd * 64 + __builtin_ctzll(m)];
-                while (b < w->n_born && w->born[b] < x)
-                    w->dlist[nd++] = w->born[b++];
-                w->dlist[nd++] = x;
+    if (cw) { /* the seeds' rows: every dirty node marked; listed in order, merged with born */
+        int32_t *const tmp = w->n_born ? w->stack : w->dlist; /* stack: free here */
+        int nt = 0;
+        if (w->n_seed) {
+#if CGP_EV_X86
+            if (ev->isa_dq && cw <= 8) {
+                or_rows_avx512(w, cw, bits);
+                nt = list_marked_avx512(bits, 0, cw, w->act, tmp);
+            } else
+#endif
+            {
+                for (int s = 0; s < w->n_seed; s++) {
+                    const int32_t i = w->apos[w->seed[s]];
+                    const uint64_t *row = w->clos + (size_t)i * (size_t)cw;
+                    wlo = i >> 6 < wlo ? i >> 6 : wlo;
+                    for (int wd = i >> 6; wd < cw; wd++)
+                        bits[wd] |= row[wd];
+                }
+                nt = list_marked_scalar(bits, wlo, cw, w->act, tmp);
             }
-            bits[wd] = 0;
+            memset(bits, 0, (size_t)cw * sizeof *bits);
         }
-        wlo = INT32_MAX; /* the walk below is done */
+        if (w->n_born) {
+            for (int t = 0; t < nt; t++) {
+                while (b < w->n_born && w->born[b] < tmp[t])
+                    w->dlist[nd++] = w->born[b++];
+                w->dlist[nd++] = tmp[t];
+            }
+        } else {
+            nd = nt;
+        }
+    } else {
+        for (int s = 0; s < w->n_seed; s++) {
+            const int32_t i = w->apos[w->seed[s]];
+            bits[i >> 6] |= 1ull << (i & 63);
+            wlo = i >> 6 < wlo ? i >> 6 : wlo;
+        }
     }
     /* One ascending pass over the bitmap: a node's readers come after it in act, so marking
      * them as each marked node is reached finds every dirty node once, in order (merged with
@@ -807,7 +898,6 @@ static uint64_t value_key(const struct cgp_evolver *ev, int i)
 }
 
 #if CGP_EV_X86
-#define TARGET_AVX512DQ __attribute__((target("avx2,avx512f,avx512dq,avx512vl")))
 /* The high 32 bits of a[i] * b[i] in each 32-bit lane (unsigned). */
 TARGET_AVX512DQ static inline __m512i mulhi_epu32x16(__m512i a, __m512i b)
 {
@@ -1176,6 +1266,7 @@ static void offspring_active(struct cgp_evolver *ev, struct cgp_worker *w,
         w->mark = 1;
     }
     w->n_saved = 0;
+    w->n_seed = 0;
     w->n_born = 0;
     w->n_died = 0;
     w->n_dead = 0;
@@ -1227,6 +1318,7 @@ static void offspring_active(struct cgp_evolver *ev, struct cgp_worker *w,
             if (w->n_deferred) /* else nothing is pending here */
                 w->pending[g] = 0;
             apply_now(w, g, m);
+            w->seed[w->n_seed++] = k;
             int ar1 = cgp_op_arity(w->genes[g]);
             for (int jj = ar0; jj < ar1; jj++)
                 rc_add(w, worker_gene(w, g0 + jj), +1);
@@ -1236,6 +1328,7 @@ static void offspring_active(struct cgp_evolver *ev, struct cgp_worker *w,
             if (w->n_deferred) /* else nothing is pending here */
                 w->pending[g] = 0;
             int32_t old = apply_now(w, g, m);
+            w->seed[w->n_seed++] = k;
             rc_add(w, w->genes[g], +1);
             RC_SUB(old);
         } else {

@@ -108,6 +108,10 @@ struct cgp_worker {
      * mutation's). */
     int32_t *rd;
     int n_rd, rd_cap;
+    int32_t *seed;       /* max_mut: the parent's nodes whose genes offspring_active changed
+                            (deaths deferred: all still active), the incremental evaluation's
+                            starting points; n_seed of them */
+    int n_seed;
 };
 
 /* Precomputed per-node source ranges so a mutation's new value costs one bounded draw:
