@@ -197,7 +197,8 @@ static void op_lanes__simd_random__equals_scalar(void **state)
 /* Every path's error sum (SE and AE) equals the scalar one: random rows, targets, care marks
  * and weights (up to 2^20, so the int64 products matter), output genes anywhere (the last rows
  * too, which the one-item gather must not read past), item counts that fill, half-fill and
- * overflow vectors, 1 to 33 outputs. The values array has no slack after its rows. */
+ * overflow vectors, 1 to 33 outputs. The values array has no slack after its rows. The
+ * per-output terms (cgp_error_terms) of every path equal the scalar ones and sum to it. */
 static void error_sum__random__every_path_equals_scalar(void **state)
 {
     (void)state;
@@ -242,6 +243,26 @@ static void error_sum__random__every_path_equals_scalar(void **state)
                             fail_msg("%s, %d items, %d outputs, kind %d, rep %d: %" PRId64
                                      ", scalar %" PRId64, cgp_isa_name((enum cgp_isa)isa),
                                      ds.n_items, ds.n_outputs, kind, rep, got, want);
+                    }
+                    /* per-output terms (every output, backwards): they sum to it, each
+                     * the scalar path's */
+                    int32_t ol[33];
+                    int64_t tw[33], tg[33];
+                    for (int o = 0; o < s.n_outputs; o++)
+                        ol[o] = s.n_outputs - 1 - o;
+                    cgp_error_terms_isa(CGP_ISA_SCALAR, &s, genes, values, &ds,
+                                        (enum cgp_error_kind)kind, ol, s.n_outputs, tw);
+                    for (int isa = 0; isa < CGP_ISA_COUNT; isa++) {
+                        if (!cgp_isa_supported((enum cgp_isa)isa))
+                            continue;
+                        cgp_error_terms_isa((enum cgp_isa)isa, &s, genes, values, &ds,
+                                            (enum cgp_error_kind)kind, ol, s.n_outputs, tg);
+                        int64_t sum = 0;
+                        for (int o = 0; o < s.n_outputs; o++) {
+                            assert_int_equal(tg[o], tw[o]);
+                            sum += tg[o];
+                        }
+                        assert_int_equal(sum, want);
                     }
                 }
             }

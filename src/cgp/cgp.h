@@ -286,6 +286,15 @@ int64_t cgp_error_sum(const struct cgp_shape *s, const int32_t *genes, const int
 int64_t cgp_error_sum_isa(enum cgp_isa isa, const struct cgp_shape *s, const int32_t *genes,
                           const int8_t *values, const struct cgp_dataset *ds,
                           enum cgp_error_kind kind);
+/* The weighted error terms of the outputs outs[0..n) (each in 0..n_outputs-1): terms[k] for
+ * output outs[k]; cgp_error_sum is the sum of every output's term. Every path gives the same
+ * terms. */
+void cgp_error_terms(const struct cgp_shape *s, const int32_t *genes, const int8_t *values,
+                     const struct cgp_dataset *ds, enum cgp_error_kind kind, const int32_t *outs,
+                     int n, int64_t *terms);
+void cgp_error_terms_isa(enum cgp_isa isa, const struct cgp_shape *s, const int32_t *genes,
+                         const int8_t *values, const struct cgp_dataset *ds,
+                         enum cgp_error_kind kind, const int32_t *outs, int n, int64_t *terms);
 /* Reference: evaluates every node in index order for every item (scalar), writes
  * outputs[o * n_items + d]. Used by tests and `circuit eval` cross-checks. */
 cgpc_status cgp_eval_reference(const struct cgp_genome *g, const struct cgp_dataset *ds,

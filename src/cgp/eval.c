@@ -722,29 +722,34 @@ void cgp_eval_active(const struct cgp_shape *s, const int32_t *genes, const int3
 /* ---- error sums --------------------------------------------------------------------------
  * Every path returns the same int64 (integer sums, any order). care holds 0 or 1 (as
  * cgp_dataset_init and the readers write it); the SIMD paths read it as a flag. */
+/* Output o's weighted error term, its values at v. */
+static int64_t error_term_scalar(const int8_t *v, int o, const struct cgp_dataset *ds,
+                                 enum cgp_error_kind kind)
+{
+    const int D = ds->n_items, st = ds->stride;
+    const int8_t *t = ds->target + (size_t)o * st;
+    const uint8_t *c = ds->care + (size_t)o * st;
+    int32_t sum = 0; /* D * 255^2 fits int32 for D < 33000 */
+    if (kind == CGP_ERROR_AE) {
+        for (int d = 0; d < D; d++) {
+            int e = v[d] - t[d];
+            sum += c[d] * (e < 0 ? -e : e);
+        }
+    } else {
+        for (int d = 0; d < D; d++) {
+            int e = v[d] - t[d];
+            sum += c[d] * e * e;
+        }
+    }
+    return (int64_t)sum * ds->weight[o];
+}
+
 static int64_t error_sum_scalar(const int32_t *out_genes, int n_out, const int8_t *values,
                                 int vst, const struct cgp_dataset *ds, enum cgp_error_kind kind)
 {
-    const int D = ds->n_items, st = ds->stride;
     int64_t total = 0;
-    for (int o = 0; o < n_out; o++) {
-        const int8_t *v = values + (size_t)out_genes[o] * vst;
-        const int8_t *t = ds->target + (size_t)o * st;
-        const uint8_t *c = ds->care + (size_t)o * st;
-        int32_t sum = 0; /* D * 255^2 fits int32 for D < 33000 */
-        if (kind == CGP_ERROR_AE) {
-            for (int d = 0; d < D; d++) {
-                int e = v[d] - t[d];
-                sum += c[d] * (e < 0 ? -e : e);
-            }
-        } else {
-            for (int d = 0; d < D; d++) {
-                int e = v[d] - t[d];
-                sum += c[d] * e * e;
-            }
-        }
-        total += (int64_t)sum * ds->weight[o];
-    }
+    for (int o = 0; o < n_out; o++)
+        total += error_term_scalar(values + (size_t)out_genes[o] * vst, o, ds, kind);
     return total;
 }
 
@@ -830,6 +835,43 @@ TARGET_AVX512 static int64_t error_sum_avx512(const int32_t *out_genes, int n_ou
     return _mm512_reduce_add_epi64(acc);
 }
 
+/* Output o's weighted error term (error_term_scalar) in 16-bit lanes: up to 16 items one
+ * 256-bit vector with loads masked to the items, more 32 items per step (a step past D reads
+ * lanes inside the row: the stride is a multiple of 32 from 16 items on). */
+TARGET_AVX512 static int64_t error_term_avx512(const int8_t *v, int o,
+                                               const struct cgp_dataset *ds,
+                                               enum cgp_error_kind kind)
+{
+    const int D = ds->n_items, ae = kind == CGP_ERROR_AE;
+    const size_t at = (size_t)o * (size_t)ds->stride;
+    if (D <= 16) {
+        const __mmask16 m = (__mmask16)((1u << D) - 1);
+        __m128i vc = _mm_maskz_loadu_epi8(m, ds->care + at);
+        __m256i e = _mm256_maskz_sub_epi16(_mm_test_epi8_mask(vc, vc),
+                                           _mm256_cvtepi8_epi16(_mm_maskz_loadu_epi8(m, v)),
+                                           _mm256_cvtepi8_epi16(_mm_maskz_loadu_epi8(m, ds->target + at)));
+        __m256i p = ae ? _mm256_madd_epi16(_mm256_abs_epi16(e), _mm256_set1_epi16(1))
+                       : _mm256_madd_epi16(e, e);
+        __m128i h = _mm_add_epi32(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
+        h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4E));
+        h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xB1));
+        return (int64_t)_mm_cvtsi128_si32(h) * ds->weight[o];
+    }
+    const __m512i ones = _mm512_set1_epi16(1);
+    __m512i p = _mm512_setzero_si512();
+    for (int l = 0; l < D; l += 32) {
+        __m256i vc = _mm256_loadu_si256((const __m256i *)(ds->care + at + l));
+        __m512i e = _mm512_maskz_sub_epi16(_mm256_test_epi8_mask(vc, vc),
+                                           _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(v + l))),
+                                           _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(ds->target + at + l))));
+        p = _mm512_add_epi32(p, ae ? _mm512_madd_epi16(_mm512_abs_epi16(e), ones)
+                                   : _mm512_madd_epi16(e, e));
+    }
+    __m512i q = _mm512_add_epi64(_mm512_cvtepi32_epi64(_mm512_castsi512_si256(p)),
+                                 _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(p, 1)));
+    return _mm512_reduce_add_epi64(q) * ds->weight[o];
+}
+
 /* The same in 256-bit vectors, 16 items per step; rows of stride a multiple of 32 only. */
 TARGET_AVX2 static int64_t error_sum_avx2(const int32_t *out_genes, int n_out,
                                           const int8_t *values, const struct cgp_dataset *ds,
@@ -882,6 +924,32 @@ int64_t cgp_error_sum(const struct cgp_shape *s, const int32_t *genes, const int
                       const struct cgp_dataset *ds, enum cgp_error_kind kind)
 {
     return cgp_error_sum_isa(cgp_isa_active(), s, genes, values, ds, kind);
+}
+
+void cgp_error_terms_isa(enum cgp_isa isa, const struct cgp_shape *s, const int32_t *genes,
+                         const int8_t *values, const struct cgp_dataset *ds,
+                         enum cgp_error_kind kind, const int32_t *outs, int n, int64_t *terms)
+{
+    CGPC_ASSERT(cgp_isa_supported(isa));
+    const int32_t *out_genes = genes + (size_t)s->n_nodes * (s->node_arity + 1);
+    const size_t st = (size_t)ds->stride;
+#if CGP_HAVE_X86
+    if (isa == CGP_ISA_AVX512 && ds->n_items > 1) {
+        for (int k = 0; k < n; k++)
+            terms[k] = error_term_avx512(values + (size_t)out_genes[outs[k]] * st, outs[k], ds,
+                                         kind);
+        return;
+    }
+#endif
+    for (int k = 0; k < n; k++)
+        terms[k] = error_term_scalar(values + (size_t)out_genes[outs[k]] * st, outs[k], ds, kind);
+}
+
+void cgp_error_terms(const struct cgp_shape *s, const int32_t *genes, const int8_t *values,
+                     const struct cgp_dataset *ds, enum cgp_error_kind kind, const int32_t *outs,
+                     int n, int64_t *terms)
+{
+    cgp_error_terms_isa(cgp_isa_active(), s, genes, values, ds, kind, outs, n, terms);
 }
 
 cgpc_status cgp_eval_reference(const struct cgp_genome *g, const struct cgp_dataset *ds,

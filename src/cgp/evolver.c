@@ -53,6 +53,10 @@ static void worker_free(struct cgp_worker *w)
     free(w->clos);
     free(w->pdec);
     free(w->seed);
+    free(w->omask);
+    free(w->term);
+    free(w->nterm);
+    free(w->outs);
     if (!w->ev || w->genes != w->ev->parent.genes) /* worker 0 works on the parent's genes */
         free(w->genes);
     free(w->old);
@@ -217,12 +221,17 @@ cgpc_status cgp_evolver_init_workers(struct cgp_evolver **out, const struct cgp_
         w->pdec = malloc(((size_t)ev->max_mut * (size_t)ev->shape.node_arity + 1) *
                          sizeof *w->pdec);
         w->seed = malloc(((size_t)ev->max_mut + 1) * sizeof *w->seed);
+        w->use_terms = ds->n_items > 1 && ds->n_outputs <= 64;
+        w->omask = malloc(((size_t)w->clos_cap + 1) * sizeof *w->omask);
+        w->term = malloc((size_t)ds->n_outputs * sizeof *w->term + 1);
+        w->nterm = malloc((size_t)ds->n_outputs * sizeof *w->nterm + 1);
+        w->outs = malloc((size_t)ds->n_outputs * sizeof *w->outs + 1);
         w->ev = ev;
         if (!w->genes || !w->old || !w->applied || !w->fin || !w->pending || !w->bits ||
             !w->top || !w->rc || !w->act || !w->born || !w->dead || !w->seen || !w->born_seen ||
             !w->saved_node || !w->saved_rc || !w->stack || !w->dmark || !w->dlist || !w->undo ||
             !w->apos || !w->rstart || !w->rlist || !w->abits || !w->clos || !w->pdec ||
-            !w->seed)
+            !w->seed || !w->omask || !w->term || !w->nterm || !w->outs)
             goto nomem;
         if ((st = cgp_scratch_init(&w->sc, &ev->shape, ds, err)) != CGPC_OK)
             goto fail;
@@ -288,15 +297,23 @@ static void fitness_costs(const struct cgp_evolver *ev, struct cgp_scratch *sc,
     }
 }
 
-/* The error part of the fitness of a circuit with n active nodes whose node values are in
- * sc->values (the rest zero); returns whether it is within the limit (the costs are needed). */
+/* The error part of the fitness of a circuit with n active nodes and error sum err_sum;
+ * returns whether it is within the limit (the costs are needed). */
+static int fitness_error_set(const struct cgp_evolver *ev, int64_t err_sum, int n,
+                             struct cgp_fitness *f)
+{
+    memset(f, 0, sizeof *f); /* f->error: set once the circuit is the parent (fitness_error) */
+    f->err_sum = err_sum;
+    f->active = n;
+    return f->err_sum <= ev->limit;
+}
+
+/* The same with the error sum of the node values in sc->values (the rest zero). */
 static int fitness_error_of_values(const struct cgp_evolver *ev, const struct cgp_scratch *sc,
                                    const int32_t *genes, int n, struct cgp_fitness *f)
 {
-    memset(f, 0, sizeof *f); /* f->error: set once the circuit is the parent (fitness_error) */
-    f->err_sum = cgp_error_sum(&ev->shape, genes, sc->values, ev->ds, ev->p.error_kind);
-    f->active = n;
-    return f->err_sum <= ev->limit;
+    return fitness_error_set(
+        ev, cgp_error_sum(&ev->shape, genes, sc->values, ev->ds, ev->p.error_kind), n, f);
 }
 
 /* The fitness of the circuit whose active nodes are order[0..n) and whose node values are in
@@ -544,6 +561,7 @@ TARGET_AVX512DQ static void closures_rows_avx512(const struct cgp_evolver *ev,
 {
     const int A = ev->shape.node_arity, ni = ev->shape.n_inputs;
     const __mmask8 km = (__mmask8)((1u << nw) - 1);
+    uint64_t *const om = w->use_terms ? w->omask : NULL;
     for (int i = w->n_act - 1; i >= 0; i--) {
         uint64_t *row = w->clos + (size_t)i * (size_t)nw;
         row[i >> 6] |= 1ull << (i & 63);
@@ -552,9 +570,12 @@ TARGET_AVX512DQ static void closures_rows_avx512(const struct cgp_evolver *ev,
         for (int j = 0, ar = cgp_op_arity(ng[A]); j < ar; j++) {
             if (ng[j] < ni)
                 continue;
-            uint64_t *src = w->clos + (size_t)w->apos[ng[j] - ni] * (size_t)nw;
+            const int32_t q = w->apos[ng[j] - ni];
+            uint64_t *src = w->clos + (size_t)q * (size_t)nw;
             _mm512_mask_storeu_epi64(src, km,
                                      _mm512_or_si512(_mm512_maskz_loadu_epi64(km, src), r));
+            if (om)
+                om[q] |= om[i];
         }
     }
 }
@@ -570,13 +591,18 @@ static void closures_build(const struct cgp_evolver *ev, struct cgp_worker *w)
     for (int i = 0; i < n; i++)
         w->apos[w->act[i]] = i;
     memset(w->clos, 0, (size_t)n * (size_t)nw * sizeof *w->clos);
-#if CGP_EV_X86
-    if (ev->isa_dq && nw <= 8) {
-        closures_rows_avx512(ev, w, nw);
-        w->clos_words = nw;
-        w->readers_ok = 1;
-        return;
+    uint64_t *const om = w->use_terms ? w->omask : NULL;
+    if (om) { /* the outputs' own nodes; the rows' loop carries them to the sources */
+        const int32_t *out = ev->parent.genes + (size_t)ev->shape.n_nodes * (A + 1);
+        memset(om, 0, (size_t)n * sizeof *om);
+        for (int o = 0; o < ev->shape.n_outputs; o++)
+            if (out[o] >= ni)
+                om[w->apos[out[o] - ni]] |= 1ull << o;
     }
+#if CGP_EV_X86
+    if (ev->isa_dq && nw <= 8)
+        closures_rows_avx512(ev, w, nw);
+    else
 #endif
     for (int i = n - 1; i >= 0; i--) {
         uint64_t *row = w->clos + (size_t)i * (size_t)nw;
@@ -585,10 +611,23 @@ static void closures_build(const struct cgp_evolver *ev, struct cgp_worker *w)
         for (int j = 0, ar = cgp_op_arity(ng[A]); j < ar; j++) {
             if (ng[j] < ni)
                 continue;
-            uint64_t *src = w->clos + (size_t)w->apos[ng[j] - ni] * (size_t)nw;
+            const int32_t q = w->apos[ng[j] - ni];
+            uint64_t *src = w->clos + (size_t)q * (size_t)nw;
             for (int wd = i >> 6; wd < nw; wd++) /* row i has no bit below i */
                 src[wd] |= row[wd];
+            if (om)
+                om[q] |= om[i];
         }
+    }
+    if (om) { /* the parent's terms (its genes and values) */
+        const int no = ev->shape.n_outputs;
+        for (int o = 0; o < no; o++)
+            w->outs[o] = o;
+        cgp_error_terms(&ev->shape, ev->parent.genes, w->sc.values, ev->ds, ev->p.error_kind,
+                        w->outs, no, w->term);
+        w->term_sum = 0;
+        for (int o = 0; o < no; o++)
+            w->term_sum += w->term[o];
     }
     w->clos_words = nw;
     w->readers_ok = 1;
@@ -755,7 +794,24 @@ static void evaluate_changed(const struct cgp_evolver *ev, struct cgp_worker *w,
     for (int i = 0; i < nd; i++)
         copy_row(w->undo + (size_t)i * st, values + (size_t)(ni + w->dlist[i]) * st, st);
     cgp_eval_active(&ev->shape, w->genes, w->dlist, nd, ev->ds->n_items, (int)st, values);
-    if (fitness_error_of_values(ev, &w->sc, w->genes, w->n_ord, f)) { /* the list: costs only */
+    int64_t es;
+    if (cw && w->use_terms) { /* the parent's error less the old terms of the outputs the
+                                 offspring reaches, plus their new terms */
+        uint64_t om = w->out_hit;
+        for (int s = 0; s < w->n_seed; s++)
+            om |= w->omask[w->apos[w->seed[s]]];
+        int no = 0;
+        for (; om; om &= om - 1)
+            w->outs[no++] = __builtin_ctzll(om);
+        cgp_error_terms(&ev->shape, w->genes, values, ev->ds, ev->p.error_kind, w->outs, no,
+                        w->nterm);
+        es = w->term_sum;
+        for (int k = 0; k < no; k++)
+            es += w->nterm[k] - w->term[w->outs[k]];
+    } else {
+        es = cgp_error_sum(&ev->shape, w->genes, values, ev->ds, ev->p.error_kind);
+    }
+    if (fitness_error_set(ev, es, w->n_ord, f)) { /* the list: costs only */
         const int32_t *ord = offspring_order(ev, w); /* sets n_ord if deaths were deferred */
         f->active = w->n_ord;
         fitness_costs(ev, &w->sc, w->genes, ord, w->n_ord, f);
@@ -1267,6 +1323,7 @@ static void offspring_active(struct cgp_evolver *ev, struct cgp_worker *w,
     }
     w->n_saved = 0;
     w->n_seed = 0;
+    w->out_hit = 0;
     w->n_born = 0;
     w->n_died = 0;
     w->n_dead = 0;
@@ -1306,6 +1363,8 @@ static void offspring_active(struct cgp_evolver *ev, struct cgp_worker *w,
         if (g >= node_genes) {
             if (w->n_deferred) /* else nothing is pending here */
                 w->pending[g] = 0;
+            if (g - node_genes < 64)
+                w->out_hit |= 1ull << (g - node_genes);
             int32_t old = apply_now(w, g, m);
             rc_add(w, w->genes[g], +1);
             RC_SUB(old);

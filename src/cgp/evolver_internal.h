@@ -112,6 +112,16 @@ struct cgp_worker {
                             (deaths deferred: all still active), the incremental evaluation's
                             starting points; n_seed of them */
     int n_seed;
+    /* The error from per-output terms (use_terms: more than one item, at most 64 outputs;
+     * while the closure rows are in use): an offspring's error is the parent's less the terms
+     * of the outputs it reaches plus their new terms. Built with the rows. */
+    int use_terms;
+    uint64_t *omask;     /* clos_cap: the outputs (bit o) whose node is act[i] or reads it */
+    int64_t *term;       /* n_outputs: the parent's terms; term_sum their sum */
+    int64_t term_sum;
+    int64_t *nterm;      /* n_outputs: an offspring's new terms of outs[0..) */
+    int32_t *outs;       /* n_outputs */
+    uint64_t out_hit;    /* the outputs whose gene the offspring changed */
 };
 
 /* Precomputed per-node source ranges so a mutation's new value costs one bounded draw:
