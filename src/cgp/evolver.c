@@ -27,9 +27,10 @@
 #define CGP_EV_X86 0
 #endif
 
-/* Closure rows (struct cgp_worker clos) while the parent has at most this many active nodes:
- * clos_cap^2 / 8 bytes per worker. */
+/* Closure rows (struct cgp_worker clos) while the parent has at most this many active nodes;
+ * every row is CLOS_WORDS words (one 64-byte line), 32 KB per worker. */
 #define CLOS_MAX 512
+#define CLOS_WORDS (CLOS_MAX / 64)
 
 
 /* Counters that take the counts a branch-free pass does not need (mark_active,
@@ -216,8 +217,7 @@ cgpc_status cgp_evolver_init_workers(struct cgp_evolver **out, const struct cgp_
         w->rlist = malloc(((size_t)ev->shape.node_arity * nn + 1) * sizeof *w->rlist);
         w->abits = calloc(nn / 64 + 1, sizeof *w->abits);
         w->clos_cap = ev->shape.n_nodes < CLOS_MAX ? ev->shape.n_nodes : CLOS_MAX;
-        w->clos = malloc((size_t)w->clos_cap * (size_t)((w->clos_cap + 63) / 64) *
-                             sizeof *w->clos + 1);
+        w->clos = aligned_alloc(64, ((size_t)w->clos_cap + 1) * CLOS_WORDS * sizeof *w->clos);
         w->pdec = malloc(((size_t)ev->max_mut * (size_t)ev->shape.node_arity + 1) *
                          sizeof *w->pdec);
         w->seed = malloc(((size_t)ev->max_mut + 1) * sizeof *w->seed);
@@ -555,25 +555,23 @@ static void readers_build(const struct cgp_evolver *ev, struct cgp_worker *w)
 }
 
 #if CGP_EV_X86
-/* closures_build's rows of nw <= 8 words, each one masked 512-bit vector. */
+/* closures_build's rows, each one 512-bit vector (a row is one 64-byte line). */
 TARGET_AVX512DQ static void closures_rows_avx512(const struct cgp_evolver *ev,
-                                                 struct cgp_worker *w, int nw)
+                                                 struct cgp_worker *w)
 {
     const int A = ev->shape.node_arity, ni = ev->shape.n_inputs;
-    const __mmask8 km = (__mmask8)((1u << nw) - 1);
     uint64_t *const om = w->use_terms ? w->omask : NULL;
     for (int i = w->n_act - 1; i >= 0; i--) {
-        uint64_t *row = w->clos + (size_t)i * (size_t)nw;
+        uint64_t *row = w->clos + (size_t)i * CLOS_WORDS;
         row[i >> 6] |= 1ull << (i & 63);
-        const __m512i r = _mm512_maskz_loadu_epi64(km, row);
+        const __m512i r = _mm512_load_si512((const void *)row);
         const int32_t *ng = ev->parent.genes + (size_t)w->act[i] * (A + 1);
         for (int j = 0, ar = cgp_op_arity(ng[A]); j < ar; j++) {
             if (ng[j] < ni)
                 continue;
             const int32_t q = w->apos[ng[j] - ni];
-            uint64_t *src = w->clos + (size_t)q * (size_t)nw;
-            _mm512_mask_storeu_epi64(src, km,
-                                     _mm512_or_si512(_mm512_maskz_loadu_epi64(km, src), r));
+            uint64_t *src = w->clos + (size_t)q * CLOS_WORDS;
+            _mm512_store_si512((void *)src, _mm512_or_si512(_mm512_load_si512((const void *)src), r));
             if (om)
                 om[q] |= om[i];
         }
@@ -590,7 +588,7 @@ static void closures_build(const struct cgp_evolver *ev, struct cgp_worker *w)
     const int nw = (n + 63) >> 6;
     for (int i = 0; i < n; i++)
         w->apos[w->act[i]] = i;
-    memset(w->clos, 0, (size_t)n * (size_t)nw * sizeof *w->clos);
+    memset(w->clos, 0, (size_t)n * CLOS_WORDS * sizeof *w->clos);
     uint64_t *const om = w->use_terms ? w->omask : NULL;
     if (om) { /* the outputs' own nodes; the rows' loop carries them to the sources */
         const int32_t *out = ev->parent.genes + (size_t)ev->shape.n_nodes * (A + 1);
@@ -601,18 +599,18 @@ static void closures_build(const struct cgp_evolver *ev, struct cgp_worker *w)
     }
 #if CGP_EV_X86
     if (ev->isa_dq && nw <= 8)
-        closures_rows_avx512(ev, w, nw);
+        closures_rows_avx512(ev, w);
     else
 #endif
     for (int i = n - 1; i >= 0; i--) {
-        uint64_t *row = w->clos + (size_t)i * (size_t)nw;
+        uint64_t *row = w->clos + (size_t)i * CLOS_WORDS;
         row[i >> 6] |= 1ull << (i & 63);
         const int32_t *ng = ev->parent.genes + (size_t)w->act[i] * (A + 1);
         for (int j = 0, ar = cgp_op_arity(ng[A]); j < ar; j++) {
             if (ng[j] < ni)
                 continue;
             const int32_t q = w->apos[ng[j] - ni];
-            uint64_t *src = w->clos + (size_t)q * (size_t)nw;
+            uint64_t *src = w->clos + (size_t)q * CLOS_WORDS;
             for (int wd = i >> 6; wd < nw; wd++) /* row i has no bit below i */
                 src[wd] |= row[wd];
             if (om)
@@ -692,8 +690,8 @@ TARGET_AVX512DQ static void or_rows_avx512(const struct cgp_worker *w, int nw, u
     const __mmask8 km = (__mmask8)((1u << nw) - 1);
     __m512i acc = _mm512_setzero_si512();
     for (int s = 0; s < w->n_seed; s++)
-        acc = _mm512_or_si512(acc, _mm512_maskz_loadu_epi64(
-                                       km, w->clos + (size_t)w->apos[w->seed[s]] * (size_t)nw));
+        acc = _mm512_or_si512(acc, _mm512_load_si512((const void *)(
+                                       w->clos + (size_t)w->apos[w->seed[s]] * CLOS_WORDS)));
     _mm512_mask_storeu_epi64(bits, km, acc);
 }
 #endif
@@ -745,7 +743,7 @@ static void evaluate_changed(const struct cgp_evolver *ev, struct cgp_worker *w,
             {
                 for (int s = 0; s < w->n_seed; s++) {
                     const int32_t i = w->apos[w->seed[s]];
-                    const uint64_t *row = w->clos + (size_t)i * (size_t)cw;
+                    const uint64_t *row = w->clos + (size_t)i * CLOS_WORDS;
                     wlo = i >> 6 < wlo ? i >> 6 : wlo;
                     for (int wd = i >> 6; wd < cw; wd++)
                         bits[wd] |= row[wd];
