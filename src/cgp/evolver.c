@@ -563,8 +563,11 @@ TARGET_AVX512DQ static void closures_rows_avx512(const struct cgp_evolver *ev,
     uint64_t *const om = w->use_terms ? w->omask : NULL;
     for (int i = w->n_act - 1; i >= 0; i--) {
         uint64_t *row = w->clos + (size_t)i * CLOS_WORDS;
-        row[i >> 6] |= 1ull << (i & 63);
-        const __m512i r = _mm512_load_si512((const void *)row);
+        /* its own bit ORed in the vector (a narrow store under the wide load would stall) */
+        const __m512i r = _mm512_or_si512(
+            _mm512_load_si512((const void *)row),
+            _mm512_maskz_set1_epi64((__mmask8)(1u << (i >> 6)), (long long)(1ull << (i & 63))));
+        _mm512_store_si512((void *)row, r);
         const int32_t *ng = ev->parent.genes + (size_t)w->act[i] * (A + 1);
         for (int j = 0, ar = cgp_op_arity(ng[A]); j < ar; j++) {
             if (ng[j] < ni)
