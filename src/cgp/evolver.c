@@ -165,7 +165,8 @@ cgpc_status cgp_evolver_init_workers(struct cgp_evolver **out, const struct cgp_
     ev->w = calloc((size_t)ev->n_workers, sizeof *ev->w);
     ev->off = calloc((size_t)p->lambda, sizeof *ev->off);
     ev->eval_idx = malloc((size_t)p->lambda * sizeof *ev->eval_idx);
-    ev->win_gene = malloc((size_t)ev->max_mut * sizeof *ev->win_gene);
+    ev->win_gene = malloc(((size_t)ev->max_mut + 16) * sizeof *ev->win_gene); /* + 16: whole
+                                                                                   vector stores */
     ev->win_val = malloc((size_t)ev->max_mut * sizeof *ev->win_val);
     ev->mu.node = malloc((size_t)ev->shape.n_nodes * sizeof *ev->mu.node);
     if (!ev->active_gene || !ev->active_bits || !ev->act_bits || !ev->act_rank || !ev->used ||
@@ -194,7 +195,8 @@ cgpc_status cgp_evolver_init_workers(struct cgp_evolver **out, const struct cgp_
         w->genes = i == 0 ? ev->parent.genes
                           : malloc((size_t)ev->shape.n_genes * sizeof *w->genes);
         w->old = malloc((size_t)ev->max_mut * sizeof *w->old);
-        w->applied = malloc((size_t)ev->max_mut * sizeof *w->applied);
+        w->applied = malloc(((size_t)ev->max_mut + 16) * sizeof *w->applied); /* + 16: gene
+                                                                                  buffer */
         w->fin = malloc((size_t)ev->max_mut * sizeof *w->fin);
         w->pending = calloc((size_t)ev->shape.n_genes, sizeof *w->pending);
         w->bits = calloc((size_t)ev->shape.n_nodes / 64 + 1, sizeof *w->bits);
@@ -208,9 +210,9 @@ cgpc_status cgp_evolver_init_workers(struct cgp_evolver **out, const struct cgp_
         w->born_seen = calloc(nn, sizeof *w->born_seen);
         w->saved_node = malloc(nn * sizeof *w->saved_node);
         w->saved_rc = malloc(nn * sizeof *w->saved_rc);
-        w->stack = malloc(((size_t)ev->shape.node_arity * nn + 1) * sizeof *w->stack);
+        w->stack = malloc(((size_t)ev->shape.node_arity * nn + 16) * sizeof *w->stack);
         w->dmark = calloc(nn, sizeof *w->dmark);
-        w->dlist = malloc(nn * sizeof *w->dlist);
+        w->dlist = malloc((nn + 16) * sizeof *w->dlist); /* + 16: list_marked_avx512 */
         w->undo = malloc(nn * (size_t)ds->stride + 1);
         w->apos = calloc(nn, sizeof *w->apos);
         w->rstart = malloc((nn + CGP_DUMMIES + 1) * sizeof *w->rstart); /* readers_build */
@@ -668,7 +670,9 @@ static int list_marked_scalar(const uint64_t *bits, int wlo, int nw, const int32
 
 #if CGP_EV_X86
 /* list_marked_scalar sixteen bits per step without a branch on them: the marked entries of
- * act compressed into out (masked loads and stores: nothing outside the marks is touched). */
+ * act compressed into out (masked loads: nothing outside the marks is read; whole stores, so
+ * out holds 16 entries more than listed; a masked store would not forward to the loads that
+ * read the list next). */
 TARGET_AVX512DQ static int list_marked_avx512(const uint64_t *bits, int wlo, int nw,
                                               const int32_t *act, int32_t *out)
 {
@@ -679,23 +683,22 @@ TARGET_AVX512DQ static int list_marked_avx512(const uint64_t *bits, int wlo, int
             const __mmask16 k = (__mmask16)(m >> (16 * c));
             const __m512i v = _mm512_maskz_loadu_epi32(k, act + wd * 64 + c * 16);
             const int pc = __builtin_popcount((unsigned)k);
-            _mm512_mask_storeu_epi32(out + n, (__mmask16)((1u << pc) - 1),
-                                     _mm512_maskz_compress_epi32(k, v));
+            _mm512_storeu_si512((void *)(out + n), _mm512_maskz_compress_epi32(k, v));
             n += pc;
         }
     }
     return n;
 }
 
-/* The seeds' closure rows (nw <= 8 words) ORed in one 512-bit vector, into bits[0..nw). */
-TARGET_AVX512DQ static void or_rows_avx512(const struct cgp_worker *w, int nw, uint64_t *bits)
+/* The seeds' closure rows ORed in one 512-bit vector, into bits[0..CLOS_WORDS) (64-byte
+ * aligned: one full store, which the listing's word loads can forward from). */
+TARGET_AVX512DQ static void or_rows_avx512(const struct cgp_worker *w, uint64_t *bits)
 {
-    const __mmask8 km = (__mmask8)((1u << nw) - 1);
     __m512i acc = _mm512_setzero_si512();
     for (int s = 0; s < w->n_seed; s++)
         acc = _mm512_or_si512(acc, _mm512_load_si512((const void *)(
                                        w->clos + (size_t)w->apos[w->seed[s]] * CLOS_WORDS)));
-    _mm512_mask_storeu_epi64(bits, km, acc);
+    _mm512_store_si512((void *)bits, acc);
 }
 #endif
 
@@ -738,9 +741,10 @@ static void evaluate_changed(const struct cgp_evolver *ev, struct cgp_worker *w,
         int nt = 0;
         if (w->n_seed) {
 #if CGP_EV_X86
-            if (ev->isa_dq && cw <= 8) {
-                or_rows_avx512(w, cw, bits);
-                nt = list_marked_avx512(bits, 0, cw, w->act, tmp);
+            if (ev->isa_dq) {
+                _Alignas(64) uint64_t wv[CLOS_WORDS];
+                or_rows_avx512(w, wv);
+                nt = list_marked_avx512(wv, 0, cw, w->act, tmp);
             } else
 #endif
             {
@@ -752,8 +756,8 @@ static void evaluate_changed(const struct cgp_evolver *ev, struct cgp_worker *w,
                         bits[wd] |= row[wd];
                 }
                 nt = list_marked_scalar(bits, wlo, cw, w->act, tmp);
+                memset(bits, 0, (size_t)cw * sizeof *bits);
             }
-            memset(bits, 0, (size_t)cw * sizeof *bits);
         }
         if (w->n_born) {
             for (int t = 0; t < nt; t++) {
@@ -1093,7 +1097,8 @@ TARGET_AVX512DQ static void position_genes_avx512(const struct cgp_evolver *ev, 
             g = _mm512_mask_i32gather_epi32(g, lo, x, (const void *)ev->used, 4);
         if (paired)
             g = _mm512_mask_i32gather_epi32(g, paired, x, (const void *)ev->pmap, 4);
-        _mm512_mask_storeu_epi32(gene + m, live, g);
+        _mm512_storeu_si512((void *)(gene + m), g); /* gene has 16 entries more (a masked
+                                                       store would not forward to the reads) */
     }
 }
 #endif
