@@ -1496,6 +1496,24 @@ static int positions_scalar(const struct cgp_positions *pp, uint64_t key, int32_
 }
 
 #if CGP_EV_X86
+/* Sixteen 32-bit draws in [0, n_genes): the splitmix64 hash of key K ^ counter jc in each
+ * 64-bit lane (the hash cgp_counter_hash computes), each 32-bit half scaled by ng (n_genes in
+ * every lane) as scale_u32 does: low half in the even, high half in the odd 32-bit lane. */
+TARGET_AVX512DQ static inline __m512i draws_avx512(__m512i K, __m512i jc, __m512i ng)
+{
+    __m512i z = _mm512_add_epi64(_mm512_xor_si512(K, jc),
+                                 _mm512_set1_epi64((long long)0x9E3779B97F4A7C15ull));
+    z = _mm512_mullo_epi64(_mm512_xor_si512(z, _mm512_srli_epi64(z, 30)),
+                           _mm512_set1_epi64((long long)0xBF58476D1CE4E5B9ull));
+    z = _mm512_mullo_epi64(_mm512_xor_si512(z, _mm512_srli_epi64(z, 27)),
+                           _mm512_set1_epi64((long long)0x94D049BB133111EBull));
+    z = _mm512_xor_si512(z, _mm512_srli_epi64(z, 31));
+    const __m512i lo = _mm512_srli_epi64(_mm512_mul_epu32(z, ng), 32);
+    const __m512i hi = _mm512_and_si512(_mm512_mul_epu32(_mm512_srli_epi64(z, 32), ng),
+                                        _mm512_set1_epi64((long long)0xFFFFFFFF00000000ull));
+    return _mm512_or_si512(lo, hi);
+}
+
 /* positions_scalar with sixteen draws per step: eight splitmix64 hashes in 64-bit lanes,
  * each giving the draws of its two 32-bit halves in place (low half: even m, high half: odd
  * m, as they lie in memory), the hits by one compare (no gather). */
@@ -1506,7 +1524,6 @@ TARGET_AVX512DQ static int positions_avx512(const struct cgp_positions *pp, uint
     const __m512i step = _mm512_set1_epi64((long long)(8 * 0xD1B54A32D192ED03ull));
     const __m512i K = _mm512_set1_epi64((long long)key);
     const __m512i ng = _mm512_set1_epi64(pp->n_genes);
-    const __m512i hi32 = _mm512_set1_epi64((long long)0xFFFFFFFF00000000ull);
     const __m512i nu = _mm512_set1_epi32((int)pp->n_used);
     /* counters 1..8 times the Weyl constant, stepped by adding 8 times it (mod 2^64) */
     __m512i jc = _mm512_mullo_epi64(_mm512_setr_epi64(1, 2, 3, 4, 5, 6, 7, 8),
@@ -1514,16 +1531,7 @@ TARGET_AVX512DQ static int positions_avx512(const struct cgp_positions *pp, uint
     __m512i mi = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     int nh = 0;
     for (int m = 0; m < n; m += 16) {
-        __m512i z = _mm512_add_epi64(_mm512_xor_si512(K, jc),
-                                     _mm512_set1_epi64((long long)0x9E3779B97F4A7C15ull));
-        z = _mm512_mullo_epi64(_mm512_xor_si512(z, _mm512_srli_epi64(z, 30)),
-                               _mm512_set1_epi64((long long)0xBF58476D1CE4E5B9ull));
-        z = _mm512_mullo_epi64(_mm512_xor_si512(z, _mm512_srli_epi64(z, 27)),
-                               _mm512_set1_epi64((long long)0x94D049BB133111EBull));
-        z = _mm512_xor_si512(z, _mm512_srli_epi64(z, 31));
-        __m512i lo = _mm512_srli_epi64(_mm512_mul_epu32(z, ng), 32);
-        __m512i hi = _mm512_and_si512(_mm512_mul_epu32(_mm512_srli_epi64(z, 32), ng), hi32);
-        __m512i g = _mm512_or_si512(lo, hi);
+        const __m512i g = draws_avx512(K, jc, ng);
         __mmask16 live = n - m >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - m)) - 1);
         _mm512_storeu_si512((void *)(gene + m), g);
         __mmask16 h = _mm512_mask_cmplt_epu32_mask(live, g, nu);
@@ -1551,18 +1559,8 @@ TARGET_AVX512DQ static int positions2_avx512(const struct cgp_positions *pp, uin
     const __m512i K = _mm512_mask_set1_epi64(_mm512_set1_epi64((long long)ka), 0xF0, (long long)kb);
     const __m512i jc = _mm512_mullo_epi64(_mm512_setr_epi64(1, 2, 3, 4, 1, 2, 3, 4),
                                           _mm512_set1_epi64((long long)0xD1B54A32D192ED03ull));
-    const __m512i ng = _mm512_set1_epi64(pp->n_genes);
-    __m512i z = _mm512_add_epi64(_mm512_xor_si512(K, jc),
-                                 _mm512_set1_epi64((long long)0x9E3779B97F4A7C15ull));
-    z = _mm512_mullo_epi64(_mm512_xor_si512(z, _mm512_srli_epi64(z, 30)),
-                           _mm512_set1_epi64((long long)0xBF58476D1CE4E5B9ull));
-    z = _mm512_mullo_epi64(_mm512_xor_si512(z, _mm512_srli_epi64(z, 27)),
-                           _mm512_set1_epi64((long long)0x94D049BB133111EBull));
-    z = _mm512_xor_si512(z, _mm512_srli_epi64(z, 31));
-    const __m512i lo = _mm512_srli_epi64(_mm512_mul_epu32(z, ng), 32);
-    const __m512i hi = _mm512_and_si512(_mm512_mul_epu32(_mm512_srli_epi64(z, 32), ng),
-                                        _mm512_set1_epi64((long long)0xFFFFFFFF00000000ull));
-    const __m512i g = _mm512_or_si512(lo, hi); /* draws: a's m = 0..7, then b's */
+    /* draws: a's m = 0..7, then b's */
+    const __m512i g = draws_avx512(K, jc, _mm512_set1_epi64(pp->n_genes));
     _mm256_storeu_si256((__m256i *)gene_a, _mm512_castsi512_si256(g));
     _mm256_storeu_si256((__m256i *)gene_b, _mm512_extracti64x4_epi64(g, 1));
     const __mmask16 live = (__mmask16)(((1u << na) - 1) | ((1u << nb) - 1) << 8);
