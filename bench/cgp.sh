@@ -32,15 +32,16 @@
 # Usage: bench/cgp.sh [R] (default 3). CGPC (default bin/cgpc) is the binary under test; OLD,
 # if set, the reference run beside it (e.g. 843e717, the commit issue #16 measured, built into
 # /tmp); without OLD the CGPC/OLD targets read "no OLD". GENS1, GENS16 generations for the
-# 1-item and 16-item cases (default 100000, 50000), EVAL_BENCH the evaluator benchmark (default
+# 1-item and 16-item cases (default 400000, 200000: since the sixth session a 16-item run of
+# 50,000 generations took ~0.1 s, too short to time against the process start), EVAL_BENCH the evaluator benchmark (default
 # build/release/bench/cgp_eval_bench, built if missing), CASES the cases to run (default all;
 # e.g. CASES="r s": letters as above, t1/t16 for the thread cases). For a measure that does not depend on
 # the load at all, count instructions with valgrind (an AVX2 build: valgrind has no AVX-512):
 # valgrind --tool=callgrind bin/cgpc evolve ... and compare totals. Paths must not hold spaces.
 set -euo pipefail
 : "${CGPC:=bin/cgpc}"
-: "${GENS1:=100000}"
-: "${GENS16:=50000}"
+: "${GENS1:=400000}"
+: "${GENS16:=200000}"
 export OMP_WAIT_POLICY=passive
 here=$(cd "$(dirname "$0")" && pwd)
 reps=${1:-3}
