@@ -557,12 +557,28 @@ static void readers_build(const struct cgp_evolver *ev, struct cgp_worker *w)
 }
 
 #if CGP_EV_X86
+/* The rows (positions in w->act) of the parent's active node w->act[i]'s sources that are
+ * nodes, not inputs, in q (at most 4: the largest arity); with per-output terms, their output
+ * masks get node i's. Returns how many. For closures_build and closures_rows_avx512. */
+static inline int closure_sources(const struct cgp_evolver *ev, struct cgp_worker *w, int i,
+                                  int32_t q[4])
+{
+    const int A = ev->shape.node_arity, ni = ev->shape.n_inputs;
+    const int32_t *ng = ev->parent.genes + (size_t)w->act[i] * (A + 1);
+    int n = 0;
+    for (int j = 0, ar = cgp_op_arity(ng[A]); j < ar; j++)
+        if (ng[j] >= ni)
+            q[n++] = w->apos[ng[j] - ni];
+    if (w->use_terms)
+        for (int k = 0; k < n; k++)
+            w->omask[q[k]] |= w->omask[i];
+    return n;
+}
+
 /* closures_build's rows, each one 512-bit vector (a row is one 64-byte line). */
 TARGET_AVX512DQ static void closures_rows_avx512(const struct cgp_evolver *ev,
                                                  struct cgp_worker *w)
 {
-    const int A = ev->shape.node_arity, ni = ev->shape.n_inputs;
-    uint64_t *const om = w->use_terms ? w->omask : NULL;
     for (int i = w->n_act - 1; i >= 0; i--) {
         uint64_t *row = w->clos + (size_t)i * CLOS_WORDS;
         /* its own bit ORed in the vector (a narrow store under the wide load would stall) */
@@ -570,15 +586,10 @@ TARGET_AVX512DQ static void closures_rows_avx512(const struct cgp_evolver *ev,
             _mm512_load_si512((const void *)row),
             _mm512_maskz_set1_epi64((__mmask8)(1u << (i >> 6)), (long long)(1ull << (i & 63))));
         _mm512_store_si512((void *)row, r);
-        const int32_t *ng = ev->parent.genes + (size_t)w->act[i] * (A + 1);
-        for (int j = 0, ar = cgp_op_arity(ng[A]); j < ar; j++) {
-            if (ng[j] < ni)
-                continue;
-            const int32_t q = w->apos[ng[j] - ni];
-            uint64_t *src = w->clos + (size_t)q * CLOS_WORDS;
+        int32_t q[4];
+        for (int k = 0, ns = closure_sources(ev, w, i, q); k < ns; k++) {
+            uint64_t *src = w->clos + (size_t)q[k] * CLOS_WORDS;
             _mm512_store_si512((void *)src, _mm512_or_si512(_mm512_load_si512((const void *)src), r));
-            if (om)
-                om[q] |= om[i];
         }
     }
 }
@@ -610,16 +621,11 @@ static void closures_build(const struct cgp_evolver *ev, struct cgp_worker *w)
     for (int i = n - 1; i >= 0; i--) {
         uint64_t *row = w->clos + (size_t)i * CLOS_WORDS;
         row[i >> 6] |= 1ull << (i & 63);
-        const int32_t *ng = ev->parent.genes + (size_t)w->act[i] * (A + 1);
-        for (int j = 0, ar = cgp_op_arity(ng[A]); j < ar; j++) {
-            if (ng[j] < ni)
-                continue;
-            const int32_t q = w->apos[ng[j] - ni];
-            uint64_t *src = w->clos + (size_t)q * CLOS_WORDS;
+        int32_t q[4];
+        for (int k = 0, ns = closure_sources(ev, w, i, q); k < ns; k++) {
+            uint64_t *src = w->clos + (size_t)q[k] * CLOS_WORDS;
             for (int wd = i >> 6; wd < nw; wd++) /* row i has no bit below i */
                 src[wd] |= row[wd];
-            if (om)
-                om[q] |= om[i];
         }
     }
     if (om) { /* the parent's terms (its genes and values) */
