@@ -58,6 +58,8 @@ static void worker_free(struct cgp_worker *w)
     free(w->term);
     free(w->nterm);
     free(w->outs);
+    free(w->hgene);
+    free(w->hval);
     if (!w->ev || w->genes != w->ev->parent.genes) /* worker 0 works on the parent's genes */
         free(w->genes);
     free(w->old);
@@ -223,6 +225,8 @@ cgpc_status cgp_evolver_init_workers(struct cgp_evolver **out, const struct cgp_
         w->pdec = malloc(((size_t)ev->max_mut * (size_t)ev->shape.node_arity + 1) *
                          sizeof *w->pdec);
         w->seed = malloc(((size_t)ev->max_mut + 1) * sizeof *w->seed);
+        w->hgene = malloc(((size_t)ev->max_mut + 1) * sizeof *w->hgene);
+        w->hval = malloc(((size_t)ev->max_mut + 1) * sizeof *w->hval);
         w->use_terms = ds->n_items > 1 && ds->n_outputs <= 64;
         w->omask = malloc(((size_t)w->clos_cap + 1) * sizeof *w->omask);
         w->term = malloc((size_t)ds->n_outputs * sizeof *w->term + 1);
@@ -233,7 +237,7 @@ cgpc_status cgp_evolver_init_workers(struct cgp_evolver **out, const struct cgp_
             !w->top || !w->rc || !w->act || !w->born || !w->dead || !w->seen || !w->born_seen ||
             !w->saved_node || !w->saved_rc || !w->stack || !w->dmark || !w->dlist || !w->undo ||
             !w->apos || !w->rstart || !w->rlist || !w->abits || !w->clos || !w->pdec ||
-            !w->seed || !w->omask || !w->term || !w->nterm || !w->outs)
+            !w->seed || !w->omask || !w->term || !w->nterm || !w->outs || !w->hgene || !w->hval)
             goto nomem;
         if ((st = cgp_scratch_init(&w->sc, &ev->shape, ds, err)) != CGPC_OK)
             goto fail;
@@ -1175,6 +1179,40 @@ TARGET_AVX512DQ static int last_mutation_avx512(const int32_t *gene, int n, int3
 }
 #endif
 
+/* Whether any of gene[0..n) lies in lo..lo+cnt-1 (the same readability as
+ * last_mutation_scalar). */
+static int any_mutation_scalar(const int32_t *gene, int n, int32_t lo, uint32_t cnt)
+{
+    for (int m = 0; m < n; m++)
+        if ((uint32_t)(gene[m] - lo) < cnt)
+            return 1;
+    return 0;
+}
+
+#if CGP_EV_X86
+/* any_mutation_scalar thirty-two entries per step. */
+TARGET_AVX512DQ static int any_mutation_avx512(const int32_t *gene, int n, int32_t lo,
+                                               uint32_t cnt)
+{
+    const __m512i vlo = _mm512_set1_epi32(lo), vhi = _mm512_set1_epi32((int)cnt - 1);
+    int b = 0;
+    for (; b + 32 <= n; b += 32) {
+        const __m512i x0 = _mm512_sub_epi32(_mm512_loadu_si512((const void *)(gene + b)), vlo);
+        const __m512i x1 =
+            _mm512_sub_epi32(_mm512_loadu_si512((const void *)(gene + b + 16)), vlo);
+        if (_mm512_cmple_epu32_mask(x0, vhi) | _mm512_cmple_epu32_mask(x1, vhi))
+            return 1;
+    }
+    for (; b < n; b += 16) {
+        const __mmask16 live = n - b >= 16 ? (__mmask16)0xFFFF : (__mmask16)(0xFFFFu >> (16 - (n - b)));
+        const __m512i x = _mm512_sub_epi32(_mm512_loadu_si512((const void *)(gene + b)), vlo);
+        if (_mm512_mask_cmple_epu32_mask(live, x, vhi))
+            return 1;
+    }
+    return 0;
+}
+#endif
+
 /* pending[g] (low half) of a gene the parent does not use once its last mutation is applied. */
 #define RESOLVED 0xFFFFFFFFu
 
@@ -1245,6 +1283,25 @@ static void rc_add(struct cgp_worker *w, int32_t src, int delta)
             w->born_seen[x] = w->mark;
             w->born[w->n_born++] = x;
         }
+        /* a node the parent does not have, above the relabelled genes (its genes' draws are
+         * the genes themselves): one scan tells whether the offspring mutated any of them
+         * (rarely), instead of one per gene read */
+        if (!ev->active_gene[g0 + A] && g0 >= ev->pos.n_used && !w->rd) {
+            int any;
+#if CGP_EV_X86
+            if (w->scan_simd)
+                any = any_mutation_avx512(w->mut_gene, w->mut_n, (int32_t)g0, (uint32_t)A + 1);
+            else
+#endif
+                any = any_mutation_scalar(w->mut_gene, w->mut_n, (int32_t)g0, (uint32_t)A + 1);
+            if (!any) { /* the parent's genes */
+                const int32_t *ng = w->genes + g0;
+                for (int j = 0, ar = cgp_op_arity(ng[A]); j < ar; j++)
+                    if (ng[j] >= ni)
+                        w->stack[sp++] = (ng[j] - ni) * 2 + dec;
+                continue;
+            }
+        }
         int ar = cgp_op_arity(worker_gene(w, g0 + A));
         for (int j = 0; j < ar; j++) {
             int32_t s = worker_gene(w, g0 + j);
@@ -1254,15 +1311,14 @@ static void rc_add(struct cgp_worker *w, int32_t src, int delta)
     }
 }
 
-/* Apply mutation m (gene g) to an active part of worker w's genome: draw its value now. */
-static int32_t apply_now(struct cgp_worker *w, int g, int m)
+/* Set gene g of worker w to v (a mutation of an active part, its value drawn), recording the
+ * undo; returns the old value. */
+static inline int32_t apply_now(struct cgp_worker *w, int g, int32_t v)
 {
-    const struct cgp_evolver *ev = w->ev;
     int32_t old = w->genes[g];
     w->applied[w->n_applied] = g;
     w->old[w->n_applied++] = old;
-    w->genes[g] = cgp_mutator_value(&ev->mu, &ev->shape, &ev->fset, g,
-                                    cgp_mutation_u(w->value_key, m));
+    w->genes[g] = v;
     return old;
 }
 
@@ -1370,14 +1426,35 @@ static void offspring_active(struct cgp_evolver *ev, struct cgp_worker *w,
         else                                                                                       \
             rc_add(w, (src), -1);                                                                  \
     } while (0)
-    for (int h = 0; h < o->n_hit; h++) {
-        int m = o->hit[h], g = ev->used[gene[m]];
+    /* The hits' genes and values first, independent of each other (the values are the
+     * mutations' draws whatever the order they are applied in), and the lines the steps below
+     * read for them fetched meanwhile: the node's reader count and genes, and the new source's
+     * (the steps themselves are a chain of loads and branches on them). */
+    const int nh = o->n_hit, ni = ev->shape.n_inputs;
+    int32_t *const hg = w->hgene, *const hv = w->hval;
+    for (int h = 0; h < nh; h++) {
+        const int m = o->hit[h];
+        const int32_t g = ev->used[gene[m]];
+        const int32_t v = cgp_mutator_value(&ev->mu, &ev->shape, &ev->fset, g,
+                                            cgp_mutation_u(w->value_key, m));
+        hg[h] = g;
+        hv[h] = v;
+        const int32_t k = select_i32(g < node_genes, A == 2 ? g / 3 : g / (A + 1), 0);
+        const int32_t src = select_i32(v >= ni, v - ni, 0); /* an operator: a wasted fetch */
+        __builtin_prefetch(&w->rc[k]);
+        __builtin_prefetch(&w->genes[(size_t)k * (A + 1)]);
+        __builtin_prefetch(&w->rc[src]);
+        __builtin_prefetch(&w->seen[src]);
+        __builtin_prefetch(&w->genes[(size_t)src * (A + 1)]);
+    }
+    for (int h = 0; h < nh; h++) {
+        int m = o->hit[h], g = hg[h];
         if (g >= node_genes) {
             if (w->n_deferred) /* else nothing is pending here */
                 w->pending[g] = 0;
             if (g - node_genes < 64)
                 w->out_hit |= 1ull << (g - node_genes);
-            int32_t old = apply_now(w, g, m);
+            int32_t old = apply_now(w, g, hv[h]);
             rc_add(w, w->genes[g], +1);
             RC_SUB(old);
             continue;
@@ -1388,7 +1465,7 @@ static void offspring_active(struct cgp_evolver *ev, struct cgp_worker *w,
             int ar0 = cgp_op_arity(w->genes[g]);
             if (w->n_deferred) /* else nothing is pending here */
                 w->pending[g] = 0;
-            apply_now(w, g, m);
+            apply_now(w, g, hv[h]);
             w->seed[w->n_seed++] = k;
             int ar1 = cgp_op_arity(w->genes[g]);
             for (int jj = ar0; jj < ar1; jj++)
@@ -1398,7 +1475,7 @@ static void offspring_active(struct cgp_evolver *ev, struct cgp_worker *w,
         } else if (w->rc[k] > 0 && j < cgp_op_arity(w->genes[g0 + A])) {
             if (w->n_deferred) /* else nothing is pending here */
                 w->pending[g] = 0;
-            int32_t old = apply_now(w, g, m);
+            int32_t old = apply_now(w, g, hv[h]);
             w->seed[w->n_seed++] = k;
             rc_add(w, w->genes[g], +1);
             RC_SUB(old);

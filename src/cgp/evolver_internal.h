@@ -122,6 +122,7 @@ struct cgp_worker {
     int64_t *nterm;      /* n_outputs: an offspring's new terms of outs[0..) */
     int32_t *outs;       /* n_outputs */
     uint64_t out_hit;    /* the outputs whose gene the offspring changed */
+    int32_t *hgene, *hval; /* max_mut: offspring_active's hits' genes and new values */
 };
 
 /* Precomputed per-node source ranges so a mutation's new value costs one bounded draw:
