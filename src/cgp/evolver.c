@@ -134,7 +134,7 @@ cgpc_status cgp_evolver_init_workers(struct cgp_evolver **out, const struct cgp_
     cgpc_status st = cgp_params_check(p, ds, err);
     if (st != CGPC_OK)
         return st;
-    struct cgp_evolver *ev = calloc(1, sizeof *ev);
+    struct cgp_evolver *ev = cgpc_calloc_lines(1, sizeof *ev);
     if (!ev)
         return CGPC_FAIL(err, CGPC_ERR_NOMEM, "evolver");
     ev->p = *p;
@@ -156,21 +156,28 @@ cgpc_status cgp_evolver_init_workers(struct cgp_evolver **out, const struct cgp_
     if ((st = cgp_genome_init(&ev->parent, &ev->shape, &ev->fset, err)) != CGPC_OK ||
         (st = cgp_scratch_init(&ev->psc, &ev->shape, ds, err)) != CGPC_OK)
         goto fail;
-    ev->active_gene = calloc((size_t)ev->shape.n_genes + 64, 1); /* + 64: mark_active */
-    ev->active_bits = calloc((size_t)ev->shape.n_genes / 32 + 1, sizeof *ev->active_bits);
-    ev->act_bits = calloc((size_t)ev->shape.n_nodes / 64 + 1, sizeof *ev->act_bits);
-    ev->act_rank = calloc((size_t)ev->shape.n_nodes / 64 + 1, sizeof *ev->act_rank);
-    ev->used = calloc((size_t)ev->shape.n_genes, sizeof *ev->used); /* read before written: */
-    ev->pmap = calloc((size_t)ev->shape.n_genes, sizeof *ev->pmap); /* position_genes */
-    ev->rc = calloc((size_t)ev->shape.n_nodes + CGP_DUMMIES, sizeof *ev->rc); /* mark_active */
-    ev->act = malloc((size_t)ev->shape.n_nodes * sizeof *ev->act);
-    ev->w = calloc((size_t)ev->n_workers, sizeof *ev->w);
-    ev->off = calloc((size_t)p->lambda, sizeof *ev->off);
-    ev->eval_idx = malloc((size_t)p->lambda * sizeof *ev->eval_idx);
-    ev->win_gene = malloc(((size_t)ev->max_mut + 16) * sizeof *ev->win_gene); /* + 16: whole
-                                                                                   vector stores */
-    ev->win_val = malloc((size_t)ev->max_mut * sizeof *ev->win_val);
-    ev->mu.node = malloc((size_t)ev->shape.n_nodes * sizeof *ev->mu.node);
+    /* every buffer on cache lines of its own (cgpc_[c]alloc_lines): another thread's evolver (a
+     * concurrent run's lane, a helper's replica) never shares a line with it, whatever the
+     * allocator (docs/ARCHITECTURE.md, "Concurrent runs and stages") */
+    ev->active_gene = cgpc_calloc_lines((size_t)ev->shape.n_genes + 64, 1); /* + 64: mark_active */
+    ev->active_bits = cgpc_calloc_lines((size_t)ev->shape.n_genes / 32 + 1,
+                                       sizeof *ev->active_bits);
+    ev->act_bits = cgpc_calloc_lines((size_t)ev->shape.n_nodes / 64 + 1,
+                                     sizeof *ev->act_bits);
+    ev->act_rank = cgpc_calloc_lines((size_t)ev->shape.n_nodes / 64 + 1,
+                                     sizeof *ev->act_rank);
+    /* used, pmap: read before written (position_genes); rc: + dummies for mark_active */
+    ev->used = cgpc_calloc_lines((size_t)ev->shape.n_genes, sizeof *ev->used);
+    ev->pmap = cgpc_calloc_lines((size_t)ev->shape.n_genes, sizeof *ev->pmap);
+    ev->rc = cgpc_calloc_lines((size_t)ev->shape.n_nodes + CGP_DUMMIES, sizeof *ev->rc);
+    ev->act = cgpc_alloc_lines((size_t)ev->shape.n_nodes * sizeof *ev->act, 1);
+    ev->w = cgpc_calloc_lines((size_t)ev->n_workers, sizeof *ev->w);
+    ev->off = cgpc_calloc_lines((size_t)p->lambda, sizeof *ev->off);
+    ev->eval_idx = cgpc_alloc_lines((size_t)p->lambda * sizeof *ev->eval_idx, 1);
+    /* + 16: whole vector stores */
+    ev->win_gene = cgpc_alloc_lines((size_t)ev->max_mut + 16, sizeof *ev->win_gene);
+    ev->win_val = cgpc_alloc_lines((size_t)ev->max_mut * sizeof *ev->win_val, 1);
+    ev->mu.node = cgpc_alloc_lines((size_t)ev->shape.n_nodes * sizeof *ev->mu.node, 1);
     if (!ev->active_gene || !ev->active_bits || !ev->act_bits || !ev->act_rank || !ev->used ||
         !ev->pmap || !ev->rc || !ev->act || !ev->w || !ev->off || !ev->eval_idx || !ev->win_gene ||
         !ev->win_val || !ev->mu.node)
@@ -195,43 +202,44 @@ cgpc_status cgp_evolver_init_workers(struct cgp_evolver **out, const struct cgp_
         /* worker 0 changes the parent's genes in place (every offspring is undone; the winner
          * is applied once, by take_winner); the others keep a copy */
         w->genes = i == 0 ? ev->parent.genes
-                          : malloc((size_t)ev->shape.n_genes * sizeof *w->genes);
-        w->old = malloc((size_t)ev->max_mut * sizeof *w->old);
-        w->applied = malloc(((size_t)ev->max_mut + 16) * sizeof *w->applied); /* + 16: gene
-                                                                                  buffer */
-        w->fin = malloc((size_t)ev->max_mut * sizeof *w->fin);
-        w->pending = calloc((size_t)ev->shape.n_genes, sizeof *w->pending);
-        w->bits = calloc((size_t)ev->shape.n_nodes / 64 + 1, sizeof *w->bits);
-        w->top = calloc((size_t)ev->shape.n_nodes / 4096 + 1, sizeof *w->top);
+                          : cgpc_alloc_lines((size_t)ev->shape.n_genes * sizeof *w->genes, 1);
+        w->old = cgpc_alloc_lines((size_t)ev->max_mut * sizeof *w->old, 1);
+        /* + 16: gene buffer */
+        w->applied = cgpc_alloc_lines((size_t)ev->max_mut + 16, sizeof *w->applied);
+        w->fin = cgpc_alloc_lines((size_t)ev->max_mut * sizeof *w->fin, 1);
+        w->pending = cgpc_calloc_lines((size_t)ev->shape.n_genes, sizeof *w->pending);
+        w->bits = cgpc_calloc_lines((size_t)ev->shape.n_nodes / 64 + 1, sizeof *w->bits);
+        w->top = cgpc_calloc_lines((size_t)ev->shape.n_nodes / 4096 + 1, sizeof *w->top);
         size_t nn = (size_t)ev->shape.n_nodes;
-        w->rc = calloc(nn, sizeof *w->rc);
-        w->act = malloc(nn * sizeof *w->act);
-        w->born = malloc(nn * sizeof *w->born);
-        w->dead = malloc(nn * sizeof *w->dead);
-        w->seen = calloc(nn, sizeof *w->seen);
-        w->born_seen = calloc(nn, sizeof *w->born_seen);
-        w->saved_node = malloc(nn * sizeof *w->saved_node);
-        w->saved_rc = malloc(nn * sizeof *w->saved_rc);
-        w->stack = malloc(((size_t)ev->shape.node_arity * nn + 16) * sizeof *w->stack);
-        w->dmark = calloc(nn, sizeof *w->dmark);
-        w->dlist = malloc((nn + 16) * sizeof *w->dlist); /* + 16: list_marked_avx512 */
-        w->undo = malloc(nn * (size_t)ds->stride + 1);
-        w->apos = calloc(nn, sizeof *w->apos);
-        w->rstart = malloc((nn + CGP_DUMMIES + 1) * sizeof *w->rstart); /* readers_build */
-        w->rlist = malloc(((size_t)ev->shape.node_arity * nn + 1) * sizeof *w->rlist);
-        w->abits = calloc(nn / 64 + 1, sizeof *w->abits);
+        w->rc = cgpc_calloc_lines(nn, sizeof *w->rc);
+        w->act = cgpc_alloc_lines(nn * sizeof *w->act, 1);
+        w->born = cgpc_alloc_lines(nn * sizeof *w->born, 1);
+        w->dead = cgpc_alloc_lines(nn * sizeof *w->dead, 1);
+        w->seen = cgpc_calloc_lines(nn, sizeof *w->seen);
+        w->born_seen = cgpc_calloc_lines(nn, sizeof *w->born_seen);
+        w->saved_node = cgpc_alloc_lines(nn * sizeof *w->saved_node, 1);
+        w->saved_rc = cgpc_alloc_lines(nn * sizeof *w->saved_rc, 1);
+        w->stack = cgpc_alloc_lines((size_t)ev->shape.node_arity * nn + 16, sizeof *w->stack);
+        w->dmark = cgpc_calloc_lines(nn, sizeof *w->dmark);
+        w->dlist = cgpc_alloc_lines((nn + 16) * sizeof *w->dlist, 1); /* + 16: list_marked_avx512 */
+        w->undo = cgpc_alloc_lines(nn * (size_t)ds->stride + 1, 1);
+        w->apos = cgpc_calloc_lines(nn, sizeof *w->apos);
+        /* readers_build */
+        w->rstart = cgpc_alloc_lines(nn + CGP_DUMMIES + 1, sizeof *w->rstart);
+        w->rlist = cgpc_alloc_lines((size_t)ev->shape.node_arity * nn + 1, sizeof *w->rlist);
+        w->abits = cgpc_calloc_lines(nn / 64 + 1, sizeof *w->abits);
         w->clos_cap = ev->shape.n_nodes < CLOS_MAX ? ev->shape.n_nodes : CLOS_MAX;
-        w->clos = aligned_alloc(64, ((size_t)w->clos_cap + 1) * CLOS_WORDS * sizeof *w->clos);
-        w->pdec = malloc(((size_t)ev->max_mut * (size_t)ev->shape.node_arity + 1) *
-                         sizeof *w->pdec);
-        w->seed = malloc(((size_t)ev->max_mut + 1) * sizeof *w->seed);
-        w->hgene = malloc(((size_t)ev->max_mut + 1) * sizeof *w->hgene);
-        w->hval = malloc(((size_t)ev->max_mut + 1) * sizeof *w->hval);
+        w->clos = cgpc_alloc_lines(((size_t)w->clos_cap + 1) * CLOS_WORDS, sizeof *w->clos);
+        w->pdec = cgpc_alloc_lines((size_t)ev->max_mut * (size_t)ev->shape.node_arity + 1,
+                                   sizeof *w->pdec);
+        w->seed = cgpc_alloc_lines(((size_t)ev->max_mut + 1) * sizeof *w->seed, 1);
+        w->hgene = cgpc_alloc_lines((size_t)ev->max_mut + 1, sizeof *w->hgene);
+        w->hval = cgpc_alloc_lines((size_t)ev->max_mut + 1, sizeof *w->hval);
         w->use_terms = ds->n_items > 1 && ds->n_outputs <= 64;
-        w->omask = malloc(((size_t)w->clos_cap + 1) * sizeof *w->omask);
-        w->term = malloc((size_t)ds->n_outputs * sizeof *w->term + 1);
-        w->nterm = malloc((size_t)ds->n_outputs * sizeof *w->nterm + 1);
-        w->outs = malloc((size_t)ds->n_outputs * sizeof *w->outs + 1);
+        w->omask = cgpc_alloc_lines(((size_t)w->clos_cap + 1) * sizeof *w->omask, 1);
+        w->term = cgpc_alloc_lines((size_t)ds->n_outputs * sizeof *w->term + 1, 1);
+        w->nterm = cgpc_alloc_lines((size_t)ds->n_outputs * sizeof *w->nterm + 1, 1);
+        w->outs = cgpc_alloc_lines((size_t)ds->n_outputs * sizeof *w->outs + 1, 1);
         w->ev = ev;
         if (!w->genes || !w->old || !w->applied || !w->fin || !w->pending || !w->bits ||
             !w->top || !w->rc || !w->act || !w->born || !w->dead || !w->seen || !w->born_seen ||
@@ -244,9 +252,9 @@ cgpc_status cgp_evolver_init_workers(struct cgp_evolver **out, const struct cgp_
     }
     for (int i = 0; i < p->lambda; i++) {
         /* + 16: the position draws store whole vectors */
-        ev->off[i].gene = malloc(((size_t)ev->max_mut + 16) * sizeof(int32_t));
-        ev->off[i].val = malloc((size_t)ev->max_mut * sizeof(int32_t));
-        ev->off[i].hit = malloc(((size_t)ev->max_mut + 16) * sizeof(int32_t));
+        ev->off[i].gene = cgpc_alloc_lines((size_t)ev->max_mut + 16, sizeof(int32_t));
+        ev->off[i].val = cgpc_alloc_lines((size_t)ev->max_mut * sizeof(int32_t), 1);
+        ev->off[i].hit = cgpc_alloc_lines((size_t)ev->max_mut + 16, sizeof(int32_t));
         if (!ev->off[i].gene || !ev->off[i].val || !ev->off[i].hit)
             goto nomem;
     }
@@ -2003,24 +2011,15 @@ static void par_free(struct cgp_par *par)
     free(par);
 }
 
-static void *alloc_lines(size_t n, size_t size)
-{
-    size_t bytes = (n * size + 63) / 64 * 64;
-    void *p = aligned_alloc(64, bytes ? bytes : 64);
-    if (p)
-        memset(p, 0, bytes);
-    return p;
-}
-
 /* Helper h's replica evolver and its own buffers. */
 static cgpc_status par_init_helper(struct cgp_evolver *ev, int h, struct cgpc_err *err)
 {
     struct cgp_par_help *hp = &ev->par->help[h];
     const int per = ev->par->per;
-    if (!(hp->drawn = alloc_lines((size_t)ev->p.lambda, sizeof *hp->drawn)) ||
-        !(hp->spec = alloc_lines((size_t)per, sizeof *hp->spec)) ||
-        !(hp->rd = alloc_lines((size_t)per * CGP_PAR_RD, sizeof *hp->rd)) ||
-        !(hp->gmark = alloc_lines((size_t)ev->shape.n_genes, sizeof *hp->gmark)))
+    if (!(hp->drawn = cgpc_calloc_lines((size_t)ev->p.lambda, sizeof *hp->drawn)) ||
+        !(hp->spec = cgpc_calloc_lines((size_t)per, sizeof *hp->spec)) ||
+        !(hp->rd = cgpc_calloc_lines((size_t)per * CGP_PAR_RD, sizeof *hp->rd)) ||
+        !(hp->gmark = cgpc_calloc_lines((size_t)ev->shape.n_genes, sizeof *hp->gmark)))
         return CGPC_FAIL(err, CGPC_ERR_NOMEM, "thread exchange");
     return cgp_evolver_init_workers(&ev->par->rep[h], &ev->p, ev->ds, ev->t, 1, err);
 }
@@ -2028,23 +2027,23 @@ static cgpc_status par_init_helper(struct cgp_evolver *ev, int h, struct cgpc_er
 static cgpc_status par_init(struct cgp_evolver *ev, struct cgpc_err *err)
 {
     const int n = ev->n_workers, per = (ev->p.lambda + n - 1) / n;
-    struct cgp_par *par = alloc_lines(1, sizeof *par);
+    struct cgp_par *par = cgpc_calloc_lines(1, sizeof *par);
     if (!par)
         return CGPC_FAIL(err, CGPC_ERR_NOMEM, "thread exchange");
     ev->par = par;
     par->n = n;
     par->per = per;
     par->rep = calloc((size_t)n, sizeof *par->rep);
-    par->share = alloc_lines((size_t)n, sizeof *par->share);
-    par->ring = alloc_lines(CGP_PAR_RING, sizeof *par->ring);
-    par->mine = alloc_lines((size_t)per, 1);
-    par->drawn = alloc_lines((size_t)ev->p.lambda, sizeof *par->drawn);
-    par->help = alloc_lines((size_t)n, sizeof *par->help);
+    par->share = cgpc_calloc_lines((size_t)n, sizeof *par->share);
+    par->ring = cgpc_calloc_lines(CGP_PAR_RING, sizeof *par->ring);
+    par->mine = cgpc_calloc_lines((size_t)per, 1);
+    par->drawn = cgpc_calloc_lines((size_t)ev->p.lambda, sizeof *par->drawn);
+    par->help = cgpc_calloc_lines((size_t)n, sizeof *par->help);
     if (!par->rep || !par->share || !par->ring || !par->mine || !par->drawn || !par->help)
         return CGPC_FAIL(err, CGPC_ERR_NOMEM, "thread exchange");
     for (int h = 1; h < n; h++)
         /* a slot per 128 bytes: two slots never share a line (nor the adjacent-line prefetch) */
-        if (!(par->share[h].slot = alloc_lines((size_t)per, 128)))
+        if (!(par->share[h].slot = cgpc_calloc_lines((size_t)per, 128)))
             return CGPC_FAIL(err, CGPC_ERR_NOMEM, "thread exchange");
     /* Each helper allocates its replica and buffers on its own thread (OpenMP keeps its
      * threads), so they come from that thread's malloc arena: allocated here, they would

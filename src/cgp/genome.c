@@ -6,6 +6,7 @@
 #include "cgp/cgp.h"
 #include "cgp/text.h"
 #include "common/fileio.h"
+#include "common/parallel.h"
 #include "common/parse.h"
 
 #define CGP_CHR_MAGIC "cgpc-chromosome v1"
@@ -39,7 +40,7 @@ cgpc_status cgp_genome_init(struct cgp_genome *g, const struct cgp_shape *s,
     memset(g, 0, sizeof *g);
     g->shape = *s;
     g->fset = *f;
-    g->genes = calloc((size_t)s->n_genes, sizeof *g->genes);
+    g->genes = cgpc_calloc_lines((size_t)s->n_genes, sizeof *g->genes); /* own cache lines */
     if (!g->genes)
         return CGPC_FAIL(err, CGPC_ERR_NOMEM, "genome of %d genes", s->n_genes);
     return CGPC_OK;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cgp/cgp.h"
+#include "common/parallel.h"
 #include "common/parse.h"
 #include "common/resid.h"
 
@@ -535,15 +536,15 @@ cgpc_status cgp_scratch_init(struct cgp_scratch *sc, const struct cgp_shape *s,
 {
     memset(sc, 0, sizeof *sc);
     size_t nn = (size_t)s->n_nodes, ns = (size_t)(s->n_inputs + s->n_nodes);
-    sc->stamp = calloc(nn, sizeof *sc->stamp);
-    sc->stack = malloc(2 * nn * sizeof *sc->stack);
-    sc->order = malloc(nn * sizeof *sc->order);
-    sc->pos = malloc(nn * sizeof *sc->pos);
-    sc->enodes = malloc(nn * sizeof *sc->enodes);
-    sc->eout = malloc((size_t)s->n_outputs * sizeof *sc->eout);
-    sc->arrival = malloc(ns * sizeof *sc->arrival);
-    sc->depth = malloc(ns * sizeof *sc->depth);
-    sc->values = calloc(ns * (size_t)ds->stride + 64, 1);
+    sc->stamp = cgpc_calloc_lines(nn, sizeof *sc->stamp);
+    sc->stack = cgpc_alloc_lines(2 * nn * sizeof *sc->stack, 1);
+    sc->order = cgpc_alloc_lines(nn * sizeof *sc->order, 1);
+    sc->pos = cgpc_alloc_lines(nn * sizeof *sc->pos, 1);
+    sc->enodes = cgpc_alloc_lines(nn * sizeof *sc->enodes, 1);
+    sc->eout = cgpc_alloc_lines((size_t)s->n_outputs * sizeof *sc->eout, 1);
+    sc->arrival = cgpc_alloc_lines(ns * sizeof *sc->arrival, 1);
+    sc->depth = cgpc_alloc_lines(ns * sizeof *sc->depth, 1);
+    sc->values = cgpc_calloc_lines(ns * (size_t)ds->stride + 64, 1);
     if (!sc->stamp || !sc->stack || !sc->order || !sc->pos || !sc->enodes || !sc->eout ||
         !sc->arrival || !sc->depth || !sc->values) {
         cgp_scratch_free(sc);

@@ -11,6 +11,8 @@
 
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 /* An OpenMP pragma that vanishes without OpenMP (make NO_OMP=1 builds with
  * -Werror=unknown-pragmas): write CGPC_OMP(parallel num_threads(n)). */
@@ -41,6 +43,32 @@ static inline double cgpc_wtime(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 #endif
+
+/* n x size bytes on whole 64-byte cache lines of their own (aligned, size rounded up; free()
+ * releases them), not initialised: per-thread buffers so allocated share no cache line with
+ * another thread's, whatever the allocator does (glibc with MALLOC_ARENA_MAX=1 puts every
+ * thread's chunks in one heap, interleaved). NULL when out of memory. */
+static inline void *cgpc_alloc_lines(size_t n, size_t size)
+{
+    size_t bytes = (n * size + 63) / 64 * 64;
+    return aligned_alloc(64, bytes ? bytes : 64);
+}
+
+/* The same, zeroed. From 128 KiB on it is calloc's block instead, aligned to 16 bytes only:
+ * glibc maps such blocks (its default mmap threshold) as pages of their own, zeroed by the
+ * kernel as they are first touched, where a memset would fault in every page at once (~3 ms
+ * per MB in this VM) for buffers mostly never touched (the values rows of nodes never active);
+ * do not use it for a type that needs 64-byte alignment. */
+static inline void *cgpc_calloc_lines(size_t n, size_t size)
+{
+    size_t bytes = (n * size + 63) / 64 * 64;
+    if (bytes >= (size_t)128 << 10)
+        return calloc(1, bytes);
+    void *p = aligned_alloc(64, bytes ? bytes : 64);
+    if (p)
+        memset(p, 0, bytes);
+    return p;
+}
 
 /* A spin-wait hint to the core (x86 PAUSE): lets the sibling hyperthread run, saves power. */
 static inline void cgpc_cpu_relax(void)
