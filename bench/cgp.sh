@@ -83,8 +83,9 @@ one() {
 
 # case_ NAME GENS VARIANT...: each VARIANT is "LABEL BIN ARGS..." (one word each, no spaces
 # inside); R rounds, each running every variant once in turn; prints one line of medians per
-# variant and keeps them in $out/med.NAME.LABEL ("gens/s gens-per-cpu-s wall-s": the round
-# with the median gens/s; wall-s is the whole process, files and start included).
+# variant and keeps them in $out/med.NAME.LABEL ("gens/s gens-per-cpu-s wall-s": gens/s and
+# gens-per-cpu-s of the round with the median gens/s; wall-s the median of the rounds' wall
+# times, on its own: the whole process, files and start included; the line shows their range).
 case_() {
     local name=$1 gens=$2; shift 2
     local v
@@ -96,13 +97,15 @@ case_() {
         done
     done
     for v in "$@"; do
-        local label=${v%% *}
+        local label=${v%% *} walls
+        walls=$(cut -d' ' -f5 "$out/res.$name.$label" | sort -g | tr '\n' ' ')
         sort -n -k1,1 "$out/res.$name.$label" | awk -v name="$name" -v label="$label" \
-            -v load="$(cut -d' ' -f1 /proc/loadavg)" -v med="$out/med.$name.$label" '
-            { g[NR] = $1; o[NR] = $2; n[NR] = $3; c[NR] = $4; w[NR] = $5; t[NR] = $6 }
+            -v load="$(cut -d' ' -f1 /proc/loadavg)" -v med="$out/med.$name.$label" -v walls="$walls" '
+            { g[NR] = $1; o[NR] = $2; n[NR] = $3; c[NR] = $4; t[NR] = $6 }
             END { m = int((NR + 1) / 2); pc = t[m] / (c[m] > 0 ? c[m] : 1e-9)
-                  printf "%-22s %-10s %9.0f gens/s %9.0f offspring/s %9.3g node-item/s | %9.0f gens/cpu-s | %.3f s | load %s\n",
-                         name, label, g[m], o[m], n[m], pc, w[m], load
+                  nw = split(walls, w, " ")
+                  printf "%-22s %-10s %9.0f gens/s %9.0f offspring/s %9.3g node-item/s | %9.0f gens/cpu-s | wall %.3f s (%.3f-%.3f) | load %s\n",
+                         name, label, g[m], o[m], n[m], pc, w[m], w[1], w[nw], load
                   printf "%s %s %s\n", g[m], pc, w[m] > med }'
     done
 }
