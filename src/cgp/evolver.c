@@ -365,10 +365,15 @@ static void mark_active(struct cgp_evolver *ev)
     uint32_t *const ab = ev->active_bits;
     uint64_t acc = 0; /* act_bits' word of the last node, built in a register (act ascends) */
     int nu = 0;
+    /* the arities first (independent loads of random nodes' genes): the pass below places
+     * each node's genes after the previous node's, a chain through every arity */
+    int32_t *const ars = ev->w[0].stack; /* free between offspring */
+    for (int i = 0; i < ev->n_act; i++)
+        ars[i] = cgp_op_arity(ev->parent.genes[(size_t)ev->act[i] * (A + 1) + A]);
     for (int i = 0, cur = -1; i < ev->n_act; i++) {
         const int k = ev->act[i], g0 = k * (A + 1);
         const int32_t *ng = ev->parent.genes + g0;
-        const int ar = cgp_op_arity(ng[A]);
+        const int ar = ars[i];
         uint8_t *ag = ev->active_gene + g0;
         for (int j = 0; j < A; j++) { /* every input slot; the unused ones are overwritten */
             const int32_t src = ng[j] - ni;
@@ -720,33 +725,13 @@ TARGET_AVX512DQ static void or_rows_avx512(const struct cgp_worker *w, uint64_t 
 }
 #endif
 
-/* Evaluate the offspring decoded in w->sc (offspring_active) from the parent's values:
- * only the nodes it activated, the parent's nodes whose genes it changed and every parent's
- * node reading one of those (found forward through the parent's reader lists; a node the
- * offspring deactivated may be among them: evaluated, unused, restored); then restore the
- * parent's rows. The same fitness as evaluate(). */
-static void evaluate_changed(const struct cgp_evolver *ev, struct cgp_worker *w,
-                             struct cgp_fitness *f)
+/* The nodes an offspring changes, after offspring_active on worker w (its reader lists or
+ * closure rows the parent's: readers_ok), into w->dlist ascending: the nodes it activated,
+ * the parent's nodes whose genes it changed and every parent's node reading one of those
+ * (found forward through the parent's closure rows or reader lists; a node the offspring
+ * deactivated may be among them). Returns their count. */
+static int offspring_dirty(const struct cgp_evolver *ev, struct cgp_worker *w)
 {
-    const int ni = ev->shape.n_inputs;
-    const size_t st = (size_t)ev->ds->stride;
-    if (!w->readers_ok) {
-        /* the parent's lists: worker 0's genes are the parent's with this offspring's changes
-         * applied (w->applied, w->old); take them out while the lists are built */
-        const int na = w->genes == ev->parent.genes ? w->n_applied : 0;
-        for (int a = 0; a < na; a++)
-            w->fin[a] = w->genes[w->applied[a]];
-        for (int a = na - 1; a >= 0; a--)
-            w->genes[w->applied[a]] = w->old[a];
-        if (w->n_act <= w->clos_cap) {
-            closures_build(ev, w);
-        } else {
-            readers_build(ev, w);
-            w->clos_words = 0;
-        }
-        for (int a = 0; a < na; a++)
-            w->genes[w->applied[a]] = w->fin[a];
-    }
     uint64_t *const bits = w->abits;
     const int nw = w->n_act > 0 ? ((w->n_act - 1) >> 6) + 1 : 0, cw = w->clos_words;
     /* The seeds: the parent's nodes whose genes changed (with deaths deferred all still
@@ -813,6 +798,38 @@ static void evaluate_changed(const struct cgp_evolver *ev, struct cgp_worker *w,
     }
     while (b < w->n_born)
         w->dlist[nd++] = w->born[b++];
+    return nd;
+}
+
+/* Evaluate the offspring decoded in w->sc (offspring_active) from the parent's values:
+ * only the nodes it activated, the parent's nodes whose genes it changed and every parent's
+ * node reading one of those (found forward through the parent's reader lists; a node the
+ * offspring deactivated may be among them: evaluated, unused, restored); then restore the
+ * parent's rows. The same fitness as evaluate(). */
+static void evaluate_changed(const struct cgp_evolver *ev, struct cgp_worker *w,
+                             struct cgp_fitness *f)
+{
+    const int ni = ev->shape.n_inputs;
+    const size_t st = (size_t)ev->ds->stride;
+    if (!w->readers_ok) {
+        /* the parent's lists: worker 0's genes are the parent's with this offspring's changes
+         * applied (w->applied, w->old); take them out while the lists are built */
+        const int na = w->genes == ev->parent.genes ? w->n_applied : 0;
+        for (int a = 0; a < na; a++)
+            w->fin[a] = w->genes[w->applied[a]];
+        for (int a = na - 1; a >= 0; a--)
+            w->genes[w->applied[a]] = w->old[a];
+        if (w->n_act <= w->clos_cap) {
+            closures_build(ev, w);
+        } else {
+            readers_build(ev, w);
+            w->clos_words = 0;
+        }
+        for (int a = 0; a < na; a++)
+            w->genes[w->applied[a]] = w->fin[a];
+    }
+    const int cw = w->clos_words;
+    const int nd = offspring_dirty(ev, w);
     int8_t *values = w->sc.values;
     for (int i = 0; i < nd; i++)
         copy_row(w->undo + (size_t)i * st, values + (size_t)(ni + w->dlist[i]) * st, st);
@@ -855,6 +872,13 @@ static void worker_accept(const struct cgp_evolver *ev, struct cgp_worker *w)
         return;
     if (!ev->lazy_values || !ev->incremental) {
         worker_active_sync(ev, w, 0);
+        return;
+    }
+    if (w == &ev->w[0] && ev->win_nd >= 0) { /* take_winner listed them */
+        worker_active_sync(ev, w, 0);
+        cgp_eval_active(&ev->shape, w->genes, w->dlist, ev->win_nd, ev->ds->n_items,
+                        ev->ds->stride, w->sc.values);
+        w->node_evals += (int64_t)ev->win_nd * ev->ds->n_items;
         return;
     }
     const int A = ev->shape.node_arity;
@@ -1815,6 +1839,7 @@ static int take_winner(struct cgp_evolver *ev, int win)
     int improved = 0;
     ev->win_n = 0;
     ev->win_active = 0;
+    ev->win_nd = -1;
     if (win >= 0) {
         struct cgp_offspring *o = &ev->off[win];
         /* a neutral offspring's fitness is the parent's */
@@ -1826,6 +1851,19 @@ static int take_winner(struct cgp_evolver *ev, int win)
             memcpy(val, o->val, (size_t)n * sizeof *val);
         else
             evolver_values(ev, value_key(ev, win), gene, n, val);
+        /* the new active list: the winner's active set on worker 0 (the parent's reader
+         * counts changed by its mutations, then undone), not a decode of the whole circuit */
+        const int32_t *ord = NULL;
+        int n_ord = 0;
+        if (!o->neutral && ev->lazy_values && ev->incremental && ev->w[0].genes == pg) {
+            struct cgp_worker *w = &ev->w[0];
+            offspring_apply(ev, w, win);
+            ord = offspring_order(ev, w); /* w->act or w->sc.order: kept by the restore */
+            n_ord = w->n_ord;
+            if (w->readers_ok) /* the nodes whose values change, for worker_accept */
+                ev->win_nd = offspring_dirty(ev, w);
+            offspring_restore(w);
+        }
         if (!o->neutral)
             clear_active(ev);
         for (int m = 0; m < n; m++)
@@ -1833,7 +1871,13 @@ static int take_winner(struct cgp_evolver *ev, int win)
         ev->win_n = n;
         ev->win_active = !o->neutral;
         if (!o->neutral) {
-            parent_active_sync(ev);
+            if (ord) {
+                memcpy(ev->act, ord, (size_t)n_ord * sizeof *ev->act);
+                ev->n_act = n_ord;
+                mark_active(ev);
+            } else {
+                parent_active_sync(ev);
+            }
             ev->parent_fit = o->fit;
             fitness_error(ev, &ev->parent_fit); /* an offspring's error is its err_sum only */
             ev->parent_fit.active = ev->n_act; /* an offspring above the limit may not know it */

@@ -263,6 +263,8 @@ struct cgp_evolver {
     int64_t clock_mask;  /* select_and_check reads the clock when (generation & mask) == 0 */
     double clock_last;   /* when it last did */
     int32_t *eval_idx;   /* lambda: the offspring of a generation that are evaluated (serial) */
+    int win_nd;          /* >= 0: take_winner listed the nodes whose values the winner changes
+                            in w[0].dlist (that many) for worker_accept; -1: not */
 };
 
 /* The gene of position draw r (0 <= r < genes) under the parent's relabelling: used[r] below
