@@ -408,9 +408,15 @@ static void mark_active(struct cgp_evolver *ev)
             }
             ab[wd] = word;
         }
-    } else {
-        for (int u = 0; u < nu; u++)
-            ab[used[u] >> 5] |= 1u << (used[u] & 31);
+    } else { /* used ascends: each word's bits built in a register (the words are zero: a
+                read-modify-write per gene would wait on the one before in the same word) */
+        uint32_t acc32 = 0;
+        for (int u = 0, cur = -1; u < nu; u++) {
+            const int wd = used[u] >> 5;
+            acc32 = (acc32 & -(uint32_t)(wd == cur)) | 1u << (used[u] & 31);
+            ab[wd] = acc32;
+            cur = wd;
+        }
     }
     for (int b = 0, run = 0; b <= nn / 64; b++) {
         ev->act_rank[b] = run;
