@@ -4,6 +4,7 @@
  * docs/ARCHITECTURE.md, section src/cgp. */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,7 @@ struct stage_out {
     int n_rows, cap_rows;
     struct archive arch;            /* its points not yet in the run's archive */
     /* at its end: the final parent (best file, stage-end checkpoint) and its progress */
+    int best_written; /* its best file was written at its end (stages before it not merged) */
     int32_t *genes;
     int64_t end_generation;
     struct cgp_progress end_pr;
@@ -75,6 +77,24 @@ struct run_out {
     struct cgp_fitness end_fit;
 };
 
+/* The files a fresh directory starts with: config.txt, data.txt, the value slots and the
+ * first checkpoint (each written to a temp file, fsync'ed, renamed: ~10 ms of fsyncs here,
+ * 20-30 ms on a busy disk), written in that order by a thread of their own while the lanes
+ * make their evolvers and search. Nothing needs them before the next checkpoint, which waits
+ * for them (start_wait; checkpoints stay in order), and cgp_evolve_dir returns only after them.
+ * A crash before the first checkpoint leaves a directory without one: no run to resume, as
+ * before. A failure stops the lanes (abort) and is the error reported. */
+struct start_files {
+    struct run_shared *sh;
+    const struct cgp_dataset *ds;   /* as given: data.txt */
+    const int32_t *slot_of;         /* value slots: output -> slot, else NULL */
+    int n_outputs, n_slots;
+    pthread_t thread;
+    int running;                    /* started, not joined */
+    cgpc_status st;
+    struct cgpc_err err;
+};
+
 /* What the lanes of one directory share. Fields below `lock` change under the critical section
  * cgp_run_shared. */
 struct run_shared {
@@ -94,6 +114,7 @@ struct run_shared {
     const int32_t *slot_of;           /* value-slot mode: output -> slot, else NULL */
     int n_outputs;                    /* of the original data set */
     volatile sig_atomic_t abort;      /* a lane failed: the others stop at a checkpoint */
+    struct start_files *start;        /* a fresh directory's first files, being written */
     int lock;
     struct cgp_stage_result *results; /* all stages of all runs: runs x stages, run-major */
     unsigned char *stage_done;        /* per results row: merged */
@@ -338,11 +359,30 @@ static void on_improve(struct cgp_evolver *ev, void *user)
 
 /* ---- checkpoints --------------------------------------------------------------------------- */
 
+/* Wait for the start files (if a thread still writes them); their status. Under the shared
+ * lock, or by the only thread left. */
+static cgpc_status start_wait(struct run_shared *sh, struct cgpc_err *err)
+{
+    struct start_files *sf = sh->start;
+    if (!sf)
+        return CGPC_OK;
+    if (sf->running) {
+        pthread_join(sf->thread, NULL);
+        sf->running = 0;
+    }
+    if (sf->st != CGPC_OK && err)
+        *err = sf->err;
+    return sf->st;
+}
+
 /* Write ck with the results before its position, and, with ro, the run's journal length and
- * Pareto archive and the parent `genes`. Under the shared lock. */
+ * Pareto archive and the parent `genes`, after the start files. Under the shared lock. */
 static cgpc_status checkpoint_save(struct run_shared *sh, struct cgp_checkpoint *ck,
                                    struct run_out *ro, const int32_t *genes, struct cgpc_err *err)
 {
+    cgpc_status st = start_wait(sh, err);
+    if (st != CGPC_OK)
+        return st;
     if (ro && ro->journal &&
         (fflush(ro->journal) != 0 || fsync(fileno(ro->journal)) != 0))
         return CGPC_FAIL(err, CGPC_ERR_IO, "%s/statistics.%d.csv.part: cannot flush the "
@@ -504,10 +544,11 @@ static cgpc_status write_best(struct run_shared *sh, int run, const struct cgp_s
 }
 
 /* Merge the run's finished stages that follow its merged ones, in order: their rows and points,
- * best file, results row; then results.csv, pareto.<run>.csv (unless the run's last stage was
- * merged: run_complete, which follows, writes it) and, at the position, the checkpoint of the
- * next stage (not started: a resume begins it afresh; after the last stage, a resume finishes
- * the run). *complete: the run's last stage was merged. Under the shared lock. */
+ * best file, results row; then results.csv and, unless the run's last stage was merged (then
+ * run_complete, which follows, writes the pareto file and the checkpoint past the run),
+ * pareto.<run>.csv and, at the position, the checkpoint of the next stage (not started: a
+ * resume begins it afresh). *complete: the run's last stage was merged. Under the shared
+ * lock. */
 static cgpc_status merge_finished(struct lane *ln, struct run_out *ro,
                                   const struct cgp_callbacks *cb, int *complete,
                                   struct cgpc_err *err)
@@ -522,8 +563,9 @@ static cgpc_status merge_finished(struct lane *ln, struct run_out *ro,
         struct stage_out *so = ro->stage[ro->merged];
         int slot = (ro->run - p->first_run) * sh->S + so->stage; /* results row */
         if ((st = stage_flush(sh, ro, so, err)) != CGPC_OK ||
-            (st = write_best(sh, ro->run, &sh->results[slot], so->genes, &ln->best, err)) !=
-                CGPC_OK)
+            (!so->best_written &&
+             (st = write_best(sh, ro->run, &sh->results[slot], so->genes, &ln->best, err)) !=
+                 CGPC_OK))
             break;
         sh->stage_done[slot] = 1;
         free(ro->last_genes);
@@ -542,11 +584,12 @@ static cgpc_status merge_finished(struct lane *ln, struct run_out *ro,
     int n = 0;
     while (n < p->runs * sh->S && sh->stage_done[n])
         n++;
+    *complete = ro->merged == sh->S;
     if ((st = cgp_results_save(sh->dir, sh->results, n, p->first_run, sh->S, p->error_kind,
                                sh->cared, err)) != CGPC_OK ||
-        (ro->merged < sh->S && (st = write_pareto(sh, ro, err)) != CGPC_OK))
+        (!*complete && (st = write_pareto(sh, ro, err)) != CGPC_OK))
         return st;
-    if (ro->run == lowest_open_run(sh)) {
+    if (!*complete && ro->run == lowest_open_run(sh)) {
         struct cgp_checkpoint next = {0};
         next.run = ro->run;
         next.stage = ro->merged;
@@ -556,7 +599,6 @@ static cgpc_status merge_finished(struct lane *ln, struct run_out *ro,
             return st;
     }
     held_flush(sh, cb);
-    *complete = ro->merged == sh->S;
     return CGPC_OK;
 }
 
@@ -573,7 +615,12 @@ static cgpc_status finish_statistics(struct run_shared *sh, struct run_out *ro,
 
 /* A run whose stages are all merged: its last files, its end report; it is finished. If it
  * was the lowest open run, checkpoint the next open one (not started: a resume redoes it from
- * its first stage) and deliver what the reports held. */
+ * its first stage) and deliver what the reports held. The run's journal (.part) goes after
+ * that checkpoint: the one before it (the run in flight: no stage-end checkpoint follows the
+ * last stage, these files follow at once) still names the journal, and a crash before the
+ * new one resumes from it and writes these files again (a run after the position is redone
+ * from its start, with a new journal). A journal a crash left after the checkpoint past its
+ * run is removed by the resume (drop_finished_journals). */
 static cgpc_status run_complete(struct run_shared *sh, struct run_out *ro,
                                 const struct cgp_callbacks *cb, struct cgpc_err *err)
 {
@@ -598,8 +645,18 @@ static cgpc_status run_complete(struct run_shared *sh, struct run_out *ro,
             held_flush(sh, cb);
         }
     }
+    if (st == CGPC_OK)
+        cgp_stats_drop_journal(sh->dir, ro->run);
     run_out_free(ro);
     return st;
+}
+
+/* Resuming: the journals of runs the checkpoint has passed whose .gz exists, left by a crash
+ * between a run's last checkpoint and the journal's removal (run_complete). */
+static void drop_finished_journals(const struct run_shared *sh, int upto)
+{
+    for (int r = sh->p->first_run; r < upto; r++)
+        cgp_stats_drop_journal(sh->dir, r);
 }
 
 /* A fresh delta encoder for the run's journal; resuming, it continues from the last row kept. */
@@ -802,7 +859,17 @@ static cgpc_status stage_end(struct lane *ln, const struct cgp_callbacks *cb,
     so->end_pr = progress_of(ev, (const double[3]){0, 0, 0});
     so->end_fit = ev->parent_fit;
     cgpc_status st = CGPC_OK;
-    int complete = 0;
+    int complete = 0, early;
+    CGPC_OMP(critical(cgp_run_shared))
+    early = ro->merged < so->stage;
+    /* A stage that ends before the stages ahead of it in its run are merged writes its best
+     * file now, while they still run, not in the merge that follows the last of them (the
+     * file is the stage's own; a resume before that merge redoes the stage and rewrites it). */
+    if (early) {
+        if ((st = write_best(sh, ev->run, r, so->genes, &ln->best, err)) != CGPC_OK)
+            return st;
+        so->best_written = 1;
+    }
     CGPC_OMP(critical(cgp_run_shared))
     {
         so->finished = 1; /* from now on a merge may free it */
@@ -980,6 +1047,36 @@ static cgpc_status lane_init(struct lane *lanes, int l, struct run_shared *sh, i
     return cgp_genome_init(&ln->best, &ln->ev->parent.shape, &ln->ev->parent.fset, err);
 }
 
+static void *start_files_write(void *arg)
+{
+    struct start_files *sf = arg;
+    struct run_shared *sh = sf->sh;
+    struct cgp_checkpoint first = {0};
+    first.run = sh->p->first_run;
+    first.results = sh->results;
+    if ((sf->st = cgp_config_save(sh->dir, sh->p, &sf->err)) != CGPC_OK ||
+        (sf->st = cgp_data_save(sh->dir, sf->ds, &sf->err)) != CGPC_OK ||
+        (sf->slot_of && (sf->st = cgp_slots_save(sh->dir, sf->slot_of, sf->n_outputs,
+                                                 sf->n_slots, &sf->err)) != CGPC_OK) ||
+        (sf->st = cgp_checkpoint_save(&first, sh->dir, &sf->err)) != CGPC_OK)
+        sh->abort = 1; /* the lanes stop; cgp_evolve_dir reports this error */
+    return NULL;
+}
+
+/* Write the start files on their own thread (start_files above), or here if no thread can be
+ * made. */
+static cgpc_status start_files_begin(struct start_files *sf, struct cgpc_err *err)
+{
+    sf->sh->start = sf;
+    sf->st = CGPC_OK;
+    if (pthread_create(&sf->thread, NULL, start_files_write, sf) == 0) {
+        sf->running = 1;
+        return CGPC_OK;
+    }
+    start_files_write(sf);
+    return start_wait(sf->sh, err);
+}
+
 cgpc_status cgp_evolve_dir(const struct cgp_params *p_in, const struct cgp_dataset *ds_in,
                            const struct energy_gate_table *t, const char *out_dir, int resume,
                            const struct cgp_callbacks *cb, struct cgp_totals *totals,
@@ -993,6 +1090,7 @@ cgpc_status cgp_evolve_dir(const struct cgp_params *p_in, const struct cgp_datas
     const struct cgp_dataset *ds = ds_in;
     int32_t *slot_of = NULL;
     struct cgp_checkpoint ck = {0};
+    struct start_files start = {0};
     cgpc_status st = CGPC_OK;
     double t0 = 0;
     sh.dir = out_dir;
@@ -1017,10 +1115,10 @@ cgpc_status cgp_evolve_dir(const struct cgp_params *p_in, const struct cgp_datas
                            "--resume %s or choose another --out", out_dir, out_dir);
             goto out;
         }
-        if ((st = cgpc_mkdirs(out_dir, err)) != CGPC_OK ||
-            (st = cgp_config_save(out_dir, &p, err)) != CGPC_OK ||
-            (st = cgp_data_save(out_dir, ds, err)) != CGPC_OK)
+        if ((st = cgpc_mkdirs(out_dir, err)) != CGPC_OK)
             goto out;
+        start.sh = &sh;
+        start.ds = ds; /* config.txt, data.txt, ...: start_files_begin below */
     }
     if (p_in && resume) { /* per-invocation settings, not part of the run */
         p.stop_after = p_in->stop_after;
@@ -1038,9 +1136,9 @@ cgpc_status cgp_evolve_dir(const struct cgp_params *p_in, const struct cgp_datas
             goto out;
         sh.slot_of = slot_of;
         sh.n_outputs = ds->n_outputs;
-        if (!resume && (st = cgp_slots_save(out_dir, slot_of, ds->n_outputs, ds_slots.n_outputs,
-                                            err)) != CGPC_OK)
-            goto out;
+        start.slot_of = slot_of;
+        start.n_outputs = ds->n_outputs;
+        start.n_slots = ds_slots.n_outputs;
         ds = &ds_slots;
     }
     size_t n_rows = (size_t)p.runs * (size_t)p.n_thresholds;
@@ -1056,6 +1154,8 @@ cgpc_status cgp_evolve_dir(const struct cgp_params *p_in, const struct cgp_datas
     }
     memset(lanes, 0, (size_t)cgpc_max_threads() * sizeof *lanes);
     sh.ds = ds;
+    if (!resume && (st = start_files_begin(&start, err)) != CGPC_OK)
+        goto out;
     /* Lane 0's evolver: threads of its own only if it will be the only lane; a fresh directory
      * with several items and threads knows that it will not be (a resume learns it from the
      * checkpoint, and then remakes it). It stays lane 0's: the main thread runs lane 0. */
@@ -1069,14 +1169,11 @@ cgpc_status cgp_evolve_dir(const struct cgp_params *p_in, const struct cgp_datas
         if ((st = checkpoint_read(&sh, lanes[0].ev, &ck, err)) != CGPC_OK ||
             (st = results_check(out_dir, err)) != CGPC_OK)
             goto out;
+        drop_finished_journals(&sh, ck.done ? p.first_run + p.runs : ck.run);
         if (ck.done)
             goto out; /* nothing left to do */
     } else {
-        ck.run = p.first_run;
-        struct cgp_checkpoint first = {0};
-        first.run = p.first_run;
-        if ((st = checkpoint_save(&sh, &first, NULL, NULL, err)) != CGPC_OK)
-            goto out;
+        ck.run = p.first_run; /* the start files' first checkpoint */
     }
     sh.next_run = ck.run;
     sh.next_stage = ck.stage;
@@ -1110,6 +1207,15 @@ cgpc_status cgp_evolve_dir(const struct cgp_params *p_in, const struct cgp_datas
     t0 = cgpc_wtime();
     st = run_all(lanes, n_lanes, cb, err);
 out:
+    if (sh.start) { /* the start files are written before returning; their failure first */
+        struct cgpc_err e2 = {0};
+        cgpc_status st2 = start_wait(&sh, &e2);
+        if (st2 != CGPC_OK && (st == CGPC_OK || st == CGPC_ERR_INTERRUPTED)) {
+            st = st2;
+            if (err)
+                *err = e2;
+        }
+    }
     for (int l = 0; lanes && l < n_lanes; l++) {
         if (lanes[l].ev && totals) {
             struct cgp_totals one;

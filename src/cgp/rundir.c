@@ -859,12 +859,17 @@ cgpc_status cgp_stats_finish(const char *dir, int run, struct cgpc_err *err)
         st = CGPC_FAIL(err, CGPC_ERR_IO, "%s: compressing the statistics failed", gzp);
         goto out;
     }
-    if ((st = cgpc_atomic_commit(tmp, gzp, err)) != CGPC_OK)
-        goto out;
-    unlink(part);
+    st = cgpc_atomic_commit(tmp, gzp, err);
 out:
     free(data);
     return st;
+}
+
+void cgp_stats_drop_journal(const char *dir, int run)
+{
+    char part[4200];
+    if (cgp_stats_exists(dir, run, 0))
+        unlink(pathf(part, dir, "statistics.%d.csv.part", run));
 }
 
 /* v2 rows with their deltas replayed: "fields,full circuit" lines in one buffer. */

@@ -195,8 +195,12 @@ int cgp_stats_write_row(FILE *fp, const struct cgp_stats_row *r);
  * least that many), or fresh with its header. *bytes: the committed length. */
 cgpc_status cgp_stats_open(const char *dir, int run, int64_t keep_bytes, FILE **fp,
                            int64_t *bytes, struct cgpc_err *err);
-/* statistics.<run>.csv.part -> statistics.<run>.csv.gz (atomic); removes the journal. */
+/* statistics.<run>.csv.part -> statistics.<run>.csv.gz (atomic); the journal stays until
+ * cgp_stats_drop_journal (after the checkpoint that no longer needs it). */
 cgpc_status cgp_stats_finish(const char *dir, int run, struct cgpc_err *err);
+/* Remove statistics.<run>.csv.part if statistics.<run>.csv.gz exists (the journal of a
+ * finished run); nothing otherwise. */
+void cgp_stats_drop_journal(const char *dir, int run);
 /* Does run's journal exist as .part / as .gz? */
 int cgp_stats_exists(const char *dir, int run, int part);
 

@@ -83,6 +83,7 @@ cmp <(zcat "$T/r1/statistics.0.csv.gz" | cut -d, -f4 --complement) \
 # thread's (the checkpoint too); stopped half-way (the lowest run in flight is checkpointed,
 # the later ones redone) and resumed on 2 threads: the same again
 files_equal() { # DIR1 DIR2 WHAT
+    cmp <(ls "$1") <(ls "$2") || fail "$3: not the same files"
     for f in $(cd "$1" && ls | grep -v '^statistics'); do
         cmp "$1/$f" "$2/$f" || fail "$3: $f differs"
     done

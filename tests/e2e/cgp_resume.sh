@@ -33,6 +33,12 @@ for r in 0 1; do
 done
 # resuming a finished run is a no-op
 expect_exit 0 "$CGPC" evolve --resume "$T/split"
+# ... but for a run's journal that a crash left after the checkpoint past the run (the journal
+# goes after that checkpoint): the resume removes it, since the run's .gz exists
+echo "left by a crash" >"$T/split/statistics.1.csv.part"
+expect_exit 0 "$CGPC" evolve --resume "$T/split"
+[ ! -e "$T/split/statistics.1.csv.part" ] || fail "a finished run's journal left after resume"
+cmp <(ls "$T/straight") <(ls "$T/split") || fail "files differ after resume"
 expect_exit 2 "$CGPC" evolve --resume "$T/split" --data "$data"
 
 # long runs bounded by time: the stage ends after 2.5 s of search (resumed runs continue the
