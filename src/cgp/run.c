@@ -956,8 +956,9 @@ static void lane_loop(struct lane *ln, const struct cgp_callbacks *cb, struct la
 static cgpc_status lane_init(struct lane *lanes, int l, struct run_shared *sh, int workers,
                              struct cgpc_err *err);
 
-/* Lane l of several, on its own thread: make its evolver and best-file genome there unless it
- * has them (lane 0, made by the main thread: thread 0 of the team), then claim items. */
+/* Lane l of several, on its own thread: make its evolver and best-file genome there (all lanes
+ * at once; lane 0 of a resume was made by the main thread, thread 0 of the team), then claim
+ * items. */
 static void lane_start(struct lane *lanes, int l, struct lane_result *lr)
 {
     struct lane *ln = &lanes[l];
@@ -1044,6 +1045,11 @@ static cgpc_status lane_init(struct lane *lanes, int l, struct run_shared *sh, i
     ln->ev->on_improve = on_improve;
     ln->ev->hook_user = ln;
     ln->ev->run = sh->p->first_run;
+    CGPC_OMP(critical(cgp_run_shared)) /* every lane's evolver has the same */
+    {
+        sh->n_genes = ln->ev->shape.n_genes;
+        sh->cared = ln->ev->cared;
+    }
     return cgp_genome_init(&ln->best, &ln->ev->parent.shape, &ln->ev->parent.fset, err);
 }
 
@@ -1156,15 +1162,14 @@ cgpc_status cgp_evolve_dir(const struct cgp_params *p_in, const struct cgp_datas
     sh.ds = ds;
     if (!resume && (st = start_files_begin(&start, err)) != CGPC_OK)
         goto out;
-    /* Lane 0's evolver: threads of its own only if it will be the only lane; a fresh directory
-     * with several items and threads knows that it will not be (a resume learns it from the
-     * checkpoint, and then remakes it). It stays lane 0's: the main thread runs lane 0. */
+    /* Lane 0's evolver, with threads of its own: it will be the only lane. A fresh directory
+     * with several items and threads knows that it will not be, and leaves every lane's
+     * evolver to its thread (lane_start: made at the same time); a resume learns it from the
+     * checkpoint, and then remakes it. */
     int64_t items = (int64_t)p.runs * (sh.stage_items ? sh.S : 1);
-    int one_worker = !resume && items > 1 && cgpc_max_threads() > 1;
-    if ((st = lane_init(lanes, 0, &sh, one_worker, err)) != CGPC_OK)
+    int lanes_later = !resume && items > 1 && cgpc_max_threads() > 1;
+    if (!lanes_later && (st = lane_init(lanes, 0, &sh, 0, err)) != CGPC_OK)
         goto out;
-    sh.n_genes = lanes[0].ev->shape.n_genes;
-    sh.cared = lanes[0].ev->cared;
     if (resume) {
         if ((st = checkpoint_read(&sh, lanes[0].ev, &ck, err)) != CGPC_OK ||
             (st = results_check(out_dir, err)) != CGPC_OK)
@@ -1191,7 +1196,7 @@ cgpc_status cgp_evolve_dir(const struct cgp_params *p_in, const struct cgp_datas
                    (sh.stage_items ? sh.next_stage : 0);
     n_lanes = cgpc_max_threads() < left ? cgpc_max_threads() : left > 0 ? (int)left : 1;
     if (n_lanes > 1) {
-        if (!one_worker) { /* made by lane 0's thread, with one worker */
+        if (!lanes_later) { /* made by lane 0's thread, with one worker */
             cgp_evolver_free(lanes[0].ev);
             cgp_genome_free(&lanes[0].best);
             lanes[0].ev = NULL;
