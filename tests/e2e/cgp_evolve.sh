@@ -125,6 +125,13 @@ rc=0; wait "$pid" || rc=$?
 expect_exit 0 "$CGPC" evolve --resume "$T/i4" --threads 2
 files_equal "$T/i1" "$T/i4" "independent thresholds interrupted and resumed on 2 threads"
 
+# the start files are written by a thread of their own while the runs begin: one that cannot be
+# written (config.txt is a directory) still fails the command at once (1), naming the file
+mkdir -p "$T/cfgdir/config.txt"
+expect_exit 1 timeout 60 "$CGPC" evolve "${ind[@]}" --generations 100000000 --out "$T/cfgdir" \
+    --threads 2
+expect_contains "$T/err" "config.txt: cannot rename into place"
+
 # a second run into the same directory is refused: a runtime failure (1), as in train
 expect_exit 1 "$CGPC" evolve "${common[@]}" --out "$T/r1"
 expect_contains "$T/err" "already holds an evolve run"
