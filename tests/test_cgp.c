@@ -571,9 +571,10 @@ static void neutral__inactive_genes__not_evaluated_and_fitness_unchanged(void **
 }
 
 /* The position draws' relabelling (cgp_position_gene) is a bijection of the genes whose draws
- * below n_used are exactly the genes the parent uses (ascending; the marks equal a fresh
- * decode's), and cgp_unused_gene_draw inverts it on the others, after every generation of a
- * search (the parent's active set changing). */
+ * below n_used are exactly the genes the parent uses (ascending; the marks, the active list
+ * and the reader counts equal a fresh decode's, worker 0's values a fresh evaluation's), and
+ * cgp_unused_gene_draw inverts it on the others, after every generation of a search (the
+ * parent's active set changing). */
 static void positions__relabelling__bijection_used_genes_first(void **state)
 {
     (void)state;
@@ -589,12 +590,14 @@ static void positions__relabelling__bijection_used_genes_first(void **state)
     const size_t gn = (size_t)(unsigned)G;
     uint8_t *seen = malloc(gn);
     assert_non_null(seen);
+    int32_t *readers = malloc((size_t)ev->shape.n_nodes * sizeof *readers);
+    assert_non_null(readers);
     struct cgp_scratch sc;
     assert_int_equal(cgp_scratch_init(&sc, &ev->shape, &ds, NULL), CGPC_OK);
     const int A = ev->shape.node_arity;
     int changed = 0;
     uint32_t last = 0;
-    for (int step = 0; step < 2000; step++) { /* every generation */
+    for (int step = 0; step < 20000; step++) { /* every generation */
         int nu = 0;
         for (int g = 0; g < G; g++)
             nu += ev->active_gene[g];
@@ -613,6 +616,33 @@ static void positions__relabelling__bijection_used_genes_first(void **state)
         for (int o = 0; o < ev->shape.n_outputs; o++)
             seen[ev->shape.n_nodes * (A + 1) + o] = 1;
         assert_memory_equal(seen, ev->active_gene, gn);
+        /* the active list (ascending) and reader counts: a fresh decode's (kept incrementally
+         * through parent changes) */
+        assert_int_equal(ev->n_act, sc.n_active);
+        for (int i = 1; i < ev->n_act; i++)
+            assert_true(ev->act[i] > ev->act[i - 1]);
+        for (int i = 0; i < ev->n_act; i++)
+            assert_int_equal(seen[ev->act[i] * (A + 1) + A], 1);
+        memset(readers, 0, (size_t)ev->shape.n_nodes * sizeof *readers);
+        for (int i = 0; i < sc.n_active; i++) {
+            const int32_t *ng = ev->parent.genes + (size_t)sc.order[i] * (A + 1);
+            for (int j = 0; j < cgp_op_arity(ng[A]); j++)
+                if (ng[j] >= ev->shape.n_inputs)
+                    readers[ng[j] - ev->shape.n_inputs]++;
+        }
+        for (int o = 0; o < ev->shape.n_outputs; o++) {
+            const int32_t x = ev->parent.genes[ev->shape.n_nodes * (A + 1) + o];
+            if (x >= ev->shape.n_inputs)
+                readers[x - ev->shape.n_inputs]++;
+        }
+        assert_memory_equal(readers, ev->rc, (size_t)ev->shape.n_nodes * sizeof *readers);
+        /* worker 0's values of the parent's nodes (kept incrementally): a fresh evaluation's */
+        cgp_eval_active(&ev->shape, ev->parent.genes, ev->act, ev->n_act, ds.n_items, ds.stride,
+                        sc.values);
+        for (int i = 0; i < ev->n_act; i++) {
+            const size_t row = (size_t)(ev->shape.n_inputs + ev->act[i]) * (size_t)ds.stride;
+            assert_memory_equal(sc.values + row, ev->w[0].sc.values + row, (size_t)ds.n_items);
+        }
         memset(seen, 0, gn);
         for (int r = 0; r < G; r++) {
             int32_t g = cgp_position_gene(ev, r);
@@ -629,6 +659,7 @@ static void positions__relabelling__bijection_used_genes_first(void **state)
     }
     assert_true(changed > 0);
     cgp_scratch_free(&sc);
+    free(readers);
     free(seen);
     cgp_evolver_free(ev);
     cgp_dataset_free(&ds);

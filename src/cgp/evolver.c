@@ -618,6 +618,19 @@ TARGET_AVX512DQ static void closures_rows_avx512(const struct cgp_evolver *ev,
 }
 #endif
 
+/* The parent's per-output error terms and their sum (its genes and values) into w. */
+static void parent_terms(const struct cgp_evolver *ev, struct cgp_worker *w)
+{
+    const int no = ev->shape.n_outputs;
+    for (int o = 0; o < no; o++)
+        w->outs[o] = o;
+    cgp_error_terms(&ev->shape, ev->parent.genes, w->sc.values, ev->ds, ev->p.error_kind,
+                    w->outs, no, w->term);
+    w->term_sum = 0;
+    for (int o = 0; o < no; o++)
+        w->term_sum += w->term[o];
+}
+
 /* The closure rows of worker w's parent (w->act, ev->parent.genes; see struct cgp_worker):
  * descending, each row gets its own bit, then is ORed into its sources' rows (whose readers
  * all come later in act). O(active x sources x active / 64). */
@@ -651,16 +664,8 @@ static void closures_build(const struct cgp_evolver *ev, struct cgp_worker *w)
                 src[wd] |= row[wd];
         }
     }
-    if (om) { /* the parent's terms (its genes and values) */
-        const int no = ev->shape.n_outputs;
-        for (int o = 0; o < no; o++)
-            w->outs[o] = o;
-        cgp_error_terms(&ev->shape, ev->parent.genes, w->sc.values, ev->ds, ev->p.error_kind,
-                        w->outs, no, w->term);
-        w->term_sum = 0;
-        for (int o = 0; o < no; o++)
-            w->term_sum += w->term[o];
-    }
+    if (om)
+        parent_terms(ev, w);
     w->clos_words = nw;
     w->readers_ok = 1;
 }
@@ -881,10 +886,13 @@ static void worker_accept(const struct cgp_evolver *ev, struct cgp_worker *w)
         return;
     }
     if (w == &ev->w[0] && ev->win_nd >= 0) { /* take_winner listed them */
-        worker_active_sync(ev, w, 0);
+        if (ev->win_keep < 2)
+            worker_active_sync(ev, w, 0);
         cgp_eval_active(&ev->shape, w->genes, w->dlist, ev->win_nd, ev->ds->n_items,
                         ev->ds->stride, w->sc.values);
         w->node_evals += (int64_t)ev->win_nd * ev->ds->n_items;
+        if (ev->win_keep == 2 && w->clos_words && w->use_terms) /* lists and rows kept */
+            parent_terms(ev, w);
         return;
     }
     const int A = ev->shape.node_arity;
@@ -1838,6 +1846,24 @@ static int pick_winner(const struct cgp_evolver *ev)
     return win;
 }
 
+/* After offspring_active and offspring_order on worker 0 with the offspring's active nodes
+ * the parent's: 2 if it changed only operators of active nodes, to ones of the same arity
+ * (the same used genes and circuit edges: reader counts, reader lists and closure rows
+ * stay), 1 if the arities stay (the same used genes), 0 if one changed. */
+static int winner_keeps(const struct cgp_evolver *ev, const struct cgp_worker *w)
+{
+    const int A = ev->shape.node_arity, node_genes = ev->shape.n_nodes * (A + 1);
+    int keep = 2;
+    for (int a = 0; a < w->n_applied; a++) {
+        const int32_t g = w->applied[a];
+        const int op = g < node_genes && g % (A + 1) == A;
+        if (op && cgp_op_arity(w->old[a]) != cgp_op_arity(w->genes[g]))
+            return 0;
+        keep = op ? keep : 1;
+    }
+    return keep;
+}
+
 /* Offspring win (positions drawn, fitness set; -1: none) becomes the parent: genes, active
  * set, win_* for the workers. Returns 1 if it is strictly better than the old parent. */
 static int take_winner(struct cgp_evolver *ev, int win)
@@ -1846,6 +1872,7 @@ static int take_winner(struct cgp_evolver *ev, int win)
     ev->win_n = 0;
     ev->win_active = 0;
     ev->win_nd = -1;
+    ev->win_keep = 0;
     if (win >= 0) {
         struct cgp_offspring *o = &ev->off[win];
         /* a neutral offspring's fitness is the parent's */
@@ -1868,16 +1895,24 @@ static int take_winner(struct cgp_evolver *ev, int win)
             n_ord = w->n_ord;
             if (w->readers_ok) /* the nodes whose values change, for worker_accept */
                 ev->win_nd = offspring_dirty(ev, w);
+            if (ord == w->act) /* the same active nodes: the same used genes? */
+                ev->win_keep = winner_keeps(ev, w);
+            if (ev->win_keep) /* the reader counts it changed (exact: deaths carried on) */
+                for (int i = 0; i < w->n_saved; i++)
+                    ev->rc[w->saved_node[i]] = w->rc[w->saved_node[i]];
             offspring_restore(w);
         }
-        if (!o->neutral)
+        if (!o->neutral && !ev->win_keep)
             clear_active(ev);
         for (int m = 0; m < n; m++)
             pg[gene[m]] = val[m];
         ev->win_n = n;
         ev->win_active = !o->neutral;
         if (!o->neutral) {
-            if (ord) {
+            if (ev->win_keep) {
+                /* active nodes and their arities unchanged: the used genes, their marks and
+                 * the relabelling too (mark_active would make the same) */
+            } else if (ord) {
                 memcpy(ev->act, ord, (size_t)n_ord * sizeof *ev->act);
                 ev->n_act = n_ord;
                 mark_active(ev);

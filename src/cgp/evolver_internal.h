@@ -265,6 +265,9 @@ struct cgp_evolver {
     int32_t *eval_idx;   /* lambda: the offspring of a generation that are evaluated (serial) */
     int win_nd;          /* >= 0: take_winner listed the nodes whose values the winner changes
                             in w[0].dlist (that many) for worker_accept; -1: not */
+    int win_keep;        /* take_winner: the winner kept the active nodes and their arities (1),
+                            and changed only operators (2: worker 0's reader lists and closure
+                            rows stay); 0: not */
 };
 
 /* The gene of position draw r (0 <= r < genes) under the parent's relabelling: used[r] below
