@@ -773,7 +773,8 @@ static void stops__patience_signal_and_progress__honoured(void **state)
     cgp_dataset_free(&ds);
 }
 
-/* 1: the helper threads evaluate every offspring of their share (the master waits) */
+/* 1: every thread does its own generations (the master waits for the helpers, never takes one
+ * over) */
 static int threads_strict;
 /* 1: the helpers never speculate; the last run's speculation counts (ev->par_spec) */
 static int threads_no_spec;
@@ -810,7 +811,7 @@ static void run_threads_lazy(int threads, int items, int lazy, struct cgp_genome
     cgp_evolver_advance(ev, 700);
     cgp_evolver_totals(ev, tot);
     memcpy(threads_spec, ev->par_spec, sizeof threads_spec);
-    if (threads_strict && ev->n_workers > 1) /* the helper evaluated its share */
+    if (threads_strict && ev->n_workers > 1) /* the helper evaluated its generations */
         assert_true(ev->w[1].evaluations + ev->w[1].skipped >= 700 * 2);
     assert_int_equal(cgp_genome_init(out, &ev->shape, &ev->fset, NULL), CGPC_OK);
     memcpy(out->genes, ev->parent.genes, (size_t)ev->shape.n_genes * sizeof *out->genes);
@@ -883,10 +884,10 @@ static void threads__one_vs_two__bit_identical(void **state)
     cgpc_set_threads(2);
 }
 
-/* Helpers speculating (a generation's share evaluated on the parent before the last winner
- * is applied, used when that winner changed nothing it read): the same search and counters as
- * one thread and as helpers that never speculate, with speculations used and redone after
- * both kinds of winner (one that changed the circuit, one that changed a gene they read). */
+/* Threads speculating (a thread's generation evaluated on the parent before the other's last
+ * winner is applied, used when that winner changed nothing it read): the same search and
+ * counters as one thread and as threads that never speculate, with speculations used and redone
+ * after both kinds of winner (one that changed the circuit, one that changed a gene they read). */
 static void threads__speculation__same_search_as_one_thread(void **state)
 {
     (void)state;
@@ -900,7 +901,7 @@ static void threads__speculation__same_search_as_one_thread(void **state)
         struct cgp_fitness f1, f2;
         struct cgp_totals t1, t2;
         run_threads_lazy(1, items[k], 2, &g1, &f1, &t1);
-        threads_strict = 1; /* the helper evaluates (or speculates) its whole share */
+        threads_strict = 1; /* the helper evaluates (or speculates) all its generations */
         for (threads_no_spec = 0; threads_no_spec <= 1; threads_no_spec++) {
             run_threads_lazy(2, items[k], 2, &g2, &f2, &t2);
             assert_memory_equal(g1.genes, g2.genes, (size_t)g1.shape.n_genes * sizeof *g1.genes);

@@ -7,9 +7,9 @@
  * best offspring (lowest index among equals); if it is at least as good as the parent it replaces
  * it (neutral drift) and every worker patches its copy with the winner's mutations. Genomes are
  * never copied per offspring. OpenMP: one parallel region per window of generations whose
- * generations are long enough (counted work); a master thread runs the search, helper threads
- * evaluate offspring on replicas of the parent without a barrier (see "threads within a run");
- * which thread evaluates which offspring never changes a result. */
+ * generations are long enough (counted work); the threads take turns at whole generations, each
+ * on its own replica of the parent, the master committing them in order without a barrier
+ * (see "threads within a run"); which thread evaluates a generation never changes a result. */
 #include <math.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -1927,10 +1927,10 @@ static int take_winner(struct cgp_evolver *ev, int win)
     return improved;
 }
 
-/* One thread: pick the winner, update the parent, decide whether to stop. Returns 1 to stop. */
-static int select_and_check(struct cgp_evolver *ev, int64_t n_target, int64_t done)
+/* After take_winner (improved: its return): count the generation and decide whether to stop
+ * (done: generations of this call, n_target its pause target). Returns 1 to stop. */
+static int generation_done(struct cgp_evolver *ev, int improved, int64_t n_target, int64_t done)
 {
-    int improved = take_winner(ev, pick_winner(ev));
     ev->generation++;
     ev->stage_gens++;
     ev->generations_total++;
@@ -1971,102 +1971,129 @@ static int select_and_check(struct cgp_evolver *ev, int64_t n_target, int64_t do
     return ev->stop != CGP_STOP_NONE;
 }
 
-/* ---- threads within a run ----------------------------------------------------------------
- *
- * Offspring i of a generation belongs to thread i % n (n = n_workers). Thread 0, the master,
- * runs the search on ev exactly as one thread does; every other thread h, a helper, keeps a
- * replica evolver of the parent (allocated on its own thread: no cache line shared with the
- * master's buffers) and evaluates offspring of its share there. Within a share, offspring are
- * taken one at a time from a claim counter by whichever thread gets there first: once its own
- * are done, the master takes the results already in the helper's slots (no claim, no wait),
- * gives a helper that is applying the last winner about half an offspring's evaluation, takes
- * what the helper has not started, and waits for the ones the helper is evaluating only about
- * as long as an offspring takes (then evaluates it itself). The master never sleeps on a helper: a
- * helper that lost its core to another process costs it at most that short wait, and a faster
- * core does more of the work. The master publishes the winner's index and the parent's
- * fitness after it in a ring of records (one per generation of the window) before it applies
- * the winner itself; each helper applies every record to its replica (the winner's positions
- * and values are redrawn from their keys). A handoff between the two cores of this machine
- * takes ~250 ns (a cache-line round trip ~500 ns), a 16-item generation on 256x31 ~3 us, so
- * the helper does not wait for record k to evaluate its share of generation k + 1: it
- * speculates, evaluating them on the parent before record k until record k comes, and keeps a
- * speculation only when winner k left the parent's circuit unchanged (neutral, or none: ~97 %
- * of generations there) and the offspring read none of the genes winner k changed (worker_gene
- * lists the parent's unused genes it reads, w->rd); the others are evaluated again on the new
- * parent. Valid speculations go to the master's slots as soon as record k is read, before the
- * replica applies it. A helper spins for a record (up to about two of the master's
- * generations), then sleeps until the master wakes it (a system call on the master's side,
- * early in its next generation); after CGP_PAR_SLEEPS such sleeps in a window, or when it
- * keeps finding its share taken (it fell behind), it sits the window out, asleep. One parallel
- * region per window of generations (cgp_evolver_advance); helpers resynchronise at its start.
- * Which thread evaluates an offspring never changes a result, a speculation is used only when
- * its evaluation equals the one on the new parent, and the counters count each offspring once,
- * so they equal one thread's. */
-#define CGP_PAR_RING 1024 /* >= the window: a helper is never lapped within it */
-/* A helper's spin before it checks the clock: about 10 us (a PAUSE iteration with its load
- * measured ~20-30 ns on this machine's AMD EPYC). */
-#define CGP_PAR_SPINS 512
-/* Generations in a row a helper may find its share all taken by the master (it fell behind)
- * before it sits the window out. */
-#define CGP_PAR_MISSES 8
-/* Times a helper may sleep for a record in a window before it sits the window out: a stall
- * or two per window is the host's (seen once per window on this VM even with both cores
- * reserved); more means the master's core is shared. */
-#define CGP_PAR_SLEEPS 2
-
-struct cgp_par_slot { /* one offspring of a share, written by the helper that evaluated it */
-    _Atomic uint32_t done; /* the generation it was evaluated for */
-    int neutral;           /* its fitness is the parent's: the master takes its own */
-    struct cgp_fitness fit;
-    int64_t evaluations, skipped, node_evals; /* the helper's counts for it */
-};
-
-struct cgp_par_share {
-    _Atomic uint64_t claim; /* generation << 32 | offspring of the share taken so far */
-    _Atomic uint32_t ready; /* the helper's replica is at this generation (0: not helping) */
-    char pad[52];
-    struct cgp_par_slot *slot; /* per share offspring, one cache line pair each */
-};
-
-struct cgp_par_rec {
-    _Atomic uint32_t stamp; /* k once the record of generation k is complete (0: being written) */
-    int win, stop;
-    struct cgp_fitness fit; /* the parent's after generation k */
-};
+/* One thread: pick the winner, update the parent, decide whether to stop. Returns 1 to stop. */
+static int select_and_check(struct cgp_evolver *ev, int64_t n_target, int64_t done)
+{
+    return generation_done(ev, take_winner(ev, pick_winner(ev)), n_target, done);
+}
 
 /* Up to this many genes an offspring read from the parent (genes the parent does not use) are
- * listed per speculative evaluation; more: the speculation is not used. */
+ * listed per speculative evaluation (threads); more: the speculation is not used. */
 #define CGP_PAR_RD 1024
 
-struct cgp_par_spec { /* a helper's speculative evaluation of one offspring of its share */
-    struct cgp_fitness fit;
-    int64_t evaluations, skipped, node_evals;
-    int n_rd;  /* genes listed in its rd (> CGP_PAR_RD: too many) */
-    int neutral; /* its fitness is the parent's (the master takes its own) */
-    int have;  /* evaluated for the generation the helper speculated on */
-    int valid; /* still valid after the winner before it was applied */
+/* Draw the positions of generation ev->generation's offspring and evaluate them on worker w
+ * (whose genes are the parent's). The neutral offspring (about half, a coin flip per
+ * offspring: a branch on it mispredicts) take the parent's fitness without a branch; the
+ * others are listed and evaluated (make_offspring's neutral test then always fails). rd (a
+ * thread's speculation; NULL: none): offspring i lists the parent's unused genes it read in
+ * rd + i * CGP_PAR_RD, n_rd[i] of them (0 for a neutral one), and the cache line at watch
+ * (another thread's record, likely complete by then) is fetched after each offspring. */
+static void evaluate_generation(struct cgp_evolver *ev, struct cgp_worker *w, int32_t *rd,
+                                int *n_rd, const void *watch)
+{
+    const int lambda = ev->p.lambda;
+    draw_positions(ev, 0, lambda);
+    int ne = 0;
+    for (int i = 0; i < lambda; i++) {
+        ev->off[i].fit = ev->parent_fit;
+        ev->eval_idx[ne] = i;
+        ne += !ev->off[i].neutral;
+    }
+    w->skipped += lambda - ne;
+    if (!rd) {
+        for (int k = 0; k < ne; k++)
+            make_offspring(ev, w, ev->eval_idx[k]);
+        return;
+    }
+    memset(n_rd, 0, (size_t)lambda * sizeof *n_rd);
+    w->rd_cap = CGP_PAR_RD;
+    for (int k = 0; k < ne; k++) {
+        const int i = ev->eval_idx[k];
+        w->rd = rd + (size_t)i * CGP_PAR_RD;
+        w->n_rd = 0;
+        make_offspring(ev, w, i);
+        n_rd[i] = w->n_rd;
+        __builtin_prefetch(watch);
+    }
+    w->rd = NULL;
+}
+
+/* ---- threads within a run ----------------------------------------------------------------
+ *
+ * A pipeline of whole generations. Thread t of n (thread 0, the master, runs the search on ev;
+ * every other thread h, a helper, on a replica evolver of the parent allocated on its own
+ * thread: no cache line shared with the master's buffers) takes the generations k of a window
+ * (k = 1, 2, ...) with (k - 1) % n == t. It evaluates all lambda offspring of generation k on
+ * the parent it has, the one after its own last generation k - n, before the winners of the
+ * generations between are known: it speculates that they change nothing its offspring read.
+ * Then it applies the records of those generations in order (a winner's positions and values
+ * are redrawn from their keys; the record carries its fitness) and keeps the speculation only
+ * when every one of them left the parent's circuit unchanged (neutral, or no winner: ~97 % of
+ * generations with 16 items on 256x31) and changed no gene its offspring read (worker_gene
+ * lists the parent's unused genes an offspring reads, w->rd); else it evaluates generation k
+ * again, on the parent after k - 1. It picks the winner, publishes record k and applies the
+ * winner itself. A thread looks at the others' records only after its own evaluation, so the
+ * hand-off between the cores (a cache-line round trip ~500 ns here) overlaps work instead of
+ * being waited for. The master commits every generation in order (its own and the records it
+ * applies): the counters, improvements (on_improve), stop checks stay its and exactly one
+ * thread's; when it stops it halts the window and the helpers drop what they were doing. The
+ * master never waits long for a helper: after about one of its own generations it takes a late
+ * helper's generation itself (a claim on the record decides who publishes it), and when it
+ * does so too often (CGP_PAR_STEALS), or a helper sleeps too often waiting for a record
+ * (CGP_PAR_SLEEPS), that helper sits the window out and the master does its generations. Which
+ * thread evaluates a generation never changes a result (a speculation is kept only when its
+ * evaluation equals the one on the true parent) and each generation's counts are counted
+ * once, so they equal one thread's. One parallel region per window of generations
+ * (cgp_evolver_advance); the replicas resynchronise at its start. */
+#define CGP_PAR_RING 256 /* records kept; a helper lapped by the master sits the window out */
+/* A helper's spin for a record before it checks the clock: about 10 us (a PAUSE iteration with
+ * its load measured ~20-30 ns on this machine's AMD EPYC). */
+#define CGP_PAR_SPINS 512
+/* Generations of the helpers the master may take over (a helper was late: its core stalled,
+ * ~50 us at times on this VM) in a row before the helper sits the rest of the window out;
+ * one more is allowed every CGP_PAR_CREDIT generations, up to this many. */
+#define CGP_PAR_STEALS 8
+#define CGP_PAR_CREDIT 512
+/* Times a helper may sleep for a record before it sits the window out (the same credit: a
+ * stall now and then is the host's; more means the master's core is shared). */
+#define CGP_PAR_SLEEPS 4
+
+struct cgp_par_rec { /* generation k's result, by the thread that evaluated it */
+    _Atomic uint32_t claim; /* k once a thread took generation k to publish it */
+    _Atomic uint32_t stamp; /* k once the record is complete (0: being written) */
+    int win, by;            /* the winner (-1: none); the thread that evaluated the generation */
+    struct cgp_fitness fit; /* the winner's (read when it changed the circuit) */
+    int64_t counts[3];      /* the generation's evaluations, skipped, node_evals */
 };
 
-struct cgp_par_help { /* helper h's own (touched by no other thread) */
-    uint32_t *drawn;           /* lambda: the generation whose positions rep->off[i] holds */
-    struct cgp_par_spec *spec; /* per */
-    int32_t *rd;               /* per x CGP_PAR_RD */
-    uint32_t *gmark;           /* n_genes: == gstamp: changed by the last winner */
+struct cgp_par_share { /* helper h's line, read by the master */
+    _Atomic int out;   /* the helper sits the window out: the master does its generations */
+    _Atomic int joined; /* the helper published a generation of this window (before: the
+                           master does its generations without waiting) */
+    char pad[56];
+};
+
+struct cgp_par_help { /* thread t's own (touched by no other thread) */
+    int32_t *rd;          /* lambda x CGP_PAR_RD: what a speculation's offspring read */
+    int *n_rd;            /* lambda */
+    uint32_t *gmark;      /* n_genes: == gstamp: changed by a winner applied since the
+                             speculation */
     uint32_t gstamp;
-    int64_t n_spec[3]; /* this window's: as struct cgp_evolver's par_spec */
+    struct cgp_offspring spare; /* a speculation's winner while records are applied */
+    int64_t n_spec[3];    /* this window's: as struct cgp_evolver's par_spec */
     char pad[64];
 };
 
 struct cgp_par {
-    struct cgpc_seq rec_seq; /* the last generation whose record is published */
-    struct cgpc_seq over;    /* 1: the window is over */
-    int n, per;              /* threads the offspring are dealt to (n_workers); share size */
+    struct cgpc_seq wake;    /* threads sleeping for a record sleep here (cgpc_seq_wait_until) */
+    _Alignas(64) _Atomic int halt; /* the master stopped: the window is over */
+    _Atomic uint32_t progress; /* the master's last generation, kept while a helper has not
+                                  joined the window */
+    int n;                   /* threads (n_workers) */
     struct cgp_evolver **rep; /* rep[h], 1 <= h < n: helper h's replica */
     struct cgp_par_share *share; /* share[h], 1 <= h < n */
-    struct cgp_par_rec *ring;    /* CGP_PAR_RING */
-    uint8_t *mine;               /* master: per, offspring of a share it evaluated itself */
-    uint32_t *drawn;             /* master: lambda, the generation whose positions off[i] holds */
-    struct cgp_par_help *help;   /* help[h], 1 <= h < n */
+    struct cgp_par_rec *ring;    /* CGP_PAR_RING, one per 128 bytes */
+    struct cgp_par_help *help;   /* help[t], 0 <= t < n */
     _Alignas(64) _Atomic double gen_seconds; /* the master's recent longest generation (a
                                                 helper's spin), on its own line */
 };
@@ -2075,61 +2102,57 @@ static void par_free(struct cgp_par *par)
 {
     if (!par)
         return;
-    for (int h = 1; h < par->n; h++) {
-        if (par->rep)
-            cgp_evolver_free(par->rep[h]);
-        if (par->share)
-            free(par->share[h].slot);
+    for (int t = 0; t < par->n; t++) {
+        if (par->rep && t > 0)
+            cgp_evolver_free(par->rep[t]);
         if (par->help) {
-            free(par->help[h].drawn);
-            free(par->help[h].spec);
-            free(par->help[h].rd);
-            free(par->help[h].gmark);
+            struct cgp_par_help *hp = &par->help[t];
+            free(hp->rd);
+            free(hp->n_rd);
+            free(hp->gmark);
+            free(hp->spare.gene);
+            free(hp->spare.val);
+            free(hp->spare.hit);
         }
     }
     free(par->rep);
     free(par->share);
     free(par->ring);
-    free(par->mine);
-    free(par->drawn);
     free(par->help);
     free(par);
 }
 
-/* Helper h's replica evolver and its own buffers. */
-static cgpc_status par_init_helper(struct cgp_evolver *ev, int h, struct cgpc_err *err)
+/* Thread t's own buffers and (a helper) its replica evolver. */
+static cgpc_status par_init_thread(struct cgp_evolver *ev, int t, struct cgpc_err *err)
 {
-    struct cgp_par_help *hp = &ev->par->help[h];
-    const int per = ev->par->per;
-    if (!(hp->drawn = cgpc_calloc_lines((size_t)ev->p.lambda, sizeof *hp->drawn)) ||
-        !(hp->spec = cgpc_calloc_lines((size_t)per, sizeof *hp->spec)) ||
-        !(hp->rd = cgpc_calloc_lines((size_t)per * CGP_PAR_RD, sizeof *hp->rd)) ||
-        !(hp->gmark = cgpc_calloc_lines((size_t)ev->shape.n_genes, sizeof *hp->gmark)))
+    struct cgp_par_help *hp = &ev->par->help[t];
+    const size_t lambda = (size_t)ev->p.lambda, mm = (size_t)ev->max_mut;
+    if (!(hp->rd = cgpc_calloc_lines(lambda * CGP_PAR_RD, sizeof *hp->rd)) ||
+        !(hp->n_rd = cgpc_calloc_lines(lambda, sizeof *hp->n_rd)) ||
+        !(hp->gmark = cgpc_calloc_lines((size_t)ev->shape.n_genes, sizeof *hp->gmark)) ||
+        !(hp->spare.gene = cgpc_calloc_lines(mm + 16, sizeof(int32_t))) ||
+        !(hp->spare.val = cgpc_calloc_lines(mm, sizeof(int32_t))) ||
+        !(hp->spare.hit = cgpc_calloc_lines(mm + 16, sizeof(int32_t))))
         return CGPC_FAIL(err, CGPC_ERR_NOMEM, "thread exchange");
-    return cgp_evolver_init_workers(&ev->par->rep[h], &ev->p, ev->ds, ev->t, 1, err);
+    if (t == 0)
+        return CGPC_OK;
+    return cgp_evolver_init_workers(&ev->par->rep[t], &ev->p, ev->ds, ev->t, 1, err);
 }
 
 static cgpc_status par_init(struct cgp_evolver *ev, struct cgpc_err *err)
 {
-    const int n = ev->n_workers, per = (ev->p.lambda + n - 1) / n;
+    const int n = ev->n_workers;
     struct cgp_par *par = cgpc_calloc_lines(1, sizeof *par);
     if (!par)
         return CGPC_FAIL(err, CGPC_ERR_NOMEM, "thread exchange");
     ev->par = par;
     par->n = n;
-    par->per = per;
     par->rep = calloc((size_t)n, sizeof *par->rep);
     par->share = cgpc_calloc_lines((size_t)n, sizeof *par->share);
-    par->ring = cgpc_calloc_lines(CGP_PAR_RING, sizeof *par->ring);
-    par->mine = cgpc_calloc_lines((size_t)per, 1);
-    par->drawn = cgpc_calloc_lines((size_t)ev->p.lambda, sizeof *par->drawn);
+    par->ring = cgpc_calloc_lines(CGP_PAR_RING, 128);
     par->help = cgpc_calloc_lines((size_t)n, sizeof *par->help);
-    if (!par->rep || !par->share || !par->ring || !par->mine || !par->drawn || !par->help)
+    if (!par->rep || !par->share || !par->ring || !par->help)
         return CGPC_FAIL(err, CGPC_ERR_NOMEM, "thread exchange");
-    for (int h = 1; h < n; h++)
-        /* a slot per 128 bytes: two slots never share a line (nor the adjacent-line prefetch) */
-        if (!(par->share[h].slot = cgpc_calloc_lines((size_t)per, 128)))
-            return CGPC_FAIL(err, CGPC_ERR_NOMEM, "thread exchange");
     /* Each helper allocates its replica and buffers on its own thread (OpenMP keeps its
      * threads), so they come from that thread's malloc arena: allocated here, they would
      * interleave with the master's buffers, cache lines shared between the two cores (false
@@ -2142,30 +2165,32 @@ static cgpc_status par_init(struct cgp_evolver *ev, struct cgpc_err *err)
         free(errs);
         return CGPC_FAIL(err, CGPC_ERR_NOMEM, "thread exchange");
     }
+    for (int t = 0; t < n; t++)
+        st[t] = CGPC_ERR_ARG; /* not started */
     CGPC_OMP(parallel num_threads(n))
     {
-        int h = cgpc_thread_id();
-        if (h > 0 && h < n)
-            st[h] = par_init_helper(ev, h, &errs[h]);
+        int t = cgpc_thread_id();
+        if (t < n)
+            st[t] = par_init_thread(ev, t, &errs[t]);
     }
     cgpc_status ret = CGPC_OK;
-    for (int h = 1; h < n && ret == CGPC_OK; h++) {
-        if (!par->rep[h] && st[h] == CGPC_OK)
-            st[h] = par_init_helper(ev, h, &errs[h]);
-        if (st[h] != CGPC_OK) {
-            *err = errs[h];
-            ret = st[h];
+    for (int t = 0; t < n && ret == CGPC_OK; t++) {
+        if (st[t] == CGPC_ERR_ARG && !par->help[t].rd)
+            st[t] = par_init_thread(ev, t, &errs[t]);
+        if (st[t] != CGPC_OK) {
+            *err = errs[t];
+            ret = st[t];
         }
     }
     free(st);
     free(errs);
-    _Static_assert(sizeof(struct cgp_par_slot) <= 128, "slot fits its 128 bytes");
+    _Static_assert(sizeof(struct cgp_par_rec) <= 128, "a record fits its 128 bytes");
     return ret;
 }
 
-static inline struct cgp_par_slot *par_slot(const struct cgp_par_share *sh, int j)
+static inline struct cgp_par_rec *par_rec(const struct cgp_par *par, uint32_t k)
 {
-    return (struct cgp_par_slot *)((char *)sh->slot + (size_t)j * 128);
+    return (struct cgp_par_rec *)((char *)par->ring + (size_t)(k % CGP_PAR_RING) * 128);
 }
 
 /* Before a window (no helper running): replica r takes the parent's state; the helper
@@ -2187,48 +2212,64 @@ static void par_sync(const struct cgp_evolver *ev, struct cgp_evolver *r)
     r->simd_values = ev->simd_values;
 }
 
-/* Take the next untaken offspring of share sh in generation k: its index in the share, or -1
- * when all are taken (or generation k's are behind us). */
-static int par_take(struct cgp_par_share *sh, uint32_t k, int per)
+static inline int par_halted(struct cgp_par *par)
 {
-    uint64_t c = atomic_load_explicit(&sh->claim, memory_order_relaxed);
-    for (;;) {
-        uint32_t g = (uint32_t)(c >> 32), j = (uint32_t)c;
-        uint64_t next;
-        if (g == k - 1)
-            next = (uint64_t)k << 32 | 1u, j = 0;
-        else if (g == k && (int)j < per)
-            next = c + 1;
-        else
-            return -1;
-        if (atomic_compare_exchange_weak_explicit(&sh->claim, &c, next, memory_order_acq_rel,
-                                                  memory_order_relaxed))
-            return (int)j;
-    }
+    return atomic_load_explicit(&par->halt, memory_order_acquire);
 }
 
-/* The master takes helper h's offspring j of generation k from its slot (done == k). */
-static void par_consume(struct cgp_evolver *ev, const struct cgp_par_slot *sl, int h, int i)
+/* Record k is complete (or its slot holds a later one: the reader was lapped, par_read). */
+static inline int par_ready(const struct cgp_par *par, uint32_t k)
 {
-    ev->off[i].fit = sl->neutral ? ev->parent_fit : sl->fit;
-    ev->w[h].evaluations += sl->evaluations;
-    ev->w[h].skipped += sl->skipped;
-    ev->w[h].node_evals += sl->node_evals;
+    return cgpc_seq_reached(atomic_load_explicit(&par_rec(par, k)->stamp, memory_order_acquire),
+                            k);
 }
 
-/* The master publishes record k (a seqlock on its stamp); a sleeping helper is woken later
- * (cgpc_seq_wake), so the master does not wait here for the stores to reach the helper. */
-static void par_publish(struct cgp_par *par, uint32_t k, int win, int stop,
-                        const struct cgp_fitness *fit)
+/* The master ends the window: threads waiting for a record see it (and wake). */
+static void par_halt(struct cgp_par *par)
 {
-    struct cgp_par_rec *rec = &par->ring[k % CGP_PAR_RING];
+    atomic_store_explicit(&par->halt, 1, memory_order_release);
+    cgpc_seq_add(&par->wake, 1);
+}
+
+/* Take generation k to publish its record: 0 if another thread took it first. */
+static int par_claim(struct cgp_par *par, uint32_t k)
+{
+    struct cgp_par_rec *rec = par_rec(par, k);
+    uint32_t c = atomic_load_explicit(&rec->claim, memory_order_relaxed);
+    /* claims of a slot only grow (k, k + CGP_PAR_RING, ...): a later one means k was taken */
+    return !cgpc_seq_reached(c, k) && atomic_compare_exchange_strong_explicit(&rec->claim, &c, k,
+                                                             memory_order_acq_rel,
+                                                             memory_order_relaxed);
+}
+
+/* Publish record k (claimed): winner win of e's offspring, the generation's counts d, by
+ * thread t (a seqlock on its stamp; the counter wakes a sleeping reader). */
+static void par_publish(struct cgp_par *par, uint32_t k, int t, const struct cgp_evolver *e,
+                        int win, const int64_t d[3])
+{
+    struct cgp_par_rec *rec = par_rec(par, k);
     atomic_store_explicit(&rec->stamp, 0, memory_order_relaxed);
     atomic_thread_fence(memory_order_release);
     rec->win = win;
-    rec->stop = stop;
-    rec->fit = *fit;
+    rec->by = t;
+    if (win >= 0)
+        rec->fit = e->off[win].fit;
+    memcpy(rec->counts, d, sizeof rec->counts);
     atomic_store_explicit(&rec->stamp, k, memory_order_release);
-    cgpc_seq_store(&par->rec_seq, k);
+    cgpc_seq_notify(&par->wake);
+}
+
+/* Record k (published) into *out: 0 if it was overwritten meanwhile (the reader was lapped). */
+static int par_read(const struct cgp_par *par, uint32_t k, struct cgp_par_rec *out)
+{
+    const struct cgp_par_rec *rec = par_rec(par, k);
+    uint32_t s1 = atomic_load_explicit(&rec->stamp, memory_order_acquire);
+    out->win = rec->win;
+    out->by = rec->by;
+    out->fit = rec->fit;
+    memcpy(out->counts, rec->counts, sizeof out->counts);
+    atomic_thread_fence(memory_order_acquire);
+    return s1 == k && atomic_load_explicit(&rec->stamp, memory_order_relaxed) == k;
 }
 
 /* A decaying maximum of times: the new sample t (at most 4x m when m > 0) or 0.98 m. */
@@ -2239,345 +2280,281 @@ static inline double par_decay_max(double m, double t)
     return t > 0.98 * m ? t : 0.98 * m;
 }
 
-/* The master: offspring i of generation k evaluated here (its positions drawn first). */
-static void par_make(struct cgp_evolver *ev, struct cgp_worker *w, int i, uint32_t k)
+/* Evaluate generation k (its keys: generation gen of the run) on e's parent and pick its
+ * winner; spec (the record awaited next, or NULL): list what each offspring read (hp). d: the
+ * counts the evaluation added. */
+static int par_evaluate(struct cgp_evolver *e, struct cgp_par_help *hp, int64_t gen,
+                        const void *spec, int64_t d[3])
 {
-    draw_positions(ev, i, i + 1);
-    ev->par->drawn[i] = k;
-    make_offspring(ev, w, i);
+    struct cgp_worker *w = &e->w[0];
+    const int64_t c0[3] = {w->evaluations, w->skipped, w->node_evals}, keep = e->generation;
+    e->generation = gen;
+    evaluate_generation(e, w, spec ? hp->rd : NULL, hp->n_rd, spec);
+    e->generation = keep;
+    d[0] = w->evaluations - c0[0];
+    d[1] = w->skipped - c0[1];
+    d[2] = w->node_evals - c0[2];
+    return pick_winner(e);
 }
 
-/* strict (testing, every helper running): never evaluate a helper's offspring, wait for it */
-static void par_master(struct cgp_evolver *ev, int64_t n_target, int strict)
+struct par_until { struct cgp_par *par; uint32_t k; };
+static int par_until(void *arg)
 {
-    struct cgp_par *par = ev->par;
-    struct cgp_worker *w = &ev->w[0];
-    const int lambda = ev->p.lambda, nw = par->n;
-    /* Two clock readings per generation (system-call free, ~80 cycles each here): the
-     * generation's length and the master's own offspring's evaluation, decaying maxima
-     * (generations whose offspring are all neutral take microseconds, the others may take a
-     * hundred times longer), a sample at most 4x the last (a time slice lost to another
-     * process is not a generation's length), bound the waits: the master waits for a helper
-     * about as long as an offspring takes here (the waits are not in that measure, so a slow
-     * helper does not lengthen them), a helper for a record about two generations. */
-    double t0 = cgpc_wtime(), gen = 0, each = 0;
-    memset(par->drawn, 0, (size_t)lambda * sizeof *par->drawn);
-    for (int64_t done = 1;; done++) {
-        const uint32_t k = (uint32_t)done;
-        /* positions are drawn only for the offspring evaluated here (and the winner) */
-        for (int i = 0; i < lambda; i += nw)
-            par_make(ev, w, i, k);
-        each = par_decay_max(each, (cgpc_wtime() - t0) / ((lambda + nw - 1) / nw));
-        /* a helper asleep on the last record is woken now, not when it was published: the
-         * publication's stores have reached the helper's core by now (no wait for them) */
-        cgpc_seq_wake(&par->rec_seq);
-        for (int h = 1; h < nw; h++) {
-            struct cgp_par_share *sh = &par->share[h];
-            int per = (lambda - h + nw - 1) / nw, j, left = per;
-            /* a helper one generation ahead (speculating) has its results there already:
-             * no claim, no wait */
-            for (j = 0; j < per; j++) {
-                const struct cgp_par_slot *sl = par_slot(sh, j);
-                par->mine[j] = atomic_load_explicit(&sl->done, memory_order_acquire) == k;
-                if (par->mine[j]) {
-                    par_consume(ev, sl, h, h + j * nw);
-                    left--;
-                }
-            }
-            if (!left)
-                continue;
-            /* a helper applying the last winner gets about half an offspring's evaluation */
-            if (!strict && atomic_load_explicit(&sh->ready, memory_order_acquire) == k - 1 &&
-                k > 1) {
-                double until = -1;
-                for (int spin = 0; atomic_load_explicit(&sh->ready, memory_order_acquire) == k - 1;
-                     spin++) {
-                    cgpc_cpu_relax();
-                    if ((spin & 15) == 15) {
-                        double now = cgpc_wtime();
-                        if (until < 0)
-                            until = now + 0.5 * each + 1e-6;
-                        else if (now > until)
-                            break;
-                    }
-                }
-            }
-            while (!strict && (j = par_take(sh, k, per)) >= 0) {
-                par_make(ev, w, h + j * nw, k);
-                par->mine[j] = 1;
-            }
-            for (j = 0; j < per; j++) {
-                if (par->mine[j])
-                    continue;
-                struct cgp_par_slot *sl = par_slot(sh, j);
-                double give_up = -1;
-                for (int spin = 0; atomic_load_explicit(&sl->done, memory_order_acquire) != k;
-                     spin++) {
-                    cgpc_cpu_relax();
-                    if (strict && (spin & 63) == 63)
-                        sched_yield(); /* more threads than cores in tests */
-                    if ((spin & 31) == 31 && !strict) {
-                        double now = cgpc_wtime();
-                        if (give_up < 0)
-                            give_up = now + 1.5 * each + 2e-6;
-                        else if (now > give_up)
-                            break;
-                    }
-                }
-                int i = h + j * nw;
-                if (atomic_load_explicit(&sl->done, memory_order_acquire) != k) {
-                    par_make(ev, w, i, k); /* the helper lost its core: do it here */
-                    continue;
-                }
-                par_consume(ev, sl, h, i);
+    const struct par_until *u = arg;
+    return par_ready(u->par, u->k) || par_halted(u->par);
+}
+
+/* Wait for record k or the halt: spin `spins`, then sleep (a publisher wakes the sleepers). */
+static void par_sleep(struct cgp_par *par, uint32_t k, int spins)
+{
+    struct par_until u = {par, k};
+    cgpc_seq_wait_until(&par->wake, par_until, &u, spins);
+}
+
+/* The master: helper h's record k has come (1), or the master takes generation k itself (0):
+ * after about one of its own generations (each), at once when the helper sits out. strict
+ * (testing): it waits for the helper however long. */
+static int par_master_wait(struct cgp_par *par, uint32_t k, int h, double each, int strict,
+                           int *steals)
+{
+    double until = -1;
+    for (int spin = 0;; spin++) {
+        if (par_ready(par, k))
+            return 1;
+        cgpc_cpu_relax();
+        if (strict) {
+            if ((spin & 63) == 63)
+                sched_yield(); /* more threads than cores in tests */
+            continue;
+        }
+        int take = atomic_load_explicit(&par->share[h].out, memory_order_relaxed) ||
+                   !atomic_load_explicit(&par->share[h].joined, memory_order_relaxed);
+        if (!take && (spin & 31) == 31) {
+            double now = cgpc_wtime();
+            if (until < 0)
+                until = now + 4 * each + 20e-6;
+            else if (now > until) {
+                take = 1;
+                if (--*steals <= 0) /* late too often: it sits the window out */
+                    atomic_store_explicit(&par->share[h].out, 1, memory_order_relaxed);
             }
         }
-        int win = pick_winner(ev);
-        if (win >= 0 && par->drawn[win] != k) {
-            draw_positions(ev, win, win + 1);
-            par->drawn[win] = k;
+        if (take) {
+            if (par_claim(par, k))
+                return 0;
+            par_sleep(par, k, CGP_PAR_SPINS); /* the helper is publishing it */
+            return 1;
         }
-        /* the helpers get the winner before the master applies it: the parent's fitness after
-         * it is the winner's unless the winner is neutral (take_winner; its active count may
-         * be unknown yet, a field the comparisons do not read) */
-        const int changes = win >= 0 && !ev->off[win].neutral;
-        struct cgp_fitness pf = changes ? ev->off[win].fit : ev->parent_fit;
-        if (changes)
-            fitness_error(ev, &pf);
-        par_publish(par, k, win, 0, &pf);
-        int stop = select_and_check(ev, n_target, done);
-        double t1 = cgpc_wtime();
-        gen = par_decay_max(gen, t1 - t0);
-        t0 = t1;
-        atomic_store_explicit(&par->gen_seconds, gen, memory_order_relaxed);
-        worker_accept(ev, w);
-        if (stop) {
-            par_publish(par, k + 1, -1, 1, &ev->parent_fit); /* the stop: record k + 1 */
+    }
+}
+
+/* A helper: record k has come (1), or the window is over for it (0: halted, or it slept too
+ * often waiting). */
+static int par_helper_wait(struct cgp_par *par, uint32_t k, int *slept, int strict)
+{
+    for (int spin = 0; spin < CGP_PAR_SPINS; spin++) {
+        if (par_ready(par, k))
+            return 1;
+        cgpc_cpu_relax();
+    }
+    double until =
+        cgpc_wtime() + 2 * atomic_load_explicit(&par->gen_seconds, memory_order_relaxed);
+    for (int spin = 1; !par_ready(par, k); spin++) {
+        cgpc_cpu_relax();
+        if ((spin & 31) == 0 && (par_halted(par) || cgpc_wtime() > until)) {
+            if (par_halted(par) || (--*slept < 0 && !strict))
+                return 0;
+            par_sleep(par, k, 0);
             break;
         }
     }
-    cgpc_seq_wake(&par->rec_seq);
-    cgpc_seq_publish(&par->over, 1);
+    return !par_halted(par);
 }
 
-/* Spin for generation k's record CGP_PAR_SPINS iterations, then up to about two of the
- * master's recent longest generations: 1 if it came. */
-static int par_spin_record(struct cgp_par *par, uint32_t k)
+/* The master's progress for helpers that have not joined the window; returns 1 once every
+ * helper has (then it is not kept any more). */
+static int par_progress(struct cgp_par *par, uint32_t k)
 {
-    if (cgpc_seq_spin(&par->rec_seq, k, CGP_PAR_SPINS))
-        return 1;
-    double until = cgpc_wtime() + 2 * atomic_load_explicit(&par->gen_seconds,
-                                                           memory_order_relaxed);
-    do {
-        if (cgpc_seq_spin(&par->rec_seq, k, 32))
-            return 1;
-    } while (cgpc_wtime() < until);
-    return 0;
+    atomic_store_explicit(&par->progress, k, memory_order_relaxed);
+    int all = 1;
+    for (int h = 1; h < par->n; h++)
+        all &= atomic_load_explicit(&par->share[h].joined, memory_order_relaxed) ||
+               atomic_load_explicit(&par->share[h].out, memory_order_relaxed);
+    return all;
 }
 
-/* Helper: offspring i (share index j) of generation k evaluated on the replica now, into its
- * slot. */
-static void par_help_one(struct cgp_evolver *r, struct cgp_par_help *hp,
-                         struct cgp_par_slot *sl, int i, uint32_t k)
+static inline void par_swap(struct cgp_offspring *a, struct cgp_offspring *b)
 {
-    struct cgp_worker *w = &r->w[0];
-    int64_t e = w->evaluations, s = w->skipped, ne = w->node_evals;
-    draw_positions(r, i, i + 1);
-    hp->drawn[i] = k;
-    make_offspring(r, w, i);
-    sl->neutral = r->off[i].neutral;
-    sl->fit = r->off[i].fit;
-    sl->evaluations = w->evaluations - e;
-    sl->skipped = w->skipped - s;
-    sl->node_evals = w->node_evals - ne;
-    atomic_store_explicit(&sl->done, k, memory_order_release);
+    struct cgp_offspring x = *a;
+    *a = *b;
+    *b = x;
 }
 
-/* Helper, speculating: offspring of its share in generation k + 1 evaluated on the parent of
- * generation k until record k comes (it is not applied yet), keeping what each read of the
- * parent's unused genes. The rest of the share is left to whichever thread gets there first
- * (the master once its own are done): the share splits by the threads' speeds. Returns how
- * many it took. */
-static int par_speculate(struct cgp_par *par, struct cgp_evolver *r, struct cgp_par_share *sh,
-                         struct cgp_par_help *hp, int h, int nw, int per, uint32_t k)
-{
-    struct cgp_worker *w = &r->w[0];
-    int j, n = 0;
-    for (j = 0; j < per; j++)
-        hp->spec[j].have = 0;
-    r->generation++; /* generation k + 1's keys */
-    w->rd_cap = CGP_PAR_RD;
-    while (!cgpc_seq_reached(cgpc_seq_load(&par->rec_seq), k) &&
-           (j = par_take(sh, k + 1, per)) >= 0) {
-        int i = h + j * nw;
-        struct cgp_par_spec *sp = &hp->spec[j];
-        int64_t e = w->evaluations, s = w->skipped, ne = w->node_evals;
-        w->rd = hp->rd + (size_t)j * CGP_PAR_RD;
-        w->n_rd = 0;
-        draw_positions(r, i, i + 1);
-        hp->drawn[i] = k + 1;
-        make_offspring(r, w, i);
-        sp->fit = r->off[i].fit;
-        sp->evaluations = w->evaluations - e;
-        sp->skipped = w->skipped - s;
-        sp->node_evals = w->node_evals - ne;
-        sp->n_rd = w->n_rd;
-        sp->neutral = r->off[i].neutral;
-        sp->have = 1;
-        sp->valid = 1;
-        n++;
-    }
-    w->rd = NULL;
-    r->generation--;
-    return n;
-}
-
-/* Helper, given record k (winner win, its positions drawn in r->off[win]; not applied yet):
- * which speculative evaluations of generation k + 1 hold. None when the winner changes the
- * parent's circuit (also their positions were drawn against the old used genes); with a winner
- * that changes only genes the circuit does not use, those that read none of its genes (their
- * evaluation is the same on the new parent). */
-static void par_spec_check(struct cgp_evolver *r, struct cgp_par_help *hp, int h, int nw,
-                           int per, int win)
-{
-    if (win < 0)
-        return;
-    const struct cgp_offspring *o = &r->off[win];
-    if (!o->neutral) {
-        for (int j = 0; j < per; j++)
-            if (hp->spec[j].have) {
-                hp->spec[j].valid = 0;
-                hp->drawn[h + j * nw] = 0;
-                hp->n_spec[1]++;
-            }
-        return;
-    }
-    int any = 0; /* a speculation that read some of the parent's unused genes */
-    for (int j = 0; j < per; j++)
-        any |= hp->spec[j].have && hp->spec[j].n_rd > 0;
-    if (!any)
-        return;
-    if (++hp->gstamp == 0) {
-        memset(hp->gmark, 0, (size_t)r->shape.n_genes * sizeof *hp->gmark);
-        hp->gstamp = 1;
-    }
-    const uint32_t st = hp->gstamp;
-    int32_t *gene = r->win_gene; /* scratch: take_winner fills it again */
-    position_genes(r, o->gene, o->n_mut, gene);
-    for (int m = 0; m < o->n_mut; m++)
-        hp->gmark[gene[m]] = st;
-    for (int j = 0; j < per; j++) {
-        struct cgp_par_spec *sp = &hp->spec[j];
-        if (!sp->have)
-            continue;
-        const int32_t *rd = hp->rd + (size_t)j * CGP_PAR_RD;
-        if (sp->n_rd > CGP_PAR_RD) /* not all listed */
-            sp->valid = 0;
-        for (int q = 0; q < sp->n_rd && sp->valid; q++)
-            if (hp->gmark[rd[q]] == st)
-                sp->valid = 0;
-        hp->n_spec[2] += !sp->valid;
-    }
-}
-
-/* Helper: the speculative evaluations of generation k still valid go to their slots. */
-static void par_spec_publish(struct cgp_par_share *sh, struct cgp_par_help *hp, int per,
-                             uint32_t k)
-{
-    for (int j = 0; j < per; j++) {
-        struct cgp_par_spec *sp = &hp->spec[j];
-        if (!sp->have || !sp->valid)
-            continue;
-        hp->n_spec[0]++;
-        struct cgp_par_slot *sl = par_slot(sh, j);
-        sl->neutral = sp->neutral;
-        sl->fit = sp->fit;
-        sl->evaluations = sp->evaluations;
-        sl->skipped = sp->skipped;
-        sl->node_evals = sp->node_evals;
-        atomic_store_explicit(&sl->done, k, memory_order_release);
-    }
-}
-
-static void par_helper(struct cgp_evolver *ev, int h, int strict)
+/* Thread t's part of a window (n_target: the pause target; strict, testing: every thread
+ * does its own generations, the master waits for them). */
+static void par_thread(struct cgp_evolver *ev, int t, int64_t n_target, int strict)
 {
     struct cgp_par *par = ev->par;
-    struct cgp_evolver *r = par->rep[h];
-    struct cgp_par_share *sh = &par->share[h];
-    struct cgp_par_help *hp = &par->help[h];
-    struct cgp_worker *w = &r->w[0];
-    const int lambda = r->p.lambda, nw = par->n, per = (lambda - h + nw - 1) / nw;
+    const uint32_t n = (uint32_t)par->n;
+    struct cgp_evolver *e = t ? par->rep[t] : ev;
+    struct cgp_par_help *hp = &par->help[t];
+    struct cgp_worker *w = &e->w[0];
+    const int lambda = e->p.lambda;
     /* speculation needs the lazy path's record of what an offspring read */
-    const int speculate = r->lazy_values && !ev->par_no_spec;
-    struct cgp_fitness fit = r->parent_fit; /* the master's, with its cost fields */
-    cgp_evolver_reset_parent(r);
-    r->parent_fit = fit;
-    memset(hp->drawn, 0, (size_t)lambda * sizeof *hp->drawn);
-    int joined = 0, missed = 0, slept = 0;
-    uint32_t spec_k = 0; /* the generation hp->spec was evaluated for (0: none) */
-    for (uint32_t k = 1;; k++) {
-        atomic_store_explicit(&sh->ready, k, memory_order_release);
-        int took = 0, j;
-        if (spec_k == k) /* the valid ones are published already */
-            for (j = 0; j < per; j++)
-                if (hp->spec[j].have) {
-                    took++;
-                    if (!hp->spec[j].valid)
-                        par_help_one(r, hp, par_slot(sh, j), h + j * nw, k);
-                }
-        while ((j = par_take(sh, k, per)) >= 0) {
-            par_help_one(r, hp, par_slot(sh, j), h + j * nw, k);
-            took++;
-        }
-        if (took) {
-            joined = 1;
-            missed = 0;
-        } else if (joined && ++missed > CGP_PAR_MISSES && !strict) {
-            atomic_store_explicit(&sh->ready, 0, memory_order_relaxed);
-            break; /* the master keeps doing our share: we are behind, sit the window out */
-        }
-        /* while the master finishes generation k, evaluate our share of k + 1 on this parent:
-         * it holds unless generation k's winner changes what those offspring read */
-        spec_k = 0;
-        if (speculate && par_speculate(par, r, sh, hp, h, nw, per, k))
-            spec_k = k + 1;
-        /* the next record comes within a generation, unless the master lost its core: then
-         * sleep (the master wakes us when it publishes, a system call on its side), or after
-         * the CGP_PAR_SLEEPS-th time in a window sit the window out */
-        if (!par_spin_record(par, k)) {
-            if (++slept > CGP_PAR_SLEEPS && !strict) {
-                atomic_store_explicit(&sh->ready, 0, memory_order_relaxed);
-                break;
-            }
-            cgpc_seq_wait(&par->rec_seq, k, 0);
-        }
-        /* the record, unless the master has lapped the ring (seqlock) */
-        struct cgp_par_rec *rec = &par->ring[k % CGP_PAR_RING];
-        uint32_t s1 = atomic_load_explicit(&rec->stamp, memory_order_acquire);
-        int win = rec->win, stop = rec->stop;
-        struct cgp_fitness pfit = rec->fit;
-        atomic_thread_fence(memory_order_acquire);
-        if (s1 != k || atomic_load_explicit(&rec->stamp, memory_order_relaxed) != k) {
-            atomic_store_explicit(&sh->ready, 0, memory_order_relaxed);
-            break; /* too far behind */
-        }
-        if (stop)
-            return;
-        if (win >= 0 && hp->drawn[win] != k) {
-            draw_positions(r, win, win + 1);
-            hp->drawn[win] = k;
-        }
-        /* what of generation k + 1 holds goes to the master first, then the winner is applied */
-        if (spec_k) {
-            par_spec_check(r, hp, h, nw, per, win);
-            par_spec_publish(sh, hp, per, spec_k);
-        }
-        take_winner(r, win);
-        r->parent_fit = pfit; /* the master's: an offspring it evaluated has no fitness here */
-        r->generation++;
-        worker_accept(r, w);
+    const int speculate = e->lazy_values && !ev->par_no_spec;
+    if (t) {
+        struct cgp_fitness fit = e->parent_fit; /* the master's, with its cost fields */
+        cgp_evolver_reset_parent(e);
+        e->parent_fit = fit;
     }
-    cgpc_seq_wait(&par->over, 1, CGP_PAR_SPINS);
+    const int64_t g0 = e->generation;
+    uint32_t applied = 0; /* generations of the window e has applied */
+    int steals = CGP_PAR_STEALS, slept = CGP_PAR_SLEEPS; /* credits (see their definitions) */
+    double each = 0, last_each = 0; /* the master: its recent longest generation */
+    int all_joined = 0; /* the master: every helper joined (progress is not kept) */
+    for (uint32_t k = (uint32_t)t + 1;; k += n) {
+        if (t) {
+            if (par_halted(par) || atomic_load_explicit(&par->share[t].out, memory_order_relaxed))
+                break;
+            /* generations the master took (this helper was late) are skipped; not joined yet
+             * (the master does not wait for it), it starts at one it can reach first */
+            if (!atomic_load_explicit(&par->share[t].joined, memory_order_relaxed)) {
+                const uint32_t pr = atomic_load_explicit(&par->progress, memory_order_relaxed);
+                while (cgpc_seq_reached(pr + n, k))
+                    k += n;
+            }
+            while (cgpc_seq_reached(atomic_load_explicit(&par_rec(par, k)->claim,
+                                                         memory_order_relaxed), k))
+                k += n;
+        }
+        int64_t d[3];
+        int win = -1, have = 0, spec = 0, why = 0;
+        if (applied + 1 == k || speculate) {
+            spec = applied + 1 < k;
+            const double t0 = t ? 0 : cgpc_wtime();
+            /* this generation's record line, taken for writing now (the claim then hits) */
+            __builtin_prefetch(par_rec(par, k), 1);
+            win = par_evaluate(e, hp, g0 + k - 1, spec ? par_rec(par, applied + 1) : NULL, d);
+            if (!t) { /* the master's own evaluation time: its waits' bounds */
+                each = par_decay_max(each, cgpc_wtime() - t0);
+                /* stored when it changed: the line is the helpers' too */
+                if (each > 1.25 * last_each || each < 0.8 * last_each) {
+                    atomic_store_explicit(&par->gen_seconds, each, memory_order_relaxed);
+                    last_each = each;
+                }
+            }
+            have = 1;
+            if (spec && win >= 0) /* the records applied below draw into e->off */
+                par_swap(&e->off[win], &hp->spare);
+            if (spec && ++hp->gstamp == 0) {
+                memset(hp->gmark, 0, (size_t)e->shape.n_genes * sizeof *hp->gmark);
+                hp->gstamp = 1;
+            }
+        }
+        int marked = 0; /* a neutral winner applied changed genes (gmark) */
+        while (applied + 1 < k) { /* the records between, in order */
+            const uint32_t j = applied + 1;
+            const int h = (int)((j - 1) % n);
+            struct cgp_par_rec rec;
+            int taken = 0; /* the master evaluated generation j itself */
+            if (t) {
+                if (!par_helper_wait(par, j, &slept, strict) || !par_read(par, j, &rec)) {
+                    atomic_store_explicit(&par->share[t].out, 1, memory_order_relaxed);
+                    return;
+                }
+            } else if (par_master_wait(par, j, h, each, strict, &steals)) {
+                par_read(par, j, &rec); /* the master is never lapped */
+                struct cgp_worker *wh = &ev->w[rec.by]; /* the helper's counts, once */
+                wh->evaluations += rec.counts[0];
+                wh->skipped += rec.counts[1];
+                wh->node_evals += rec.counts[2];
+            } else {
+                int64_t dj[3];
+                rec.win = par_evaluate(ev, hp, g0 + j - 1, NULL, dj);
+                par_publish(par, j, 0, ev, rec.win, dj);
+                taken = 1;
+            }
+            if (rec.win >= 0 && !taken) {
+                draw_positions(e, rec.win, rec.win + 1); /* e->generation: g0 + j - 1 */
+                if (!e->off[rec.win].neutral)
+                    e->off[rec.win].fit = rec.fit;
+            }
+            const int improved = take_winner(e, rec.win);
+            if (have && spec) {
+                if (e->win_active)
+                    why = 1;
+                for (int m = 0; m < e->win_n; m++)
+                    hp->gmark[e->win_gene[m]] = hp->gstamp;
+                marked |= e->win_n > 0;
+            }
+            int stop = 0;
+            if (t)
+                e->generation++;
+            else
+                stop = generation_done(ev, improved, n_target, j);
+            if (!t && !all_joined)
+                all_joined = par_progress(par, j);
+            if (e->win_active)
+                worker_accept(e, w);
+            applied = j;
+            if (stop) {
+                if (have) { /* the speculation is not committed: nor are its counts */
+                    w->evaluations -= d[0];
+                    w->skipped -= d[1];
+                    w->node_evals -= d[2];
+                }
+                par_halt(par);
+                return;
+            }
+        }
+        if (have && spec && !why && marked) /* did an offspring read a gene that changed? */
+            for (int i = 0; i < lambda && !why; i++) {
+                const int32_t *rd = hp->rd + (size_t)i * CGP_PAR_RD;
+                if (hp->n_rd[i] > CGP_PAR_RD)
+                    why = 2;
+                for (int q = 0; q < hp->n_rd[i] && !why; q++)
+                    if (hp->gmark[rd[q]] == hp->gstamp)
+                        why = 2;
+            }
+        if (have && spec)
+            hp->n_spec[why]++;
+        if (have && !why) {
+            if (spec && win >= 0)
+                par_swap(&e->off[win], &hp->spare);
+        } else {
+            if (have) { /* the speculation's counts are not the generation's */
+                w->evaluations -= d[0];
+                w->skipped -= d[1];
+                w->node_evals -= d[2];
+            }
+            win = par_evaluate(e, hp, g0 + k - 1, NULL, d);
+        }
+        if (!par_claim(par, k)) /* the master took it over (this helper was late) */
+            continue;
+        par_publish(par, k, t, e, win, d);
+        if (t)
+            atomic_store_explicit(&par->share[t].joined, 1, memory_order_relaxed);
+        const int improved = take_winner(e, win);
+        if (k % CGP_PAR_CREDIT < n) {
+            steals += steals < CGP_PAR_STEALS;
+            slept += slept < CGP_PAR_SLEEPS;
+        }
+        int stop = 0;
+        if (t) {
+            e->generation++;
+        } else {
+            stop = generation_done(ev, improved, n_target, k);
+            if (!all_joined)
+                all_joined = par_progress(par, k);
+        }
+        if (e->win_active)
+            worker_accept(e, w);
+        applied = k;
+        if (stop) {
+            par_halt(par);
+            return;
+        }
+    }
 }
 
 /* Run generations until select_and_check says stop; n is the pause target. */
@@ -2585,21 +2562,8 @@ static void run_generations(struct cgp_evolver *ev, int64_t n, int parallel)
 {
     if (!parallel) {
         struct cgp_worker *w = &ev->w[0];
-        const int lambda = ev->p.lambda;
         for (int64_t done = 1;; done++) {
-            draw_positions(ev, 0, lambda);
-            /* the neutral offspring (about half, a coin flip per offspring: a branch on it
-             * mispredicts) take the parent's fitness without a branch; the others are listed
-             * and evaluated (make_offspring's neutral test then always fails) */
-            int ne = 0;
-            for (int i = 0; i < lambda; i++) {
-                ev->off[i].fit = ev->parent_fit;
-                ev->eval_idx[ne] = i;
-                ne += !ev->off[i].neutral;
-            }
-            w->skipped += lambda - ne;
-            for (int k = 0; k < ne; k++)
-                make_offspring(ev, w, ev->eval_idx[k]);
+            evaluate_generation(ev, w, NULL, NULL, NULL);
             int stop = select_and_check(ev, n, done);
             if (ev->win_active) /* else nothing to do: worker 0's genes are the parent's */
                 worker_accept(ev, w);
@@ -2610,29 +2574,34 @@ static void run_generations(struct cgp_evolver *ev, int64_t n, int parallel)
     struct cgp_par *par = ev->par;
     for (int h = 1; h < par->n; h++) {
         par_sync(ev, par->rep[h]);
-        atomic_store_explicit(&par->share[h].claim, 0, memory_order_relaxed);
-        atomic_store_explicit(&par->share[h].ready, 0, memory_order_relaxed);
-        for (int j = 0; j < par->per; j++)
-            atomic_store_explicit(&par_slot(&par->share[h], j)->done, 0, memory_order_relaxed);
+        atomic_store_explicit(&par->share[h].out, 0, memory_order_relaxed);
+        atomic_store_explicit(&par->share[h].joined, 0, memory_order_relaxed);
     }
-    cgpc_seq_reset(&par->rec_seq, 0);
+    cgpc_seq_reset(&par->wake, 0);
+    atomic_store_explicit(&par->halt, 0, memory_order_relaxed);
+    atomic_store_explicit(&par->progress, 0, memory_order_relaxed);
     atomic_store_explicit(&par->gen_seconds, 0.0, memory_order_relaxed);
-    cgpc_seq_reset(&par->over, 0);
-    for (int i = 0; i < CGP_PAR_RING; i++)
-        atomic_store_explicit(&par->ring[i].stamp, 0, memory_order_relaxed);
+    for (uint32_t i = 0; i < CGP_PAR_RING; i++) {
+        atomic_store_explicit(&par_rec(par, i)->claim, 0, memory_order_relaxed);
+        atomic_store_explicit(&par_rec(par, i)->stamp, 0, memory_order_relaxed);
+    }
     /* without OpenMP one thread runs the master alone (and n_workers is 1 anyway) */
     CGPC_OMP(parallel num_threads(par->n))
     {
-        int tid = cgpc_thread_id(), strict = ev->par_strict && cgpc_num_threads() == par->n;
-        if (tid == 0)
-            par_master(ev, n, strict);
-        else
-            par_helper(ev, tid, strict);
+        const int tid = cgpc_thread_id(), nt = cgpc_num_threads();
+        const int strict = ev->par_strict && nt == par->n;
+        if (tid == 0) {
+            for (int h = nt; h < par->n; h++) /* not started: the master does theirs */
+                atomic_store_explicit(&par->share[h].out, 1, memory_order_relaxed);
+            par_thread(ev, 0, n, strict);
+        } else if (tid < par->n) {
+            par_thread(ev, tid, n, strict);
+        }
     }
-    for (int h = 1; h < par->n; h++)
+    for (int t = 0; t < par->n; t++)
         for (int c = 0; c < 3; c++) {
-            ev->par_spec[c] += par->help[h].n_spec[c];
-            par->help[h].n_spec[c] = 0;
+            ev->par_spec[c] += par->help[t].n_spec[c];
+            par->help[t].n_spec[c] = 0;
         }
 }
 
@@ -2668,11 +2637,12 @@ int64_t cgp_evolver_advance(struct cgp_evolver *ev, int64_t n)
     /* The decision carries over from the last call (a caller pausing every 0.25 s would
      * otherwise start each call with a window on one thread, and generations long enough for
      * threads never finish a window between pauses), and a window cut short still decides. */
-    const int64_t window = 1024;
+    const int64_t window = 1024; /* parallel windows: 16 times longer (each starts the threads) */
     for (;;) {
         int parallel = ev->p.parallel_min_work <= 0 || ev->par_on;
         int64_t left = n - (ev->stage_gens - start);
-        int64_t g0 = ev->stage_gens, e0 = node_evals_sum(ev), want = left < window ? left : window;
+        const int64_t win = parallel ? 16 * window : window;
+        int64_t g0 = ev->stage_gens, e0 = node_evals_sum(ev), want = left < win ? left : win;
         run_generations(ev, want, parallel);
         int64_t done = ev->stage_gens - g0;
         if (parallel)

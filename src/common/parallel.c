@@ -32,33 +32,38 @@ static void seq_wake(_Atomic uint32_t *word)
 #endif
 }
 
-void cgpc_seq_publish(struct cgpc_seq *s, uint32_t v)
+uint32_t cgpc_seq_add(struct cgpc_seq *s, uint32_t d)
 {
-    /* seq_cst store then load, against the waiter's seq_cst increment then load: either the
-     * waiter sees v before it sleeps or this sees the waiter (Dekker) */
-    atomic_store_explicit(&s->value, v, memory_order_seq_cst);
+    /* a seq_cst read-modify-write then the sleepers, against the waiter's seq_cst increment of
+     * them then its load of the value (Dekker: either it sees the new value or this sees it) */
+    uint32_t v = atomic_fetch_add_explicit(&s->value, d, memory_order_seq_cst) + d;
     if (atomic_load_explicit(&s->sleepers, memory_order_seq_cst))
         seq_wake(&s->value);
+    return v;
 }
 
-void cgpc_seq_wake(struct cgpc_seq *s)
+void cgpc_seq_notify(struct cgpc_seq *s)
 {
+    /* the condition's stores, a seq_cst fence, then the sleepers: against the waiter's seq_cst
+     * increment then the condition's loads (either it sees the condition or this sees it) */
     atomic_thread_fence(memory_order_seq_cst);
     if (atomic_load_explicit(&s->sleepers, memory_order_relaxed))
-        seq_wake(&s->value);
+        cgpc_seq_add(s, 1);
 }
 
-uint32_t cgpc_seq_wait(struct cgpc_seq *s, uint32_t want, int spins)
+void cgpc_seq_wait_until(struct cgpc_seq *s, int (*cond)(void *), void *arg, int spins)
 {
-    uint32_t v;
     for (int i = 0; i < spins; i++) {
-        if (cgpc_seq_reached(v = atomic_load_explicit(&s->value, memory_order_acquire), want))
-            return v;
+        if (cond(arg))
+            return;
         cgpc_cpu_relax();
     }
     atomic_fetch_add_explicit(&s->sleepers, 1, memory_order_seq_cst);
-    while (!cgpc_seq_reached(v = atomic_load_explicit(&s->value, memory_order_seq_cst), want))
-        seq_sleep(&s->value, v);
+    for (;;) {
+        uint32_t v = atomic_load_explicit(&s->value, memory_order_seq_cst);
+        if (cond(arg))
+            break;
+        seq_sleep(&s->value, v); /* returns at once if the value moved on since */
+    }
     atomic_fetch_sub_explicit(&s->sleepers, 1, memory_order_relaxed);
-    return v;
 }

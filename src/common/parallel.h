@@ -1,11 +1,12 @@
 /* parallel.h - OpenMP wrappers that also compile without OpenMP (make NO_OMP=1), and a
- * published counter two threads exchange progress through without a lock.
+ * counter threads sleep on while they wait for a condition another thread makes true.
  *
- * struct cgpc_seq: one 32-bit counter on its own cache line. A publisher stores the next
- * value; a waiter spins a bounded number of iterations (cheap when the value is about to come)
- * and then sleeps in the kernel (Linux futex; elsewhere short sleeps), so no core is spun on
- * for long: on a machine shared with other processes a spinning waiter takes the core the
- * thread it waits for needs. The publisher enters the kernel only when a waiter sleeps. */
+ * struct cgpc_seq: a 32-bit counter and a sleepers count on their own cache line, for threads
+ * that wait for a condition (another thread's record, a flag): a waiter checks the condition a
+ * bounded number of times (cheap when it is about to hold) and then sleeps in the kernel (Linux
+ * futex on the counter; elsewhere short sleeps), so no core is spun on for long: on a machine
+ * shared with other processes a spinning waiter takes the core the thread it waits for needs.
+ * Whoever makes the condition true notifies, entering the kernel only when a waiter sleeps. */
 #ifndef CGPC_PARALLEL_H
 #define CGPC_PARALLEL_H
 
@@ -99,41 +100,17 @@ static inline void cgpc_seq_reset(struct cgpc_seq *s, uint32_t v)
     atomic_store_explicit(&s->sleepers, 0, memory_order_relaxed);
 }
 
-static inline uint32_t cgpc_seq_load(struct cgpc_seq *s)
-{
-    return atomic_load_explicit(&s->value, memory_order_acquire);
-}
+/* Add d to the value and wake the waiters sleeping on s, if any (cgpc_seq_wait_until).
+ * Returns the new value. */
+uint32_t cgpc_seq_add(struct cgpc_seq *s, uint32_t d);
 
-/* Publish v (release: what was written before is visible to whoever sees v); wakes the
- * sleeping waiters, if any (a system call only then). */
-void cgpc_seq_publish(struct cgpc_seq *s, uint32_t v);
+/* Wake the waiters sleeping in cgpc_seq_wait_until on s, if any, after the caller made their
+ * condition true (a seq_cst fence, then the sleepers count: a system call only when one
+ * sleeps). */
+void cgpc_seq_notify(struct cgpc_seq *s);
 
-/* Spin up to `spins` CPU-relax iterations for the value to reach want; 1 if it did. */
-static inline int cgpc_seq_spin(struct cgpc_seq *s, uint32_t want, int spins)
-{
-    for (int i = 0; i < spins; i++) {
-        if (cgpc_seq_reached(atomic_load_explicit(&s->value, memory_order_acquire), want))
-            return 1;
-        cgpc_cpu_relax();
-    }
-    return cgpc_seq_reached(atomic_load_explicit(&s->value, memory_order_acquire), want);
-}
-
-/* Wake the waiters sleeping on s, if any, for values stored before by cgpc_seq_store: a
- * publisher that stores now and calls this later (cgpc_seq_store + cgpc_seq_wake ==
- * cgpc_seq_publish) does not wait for the store to reach the other cores while the waiter
- * spins (a seq_cst fence then load, against the waiter's seq_cst increment then load: either
- * the waiter sees the value before it sleeps or this sees the waiter). */
-void cgpc_seq_wake(struct cgpc_seq *s);
-
-/* Publish v without waking anyone: for counters nobody sleeps on (cgpc_seq_spin only). */
-static inline void cgpc_seq_store(struct cgpc_seq *s, uint32_t v)
-{
-    atomic_store_explicit(&s->value, v, memory_order_release);
-}
-
-/* Wait until the value reaches want (cgpc_seq_reached): spin up to `spins` CPU-relax
- * iterations first, then sleep. Returns the value seen (acquire). */
-uint32_t cgpc_seq_wait(struct cgpc_seq *s, uint32_t want, int spins);
+/* Wait until cond(arg) holds: check it `spins` CPU-relax iterations, then sleep on s until
+ * woken by cgpc_seq_notify or cgpc_seq_add (whoever makes cond true must call one). */
+void cgpc_seq_wait_until(struct cgpc_seq *s, int (*cond)(void *), void *arg, int spins);
 
 #endif
