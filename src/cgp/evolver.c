@@ -812,6 +812,28 @@ static int offspring_dirty(const struct cgp_evolver *ev, struct cgp_worker *w)
     return nd;
 }
 
+/* The parent's closure rows or reader lists on worker w, unless built (readers_ok). Worker 0's
+ * genes are the parent's with the offspring's changes applied (w->applied, w->old: n_applied
+ * of them; 0 between offspring): they are taken out while the lists are built. */
+static void worker_readers(const struct cgp_evolver *ev, struct cgp_worker *w)
+{
+    if (w->readers_ok)
+        return;
+    const int na = w->genes == ev->parent.genes ? w->n_applied : 0;
+    for (int a = 0; a < na; a++)
+        w->fin[a] = w->genes[w->applied[a]];
+    for (int a = na - 1; a >= 0; a--)
+        w->genes[w->applied[a]] = w->old[a];
+    if (w->n_act <= w->clos_cap) {
+        closures_build(ev, w);
+    } else {
+        readers_build(ev, w);
+        w->clos_words = 0;
+    }
+    for (int a = 0; a < na; a++)
+        w->genes[w->applied[a]] = w->fin[a];
+}
+
 /* Evaluate the offspring decoded in w->sc (offspring_active) from the parent's values:
  * only the nodes it activated, the parent's nodes whose genes it changed and every parent's
  * node reading one of those (found forward through the parent's reader lists; a node the
@@ -822,23 +844,7 @@ static void evaluate_changed(const struct cgp_evolver *ev, struct cgp_worker *w,
 {
     const int ni = ev->shape.n_inputs;
     const size_t st = (size_t)ev->ds->stride;
-    if (!w->readers_ok) {
-        /* the parent's lists: worker 0's genes are the parent's with this offspring's changes
-         * applied (w->applied, w->old); take them out while the lists are built */
-        const int na = w->genes == ev->parent.genes ? w->n_applied : 0;
-        for (int a = 0; a < na; a++)
-            w->fin[a] = w->genes[w->applied[a]];
-        for (int a = na - 1; a >= 0; a--)
-            w->genes[w->applied[a]] = w->old[a];
-        if (w->n_act <= w->clos_cap) {
-            closures_build(ev, w);
-        } else {
-            readers_build(ev, w);
-            w->clos_words = 0;
-        }
-        for (int a = 0; a < na; a++)
-            w->genes[w->applied[a]] = w->fin[a];
-    }
+    worker_readers(ev, w);
     const int cw = w->clos_words;
     const int nd = offspring_dirty(ev, w);
     int8_t *values = w->sc.values;
@@ -2417,8 +2423,9 @@ static void par_thread(struct cgp_evolver *ev, int t, int64_t n_target, int stri
             if (par_halted(par) || atomic_load_explicit(&par->share[t].out, memory_order_relaxed))
                 break;
             /* generations the master took (this helper was late) are skipped; not joined yet
-             * (the master does not wait for it), it starts at one it can reach first */
-            if (!atomic_load_explicit(&par->share[t].joined, memory_order_relaxed)) {
+             * (the master does not wait for it unless strict), it starts at one it can reach
+             * first */
+            if (!strict && !atomic_load_explicit(&par->share[t].joined, memory_order_relaxed)) {
                 const uint32_t pr = atomic_load_explicit(&par->progress, memory_order_relaxed);
                 while (cgpc_seq_reached(pr + n, k))
                     k += n;
@@ -2476,8 +2483,16 @@ static void par_thread(struct cgp_evolver *ev, int t, int64_t n_target, int stri
             }
             if (rec.win >= 0 && !taken) {
                 draw_positions(e, rec.win, rec.win + 1); /* e->generation: g0 + j - 1 */
-                if (!e->off[rec.win].neutral)
+                if (!e->off[rec.win].neutral) {
                     e->off[rec.win].fit = rec.fit;
+                    /* as after evaluating generation j (one thread): the lists built, so
+                     * take_winner lists the nodes to update as one thread does (the same
+                     * node_evals count) */
+                    if (e->lazy_values && e->incremental) {
+                        w->n_applied = 0; /* worker 0 holds no offspring's changes */
+                        worker_readers(e, w);
+                    }
+                }
             }
             const int improved = take_winner(e, rec.win);
             if (have && spec) {
