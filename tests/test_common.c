@@ -90,6 +90,21 @@ static void parse_int__strict(void **state)
     assert_int_equal(cgpc_parse_u64("-1", &u, NULL), CGPC_ERR_ARG);
 }
 
+static void format_i32__as_printf_d(void **state)
+{
+    (void)state;
+    const int32_t edge[] = {0, 1, -1, 9, 10, -10, 99, 100, 12345, -98765, INT32_MAX, INT32_MIN,
+                            INT32_MIN + 1};
+    char got[16], want[16];
+    for (int i = 0; i < (int)(sizeof edge / sizeof *edge) + 2000; i++) {
+        int32_t v = i < (int)(sizeof edge / sizeof *edge) ? edge[i]
+                                                          : (int32_t)(i * 2654435761u);
+        *cgpc_format_i32(got, v) = '\0';
+        snprintf(want, sizeof want, "%d", v);
+        assert_string_equal(got, want);
+    }
+}
+
 static void parse_double_and_duration(void **state)
 {
     (void)state;
@@ -336,6 +351,7 @@ int main(void)
         cmocka_unit_test(rng_below__uniform_and_in_range),
         cmocka_unit_test(parse_int__strict),
         cmocka_unit_test(parse_double_and_duration),
+        cmocka_unit_test(format_i32__as_printf_d),
         cmocka_unit_test(atomic_write__replaces_whole_file_and_leaves_no_temp),
         cmocka_unit_test(read_file__gz_and_errors),
         cmocka_unit_test(mkdirs__nested_and_existing),

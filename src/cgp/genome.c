@@ -164,12 +164,26 @@ cgpc_status cgp_genome_write(const struct cgp_genome *g, const char *comment, FI
     }
     fprintf(fp, "# one line per node: node index, %d input sources (0..%d = inputs, then nodes), "
             "operator\nnodes\n", A, s->n_inputs - 1);
+    /* one fwrite per node line, the numbers formatted here: fprintf per number took ~2.5 ms
+     * for a 256x31 grid, on every stage end (best file) */
+    char line[12 * 5 + 48]; /* node, at most 4 sources (node-inputs is 2 or 4), operator */
+    CGPC_ASSERT(A <= 4);
     for (int k = 0; k < s->n_nodes; k++) {
         const int32_t *ng = g->genes + (size_t)k * (A + 1);
-        fprintf(fp, "%d", k);
-        for (int j = 0; j < A; j++)
-            fprintf(fp, " %d", ng[j]);
-        fprintf(fp, " %s\n", cgpc_op_name(ng[A]));
+        char *e = cgpc_format_i32(line, k);
+        for (int j = 0; j < A; j++) {
+            *e++ = ' ';
+            e = cgpc_format_i32(e, ng[j]);
+        }
+        const char *op = cgpc_op_name(ng[A]);
+        size_t n = strlen(op);
+        *e++ = ' ';
+        if (n > 32) /* no operator name is that long */
+            n = 32;
+        memcpy(e, op, n);
+        e += n;
+        *e++ = '\n';
+        fwrite(line, 1, (size_t)(e - line), fp);
     }
     fprintf(fp, "outputs");
     for (int o = 0; o < s->n_outputs; o++)

@@ -103,3 +103,19 @@ char *cgpc_trim(char *s)
         s[--n] = '\0';
     return s;
 }
+
+char *cgpc_format_i32(char *p, int32_t v)
+{
+    char tmp[10];
+    int n = 0;
+    uint32_t u = v < 0 ? 0u - (uint32_t)v : (uint32_t)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *p++ = '-';
+    while (n)
+        *p++ = tmp[--n];
+    return p;
+}

@@ -18,6 +18,10 @@ cgpc_status cgpc_parse_double(const char *s, double min, double max, double *out
 /* Duration: plain seconds ("90", "1.5"), or [[H:]M:]S ("48:00:00", "10:30"). */
 cgpc_status cgpc_parse_duration(const char *s, double *seconds, struct cgpc_err *err);
 
+/* v in decimal at p, as "%d" prints it (at most 11 characters, no terminator); returns the
+ * end. For long runs of numbers (genes), ~10x faster than fprintf per number. */
+char *cgpc_format_i32(char *p, int32_t v);
+
 /* Trim leading and trailing ASCII whitespace in place; returns the trimmed start. */
 char *cgpc_trim(char *s);
 
