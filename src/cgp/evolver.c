@@ -2059,10 +2059,11 @@ static void evaluate_generation(struct cgp_evolver *ev, struct cgp_worker *w, in
  * ~50 us at times on this VM) in a row before the helper sits the rest of the window out;
  * one more is allowed every CGP_PAR_CREDIT generations, up to this many. */
 #define CGP_PAR_STEALS 8
-#define CGP_PAR_CREDIT 512
-/* Times a helper may sleep for a record before it sits the window out (the same credit: a
- * stall now and then is the host's; more means the master's core is shared). */
-#define CGP_PAR_SLEEPS 4
+#define CGP_PAR_CREDIT 256
+/* Times a helper may sleep for a record in a row before it sits the window out (the same
+ * credit: a stall now and then is the host's, or the master's improvement hook, ~30 us; more
+ * means the master's core is shared, and each sleep costs the master a system call). */
+#define CGP_PAR_SLEEPS 16
 
 struct cgp_par_rec { /* generation k's result, by the thread that evaluated it */
     _Atomic uint32_t claim; /* k once a thread took generation k to publish it */
@@ -2082,11 +2083,14 @@ struct cgp_par_share { /* helper h's line, read by the master */
 struct cgp_par_help { /* thread t's own (touched by no other thread) */
     int32_t *rd;          /* lambda x CGP_PAR_RD: what a speculation's offspring read */
     int *n_rd;            /* lambda */
-    uint32_t *gmark;      /* n_genes: == gstamp: changed by a winner applied since the
-                             speculation */
-    uint32_t gstamp;
+    uint64_t *gbits;      /* a bit per gene: changed by a winner applied since the speculation */
+    int32_t *glist;       /* the genes set there, n_gl of them (up to gl_cap; more: the whole
+                             bitmap is cleared) */
+    int n_gl, gl_cap;
     struct cgp_offspring spare; /* a speculation's winner while records are applied */
     int64_t n_spec[3];    /* this window's: as struct cgp_evolver's par_spec */
+    double eval_s;        /* this window's timed evaluations (one in 8): seconds, count */
+    int eval_n;
     char pad[64];
 };
 
@@ -2096,6 +2100,8 @@ struct cgp_par {
     _Atomic uint32_t progress; /* the master's last generation, kept while a helper has not
                                   joined the window */
     int n;                   /* threads (n_workers) */
+    int pa, pb, span;        /* two threads: the master takes pa generations, then the helper
+                                pb (par_pattern); span: pa + pb (more threads: n, in turn) */
     struct cgp_evolver **rep; /* rep[h], 1 <= h < n: helper h's replica */
     struct cgp_par_share *share; /* share[h], 1 <= h < n */
     struct cgp_par_rec *ring;    /* CGP_PAR_RING, one per 128 bytes */
@@ -2115,7 +2121,8 @@ static void par_free(struct cgp_par *par)
             struct cgp_par_help *hp = &par->help[t];
             free(hp->rd);
             free(hp->n_rd);
-            free(hp->gmark);
+            free(hp->gbits);
+            free(hp->glist);
             free(hp->spare.gene);
             free(hp->spare.val);
             free(hp->spare.hit);
@@ -2135,11 +2142,13 @@ static cgpc_status par_init_thread(struct cgp_evolver *ev, int t, struct cgpc_er
     const size_t lambda = (size_t)ev->p.lambda, mm = (size_t)ev->max_mut;
     if (!(hp->rd = cgpc_calloc_lines(lambda * CGP_PAR_RD, sizeof *hp->rd)) ||
         !(hp->n_rd = cgpc_calloc_lines(lambda, sizeof *hp->n_rd)) ||
-        !(hp->gmark = cgpc_calloc_lines((size_t)ev->shape.n_genes, sizeof *hp->gmark)) ||
+        !(hp->gbits = cgpc_calloc_lines((size_t)ev->shape.n_genes / 64 + 1, sizeof(uint64_t))) ||
+        !(hp->glist = cgpc_calloc_lines(4 * mm, sizeof(int32_t))) ||
         !(hp->spare.gene = cgpc_calloc_lines(mm + 16, sizeof(int32_t))) ||
         !(hp->spare.val = cgpc_calloc_lines(mm, sizeof(int32_t))) ||
         !(hp->spare.hit = cgpc_calloc_lines(mm + 16, sizeof(int32_t))))
         return CGPC_FAIL(err, CGPC_ERR_NOMEM, "thread exchange");
+    hp->gl_cap = 4 * (int)mm;
     if (t == 0)
         return CGPC_OK;
     return cgp_evolver_init_workers(&ev->par->rep[t], &ev->p, ev->ds, ev->t, 1, err);
@@ -2153,6 +2162,8 @@ static cgpc_status par_init(struct cgp_evolver *ev, struct cgpc_err *err)
         return CGPC_FAIL(err, CGPC_ERR_NOMEM, "thread exchange");
     ev->par = par;
     par->n = n;
+    par->pa = par->pb = 1;
+    par->span = n;
     par->rep = calloc((size_t)n, sizeof *par->rep);
     par->share = cgpc_calloc_lines((size_t)n, sizeof *par->share);
     par->ring = cgpc_calloc_lines(CGP_PAR_RING, 128);
@@ -2197,6 +2208,40 @@ static cgpc_status par_init(struct cgp_evolver *ev, struct cgpc_err *err)
 static inline struct cgp_par_rec *par_rec(const struct cgp_par *par, uint32_t k)
 {
     return (struct cgp_par_rec *)((char *)par->ring + (size_t)(k % CGP_PAR_RING) * 128);
+}
+
+/* The thread that takes generation k of the window. */
+static inline int par_owner(const struct cgp_par *par, uint32_t k)
+{
+    const uint32_t i = (k - 1) % (uint32_t)par->span;
+    return par->n == 2 ? i >= (uint32_t)par->pa : (int)i;
+}
+
+/* Thread t's next generation after k. */
+static inline uint32_t par_next(const struct cgp_par *par, int t, uint32_t k)
+{
+    do
+        k++;
+    while (par_owner(par, k) != t);
+    return k;
+}
+
+/* Two threads whose cores run at different speeds (this VM's two vCPUs differ by up to ~1.4x,
+ * which one changes over time) keep pace better when the faster takes two generations for the
+ * other's one (consecutive generations of one thread need no speculation nor replay): the
+ * next window's turns from this one's timed evaluations. strict (testing): in turn. */
+static void par_pattern(struct cgp_par *par, int strict)
+{
+    const struct cgp_par_help *m = &par->help[0], *h = &par->help[par->n - 1];
+    par->pa = par->pb = 1;
+    if (par->n == 2 && !strict && m->eval_n >= 16 && h->eval_n >= 16) {
+        const double r = (h->eval_s / h->eval_n) / (m->eval_s / m->eval_n);
+        if (r > 1.25)
+            par->pa = 2;
+        else if (r < 0.8)
+            par->pb = 2;
+    }
+    par->span = par->n == 2 ? par->pa + par->pb : par->n;
 }
 
 /* Before a window (no helper running): replica r takes the parent's state; the helper
@@ -2401,7 +2446,6 @@ static inline void par_swap(struct cgp_offspring *a, struct cgp_offspring *b)
 static void par_thread(struct cgp_evolver *ev, int t, int64_t n_target, int strict)
 {
     struct cgp_par *par = ev->par;
-    const uint32_t n = (uint32_t)par->n;
     struct cgp_evolver *e = t ? par->rep[t] : ev;
     struct cgp_par_help *hp = &par->help[t];
     struct cgp_worker *w = &e->w[0];
@@ -2418,7 +2462,8 @@ static void par_thread(struct cgp_evolver *ev, int t, int64_t n_target, int stri
     int steals = CGP_PAR_STEALS, slept = CGP_PAR_SLEEPS; /* credits (see their definitions) */
     double each = 0, last_each = 0; /* the master: its recent longest generation */
     int all_joined = 0; /* the master: every helper joined (progress is not kept) */
-    for (uint32_t k = (uint32_t)t + 1;; k += n) {
+    unsigned own = 0;   /* generations this thread evaluated in the window */
+    for (uint32_t k = par_next(par, t, 0);; k = par_next(par, t, k)) {
         if (t) {
             if (par_halted(par) || atomic_load_explicit(&par->share[t].out, memory_order_relaxed))
                 break;
@@ -2427,25 +2472,31 @@ static void par_thread(struct cgp_evolver *ev, int t, int64_t n_target, int stri
              * first */
             if (!strict && !atomic_load_explicit(&par->share[t].joined, memory_order_relaxed)) {
                 const uint32_t pr = atomic_load_explicit(&par->progress, memory_order_relaxed);
-                while (cgpc_seq_reached(pr + n, k))
-                    k += n;
+                while (cgpc_seq_reached(pr + par->span, k))
+                    k = par_next(par, t, k);
             }
             while (cgpc_seq_reached(atomic_load_explicit(&par_rec(par, k)->claim,
                                                          memory_order_relaxed), k))
-                k += n;
+                k = par_next(par, t, k);
         }
         int64_t d[3];
         int win = -1, have = 0, spec = 0, why = 0;
         if (applied + 1 == k || speculate) {
             spec = applied + 1 < k;
-            const double t0 = t ? 0 : cgpc_wtime();
+            /* one own evaluation in 8 is timed (a clock read costs ~40 ns here) */
+            const int timed = (own++ & 7) == 0;
+            const double t0 = timed ? cgpc_wtime() : 0;
             /* this generation's record line, taken for writing now (the claim then hits) */
             __builtin_prefetch(par_rec(par, k), 1);
             win = par_evaluate(e, hp, g0 + k - 1, spec ? par_rec(par, applied + 1) : NULL, d);
-            if (!t) { /* the master's own evaluation time: its waits' bounds */
-                each = par_decay_max(each, cgpc_wtime() - t0);
+            if (timed) { /* the threads' speeds (par_pattern); the master's: its waits' bounds */
+                const double dt = cgpc_wtime() - t0;
+                hp->eval_s += dt;
+                hp->eval_n++;
+                if (!t)
+                    each = par_decay_max(each, dt);
                 /* stored when it changed: the line is the helpers' too */
-                if (each > 1.25 * last_each || each < 0.8 * last_each) {
+                if (!t && (each > 1.25 * last_each || each < 0.8 * last_each)) {
                     atomic_store_explicit(&par->gen_seconds, each, memory_order_relaxed);
                     last_each = each;
                 }
@@ -2453,15 +2504,19 @@ static void par_thread(struct cgp_evolver *ev, int t, int64_t n_target, int stri
             have = 1;
             if (spec && win >= 0) /* the records applied below draw into e->off */
                 par_swap(&e->off[win], &hp->spare);
-            if (spec && ++hp->gstamp == 0) {
-                memset(hp->gmark, 0, (size_t)e->shape.n_genes * sizeof *hp->gmark);
-                hp->gstamp = 1;
+            if (spec && hp->n_gl) { /* the last speculation's marks cleared */
+                if (hp->n_gl > hp->gl_cap)
+                    memset(hp->gbits, 0, ((size_t)e->shape.n_genes / 64 + 1) * sizeof *hp->gbits);
+                else
+                    for (int q = 0; q < hp->n_gl; q++)
+                        hp->gbits[hp->glist[q] >> 6] = 0;
+                hp->n_gl = 0;
             }
         }
-        int marked = 0; /* a neutral winner applied changed genes (gmark) */
+        int marked = 0; /* a neutral winner applied changed genes (gbits) */
         while (applied + 1 < k) { /* the records between, in order */
             const uint32_t j = applied + 1;
-            const int h = (int)((j - 1) % n);
+            const int h = par_owner(par, j);
             struct cgp_par_rec rec;
             int taken = 0; /* the master evaluated generation j itself */
             if (t) {
@@ -2498,8 +2553,13 @@ static void par_thread(struct cgp_evolver *ev, int t, int64_t n_target, int stri
             if (have && spec) {
                 if (e->win_active)
                     why = 1;
-                for (int m = 0; m < e->win_n; m++)
-                    hp->gmark[e->win_gene[m]] = hp->gstamp;
+                for (int m = 0; m < e->win_n; m++) {
+                    const int32_t g = e->win_gene[m];
+                    hp->gbits[g >> 6] |= 1ull << (g & 63);
+                    if (hp->n_gl < hp->gl_cap)
+                        hp->glist[hp->n_gl] = g;
+                    hp->n_gl++;
+                }
                 marked |= e->win_n > 0;
             }
             int stop = 0;
@@ -2527,9 +2587,10 @@ static void par_thread(struct cgp_evolver *ev, int t, int64_t n_target, int stri
                 const int32_t *rd = hp->rd + (size_t)i * CGP_PAR_RD;
                 if (hp->n_rd[i] > CGP_PAR_RD)
                     why = 2;
-                for (int q = 0; q < hp->n_rd[i] && !why; q++)
-                    if (hp->gmark[rd[q]] == hp->gstamp)
-                        why = 2;
+                uint64_t hit = 0;
+                for (int q = 0; q < hp->n_rd[i] && q < CGP_PAR_RD; q++)
+                    hit |= hp->gbits[rd[q] >> 6] >> (rd[q] & 63);
+                why = hit & 1 ? 2 : why;
             }
         if (have && spec)
             hp->n_spec[why]++;
@@ -2550,7 +2611,7 @@ static void par_thread(struct cgp_evolver *ev, int t, int64_t n_target, int stri
         if (t)
             atomic_store_explicit(&par->share[t].joined, 1, memory_order_relaxed);
         const int improved = take_winner(e, win);
-        if (k % CGP_PAR_CREDIT < n) {
+        if (own % CGP_PAR_CREDIT == 0) {
             steals += steals < CGP_PAR_STEALS;
             slept += slept < CGP_PAR_SLEEPS;
         }
@@ -2591,6 +2652,11 @@ static void run_generations(struct cgp_evolver *ev, int64_t n, int parallel)
         par_sync(ev, par->rep[h]);
         atomic_store_explicit(&par->share[h].out, 0, memory_order_relaxed);
         atomic_store_explicit(&par->share[h].joined, 0, memory_order_relaxed);
+    }
+    par_pattern(par, ev->par_strict);
+    for (int t = 0; t < par->n; t++) {
+        par->help[t].eval_s = 0;
+        par->help[t].eval_n = 0;
     }
     cgpc_seq_reset(&par->wake, 0);
     atomic_store_explicit(&par->halt, 0, memory_order_relaxed);

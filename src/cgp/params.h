@@ -91,7 +91,8 @@
     X(parallel_min_work, "parallel_min_work", I64, "1000000", 0, 1e15, CGP_PF_CLI, "N",            \
       "use the threads only while a generation evaluates >= N node x item operations (the "       \
       "nodes offspring really evaluate: changed ones and their readers; counted over the last "   \
-      "1024 generations); 0 = always; never changes results")                                     \
+      "window: 1024 generations on one thread, 16384 on threads); 0 = always; never changes "      \
+      "results")                                                                                   \
     X(stop_after, "stop_after_generations", I64, "0", 0, 1e15, CGP_PF_CLI, "N",                    \
       "testing hook: stop as if interrupted after N generations of the run (for --resume); "       \
       "0 = off")
