@@ -2293,10 +2293,10 @@ static int par_claim(struct cgp_par *par, uint32_t k)
                                                              memory_order_relaxed);
 }
 
-/* Publish record k (claimed): winner win of e's offspring, the generation's counts d, by
- * thread t (a seqlock on its stamp; the counter wakes a sleeping reader). */
-static void par_publish(struct cgp_par *par, uint32_t k, int t, const struct cgp_evolver *e,
-                        int win, const int64_t d[3])
+/* Publish record k (claimed): winner win (-1: none) and its fitness, the generation's counts
+ * d, by thread t (a seqlock on its stamp; a sleeping reader is woken). */
+static void par_publish(struct cgp_par *par, uint32_t k, int t, int win,
+                        const struct cgp_fitness *fit, const int64_t d[3])
 {
     struct cgp_par_rec *rec = par_rec(par, k);
     atomic_store_explicit(&rec->stamp, 0, memory_order_relaxed);
@@ -2304,7 +2304,7 @@ static void par_publish(struct cgp_par *par, uint32_t k, int t, const struct cgp
     rec->win = win;
     rec->by = t;
     if (win >= 0)
-        rec->fit = e->off[win].fit;
+        rec->fit = *fit;
     memcpy(rec->counts, d, sizeof rec->counts);
     atomic_store_explicit(&rec->stamp, k, memory_order_release);
     cgpc_seq_notify(&par->wake);
@@ -2422,6 +2422,35 @@ static int par_helper_wait(struct cgp_par *par, uint32_t k, int *slept, int stri
     return !par_halted(par);
 }
 
+/* 2 if an offspring of thread hp's speculation read a gene marked in gbits (or more genes
+ * than it could list), else 0. */
+static int par_spec_reads(const struct cgp_par_help *hp, int lambda)
+{
+    for (int i = 0; i < lambda; i++) {
+        const int32_t *rd = hp->rd + (size_t)i * CGP_PAR_RD;
+        if (hp->n_rd[i] > CGP_PAR_RD)
+            return 2;
+        uint64_t hit = 0;
+        for (int q = 0; q < hp->n_rd[i]; q++)
+            hit |= hp->gbits[rd[q] >> 6] >> (rd[q] & 63);
+        if (hit & 1)
+            return 2;
+    }
+    return 0;
+}
+
+/* Mark genes gene[0..n) in thread hp's gbits (listed for clearing). */
+static void par_mark(struct cgp_par_help *hp, const int32_t *gene, int n)
+{
+    for (int m = 0; m < n; m++) {
+        const int32_t g = gene[m];
+        hp->gbits[g >> 6] |= 1ull << (g & 63);
+        if (hp->n_gl < hp->gl_cap)
+            hp->glist[hp->n_gl] = g;
+        hp->n_gl++;
+    }
+}
+
 /* The master's progress for helpers that have not joined the window; returns 1 once every
  * helper has (then it is not kept any more). */
 static int par_progress(struct cgp_par *par, uint32_t k)
@@ -2514,6 +2543,8 @@ static void par_thread(struct cgp_evolver *ev, int t, int64_t n_target, int stri
             }
         }
         int marked = 0; /* a neutral winner applied changed genes (gbits) */
+        int early = 0;  /* record k published before the last record was applied (-1: it
+                           could not be: the master took generation k over) */
         while (applied + 1 < k) { /* the records between, in order */
             const uint32_t j = applied + 1;
             const int h = par_owner(par, j);
@@ -2533,7 +2564,7 @@ static void par_thread(struct cgp_evolver *ev, int t, int64_t n_target, int stri
             } else {
                 int64_t dj[3];
                 rec.win = par_evaluate(ev, hp, g0 + j - 1, NULL, dj);
-                par_publish(par, j, 0, ev, rec.win, dj);
+                par_publish(par, j, 0, rec.win, &ev->off[rec.win < 0 ? 0 : rec.win].fit, dj);
                 taken = 1;
             }
             if (rec.win >= 0 && !taken) {
@@ -2549,17 +2580,29 @@ static void par_thread(struct cgp_evolver *ev, int t, int64_t n_target, int stri
                     }
                 }
             }
+            /* the last record before generation k, a winner that leaves the circuit as it
+             * is (or none): whether the speculation holds is known now, so record k is
+             * published before the winner is applied (the other thread waits less) */
+            if (have && spec && !why && j + 1 == k && !early &&
+                (rec.win < 0 || e->off[rec.win].neutral)) {
+                if (rec.win >= 0) {
+                    const struct cgp_offspring *o = &e->off[rec.win];
+                    position_genes(e, o->gene, o->n_mut, e->win_gene); /* take_winner's again */
+                    par_mark(hp, e->win_gene, o->n_mut);
+                    marked = 1;
+                }
+                why = marked ? par_spec_reads(hp, lambda) : 0;
+                if (!why) {
+                    early = par_claim(par, k) ? 1 : -1; /* -1: the master took k over */
+                    if (early > 0)
+                        par_publish(par, k, t, win, &hp->spare.fit, d); /* spare: the winner */
+                }
+            }
             const int improved = take_winner(e, rec.win);
-            if (have && spec) {
+            if (have && spec && !early) {
                 if (e->win_active)
                     why = 1;
-                for (int m = 0; m < e->win_n; m++) {
-                    const int32_t g = e->win_gene[m];
-                    hp->gbits[g >> 6] |= 1ull << (g & 63);
-                    if (hp->n_gl < hp->gl_cap)
-                        hp->glist[hp->n_gl] = g;
-                    hp->n_gl++;
-                }
+                par_mark(hp, e->win_gene, e->win_n);
                 marked |= e->win_n > 0;
             }
             int stop = 0;
@@ -2582,16 +2625,8 @@ static void par_thread(struct cgp_evolver *ev, int t, int64_t n_target, int stri
                 return;
             }
         }
-        if (have && spec && !why && marked) /* did an offspring read a gene that changed? */
-            for (int i = 0; i < lambda && !why; i++) {
-                const int32_t *rd = hp->rd + (size_t)i * CGP_PAR_RD;
-                if (hp->n_rd[i] > CGP_PAR_RD)
-                    why = 2;
-                uint64_t hit = 0;
-                for (int q = 0; q < hp->n_rd[i] && q < CGP_PAR_RD; q++)
-                    hit |= hp->gbits[rd[q] >> 6] >> (rd[q] & 63);
-                why = hit & 1 ? 2 : why;
-            }
+        if (have && spec && !why && marked && !early) /* did an offspring read a changed gene? */
+            why = par_spec_reads(hp, lambda);
         if (have && spec)
             hp->n_spec[why]++;
         if (have && !why) {
@@ -2605,9 +2640,11 @@ static void par_thread(struct cgp_evolver *ev, int t, int64_t n_target, int stri
             }
             win = par_evaluate(e, hp, g0 + k - 1, NULL, d);
         }
-        if (!par_claim(par, k)) /* the master took it over (this helper was late) */
+        if (early < 0 || (!early && !par_claim(par, k))) /* the master took it over (this
+                                                            helper was late) */
             continue;
-        par_publish(par, k, t, e, win, d);
+        if (!early)
+            par_publish(par, k, t, win, &e->off[win < 0 ? 0 : win].fit, d);
         if (t)
             atomic_store_explicit(&par->share[t].joined, 1, memory_order_relaxed);
         const int improved = take_winner(e, win);
