@@ -2751,7 +2751,10 @@ int64_t cgp_evolver_advance(struct cgp_evolver *ev, int64_t n)
      * 2-core machine (2026-12-01, forced threads vs one thread, alternating repeats, medians):
      * 256x31, 16 items (~5,000 operations per generation): 1.19x with both cores reserved
      * (chrt -f 1, 3 repeats) but 0.88x under load 4 (7 repeats), which the "never > 5 %
-     * slower" rule forbids; 1 item 0.74x reserved; 4,096 items (~45,000) 0.97-1.24x. */
+     * slower" rule forbids; 1 item 0.74x reserved; 4,096 items (~45,000) 0.97-1.24x. The
+     * generation pipeline (session 24: ~620 operations per 16-item generation with the
+     * incremental evaluation) measured 1.40x in steady windows and 1.18-1.26x over whole runs
+     * reserved, but anything from 0.5x to 1.5x unreserved at load 10 (ARCHITECTURE.md). */
     /* The decision carries over from the last call (a caller pausing every 0.25 s would
      * otherwise start each call with a window on one thread, and generations long enough for
      * threads never finish a window between pauses), and a window cut short still decides. */
