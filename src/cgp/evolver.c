@@ -1479,10 +1479,9 @@ static void offspring_active(struct cgp_evolver *ev, struct cgp_worker *w,
             rc_add(w, (src), -1);                                                                  \
     } while (0)
     /* The hits' genes and values first, independent of each other (the values are the
-     * mutations' draws whatever the order they are applied in), and the lines the steps below
-     * read for them fetched meanwhile: the node's reader count and genes, and the new source's
-     * (the steps themselves are a chain of loads and branches on them). */
-    const int nh = o->n_hit, ni = ev->shape.n_inputs;
+     * mutations' draws whatever the order they are applied in): the steps below are a chain
+     * of loads and branches on them. */
+    const int nh = o->n_hit;
     int32_t *const hg = w->hgene, *const hv = w->hval;
     for (int h = 0; h < nh; h++) {
         const int m = o->hit[h];
@@ -1491,13 +1490,6 @@ static void offspring_active(struct cgp_evolver *ev, struct cgp_worker *w,
                                             cgp_mutation_u(w->value_key, m));
         hg[h] = g;
         hv[h] = v;
-        const int32_t k = select_i32(g < node_genes, A == 2 ? g / 3 : g / (A + 1), 0);
-        const int32_t src = select_i32(v >= ni, v - ni, 0); /* an operator: a wasted fetch */
-        __builtin_prefetch(&w->rc[k]);
-        __builtin_prefetch(&w->genes[(size_t)k * (A + 1)]);
-        __builtin_prefetch(&w->rc[src]);
-        __builtin_prefetch(&w->seen[src]);
-        __builtin_prefetch(&w->genes[(size_t)src * (A + 1)]);
     }
     for (int h = 0; h < nh; h++) {
         int m = o->hit[h], g = hg[h];
