@@ -142,12 +142,15 @@ if on z && "$CGPC" train "$here/../experiments/single_filter.exp" --out "$out/sf
     z_done=1
     zbins=("CGPC $CGPC")
     [ -n "${OLD:-}" ] && zbins+=("OLD $OLD")
-    for zb in "${zbins[@]}"; do
-      # nr = 5: the target (runs 0-4); nr = 21: an extra row (runs 0-20), a steadier median
-      for nr in 5 21; do
-        label=${zb%% *} b=${zb#* } zt=z$([ "$nr" = 5 ] || echo "$nr")
-        : >"$out/$zt.$label"
-        for _ in $(seq "$reps"); do
+    # nr = 5: the target (runs 0-4); nr = 21: an extra row (runs 0-20), a steadier median;
+    # the binaries' repeats alternate (as case_ does), so a slow spell of the host does not
+    # fall on one binary alone
+    for nr in 5 21; do
+      zt=z$([ "$nr" = 5 ] || echo "$nr")
+      for zb in "${zbins[@]}"; do : >"$out/$zt.${zb%% *}"; done
+      for _ in $(seq "$reps"); do
+        for zb in "${zbins[@]}"; do
+            label=${zb%% *} b=${zb#* }
             rm -rf "$out/z"
             /usr/bin/time -f "%U %S" -o "$out/ztime" "$b" evolve --data "$out/sf/data.txt" \
                 --rows 30 --cols 7 --levels-back 7 --lambda 4 --mutation-max 0.01 \
@@ -168,6 +171,9 @@ if on z && "$CGPC" train "$here/../experiments/single_filter.exp" --out "$out/sf
                 "$(cut -d' ' -f2 "$out/zruns" | sort -g | sed -n "${mid}p")" \
                 "$(awk -v c="$cpu" -v t="$total" 'BEGIN { printf "%.9f", c / t }')" >>"$out/$zt.$label"
         done
+      done
+      for zb in "${zbins[@]}"; do
+        label=${zb%% *}
         # medians over the repeats: wall seconds, generations, CPU seconds per generation
         med3() { cut -d' ' -f"$1" "$out/$zt.$label" | sort -g | sed -n "$(((reps + 1) / 2))p"; }
         ms=$(med3 1) mg=$(med3 2) mc=$(med3 3)
