@@ -235,7 +235,7 @@ cgpc_status cgp_evolver_init_workers(struct cgp_evolver **out, const struct cgp_
         w->seed = cgpc_alloc_lines(((size_t)ev->max_mut + 1) * sizeof *w->seed, 1);
         w->hgene = cgpc_alloc_lines((size_t)ev->max_mut + 1, sizeof *w->hgene);
         w->hval = cgpc_alloc_lines((size_t)ev->max_mut + 1, sizeof *w->hval);
-        w->use_terms = ds->n_items > 1 && ds->n_outputs <= 64;
+        w->use_terms = ds->n_outputs <= 64;
         w->omask = cgpc_alloc_lines(((size_t)w->clos_cap + 1) * sizeof *w->omask, 1);
         w->term = cgpc_alloc_lines((size_t)ds->n_outputs * sizeof *w->term + 1, 1);
         w->nterm = cgpc_alloc_lines((size_t)ds->n_outputs * sizeof *w->nterm + 1, 1);
@@ -857,14 +857,26 @@ static void evaluate_changed(const struct cgp_evolver *ev, struct cgp_worker *w,
         uint64_t om = w->out_hit;
         for (int s = 0; s < w->n_seed; s++)
             om |= w->omask[w->apos[w->seed[s]]];
-        int no = 0;
-        for (; om; om &= om - 1)
-            w->outs[no++] = __builtin_ctzll(om);
-        cgp_error_terms(&ev->shape, w->genes, values, ev->ds, ev->p.error_kind, w->outs, no,
-                        w->nterm);
         es = w->term_sum;
-        for (int k = 0; k < no; k++)
-            es += w->nterm[k] - w->term[w->outs[k]];
+        if (ev->ds->n_items == 1) { /* one item: each term by byte loads here */
+            const struct cgp_dataset *ds = ev->ds;
+            const int ae = ev->p.error_kind == CGP_ERROR_AE;
+            const int32_t *og = w->genes + (size_t)ev->shape.n_nodes * (ev->shape.node_arity + 1);
+            for (; om; om &= om - 1) {
+                const int o = __builtin_ctzll(om);
+                const int e = values[(size_t)og[o] * st] - ds->target[(size_t)o * st];
+                const int32_t t = ds->care[(size_t)o * st] * (ae ? (e < 0 ? -e : e) : e * e);
+                es += (int64_t)t * ds->weight[o] - w->term[o];
+            }
+        } else {
+            int no = 0;
+            for (; om; om &= om - 1)
+                w->outs[no++] = __builtin_ctzll(om);
+            cgp_error_terms(&ev->shape, w->genes, values, ev->ds, ev->p.error_kind, w->outs,
+                            no, w->nterm);
+            for (int k = 0; k < no; k++)
+                es += w->nterm[k] - w->term[w->outs[k]];
+        }
     } else {
         es = cgp_error_sum(&ev->shape, w->genes, values, ev->ds, ev->p.error_kind);
     }
@@ -1822,19 +1834,22 @@ static int pick_winner(const struct cgp_evolver *ev)
     const int lambda = ev->p.lambda;
     const int64_t limit = ev->limit;
     int64_t best = ev->parent_fit.err_sum;
-    int above = best > limit;
-    for (int i = 0; i < lambda; i++) { /* independent loads, no branch on the data */
+    int above = best > limit, win = -1;
+    /* the first offspring with the least error not above the parent's, by selects (a branch
+     * would mispredict; the loop-carried win also keeps the compiler from vectorising this
+     * short loop through the stack) */
+    for (int i = 0; i < lambda; i++) {
         const int64_t e = ev->off[i].fit.err_sum;
+        /* all ones when offspring i is the new best: e <= best for the first one taken, then
+         * e < best (errors are >= 0: no overflow) */
+        const int64_t take = -(int64_t)(e <= best - (win >= 0));
         above &= e > limit;
-        best = e < best ? e : best;
+        best = (e & take) | (best & ~take);
+        win = (int)((i & take) | (win & ~take));
     }
-    int win = -1;
-    if (above) { /* every error above the limit: by error alone (cgp_fitness_cmp), so the
-                    first offspring with the least error, if not worse than the parent */
-        for (int i = lambda - 1; i >= 0; i--)
-            win = select_i32(ev->off[i].fit.err_sum == best, i, win);
+    if (above) /* every error above the limit: by error alone (cgp_fitness_cmp) */
         return win;
-    }
+    win = -1;
     for (int i = 0; i < lambda; i++) {
         const struct cgp_fitness *ref = win < 0 ? &ev->parent_fit : &ev->off[win].fit;
         const int c = cgp_fitness_cmp(&ev->off[i].fit, ref, limit);
