@@ -102,6 +102,8 @@ void cgp_evolver_free(struct cgp_evolver *ev)
     }
     free(ev->off);
     free(ev->eval_idx);
+    free(ev->pre_draw);
+    free(ev->pre_n);
     free(ev->win_gene);
     free(ev->win_val);
     free(ev->active_gene);
@@ -265,6 +267,13 @@ cgpc_status cgp_evolver_init_workers(struct cgp_evolver **out, const struct cgp_
 #if CGP_EV_X86
     ev->isa_dq = cgp_isa_active() >= CGP_ISA_AVX512 && __builtin_cpu_supports("avx512dq");
 #endif
+    ev->pre_gen = -1;
+    if (ev->isa_dq && ev->max_mut <= 8 && p->lambda >= 2) { /* draw_positions_serial */
+        ev->pre_draw = cgpc_alloc_lines((size_t)(p->lambda / 2) * 16, sizeof *ev->pre_draw);
+        ev->pre_n = cgpc_alloc_lines((size_t)p->lambda, sizeof *ev->pre_n);
+        if (!ev->pre_draw || !ev->pre_n)
+            goto nomem;
+    }
     ev->simd_values = 1;
     ev->values_vec = mutator_vec_ok(&ev->mu, &ev->fset);
     if (ev->values_vec)
@@ -1685,34 +1694,44 @@ TARGET_AVX512DQ static int positions_avx512(const struct cgp_positions *pp, uint
 }
 
 /* positions_avx512 for two offspring at once when max_mut <= 8 (their draws need counters
- * 1..4 each): key a in the low four 64-bit lanes, key b in the high four, so one vector of
- * hashes gives both offspring's eight draws (the same numbers; gene entries 8..15 are not
- * written). Returns offspring a's n_mut, b's in *n_b. */
-TARGET_AVX512DQ static int positions2_avx512(const struct cgp_positions *pp, uint64_t ka,
-                                             uint64_t kb, int32_t *gene_a, int32_t *hit_a,
-                                             int *n_hit_a, int32_t *gene_b, int32_t *hit_b,
-                                             int *n_hit_b, int *n_b)
+ * 1..4 each), in two steps. draws2_avx512: key a in the low four 64-bit lanes, key b in the
+ * high four, so one vector of hashes gives both offspring's eight draws (a's m = 0..7 in
+ * lanes 0..7, then b's); their mutation counts in *na, *nb. These do not depend on the parent,
+ * so the serial loop draws the next generation's ahead (draw_positions_serial). */
+TARGET_AVX512DQ static inline __m512i draws2_avx512(const struct cgp_positions *pp, uint64_t ka,
+                                                    uint64_t kb, int *na, int *nb)
 {
-    const int na = 1 + (int)scale_u32((uint32_t)(cgp_counter_hash(ka, 0) >> 32), pp->max_mut);
-    const int nb = 1 + (int)scale_u32((uint32_t)(cgp_counter_hash(kb, 0) >> 32), pp->max_mut);
+    *na = 1 + (int)scale_u32((uint32_t)(cgp_counter_hash(ka, 0) >> 32), pp->max_mut);
+    *nb = 1 + (int)scale_u32((uint32_t)(cgp_counter_hash(kb, 0) >> 32), pp->max_mut);
     const __m512i K = _mm512_mask_set1_epi64(_mm512_set1_epi64((long long)ka), 0xF0, (long long)kb);
     const __m512i jc = _mm512_mullo_epi64(_mm512_setr_epi64(1, 2, 3, 4, 1, 2, 3, 4),
                                           _mm512_set1_epi64((long long)0xD1B54A32D192ED03ull));
-    /* draws: a's m = 0..7, then b's */
-    const __m512i g = draws_avx512(K, jc, _mm512_set1_epi64(pp->n_genes));
-    _mm256_storeu_si256((__m256i *)gene_a, _mm512_castsi512_si256(g));
-    _mm256_storeu_si256((__m256i *)gene_b, _mm512_extracti64x4_epi64(g, 1));
+    return draws_avx512(K, jc, _mm512_set1_epi64(pp->n_genes));
+}
+
+/* hits2_avx512: the two offspring's draws g (draws2_avx512) stored in a and b (gene entries
+ * 8..15 are not written), their hits listed (the draws below the parent's n_used), their
+ * counts na, nb set. */
+TARGET_AVX512DQ static inline void hits2_avx512(const struct cgp_positions *pp, __m512i g,
+                                                int na, int nb, struct cgp_offspring *a,
+                                                struct cgp_offspring *b)
+{
+    _mm256_storeu_si256((__m256i *)a->gene, _mm512_castsi512_si256(g));
+    _mm256_storeu_si256((__m256i *)b->gene, _mm512_extracti64x4_epi64(g, 1));
     const __mmask16 live = (__mmask16)(((1u << na) - 1) | ((1u << nb) - 1) << 8);
     const __mmask16 h = _mm512_mask_cmplt_epu32_mask(live, g, _mm512_set1_epi32((int)pp->n_used));
     const __m512i mi = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7);
-    _mm256_storeu_si256((__m256i *)hit_a,
+    _mm256_storeu_si256((__m256i *)a->hit,
                         _mm512_castsi512_si256(_mm512_maskz_compress_epi32(h & 0xFF, mi)));
-    _mm256_storeu_si256((__m256i *)hit_b, /* b's lanes 8..15 moved down by the mask shift */
+    _mm256_storeu_si256((__m256i *)b->hit, /* b's lanes 8..15 moved down by the mask shift */
                         _mm512_castsi512_si256(_mm512_maskz_compress_epi32(h >> 8, mi)));
-    *n_hit_a = __builtin_popcount(h & 0xFFu);
-    *n_hit_b = __builtin_popcount((unsigned)h >> 8);
-    *n_b = nb;
-    return na;
+    a->n_hit = __builtin_popcount(h & 0xFFu);
+    b->n_hit = __builtin_popcount((unsigned)h >> 8);
+    a->n_mut = na;
+    b->n_mut = nb;
+    a->neutral = a->n_hit == 0;
+    b->neutral = b->n_hit == 0;
+    a->has_vals = b->has_vals = 0;
 }
 #endif
 
@@ -1741,13 +1760,10 @@ static void draw_positions(struct cgp_evolver *ev, int i0, int i1)
 #if CGP_EV_X86
     if (ev->simd_pos && ev->isa_dq && ev->max_mut <= 8)
         for (; i + 1 < i1; i += 2) {
-            struct cgp_offspring *a = &ev->off[i], *b = &ev->off[i + 1];
-            a->n_mut = positions2_avx512(&ev->pos, position_key(ev, i), position_key(ev, i + 1),
-                                         a->gene, a->hit, &a->n_hit, b->gene, b->hit, &b->n_hit,
-                                         &b->n_mut);
-            a->neutral = a->n_hit == 0;
-            b->neutral = b->n_hit == 0;
-            a->has_vals = b->has_vals = 0;
+            int na, nb;
+            const __m512i g = draws2_avx512(&ev->pos, position_key(ev, i),
+                                            position_key(ev, i + 1), &na, &nb);
+            hits2_avx512(&ev->pos, g, na, nb, &ev->off[i], &ev->off[i + 1]);
         }
 #endif
     for (; i < i1; i++) {
@@ -1763,6 +1779,51 @@ static void draw_positions(struct cgp_evolver *ev, int i0, int i1)
         o->has_vals = 0;
     }
 }
+
+#if CGP_EV_X86
+/* draw_positions(ev, 0, lambda) for the serial loop when two offspring share a hash vector:
+ * the draws of the offspring pairs of this generation were made during the last one
+ * (ev->pre_*: the hashes do not depend on the parent, only the hit test does), so this
+ * generation's offspring start from them, and the next generation's are drawn now, while this
+ * one's offspring are evaluated (no dependency between the two: out-of-order execution runs
+ * them side by side). The same numbers as draw_positions. */
+TARGET_AVX512DQ static void draw_positions_serial(struct cgp_evolver *ev)
+{
+    const int lambda = ev->p.lambda, pairs = lambda / 2;
+    const uint64_t sb = (uint64_t)ev->stage << 32;
+    if (ev->pre_gen == ev->generation && ev->pre_seed == ev->run_seed &&
+        ev->pre_stage == ev->stage) {
+        ev->gen_key = ev->pre_key; /* the value keys' first rounds (gen_hash) */
+    } else {
+        ev->gen_key = cgpc_hash3_ab(ev->run_seed, (uint64_t)ev->generation);
+        for (int q = 0; q < pairs; q++)
+            _mm512_store_si512((void *)(ev->pre_draw + 16 * q),
+                               draws2_avx512(&ev->pos,
+                                             cgpc_hash3_b(ev->gen_key, sb | (uint32_t)(2 * q)),
+                                             cgpc_hash3_b(ev->gen_key, sb | (uint32_t)(2 * q + 1)),
+                                             &ev->pre_n[2 * q], &ev->pre_n[2 * q + 1]));
+    }
+    ev->gen_key_for = ev->generation;
+    ev->gen_key_seed = ev->run_seed;
+    for (int q = 0; q < pairs; q++)
+        hits2_avx512(&ev->pos, _mm512_load_si512((const void *)(ev->pre_draw + 16 * q)),
+                     ev->pre_n[2 * q], ev->pre_n[2 * q + 1], &ev->off[2 * q],
+                     &ev->off[2 * q + 1]);
+    if (lambda & 1) /* the last one alone (keys cached as draw_positions keeps them) */
+        draw_positions(ev, lambda - 1, lambda);
+    /* the next generation's pairs */
+    const uint64_t gk = cgpc_hash3_ab(ev->run_seed, (uint64_t)ev->generation + 1);
+    ev->pre_key = gk;
+    for (int q = 0; q < pairs; q++)
+        _mm512_store_si512((void *)(ev->pre_draw + 16 * q),
+                           draws2_avx512(&ev->pos, cgpc_hash3_b(gk, sb | (uint32_t)(2 * q)),
+                                         cgpc_hash3_b(gk, sb | (uint32_t)(2 * q + 1)),
+                                         &ev->pre_n[2 * q], &ev->pre_n[2 * q + 1]));
+    ev->pre_gen = ev->generation + 1;
+    ev->pre_seed = ev->run_seed;
+    ev->pre_stage = ev->stage;
+}
+#endif
 
 /* Lazy path: offspring i's genes (those its circuit uses) and active set on worker w, from
  * the parent's by its mutations (values drawn only for genes the offspring's circuit uses). */
@@ -2005,7 +2066,12 @@ static void evaluate_generation(struct cgp_evolver *ev, struct cgp_worker *w, in
                                 int *n_rd, const void *watch)
 {
     const int lambda = ev->p.lambda;
-    draw_positions(ev, 0, lambda);
+#if CGP_EV_X86
+    if (ev->pre_draw && ev->pre_serial)
+        draw_positions_serial(ev);
+    else
+#endif
+        draw_positions(ev, 0, lambda);
     int ne = 0;
     for (int i = 0; i < lambda; i++) {
         ev->off[i].fit = ev->parent_fit;
@@ -2682,13 +2748,16 @@ static void run_generations(struct cgp_evolver *ev, int64_t n, int parallel)
 {
     if (!parallel) {
         struct cgp_worker *w = &ev->w[0];
+        ev->pre_serial = 1;
         for (int64_t done = 1;; done++) {
             evaluate_generation(ev, w, NULL, NULL, NULL);
             int stop = select_and_check(ev, n, done);
             if (ev->win_active) /* else nothing to do: worker 0's genes are the parent's */
                 worker_accept(ev, w);
-            if (stop)
+            if (stop) {
+                ev->pre_serial = 0;
                 return;
+            }
         }
     }
     struct cgp_par *par = ev->par;

@@ -268,6 +268,18 @@ struct cgp_evolver {
     int win_keep;        /* take_winner: the winner kept the active nodes and their arities (1),
                             and changed only operators (2: worker 0's reader lists and closure
                             rows stay); 0: not */
+    /* The serial loop's position draws of generation pre_gen (run seed pre_seed, stage
+     * pre_stage), made during the generation before (draw_positions_serial): offspring 2q and
+     * 2q + 1's sixteen draws at pre_draw + 16 q (64-byte aligned), their mutation counts in
+     * pre_n. NULL: not used (two offspring do not share a hash vector, or no AVX-512). */
+    uint32_t *pre_draw;
+    int *pre_n;
+    int64_t pre_gen;
+    uint64_t pre_seed;
+    int pre_stage;
+    uint64_t pre_key;     /* cgpc_hash3_ab(pre_seed, pre_gen): gen_key then */
+    int pre_serial;       /* the serial loop runs (evaluate_generation draws ahead only then:
+                             a thread of the pipeline takes every n-th generation) */
 };
 
 /* The gene of position draw r (0 <= r < genes) under the parent's relabelling: used[r] below
