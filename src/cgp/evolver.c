@@ -60,6 +60,7 @@ static void worker_free(struct cgp_worker *w)
     free(w->outs);
     free(w->hgene);
     free(w->hval);
+    free(w->shadow);
     if (!w->ev || w->genes != w->ev->parent.genes) /* worker 0 works on the parent's genes */
         free(w->genes);
     free(w->old);
@@ -242,6 +243,13 @@ cgpc_status cgp_evolver_init_workers(struct cgp_evolver **out, const struct cgp_
         w->term = cgpc_alloc_lines((size_t)ds->n_outputs * sizeof *w->term + 1, 1);
         w->nterm = cgpc_alloc_lines((size_t)ds->n_outputs * sizeof *w->nterm + 1, 1);
         w->outs = cgpc_alloc_lines((size_t)ds->n_outputs * sizeof *w->outs + 1, 1);
+        /* one item, values of at most 512 bytes, no fitness bits (which read sc.values) */
+        w->shadow_bytes = ((size_t)ev->shape.n_inputs + nn + 63) / 64 * 64;
+        if (ds->n_items == 1 && w->shadow_bytes <= 512 && p->fitness != CGP_FITNESS_BITS) {
+            w->shadow = cgpc_alloc_lines(w->shadow_bytes, 1);
+            if (!w->shadow)
+                goto nomem;
+        }
         w->ev = ev;
         if (!w->genes || !w->old || !w->applied || !w->fin || !w->pending || !w->bits ||
             !w->top || !w->rc || !w->act || !w->born || !w->dead || !w->seen || !w->born_seen ||
@@ -857,8 +865,14 @@ static void evaluate_changed(const struct cgp_evolver *ev, struct cgp_worker *w,
     const int cw = w->clos_words;
     const int nd = offspring_dirty(ev, w);
     int8_t *values = w->sc.values;
-    for (int i = 0; i < nd; i++)
-        copy_row(w->undo + (size_t)i * st, values + (size_t)(ni + w->dlist[i]) * st, st);
+    if (w->shadow) { /* small rows: the offspring's values in a copy (whole vectors) */
+        for (size_t o = 0; o < w->shadow_bytes; o += 64)
+            memcpy(w->shadow + o, values + o, 64);
+        values = w->shadow;
+    } else {
+        for (int i = 0; i < nd; i++)
+            copy_row(w->undo + (size_t)i * st, values + (size_t)(ni + w->dlist[i]) * st, st);
+    }
     cgp_eval_active(&ev->shape, w->genes, w->dlist, nd, ev->ds->n_items, (int)st, values);
     int64_t es;
     if (cw && w->use_terms) { /* the parent's error less the old terms of the outputs the
@@ -894,7 +908,7 @@ static void evaluate_changed(const struct cgp_evolver *ev, struct cgp_worker *w,
         f->active = w->n_ord;
         fitness_costs(ev, &w->sc, w->genes, ord, w->n_ord, f);
     }
-    for (int i = 0; i < nd; i++)
+    for (int i = 0; !w->shadow && i < nd; i++)
         copy_row(values + (size_t)(ni + w->dlist[i]) * st, w->undo + (size_t)i * st, st);
     w->node_evals += (int64_t)nd * ev->ds->n_items;
 }

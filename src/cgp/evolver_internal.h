@@ -123,6 +123,11 @@ struct cgp_worker {
     int32_t *outs;       /* n_outputs */
     uint64_t out_hit;    /* the outputs whose gene the offspring changed */
     int32_t *hgene, *hval; /* max_mut: offspring_active's hits' genes and new values */
+    /* One item and values rows of at most 512 bytes (NULL otherwise): evaluate_changed copies
+     * the parent's values (shadow_bytes, whole 64-byte vectors) here and evaluates the
+     * offspring in the copy, instead of saving and restoring the dirty rows (undo). */
+    int8_t *shadow;
+    size_t shadow_bytes;
 };
 
 /* Precomputed per-node source ranges so a mutation's new value costs one bounded draw:
