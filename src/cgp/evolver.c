@@ -1924,8 +1924,12 @@ static int pick_winner(const struct cgp_evolver *ev)
     }
     if (above) /* every error above the limit: by error alone (cgp_fitness_cmp) */
         return win;
+    /* some error within the limit: the winner is within it too, so an offspring above it
+     * (most of them) cannot be the winner and is not compared */
     win = -1;
     for (int i = 0; i < lambda; i++) {
+        if (ev->off[i].fit.err_sum > limit)
+            continue;
         const struct cgp_fitness *ref = win < 0 ? &ev->parent_fit : &ev->off[win].fit;
         const int c = cgp_fitness_cmp(&ev->off[i].fit, ref, limit);
         if (win < 0 ? c <= 0 : c < 0)
