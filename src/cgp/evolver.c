@@ -1752,6 +1752,17 @@ TARGET_AVX512DQ static inline void hits2_avx512(const struct cgp_positions *pp, 
     b->neutral = b->n_hit == 0;
     a->has_vals = b->has_vals = 0;
 }
+
+/* Offspring a and b's positions (draws2_avx512 then hits2_avx512) under keys ka, kb: no
+ * vector crosses to the caller (draw_positions is not compiled for AVX-512 in every build). */
+TARGET_AVX512DQ static void positions2_avx512(const struct cgp_positions *pp, uint64_t ka,
+                                              uint64_t kb, struct cgp_offspring *a,
+                                              struct cgp_offspring *b)
+{
+    int na, nb;
+    const __m512i g = draws2_avx512(pp, ka, kb, &na, &nb);
+    hits2_avx512(pp, g, na, nb, a, b);
+}
 #endif
 
 int cgp_mutation_positions(const struct cgp_positions *pp, uint64_t key, int32_t *gene,
@@ -1778,12 +1789,9 @@ static void draw_positions(struct cgp_evolver *ev, int i0, int i1)
     int i = i0;
 #if CGP_EV_X86
     if (ev->simd_pos && ev->isa_dq && ev->max_mut <= 8)
-        for (; i + 1 < i1; i += 2) {
-            int na, nb;
-            const __m512i g = draws2_avx512(&ev->pos, position_key(ev, i),
-                                            position_key(ev, i + 1), &na, &nb);
-            hits2_avx512(&ev->pos, g, na, nb, &ev->off[i], &ev->off[i + 1]);
-        }
+        for (; i + 1 < i1; i += 2)
+            positions2_avx512(&ev->pos, position_key(ev, i), position_key(ev, i + 1),
+                              &ev->off[i], &ev->off[i + 1]);
 #endif
     for (; i < i1; i++) {
         struct cgp_offspring *o = &ev->off[i];
